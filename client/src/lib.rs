@@ -1,0 +1,1 @@
+//! Client SDK for the vrrp-sidecar gRPC API.

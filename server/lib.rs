@@ -1,0 +1,6 @@
+//! vrrp-sidecar: a VRRP (v2 and v3, IPv4 and IPv6) high-availability daemon controlled over gRPC.
+//!
+//! # Layout
+//! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
+
+pub mod vrrp;
