@@ -1,6 +1,8 @@
 //! vrrp-sidecar: a VRRP (v2 and v3, IPv4 and IPv6) high-availability daemon controlled over gRPC.
 //!
 //! # Layout
+//! - [`api`]: the gRPC contract generated from `proto/`.
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
 
+pub mod api;
 pub mod vrrp;

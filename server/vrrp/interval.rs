@@ -41,7 +41,7 @@ impl AdvertInterval {
     /// The interval in whole seconds when it is a whole number of seconds that fits VRRPv2's
     /// 8-bit field, else `None`.
     pub const fn whole_secs(self) -> Option<u8> {
-        if self.0 % 100 == 0 && self.0 <= Self::V2_MAX.0 {
+        if self.0.is_multiple_of(100) && self.0 <= Self::V2_MAX.0 {
             Some((self.0 / 100) as u8)
         } else {
             None
@@ -75,7 +75,10 @@ mod tests {
         let one_second = AdvertInterval::from_secs(1).unwrap();
         assert_eq!(one_second, AdvertInterval::DEFAULT);
         assert_eq!(one_second.whole_secs(), Some(1));
-        assert_eq!(AdvertInterval::from_secs(255).unwrap(), AdvertInterval::V2_MAX);
+        assert_eq!(
+            AdvertInterval::from_secs(255).unwrap(),
+            AdvertInterval::V2_MAX
+        );
     }
 
     #[test]

@@ -1,0 +1,34 @@
+//! Compiles `proto/` into Rust with protox (a pure-Rust protobuf compiler, so no system
+//! `protoc` is needed) and tonic-prost-build, and keeps the encoded descriptor set for gRPC
+//! server reflection.
+
+use std::path::PathBuf;
+
+const PROTO_ROOT: &str = "proto";
+const PROTO_FILES: &[&str] = &["proto/vrrp/v1/sidecar.proto"];
+
+fn main() -> miette::Result<()> {
+    // `compile_fds` does not emit rerun-if-changed lines itself (only the protoc path does), so
+    // name every input here or edits to the proto would not rebuild.
+    for file in PROTO_FILES {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let mut compiler = protox::Compiler::new([PROTO_ROOT])?;
+    // Source info carries the proto comments into the generated Rust docs.
+    compiler.include_source_info(true).include_imports(true);
+    compiler.open_files(PROTO_FILES)?;
+
+    let out_dir = PathBuf::from(
+        std::env::var_os("OUT_DIR").ok_or_else(|| miette::miette!("cargo did not set OUT_DIR"))?,
+    );
+    let descriptor_path = out_dir.join("vrrp_descriptor.bin");
+    std::fs::write(&descriptor_path, compiler.encode_file_descriptor_set())
+        .map_err(|error| miette::miette!("writing {}: {error}", descriptor_path.display()))?;
+
+    tonic_prost_build::configure()
+        .compile_fds(compiler.file_descriptor_set())
+        .map_err(|error| miette::miette!("generating Rust from the protos: {error}"))?;
+    Ok(())
+}
