@@ -1,6 +1,9 @@
 //! vrrp-sidecar: a VRRP (v2 and v3, IPv4 and IPv6) high-availability daemon controlled over gRPC.
 //!
 //! # Layout
+//! - [`config`]: the native configuration file (TOML or YAML, environment overrides), checked
+//!   in full into a typed [`config::Config`].
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
 
+pub mod config;
 pub mod vrrp;
