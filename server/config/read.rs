@@ -33,8 +33,8 @@ const MAX_INTERFACE_NAME: usize = 15;
 pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
     let root = Field::new(FieldPath::root(), root.clone());
     let Some(mut root) = findings.keep(root.table()) else {
-        // A TOML or YAML document is always a table at the top; this is only reachable
-        // through a `config` source that is not a file.
+        // The `config` crate builds its tree from an empty table, so this does not happen
+        // today; should that change, the problem is reported instead of assumed away.
         return FileConfig {
             global: default_global(),
             api: read_api(None, &FieldPath::root().key("api"), findings),
@@ -188,12 +188,8 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
     table.finish(findings);
     GlobalSettings {
         router_id: router_id.valid().cloned(),
-        log_format: log_format
-            .or(defaults.log_format)
-            .unwrap_or(defaults.log_format),
-        log_level: log_level
-            .or(defaults.log_level)
-            .unwrap_or(defaults.log_level),
+        log_format: log_format.valid().copied().unwrap_or(defaults.log_format),
+        log_level: log_level.valid().copied().unwrap_or(defaults.log_level),
     }
 }
 
@@ -579,9 +575,7 @@ fn read_garp(mut table: Table, findings: &mut Findings) -> GarpSettings {
     let refresh = given(&mut table, "refresh", findings, Field::duration);
     table.finish(findings);
     GarpSettings {
-        repeat: repeat
-            .or(DEFAULT_GARP_REPEAT)
-            .unwrap_or(DEFAULT_GARP_REPEAT),
+        repeat: repeat.valid().copied().unwrap_or(DEFAULT_GARP_REPEAT),
         second_burst_after: delay.or(DEFAULT_GARP_SECOND_BURST).and_then(nonzero),
         refresh_every: refresh.valid().copied().and_then(nonzero),
     }
