@@ -18,6 +18,19 @@
 //! (variables are `VRRP_SIDECAR`, then the path, levels separated by `__`; a list is written
 //! as comma-separated items).
 //!
+//! # Defaults that differ from keepalived
+//! - `version` defaults to 3: RFC 9568 is the current standard and the only version for
+//!   IPv6. keepalived speaks 2 over IPv4 unless told otherwise, so an instance joining a
+//!   keepalived peer that does not set `version` must say `version = 2` (the error for
+//!   `authentication` without it says so).
+//! - There is no `state MASTER|BACKUP`: every instance starts as backup and the priority
+//!   decides, except the address owner (priority 255), which starts as master.
+//! - `accept_mode` defaults to true like keepalived, not false like RFC 9568, because the
+//!   services that operators put behind a virtual address need it to answer.
+//! - Where keepalived truncates or rounds (an auth password over 8 bytes, a fractional v2
+//!   interval) or silently ignores (auth with v3, `unicast_src` without peers), the file is
+//!   refused with a message that says why.
+//!
 //! Loading goes in four steps:
 //! 1. the `config` crate merges the file and the environment into one tree;
 //! 2. `read.rs` converts each field on its own (types, ranges, unknown keys) into the file
