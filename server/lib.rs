@@ -2,7 +2,10 @@
 //!
 //! # Layout
 //! - [`api`]: the gRPC contract generated from `proto/`.
+//! - [`config`]: the native configuration file (TOML or YAML, environment overrides), checked
+//!   in full into a typed [`config::Config`].
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
 
 pub mod api;
+pub mod config;
 pub mod vrrp;

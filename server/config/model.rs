@@ -1,0 +1,115 @@
+//! The file as written: each field converted to its type on its own, before any check that
+//! involves two fields. `validate.rs` turns this into the [`Config`](super::Config).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::vrrp::{Auth, Version};
+
+use super::error::FieldPath;
+use super::settings::{
+    GarpSettings, GlobalSettings, HealthCheck, NotifySettings, TlsSettings, V3Ipv4Checksum,
+    VirtualAddress,
+};
+
+/// A field that may be absent, present but unusable (its problem already recorded), or
+/// usable. Keeping "unusable" apart from "absent" stops a bad value from causing a second,
+/// misleading problem in a check that involves it: a bad `version` must not make a good
+/// `authentication` look like "authentication with VRRPv3".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Given<T> {
+    Absent,
+    Invalid,
+    Valid(T),
+}
+
+impl<T> Given<T> {
+    /// The value, or `default` when absent; `None` when invalid.
+    pub(super) fn or(&self, default: T) -> Option<T>
+    where
+        T: Clone,
+    {
+        match self {
+            Given::Absent => Some(default),
+            Given::Invalid => None,
+            Given::Valid(value) => Some(value.clone()),
+        }
+    }
+
+    /// For an optional setting: `Some(None)` when absent, `Some(Some(value))` when usable,
+    /// `None` when invalid.
+    pub(super) fn optional(&self) -> Option<Option<T>>
+    where
+        T: Clone,
+    {
+        match self {
+            Given::Absent => Some(None),
+            Given::Invalid => None,
+            Given::Valid(value) => Some(Some(value.clone())),
+        }
+    }
+
+    /// The value when usable.
+    pub(super) fn valid(&self) -> Option<&T> {
+        match self {
+            Given::Valid(value) => Some(value),
+            Given::Absent | Given::Invalid => None,
+        }
+    }
+
+    /// Whether the key was written at all.
+    pub(super) fn is_given(&self) -> bool {
+        !matches!(self, Given::Absent)
+    }
+}
+
+/// A value with the path it was read from, for list elements that checks refer to one by one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Located<T> {
+    pub(super) path: FieldPath,
+    pub(super) value: T,
+}
+
+/// The whole file.
+#[derive(Debug)]
+pub(super) struct FileConfig {
+    pub(super) global: GlobalSettings,
+    pub(super) api: ApiFile,
+    pub(super) instances: Vec<InstanceFile>,
+}
+
+/// `[api]`.
+#[derive(Debug)]
+pub(super) struct ApiFile {
+    pub(super) path: FieldPath,
+    pub(super) socket: Given<PathBuf>,
+    pub(super) tcp_address: Given<SocketAddr>,
+    pub(super) tls: Given<TlsSettings>,
+    pub(super) allow_plaintext: Given<bool>,
+    pub(super) tokens_file: Given<PathBuf>,
+}
+
+/// `[instances.<name>]`.
+#[derive(Debug)]
+pub(super) struct InstanceFile {
+    pub(super) name: String,
+    pub(super) path: FieldPath,
+    pub(super) interface: Given<String>,
+    pub(super) vrid: Given<u8>,
+    pub(super) version: Given<Version>,
+    pub(super) priority: Given<u8>,
+    pub(super) advert_interval: Given<Duration>,
+    pub(super) virtual_addresses: Given<Vec<Located<VirtualAddress>>>,
+    pub(super) excluded_addresses: Vec<Located<VirtualAddress>>,
+    pub(super) unicast_src: Given<IpAddr>,
+    pub(super) unicast_peers: Given<Vec<Located<IpAddr>>>,
+    pub(super) auth: Given<Auth>,
+    pub(super) preempt: Given<bool>,
+    pub(super) preempt_delay: Given<Duration>,
+    pub(super) accept_mode: Given<bool>,
+    pub(super) checksum: Given<V3Ipv4Checksum>,
+    pub(super) garp: GarpSettings,
+    pub(super) health_checks: Vec<HealthCheck>,
+    pub(super) notify: NotifySettings,
+}

@@ -1,0 +1,781 @@
+//! Reading the merged tree into the file model, one field at a time: types, ranges and
+//! everything else that one field decides alone. Checks that involve two fields are in
+//! `validate.rs`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ::config::Value;
+
+use crate::vrrp::{Auth, Version};
+
+use super::error::FieldPath;
+use super::fields::{Field, Finding, Findings, Table};
+use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located};
+use super::settings::{
+    GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel, NotifySettings, Probe,
+    TlsSettings, V3Ipv4Checksum, VirtualAddress,
+};
+
+/// keepalived's `vrrp_garp_master_repeat` default.
+const DEFAULT_GARP_REPEAT: u8 = 5;
+/// keepalived's `vrrp_garp_master_delay` default: the second burst.
+const DEFAULT_GARP_SECOND_BURST: Duration = Duration::from_secs(5);
+/// keepalived's `vrrp_script` interval default.
+const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// keepalived's `preempt_delay` maximum.
+const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
+/// Linux interface names are at most 15 bytes (IFNAMSIZ is 16, with the NUL).
+const MAX_INTERFACE_NAME: usize = 15;
+
+/// Reads the merged tree; every problem that one field shows on its own goes to `findings`.
+pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
+    let root = Field::new(FieldPath::root(), root.clone());
+    let Some(mut root) = findings.keep(root.table()) else {
+        // The `config` crate builds its tree from an empty table, so this does not happen
+        // today; should that change, the problem is reported instead of assumed away.
+        return FileConfig {
+            global: default_global(),
+            api: read_api(None, &FieldPath::root().key("api"), findings),
+            instances: Vec::new(),
+        };
+    };
+    let global = match root.get("global").map(|field| field.table()) {
+        None => default_global(),
+        Some(table) => findings
+            .keep(table)
+            .map(|table| read_global(table, findings))
+            .unwrap_or_else(default_global),
+    };
+    let api_path = root.path().key("api");
+    let api_table = root
+        .get("api")
+        .and_then(|field| findings.keep(field.table()));
+    let api = read_api(api_table, &api_path, findings);
+    let instances = match root.require(
+        "instances",
+        "a configuration runs at least one instance ([instances.<name>])",
+        findings,
+    ) {
+        None => Vec::new(),
+        Some(field) => match findings.keep(field.table()) {
+            None => Vec::new(),
+            Some(table) => read_instances(table, findings),
+        },
+    };
+    root.finish(findings);
+    FileConfig {
+        global,
+        api,
+        instances,
+    }
+}
+
+fn default_global() -> GlobalSettings {
+    GlobalSettings {
+        router_id: None,
+        log_format: LogFormat::Human,
+        log_level: LogLevel::Info,
+    }
+}
+
+/// The field under `key` converted by `convert`, recording its problem if it has one.
+fn given<T>(
+    table: &mut Table,
+    key: &'static str,
+    findings: &mut Findings,
+    convert: impl FnOnce(&Field) -> Result<T, Finding>,
+) -> Given<T> {
+    match table.get(key) {
+        None => Given::Absent,
+        Some(field) => match findings.keep(convert(&field)) {
+            Some(value) => Given::Valid(value),
+            None => Given::Invalid,
+        },
+    }
+}
+
+/// Like [`given`], but a missing key is a problem too; `why` says what the key is for.
+fn required<T>(
+    table: &mut Table,
+    key: &'static str,
+    why: &str,
+    findings: &mut Findings,
+    convert: impl FnOnce(&Field) -> Result<T, Finding>,
+) -> Given<T> {
+    match table.require(key, why, findings) {
+        None => Given::Absent,
+        Some(field) => match findings.keep(convert(&field)) {
+            Some(value) => Given::Valid(value),
+            None => Given::Invalid,
+        },
+    }
+}
+
+/// The table under `key` read by `read`, which records its own problems and returns `None`
+/// when the table is unusable.
+fn nested<T>(
+    table: &mut Table,
+    key: &'static str,
+    findings: &mut Findings,
+    read: impl FnOnce(Table, &mut Findings) -> Option<T>,
+) -> Given<T> {
+    let Some(field) = table.get(key) else {
+        return Given::Absent;
+    };
+    match findings
+        .keep(field.table())
+        .and_then(|inner| read(inner, findings))
+    {
+        Some(value) => Given::Valid(value),
+        None => Given::Invalid,
+    }
+}
+
+/// The list under `key`, each element converted by `element`, which records its own
+/// problems. A bad element is left out, so the others are still checked against each other.
+/// When `required` says why, a missing list is a problem.
+fn list_of<T>(
+    table: &mut Table,
+    key: &'static str,
+    required: Option<&str>,
+    findings: &mut Findings,
+    mut element: impl FnMut(&Field, &mut Findings) -> Option<T>,
+) -> Given<Vec<Located<T>>> {
+    let field = match required {
+        Some(why) => table.require(key, why, findings),
+        None => table.get(key),
+    };
+    let Some(field) = field else {
+        return Given::Absent;
+    };
+    let Some(elements) = findings.keep(field.list()) else {
+        return Given::Invalid;
+    };
+    if let (Some(why), true) = (required, elements.is_empty()) {
+        findings.add(&field.path, format!("is empty; {why}"));
+        return Given::Invalid;
+    }
+    Given::Valid(
+        elements
+            .iter()
+            .filter_map(|item| {
+                element(item, findings).map(|value| Located {
+                    path: item.path.clone(),
+                    value,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
+    let defaults = default_global();
+    let router_id = given(&mut table, "router_id", findings, Field::non_empty_text);
+    let log_format = given(&mut table, "log_format", findings, |field| {
+        field.choice(&[("human", LogFormat::Human), ("json", LogFormat::Json)])
+    });
+    let log_level = given(&mut table, "log_level", findings, |field| {
+        field.choice(&[
+            ("error", LogLevel::Error),
+            ("warn", LogLevel::Warn),
+            ("info", LogLevel::Info),
+            ("debug", LogLevel::Debug),
+            ("trace", LogLevel::Trace),
+        ])
+    });
+    table.finish(findings);
+    GlobalSettings {
+        router_id: router_id.valid().cloned(),
+        log_format: log_format.valid().copied().unwrap_or(defaults.log_format),
+        log_level: log_level.valid().copied().unwrap_or(defaults.log_level),
+    }
+}
+
+fn read_api(table: Option<Table>, path: &FieldPath, findings: &mut Findings) -> ApiFile {
+    let Some(mut table) = table else {
+        return ApiFile {
+            path: path.clone(),
+            socket: Given::Absent,
+            tcp_address: Given::Absent,
+            tls: Given::Absent,
+            allow_plaintext: Given::Absent,
+            tokens_file: Given::Absent,
+        };
+    };
+    let api = ApiFile {
+        path: path.clone(),
+        socket: given(&mut table, "socket", findings, absolute_path),
+        tcp_address: given(&mut table, "tcp_address", findings, socket_address),
+        tls: nested(&mut table, "tls", findings, |mut tls, findings| {
+            let cert = required(
+                &mut tls,
+                "cert",
+                "TLS needs a certificate",
+                findings,
+                absolute_path,
+            );
+            let key = required(
+                &mut tls,
+                "key",
+                "TLS needs a private key",
+                findings,
+                absolute_path,
+            );
+            let client_ca = given(&mut tls, "client_ca", findings, absolute_path);
+            tls.finish(findings);
+            Some(TlsSettings {
+                cert: cert.valid()?.clone(),
+                key: key.valid()?.clone(),
+                client_ca: client_ca.valid().cloned(),
+            })
+        }),
+        allow_plaintext: given(&mut table, "allow_plaintext", findings, Field::boolean),
+        tokens_file: given(&mut table, "tokens_file", findings, absolute_path),
+    };
+    table.finish(findings);
+    api
+}
+
+fn read_instances(table: Table, findings: &mut Findings) -> Vec<InstanceFile> {
+    let mut instances = Vec::new();
+    for (name, field) in table.named_entries() {
+        if let Err(message) = check_name(&name) {
+            findings.add(
+                &field.path,
+                format!("`{name}` is not a usable instance name: {message}"),
+            );
+            continue;
+        }
+        if let Some(table) = findings.keep(field.table()) {
+            instances.push(read_instance(name, table, findings));
+        }
+    }
+    instances
+}
+
+/// Names become keys of environment variables, which the `config` crate lower-cases and
+/// splits at `__`; a name outside these rules could not be overridden.
+fn check_name(name: &str) -> Result<(), &'static str> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+    if name.is_empty() || !name.chars().all(allowed) || name.contains("__") {
+        Err(
+            "use lowercase letters, digits, `-` and single `_`, so that environment \
+             variables can name it",
+        )
+    } else {
+        Ok(())
+    }
+}
+
+fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> InstanceFile {
+    let path = table.path().clone();
+    let interface = required(
+        &mut table,
+        "interface",
+        "every instance names the interface it runs on",
+        findings,
+        interface_name,
+    );
+    let vrid = required(
+        &mut table,
+        "vrid",
+        "every instance needs its Virtual Router ID (keepalived's virtual_router_id)",
+        findings,
+        |field| field.integer_in(1..=255, " (one byte; 0 is reserved)"),
+    );
+    let version = given(&mut table, "version", findings, |field| {
+        match field.integer()? {
+            2 => Ok(Version::V2),
+            3 => Ok(Version::V3),
+            other => Err(field.problem(format!(
+                "{other} is not a VRRP version; use 2 (RFC 3768) or 3 (RFC 9568)"
+            ))),
+        }
+    });
+    let priority = given(&mut table, "priority", findings, |field| {
+        field.integer_in(
+            1..=255,
+            " (255 means this router owns the addresses; 0 is only sent by a master that stops)",
+        )
+    });
+    let advert_interval = given(&mut table, "advert_interval", findings, Field::duration);
+    let virtual_addresses = list_of(
+        &mut table,
+        "virtual_addresses",
+        Some("an instance advertises at least one address"),
+        findings,
+        virtual_address,
+    );
+    let excluded_addresses = list_of(
+        &mut table,
+        "excluded_addresses",
+        None,
+        findings,
+        virtual_address,
+    )
+    .valid()
+    .cloned()
+    .unwrap_or_default();
+    let unicast_src = given(&mut table, "unicast_src", findings, ip_address);
+    let unicast_peers = list_of(
+        &mut table,
+        "unicast_peers",
+        None,
+        findings,
+        |field, findings| findings.keep(ip_address(field)),
+    );
+    let auth = nested(&mut table, "authentication", findings, authentication);
+    let preempt = given(&mut table, "preempt", findings, Field::boolean);
+    let preempt_delay = given(&mut table, "preempt_delay", findings, |field| {
+        let delay = field.duration()?;
+        if delay > MAX_PREEMPT_DELAY {
+            return Err(field.problem(format!(
+                "{} is too long; the most is 1000 s, as in keepalived",
+                super::duration::seconds_text(delay)
+            )));
+        }
+        Ok(delay)
+    });
+    let accept_mode = given(&mut table, "accept_mode", findings, Field::boolean);
+    let checksum = given(&mut table, "checksum", findings, |field| {
+        field.choice(&[
+            ("rfc", V3Ipv4Checksum::Rfc),
+            ("v2-compatible", V3Ipv4Checksum::V2Compatible),
+        ])
+    });
+    let garp = match table.get("garp") {
+        None => None,
+        Some(field) => findings
+            .keep(field.table())
+            .map(|garp| read_garp(garp, findings)),
+    };
+    let health_checks = match table.get("health_checks") {
+        None => Vec::new(),
+        Some(field) => findings
+            .keep(field.table())
+            .map(|checks| read_health_checks(checks, findings))
+            .unwrap_or_default(),
+    };
+    let notify = match table.get("notify") {
+        None => NotifySettings::default(),
+        Some(field) => findings
+            .keep(field.table())
+            .map(|notify| read_notify(notify, findings))
+            .unwrap_or_default(),
+    };
+    table.finish(findings);
+    InstanceFile {
+        name,
+        path,
+        interface,
+        vrid,
+        version,
+        priority,
+        advert_interval,
+        virtual_addresses,
+        excluded_addresses,
+        unicast_src,
+        unicast_peers,
+        auth,
+        preempt,
+        preempt_delay,
+        accept_mode,
+        checksum,
+        garp: garp.unwrap_or(GarpSettings {
+            repeat: DEFAULT_GARP_REPEAT,
+            second_burst_after: Some(DEFAULT_GARP_SECOND_BURST),
+            refresh_every: None,
+        }),
+        health_checks,
+        notify,
+    }
+}
+
+fn interface_name(field: &Field) -> Result<String, Finding> {
+    let name = field.non_empty_text()?;
+    check_interface_name(&name).map_err(|message| field.problem(message))?;
+    Ok(name)
+}
+
+fn check_interface_name(name: &str) -> Result<(), String> {
+    if name.len() > MAX_INTERFACE_NAME {
+        Err(format!(
+            "\"{name}\" is {} bytes long; Linux interface names have at most {MAX_INTERFACE_NAME}",
+            name.len()
+        ))
+    } else if name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
+        Err(format!("\"{name}\" is not an interface name"))
+    } else {
+        Ok(())
+    }
+}
+
+fn ip_address(field: &Field) -> Result<IpAddr, Finding> {
+    let text = field.text()?;
+    text.trim()
+        .parse()
+        .map_err(|_| field.problem(format!("\"{text}\" is not an IP address")))
+}
+
+fn socket_address(field: &Field) -> Result<SocketAddr, Finding> {
+    let text = field.text()?;
+    text.trim().parse().map_err(|_| {
+        field.problem(format!(
+            "\"{text}\" is not an address and port like 198.51.100.1:50051 or [2001:db8::1]:50051"
+        ))
+    })
+}
+
+fn absolute_path(field: &Field) -> Result<PathBuf, Finding> {
+    let path = PathBuf::from(field.non_empty_text()?);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(field.problem(format!(
+            "\"{}\" is relative; write an absolute path (a relative one would depend on the \
+             daemon's working directory)",
+            path.display()
+        )))
+    }
+}
+
+/// One virtual address: `"192.0.2.100/24"`, or a table with `address` and optionally `label`
+/// and `dev`.
+fn virtual_address(field: &Field, findings: &mut Findings) -> Option<VirtualAddress> {
+    if !field.is_table() {
+        let (address, prefix_len) = findings.keep(address_with_prefix(field))?;
+        return Some(VirtualAddress {
+            address,
+            prefix_len,
+            label: None,
+            device: None,
+        });
+    }
+    let mut table = findings.keep(field.table())?;
+    let address = required(
+        &mut table,
+        "address",
+        "the address, like \"192.0.2.100/24\"",
+        findings,
+        address_with_prefix,
+    );
+    let label = given(&mut table, "label", findings, |label| {
+        let text = label.non_empty_text()?;
+        if text.len() > MAX_INTERFACE_NAME {
+            return Err(label.problem(format!(
+                "\"{text}\" is {} bytes long; Linux labels have at most {MAX_INTERFACE_NAME}",
+                text.len()
+            )));
+        }
+        Ok(text)
+    });
+    let device = given(&mut table, "dev", findings, interface_name);
+    table.finish(findings);
+    let (address, prefix_len) = *address.valid()?;
+    if label.is_given() && address.is_ipv6() {
+        findings.add(
+            &field.path.key("label"),
+            "labels exist only for IPv4 addresses (Linux has no IPv6 address labels)",
+        );
+        return None;
+    }
+    Some(VirtualAddress {
+        address,
+        prefix_len,
+        label: label.optional()?,
+        device: device.optional()?,
+    })
+}
+
+/// `"192.0.2.100/24"` or `"192.0.2.100"` (a host address: /32 or /128, as keepalived does).
+fn address_with_prefix(field: &Field) -> Result<(IpAddr, u8), Finding> {
+    let text = field.text()?;
+    let (address_text, prefix_text) = match text.trim().split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (text.trim(), None),
+    };
+    let address: IpAddr = address_text
+        .parse()
+        .map_err(|_| field.problem(format!("\"{address_text}\" is not an IP address")))?;
+    let longest: u8 = if address.is_ipv4() { 32 } else { 128 };
+    let prefix_len = match prefix_text {
+        None => longest,
+        Some(prefix) => prefix
+            .parse::<u8>()
+            .ok()
+            .filter(|length| *length <= longest)
+            .ok_or_else(|| {
+                field.problem(format!(
+                    "\"/{prefix}\" is not a prefix length for {address}; use 0..{longest}"
+                ))
+            })?,
+    };
+    if address.is_unspecified() || address.is_loopback() || address.is_multicast() {
+        return Err(field.problem(format!(
+            "{address} cannot be a virtual address (unspecified, loopback or multicast)"
+        )));
+    }
+    Ok((address, prefix_len))
+}
+
+/// `{ type = "pass", password = "1111" }`.
+fn authentication(mut table: Table, findings: &mut Findings) -> Option<Auth> {
+    let kind = required(
+        &mut table,
+        "type",
+        "the only type is \"pass\" (a clear-text password)",
+        findings,
+        |kind| {
+            let text = kind.text()?;
+            match text.to_ascii_lowercase().as_str() {
+                "pass" => Ok(()),
+                "ah" => Err(kind.problem(
+                    "\"ah\" (IPsec AH) is not supported; use \"pass\" or, better, no \
+                     authentication",
+                )),
+                _ => Err(kind.problem(format!(
+                    "\"{text}\" is not an authentication type; use \"pass\""
+                ))),
+            }
+        },
+    );
+    let password = required(
+        &mut table,
+        "password",
+        "\"pass\" authentication sends a password",
+        findings,
+        |password| {
+            let text = password.non_empty_text()?;
+            let mut bytes = [0u8; 8];
+            if text.len() > bytes.len() {
+                return Err(password.problem(format!(
+                    "the password is {} bytes long; VRRPv2 carries at most 8 (keepalived \
+                     silently sends only the first 8)",
+                    text.len()
+                )));
+            }
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            Ok(bytes)
+        },
+    );
+    table.finish(findings);
+    kind.valid()?;
+    Some(Auth::SimplePassword(*password.valid()?))
+}
+
+fn read_garp(mut table: Table, findings: &mut Findings) -> GarpSettings {
+    let repeat = given(&mut table, "repeat", findings, |field| {
+        field.integer_in(1..=255, " announcements per burst")
+    });
+    // Zero turns the second burst or the refresh off, as in keepalived.
+    let nonzero = |duration: Duration| (!duration.is_zero()).then_some(duration);
+    let delay = given(&mut table, "delay", findings, Field::duration);
+    let refresh = given(&mut table, "refresh", findings, Field::duration);
+    table.finish(findings);
+    GarpSettings {
+        repeat: repeat.valid().copied().unwrap_or(DEFAULT_GARP_REPEAT),
+        second_burst_after: delay.or(DEFAULT_GARP_SECOND_BURST).and_then(nonzero),
+        refresh_every: refresh.valid().copied().and_then(nonzero),
+    }
+}
+
+fn read_health_checks(table: Table, findings: &mut Findings) -> Vec<HealthCheck> {
+    let mut checks = Vec::new();
+    for (name, field) in table.named_entries() {
+        if let Err(message) = check_name(&name) {
+            findings.add(
+                &field.path,
+                format!("`{name}` is not a usable check name: {message}"),
+            );
+            continue;
+        }
+        let Some(table) = findings.keep(field.table()) else {
+            continue;
+        };
+        if let Some(check) = read_health_check(name, table, findings) {
+            checks.push(check);
+        }
+    }
+    checks
+}
+
+/// What a check looks at; the keys it needs depend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProbeKind {
+    Exec,
+    Tcp,
+    Http,
+    Grpc,
+    Interface,
+    File,
+}
+
+fn read_health_check(
+    name: String,
+    mut table: Table,
+    findings: &mut Findings,
+) -> Option<HealthCheck> {
+    let kind = required(
+        &mut table,
+        "kind",
+        "one of exec, tcp, http, grpc, interface, file",
+        findings,
+        |field| {
+            field.choice(&[
+                ("exec", ProbeKind::Exec),
+                ("tcp", ProbeKind::Tcp),
+                ("http", ProbeKind::Http),
+                ("grpc", ProbeKind::Grpc),
+                ("interface", ProbeKind::Interface),
+                ("file", ProbeKind::File),
+            ])
+        },
+    );
+    let probe = match kind.valid().copied() {
+        Some(kind) => read_probe(kind, &mut table, findings),
+        None => None,
+    };
+    let positive = |field: &Field| {
+        let duration = field.duration()?;
+        if duration.is_zero() {
+            Err(field.problem("must be longer than zero"))
+        } else {
+            Ok(duration)
+        }
+    };
+    let interval = given(&mut table, "interval", findings, positive);
+    let timeout = given(&mut table, "timeout", findings, positive);
+    let rise = given(&mut table, "rise", findings, |field| {
+        field.integer_in(1..=255, " consecutive successes")
+    });
+    let fall = given(&mut table, "fall", findings, |field| {
+        field.integer_in(1..=255, " consecutive failures")
+    });
+    let weight = given(&mut table, "weight", findings, |field| {
+        field.integer_in(
+            -254..=254,
+            " (0 puts the instance in Fault while the check fails)",
+        )
+    });
+    // A bad kind leaves the kind's own keys unasked; reporting them as unknown would only
+    // add noise to the real problem.
+    if kind.valid().is_some() {
+        table.finish(findings);
+    }
+    let interval = interval.or(DEFAULT_CHECK_INTERVAL)?;
+    Some(HealthCheck {
+        name,
+        probe: probe?,
+        interval,
+        // keepalived's default: a run may take up to the interval.
+        timeout: timeout.or(interval)?,
+        rise: rise.or(1)?,
+        fall: fall.or(1)?,
+        weight: weight.or(0)?,
+    })
+}
+
+fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Option<Probe> {
+    let probe = match kind {
+        ProbeKind::Exec => {
+            let command = required(
+                table,
+                "command",
+                "the program and its arguments, like [\"/usr/local/bin/check\", \"--quick\"]",
+                findings,
+                |field| {
+                    let words = field
+                        .list()?
+                        .iter()
+                        .map(Field::non_empty_text)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if words.is_empty() {
+                        return Err(field.problem("must name a program"));
+                    }
+                    Ok(words)
+                },
+            );
+            Probe::Exec {
+                command: command.valid()?.clone(),
+            }
+        }
+        ProbeKind::Tcp => {
+            let address = required(
+                table,
+                "address",
+                "where to connect",
+                findings,
+                socket_address,
+            );
+            Probe::Tcp {
+                address: *address.valid()?,
+            }
+        }
+        ProbeKind::Http => {
+            let url = required(table, "url", "what to GET", findings, |field| {
+                let url = field.non_empty_text()?;
+                if url.starts_with("http://") || url.starts_with("https://") {
+                    Ok(url)
+                } else {
+                    Err(field.problem(format!("\"{url}\" is not an http:// or https:// URL")))
+                }
+            });
+            Probe::Http {
+                url: url.valid()?.clone(),
+            }
+        }
+        ProbeKind::Grpc => {
+            let address = required(
+                table,
+                "address",
+                "where the health service listens",
+                findings,
+                socket_address,
+            );
+            let service = given(table, "service", findings, Field::text);
+            Probe::Grpc {
+                address: *address.valid()?,
+                service: service.valid().cloned(),
+            }
+        }
+        ProbeKind::Interface => {
+            let name = required(
+                table,
+                "interface",
+                "the interface whose link is watched",
+                findings,
+                interface_name,
+            );
+            Probe::Interface {
+                name: name.valid()?.clone(),
+            }
+        }
+        ProbeKind::File => {
+            let path = required(table, "path", "the file to read", findings, absolute_path);
+            Probe::File {
+                path: path.valid()?.clone(),
+            }
+        }
+    };
+    Some(probe)
+}
+
+fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
+    let mut path = |key| {
+        given(&mut table, key, findings, absolute_path)
+            .valid()
+            .cloned()
+    };
+    let notify = NotifySettings {
+        on_master: path("on_master"),
+        on_backup: path("on_backup"),
+        on_fault: path("on_fault"),
+        on_stop: path("on_stop"),
+        on_change: path("on_change"),
+        fifo: path("fifo"),
+    };
+    table.finish(findings);
+    notify
+}

@@ -1,0 +1,428 @@
+//! Checks that involve more than one field, and the defaults, turning the file model into
+//! the typed [`Config`].
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::vrrp::{AdvertInterval, Auth, Version};
+
+use super::duration::seconds_text;
+use super::error::FieldPath;
+use super::fields::Findings;
+use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located};
+use super::settings::{
+    ApiSettings, Config, Family, InstanceSettings, Preempt, TcpListenerSettings, TcpSecurity,
+    UnicastSettings, V3Ipv4Checksum, VirtualAddress,
+};
+
+/// Where the API socket is when the file does not say.
+pub const DEFAULT_API_SOCKET: &str = "/run/vrrp-sidecar/api.sock";
+/// The priority of a backup that does not say, as in keepalived and RFC 9568.
+const DEFAULT_PRIORITY: u8 = 100;
+/// The priority that marks the address owner.
+const OWNER_PRIORITY: u8 = 255;
+/// The most addresses one advert carries: the count is one byte.
+const MAX_ADVERTISED_ADDRESSES: usize = 255;
+/// VRRPv3 counts the interval in centiseconds.
+const CENTISECOND: Duration = Duration::from_millis(10);
+
+/// Checks `file` as a whole; returns the configuration when neither this nor any earlier
+/// step found a problem.
+pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Config> {
+    let api = validate_api(file.api, findings);
+    check_across_instances(&file.instances, findings);
+    let mut instances: Vec<InstanceSettings> = file
+        .instances
+        .into_iter()
+        .filter_map(|instance| validate_instance(instance, findings))
+        .collect();
+    instances.sort_by(|a, b| a.name.cmp(&b.name));
+    if findings.is_empty() {
+        Some(Config {
+            global: file.global,
+            api: api?,
+            instances,
+        })
+    } else {
+        None
+    }
+}
+
+fn validate_api(api: ApiFile, findings: &mut Findings) -> Option<ApiSettings> {
+    let allow_plaintext = api.allow_plaintext.or(false)?;
+    let tcp = match (api.tcp_address, api.tls) {
+        (Given::Absent, Given::Absent) => None,
+        (Given::Absent, _) => {
+            findings.add(
+                &api.path.key("tls"),
+                "TLS applies to the TCP listener, but there is none; set api.tcp_address \
+                 (the Unix socket needs no TLS)",
+            );
+            None
+        }
+        (Given::Valid(address), Given::Valid(tls)) => Some(TcpListenerSettings {
+            address,
+            security: TcpSecurity::Tls(tls),
+        }),
+        (Given::Valid(address), Given::Absent) if allow_plaintext => Some(TcpListenerSettings {
+            address,
+            security: TcpSecurity::Plaintext,
+        }),
+        (Given::Valid(_), Given::Absent) => {
+            findings.add(
+                &api.path.key("tcp_address"),
+                "a TCP listener needs TLS (api.tls with cert and key) or \
+                 allow_plaintext = true; without TLS, tokens and commands cross the network \
+                 in clear",
+            );
+            None
+        }
+        // A bad address or bad TLS table is reported already.
+        (Given::Invalid, _) | (_, Given::Invalid) => None,
+    };
+    Some(ApiSettings {
+        socket: api.socket.or(PathBuf::from(DEFAULT_API_SOCKET))?,
+        tcp,
+        tokens_file: api.tokens_file.optional()?,
+    })
+}
+
+fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<InstanceSettings> {
+    let path = &instance.path;
+    let version_given = instance.version.is_given();
+    let version = instance.version.or(Version::V3);
+    let priority = instance.priority.or(DEFAULT_PRIORITY);
+    let is_owner = priority == Some(OWNER_PRIORITY);
+
+    let advert_interval = match (version, &instance.advert_interval) {
+        (_, &Given::Absent) => Some(AdvertInterval::DEFAULT),
+        (Some(version), &Given::Valid(interval)) => {
+            let checked = advert_interval(version, interval);
+            if let Err(message) = &checked {
+                findings.add(&path.key("advert_interval"), message.clone());
+            }
+            checked.ok()
+        }
+        (None, _) | (_, &Given::Invalid) => None,
+    };
+
+    let family = instance
+        .virtual_addresses
+        .valid()
+        .map(|addresses| check_addresses(addresses, &instance.excluded_addresses, findings))
+        .unwrap_or(None);
+
+    if let (Some(Version::V2), Some(Family::Ipv6)) = (version, family) {
+        findings.add(
+            &path.key("version"),
+            "VRRPv2 is IPv4-only (RFC 3768), but the virtual addresses are IPv6; use version = 3",
+        );
+    }
+
+    if let (Given::Valid(_), Some(Version::V3)) = (&instance.auth, version) {
+        let message = if version_given {
+            "VRRPv3 has no authentication (RFC 9568 removed it); remove it, or use version = 2"
+        } else {
+            "VRRPv3, the default version here, has no authentication (RFC 9568 removed it); \
+             keepalived defaults to VRRPv2 for IPv4, so to keep talking to a keepalived peer \
+             that uses auth_type PASS, set version = 2"
+        };
+        findings.add(&path.key("authentication"), message);
+    }
+
+    let preempt_on = instance.preempt.or(true);
+    if preempt_on == Some(false) {
+        if instance.preempt_delay.is_given() {
+            findings.add(
+                &path.key("preempt_delay"),
+                "a delay before preempting means nothing with preempt = false; remove one of \
+                 the two (keepalived refuses preempt_delay with nopreempt too)",
+            );
+        }
+        if is_owner {
+            findings.add(
+                &path.key("preempt"),
+                "the address owner (priority 255) always takes over at once (RFC 9568 §6.4.1), \
+                 so preempt = false cannot hold; remove it or lower the priority",
+            );
+        }
+    }
+    let preempt = match preempt_on {
+        Some(true) => instance
+            .preempt_delay
+            .or(Duration::ZERO)
+            .map(Preempt::After),
+        Some(false) => Some(Preempt::Never),
+        None => None,
+    };
+
+    if instance.checksum == Given::Valid(V3Ipv4Checksum::V2Compatible)
+        && (version == Some(Version::V2) || family == Some(Family::Ipv6))
+    {
+        findings.add(
+            &path.key("checksum"),
+            "the checksum form is a choice only for VRRPv3 over IPv4 (VRRPv2 has one form and \
+             the kernel computes the IPv6 one); remove it",
+        );
+    }
+
+    let unicast = check_unicast(&instance, family, findings);
+
+    if let Given::Valid(interface) = &instance.interface {
+        for located in instance
+            .virtual_addresses
+            .valid()
+            .into_iter()
+            .flatten()
+            .chain(&instance.excluded_addresses)
+        {
+            let address = &located.value;
+            let device = address.device.as_deref().unwrap_or(interface);
+            if let Some(label) = &address.label
+                && !label.starts_with(device)
+            {
+                findings.add(
+                    &located.path.key("label"),
+                    format!(
+                        "\"{label}\" must begin with the name of the interface the address is \
+                         on, \"{device}\", as `ip address add` requires"
+                    ),
+                );
+            }
+        }
+    }
+
+    if is_owner {
+        for check in &instance.health_checks {
+            if check.weight != 0 {
+                findings.add(
+                    &path.key("health_checks").key(&check.name).key("weight"),
+                    "the address owner's priority (255) never changes; use weight = 0 (Fault \
+                     while failing) or a priority below 255",
+                );
+            }
+        }
+    }
+
+    Some(InstanceSettings {
+        name: instance.name,
+        interface: instance.interface.valid()?.clone(),
+        vrid: *instance.vrid.valid()?,
+        version: version?,
+        priority: priority?,
+        advert_interval: advert_interval?,
+        virtual_addresses: values(instance.virtual_addresses.valid()?),
+        excluded_addresses: values(&instance.excluded_addresses),
+        unicast: unicast?,
+        auth: instance.auth.or(Auth::None)?,
+        preempt: preempt?,
+        accept_mode: instance.accept_mode.or(true)?,
+        checksum: instance.checksum.or(V3Ipv4Checksum::Rfc)?,
+        garp: instance.garp,
+        health_checks: instance.health_checks,
+        notify: instance.notify,
+    })
+}
+
+fn values<T: Clone>(located: &[Located<T>]) -> Vec<T> {
+    located.iter().map(|item| item.value.clone()).collect()
+}
+
+/// The interval in the unit `version` carries, or why it cannot be carried.
+fn advert_interval(version: Version, interval: Duration) -> Result<AdvertInterval, String> {
+    let shown = seconds_text(interval);
+    match version {
+        Version::V2 => {
+            if interval.subsec_nanos() != 0 {
+                return Err(format!(
+                    "{shown} is not a whole number of seconds; VRRPv2 carries whole seconds \
+                     (1..255); use version = 3 or a whole interval"
+                ));
+            }
+            u8::try_from(interval.as_secs())
+                .ok()
+                .and_then(AdvertInterval::from_secs)
+                .ok_or_else(|| format!("{shown} is out of range; VRRPv2 carries 1..255 s"))
+        }
+        Version::V3 => {
+            if !interval.as_nanos().is_multiple_of(CENTISECOND.as_nanos()) {
+                return Err(format!(
+                    "{shown} is not a whole number of centiseconds; VRRPv3 carries the \
+                     interval in units of 10 ms (0.01..40.95 s)"
+                ));
+            }
+            u16::try_from(interval.as_nanos() / CENTISECOND.as_nanos())
+                .ok()
+                .and_then(AdvertInterval::from_centis)
+                .filter(|centis| *centis <= AdvertInterval::V3_MAX)
+                .ok_or_else(|| format!("{shown} is out of range; VRRPv3 carries 0.01..40.95 s"))
+        }
+    }
+}
+
+/// Checks the address lists and returns the family of the advertised ones.
+fn check_addresses(
+    advertised: &[Located<VirtualAddress>],
+    excluded: &[Located<VirtualAddress>],
+    findings: &mut Findings,
+) -> Option<Family> {
+    let first = advertised.first()?;
+    let family = Family::of(first.value.address);
+    for located in &advertised[1..] {
+        let address = located.value.address;
+        if Family::of(address) != family {
+            findings.add(
+                &located.path,
+                format!(
+                    "{address} is {} but the first address, {}, is {family}; an instance \
+                     advertises one family (put the other in excluded_addresses or in \
+                     another instance)",
+                    Family::of(address),
+                    first.value.address
+                ),
+            );
+        }
+    }
+    if advertised.len() > MAX_ADVERTISED_ADDRESSES {
+        findings.add(
+            &advertised[MAX_ADVERTISED_ADDRESSES].path,
+            format!(
+                "{} addresses, but an advert carries at most {MAX_ADVERTISED_ADDRESSES}; move \
+                 the rest to excluded_addresses",
+                advertised.len()
+            ),
+        );
+    }
+    let mut seen: BTreeMap<IpAddr, &FieldPath> = BTreeMap::new();
+    for located in advertised.iter().chain(excluded) {
+        let address = located.value.address;
+        match seen.get(&address) {
+            Some(first_path) => findings.add(
+                &located.path,
+                format!("{address} is listed twice (first at {first_path})"),
+            ),
+            None => {
+                seen.insert(address, &located.path);
+            }
+        }
+    }
+    Some(family)
+}
+
+/// Checks `unicast_src` and `unicast_peers`; `None` when they are unusable.
+fn check_unicast(
+    instance: &InstanceFile,
+    family: Option<Family>,
+    findings: &mut Findings,
+) -> Option<Option<UnicastSettings>> {
+    let path = &instance.path;
+    let mismatch = |address: IpAddr, family: Family| {
+        format!(
+            "{address} is {} but the virtual addresses are {family}; adverts go out in the \
+             family of the addresses",
+            Family::of(address)
+        )
+    };
+    if let (Given::Valid(source), Some(family)) = (&instance.unicast_src, family)
+        && Family::of(*source) != family
+    {
+        findings.add(&path.key("unicast_src"), mismatch(*source, family));
+    }
+    let peers = match &instance.unicast_peers {
+        Given::Absent => {
+            if instance.unicast_src.is_given() {
+                findings.add(
+                    &path.key("unicast_src"),
+                    "unicast_src without unicast_peers means nothing (keepalived before 2.2.4 \
+                     silently fell back to multicast); list the peers or remove it",
+                );
+            }
+            return Some(None);
+        }
+        Given::Invalid => return None,
+        Given::Valid(peers) => peers,
+    };
+    if peers.is_empty() {
+        findings.add(
+            &path.key("unicast_peers"),
+            "is empty; list the peers, or remove the key to use multicast",
+        );
+    }
+    let mut seen: BTreeMap<IpAddr, &FieldPath> = BTreeMap::new();
+    for peer in peers {
+        if let Some(family) = family
+            && Family::of(peer.value) != family
+        {
+            findings.add(&peer.path, mismatch(peer.value, family));
+        }
+        if instance.unicast_src.valid() == Some(&peer.value) {
+            findings.add(
+                &peer.path,
+                format!("{} is this router's own unicast_src", peer.value),
+            );
+        }
+        match seen.get(&peer.value) {
+            Some(first_path) => findings.add(
+                &peer.path,
+                format!("{} is listed twice (first at {first_path})", peer.value),
+            ),
+            None => {
+                seen.insert(peer.value, &peer.path);
+            }
+        }
+    }
+    Some(Some(UnicastSettings {
+        source: instance.unicast_src.optional()?,
+        peers: values(peers),
+    }))
+}
+
+/// Checks between instances: VRIDs and addresses they must not share. It looks at every
+/// instance whose fields in question are usable, even one with problems elsewhere, so a
+/// clash is reported in the same run as the other problems.
+fn check_across_instances(instances: &[InstanceFile], findings: &mut Findings) {
+    let mut vrid_users: BTreeMap<(&str, Family, u8), &str> = BTreeMap::new();
+    let mut address_users: BTreeMap<IpAddr, &str> = BTreeMap::new();
+    for instance in instances {
+        let addresses = instance
+            .virtual_addresses
+            .valid()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if let (Some(interface), Some(vrid), Some(first)) = (
+            instance.interface.valid(),
+            instance.vrid.valid(),
+            addresses.first(),
+        ) {
+            let family = Family::of(first.value.address);
+            match vrid_users.get(&(interface.as_str(), family, *vrid)) {
+                Some(other) => findings.add(
+                    &instance.path.key("vrid"),
+                    format!(
+                        "VRID {vrid} is already used on {interface} for {family} by instance \
+                         `{other}`; each virtual router on a link needs its own VRID"
+                    ),
+                ),
+                None => {
+                    vrid_users.insert((interface.as_str(), family, *vrid), &instance.name);
+                }
+            }
+        }
+        for located in addresses {
+            let address = located.value.address;
+            match address_users.get(&address) {
+                // A repeat within one instance is reported by check_addresses.
+                Some(other) if *other != instance.name => findings.add(
+                    &located.path,
+                    format!("{address} is also a virtual address of instance `{other}`"),
+                ),
+                Some(_) => {}
+                None => {
+                    address_users.insert(address, &instance.name);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,805 @@
+//! The native configuration: examples load, every check reports its exact message and line,
+//! environment overrides apply and are blamed by name, and no input makes loading panic.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use vrrp_sidecar::config::{
+    Config, Family, Format, GarpSettings, LogFormat, LogLevel, Preempt, Probe, SourceLocation,
+    TcpSecurity, V3Ipv4Checksum,
+};
+use vrrp_sidecar::vrrp::{AdvertInterval, Auth, Version};
+
+/// A valid instance, four lines long: lines appended to it start at line 5.
+const WEB: &str = r#"[instances.web]
+interface = "eth0"
+vrid = 51
+virtual_addresses = ["192.0.2.101/24"]
+"#;
+
+/// The problems of `text` (a TOML file named test.toml), one string each, as printed.
+fn problems(text: &str) -> Vec<String> {
+    match Config::from_str(text, Format::Toml, "test.toml") {
+        Ok(config) => panic!("expected problems, got {config:#?}"),
+        Err(error) => error.problems().iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// The problems of the `web` instance with `lines` appended.
+fn web_problems(lines: &str) -> Vec<String> {
+    problems(&format!("{WEB}{lines}"))
+}
+
+fn load(text: &str) -> Config {
+    Config::from_str(text, Format::Toml, "test.toml").unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().expect("the tests write valid addresses")
+}
+
+// ---------------------------------------------------------------------------------------
+// Examples and defaults
+
+/// Every example shipped in `examples/` is a configuration that validates.
+#[test]
+fn every_example_validates() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir("examples").expect("examples/ exists in the package") {
+        let path = entry.expect("a readable directory entry").path();
+        if Format::from_path(&path).is_none() {
+            continue;
+        }
+        if let Err(error) = Config::load(&path) {
+            panic!("{} does not validate:\n{error}", path.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} examples found");
+}
+
+#[test]
+fn a_minimal_instance_gets_the_documented_defaults() {
+    let config = load(WEB);
+    assert_eq!(config.global.router_id, None);
+    assert_eq!(config.global.log_format, LogFormat::Human);
+    assert_eq!(config.global.log_level, LogLevel::Info);
+    assert_eq!(
+        config.api.socket,
+        PathBuf::from("/run/vrrp-sidecar/api.sock")
+    );
+    assert_eq!(config.api.tcp, None);
+    let web = &config.instances[0];
+    assert_eq!(web.name, "web");
+    assert_eq!(web.version, Version::V3);
+    assert_eq!(web.priority, 100);
+    assert_eq!(web.advert_interval, AdvertInterval::DEFAULT);
+    assert_eq!(web.family(), Family::Ipv4);
+    assert_eq!(web.virtual_addresses[0].address, ip("192.0.2.101"));
+    assert_eq!(web.virtual_addresses[0].prefix_len, 24);
+    assert_eq!(web.auth, Auth::None);
+    assert_eq!(web.preempt, Preempt::After(Duration::ZERO));
+    assert!(web.accept_mode);
+    assert_eq!(web.checksum, V3Ipv4Checksum::Rfc);
+    assert_eq!(
+        web.garp,
+        GarpSettings {
+            repeat: 5,
+            second_burst_after: Some(Duration::from_secs(5)),
+            refresh_every: None,
+        }
+    );
+    assert_eq!(web.unicast, None);
+}
+
+#[test]
+fn the_master_example_matches_the_keepalived_seed() {
+    let config = Config::load("examples/two-nodes-master.toml").expect("the example validates");
+    let instance = &config.instances[0];
+    assert_eq!(instance.name, "vi_1");
+    assert_eq!(instance.interface, "eth0");
+    assert_eq!(instance.vrid, 51);
+    assert_eq!(instance.priority, 101);
+    assert_eq!(instance.version, Version::V2);
+    assert_eq!(instance.advert_interval.whole_secs(), Some(1));
+    assert_eq!(instance.auth, Auth::SimplePassword(*b"1111\0\0\0\0"));
+    assert_eq!(instance.virtual_addresses[0].address, ip("192.0.2.101"));
+    assert_eq!(instance.virtual_addresses[0].prefix_len, 32);
+    let backup = Config::load("examples/two-nodes-backup.toml").expect("the example validates");
+    assert_eq!(backup.instances[0].priority, 100);
+}
+
+#[test]
+fn instances_come_sorted_by_name_with_their_lists() {
+    let config = Config::load("tests/fixtures/config/two-instances.toml").expect("valid");
+    let names: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["db", "web"]);
+    let unicast = config.instances[0].unicast.as_ref().expect("db is unicast");
+    assert_eq!(unicast.peers, [ip("192.0.2.103"), ip("192.0.2.104")]);
+}
+
+#[test]
+fn intervals_in_every_form() {
+    for (written, centis) in [
+        ("1", 100),
+        ("0.1", 10),
+        ("\"0.1\"", 10),
+        ("\"100ms\"", 10),
+        ("\"1.5s\"", 150),
+        ("40.95", 4095),
+    ] {
+        let config = load(&format!("{WEB}advert_interval = {written}\n"));
+        assert_eq!(
+            config.instances[0].advert_interval.centis(),
+            centis,
+            "{written}"
+        );
+    }
+}
+
+#[test]
+fn checks_and_virtual_address_tables() {
+    let config = load(&format!(
+        r#"{WEB}excluded_addresses = [{{ address = "2001:db8::5/64" }}, {{ address = "192.0.2.5", label = "eth0:x", dev = "eth0" }}]
+[instances.web.health_checks.up]
+kind = "tcp"
+address = "192.0.2.10:80"
+interval = "2s"
+weight = -20
+"#
+    ));
+    let web = &config.instances[0];
+    assert_eq!(web.excluded_addresses[0].prefix_len, 64);
+    assert_eq!(web.excluded_addresses[1].label.as_deref(), Some("eth0:x"));
+    let check = &web.health_checks[0];
+    assert_eq!(check.name, "up");
+    assert_eq!(
+        check.probe,
+        Probe::Tcp {
+            address: "192.0.2.10:80".parse().expect("valid")
+        }
+    );
+    assert_eq!(check.interval, Duration::from_secs(2));
+    assert_eq!(check.timeout, Duration::from_secs(2));
+    assert_eq!((check.rise, check.fall, check.weight), (1, 1, -20));
+}
+
+// ---------------------------------------------------------------------------------------
+// One test per check, with its exact message and line
+
+#[test]
+fn unknown_keys_name_the_key_meant() {
+    assert_eq!(
+        web_problems("priorty = 90\n"),
+        ["test.toml:5: instances.web.priorty: unknown key; did you mean `priority`?"]
+    );
+    assert_eq!(
+        problems("[globl]\n"),
+        [
+            "test.toml:1: globl: unknown key; did you mean `global`?",
+            "test.toml: instances: missing; a configuration runs at least one instance ([instances.<name>])"
+        ]
+    );
+}
+
+#[test]
+fn keepalived_names_get_their_equivalent() {
+    assert_eq!(
+        web_problems("advert_int = 1\nnopreempt = true\n"),
+        [
+            "test.toml:5: instances.web.advert_int: unknown key; this is `advert_interval` here",
+            "test.toml:6: instances.web.nopreempt: unknown key; write `preempt = false`",
+        ]
+    );
+}
+
+#[test]
+fn vrid_range() {
+    assert_eq!(
+        problems(&WEB.replace("vrid = 51", "vrid = 0")),
+        ["test.toml:3: instances.web.vrid: 0 is out of range 1..255 (one byte; 0 is reserved)"]
+    );
+    assert_eq!(
+        problems(&WEB.replace("vrid = 51", "vrid = 256")),
+        ["test.toml:3: instances.web.vrid: 256 is out of range 1..255 (one byte; 0 is reserved)"]
+    );
+}
+
+#[test]
+fn priority_range() {
+    assert_eq!(
+        web_problems("priority = 0\n"),
+        [
+            "test.toml:5: instances.web.priority: 0 is out of range 1..255 (255 means this router \
+             owns the addresses; 0 is only sent by a master that stops)"
+        ]
+    );
+}
+
+#[test]
+fn wrong_types_say_what_was_expected() {
+    assert_eq!(
+        web_problems("priority = \"high\"\npreempt = 1\n"),
+        [
+            "test.toml:5: instances.web.priority: expected a whole number, found the string \"high\"",
+            "test.toml:6: instances.web.preempt: expected true or false, found the number 1",
+        ]
+    );
+}
+
+#[test]
+fn version_is_2_or_3() {
+    assert_eq!(
+        web_problems("version = 4\n"),
+        [
+            "test.toml:5: instances.web.version: 4 is not a VRRP version; use 2 (RFC 3768) or 3 (RFC 9568)"
+        ]
+    );
+}
+
+#[test]
+fn v2_intervals_are_whole_seconds() {
+    assert_eq!(
+        web_problems("version = 2\nadvert_interval = 0.5\n"),
+        [
+            "test.toml:6: instances.web.advert_interval: 0.5 s is not a whole number of seconds; \
+             VRRPv2 carries whole seconds (1..255); use version = 3 or a whole interval"
+        ]
+    );
+    assert_eq!(
+        web_problems("version = 2\nadvert_interval = 300\n"),
+        [
+            "test.toml:6: instances.web.advert_interval: 300 s is out of range; VRRPv2 carries 1..255 s"
+        ]
+    );
+}
+
+#[test]
+fn v3_intervals_are_centiseconds_up_to_40_95() {
+    assert_eq!(
+        web_problems("advert_interval = 41\n"),
+        [
+            "test.toml:5: instances.web.advert_interval: 41 s is out of range; VRRPv3 carries 0.01..40.95 s"
+        ]
+    );
+    assert_eq!(
+        web_problems("advert_interval = \"15ms\"\n"),
+        [
+            "test.toml:5: instances.web.advert_interval: 0.015 s is not a whole number of \
+             centiseconds; VRRPv3 carries the interval in units of 10 ms (0.01..40.95 s)"
+        ]
+    );
+    assert_eq!(
+        web_problems("advert_interval = 0\n"),
+        [
+            "test.toml:5: instances.web.advert_interval: 0 s is out of range; VRRPv3 carries 0.01..40.95 s"
+        ]
+    );
+    assert_eq!(
+        web_problems("advert_interval = \"1 fortnight\"\n"),
+        [
+            "test.toml:5: instances.web.advert_interval: `fortnight` is not a unit of time in \
+             \"1 fortnight\"; write seconds like 1 or 0.1, or a number with a unit: 100ms, 1.5s, 2m, 1h"
+        ]
+    );
+}
+
+#[test]
+fn v2_is_ipv4_only() {
+    assert_eq!(
+        problems(
+            "[instances.web6]\ninterface = \"eth0\"\nvrid = 1\nversion = 2\n\
+             virtual_addresses = [\"2001:db8::1/64\"]\n"
+        ),
+        [
+            "test.toml:4: instances.web6.version: VRRPv2 is IPv4-only (RFC 3768), but the \
+             virtual addresses are IPv6; use version = 3"
+        ]
+    );
+}
+
+#[test]
+fn authentication_is_v2_only() {
+    assert_eq!(
+        web_problems("version = 3\nauthentication = { type = \"pass\", password = \"1111\" }\n"),
+        [
+            "test.toml:6: instances.web.authentication: VRRPv3 has no authentication (RFC 9568 \
+             removed it); remove it, or use version = 2"
+        ]
+    );
+    assert_eq!(
+        web_problems("authentication = { type = \"pass\", password = \"1111\" }\n"),
+        [
+            "test.toml:5: instances.web.authentication: VRRPv3, the default version here, has no \
+             authentication (RFC 9568 removed it); keepalived defaults to VRRPv2 for IPv4, so to \
+             keep talking to a keepalived peer that uses auth_type PASS, set version = 2"
+        ]
+    );
+}
+
+#[test]
+fn passwords_are_at_most_8_bytes() {
+    assert_eq!(
+        web_problems(
+            "version = 2\n[instances.web.authentication]\ntype = \"pass\"\npassword = \"123456789\"\n"
+        ),
+        [
+            "test.toml:8: instances.web.authentication.password: the password is 9 bytes long; \
+             VRRPv2 carries at most 8 (keepalived silently sends only the first 8)"
+        ]
+    );
+    assert_eq!(
+        web_problems("version = 2\nauthentication = { type = \"ah\", password = \"1111\" }\n"),
+        [
+            "test.toml:6: instances.web.authentication.type: \"ah\" (IPsec AH) is not supported; \
+             use \"pass\" or, better, no authentication"
+        ]
+    );
+}
+
+#[test]
+fn preempt_delay_needs_preempt() {
+    assert_eq!(
+        web_problems("preempt = false\npreempt_delay = 5\n"),
+        [
+            "test.toml:6: instances.web.preempt_delay: a delay before preempting means nothing \
+             with preempt = false; remove one of the two (keepalived refuses preempt_delay with \
+             nopreempt too)"
+        ]
+    );
+    assert_eq!(
+        web_problems("preempt_delay = 1001\n"),
+        [
+            "test.toml:5: instances.web.preempt_delay: 1001 s is too long; the most is 1000 s, as in keepalived"
+        ]
+    );
+}
+
+#[test]
+fn the_owner_always_preempts_and_keeps_its_priority() {
+    assert_eq!(
+        web_problems(
+            "priority = 255\npreempt = false\n[instances.web.health_checks.up]\nkind = \"file\"\n\
+             path = \"/run/up\"\nweight = -10\n"
+        ),
+        [
+            "test.toml:6: instances.web.preempt: the address owner (priority 255) always takes \
+             over at once (RFC 9568 §6.4.1), so preempt = false cannot hold; remove it or lower \
+             the priority",
+            "test.toml:10: instances.web.health_checks.up.weight: the address owner's priority \
+             (255) never changes; use weight = 0 (Fault while failing) or a priority below 255",
+        ]
+    );
+}
+
+#[test]
+fn virtual_addresses_are_required_and_not_empty() {
+    assert_eq!(
+        problems("[instances.web]\ninterface = \"eth0\"\nvrid = 51\nvirtual_addresses = []\n"),
+        [
+            "test.toml:4: instances.web.virtual_addresses: is empty; an instance advertises at least one address"
+        ]
+    );
+    assert_eq!(
+        problems("[instances.web]\ninterface = \"eth0\"\nvrid = 51\n"),
+        [
+            "test.toml:1: instances.web.virtual_addresses: missing; an instance advertises at least one address"
+        ]
+    );
+}
+
+#[test]
+fn missing_keys_point_at_their_table() {
+    assert_eq!(
+        problems("\n[instances.web]\nvirtual_addresses = [\"192.0.2.1\"]\n"),
+        [
+            "test.toml:2: instances.web.interface: missing; every instance names the interface it runs on",
+            "test.toml:2: instances.web.vrid: missing; every instance needs its Virtual Router ID \
+             (keepalived's virtual_router_id)",
+        ]
+    );
+}
+
+#[test]
+fn addresses_are_of_one_family_and_listed_once() {
+    assert_eq!(
+        problems(
+            "[instances.web]\ninterface = \"eth0\"\nvrid = 51\nvirtual_addresses = [\n  \
+             \"192.0.2.1/24\",\n  \"2001:db8::1/64\",\n  \"192.0.2.1\",\n]\n\
+             excluded_addresses = [\"192.0.2.1\"]\n"
+        ),
+        [
+            "test.toml:6: instances.web.virtual_addresses[1]: 2001:db8::1 is IPv6 but the first \
+             address, 192.0.2.1, is IPv4; an instance advertises one family (put the other in \
+             excluded_addresses or in another instance)",
+            "test.toml:7: instances.web.virtual_addresses[2]: 192.0.2.1 is listed twice (first at \
+             instances.web.virtual_addresses[0])",
+            "test.toml:9: instances.web.excluded_addresses[0]: 192.0.2.1 is listed twice (first at \
+             instances.web.virtual_addresses[0])",
+        ]
+    );
+}
+
+#[test]
+fn bad_addresses() {
+    assert_eq!(
+        problems(
+            "[instances.web]\ninterface = \"eth0\"\nvrid = 51\n\
+             virtual_addresses = [\"192.0.2.1/33\", \"192.0.2.300\", \"224.0.0.18\", \
+             { address = \"2001:db8::1\", label = \"eth0:v6\" }]\n"
+        ),
+        [
+            "test.toml:4: instances.web.virtual_addresses[0]: \"/33\" is not a prefix length for \
+             192.0.2.1; use 0..32",
+            "test.toml:4: instances.web.virtual_addresses[1]: \"192.0.2.300\" is not an IP address",
+            "test.toml:4: instances.web.virtual_addresses[2]: 224.0.0.18 cannot be a virtual \
+             address (unspecified, loopback or multicast)",
+            "test.toml:4: instances.web.virtual_addresses[3].label: labels exist only for IPv4 \
+             addresses (Linux has no IPv6 address labels)",
+        ]
+    );
+}
+
+#[test]
+fn labels_begin_with_their_interface() {
+    assert_eq!(
+        web_problems("excluded_addresses = [{ address = \"192.0.2.7\", label = \"eth1:x\" }]\n"),
+        [
+            "test.toml:5: instances.web.excluded_addresses[0].label: \"eth1:x\" must begin with \
+             the name of the interface the address is on, \"eth0\", as `ip address add` requires"
+        ]
+    );
+}
+
+#[test]
+fn vrids_are_unique_per_interface_and_family() {
+    let second = |interface: &str, address: &str| {
+        format!(
+            "{WEB}\n[instances.db]\ninterface = \"{interface}\"\nvrid = 51\n\
+             virtual_addresses = [\"{address}\"]\n"
+        )
+    };
+    assert_eq!(
+        problems(&second("eth0", "192.0.2.102")),
+        [
+            "test.toml:3: instances.web.vrid: VRID 51 is already used on eth0 for IPv4 by \
+             instance `db`; each virtual router on a link needs its own VRID"
+        ]
+    );
+    load(&second("eth1", "192.0.2.102"));
+    load(&second("eth0", "2001:db8::102"));
+}
+
+#[test]
+fn one_address_belongs_to_one_instance() {
+    assert_eq!(
+        problems(&format!(
+            "{WEB}\n[instances.db]\ninterface = \"eth0\"\nvrid = 52\n\
+             virtual_addresses = [\"192.0.2.101/24\"]\n"
+        )),
+        [
+            "test.toml:4: instances.web.virtual_addresses[0]: 192.0.2.101 is also a virtual \
+             address of instance `db`"
+        ]
+    );
+}
+
+#[test]
+fn unicast_peers_match_the_family() {
+    assert_eq!(
+        web_problems(
+            "unicast_src = \"2001:db8::2\"\nunicast_peers = [\"192.0.2.3\", \"2001:db8::3\"]\n"
+        ),
+        [
+            "test.toml:5: instances.web.unicast_src: 2001:db8::2 is IPv6 but the virtual \
+             addresses are IPv4; adverts go out in the family of the addresses",
+            "test.toml:6: instances.web.unicast_peers[1]: 2001:db8::3 is IPv6 but the virtual \
+             addresses are IPv4; adverts go out in the family of the addresses",
+        ]
+    );
+    assert_eq!(
+        web_problems("unicast_src = \"192.0.2.2\"\n"),
+        [
+            "test.toml:5: instances.web.unicast_src: unicast_src without unicast_peers means \
+             nothing (keepalived before 2.2.4 silently fell back to multicast); list the peers \
+             or remove it"
+        ]
+    );
+}
+
+#[test]
+fn the_tcp_listener_needs_tls_or_consent() {
+    let api = |lines: &str| format!("[api]\n{lines}\n{WEB}");
+    assert_eq!(
+        problems(&api("tcp_address = \"198.51.100.1:50051\"")),
+        [
+            "test.toml:2: api.tcp_address: a TCP listener needs TLS (api.tls with cert and key) \
+             or allow_plaintext = true; without TLS, tokens and commands cross the network in clear"
+        ]
+    );
+    let plaintext = load(&api(
+        "tcp_address = \"198.51.100.1:50051\"\nallow_plaintext = true",
+    ));
+    let tcp = plaintext.api.tcp.expect("a TCP listener");
+    assert_eq!(tcp.security, TcpSecurity::Plaintext);
+    assert_eq!(
+        problems(&api("tls = { cert = \"/etc/c.pem\", key = \"k.pem\" }")),
+        [
+            "test.toml:2: api.tls.key: \"k.pem\" is relative; write an absolute path (a relative \
+             one would depend on the daemon's working directory)",
+            "test.toml:2: api.tls: TLS applies to the TCP listener, but there is none; set \
+             api.tcp_address (the Unix socket needs no TLS)",
+        ]
+    );
+}
+
+#[test]
+fn the_checksum_choice_is_for_v3_over_ipv4() {
+    assert_eq!(
+        web_problems("version = 2\nchecksum = \"v2-compatible\"\n"),
+        [
+            "test.toml:6: instances.web.checksum: the checksum form is a choice only for VRRPv3 \
+             over IPv4 (VRRPv2 has one form and the kernel computes the IPv6 one); remove it"
+        ]
+    );
+    let config = load(&format!("{WEB}checksum = \"v2-compatible\"\n"));
+    assert_eq!(config.instances[0].checksum, V3Ipv4Checksum::V2Compatible);
+}
+
+#[test]
+fn instance_names_can_be_named_by_variables() {
+    assert_eq!(
+        problems(
+            "[instances.VI_1]\ninterface = \"eth0\"\nvrid = 1\nvirtual_addresses = [\"192.0.2.1\"]\n"
+        ),
+        [
+            "test.toml:1: instances.VI_1: `VI_1` is not a usable instance name: use lowercase \
+             letters, digits, `-` and single `_`, so that environment variables can name it"
+        ]
+    );
+}
+
+#[test]
+fn health_check_problems() {
+    assert_eq!(
+        web_problems(
+            "[instances.web.health_checks.a]\nkind = \"ping\"\n\
+             [instances.web.health_checks.b]\nkind = \"http\"\nurl = \"ftp://192.0.2.1/\"\n\
+             [instances.web.health_checks.c]\nkind = \"exec\"\ncommand = [\"/bin/true\"]\nweight = 300\nadress = 1\n"
+        ),
+        [
+            "test.toml:6: instances.web.health_checks.a.kind: \"ping\" is not one of exec, tcp, \
+             http, grpc, interface, file",
+            "test.toml:9: instances.web.health_checks.b.url: \"ftp://192.0.2.1/\" is not an \
+             http:// or https:// URL",
+            "test.toml:13: instances.web.health_checks.c.weight: 300 is out of range -254..254 \
+             (0 puts the instance in Fault while the check fails)",
+            "test.toml:14: instances.web.health_checks.c.adress: unknown key; known keys here: \
+             kind, command, interval, timeout, rise, fall, weight",
+        ]
+    );
+}
+
+#[test]
+fn toml_syntax_errors_have_their_line() {
+    let problems =
+        match Config::from_str(&format!("{WEB}priority = = 3\n"), Format::Toml, "test.toml") {
+            Err(error) => error.problems().to_vec(),
+            Ok(_) => panic!("a syntax error loaded"),
+        };
+    assert_eq!(problems.len(), 1);
+    assert_eq!(
+        problems[0].source_location,
+        SourceLocation::Line {
+            file: "test.toml".into(),
+            line: 5
+        }
+    );
+    assert!(
+        problems[0].message.starts_with("not valid TOML: "),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn several_problems_are_reported_at_once_in_file_order() {
+    let error = Config::load("tests/fixtures/config/many-problems.toml").expect_err("invalid");
+    let file = "tests/fixtures/config/many-problems.toml";
+    let expected = [
+        format!(
+            "{file}:3: global.log_level: \"verbose\" is not one of error, warn, info, debug, trace"
+        ),
+        format!(
+            "{file}:7: instances.web.vrid: VRID 51 is already used on eth0 for IPv4 by instance \
+             `db`; each virtual router on a link needs its own VRID"
+        ),
+        format!("{file}:9: instances.web.priorty: unknown key; did you mean `priority`?"),
+        format!(
+            "{file}:10: instances.web.advert_interval: 0.5 s is not a whole number of seconds; \
+             VRRPv2 carries whole seconds (1..255); use version = 3 or a whole interval"
+        ),
+        format!(
+            "{file}:11: instances.web.virtual_addresses[1]: 2001:db8::101 is IPv6 but the first \
+             address, 192.0.2.101, is IPv4; an instance advertises one family (put the other in \
+             excluded_addresses or in another instance)"
+        ),
+        format!(
+            "{file}:12: instances.web.authentication.password: the password is 9 bytes long; \
+             VRRPv2 carries at most 8 (keepalived silently sends only the first 8)"
+        ),
+        format!(
+            "{file}:19: instances.db.preempt_delay: a delay before preempting means nothing with \
+             preempt = false; remove one of the two (keepalived refuses preempt_delay with \
+             nopreempt too)"
+        ),
+    ];
+    assert_eq!(error.to_string(), expected.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Environment overrides
+
+fn with_env(text: &str, variables: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+    Config::from_str_with_env(text, Format::Toml, "test.toml", variables.iter().copied())
+        .map_err(|error| error.problems().iter().map(ToString::to_string).collect())
+}
+
+#[test]
+fn environment_overrides_change_values() {
+    let config = with_env(
+        WEB,
+        &[
+            ("VRRP_SIDECAR__INSTANCES__WEB__PRIORITY", "90"),
+            ("VRRP_SIDECAR__API__SOCKET", "/tmp/x.sock"),
+            ("VRRP_SIDECAR__INSTANCES__WEB__PREEMPT", "false"),
+            (
+                "VRRP_SIDECAR__INSTANCES__WEB__UNICAST_PEERS",
+                "192.0.2.3, 192.0.2.4",
+            ),
+            ("UNRELATED", "1"),
+        ],
+    )
+    .expect("valid overrides");
+    assert_eq!(config.api.socket, PathBuf::from("/tmp/x.sock"));
+    let web = &config.instances[0];
+    assert_eq!(web.priority, 90);
+    assert_eq!(web.preempt, Preempt::Never);
+    let peers = &web.unicast.as_ref().expect("peers set").peers;
+    assert_eq!(peers, &[ip("192.0.2.3"), ip("192.0.2.4")]);
+}
+
+#[test]
+fn bad_environment_values_name_the_variable() {
+    assert_eq!(
+        with_env(WEB, &[("VRRP_SIDECAR__INSTANCES__WEB__PRIORITY", "900")]).unwrap_err(),
+        [
+            "environment VRRP_SIDECAR__INSTANCES__WEB__PRIORITY: instances.web.priority: 900 is \
+             out of range 1..255 (255 means this router owns the addresses; 0 is only sent by a \
+             master that stops)"
+        ]
+    );
+    assert_eq!(
+        with_env(WEB, &[("VRRP_SIDECAR__INSTANCES__WEB__PRIORTY", "90")]).unwrap_err(),
+        [
+            "environment VRRP_SIDECAR__INSTANCES__WEB__PRIORTY: instances.web.priorty: unknown \
+             key; did you mean `priority`?"
+        ]
+    );
+}
+
+#[test]
+fn an_override_for_an_instance_the_file_lacks_is_blamed_on_the_variable() {
+    let problems = with_env(WEB, &[("VRRP_SIDECAR__INSTANCES__WBE__PRIORITY", "90")]).unwrap_err();
+    assert_eq!(
+        problems,
+        [
+            "environment VRRP_SIDECAR__INSTANCES__WBE__PRIORITY: instances.wbe.interface: \
+             missing; every instance names the interface it runs on",
+            "environment VRRP_SIDECAR__INSTANCES__WBE__PRIORITY: instances.wbe.vrid: missing; \
+             every instance needs its Virtual Router ID (keepalived's virtual_router_id)",
+            "environment VRRP_SIDECAR__INSTANCES__WBE__PRIORITY: instances.wbe.virtual_addresses: \
+             missing; an instance advertises at least one address",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// YAML and files
+
+#[test]
+fn yaml_loads_and_its_problems_name_the_file() {
+    let config = Config::load("examples/unicast-with-checks.yaml").expect("valid");
+    let edge = &config.instances[0];
+    assert_eq!(edge.advert_interval.centis(), 50);
+    assert_eq!(
+        edge.virtual_addresses[1].label.as_deref(),
+        Some("eth1:edge")
+    );
+    assert!(matches!(
+        config.api.tcp.expect("a TCP listener").security,
+        TcpSecurity::Tls(_)
+    ));
+    let error = Config::load("tests/fixtures/config/bad.yaml").expect_err("invalid");
+    assert_eq!(
+        error.to_string(),
+        "tests/fixtures/config/bad.yaml: instances.web.vrid: 300 is out of range 1..255 (one \
+         byte; 0 is reserved)"
+    );
+}
+
+#[test]
+fn unreadable_files() {
+    assert_eq!(
+        Config::load("tests/fixtures/config/absent.toml")
+            .expect_err("no such file")
+            .problems()[0]
+            .source_location,
+        SourceLocation::File {
+            file: "tests/fixtures/config/absent.toml".into()
+        }
+    );
+    assert_eq!(
+        Config::load("tests/config.rs")
+            .expect_err("not a config")
+            .to_string(),
+        "tests/config.rs: the name does not end in .toml, .yaml or .yml, so the format is unknown"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// No input panics
+
+fn examples_text() -> Vec<(String, Format)> {
+    let mut texts = Vec::new();
+    for entry in std::fs::read_dir("examples").expect("examples/ exists") {
+        let path = entry.expect("a readable entry").path();
+        if let Some(format) = Format::from_path(&path) {
+            texts.push((std::fs::read_to_string(&path).expect("readable"), format));
+        }
+    }
+    texts
+}
+
+#[test]
+fn every_truncation_of_every_example_loads_or_fails_cleanly() {
+    for (text, format) in examples_text() {
+        for end in (0..=text.len()).filter(|end| text.is_char_boundary(*end)) {
+            let _ = Config::from_str(&text[..end], format, "truncated");
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let _ = Config::from_str(&text, Format::Toml, "random.toml");
+        let _ = Config::from_str(&text, Format::Yaml, "random.yaml");
+    }
+
+    #[test]
+    fn mangled_examples_never_panic(
+        example in 0usize..4,
+        position in any::<prop::sample::Index>(),
+        insert in "[\\[\\]{}=\"',.:#\\n a-z0-9-]{0,8}",
+    ) {
+        let texts = examples_text();
+        let (text, format) = &texts[example % texts.len()];
+        let mut at = position.index(text.len() + 1);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mangled = format!("{}{insert}{}", &text[..at], &text[at..]);
+        let _ = Config::from_str(&mangled, *format, "mangled");
+    }
+
+    #[test]
+    fn any_environment_value_is_accepted_or_reported(value in "\\PC{0,40}") {
+        for key in ["PRIORITY", "ADVERT_INTERVAL", "VIRTUAL_ADDRESSES", "AUTHENTICATION"] {
+            let variable = format!("VRRP_SIDECAR__INSTANCES__WEB__{key}");
+            let _ = with_env(WEB, &[(variable.as_str(), value.as_str())]);
+        }
+    }
+}
