@@ -247,6 +247,25 @@ fn backup_receiving_priority_zero_sets_master_down_timer_to_skew_time_rfc9568_6_
 }
 
 #[test]
+fn repeated_priority_zero_never_pushes_the_takeover_back_rfc9568_6_4_2() {
+    let clock = Clock::new();
+    let config = v3_config(1);
+    let mut instance = started(config.clone(), &clock);
+    let peer = ip("192.0.2.20");
+    instance
+        .handle_packet(clock.ms(100), peer, &advert_like(&config, 0))
+        .unwrap();
+    let first = instance.poll_timeout().unwrap();
+    assert_eq!(first, clock.ms(100) + instance.skew_time());
+    // A resigning master repeats priority 0 one (jittered) interval later; Skew_Time at
+    // priority 1 is 996 ms, so re-arming would move the takeover past `first`.
+    instance
+        .handle_packet(clock.ms(1050), peer, &advert_like(&config, 0))
+        .unwrap();
+    assert_eq!(instance.poll_timeout(), Some(first));
+}
+
+#[test]
 fn backup_accepting_higher_or_equal_priority_resets_master_down_timer_rfc9568_6_4_2() {
     let clock = Clock::new();
     let config = v3_config(100);

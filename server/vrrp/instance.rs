@@ -314,7 +314,9 @@ impl Instance {
             self.counters.owner_conflicts += 1;
         }
         match self.phase {
-            Phase::Backup { .. } => self.backup_receives(now, from, advert),
+            Phase::Backup {
+                master_down_timer, ..
+            } => self.backup_receives(now, from, advert, master_down_timer),
             Phase::Master {
                 resign_deadline, ..
             } => self.master_receives(now, from, advert, resign_deadline.is_some()),
@@ -361,10 +363,20 @@ impl Instance {
     }
 
     /// RFC 9568 §6.4.2, "If an ADVERTISEMENT is received".
-    fn backup_receives(&mut self, now: Instant, from: IpAddr, advert: &Advertisement) {
+    fn backup_receives(
+        &mut self,
+        now: Instant,
+        from: IpAddr,
+        advert: &Advertisement,
+        master_down_timer: Instant,
+    ) {
         if advert.priority == PRIORITY_STOPPING {
+            // RFC 9568 §6.4.2 sets the timer to Skew_Time. We never set it later than it
+            // already is: a resigning master repeats priority 0 every interval, and at a low
+            // priority Skew_Time is nearly a whole interval, so re-arming on each repeat
+            // (with a little jitter) could push the takeover back indefinitely.
             self.phase = Phase::Backup {
-                master_down_timer: now + self.skew_time(),
+                master_down_timer: master_down_timer.min(now + self.skew_time()),
                 cause: DownTimerCause::PriorityZero,
             };
         } else if advert.priority >= self.priority.get()
@@ -381,10 +393,7 @@ impl Instance {
                 master_down_timer: now + self.master_down_interval(),
                 cause: DownTimerCause::MasterSilent,
             };
-        } else if let Phase::Backup {
-            master_down_timer, ..
-        } = self.phase
-        {
+        } else {
             // A lower-priority master: discard it and leave the timer running, so we take
             // over when it fires.
             self.counters.lower_priority_discarded += 1;
