@@ -26,7 +26,7 @@ fn every_property_holds_on_every_seed() {
         let scenario = Scenario::generate(seed);
         match run(&scenario) {
             Ok(outcome) => println!("seed {seed} passed\n{scenario:?}\n{}", outcome.trace),
-            Err(failure) => panic!("{failure}"),
+            Err(failure) => panic!("{failure}\nfull trace:\n{}", failure.trace),
         }
         return;
     }

@@ -21,11 +21,23 @@ pub enum Command {
     /// set. Only a master can resign; resigning twice is a no-op.
     Resign,
     /// Change the priority we advertise and compute timers with, for instance after a
-    /// tracked check changed the effective priority.
+    /// tracked check changed the effective priority. It takes effect at once:
+    /// - a backup given 255 (owner) takes over at once, as an owner does at startup;
+    /// - another backup keeps its master-down deadline unless the new Skew_Time or
+    ///   Master_Down_Interval, counted from now, ends sooner; if it now outranks the master,
+    ///   the preemption rule discards the master's advertisements and the timer runs out;
+    /// - a master advertises the new priority at once, so a backup that now outranks it
+    ///   starts preempting without waiting for the next Adver_Timer;
+    /// - in Initialize, Fault or while resigning the value is only stored.
+    ///
+    /// A new priority also ends the "do not preempt the successor" rule left by `Resign`.
     SetPriority(Priority),
-    /// Enter Fault. From Master this sends priority 0 and removes the addresses. Idempotent.
+    /// Enter Fault. From Master this sends priority 0 and removes the addresses; from
+    /// Initialize it parks the instance before it ever started (keepalived starts in FAULT
+    /// when an interface is down). Idempotent.
     EnterFault(FaultCause),
-    /// Leave Fault for Backup (or Master for the address owner). A no-op outside Fault.
+    /// Leave Fault for Backup with a fresh Master_Down_Interval from our own interval (the
+    /// learned one is stale), or for Master if we own the addresses. A no-op outside Fault.
     ClearFault,
 }
 

@@ -489,18 +489,7 @@ impl Instance {
         }
     }
 
-    /// A new priority takes effect at once in the timers and the next advertisement.
-    ///
-    /// - A backup that becomes the owner (255) takes over at once, as at startup
-    ///   (RFC 9568 §6.4.1).
-    /// - Another backup keeps its running master-down timer unless the new skew or
-    ///   master-down interval, counted from now, ends sooner; the next accepted advertisement
-    ///   re-arms it with the new figures. If the new priority is above the master's, the
-    ///   usual preemption rule then discards the master's advertisements and the timer runs
-    ///   out.
-    /// - A master advertises the new priority at once, so a backup that now outranks it
-    ///   starts preempting without waiting for our Adver_Timer.
-    /// - Otherwise (Initialize, Fault, resigning) the priority is only stored.
+    /// See [`Command::SetPriority`] for what a new priority does in each state.
     fn set_priority(&mut self, now: Instant, priority: Priority) {
         if priority == self.priority {
             return;
@@ -551,8 +540,6 @@ impl Instance {
         if !matches!(self.phase, Phase::Fault(_)) {
             return;
         }
-        // Whatever we learned before the fault is stale (keepalived resets it here too).
-        self.master_adver_interval = self.config.advert_interval;
         if self.priority.is_owner() {
             self.become_master(now, TransitionReason::FaultCleared);
         } else {
@@ -560,7 +547,8 @@ impl Instance {
         }
     }
 
-    /// RFC 9568 §6.4.1 (non-owner startup) and the same on leaving Fault.
+    /// RFC 9568 §6.4.1 (non-owner startup) and the same on leaving Fault, where whatever
+    /// interval we learned before is stale (keepalived resets it there too).
     fn enter_backup(&mut self, now: Instant, reason: TransitionReason) {
         self.record_transition(State::Backup, reason);
         self.master_adver_interval = self.config.advert_interval;

@@ -27,6 +27,9 @@ use super::rng::Rng;
 
 const VRID: u8 = 51;
 
+/// How many trace lines a failure report shows; the run with `SIM_SEED` prints them all.
+const TRACE_TAIL: usize = 300;
+
 /// Mixed into the seed for the wire's loss and jitter draws, so they are not the same numbers
 /// that generated the scenario.
 const WIRE_STREAM: u64 = 0x5eed_0f3a_11d0_ca7e;
@@ -177,7 +180,18 @@ impl fmt::Display for Failure {
             self.seed
         )?;
         writeln!(f, "scenario: {}", self.scenario)?;
-        write!(f, "trace:\n{}", self.trace)
+        let lines: Vec<&str> = self.trace.lines().collect();
+        let shown = &lines[lines.len().saturating_sub(TRACE_TAIL)..];
+        writeln!(
+            f,
+            "trace (last {} of {} events; SIM_SEED prints all):",
+            shown.len(),
+            lines.len()
+        )?;
+        for line in shown {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
     }
 }
 
