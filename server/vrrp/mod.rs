@@ -3,9 +3,33 @@
 //! Every input carries the time it happened and every output is a value the caller carries
 //! out, so the whole protocol runs the same way on a real network and on the simulated LAN of
 //! the tests.
+//!
+//! # Layout
+//! - [`packet`], [`interval`]: the advertisement and its interval unit.
+//! - [`instance`]: the state machine of one virtual router; [`instance_config`] its
+//!   configuration, [`command`] its commands, [`action`] its outputs, [`state`] its states and
+//!   transition reasons, [`counters`] its statistics and drop reasons.
+//! - [`timers`]: Skew_Time and Master_Down_Interval.
+//! - [`priority`]: priorities and the effective priority under tracked checks.
 
+pub mod action;
+pub mod command;
+pub mod counters;
+pub mod instance;
+pub mod instance_config;
 pub mod interval;
 pub mod packet;
+pub mod priority;
+pub mod state;
+pub mod timers;
 
+pub use action::Action;
+pub use command::{Command, CommandRejected};
+pub use counters::{Counters, DropReason};
+pub use instance::Instance;
+pub use instance_config::{InstanceConfig, InstanceConfigError};
 pub use interval::AdvertInterval;
 pub use packet::{Advertisement, Auth, Version};
+pub use priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};
+pub use state::{FaultCause, State, TransitionReason};
+pub use timers::{Timer, master_down_interval, skew_time};
