@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`api`]: the gRPC contract generated from `proto/`.
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
+//! - [`net`]: the only place that touches the kernel (raw sockets, rtnetlink, AF_PACKET).
 
 pub mod api;
+pub mod net;
 pub mod vrrp;
