@@ -33,18 +33,30 @@ fn moves_client_to_new_master(
         return;
     }
     let lab = Lab::builder().host("h1").host("h2").host("client").build();
-    let (h1, h2, client) = (&lab.host("h1").ns, &lab.host("h2").ns, &lab.host("client").ns);
+    let (h1, h2, client) = (
+        &lab.host("h1").ns,
+        &lab.host("h2").ns,
+        &lab.host("client").ns,
+    );
     let vip_address: IpAddr = vip.parse().expect("test VIP parses");
     let with_prefix = format!("{vip}/{prefix}");
     let (h1_mac, h2_mac) = (h1.mac("eth0"), h2.mac("eth0"));
     h1.ip(&["addr", "add", &with_prefix, "dev", "eth0", "nodad"]);
     client.run_ok(&["ping", ping_family, "-c", "1", "-W", "2", vip]);
-    assert_eq!(client_entry(client, vip_address), Some(h1_mac), "learned h1 by ping");
+    assert_eq!(
+        client_entry(client, vip_address),
+        Some(h1_mac),
+        "learned h1 by ping"
+    );
 
     h1.ip(&["addr", "del", &with_prefix, "dev", "eth0"]);
     h2.ip(&["addr", "add", &with_prefix, "dev", "eth0", "nodad"]);
     thread::sleep(ARP_LOCKTIME_MARGIN);
-    assert_eq!(client_entry(client, vip_address), Some(h1_mac), "nothing moved it yet");
+    assert_eq!(
+        client_entry(client, vip_address),
+        Some(h1_mac),
+        "nothing moved it yet"
+    );
     h2.enter(|| {
         runtime().block_on(async {
             let netlink = Netlink::connect().expect("netlink socket");
