@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use netns::{Lab, require_root, runtime, tear_down};
-use vrrp_sidecar::net::{Interface, LinkEvent, LinkEvents, Netlink};
+use vrrp_sidecar::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink};
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -90,5 +90,24 @@ fn deleting_a_vip_with_ip_addr_del_is_reported() {
             }
         })
     });
+    tear_down(lab);
+}
+
+#[test]
+fn looking_up_a_missing_interface_names_it() {
+    if !require_root("looking_up_a_missing_interface_names_it") {
+        return;
+    }
+    let lab = Lab::builder().host("h1").build();
+    let result = lab.host("h1").ns.enter(|| {
+        runtime().block_on(async {
+            let netlink = Netlink::connect().expect("netlink socket");
+            Interface::lookup(&netlink, "nosuch0").await
+        })
+    });
+    match result {
+        Err(NetError::NoSuchInterface { interface }) => assert_eq!(interface, "nosuch0"),
+        other => panic!("expected NoSuchInterface, got {other:?}"),
+    }
     tear_down(lab);
 }

@@ -23,12 +23,17 @@ fn two_hosts() -> Lab {
 
 /// Looks `eth0` up from inside `ns`, on a runtime of its own (the result is plain data).
 fn lookup(ns: &Netns) -> Interface {
-    ns.enter(|| {
+    lookup_named(ns, "eth0")
+}
+
+/// Looks `name` up from inside `ns`.
+fn lookup_named(ns: &Netns, name: &'static str) -> Interface {
+    ns.enter(move || {
         runtime().block_on(async {
             let netlink = Netlink::connect().expect("netlink socket");
-            Interface::lookup(&netlink, "eth0")
+            Interface::lookup(&netlink, name)
                 .await
-                .expect("eth0 exists")
+                .expect("interface exists")
         })
     })
 }
@@ -207,5 +212,36 @@ fn multicast_send_works_without_a_default_route() {
         assert_eq!(receive(&receiver).await.source, IpAddr::V4(h1.ipv4));
     });
     drop((sender, receiver));
+    tear_down(lab);
+}
+
+/// Pitfall 9: a raw socket would see protocol 112 from every interface; each socket only
+/// returns what arrived on its own.
+#[test]
+fn each_socket_hears_only_its_own_interface() {
+    if !require_root("each_socket_hears_only_its_own_interface") {
+        return;
+    }
+    let lab = Lab::builder().host("h1").host("h2").second_lan().build();
+    let (h1, h2) = (lab.host("h1"), lab.host("h2"));
+    let h1_eth0 = lookup(&h1.ns);
+    let h1_eth1 = lookup_named(&h1.ns, "eth1");
+    let h2_eth1 = lookup_named(&h2.ns, "eth1");
+    assert_eq!(h2_eth1.primary_ipv4, h2.second_ipv4);
+    let runtime = runtime();
+    let sender = open(&h2.ns, &h2_eth1, Family::Ipv4, runtime.handle());
+    let on_eth0 = open(&h1.ns, &h1_eth0, Family::Ipv4, runtime.handle());
+    let on_eth1 = open(&h1.ns, &h1_eth1, Family::Ipv4, runtime.handle());
+    runtime.block_on(async {
+        sender
+            .send(&PAYLOAD, VRRP_GROUP_V4.into())
+            .await
+            .expect("send");
+        let advert = receive(&on_eth1).await;
+        assert_eq!(advert.interface_index, h1_eth1.index);
+        assert_eq!(Some(advert.source), h2.second_ipv4.map(IpAddr::V4));
+        assert_silent(&on_eth0).await;
+    });
+    drop((sender, on_eth0, on_eth1));
     tear_down(lab);
 }
