@@ -100,7 +100,11 @@ impl Addresses {
             (IpAddr::V4(_), None) => {}
         }
         if let Some(lifetime) = vip.lifetime {
-            let seconds = u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX).max(1);
+            // The kernel counts whole seconds and rejects a valid lifetime of 0 (EINVAL);
+            // u32::MAX would mean "forever", which a finite lifetime must not become.
+            let seconds = u32::try_from(lifetime.as_secs())
+                .unwrap_or(u32::MAX - 1)
+                .clamp(1, u32::MAX - 1);
             let mut cache_info = CacheInfo::default();
             cache_info.ifa_preferred = seconds;
             cache_info.ifa_valid = seconds;

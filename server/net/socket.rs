@@ -247,7 +247,8 @@ impl VrrpSocket {
                 )?;
             }
             IpAddr::V6(destination) => {
-                // open() refused an interface without one, and the interface is never changed.
+                // open() refuses IPv6 on an interface without a link-local address and this
+                // copy of the interface never changes, so the fallback is never sent.
                 let source = self.interface.link_local.unwrap_or(Ipv6Addr::UNSPECIFIED);
                 let packet_info = libc::in6_pktinfo {
                     ipi6_addr: libc::in6_addr {
