@@ -1,0 +1,202 @@
+//! Interface lookup (index, MAC, link-local and primary IPv4 address) and the stream of link
+//! and address events the router reacts to.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use futures_channel::mpsc::UnboundedReceiver;
+use futures_util::StreamExt;
+use rtnetlink::MulticastGroup;
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_route::address::{AddressFlags, AddressHeaderFlags};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::sys::SocketAddr;
+
+use super::addresses::{address_flags, message_address, netlink_errno};
+use super::{NetError, Netlink};
+
+/// What the daemon needs to know about one interface, read once from the kernel.
+///
+/// Re-read it after a [`LinkEvent`] that may have changed it: the IPv6 link-local address
+/// is deleted and re-created when the link goes down and up unless `keep_addr_on_down` is
+/// set (keepalived-baseline.md, pitfall 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// The kernel's name for it, such as `eth0`.
+    pub name: String,
+    /// The interface index, which sockets and netlink messages use.
+    pub index: u32,
+    /// The hardware address, the sender of gratuitous ARPs and the NA's target link-layer
+    /// address (keepalived uses no virtual MAC by default, nor do we).
+    pub mac: [u8; 6],
+    /// The first non-tentative fe80::/10 address: the source of IPv6 advertisements
+    /// (RFC 9568 §5.1.2.1) and of unsolicited NAs.
+    pub link_local: Option<Ipv6Addr>,
+    /// The first non-secondary IPv4 address: the source of IPv4 advertisements
+    /// (RFC 9568 §5.1.1.1).
+    pub primary_ipv4: Option<Ipv4Addr>,
+}
+
+impl Interface {
+    /// Reads the interface called `name` from the calling namespace's kernel.
+    pub async fn lookup(netlink: &Netlink, name: &str) -> Result<Self, NetError> {
+        let query_error = |what, source| NetError::Query {
+            interface: name.to_owned(),
+            what,
+            source,
+        };
+        let mut links = netlink
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_owned())
+            .execute();
+        let link = match links.next().await {
+            Some(Ok(link)) => link,
+            Some(Err(error)) if netlink_errno(&error) == Some(libc::ENODEV) => {
+                return Err(NetError::NoSuchInterface {
+                    interface: name.to_owned(),
+                });
+            }
+            Some(Err(source)) => return Err(query_error("link", source)),
+            None => {
+                return Err(NetError::NoSuchInterface {
+                    interface: name.to_owned(),
+                });
+            }
+        };
+        let mac = link
+            .attributes
+            .iter()
+            .find_map(|attribute| match attribute {
+                LinkAttribute::Address(bytes) => <[u8; 6]>::try_from(bytes.as_slice()).ok(),
+                _ => None,
+            })
+            .ok_or_else(|| NetError::MissingAddress {
+                interface: name.to_owned(),
+                what: "Ethernet hardware address",
+            })?;
+        let index = link.header.index;
+
+        let mut link_local = None;
+        let mut primary_ipv4 = None;
+        let mut addresses = netlink
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        while let Some(message) = addresses.next().await {
+            let message = message.map_err(|source| query_error("addresses", source))?;
+            let flags = address_flags(&message);
+            match message_address(&message) {
+                Some(IpAddr::V4(address))
+                    if primary_ipv4.is_none()
+                        && !message.header.flags.contains(AddressHeaderFlags::Secondary) =>
+                {
+                    primary_ipv4 = Some(address);
+                }
+                Some(IpAddr::V6(address))
+                    if link_local.is_none()
+                        && address.is_unicast_link_local()
+                        && !flags.contains(AddressFlags::Tentative) =>
+                {
+                    link_local = Some(address);
+                }
+                _ => {}
+            }
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            index,
+            mac,
+            link_local,
+            primary_ipv4,
+        })
+    }
+}
+
+/// A change the router must react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkEvent {
+    /// The interface with this index is administratively up and has carrier.
+    LinkUp(u32),
+    /// The interface went down, lost carrier or was deleted: a reason to enter Fault.
+    LinkDown(u32),
+    /// An address was deleted from the interface with this index, by someone else or by
+    /// the kernel (lifetime expiry, IPv6 link down): a VIP may need putting back.
+    AddressRemoved(u32, IpAddr),
+}
+
+/// Link and address events from the rtnetlink multicast groups of the calling namespace.
+pub struct LinkEvents {
+    messages: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
+    /// The last operational state reported per interface index, so that a netlink message
+    /// about an unrelated change (MTU, statistics, a new address) does not repeat it.
+    operational: HashMap<u32, bool>,
+}
+
+impl LinkEvents {
+    /// Subscribes to the Link, Ipv4Ifaddr and Ipv6Ifaddr groups; the driver task runs on
+    /// the current tokio runtime until this value is dropped.
+    pub fn subscribe() -> Result<Self, NetError> {
+        const PURPOSE: &str = "link and address events";
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| NetError::NoRuntime { purpose: PURPOSE })?;
+        let (connection, _handle, messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ])
+        .map_err(|source| NetError::Netlink {
+            purpose: PURPOSE,
+            source,
+        })?;
+        runtime.spawn(connection);
+        Ok(Self {
+            messages,
+            operational: HashMap::new(),
+        })
+    }
+
+    /// Waits for the next event. The first message about an interface reports its state;
+    /// after that only changes are reported. `None` means the netlink socket closed.
+    pub async fn next(&mut self) -> Option<LinkEvent> {
+        while let Some((message, _)) = self.messages.next().await {
+            let NetlinkPayload::InnerMessage(message) = message.payload else {
+                continue;
+            };
+            let event = match message {
+                RouteNetlinkMessage::NewLink(link) => self.operational_change(&link, true),
+                RouteNetlinkMessage::DelLink(link) => self.operational_change(&link, false),
+                RouteNetlinkMessage::DelAddress(address) => message_address(&address)
+                    .map(|removed| LinkEvent::AddressRemoved(address.header.index, removed)),
+                _ => None,
+            };
+            if event.is_some() {
+                return event;
+            }
+        }
+        None
+    }
+
+    fn operational_change(&mut self, link: &LinkMessage, exists: bool) -> Option<LinkEvent> {
+        let index = link.header.index;
+        // IFF_RUNNING is the kernel's operational "up" (RFC 2863): admin up alone is not
+        // enough when the carrier (for a veth, the peer) is down.
+        let up = exists
+            && link
+                .header
+                .flags
+                .contains(LinkFlags::Up | LinkFlags::Running);
+        if self.operational.insert(index, up) == Some(up) {
+            return None;
+        }
+        Some(if up {
+            LinkEvent::LinkUp(index)
+        } else {
+            LinkEvent::LinkDown(index)
+        })
+    }
+}

@@ -1,0 +1,247 @@
+//! Raw VRRP sockets between namespaces: what arrives, from where, with which hop limit.
+
+mod netns;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use netns::{Lab, Netns, require_root, runtime, tear_down};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tokio::runtime::Handle;
+use vrrp_sidecar::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_PROTOCOL};
+use vrrp_sidecar::net::{Family, Interface, Netlink, ReceivedAdvert, VrrpSocket};
+
+/// An advert-sized payload (v3 header plus one IPv4 address); its content is opaque here.
+const PAYLOAD: [u8; 12] = [0x31, 51, 100, 1, 0, 10, 0xab, 0xcd, 192, 0, 2, 100];
+/// Long enough for a packet on a local bridge, short enough to keep the suite quick.
+const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(2);
+const SILENCE: Duration = Duration::from_millis(500);
+
+fn two_hosts() -> Lab {
+    Lab::builder().host("h1").host("h2").build()
+}
+
+/// Looks `eth0` up from inside `ns`, on a runtime of its own (the result is plain data).
+fn lookup(ns: &Netns) -> Interface {
+    lookup_named(ns, "eth0")
+}
+
+/// Looks `name` up from inside `ns`.
+fn lookup_named(ns: &Netns, name: &'static str) -> Interface {
+    ns.enter(move || {
+        runtime().block_on(async {
+            let netlink = Netlink::connect().expect("netlink socket");
+            Interface::lookup(&netlink, name)
+                .await
+                .expect("interface exists")
+        })
+    })
+}
+
+/// Opens a VRRP socket inside `ns`, registered with the runtime behind `handle`.
+fn open(ns: &Netns, interface: &Interface, family: Family, handle: &Handle) -> VrrpSocket {
+    let interface = interface.clone();
+    let handle = handle.clone();
+    ns.enter(move || {
+        let _runtime = handle.enter();
+        VrrpSocket::open(&interface, family).expect("open VRRP socket")
+    })
+}
+
+async fn receive(socket: &VrrpSocket) -> ReceivedAdvert {
+    tokio::time::timeout(ARRIVAL_TIMEOUT, socket.recv())
+        .await
+        .expect("advert arrived in time")
+        .expect("receive succeeded")
+}
+
+async fn assert_silent(socket: &VrrpSocket) {
+    if let Ok(received) = tokio::time::timeout(SILENCE, socket.recv()).await {
+        panic!("expected nothing, got {received:?}");
+    }
+}
+
+#[test]
+fn ipv4_multicast_advert_arrives_with_ttl_255_and_is_not_looped_back() {
+    if !require_root("ipv4_multicast_advert_arrives_with_ttl_255_and_is_not_looped_back") {
+        return;
+    }
+    let lab = two_hosts();
+    let (h1, h2) = (lab.host("h1"), lab.host("h2"));
+    let (h1_eth0, h2_eth0) = (lookup(&h1.ns), lookup(&h2.ns));
+    assert_eq!(h1_eth0.primary_ipv4, Some(h1.ipv4));
+    let runtime = runtime();
+    let sender = open(&h1.ns, &h1_eth0, Family::Ipv4, runtime.handle());
+    let receiver = open(&h2.ns, &h2_eth0, Family::Ipv4, runtime.handle());
+    runtime.block_on(async {
+        sender
+            .send(&PAYLOAD, VRRP_GROUP_V4.into())
+            .await
+            .expect("send");
+        let advert = receive(&receiver).await;
+        assert_eq!(
+            advert,
+            ReceivedAdvert {
+                source: IpAddr::V4(h1.ipv4),
+                destination: IpAddr::V4(VRRP_GROUP_V4),
+                hop_limit: 255,
+                interface_index: h2_eth0.index,
+                payload: PAYLOAD.to_vec(),
+            }
+        );
+        // IP_MULTICAST_LOOP is off: the sender never hears itself.
+        assert_silent(&sender).await;
+    });
+    drop((sender, receiver));
+    tear_down(lab);
+}
+
+#[test]
+fn ipv6_multicast_advert_comes_from_the_link_local_address() {
+    if !require_root("ipv6_multicast_advert_comes_from_the_link_local_address") {
+        return;
+    }
+    let lab = two_hosts();
+    let (h1, h2) = (lab.host("h1"), lab.host("h2"));
+    let (h1_eth0, h2_eth0) = (lookup(&h1.ns), lookup(&h2.ns));
+    let h1_link_local = h1
+        .ns
+        .link_local("eth0")
+        .expect("h1 has a link-local address");
+    assert_eq!(h1_eth0.link_local, Some(h1_link_local));
+    let runtime = runtime();
+    let sender = open(&h1.ns, &h1_eth0, Family::Ipv6, runtime.handle());
+    let receiver = open(&h2.ns, &h2_eth0, Family::Ipv6, runtime.handle());
+    runtime.block_on(async {
+        sender
+            .send(&PAYLOAD, VRRP_GROUP_V6.into())
+            .await
+            .expect("send");
+        let advert = receive(&receiver).await;
+        assert_eq!(
+            advert,
+            ReceivedAdvert {
+                source: IpAddr::V6(h1_link_local),
+                destination: IpAddr::V6(VRRP_GROUP_V6),
+                hop_limit: 255,
+                interface_index: h2_eth0.index,
+                payload: PAYLOAD.to_vec(),
+            }
+        );
+        assert_silent(&sender).await;
+    });
+    drop((sender, receiver));
+    tear_down(lab);
+}
+
+#[test]
+fn unicast_peers_receive_with_hop_limit_255() {
+    if !require_root("unicast_peers_receive_with_hop_limit_255") {
+        return;
+    }
+    let lab = two_hosts();
+    let (h1, h2) = (lab.host("h1"), lab.host("h2"));
+    let (h1_eth0, h2_eth0) = (lookup(&h1.ns), lookup(&h2.ns));
+    let runtime = runtime();
+    let sender_v4 = open(&h1.ns, &h1_eth0, Family::Ipv4, runtime.handle());
+    let receiver_v4 = open(&h2.ns, &h2_eth0, Family::Ipv4, runtime.handle());
+    let sender_v6 = open(&h1.ns, &h1_eth0, Family::Ipv6, runtime.handle());
+    let receiver_v6 = open(&h2.ns, &h2_eth0, Family::Ipv6, runtime.handle());
+    runtime.block_on(async {
+        sender_v4
+            .send_to_peers(&PAYLOAD, &[h2.ipv4.into()])
+            .await
+            .expect("send to IPv4 peer");
+        let advert = receive(&receiver_v4).await;
+        assert_eq!(
+            (advert.source, advert.destination, advert.hop_limit),
+            (h1.ipv4.into(), h2.ipv4.into(), 255)
+        );
+        assert_eq!(advert.payload, PAYLOAD);
+
+        sender_v6
+            .send_to_peers(&PAYLOAD, &[h2.ipv6.into()])
+            .await
+            .expect("send to IPv6 peer");
+        let advert = receive(&receiver_v6).await;
+        let h1_link_local = h1_eth0.link_local.expect("looked up");
+        assert_eq!(
+            (advert.source, advert.destination, advert.hop_limit),
+            (h1_link_local.into(), h2.ipv6.into(), 255)
+        );
+        assert_eq!(advert.interface_index, h2_eth0.index);
+    });
+    drop((sender_v4, receiver_v4, sender_v6, receiver_v6));
+    tear_down(lab);
+}
+
+/// Pitfall 8: the lab has no default route, so a raw socket that does not name its
+/// interface gets ENETUNREACH for 224.0.0.18; the VRRP socket names it and gets through.
+#[test]
+fn multicast_send_works_without_a_default_route() {
+    if !require_root("multicast_send_works_without_a_default_route") {
+        return;
+    }
+    let lab = two_hosts();
+    let (h1, h2) = (lab.host("h1"), lab.host("h2"));
+    assert_eq!(h1.ns.ip(&["route", "show", "default"]).trim(), "");
+    assert_eq!(h1.ns.ip(&["-6", "route", "show", "default"]).trim(), "");
+    let plain_send = h1.ns.enter(|| {
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(VRRP_PROTOCOL)))
+            .expect("raw socket");
+        let group = SockAddr::from(SocketAddr::new(VRRP_GROUP_V4.into(), 0));
+        socket
+            .send_to(&PAYLOAD, &group)
+            .map_err(|error| error.raw_os_error())
+    });
+    assert_eq!(
+        plain_send,
+        Err(Some(libc::ENETUNREACH)),
+        "the trap exists here"
+    );
+
+    let (h1_eth0, h2_eth0) = (lookup(&h1.ns), lookup(&h2.ns));
+    let runtime = runtime();
+    let sender = open(&h1.ns, &h1_eth0, Family::Ipv4, runtime.handle());
+    let receiver = open(&h2.ns, &h2_eth0, Family::Ipv4, runtime.handle());
+    runtime.block_on(async {
+        sender
+            .send(&PAYLOAD, Ipv4Addr::new(224, 0, 0, 18).into())
+            .await
+            .expect("send without a default route");
+        assert_eq!(receive(&receiver).await.source, IpAddr::V4(h1.ipv4));
+    });
+    drop((sender, receiver));
+    tear_down(lab);
+}
+
+/// Pitfall 9: a raw socket would see protocol 112 from every interface; each socket only
+/// returns what arrived on its own.
+#[test]
+fn each_socket_hears_only_its_own_interface() {
+    if !require_root("each_socket_hears_only_its_own_interface") {
+        return;
+    }
+    let lab = Lab::builder().host("h1").host("h2").second_lan().build();
+    let (h1, h2) = (lab.host("h1"), lab.host("h2"));
+    let h1_eth0 = lookup(&h1.ns);
+    let h1_eth1 = lookup_named(&h1.ns, "eth1");
+    let h2_eth1 = lookup_named(&h2.ns, "eth1");
+    assert_eq!(h2_eth1.primary_ipv4, h2.second_ipv4);
+    let runtime = runtime();
+    let sender = open(&h2.ns, &h2_eth1, Family::Ipv4, runtime.handle());
+    let on_eth0 = open(&h1.ns, &h1_eth0, Family::Ipv4, runtime.handle());
+    let on_eth1 = open(&h1.ns, &h1_eth1, Family::Ipv4, runtime.handle());
+    runtime.block_on(async {
+        sender
+            .send(&PAYLOAD, VRRP_GROUP_V4.into())
+            .await
+            .expect("send");
+        let advert = receive(&on_eth1).await;
+        assert_eq!(advert.interface_index, h1_eth1.index);
+        assert_eq!(Some(advert.source), h2.second_ipv4.map(IpAddr::V4));
+        assert_silent(&on_eth0).await;
+    });
+    drop((sender, on_eth0, on_eth1));
+    tear_down(lab);
+}
