@@ -75,7 +75,10 @@ mod tests {
         let one_second = AdvertInterval::from_secs(1).unwrap();
         assert_eq!(one_second, AdvertInterval::DEFAULT);
         assert_eq!(one_second.whole_secs(), Some(1));
-        assert_eq!(AdvertInterval::from_secs(255).unwrap(), AdvertInterval::V2_MAX);
+        assert_eq!(
+            AdvertInterval::from_secs(255).unwrap(),
+            AdvertInterval::V2_MAX
+        );
     }
 
     #[test]

@@ -8,4 +8,7 @@ pub mod interval;
 pub mod packet;
 
 pub use interval::AdvertInterval;
-pub use packet::{Advertisement, Auth, Version};
+pub use packet::{
+    Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement, EncodeError,
+    IgnoredFields, IpHeader, V3Ipv4Checksum, Version,
+};
