@@ -262,6 +262,7 @@ keepalived_version=$(keepalived --version 2>&1)
 keepalived_version=${keepalived_version%%$'\n'*}
 tshark_version=$(tshark --version)
 tshark_version=${tshark_version%%$'\n'*}
+tshark_version=${tshark_version%.}
 
 setup_namespaces
 pass='authentication {
