@@ -20,12 +20,12 @@ pub use decode::{DecodeOptions, DecodedAdvertisement, IgnoredFields, IpHeader};
 pub use error::{DecodeError, EncodeError};
 
 /// The IP protocol number (IPv4) and next header (IPv6) of VRRP (RFC 9568 §5.1.1.4 and
-/// §5.1.2.3, RFC 3768 §5.2.4).
+/// §5.1.2.4, RFC 3768 §5.2.4).
 pub const IP_PROTOCOL: u8 = 112;
 
 /// The TTL / hop limit every advertisement is sent with, and the only one a receiver accepts
-/// (RFC 9568 §5.1.1.3 and §7.1, RFC 3768 §5.2.3 and §7.1): a packet that crossed a router
-/// cannot come from this link.
+/// (RFC 9568 §5.1.1.3, §5.1.2.3 and §7.1, RFC 3768 §5.2.3 and §7.1): a packet that crossed a
+/// router cannot come from this link.
 pub const HOP_LIMIT: u8 = 255;
 
 /// Version/Type, VRID, Priority, Count, then Auth Type + Adver Int (v2) or Rsvd + Max Adver
@@ -41,9 +41,6 @@ pub(crate) const ADVERTISEMENT_TYPE: u8 = 1;
 
 /// Byte offset of the checksum in the fixed header.
 pub(crate) const CHECKSUM_OFFSET: usize = 6;
-
-/// The largest Count IPvX Addrs the 8-bit field can carry (RFC 9568 §5.2.5).
-pub const MAX_ADDRESSES: usize = 255;
 
 /// The protocol version carried in the high nibble of the first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -51,7 +51,7 @@ fn v2_authentication_data_without_auth() {
 }
 
 /// One's complement has two zeros: a packet whose checksum computes to 0x0000 verifies as
-/// 0xffff too (RFC 1071 §1), and re-encodes as it came.
+/// 0xffff too (RFC 1624 §5), and re-encodes as it came.
 #[test]
 fn checksum_negative_zero() {
     // VRID 54, priority 12, 1 s, VIP 192.0.2.100, no pseudo-header: the words sum to 0xffff.

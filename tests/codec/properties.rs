@@ -247,7 +247,9 @@ proptest! {
         let bytes = assert_round_trip(&sent, form)?;
         match Advertisement::decode(&bytes, &sent.ip(), &sent.options(form.other())) {
             Ok(decoded) => prop_assert_eq!(decoded, sent.advertisement),
-            Err(DecodeError::Checksum { passes_with, .. }) => prop_assert_eq!(passes_with, Some(form)),
+            Err(DecodeError::Checksum { passes_with, .. }) => {
+                prop_assert_eq!(passes_with, Some(form));
+            }
             Err(other) => return Err(TestCaseError::fail(other.to_string())),
         }
     }

@@ -58,7 +58,7 @@ pub struct IgnoredFields {
     /// zero on transmission, ignored on reception).
     pub v2_unused_auth_data: [u8; V2_AUTH_DATA_LEN],
     /// One's complement arithmetic has two zeros, so a checksum that computes to 0x0000 also
-    /// verifies as 0xffff (RFC 1071 §1); true when the packet carried 0xffff.
+    /// verifies as 0xffff (RFC 1624 §5); true when the packet carried 0xffff.
     pub checksum_negative_zero: bool,
 }
 
@@ -258,7 +258,7 @@ impl Family {
 }
 
 /// Whether a received checksum equals the computed one, counting 0xffff as the other spelling
-/// of 0x0000 (RFC 1071 §1: one's complement has two zeros).
+/// of 0x0000 (RFC 1624 §5: one's complement has two zeros).
 fn checksum_matches(computed: u16, received: u16) -> bool {
     received == computed || (computed == 0 && received == 0xffff)
 }

@@ -74,7 +74,10 @@ pub enum DecodeError {
     ///
     /// For VRRPv3 over IPv4 `passes_with` says whether the other form would have verified, so
     /// the log can tell the operator which checksum setting the peer needs.
-    #[error("bad checksum {received:#06x}, expected {computed:#06x}{}", other_form_hint(.passes_with))]
+    #[error(
+        "bad checksum {received:#06x}, expected {computed:#06x}{}",
+        other_form_hint(.passes_with)
+    )]
     Checksum {
         /// The checksum in the packet.
         received: u16,
