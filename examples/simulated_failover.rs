@@ -46,7 +46,10 @@ fn narrate(lan: &Lan, from: usize) -> usize {
                 from,
                 to,
                 reason,
-            } => println!("  t={at:8.3}s  {:<10} {from} -> {to}  ({reason})", name(node)),
+            } => println!(
+                "  t={at:8.3}s  {:<10} {from} -> {to}  ({reason})",
+                name(node)
+            ),
             TraceEvent::Crash { node } => println!("  t={at:8.3}s  {:<10} dies", name(node)),
             TraceEvent::Restart { node } => println!("  t={at:8.3}s  {:<10} restarts", name(node)),
             TraceEvent::Command { node, command } => {

@@ -5,7 +5,8 @@
 //! the tests.
 //!
 //! # Layout
-//! - [`packet`], [`interval`]: the advertisement and its interval unit.
+//! - [`packet`], [`interval`]: the advertisement, its codec and receive checks, and its
+//!   interval unit.
 //! - [`instance`]: the state machine of one virtual router; [`instance_config`] its
 //!   configuration, [`command`] its commands, [`action`] its outputs, [`state`] its states and
 //!   transition reasons, [`counters`] its statistics and drop reasons.
@@ -29,7 +30,10 @@ pub use counters::{Counters, DropReason};
 pub use instance::Instance;
 pub use instance_config::{InstanceConfig, InstanceConfigError};
 pub use interval::AdvertInterval;
-pub use packet::{Advertisement, Auth, Version};
+pub use packet::{
+    Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement, EncodeError,
+    IgnoredFields, IpHeader, V3Ipv4Checksum, Version,
+};
 pub use priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};
 pub use state::{FaultCause, State, TransitionReason};
 pub use timers::{Timer, master_down_interval, skew_time};
