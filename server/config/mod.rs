@@ -43,6 +43,7 @@
 mod duration;
 mod error;
 mod fields;
+pub mod keepalived;
 mod locate;
 mod model;
 mod read;
@@ -55,6 +56,7 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use error::{ConfigError, FieldPath, PathSegment, Problem, SourceLocation};
+pub use keepalived::{Diagnostic, Severity, load_keepalived_conf};
 pub use settings::{
     ApiSettings, Config, Family, GarpSettings, GlobalSettings, HealthCheck, InstanceSettings,
     LogFormat, LogLevel, NotifySettings, Preempt, Probe, TcpListenerSettings, TcpSecurity,
