@@ -846,7 +846,13 @@ impl Translator<'_> {
                 );
             }
             "authentication" => {
+                let errors_before = self.error_count();
                 let auth = self.authentication(child, &keyword_path, &path.key("authentication"));
+                // A refused block (AH) is left out, so the native check does not add that
+                // the type is missing.
+                if self.error_count() > errors_before {
+                    return;
+                }
                 self.set(
                     &mut instance.table,
                     path,
