@@ -12,6 +12,7 @@
 //! keepalived line the value came from.
 
 mod include;
+mod keywords;
 mod lexer;
 mod parse;
 mod translate;
@@ -122,7 +123,7 @@ pub fn load_keepalived_conf(path: &Path) -> Result<(Config, Vec<Diagnostic>), Co
         }])
     })?;
     let nodes = parse::parse(&tokens, &mut diagnostics);
-    let translation = translate::translate(&nodes, &mut diagnostics);
+    let translation = translate::translate(&nodes, &name, &mut diagnostics);
     let native_text = translation.native_toml();
     let loaded = Config::from_str(&native_text, Format::Toml, &name);
     if let Err(error) = &loaded {

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use toml::{Table, Value};
 
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
+use super::keywords::{IGNORED, REFUSED};
 use super::lexer::Position;
 use super::parse::Node;
 use super::{Diagnostic, Severity};
@@ -83,13 +84,13 @@ fn path_of(segments: &[PathSegment]) -> FieldPath {
         })
 }
 
-/// Translates `nodes`, the top level of a keepalived.conf, reporting what does not carry
+/// Translates `nodes`, the top level of the keepalived.conf named `top_file`, reporting what does not carry
 /// over in `diagnostics`.
-pub(super) fn translate(nodes: &[Node], diagnostics: &mut Vec<Diagnostic>) -> Translation {
-    let top_file = nodes
-        .first()
-        .map(|node| node.position.file.to_string())
-        .unwrap_or_default();
+pub(super) fn translate(
+    nodes: &[Node],
+    top_file: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Translation {
     let mut translator = Translator {
         diagnostics,
         origins: BTreeMap::new(),
@@ -124,7 +125,7 @@ pub(super) fn translate(nodes: &[Node], diagnostics: &mut Vec<Diagnostic>) -> Tr
     Translation {
         native,
         origins: translator.origins,
-        top_file,
+        top_file: top_file.to_owned(),
     }
 }
 
@@ -158,188 +159,6 @@ struct Translator<'d> {
     scripts: BTreeMap<String, CheckDefinition>,
     track_files: BTreeMap<String, CheckDefinition>,
 }
-
-/// Keywords with no native equivalent whose absence changes behaviour, with why; anywhere.
-const REFUSED: &[(&str, &str)] = &[
-    (
-        "vrrp_sync_group",
-        "sync groups are not supported: the instances would change state one by one here, \
-         where keepalived moves them together; run them as independent instances or keep \
-         keepalived",
-    ),
-    (
-        "use_vmac",
-        "virtual MAC interfaces are not supported: the address would answer with the \
-         interface's own MAC, and clients would have to re-learn it on failover",
-    ),
-    ("vmac_xmit_base", "virtual MAC interfaces are not supported"),
-    (
-        "virtual_routes",
-        "routes that follow the master are not supported; add them from a notify script",
-    ),
-    (
-        "virtual_rules",
-        "rules that follow the master are not supported; add them from a notify script",
-    ),
-    (
-        "static_ipaddress",
-        "static addresses are not managed here; configure them with the system's network tools",
-    ),
-    (
-        "static_routes",
-        "static routes are not managed here; configure them with the system's network tools",
-    ),
-    (
-        "static_rules",
-        "static rules are not managed here; configure them with the system's network tools",
-    ),
-    (
-        "virtual_server",
-        "LVS (IPVS) load balancing is not part of this daemon; keep keepalived's checker for it",
-    ),
-    (
-        "virtual_server_group",
-        "LVS (IPVS) load balancing is not part of this daemon; keep keepalived's checker for it",
-    ),
-    (
-        "track_process",
-        "process tracking is not supported; use a vrrp_script that checks the process",
-    ),
-    (
-        "vrrp_track_process",
-        "process tracking is not supported; use a vrrp_script that checks the process",
-    ),
-    ("track_bfd", "BFD tracking is not supported"),
-    ("bfd_instance", "BFD is not supported"),
-    (
-        "vrrp_strict",
-        "strict mode changes many defaults (accept mode, owner behaviour, no auth); set what \
-         it implies explicitly instead",
-    ),
-    (
-        "strict_mode",
-        "strict mode changes many defaults (accept mode, owner behaviour, no auth); set what \
-         it implies explicitly instead",
-    ),
-    (
-        "script_user",
-        "scripts run as this daemon's user here, not as the user named, which would change \
-         their privileges",
-    ),
-    (
-        "user",
-        "scripts run as this daemon's user here, not as the user named, which would change \
-         their privileges",
-    ),
-    (
-        "init_fail",
-        "the starting state of a check is not configurable here, so a check keepalived \
-         starts as failed would not start failed",
-    ),
-    (
-        "init_file",
-        "the tracked file is not created or written here; create it before starting",
-    ),
-];
-
-/// Keywords that are left out without changing what the routers do, with why; anywhere.
-const IGNORED: &[(&str, &str)] = &[
-    (
-        "notification_email",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "notification_email_from",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_server",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_connect_timeout",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_helo_name",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_alert",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_alert_vrrp",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "enable_script_security",
-        "programs are run directly, never through a shell, but their ownership and \
-         permissions are not checked as keepalived does; keep scripts root-owned and not \
-         writable by others",
-    ),
-    (
-        "enable_traps",
-        "SNMP is not served; metrics and state are available over the API",
-    ),
-    (
-        "enable_snmp_vrrp",
-        "SNMP is not served; metrics and state are available over the API",
-    ),
-    (
-        "snmp_socket",
-        "SNMP is not served; metrics and state are available over the API",
-    ),
-    (
-        "vrrp_garp_interval",
-        "announcements of one burst are sent back to back, without keepalived's spacing",
-    ),
-    (
-        "vrrp_gna_interval",
-        "announcements of one burst are sent back to back, without keepalived's spacing",
-    ),
-    (
-        "vrrp_garp_master_refresh_repeat",
-        "a refresh sends one announcement per address",
-    ),
-    (
-        "garp_master_refresh_repeat",
-        "a refresh sends one announcement per address",
-    ),
-    (
-        "vrrp_garp_lower_prio_delay",
-        "no extra announcements follow a lower-priority advert",
-    ),
-    (
-        "vrrp_garp_lower_prio_repeat",
-        "no extra announcements follow a lower-priority advert",
-    ),
-    (
-        "garp_lower_prio_delay",
-        "no extra announcements follow a lower-priority advert",
-    ),
-    (
-        "garp_lower_prio_repeat",
-        "no extra announcements follow a lower-priority advert",
-    ),
-    (
-        "max_auto_priority",
-        "keepalived's own process scheduling; this daemon's is not configured here",
-    ),
-    (
-        "vrrp_priority",
-        "keepalived's own process scheduling; this daemon's is not configured here",
-    ),
-    (
-        "vrrp_rt_priority",
-        "keepalived's own process scheduling; this daemon's is not configured here",
-    ),
-    (
-        "vrrp_no_swap",
-        "keepalived's own process scheduling; this daemon's is not configured here",
-    ),
-    ("debug", "logging is set by the native log_level"),
-];
 
 impl Translator<'_> {
     fn report(
