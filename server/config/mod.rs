@@ -43,9 +43,11 @@
 mod duration;
 mod error;
 mod fields;
+pub mod keepalived;
 mod locate;
 mod model;
 mod read;
+mod render;
 mod settings;
 mod suggest;
 mod validate;
@@ -55,6 +57,8 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use error::{ConfigError, FieldPath, PathSegment, Problem, SourceLocation};
+pub use keepalived::{Diagnostic, Severity, load_keepalived_conf};
+pub use render::to_native_toml;
 pub use settings::{
     ApiSettings, Config, Family, GarpSettings, GlobalSettings, HealthCheck, InstanceSettings,
     LogFormat, LogLevel, NotifySettings, Preempt, Probe, TcpListenerSettings, TcpSecurity,

@@ -1,0 +1,1174 @@
+//! The statement tree of a keepalived.conf turned into a native configuration document,
+//! with, for every native field, the keepalived line it came from.
+//!
+//! What the native schema cannot hold is reported rather than dropped: see the module
+//! documentation of [`super`] for when that is a warning and when an error.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use toml::{Table, Value};
+
+use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
+use super::keywords::{IGNORED, REFUSED};
+use super::lexer::Position;
+use super::parse::Node;
+use super::{Diagnostic, Severity};
+
+/// The IPv4 group adverts go to (RFC 9568 §5.1.1.2); the only one used here.
+const IPV4_GROUP: &str = "224.0.0.18";
+/// The IPv6 group adverts go to (RFC 9568 §5.1.2.2); the only one used here.
+const IPV6_GROUP: &str = "ff02::12";
+/// VRRPv2 carries an 8-byte password; keepalived sends the first 8 bytes of a longer one.
+const PASSWORD_BYTES: usize = 8;
+/// The priority of the address owner, which keepalived starts as master whatever `state` says.
+const OWNER_PRIORITY: i64 = 255;
+
+/// Where a native field's value was written in the keepalived.conf.
+#[derive(Clone, Debug)]
+struct Origin {
+    position: Position,
+    keyword_path: FieldPath,
+}
+
+/// The native document and where each of its fields came from.
+pub(super) struct Translation {
+    native: Table,
+    origins: BTreeMap<FieldPath, Origin>,
+    top_file: String,
+}
+
+impl Translation {
+    /// The native document as TOML text.
+    pub(super) fn native_toml(&self) -> String {
+        // The document holds only strings, integers, booleans, arrays and tables, which
+        // TOML can always write.
+        toml::to_string(&self.native).expect("a table of plain values serializes")
+    }
+
+    /// A problem the native loader found in the document, as an error at the keepalived
+    /// line of the nearest field that has one (the top file when none has).
+    pub(super) fn blame(&self, problem: &Problem) -> Diagnostic {
+        let segments = problem.field_path.segments();
+        let origin = (0..=segments.len())
+            .rev()
+            .find_map(|length| self.origins.get(&path_of(&segments[..length])));
+        match origin {
+            Some(origin) => Diagnostic::new(
+                Severity::Error,
+                &origin.position,
+                origin.keyword_path.clone(),
+                format!(
+                    "{} (checked as native `{}`)",
+                    problem.message, problem.field_path
+                ),
+            ),
+            None => Diagnostic {
+                severity: Severity::Error,
+                source_location: SourceLocation::File {
+                    file: self.top_file.clone(),
+                },
+                keyword_path: FieldPath::root(),
+                message: problem.message.clone(),
+            },
+        }
+    }
+}
+
+fn path_of(segments: &[PathSegment]) -> FieldPath {
+    segments
+        .iter()
+        .fold(FieldPath::root(), |path, segment| match segment {
+            PathSegment::Key(key) => path.key(key),
+            PathSegment::Index(index) => path.index(*index),
+        })
+}
+
+/// Translates `nodes`, the top level of the keepalived.conf named `top_file`, reporting what does not carry
+/// over in `diagnostics`.
+pub(super) fn translate(
+    nodes: &[Node],
+    top_file: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Translation {
+    let mut translator = Translator {
+        diagnostics,
+        origins: BTreeMap::new(),
+        globals: Globals::default(),
+        scripts: BTreeMap::new(),
+        track_files: BTreeMap::new(),
+    };
+    // Definitions first: keepalived lets an instance refer to a script defined after it.
+    for node in nodes {
+        match node.keyword.as_str() {
+            "global_defs" => translator.global_defs(node),
+            "vrrp_script" => translator.vrrp_script(node),
+            "vrrp_track_file" => translator.vrrp_track_file(node),
+            _ => {}
+        }
+    }
+    let mut instances = Table::new();
+    for node in nodes {
+        match node.keyword.as_str() {
+            "global_defs" | "vrrp_script" | "vrrp_track_file" => {}
+            "vrrp_instance" => translator.instance(node, &mut instances),
+            other => translator.refuse_top_level(node, other),
+        }
+    }
+    let mut native = Table::new();
+    if let Some(router_id) = translator.globals.router_id.take() {
+        let mut global = Table::new();
+        global.insert("router_id".into(), Value::String(router_id));
+        native.insert("global".into(), Value::Table(global));
+    }
+    native.insert("instances".into(), Value::Table(instances));
+    Translation {
+        native,
+        origins: translator.origins,
+        top_file: top_file.to_owned(),
+    }
+}
+
+/// What `global_defs` sets for every instance.
+#[derive(Default)]
+struct Globals {
+    router_id: Option<String>,
+    /// `vrrp_version`: the version of IPv4 instances that do not say.
+    version: Option<(i64, Origin)>,
+    /// `vrrp_garp_master_*`, by native `garp` key.
+    garp: BTreeMap<&'static str, (Value, Origin)>,
+    /// `notify_fifo` / `vrrp_notify_fifo`.
+    fifo: Option<(String, Origin)>,
+}
+
+/// A `vrrp_script` or `vrrp_track_file`, translated once and copied into every instance
+/// that tracks it.
+struct CheckDefinition {
+    /// The native check's fields.
+    fields: Table,
+    /// Where each field came from, by native key.
+    origins: BTreeMap<String, Origin>,
+    /// Whether a problem in the definition was already reported.
+    has_error: bool,
+}
+
+struct Translator<'d> {
+    diagnostics: &'d mut Vec<Diagnostic>,
+    origins: BTreeMap<FieldPath, Origin>,
+    globals: Globals,
+    scripts: BTreeMap<String, CheckDefinition>,
+    track_files: BTreeMap<String, CheckDefinition>,
+}
+
+impl Translator<'_> {
+    fn report(
+        &mut self,
+        severity: Severity,
+        node: &Node,
+        keyword_path: &FieldPath,
+        message: impl Into<String>,
+    ) {
+        self.diagnostics.push(Diagnostic::new(
+            severity,
+            &node.position,
+            keyword_path.clone(),
+            message,
+        ));
+    }
+
+    fn warn(&mut self, node: &Node, keyword_path: &FieldPath, message: impl Into<String>) {
+        self.report(Severity::Warning, node, keyword_path, message);
+    }
+
+    fn error(&mut self, node: &Node, keyword_path: &FieldPath, message: impl Into<String>) {
+        self.report(Severity::Error, node, keyword_path, message);
+    }
+
+    fn origin(node: &Node, keyword_path: &FieldPath) -> Origin {
+        Origin {
+            position: node.position.clone(),
+            keyword_path: keyword_path.clone(),
+        }
+    }
+
+    /// Sets `key` of `table`, the native table at `table_path`, remembering its origin.
+    fn set(
+        &mut self,
+        table: &mut Table,
+        table_path: &FieldPath,
+        key: &str,
+        value: Value,
+        origin: Origin,
+    ) {
+        table.insert(key.to_owned(), value);
+        self.origins.insert(table_path.key(key), origin);
+    }
+
+    /// Reports a keyword found in the ignored or refused lists, or as unknown; `context`
+    /// names the block it was found in.
+    fn not_translated(&mut self, node: &Node, keyword_path: &FieldPath, context: &str) {
+        if let Some((_, why)) = IGNORED.iter().find(|(keyword, _)| *keyword == node.keyword) {
+            self.warn(node, keyword_path, format!("ignored: {why}"));
+        } else if let Some((_, why)) = REFUSED.iter().find(|(keyword, _)| *keyword == node.keyword)
+        {
+            self.error(node, keyword_path, format!("not supported: {why}"));
+        } else {
+            // An error, not keepalived's warning: a misspelling cannot be told apart from a
+            // keepalived feature this translation does not know, and dropping the latter
+            // would change behaviour unseen.
+            self.error(
+                node,
+                keyword_path,
+                format!(
+                    "`{}` is not a {context} keyword this translation knows; remove it or \
+                     configure its effect natively",
+                    node.keyword
+                ),
+            );
+        }
+    }
+
+    fn refuse_top_level(&mut self, node: &Node, keyword: &str) {
+        let keyword_path = FieldPath::root().key(&named(node));
+        if keyword.starts_with('@') || keyword.starts_with('$') {
+            self.error(
+                node,
+                &keyword_path,
+                "conditional lines (`@id`) and definitions (`$NAME=`) are not supported; \
+                 write the values out",
+            );
+        } else {
+            self.not_translated(node, &keyword_path, "top-level");
+        }
+    }
+
+    /// The one argument of `node`, or `None` after reporting why there is not one.
+    fn one_argument<'n>(&mut self, node: &'n Node, keyword_path: &FieldPath) -> Option<&'n str> {
+        if node.block.is_some() {
+            self.error(
+                node,
+                keyword_path,
+                format!("`{}` takes a value, not a block", node.keyword),
+            );
+            return None;
+        }
+        match node.arguments.as_slice() {
+            [argument] => Some(argument),
+            arguments => {
+                self.error(
+                    node,
+                    keyword_path,
+                    format!(
+                        "`{}` takes one value, but {} are written (quote a value with spaces)",
+                        node.keyword,
+                        arguments.len()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Checks that a flag such as `nopreempt` has neither values nor block.
+    fn flag(&mut self, node: &Node, keyword_path: &FieldPath) -> bool {
+        if node.arguments.is_empty() && node.block.is_none() {
+            return true;
+        }
+        self.error(
+            node,
+            keyword_path,
+            format!("`{}` takes no value", node.keyword),
+        );
+        false
+    }
+
+    /// The statements of `node`'s block, or none after reporting that it has no block.
+    fn block<'n>(&mut self, node: &'n Node, keyword_path: &FieldPath) -> &'n [Node] {
+        match &node.block {
+            Some(children) => children,
+            None => {
+                self.error(
+                    node,
+                    keyword_path,
+                    format!(
+                        "`{}` needs a block: {} {{ ... }}",
+                        node.keyword, node.keyword
+                    ),
+                );
+                &[]
+            }
+        }
+    }
+
+    fn global_defs(&mut self, node: &Node) {
+        let block_path = FieldPath::root().key("global_defs");
+        for child in self.block(node, &block_path) {
+            let keyword_path = block_path.key(&child.keyword);
+            let origin = Self::origin(child, &keyword_path);
+            match child.keyword.as_str() {
+                "router_id" => {
+                    if let Some(router_id) = self.one_argument(child, &keyword_path) {
+                        self.globals.router_id = Some(router_id.to_owned());
+                        self.origins
+                            .insert(FieldPath::root().key("global").key("router_id"), origin);
+                    }
+                }
+                "vrrp_version" => {
+                    let Some(text) = self.one_argument(child, &keyword_path) else {
+                        continue;
+                    };
+                    match text.parse::<i64>() {
+                        Ok(version @ (2 | 3)) => self.globals.version = Some((version, origin)),
+                        _ => self.error(
+                            child,
+                            &keyword_path,
+                            format!("\"{text}\" is not a VRRP version; use 2 or 3"),
+                        ),
+                    }
+                }
+                "vrrp_garp_master_delay"
+                | "vrrp_garp_master_repeat"
+                | "vrrp_garp_master_refresh" => {
+                    if let Some(text) = self.one_argument(child, &keyword_path) {
+                        let key = garp_key(&child.keyword);
+                        self.globals
+                            .garp
+                            .insert(key, (number_or_text(text), origin));
+                    }
+                }
+                "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
+                    self.multicast_group(child, &keyword_path)
+                }
+                "notify_fifo" | "vrrp_notify_fifo" => {
+                    if let Some(fifo) = self.one_argument(child, &keyword_path) {
+                        self.globals.fifo = Some((fifo.to_owned(), origin));
+                    }
+                }
+                _ => self.not_translated(child, &keyword_path, "global_defs"),
+            }
+        }
+    }
+
+    /// `vrrp_mcast_group4/6` and `mcast_dst_ip`: harmless when they name the standard group.
+    fn multicast_group(&mut self, node: &Node, keyword_path: &FieldPath) {
+        let Some(text) = self.one_argument(node, keyword_path) else {
+            return;
+        };
+        let standard = [IPV4_GROUP, IPV6_GROUP]
+            .iter()
+            .filter_map(|group| group.parse::<IpAddr>().ok())
+            .any(|group| text.parse::<IpAddr>().ok() == Some(group));
+        if standard {
+            self.warn(
+                node,
+                keyword_path,
+                format!("ignored: {text} is the standard VRRP group, which is always used here"),
+            );
+        } else {
+            self.error(
+                node,
+                keyword_path,
+                format!(
+                    "not supported: adverts go to the standard group ({IPV4_GROUP} or \
+                     {IPV6_GROUP}) here, so peers listening on {text} would not hear them; \
+                     use unicast_peer for a private channel"
+                ),
+            );
+        }
+    }
+
+    fn vrrp_script(&mut self, node: &Node) {
+        let keyword_path = FieldPath::root().key(&named(node));
+        let Some(name) = self.definition_name(node, &keyword_path) else {
+            return;
+        };
+        let mut definition = CheckDefinition {
+            fields: Table::new(),
+            origins: BTreeMap::new(),
+            has_error: false,
+        };
+        definition
+            .fields
+            .insert("kind".into(), Value::String("exec".into()));
+        for child in self.block(node, &keyword_path) {
+            let child_path = keyword_path.key(&child.keyword);
+            let errors_before = self.error_count();
+            let native_key = match child.keyword.as_str() {
+                "script" => {
+                    if let Some(command) = self.one_argument(child, &child_path) {
+                        self.script_command(child, &child_path, command)
+                            .map(|words| ("command", Value::Array(words)))
+                    } else {
+                        None
+                    }
+                }
+                "interval" | "timeout" => self
+                    .one_argument(child, &child_path)
+                    .map(|text| (child.keyword.as_str(), Value::String(text.to_owned()))),
+                "rise" | "fall" => self
+                    .one_argument(child, &child_path)
+                    .map(|text| (child.keyword.as_str(), number_or_text(text))),
+                "weight" => self
+                    .weight(child, &child_path, &child.arguments)
+                    .map(|weight| ("weight", weight)),
+                _ => {
+                    self.not_translated(child, &child_path, "vrrp_script");
+                    None
+                }
+            };
+            if let Some((key, value)) = native_key {
+                definition.fields.insert(key.to_owned(), value);
+                definition
+                    .origins
+                    .insert(key.to_owned(), Self::origin(child, &child_path));
+            }
+            definition.has_error |= self.error_count() > errors_before;
+        }
+        if !definition.fields.contains_key("command") && !definition.has_error {
+            self.error(
+                node,
+                &keyword_path,
+                "a vrrp_script needs `script \"PROGRAM ARGS\"`",
+            );
+            definition.has_error = true;
+        }
+        self.scripts.insert(name, definition);
+    }
+
+    fn vrrp_track_file(&mut self, node: &Node) {
+        let keyword_path = FieldPath::root().key(&named(node));
+        let Some(name) = self.definition_name(node, &keyword_path) else {
+            return;
+        };
+        let mut definition = CheckDefinition {
+            fields: Table::new(),
+            origins: BTreeMap::new(),
+            has_error: false,
+        };
+        definition
+            .fields
+            .insert("kind".into(), Value::String("file".into()));
+        // keepalived's default weight for a tracked file: the value read is added as is.
+        definition.fields.insert("weight".into(), Value::Integer(1));
+        for child in self.block(node, &keyword_path) {
+            let child_path = keyword_path.key(&child.keyword);
+            let errors_before = self.error_count();
+            let native_key = match child.keyword.as_str() {
+                "file" => self
+                    .one_argument(child, &child_path)
+                    .map(|path| ("path", Value::String(path.to_owned()))),
+                "weight" => self
+                    .weight(child, &child_path, &child.arguments)
+                    .map(|weight| ("weight", weight)),
+                _ => {
+                    self.not_translated(child, &child_path, "vrrp_track_file");
+                    None
+                }
+            };
+            if let Some((key, value)) = native_key {
+                definition.fields.insert(key.to_owned(), value);
+                definition
+                    .origins
+                    .insert(key.to_owned(), Self::origin(child, &child_path));
+            }
+            definition.has_error |= self.error_count() > errors_before;
+        }
+        self.track_files.insert(name, definition);
+    }
+
+    fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.severity == Severity::Error)
+            .count()
+    }
+
+    fn definition_name(&mut self, node: &Node, keyword_path: &FieldPath) -> Option<String> {
+        match node.arguments.as_slice() {
+            [name] => Some(name.clone()),
+            _ => {
+                self.error(
+                    node,
+                    keyword_path,
+                    format!(
+                        "`{}` takes one name: {} NAME {{ ... }}",
+                        node.keyword, node.keyword
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The words of a `script` line. keepalived splits it into words itself and runs the
+    /// program without a shell, as the native exec check does; its quoting rules are not
+    /// reproduced, so a line with quotes inside is refused rather than split differently.
+    fn script_command(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        command: &str,
+    ) -> Option<Vec<Value>> {
+        if command.contains(['\'', '"', '\\']) {
+            self.error(
+                node,
+                keyword_path,
+                "quotes or backslashes inside the script line are not translated; put the \
+                 command in a script file and name that",
+            );
+            return None;
+        }
+        Some(
+            command
+                .split_whitespace()
+                .map(|word| Value::String(word.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The value of `weight N`, or of a track line's `weight N` arguments.
+    fn weight(&mut self, node: &Node, keyword_path: &FieldPath, words: &[String]) -> Option<Value> {
+        match words {
+            [number] => Some(number_or_text(number)),
+            [_, reverse] if reverse == "reverse" => {
+                self.error(
+                    node,
+                    keyword_path,
+                    "not supported: `reverse` weights are not translated; invert the check \
+                     instead",
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    node,
+                    keyword_path,
+                    "write the weight as `weight N`, N in -253..253",
+                );
+                None
+            }
+        }
+    }
+
+    fn instance(&mut self, node: &Node, instances: &mut Table) {
+        let keyword_path = FieldPath::root().key(&named(node));
+        let Some(name) = self.definition_name(node, &keyword_path) else {
+            return;
+        };
+        let native = native_name(&name);
+        if native != name {
+            self.warn(
+                node,
+                &keyword_path,
+                format!(
+                    "called `{native}` here: native names are lowercase letters, digits, `-` \
+                     and `_`, so that environment variables can name them"
+                ),
+            );
+        }
+        if instances.contains_key(&native) {
+            self.error(
+                node,
+                &keyword_path,
+                format!(
+                    "`{name}` becomes `{native}` here, as an instance before it did; rename one"
+                ),
+            );
+            return;
+        }
+        let path = FieldPath::root().key("instances").key(&native);
+        self.origins
+            .insert(path.clone(), Self::origin(node, &keyword_path));
+        let mut instance = InstanceTranslation::default();
+        for child in self.block(node, &keyword_path) {
+            self.instance_keyword(child, &keyword_path, &path, &mut instance);
+        }
+        self.finish_instance(&keyword_path, &path, &mut instance);
+        instances.insert(native, Value::Table(instance.table));
+    }
+
+    fn instance_keyword(
+        &mut self,
+        child: &Node,
+        instance_path: &FieldPath,
+        path: &FieldPath,
+        instance: &mut InstanceTranslation,
+    ) {
+        let keyword_path = instance_path.key(&child.keyword);
+        let origin = Self::origin(child, &keyword_path);
+        match child.keyword.as_str() {
+            "state" => {
+                if let Some(state) = self.one_argument(child, &keyword_path) {
+                    match state {
+                        "MASTER" => instance.state_master = Some(child.clone()),
+                        "BACKUP" => {}
+                        other => self.error(
+                            child,
+                            &keyword_path,
+                            format!(
+                                "\"{other}\" is not a state; keepalived takes MASTER or BACKUP"
+                            ),
+                        ),
+                    }
+                }
+            }
+            "interface" | "virtual_router_id" | "priority" | "advert_int" | "version"
+            | "preempt_delay" => {
+                let Some(text) = self.one_argument(child, &keyword_path) else {
+                    return;
+                };
+                let (key, value) = match child.keyword.as_str() {
+                    "interface" => ("interface", Value::String(text.to_owned())),
+                    "virtual_router_id" => ("vrid", number_or_text(text)),
+                    "priority" => {
+                        instance.priority = text.parse().ok();
+                        ("priority", number_or_text(text))
+                    }
+                    "advert_int" => ("advert_interval", Value::String(text.to_owned())),
+                    "version" => ("version", number_or_text(text)),
+                    _ => ("preempt_delay", Value::String(text.to_owned())),
+                };
+                self.set(&mut instance.table, path, key, value, origin);
+            }
+            "mcast_src_ip" | "unicast_src_ip" => {
+                if let Some(text) = self.one_argument(child, &keyword_path) {
+                    instance.source = Some((text.to_owned(), child.clone(), keyword_path));
+                }
+            }
+            "mcast_dst_ip" => self.multicast_group(child, &keyword_path),
+            "unicast_peer" => {
+                let mut peers = Vec::new();
+                for peer in self.block(child, &keyword_path) {
+                    let peer_path = keyword_path.key(&peer.keyword);
+                    if !peer.arguments.is_empty() || peer.block.is_some() {
+                        self.error(
+                            peer,
+                            &peer_path,
+                            "not supported: min_ttl / max_ttl turn on keepalived's check of \
+                             the advert source, which is not translated",
+                        );
+                        continue;
+                    }
+                    self.origins.insert(
+                        path.key("unicast_peers").index(peers.len()),
+                        Self::origin(peer, &peer_path),
+                    );
+                    peers.push(Value::String(peer.keyword.clone()));
+                }
+                instance.has_peers = true;
+                self.set(
+                    &mut instance.table,
+                    path,
+                    "unicast_peers",
+                    Value::Array(peers),
+                    origin,
+                );
+            }
+            "authentication" => {
+                let errors_before = self.error_count();
+                let auth = self.authentication(child, &keyword_path, &path.key("authentication"));
+                // A refused block (AH) is left out, so the native check does not add that
+                // the type is missing.
+                if self.error_count() > errors_before {
+                    return;
+                }
+                self.set(
+                    &mut instance.table,
+                    path,
+                    "authentication",
+                    Value::Table(auth),
+                    origin,
+                );
+            }
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                let key = if child.keyword == "virtual_ipaddress" {
+                    "virtual_addresses"
+                } else {
+                    "excluded_addresses"
+                };
+                let addresses = self.addresses(child, &keyword_path, &path.key(key));
+                if key == "virtual_addresses" {
+                    instance.family_is_ipv6 = addresses.first().and_then(|first| {
+                        let text = match first {
+                            Value::String(text) => Some(text.as_str()),
+                            Value::Table(table) => table.get("address").and_then(Value::as_str),
+                            _ => None,
+                        }?;
+                        let address = text.split('/').next()?.parse::<IpAddr>().ok()?;
+                        Some(address.is_ipv6())
+                    });
+                }
+                self.set(
+                    &mut instance.table,
+                    path,
+                    key,
+                    Value::Array(addresses),
+                    origin,
+                );
+            }
+            "nopreempt" => {
+                if self.flag(child, &keyword_path) {
+                    instance.nopreempt = Some(child.clone());
+                }
+            }
+            "accept" | "no_accept" => {
+                if self.flag(child, &keyword_path) {
+                    let accept = child.keyword == "accept";
+                    self.set(
+                        &mut instance.table,
+                        path,
+                        "accept_mode",
+                        Value::Boolean(accept),
+                        origin,
+                    );
+                }
+            }
+            "garp_master_delay" | "garp_master_repeat" | "garp_master_refresh" => {
+                if let Some(text) = self.one_argument(child, &keyword_path) {
+                    let key = garp_key(&child.keyword);
+                    instance.garp.insert(key, (number_or_text(text), origin));
+                }
+            }
+            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+                let Some(command) = self.one_argument(child, &keyword_path) else {
+                    return;
+                };
+                if command.split_whitespace().count() > 1 {
+                    self.error(
+                        child,
+                        &keyword_path,
+                        "not supported: a notify program gets no arguments from the file here; \
+                         put the command in a script file and name that",
+                    );
+                    return;
+                }
+                let key = match child.keyword.as_str() {
+                    "notify_master" => "on_master",
+                    "notify_backup" => "on_backup",
+                    "notify_fault" => "on_fault",
+                    "notify_stop" => "on_stop",
+                    _ => "on_change",
+                };
+                self.origins.insert(path.key("notify").key(key), origin);
+                instance
+                    .notify
+                    .insert(key.to_owned(), Value::String(command.to_owned()));
+            }
+            "track_script" | "track_file" | "track_interface" => {
+                self.tracks(child, &keyword_path, &path.key("health_checks"), instance)
+            }
+            _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
+        }
+    }
+
+    fn authentication(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        native_path: &FieldPath,
+    ) -> Table {
+        let mut auth = Table::new();
+        for child in self.block(node, keyword_path) {
+            let child_path = keyword_path.key(&child.keyword);
+            let origin = Self::origin(child, &child_path);
+            match child.keyword.as_str() {
+                "auth_type" => match self.one_argument(child, &child_path) {
+                    Some("PASS") => self.set(
+                        &mut auth,
+                        native_path,
+                        "type",
+                        Value::String("pass".into()),
+                        origin,
+                    ),
+                    Some("AH") => self.error(
+                        child,
+                        &child_path,
+                        "not supported: IPsec AH authentication is not implemented; peers \
+                         using it would drop every advert sent from here",
+                    ),
+                    Some(other) => self.error(
+                        child,
+                        &child_path,
+                        format!(
+                            "\"{other}\" is not an authentication type; keepalived takes PASS or AH"
+                        ),
+                    ),
+                    None => {}
+                },
+                "auth_pass" => {
+                    let Some(password) = self.one_argument(child, &child_path) else {
+                        continue;
+                    };
+                    let sent = self.sent_password(child, &child_path, password);
+                    self.set(
+                        &mut auth,
+                        native_path,
+                        "password",
+                        Value::String(sent),
+                        origin,
+                    );
+                }
+                _ => self.not_translated(child, &child_path, "authentication"),
+            }
+        }
+        auth
+    }
+
+    /// The part of `password` keepalived sends: its first 8 bytes.
+    fn sent_password(&mut self, node: &Node, keyword_path: &FieldPath, password: &str) -> String {
+        if password.len() <= PASSWORD_BYTES {
+            return password.to_owned();
+        }
+        if !password.is_char_boundary(PASSWORD_BYTES) {
+            self.error(
+                node,
+                keyword_path,
+                "the password is longer than the 8 bytes VRRPv2 carries, and its 8th byte \
+                 falls inside a character, so keepalived's truncated password cannot be \
+                 written as text; shorten it",
+            );
+            return password.to_owned();
+        }
+        let sent = &password[..PASSWORD_BYTES];
+        self.warn(
+            node,
+            keyword_path,
+            format!(
+                "the password is {} bytes long; VRRPv2 carries 8, so \"{sent}\" is used, as \
+                 keepalived does",
+                password.len()
+            ),
+        );
+        sent.to_owned()
+    }
+
+    /// The entries of `virtual_ipaddress` or `virtual_ipaddress_excluded`.
+    fn addresses(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        native_path: &FieldPath,
+    ) -> Vec<Value> {
+        let mut addresses = Vec::new();
+        for entry in self.block(node, keyword_path) {
+            let entry_path = keyword_path.key(&entry.keyword);
+            let mut options = Table::new();
+            let mut words = entry.arguments.iter();
+            let mut usable = entry.block.is_none();
+            while let Some(option) = words.next() {
+                let key = match option.as_str() {
+                    "dev" => "dev",
+                    "label" => "label",
+                    other => {
+                        self.error(
+                            entry,
+                            &entry_path,
+                            format!(
+                                "not supported: the address option `{other}` is not translated \
+                                 (only dev and label are)"
+                            ),
+                        );
+                        usable = false;
+                        break;
+                    }
+                };
+                match words.next() {
+                    Some(value) => {
+                        options.insert(key.to_owned(), Value::String(value.clone()));
+                    }
+                    None => {
+                        self.error(entry, &entry_path, format!("`{key}` needs a value"));
+                        usable = false;
+                    }
+                }
+            }
+            if !usable {
+                continue;
+            }
+            self.origins.insert(
+                native_path.index(addresses.len()),
+                Self::origin(entry, &entry_path),
+            );
+            let address = Value::String(entry.keyword.clone());
+            if options.is_empty() {
+                addresses.push(address);
+            } else {
+                options.insert("address".into(), address);
+                addresses.push(Value::Table(options));
+            }
+        }
+        addresses
+    }
+
+    /// `track_script`, `track_file` and `track_interface`, as native health checks.
+    fn tracks(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        checks_path: &FieldPath,
+        instance: &mut InstanceTranslation,
+    ) {
+        for track in self.block(node, keyword_path) {
+            let track_path = keyword_path.key(&track.keyword);
+            let weight_words = match track.arguments.split_first() {
+                None => None,
+                Some((keyword, rest)) if keyword == "weight" => Some(rest),
+                Some(_) => {
+                    self.error(track, &track_path, "write `NAME` or `NAME weight N`");
+                    continue;
+                }
+            };
+            let weight = match weight_words {
+                Some(words) => match self.weight(track, &track_path, words) {
+                    Some(weight) => Some(weight),
+                    None => continue,
+                },
+                None => None,
+            };
+            let (check_name, mut check, origins) = match node.keyword.as_str() {
+                "track_interface" => {
+                    let mut check = Table::new();
+                    check.insert("kind".into(), Value::String("interface".into()));
+                    check.insert("interface".into(), Value::String(track.keyword.clone()));
+                    // keepalived's default: a tracked interface going down means Fault.
+                    check.insert("weight".into(), Value::Integer(0));
+                    (
+                        native_name(&format!("interface-{}", track.keyword)),
+                        check,
+                        BTreeMap::new(),
+                    )
+                }
+                kind => {
+                    let (definitions, defined_by) = if kind == "track_script" {
+                        (&self.scripts, "vrrp_script")
+                    } else {
+                        (&self.track_files, "vrrp_track_file")
+                    };
+                    match definitions.get(&track.keyword) {
+                        // Its problems were reported where it is defined.
+                        Some(definition) if definition.has_error => continue,
+                        Some(definition) => (
+                            native_name(&track.keyword),
+                            definition.fields.clone(),
+                            definition.origins.clone(),
+                        ),
+                        None => {
+                            self.error(
+                                track,
+                                &track_path,
+                                format!(
+                                    "there is no {defined_by} named `{}`; keepalived would run \
+                                     without this check",
+                                    track.keyword
+                                ),
+                            );
+                            continue;
+                        }
+                    }
+                }
+            };
+            if instance.checks.contains_key(&check_name) {
+                self.error(
+                    track,
+                    &track_path,
+                    format!("a check called `{check_name}` is already tracked by this instance"),
+                );
+                continue;
+            }
+            let check_path = checks_path.key(&check_name);
+            for (key, origin) in origins {
+                self.origins.insert(check_path.key(&key), origin);
+            }
+            self.origins
+                .insert(check_path.clone(), Self::origin(track, &track_path));
+            if let Some(weight) = weight {
+                check.insert("weight".into(), weight);
+                self.origins
+                    .insert(check_path.key("weight"), Self::origin(track, &track_path));
+            }
+            instance.checks.insert(check_name, Value::Table(check));
+        }
+    }
+
+    /// What depends on several keywords of one instance, and on `global_defs`.
+    fn finish_instance(
+        &mut self,
+        keyword_path: &FieldPath,
+        path: &FieldPath,
+        instance: &mut InstanceTranslation,
+    ) {
+        let is_owner = instance.priority == Some(OWNER_PRIORITY);
+        if let Some(state) = &instance.state_master
+            && !is_owner
+        {
+            self.warn(
+                state,
+                &keyword_path.key("state"),
+                "ignored: every instance starts as backup and the priority decides (only the \
+                 owner, priority 255, starts as master); keepalived 2.2.7 does the same below \
+                 255",
+            );
+        }
+        if let Some(nopreempt) = &instance.nopreempt {
+            if instance.state_master.is_some() || is_owner {
+                self.warn(
+                    nopreempt,
+                    &keyword_path.key("nopreempt"),
+                    "ignored, as keepalived ignores it with state MASTER or priority 255: \
+                     this instance preempts",
+                );
+            } else {
+                let origin = Self::origin(nopreempt, &keyword_path.key("nopreempt"));
+                self.set(
+                    &mut instance.table,
+                    path,
+                    "preempt",
+                    Value::Boolean(false),
+                    origin,
+                );
+            }
+        }
+        if !instance.table.contains_key("version") {
+            // keepalived's default: VRRPv2 for IPv4 unless vrrp_version says otherwise;
+            // IPv6 is always VRRPv3.
+            let (version, origin) = match (instance.family_is_ipv6, &self.globals.version) {
+                (Some(true), _) => (3, None),
+                (_, Some((version, origin))) => (*version, Some(origin.clone())),
+                (_, None) => (2, None),
+            };
+            instance
+                .table
+                .insert("version".into(), Value::Integer(version));
+            if let Some(origin) = origin {
+                self.origins.insert(path.key("version"), origin);
+            }
+        }
+        if let Some((source, source_node, source_path)) = instance.source.take() {
+            if instance.has_peers {
+                let origin = Self::origin(&source_node, &source_path);
+                self.set(
+                    &mut instance.table,
+                    path,
+                    "unicast_src",
+                    Value::String(source),
+                    origin,
+                );
+            } else {
+                self.warn(
+                    &source_node,
+                    &source_path,
+                    format!(
+                        "ignored: multicast adverts are sent from the interface's primary \
+                         address; if that is not {source}, peers see another source, which \
+                         matters only to break a tie between equal priorities (the higher \
+                         address wins)"
+                    ),
+                );
+            }
+        }
+        let mut garp = Table::new();
+        for (key, (value, origin)) in self
+            .globals
+            .garp
+            .clone()
+            .into_iter()
+            .chain(instance.garp.clone())
+        {
+            self.set(&mut garp, &path.key("garp"), key, value, origin);
+        }
+        if !garp.is_empty() {
+            instance.table.insert("garp".into(), Value::Table(garp));
+        }
+        if let Some((fifo, origin)) = self.globals.fifo.clone() {
+            self.origins.insert(path.key("notify").key("fifo"), origin);
+            instance.notify.insert("fifo".into(), Value::String(fifo));
+        }
+        if !instance.notify.is_empty() {
+            let notify = std::mem::take(&mut instance.notify);
+            instance.table.insert("notify".into(), Value::Table(notify));
+        }
+        if !instance.checks.is_empty() {
+            let checks = std::mem::take(&mut instance.checks);
+            instance
+                .table
+                .insert("health_checks".into(), Value::Table(checks));
+        }
+    }
+}
+
+/// What an instance's keywords set, gathered before the keywords that depend on each other
+/// are resolved.
+#[derive(Default)]
+struct InstanceTranslation {
+    table: Table,
+    priority: Option<i64>,
+    state_master: Option<Node>,
+    nopreempt: Option<Node>,
+    /// `mcast_src_ip` / `unicast_src_ip` (keepalived treats them as one setting), with the
+    /// statement and its keyword path.
+    source: Option<(String, Node, FieldPath)>,
+    has_peers: bool,
+    /// Whether the first virtual address is IPv6; `None` when there is none or it is bad.
+    family_is_ipv6: Option<bool>,
+    garp: BTreeMap<&'static str, (Value, Origin)>,
+    notify: Table,
+    checks: Table,
+}
+
+/// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
+fn named(node: &Node) -> String {
+    match node.arguments.first() {
+        Some(name) if node.block.is_some() => format!("{} {name}", node.keyword),
+        _ => node.keyword.clone(),
+    }
+}
+
+/// A keepalived name as a native one: lowercase, other characters as `_`, no `__`.
+fn native_name(name: &str) -> String {
+    let mut native = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-') => c,
+            _ => '_',
+        };
+        if !(c == '_' && native.ends_with('_')) {
+            native.push(c);
+        }
+    }
+    if native.is_empty() {
+        native.push_str("unnamed");
+    }
+    native
+}
+
+/// An integer when `text` is one, so the native loader sees a number; otherwise the text,
+/// which it then refuses with a message about the value as written.
+fn number_or_text(text: &str) -> Value {
+    text.parse::<i64>()
+        .map(Value::Integer)
+        .unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// The native `garp` key of a keepalived GARP keyword (global or per instance).
+fn garp_key(keyword: &str) -> &'static str {
+    if keyword.ends_with("delay") {
+        "delay"
+    } else if keyword.ends_with("repeat") {
+        "repeat"
+    } else {
+        "refresh"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_native() {
+        assert_eq!(native_name("VI_1"), "vi_1");
+        assert_eq!(native_name("chk__x.y"), "chk_x_y");
+        assert_eq!(native_name("interface-eth0.100"), "interface-eth0_100");
+        assert_eq!(native_name(""), "unnamed");
+    }
+}

@@ -1,0 +1,625 @@
+//! keepalived.conf as a configuration source: the seed configurations users arrive with load
+//! unmodified, includes work as in keepalived, everything not translated is reported at its
+//! line, and the result converts to native TOML and back without change.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use proptest::prelude::*;
+use vrrp_sidecar::config::{
+    Config, Diagnostic, Format, Preempt, Probe, Severity, SourceLocation, load_keepalived_conf,
+    to_native_toml,
+};
+use vrrp_sidecar::vrrp::{AdvertInterval, Auth, Version};
+
+const FIXTURES: &str = "tests/fixtures/keepalived-conf";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(FIXTURES).join(name)
+}
+
+/// The configuration and warnings of a fixture that must load.
+fn load(name: &str) -> (Config, Vec<Diagnostic>) {
+    load_keepalived_conf(&fixture(name)).unwrap_or_else(|error| panic!("{name}:\n{error}"))
+}
+
+/// The errors of a fixture that must not load, one string each, as printed.
+fn errors_of(path: &Path) -> Vec<String> {
+    match load_keepalived_conf(path) {
+        Ok((config, _)) => panic!("expected errors, got {config:#?}"),
+        Err(error) => error.problems().iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Writes `text` as a keepalived.conf of its own in a fresh directory and returns its path.
+fn write_conf(test: &str, text: &str) -> PathBuf {
+    let directory = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("keepalived-conf")
+        .join(test);
+    std::fs::create_dir_all(&directory).expect("the target directory is writable");
+    let path = directory.join("keepalived.conf");
+    std::fs::write(&path, text).expect("the target directory is writable");
+    path
+}
+
+/// `(line, severity, keyword path)` of each diagnostic, to compare with what a test expects.
+fn summary(diagnostics: &[Diagnostic]) -> Vec<(usize, Severity, String)> {
+    diagnostics
+        .iter()
+        .map(|diagnostic| match &diagnostic.source_location {
+            SourceLocation::Line { line, .. } => (
+                *line,
+                diagnostic.severity,
+                diagnostic.keyword_path.to_string(),
+            ),
+            other => panic!("a diagnostic without a line: {other}"),
+        })
+        .collect()
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().expect("the tests write valid addresses")
+}
+
+fn password(text: &str) -> Auth {
+    let mut bytes = [0; 8];
+    bytes[..text.len()].copy_from_slice(text.as_bytes());
+    Auth::SimplePassword(bytes)
+}
+
+// ---------------------------------------------------------------------------------------
+// The seed configurations
+
+/// The master of the seed, verbatim: one VRRPv2 instance, and a warning for each keyword
+/// that does not carry over, at its line.
+#[test]
+fn seed_master_loads_with_its_warnings() {
+    let (config, warnings) = load("seed-master.conf");
+    assert_eq!(config.global.router_id.as_deref(), Some("LVS_DEVEL"));
+    let [instance] = config.instances.as_slice() else {
+        panic!("one instance expected: {config:#?}");
+    };
+    assert_eq!(instance.name, "vi_1");
+    assert_eq!(instance.interface, "eth0");
+    assert_eq!(instance.vrid, 51);
+    assert_eq!(instance.priority, 101);
+    assert_eq!(instance.version, Version::V2);
+    assert_eq!(
+        instance.advert_interval,
+        AdvertInterval::from_secs(1).expect("1 s")
+    );
+    assert_eq!(instance.auth, password("1111"));
+    assert_eq!(instance.virtual_addresses.len(), 1);
+    assert_eq!(instance.virtual_addresses[0].address, ip("172.16.1.101"));
+    assert_eq!(instance.virtual_addresses[0].prefix_len, 32);
+    assert_eq!(instance.unicast, None);
+    assert_eq!(instance.preempt, Preempt::After(Duration::ZERO));
+    assert_eq!(
+        summary(&warnings),
+        vec![
+            (
+                2,
+                Severity::Warning,
+                "global_defs.notification_email".into()
+            ),
+            (
+                5,
+                Severity::Warning,
+                "global_defs.notification_email_from".into()
+            ),
+            (6, Severity::Warning, "global_defs.smtp_server".into()),
+            (
+                7,
+                Severity::Warning,
+                "global_defs.smtp_connect_timeout".into()
+            ),
+            (10, Severity::Warning, "vrrp_instance VI_1".into()),
+            (11, Severity::Warning, "vrrp_instance VI_1.state".into()),
+            (
+                16,
+                Severity::Warning,
+                "vrrp_instance VI_1.mcast_src_ip".into()
+            ),
+        ]
+    );
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert!(printed[5].starts_with(
+        "tests/fixtures/keepalived-conf/seed-master.conf:11: warning: vrrp_instance VI_1.state: \
+         ignored: every instance starts as backup"
+    ));
+    assert!(printed[6].contains("172.16.1.102"), "{}", printed[6]);
+}
+
+/// The backup of the seed: the same instance at priority 100, and no warning for
+/// `state BACKUP`, which is what every instance does here.
+#[test]
+fn seed_backup_loads_with_its_warnings() {
+    let (config, warnings) = load("seed-backup.conf");
+    let (master, _) = load("seed-master.conf");
+    let [instance] = config.instances.as_slice() else {
+        panic!("one instance expected: {config:#?}");
+    };
+    assert_eq!(instance.priority, 100);
+    let mut as_master = instance.clone();
+    as_master.priority = 101;
+    assert_eq!(as_master, master.instances[0]);
+    assert_eq!(
+        summary(&warnings),
+        vec![
+            (
+                2,
+                Severity::Warning,
+                "global_defs.notification_email".into()
+            ),
+            (
+                5,
+                Severity::Warning,
+                "global_defs.notification_email_from".into()
+            ),
+            (6, Severity::Warning, "global_defs.smtp_server".into()),
+            (
+                7,
+                Severity::Warning,
+                "global_defs.smtp_connect_timeout".into()
+            ),
+            (10, Severity::Warning, "vrrp_instance VI_1".into()),
+            (
+                16,
+                Severity::Warning,
+                "vrrp_instance VI_1.mcast_src_ip".into()
+            ),
+        ]
+    );
+}
+
+/// The fixtures are the seed byte for byte, Chinese comments included.
+#[test]
+fn seed_fixtures_are_verbatim() {
+    // shared/ sits beside the work tree, as on the developers' machines and in CI.
+    let Ok(seed) = std::fs::read_to_string("../shared/seed/keepalived-vip.txt") else {
+        // The shared folder is not part of the package; without it there is nothing to
+        // compare with.
+        return;
+    };
+    for name in ["seed-master.conf", "seed-backup.conf"] {
+        let text = std::fs::read_to_string(fixture(name)).expect("the fixture exists");
+        assert!(
+            seed.contains(&text),
+            "{name} is not a verbatim part of the seed"
+        );
+        assert!(text.contains("權重"), "{name} lost its comments");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Includes
+
+/// A glob relative to the including file, a `../` path, and a glob matching nothing (a
+/// warning, as in keepalived); the script of another file is found by name.
+#[test]
+fn includes_with_glob_and_relative_path() {
+    let (config, warnings) = load("include/main.conf");
+    let names: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["db", "web"]);
+    assert_eq!(config.global.router_id.as_deref(), Some("edge_a"));
+    let web = &config.instances[1];
+    assert_eq!(
+        web.garp.repeat, 3,
+        "global_defs applies to included instances"
+    );
+    assert_eq!(web.health_checks.len(), 1);
+    assert_eq!(web.health_checks[0].name, "chk_proxy");
+    let [warning] = warnings.as_slice() else {
+        panic!("one warning expected: {warnings:#?}");
+    };
+    assert_eq!(
+        warning.source_location,
+        SourceLocation::Line {
+            file: fixture("include/main.conf").display().to_string(),
+            line: 8
+        }
+    );
+    assert!(warning.message.contains("no file matches"), "{warning}");
+}
+
+/// Diagnostics inside an included file name that file and its own line.
+#[test]
+fn diagnostics_name_the_included_file() {
+    let directory = write_conf("included-lines", "");
+    let directory = directory.parent().expect("a file has a directory");
+    std::fs::write(
+        directory.join("instance.conf"),
+        "vrrp_instance web {\n  interface eth0\n  virtual_router_id 10\n  use_vmac\n  \
+         virtual_ipaddress {\n    192.0.2.10\n  }\n}\n",
+    )
+    .expect("the target directory is writable");
+    let main = directory.join("keepalived.conf");
+    std::fs::write(&main, "include instance.conf\n").expect("the target directory is writable");
+    let errors = errors_of(&main);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let expected = format!(
+        "{}:4: vrrp_instance web.use_vmac: not supported",
+        directory.join("instance.conf").display()
+    );
+    assert!(errors[0].starts_with(&expected), "{}", errors[0]);
+}
+
+/// a.conf includes b.conf, which includes a.conf: an error at the include that closes the
+/// cycle, naming the files, instead of endless recursion.
+#[test]
+fn include_cycle_is_an_error() {
+    let errors = errors_of(&fixture("cycle/a.conf"));
+    let [error] = errors.as_slice() else {
+        panic!("one error expected: {errors:#?}");
+    };
+    assert!(
+        error.starts_with(&format!(
+            "{}:2: include cycle: ",
+            fixture("cycle/b.conf").display()
+        )),
+        "{error}"
+    );
+    assert!(error.contains("a.conf includes"), "{error}");
+}
+
+/// A chain of distinct files deeper than the limit stops with an error rather than going on.
+#[test]
+fn include_depth_is_limited() {
+    let main = write_conf("deep", "include level1.conf\n");
+    let directory = main.parent().expect("a file has a directory");
+    for level in 1..=20 {
+        std::fs::write(
+            directory.join(format!("level{level}.conf")),
+            format!("include level{}.conf\n", level + 1),
+        )
+        .expect("the target directory is writable");
+    }
+    let errors = errors_of(&main);
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.contains("nest deeper than")),
+        "{errors:#?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Translation
+
+/// An unknown keyword is an error at its line: keepalived would ignore a misspelling, but
+/// dropping a real keepalived feature unseen would change behaviour.
+#[test]
+fn unknown_keyword_is_reported_with_its_line() {
+    let errors = errors_of(&fixture("unknown-keyword.conf"));
+    assert_eq!(
+        errors,
+        [format!(
+            "{}:4: vrrp_instance web.vrrp_frobnicate: `vrrp_frobnicate` is not a vrrp_instance \
+             keyword this translation knows; remove it or configure its effect natively",
+            fixture("unknown-keyword.conf").display()
+        )]
+    );
+}
+
+/// IPv6 instances speak VRRPv3, as in keepalived; `vrrp_version` sets the IPv4 default.
+#[test]
+fn ipv6_instance_gets_v3() {
+    let (config, warnings) = load("ipv6.conf");
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    let v6 = &config.instances[1];
+    assert_eq!(v6.name, "v6");
+    assert_eq!(v6.version, Version::V3);
+    assert_eq!(
+        v6.advert_interval,
+        AdvertInterval::from_centis(50).expect("0.5 s")
+    );
+    assert_eq!(
+        config.instances[0].version,
+        Version::V3,
+        "vrrp_version 3 applies"
+    );
+}
+
+/// Without `vrrp_version`, an IPv4 instance speaks VRRPv2 (keepalived's default), an IPv6
+/// one VRRPv3.
+#[test]
+fn default_versions_follow_keepalived() {
+    let path = write_conf(
+        "default-versions",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n \
+         192.0.2.1\n }\n}\nvrrp_instance b {\n interface eth0\n virtual_router_id 2\n \
+         virtual_ipaddress {\n 2001:db8::1\n }\n}\n",
+    );
+    let (config, _) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(config.instances[0].version, Version::V2);
+    assert_eq!(config.instances[1].version, Version::V3);
+}
+
+/// A sync group would change how the instances fail over: an error naming its line.
+#[test]
+fn sync_group_is_an_error_at_its_line() {
+    let errors = errors_of(&fixture("sync-group.conf"));
+    let [error] = errors.as_slice() else {
+        panic!("one error expected: {errors:#?}");
+    };
+    assert!(
+        error.starts_with(&format!(
+            "{}:1: vrrp_sync_group VG_1: not supported: sync groups",
+            fixture("sync-group.conf").display()
+        )),
+        "{error}"
+    );
+}
+
+/// Every translated keyword: scripts become exec checks with their weight, rise and fall,
+/// interfaces and files become checks, unicast, auth, addresses, notify and GARP carry over.
+#[test]
+fn everything_translates() {
+    let (config, warnings) = load("everything.conf");
+    assert_eq!(
+        summary(&warnings),
+        vec![(24, Severity::Warning, "vrrp_instance EDGE_1".into())]
+    );
+    let edge = &config.instances[0];
+    assert_eq!(edge.name, "edge_1");
+    assert_eq!(edge.interface, "eth1");
+    assert_eq!(
+        (edge.vrid, edge.priority, edge.version),
+        (7, 200, Version::V2)
+    );
+    assert_eq!(
+        edge.advert_interval,
+        AdvertInterval::from_secs(2).expect("2 s")
+    );
+    assert_eq!(edge.preempt, Preempt::Never);
+    assert!(!edge.accept_mode);
+    let unicast = edge.unicast.as_ref().expect("unicast peers were given");
+    assert_eq!(unicast.source, Some(ip("198.51.100.10")));
+    assert_eq!(unicast.peers, [ip("198.51.100.11"), ip("198.51.100.12")]);
+    assert_eq!(edge.auth, password("s3cret"));
+    assert_eq!(edge.virtual_addresses[0].label.as_deref(), Some("eth1:vip"));
+    assert_eq!(edge.virtual_addresses[0].device.as_deref(), Some("eth1"));
+    assert_eq!(edge.virtual_addresses[0].prefix_len, 24);
+    assert_eq!(edge.virtual_addresses[1].prefix_len, 32);
+    assert_eq!(edge.excluded_addresses[0].address, ip("2001:db8::100"));
+    assert_eq!(edge.garp.repeat, 2);
+    assert_eq!(edge.garp.second_burst_after, Some(Duration::from_secs(10)));
+    assert_eq!(edge.garp.refresh_every, Some(Duration::from_secs(60)));
+    assert_eq!(
+        edge.notify.on_master.as_deref(),
+        Some(Path::new("/usr/local/bin/became-master"))
+    );
+    assert_eq!(
+        edge.notify.on_change.as_deref(),
+        Some(Path::new("/usr/local/bin/any-change"))
+    );
+    assert_eq!(
+        edge.notify.fifo.as_deref(),
+        Some(Path::new("/run/keepalived.fifo"))
+    );
+
+    let checks: Vec<&str> = edge.health_checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(checks, ["chk_app", "interface-eth0", "maintenance"]);
+    let script = &edge.health_checks[0];
+    assert_eq!(
+        script.probe,
+        Probe::Exec {
+            command: vec![
+                "/usr/local/bin/check-app".into(),
+                "--port".into(),
+                "8080".into()
+            ]
+        }
+    );
+    assert_eq!(script.interval, Duration::from_millis(1500));
+    assert_eq!(script.timeout, Duration::from_secs(1));
+    assert_eq!((script.rise, script.fall), (3, 2));
+    assert_eq!(
+        script.weight, 20,
+        "the track_script weight overrides the script's"
+    );
+    let interface = &edge.health_checks[1];
+    assert_eq!(
+        interface.probe,
+        Probe::Interface {
+            name: "eth0".into()
+        }
+    );
+    assert_eq!(interface.weight, -30);
+    let file = &edge.health_checks[2];
+    assert_eq!(
+        file.probe,
+        Probe::File {
+            path: "/var/run/maintenance".into()
+        }
+    );
+    assert_eq!(file.weight, -10);
+
+    let second = &config.instances[1];
+    assert_eq!(second.version, Version::V3);
+    assert_eq!(
+        second.advert_interval,
+        AdvertInterval::from_centis(25).expect("0.25 s")
+    );
+    assert_eq!(second.preempt, Preempt::After(Duration::from_secs(5)));
+    assert!(second.accept_mode);
+    assert!(second.health_checks.is_empty());
+}
+
+/// A vrrp_script's own weight applies when track_script does not override it.
+#[test]
+fn script_weight_rise_and_fall_carry_over() {
+    let (config, _) = load("include/main.conf");
+    let check = &config.instances[1].health_checks[0];
+    assert_eq!(
+        check.probe,
+        Probe::Exec {
+            command: vec!["/usr/local/bin/check-proxy".into(), "--quick".into()]
+        }
+    );
+    assert_eq!(check.weight, -20);
+    assert_eq!((check.rise, check.fall), (2, 3));
+    assert_eq!(check.interval, Duration::from_secs(2));
+    assert_eq!(
+        check.timeout,
+        Duration::from_secs(2),
+        "keepalived's default: the interval"
+    );
+}
+
+/// A password longer than 8 bytes is cut to the 8 keepalived sends, with a warning.
+#[test]
+fn long_password_is_truncated_with_a_warning() {
+    let path = write_conf(
+        "long-password",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n authentication {\n  \
+         auth_type PASS\n  auth_pass 0123456789\n }\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.instances[0].auth, password("01234567"));
+    assert_eq!(
+        summary(&warnings),
+        vec![(
+            6,
+            Severity::Warning,
+            "vrrp_instance a.authentication.auth_pass".into()
+        )]
+    );
+}
+
+/// What changes behaviour is refused, each at its own line, all in one pass.
+#[test]
+fn behaviour_changing_keywords_are_errors() {
+    let path = write_conf(
+        "refused",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n use_vmac\n \
+         authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_routes {\n  \
+         192.0.2.0/24 via 192.0.2.254\n }\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+    );
+    let errors = errors_of(&path);
+    let lines: Vec<&str> = errors
+        .iter()
+        .map(|error| error.split(": ").next().expect("split yields one part"))
+        .collect();
+    let file = path.display();
+    assert_eq!(
+        lines,
+        [
+            format!("{file}:4"),
+            format!("{file}:6"),
+            format!("{file}:9")
+        ]
+    );
+}
+
+/// A value the native loader refuses is reported at the keepalived line it came from: a
+/// fractional VRRPv2 interval, which keepalived rounds with a config error.
+#[test]
+fn native_checks_point_at_keepalived_lines() {
+    let path = write_conf(
+        "fractional-v2",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 300\n advert_int 1.5\n \
+         virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+    );
+    let errors = errors_of(&path);
+    let file = path.display();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].starts_with(&format!("{file}:3: vrrp_instance a.virtual_router_id: ")),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].starts_with(&format!("{file}:4: vrrp_instance a.advert_int: ")),
+        "{}",
+        errors[1]
+    );
+    assert!(
+        errors[1].contains("whole number of seconds"),
+        "{}",
+        errors[1]
+    );
+}
+
+/// `state MASTER` and `nopreempt` together: keepalived ignores `nopreempt`, and so does the
+/// translation, with a warning.
+#[test]
+fn nopreempt_with_state_master_is_ignored_as_in_keepalived() {
+    let path = write_conf(
+        "nopreempt-master",
+        "vrrp_instance a {\n state MASTER\n nopreempt\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.instances[0].preempt, Preempt::After(Duration::ZERO));
+    assert_eq!(
+        summary(&warnings),
+        vec![
+            (2, Severity::Warning, "vrrp_instance a.state".into()),
+            (3, Severity::Warning, "vrrp_instance a.nopreempt".into()),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Conversion to native TOML
+
+fn assert_round_trip(config: &Config, name: &str) {
+    let text = to_native_toml(config);
+    let reloaded = Config::from_str(&text, Format::Toml, name)
+        .unwrap_or_else(|error| panic!("{name} as TOML does not load:\n{error}\n{text}"));
+    assert_eq!(&reloaded, config, "{name} changed on the way:\n{text}");
+}
+
+/// Every fixture that loads converts to native TOML that loads back to an equal Config.
+#[test]
+fn keepalived_fixtures_round_trip_through_native_toml() {
+    for name in [
+        "seed-master.conf",
+        "seed-backup.conf",
+        "include/main.conf",
+        "ipv6.conf",
+        "everything.conf",
+    ] {
+        assert_round_trip(&load(name).0, name);
+    }
+}
+
+/// So do the native examples, which set what keepalived.conf cannot (TLS, YAML, checks).
+#[test]
+fn native_examples_round_trip_through_native_toml() {
+    for entry in std::fs::read_dir("examples").expect("examples/ exists in the package") {
+        let path = entry.expect("a readable directory entry").path();
+        if Format::from_path(&path).is_none() {
+            continue;
+        }
+        let config = Config::load(&path).unwrap_or_else(|error| panic!("{error}"));
+        assert_round_trip(&config, &path.display().to_string());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Robustness
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Any text, keepalived-like or not, loads or fails with errors; it never panics.
+    #[test]
+    fn random_text_never_panics(
+        text in r#"([a-z_ ]{0,12}|[{}#!"\n]|192\.0\.2\.[0-9]{1,3}|vrrp_instance|include \*)*"#
+    ) {
+        let path = write_conf("random", &text);
+        let _ = load_keepalived_conf(&path);
+    }
+
+    /// Every prefix of the seed master, cut at any character, never panics.
+    #[test]
+    fn truncated_seed_never_panics(cut in 0usize..2000) {
+        let seed = std::fs::read_to_string(fixture("seed-master.conf")).expect("the fixture exists");
+        let end = seed.char_indices().map(|(index, _)| index).nth(cut).unwrap_or(seed.len());
+        let path = write_conf("truncated", &seed[..end]);
+        let _ = load_keepalived_conf(&path);
+    }
+}
