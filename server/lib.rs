@@ -4,11 +4,14 @@
 //! - [`api`]: the gRPC contract generated from `proto/`.
 //! - [`config`]: the native configuration file (TOML or YAML, environment overrides), checked
 //!   in full into a typed [`config::Config`].
+//! - [`events`]: the revisioned change history that `WatchState` streams follow.
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
 //! - [`net`]: the only place that touches the kernel (raw sockets, rtnetlink, AF_PACKET).
 
 pub mod api;
 pub mod config;
+#[cfg(feature = "daemon")]
+pub mod events;
 #[cfg(feature = "daemon")]
 pub mod net;
 pub mod vrrp;
