@@ -195,7 +195,8 @@ pub enum Event {
 
 /// The stream returned by [`Client::watch`](crate::Client::watch).
 ///
-/// It only ends after yielding an error that retrying cannot fix (for instance
+/// Like any stream it is lazy: it connects when first polled, and stops (closing the call) when
+/// dropped. It only ends after yielding an error that retrying cannot fix (for instance
 /// `InvalidArgument` for the heartbeat interval, `PermissionDenied`, or a daemon that breaks the
 /// stream's contract). Anything else is reported as [`Event::Disconnected`] and retried.
 ///
