@@ -14,6 +14,16 @@ use crate::{Error, MasterState, master};
 
 /// The generated gRPC client with this SDK's connection and credentials, for the calls that
 /// [`Client`] does not wrap (the health-check RPCs, for instance).
+///
+/// ```no_run
+/// # async fn run(client: vrrp_sidecar_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use vrrp_sidecar_client::{GrpcClient, proto};
+///
+/// let mut grpc: GrpcClient = client.grpc();
+/// let instances = grpc.list_instances(proto::ListInstancesRequest {}).await?.into_inner();
+/// # Ok(())
+/// # }
+/// ```
 pub type GrpcClient = SidecarClient<InterceptedService<Channel, Authorization>>;
 
 /// A connection to a vrrp-sidecar daemon. Cheap to clone: clones share the connection.
@@ -78,6 +88,16 @@ impl ResignOptions {
 }
 
 /// The outcome of [`Client::resign`].
+///
+/// ```no_run
+/// # async fn run(client: vrrp_sidecar_client::Client) -> Result<(), vrrp_sidecar_client::Error> {
+/// use vrrp_sidecar_client::ResignOptions;
+///
+/// let resigned = client.resign("vi_web", ResignOptions::default()).await?;
+/// println!("now {:?}", resigned.instance.state());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resigned {
     /// The instance after the call.

@@ -11,7 +11,13 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::Error;
 
-/// The daemon's default API socket (`api.socket` in its configuration, `--api-socket`).
+/// The daemon's default API socket (`--api-socket` and the configuration change it).
+///
+/// ```
+/// use vrrp_sidecar_client::{DEFAULT_SOCKET_PATH, Target};
+///
+/// assert_eq!(Target::default(), Target::UnixSocket(DEFAULT_SOCKET_PATH.into()));
+/// ```
 pub const DEFAULT_SOCKET_PATH: &str = "/run/vrrp-sidecar/api.sock";
 
 /// How long establishing a connection may take before it counts as failed. A local socket
@@ -238,6 +244,22 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// Adds the bearer token, when there is one, to every request as `authorization` metadata.
+/// Part of [`GrpcClient`](crate::GrpcClient)'s type; set it with
+/// [`ClientBuilder::bearer_token`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), vrrp_sidecar_client::Error> {
+/// use vrrp_sidecar_client::{Client, Target};
+///
+/// // Every call on this client, including those through `grpc()`, carries the token.
+/// let client = Client::builder(Target::Url("http://127.0.0.1:50051".into()))
+///     .bearer_token("s3cret")
+///     .connect()
+///     .await?;
+/// let grpc = client.grpc();
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Authorization {
     header: Option<AsciiMetadataValue>,

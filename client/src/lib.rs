@@ -44,6 +44,8 @@
 //!   `default-features = false` to link only the SDK; either way it never compiles the
 //!   daemon's netlink or raw-socket code.
 
+#![warn(missing_docs)]
+
 mod backoff;
 mod client;
 mod connect;

@@ -114,6 +114,31 @@ impl WatchOptions {
 }
 
 /// Why the caller must drop what it built from earlier events: a fresh snapshot follows.
+///
+/// ```no_run
+/// # async fn run(client: vrrp_sidecar_client::Client) {
+/// use std::collections::HashMap;
+/// use tokio_stream::StreamExt;
+/// use vrrp_sidecar_client::{Event, ResetCause, WatchOptions};
+///
+/// let mut instances = HashMap::new();
+/// let mut events = client.watch(WatchOptions::default());
+/// while let Some(Ok(event)) = events.next().await {
+///     match event {
+///         Event::Reset { cause } => {
+///             if cause == ResetCause::EpochChanged {
+///                 println!("the daemon restarted");
+///             }
+///             instances.clear();
+///         }
+///         Event::Snapshot(instance) => {
+///             instances.insert(instance.name.clone(), instance);
+///         }
+///         _ => {}
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetCause {
     /// The daemon dropped our pending events because we read too slowly.
