@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vrrp_sidecar_client::{Client, DEFAULT_SOCKET_PATH, Target, WatchOptions};
+use vrrp_sidecar_client::{Client, DEFAULT_SOCKET_PATH, Target};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,10 +19,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| DEFAULT_SOCKET_PATH.to_owned());
 
     let client = Client::connect(Target::UnixSocket(PathBuf::from(socket))).await?;
-    // 1 s heartbeats: after 3 s without word from the daemon the job stops, which is about
-    // how long a backup waits (Master_Down_Interval at 1 s adverts) before taking over.
-    let options = WatchOptions::default().heartbeat_interval(Duration::from_secs(1));
-    let mut role = client.is_master_with(&instance, options);
+    // After 3 s without word from the daemon the job stops: about how long a backup waits
+    // (Master_Down_Interval at 1 s adverts) before taking over.
+    let mut role = client.is_master(&instance);
 
     let mut job: Option<tokio::task::JoinHandle<()>> = None;
     loop {

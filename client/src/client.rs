@@ -289,9 +289,11 @@ impl Client {
         Watch::new(Session::new(self.grpc.clone(), options))
     }
 
-    /// Whether `instance_name` is master, kept up to date in the background with the default
-    /// [`WatchOptions`] (10 s heartbeats, so a dead daemon shows as `Unknown` after 30 s). Must
-    /// be called inside a tokio runtime; the task stops when the last receiver is dropped.
+    /// Whether `instance_name` is master, kept up to date in the background. It asks for 1 s
+    /// heartbeats (the daemon's minimum) rather than the default 10 s, so that a silent daemon
+    /// shows as `Unknown` after 3 s, about one Master_Down_Interval at 1 s adverts, instead of
+    /// 30 s during which a backup may already have taken over. Must be called inside a tokio
+    /// runtime; the task stops when the last receiver is dropped.
     ///
     /// ```no_run
     /// # async fn run(client: vrrp_sidecar_client::Client) {
@@ -302,7 +304,8 @@ impl Client {
     /// # }
     /// ```
     pub fn is_master(&self, instance_name: &str) -> watch::Receiver<MasterState> {
-        self.is_master_with(instance_name, WatchOptions::default())
+        let options = WatchOptions::default().heartbeat_interval(Duration::from_secs(1));
+        self.is_master_with(instance_name, options)
     }
 
     /// [`Client::is_master`] with other heartbeat and backoff settings (the instance filter in
@@ -313,8 +316,8 @@ impl Client {
     /// use std::time::Duration;
     /// use vrrp_sidecar_client::WatchOptions;
     ///
-    /// // Trust what was heard for at most 3 s, about one Master_Down_Interval at 1 s adverts.
-    /// let options = WatchOptions::default().heartbeat_interval(Duration::from_secs(1));
+    /// // Trust what was heard for at most 6 s, for a pair advertising every 2 s.
+    /// let options = WatchOptions::default().heartbeat_interval(Duration::from_secs(2));
     /// let role = client.is_master_with("vi_web", options);
     /// # }
     /// ```

@@ -15,7 +15,7 @@
 //!         match *role.borrow_and_update() {
 //!             MasterState::Master => println!("master: serve"),
 //!             MasterState::NotMaster(state) => println!("{state:?}: stand by"),
-//!             // Not connected for a heartbeat timeout: behave as if not master.
+//!             // Nothing heard from the daemon for 3 s: behave as if not master.
 //!             MasterState::Unknown => println!("unknown: stand by"),
 //!         }
 //!         if role.changed().await.is_err() {
