@@ -1,0 +1,134 @@
+//! The vrrpctl binary against the fake daemon: output and exit status.
+
+use std::process::Output;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use vrrp_sidecar_client::proto::State;
+
+use crate::fake::*;
+
+async fn vrrpctl(daemon: &FakeDaemon, arguments: &[&str]) -> Output {
+    within(
+        Command::new(env!("CARGO_BIN_EXE_vrrpctl"))
+            .arg("--socket")
+            .arg(&daemon.socket_path)
+            .args(arguments)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("running vrrpctl")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn status_prints_a_table_of_the_instances() {
+    let mut web = instance("vi_web", State::Master, 150);
+    web.effective_priority = 140;
+    let daemon = FakeDaemon::start(vec![web, instance("vi_db", State::Backup, 100)]).await;
+    let output = vrrpctl(&daemon, &["status"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER\n\
+         vi_web  eth0       51    MASTER  150/140   192.0.2.1\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1\n"
+    );
+}
+
+#[tokio::test]
+async fn status_of_a_missing_instance_exits_1_with_the_daemons_message() {
+    let daemon = FakeDaemon::start(vec![]).await;
+    let output = vrrpctl(&daemon, &["status", "vi_nope"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "vrrpctl: no instance is named \"vi_nope\" (NotFound)\n"
+    );
+}
+
+#[tokio::test]
+async fn set_priority_reports_the_result_or_the_refusal() {
+    let daemon = FakeDaemon::start(vec![instance("vi_web", State::Master, 150)]).await;
+    let output = vrrpctl(&daemon, &["set-priority", "vi_web", "120"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "vi_web: priority 120/120 (base/effective), MASTER\n"
+    );
+    let refused = vrrpctl(&daemon, &["set-priority", "vi_web", "0"]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("outside 1..254"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_daemon_exits_3() {
+    let mut daemon = FakeDaemon::start(vec![]).await;
+    daemon.stop().await;
+    let output = vrrpctl(&daemon, &["reload"]).await;
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        text(&output.stderr).starts_with("vrrpctl: cannot connect"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn watch_json_prints_one_object_per_event() {
+    let mut daemon = FakeDaemon::start(vec![]).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vrrpctl"))
+        .arg("--socket")
+        .arg(&daemon.socket_path)
+        .args(["watch", "--json", "vi_web"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting vrrpctl watch");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+
+    let call = daemon.next_watch().await;
+    assert_eq!(call.request.instance_names, ["vi_web"]);
+    call.send(snapshot(
+        "boot-1",
+        4,
+        instance("vi_web", State::Backup, 100),
+    ))
+    .await;
+    call.send(snapshot_complete("boot-1", 5)).await;
+    call.send(transition(
+        "boot-1",
+        6,
+        "vi_web",
+        State::Backup,
+        State::Master,
+    ))
+    .await;
+    let mut printed = Vec::new();
+    for _ in 0..3 {
+        printed.push(
+            within(lines.next_line())
+                .await
+                .expect("reading vrrpctl's output")
+                .expect("a line per event"),
+        );
+    }
+    assert_eq!(
+        printed,
+        [
+            r#"{"event":"snapshot","instance":"vi_web","state":"BACKUP","base_priority":100,"effective_priority":100,"master":"192.0.2.1"}"#,
+            r#"{"event":"snapshot_complete","epoch":"boot-1","revision":5}"#,
+            r#"{"event":"transition","instance":"vi_web","from":"BACKUP","to":"MASTER","reason":"MASTER_DOWN_TIMER","base_priority":100,"effective_priority":100,"master":"-"}"#,
+        ]
+    );
+    child.kill().await.expect("stopping vrrpctl watch");
+}
