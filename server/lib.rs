@@ -6,9 +6,12 @@
 //!   in full into a typed [`config::Config`].
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
 //! - [`net`]: the only place that touches the kernel (raw sockets, rtnetlink, AF_PACKET).
+//! - [`health`]: health checks, each a task that runs on its interval and reports its verdict.
 
 pub mod api;
 pub mod config;
+#[cfg(feature = "daemon")]
+pub mod health;
 #[cfg(feature = "daemon")]
 pub mod net;
 pub mod vrrp;
