@@ -105,10 +105,10 @@ impl ExecProbe {
         let capture =
             async { tokio::join!(capture_into(stdout, &output), capture_into(stderr, &output)) };
         tokio::pin!(capture);
+        let mut captured = false;
         let ending = {
             let wait = self.wait_or_terminate(&mut child, timeout);
             tokio::pin!(wait);
-            let mut captured = false;
             loop {
                 tokio::select! {
                     ending = &mut wait => {
@@ -120,8 +120,10 @@ impl ExecProbe {
                 }
             }
         };
-        // The program is gone; whatever is still writing to the pipes gets a short while.
-        let _drained = tokio::time::timeout(DRAIN_AFTER_EXIT, capture).await;
+        if !captured {
+            // The program is gone; whatever still writes to the pipes gets a short while.
+            let _drained = tokio::time::timeout(DRAIN_AFTER_EXIT, capture).await;
+        }
         let text = output
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
