@@ -122,16 +122,15 @@ impl HttpProbe {
             }
             Ok((status, received))
         };
-        // The connection future does the I/O for the exchange, so both are polled together;
-        // it ends on its own only when the server closes first.
-        tokio::pin!(connection);
+        // The connection future does the I/O for the exchange, so both are polled together.
+        // With `Connection: close` it may finish first, once the whole answer is buffered;
+        // the exchange then completes from the buffer, or fails if no answer came.
+        tokio::pin!(connection, exchange);
         let (status, body) = tokio::select! {
-            exchanged = exchange => exchanged?,
+            exchanged = &mut exchange => exchanged?,
             closed = &mut connection => {
                 closed.map_err(http_error)?;
-                return Ok(Observation::failed(
-                    "the server closed the connection without an answer",
-                ));
+                exchange.await?
             }
         };
         let status_passes = self
