@@ -5,7 +5,7 @@
 //! - [`outcome`]: rise/fall counting, sans-IO ([`CheckState`]).
 //! - [`runner`]: the task that runs one check and reports ([`spawn_check`], [`CheckReport`]).
 //! - One file per kind of probe: [`exec`], [`tcp`], [`http`], [`grpc`], [`interface`],
-//!   [`file`].
+//!   [`file`](mod@file).
 //!
 //! A [`CheckSpec`] is what the runner needs; it holds a few settings the configuration file
 //! does not have yet (exec user, HTTP statuses and body text, `init_fail`), filled with
