@@ -7,11 +7,14 @@
 //! - [`events`]: the revisioned change history that `WatchState` streams follow.
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
 //! - [`net`]: the only place that touches the kernel (raw sockets, rtnetlink, AF_PACKET).
+//! - [`health`]: health checks, each a task that runs on its interval and reports its verdict.
 
 pub mod api;
 pub mod config;
 #[cfg(feature = "daemon")]
 pub mod events;
+#[cfg(feature = "daemon")]
+pub mod health;
 #[cfg(feature = "daemon")]
 pub mod net;
 pub mod vrrp;
