@@ -29,7 +29,10 @@ pub use counters::{Counters, DropReason};
 pub use instance::Instance;
 pub use instance_config::{InstanceConfig, InstanceConfigError};
 pub use interval::AdvertInterval;
-pub use packet::{Advertisement, Auth, Version};
+pub use packet::{
+    Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement, EncodeError,
+    IgnoredFields, IpHeader, V3Ipv4Checksum, Version,
+};
 pub use priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};
 pub use state::{FaultCause, State, TransitionReason};
 pub use timers::{Timer, master_down_interval, skew_time};

@@ -1,8 +1,46 @@
 //! The VRRP advertisement: the one message both versions send (RFC 9568 §5, RFC 3768 §5).
+//!
+//! The codec is sans-IO: [`Advertisement::decode`] takes the bytes after the IP header plus the
+//! few IP header fields the receive checks need ([`IpHeader`]), and [`Advertisement::encode`]
+//! returns the bytes to hand to a raw socket. Checksums live in [`checksum`], the receive checks
+//! in [`decode`], the send-side rules in [`encode`], and every reason to refuse a packet in
+//! [`error`].
+
+pub mod checksum;
+pub mod decode;
+pub mod encode;
+pub mod error;
 
 use std::net::IpAddr;
 
 use super::interval::AdvertInterval;
+
+pub use checksum::V3Ipv4Checksum;
+pub use decode::{DecodeOptions, DecodedAdvertisement, IgnoredFields, IpHeader};
+pub use error::{DecodeError, EncodeError};
+
+/// The IP protocol number (IPv4) and next header (IPv6) of VRRP (RFC 9568 §5.1.1.4 and
+/// §5.1.2.4, RFC 3768 §5.2.4).
+pub const IP_PROTOCOL: u8 = 112;
+
+/// The TTL / hop limit every advertisement is sent with, and the only one a receiver accepts
+/// (RFC 9568 §5.1.1.3, §5.1.2.3 and §7.1, RFC 3768 §5.2.3 and §7.1): a packet that crossed a
+/// router cannot come from this link.
+pub const HOP_LIMIT: u8 = 255;
+
+/// Version/Type, VRID, Priority, Count, then Auth Type + Adver Int (v2) or Rsvd + Max Adver
+/// Int (v3), then the checksum: the part every advertisement has (RFC 9568 §5.1, RFC 3768 §5.1).
+pub(crate) const FIXED_HEADER_LEN: usize = 8;
+
+/// VRRPv2 always carries 8 bytes of Authentication Data after the addresses, whatever the auth
+/// type (RFC 3768 §5.1 and §5.3.10).
+pub(crate) const V2_AUTH_DATA_LEN: usize = 8;
+
+/// The only packet type either version defines: ADVERTISEMENT (RFC 9568 §5.2.2, RFC 3768 §5.3.2).
+pub(crate) const ADVERTISEMENT_TYPE: u8 = 1;
+
+/// Byte offset of the checksum in the fixed header.
+pub(crate) const CHECKSUM_OFFSET: usize = 6;
 
 /// The protocol version carried in the high nibble of the first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -13,16 +51,52 @@ pub enum Version {
     V3,
 }
 
+impl Version {
+    /// The number in the Version field.
+    pub const fn number(self) -> u8 {
+        match self {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        }
+    }
+}
+
 /// Authentication of a VRRPv2 advertisement (RFC 3768 §5.3.6; RFC 2338 §5.3.6 for the types).
 ///
 /// RFC 3768 removed authentication but keeps the field; keepalived still sends type 1 ("PASS"),
 /// so interoperating with the seed configuration needs it. VRRPv3 has no authentication.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Auth {
     /// Type 0: no authentication; the 8 auth bytes are zero.
+    #[default]
     None,
     /// Type 1: the password in clear text, NUL-padded to 8 bytes.
     SimplePassword([u8; 8]),
+}
+
+impl Auth {
+    /// Auth Type 0 (RFC 2338 §5.3.6).
+    pub const TYPE_NONE: u8 = 0;
+    /// Auth Type 1, simple text password (RFC 2338 §5.3.6.1).
+    pub const TYPE_SIMPLE_PASSWORD: u8 = 1;
+    /// Auth Type 2, IP Authentication Header (RFC 2338 §5.3.6.2); not supported here.
+    pub const TYPE_AUTHENTICATION_HEADER: u8 = 2;
+
+    /// A simple password as keepalived's `auth_pass` makes it: the first 8 bytes, NUL-padded.
+    pub fn simple_password(password: &[u8]) -> Auth {
+        let mut data = [0; V2_AUTH_DATA_LEN];
+        let used = password.len().min(V2_AUTH_DATA_LEN);
+        data[..used].copy_from_slice(&password[..used]);
+        Auth::SimplePassword(data)
+    }
+
+    /// The number in the Auth Type field.
+    pub const fn type_number(&self) -> u8 {
+        match self {
+            Auth::None => Self::TYPE_NONE,
+            Auth::SimplePassword(_) => Self::TYPE_SIMPLE_PASSWORD,
+        }
+    }
 }
 
 /// A decoded advertisement, independent of the IP header that carried it.
