@@ -6,9 +6,13 @@
 //!   in full into a typed [`config::Config`].
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
 //! - [`net`]: the only place that touches the kernel (raw sockets, rtnetlink, AF_PACKET).
+//! - [`daemon`]: the router task that runs every instance on the real network, its VIP
+//!   worker, signals and logging.
 
 pub mod api;
 pub mod config;
+#[cfg(feature = "daemon")]
+pub mod daemon;
 #[cfg(feature = "daemon")]
 pub mod net;
 pub mod vrrp;

@@ -1,0 +1,510 @@
+//! The router task: the single owner of every instance's protocol state.
+//!
+//! It waits on one `select!` over, in this order of precedence: the earliest deadline of
+//! any instance (protocol timers, announcement bursts, VIP renewals), commands (shutdown,
+//! reload), link and address events, interface look-ups it asked for, and received packets.
+//! Each input is handed to the instance it concerns, whose actions are carried out before the
+//! next input: advertisements are sent on the spot (a non-blocking send), VIP and
+//! announcement work is queued to the VIP worker, and nothing slow is ever awaited here.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+
+use crate::config::{Config, InstanceSettings};
+use crate::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
+use crate::vrrp::{Command, FaultCause, State};
+
+use super::instance_driver::{InstanceDriver, Io};
+use super::settings::{self, SocketKey};
+use super::sockets::{Arrival, Sockets};
+use super::vips::{VipWorker, place};
+
+/// What the rest of the daemon asks of the router.
+#[derive(Debug)]
+pub enum RouterCommand {
+    /// Stop every instance. Graceful: a master hands over make-before-break (priority 0,
+    /// keeping its addresses until the successor is heard or Master_Down_Interval passes);
+    /// otherwise every instance stops at once (priority 0, addresses removed).
+    Shutdown {
+        /// Whether masters wait for their successor.
+        graceful: bool,
+    },
+    /// Apply a configuration reread after SIGHUP.
+    Reload(Box<Reload>),
+}
+
+/// A validated configuration and every interface it names, looked up off the router.
+#[derive(Debug)]
+pub struct Reload {
+    /// The new configuration.
+    pub config: Config,
+    /// Each interface the instances name, freshly looked up.
+    pub interfaces: HashMap<String, Interface>,
+}
+
+/// The channels and handles the router is built from.
+pub struct RouterParts {
+    /// Every interface the configured instances name, looked up.
+    pub interfaces: HashMap<String, Interface>,
+    /// Where VIP work goes.
+    pub vips: VipWorker,
+    /// Link and address events of the daemon's namespace.
+    pub link_events: LinkEvents,
+    /// Commands from the signal handler.
+    pub commands: mpsc::Receiver<RouterCommand>,
+    /// For re-reading an interface after its link comes back.
+    pub netlink: Netlink,
+}
+
+/// How many received packets may wait for the router before the receivers wait too (and
+/// the kernel's socket buffers take the excess).
+const ARRIVALS_QUEUE: usize = 1024;
+
+/// The router; see the module documentation.
+pub struct Router {
+    drivers: Vec<InstanceDriver>,
+    interfaces: HashMap<String, Interface>,
+    sockets: Sockets,
+    vips: VipWorker,
+    arrivals: mpsc::Receiver<Arrival>,
+    commands: mpsc::Receiver<RouterCommand>,
+    link_events: LinkEvents,
+    link_events_open: bool,
+    netlink: Netlink,
+    lookups_sender: mpsc::UnboundedSender<(String, Result<Interface, NetError>)>,
+    lookups: mpsc::UnboundedReceiver<(String, Result<Interface, NetError>)>,
+    /// Set once a shutdown began; the router ends when no instance is left.
+    stopping: bool,
+    /// Packets for a VRID no instance on that socket has.
+    unknown_vrid_packets: u64,
+}
+
+/// Why an instance could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Its interface was not looked up.
+    #[error("instance `{instance}`: interface {interface} is unknown")]
+    UnknownInterface {
+        /// The instance.
+        instance: String,
+        /// Its interface.
+        interface: String,
+    },
+    /// Its settings do not fit the interface.
+    #[error("instance `{instance}`: {source}")]
+    Settings {
+        /// The instance.
+        instance: String,
+        /// Why.
+        source: settings::SettingsError,
+    },
+    /// Its socket could not be opened.
+    #[error("instance `{instance}`: {source}")]
+    Socket {
+        /// The instance.
+        instance: String,
+        /// Why (boxed: it is rare, and keeps every `Result` of this type small).
+        source: Box<NetError>,
+    },
+}
+
+impl Router {
+    /// A router with no instances yet.
+    pub fn new(parts: RouterParts) -> Self {
+        let (arrivals_sender, arrivals) = mpsc::channel(ARRIVALS_QUEUE);
+        let (lookups_sender, lookups) = mpsc::unbounded_channel();
+        Router {
+            drivers: Vec::new(),
+            interfaces: parts.interfaces,
+            sockets: Sockets::new(arrivals_sender),
+            vips: parts.vips,
+            arrivals,
+            commands: parts.commands,
+            link_events: parts.link_events,
+            link_events_open: true,
+            netlink: parts.netlink,
+            lookups_sender,
+            lookups,
+            stopping: false,
+            unknown_vrid_packets: 0,
+        }
+    }
+
+    /// Creates and starts an instance (RFC 9568 §6.4.1 Startup: Backup, or Master for the
+    /// address owner). Its socket is opened first, so an owner's first advertisement leaves.
+    pub async fn start_instance(&mut self, settings: InstanceSettings) -> Result<(), StartError> {
+        let driver = self.create_driver(settings)?;
+        self.drivers.push(driver);
+        let now = Instant::now();
+        let io = Io {
+            sockets: &self.sockets,
+            interfaces: &self.interfaces,
+            vips: &self.vips,
+        };
+        if let Some(driver) = self.drivers.last_mut() {
+            driver.command(now, Command::Startup, &io).await;
+        }
+        Ok(())
+    }
+
+    fn create_driver(&mut self, settings: InstanceSettings) -> Result<InstanceDriver, StartError> {
+        let name = settings.name.clone();
+        let interface = self.interfaces.get(&settings.interface).ok_or_else(|| {
+            StartError::UnknownInterface {
+                instance: name.clone(),
+                interface: settings.interface.clone(),
+            }
+        })?;
+        let key = settings::socket_key(&settings);
+        let driver =
+            InstanceDriver::new(settings, interface).map_err(|source| StartError::Settings {
+                instance: name.clone(),
+                source,
+            })?;
+        self.sockets
+            .ensure(&key, interface)
+            .map_err(|source| StartError::Socket {
+                instance: name,
+                source: Box::new(source),
+            })?;
+        Ok(driver)
+    }
+
+    /// Runs until a shutdown has stopped every instance.
+    pub async fn run(mut self) {
+        while !(self.stopping && self.drivers.is_empty()) {
+            let deadline = self.next_deadline();
+            let wake = async {
+                match deadline {
+                    Some(deadline) => {
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            // Biased: timers first, so a flood of packets cannot delay a take-over; packets
+            // last, for the same reason towards commands and link events.
+            tokio::select! {
+                biased;
+                () = wake => self.on_timeout().await,
+                command = self.commands.recv() => match command {
+                    Some(command) => self.on_command(command).await,
+                    // Every sender is gone: nothing can stop us gracefully any more.
+                    None => self.begin_shutdown(false).await,
+                },
+                event = self.link_events.next(), if self.link_events_open => match event {
+                    Some(event) => self.on_link_event(event).await,
+                    None => {
+                        error!("the link event stream ended; link changes are no longer seen");
+                        self.link_events_open = false;
+                    }
+                },
+                Some((name, looked_up)) = self.lookups.recv() => {
+                    self.on_interface_looked_up(name, looked_up).await;
+                }
+                Some((key, packet)) = self.arrivals.recv() => self.on_packet(key, packet).await,
+            }
+            if self.stopping {
+                self.retire_stopped().await;
+            }
+        }
+        info!("every instance stopped");
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.drivers
+            .iter()
+            .filter_map(InstanceDriver::next_deadline)
+            .min()
+    }
+
+    async fn on_timeout(&mut self) {
+        let now = Instant::now();
+        let io = Io {
+            sockets: &self.sockets,
+            interfaces: &self.interfaces,
+            vips: &self.vips,
+        };
+        for driver in &mut self.drivers {
+            if driver.next_deadline().is_some_and(|due| due <= now) {
+                driver.on_timeout(now, &io).await;
+            }
+        }
+    }
+
+    async fn on_packet(&mut self, key: SocketKey, packet: ReceivedAdvert) {
+        let now = Instant::now();
+        // The VRID is the second byte of both versions' header (RFC 9568 §5.1, RFC 3768
+        // §5.1); the instance's own options are needed to decode the rest.
+        let vrid = packet.payload.get(1).copied();
+        let io = Io {
+            sockets: &self.sockets,
+            interfaces: &self.interfaces,
+            vips: &self.vips,
+        };
+        let driver = self
+            .drivers
+            .iter_mut()
+            .find(|driver| *driver.socket_key() == key && Some(driver.vrid()) == vrid);
+        match driver {
+            Some(driver) => driver.receive(now, &packet, &io).await,
+            None => {
+                self.unknown_vrid_packets += 1;
+                debug!(
+                    socket = %key,
+                    from = %packet.source,
+                    ?vrid,
+                    total = self.unknown_vrid_packets,
+                    "packet for a VRID not configured here"
+                );
+            }
+        }
+    }
+
+    async fn on_command(&mut self, command: RouterCommand) {
+        match command {
+            RouterCommand::Shutdown { graceful } => self.begin_shutdown(graceful).await,
+            RouterCommand::Reload(reload) if self.stopping => {
+                info!(
+                    instances = reload.config.instances.len(),
+                    "reload ignored: shutting down"
+                );
+            }
+            RouterCommand::Reload(reload) => self.reload(*reload).await,
+        }
+    }
+
+    /// Starts stopping. A graceful stop makes each master resign (RFC 9568 §6.4.3 priority
+    /// 0) and keep its addresses until its successor speaks; [`Router::retire_stopped`] then
+    /// shuts it down. A second, non-graceful request stops everything at once.
+    async fn begin_shutdown(&mut self, graceful: bool) {
+        info!(graceful, "shutting down");
+        self.stopping = true;
+        let now = Instant::now();
+        let io = Io {
+            sockets: &self.sockets,
+            interfaces: &self.interfaces,
+            vips: &self.vips,
+        };
+        for driver in &mut self.drivers {
+            let command = if graceful && driver.state() == State::Master {
+                Command::Resign
+            } else {
+                Command::Shutdown
+            };
+            driver.command(now, command, &io).await;
+        }
+    }
+
+    /// While stopping: shuts down and drops every instance that is no longer master (a
+    /// resigning master stays until its successor is heard or its bound passes).
+    async fn retire_stopped(&mut self) {
+        let now = Instant::now();
+        let io = Io {
+            sockets: &self.sockets,
+            interfaces: &self.interfaces,
+            vips: &self.vips,
+        };
+        for driver in &mut self.drivers {
+            if driver.state() != State::Master && driver.state() != State::Initialize {
+                driver.command(now, Command::Shutdown, &io).await;
+            }
+        }
+        self.drivers
+            .retain(|driver| driver.state() != State::Initialize);
+    }
+
+    async fn on_link_event(&mut self, event: LinkEvent) {
+        let now = Instant::now();
+        match event {
+            LinkEvent::LinkDown(index) => {
+                let io = Io {
+                    sockets: &self.sockets,
+                    interfaces: &self.interfaces,
+                    vips: &self.vips,
+                };
+                for driver in &mut self.drivers {
+                    let on_it = io
+                        .interfaces
+                        .get(&driver.settings().interface)
+                        .is_some_and(|interface| interface.index == index);
+                    if on_it {
+                        driver
+                            .command(now, Command::EnterFault(FaultCause::InterfaceDown), &io)
+                            .await;
+                    }
+                }
+            }
+            LinkEvent::LinkUp(index) => {
+                // Look the interface up again off the router: after a flap its IPv6
+                // link-local address may be new (keepalived-baseline.md, pitfall 4).
+                let Some(name) = self
+                    .interfaces
+                    .values()
+                    .find(|interface| interface.index == index)
+                    .map(|interface| interface.name.clone())
+                else {
+                    return;
+                };
+                let netlink = self.netlink.clone();
+                let answer = self.lookups_sender.clone();
+                tokio::spawn(async move {
+                    let looked_up = Interface::lookup(&netlink, &name).await;
+                    // The router is gone only when the daemon is stopping.
+                    let _ = answer.send((name, looked_up));
+                });
+            }
+            LinkEvent::AddressRemoved(index, address) => {
+                let io = Io {
+                    sockets: &self.sockets,
+                    interfaces: &self.interfaces,
+                    vips: &self.vips,
+                };
+                for driver in &mut self.drivers {
+                    driver.address_removed(index, address, &io);
+                }
+            }
+        }
+    }
+
+    /// An interface whose link came back, read again: reopen its sockets if it changed,
+    /// and take its instances out of Fault (a new instance if our source address changed,
+    /// since the core's primary address is fixed).
+    async fn on_interface_looked_up(
+        &mut self,
+        name: String,
+        looked_up: Result<Interface, NetError>,
+    ) {
+        let interface = match looked_up {
+            Ok(interface) => interface,
+            Err(error) => {
+                warn!(%error, "interface not read after its link came up; its instances stay in Fault");
+                return;
+            }
+        };
+        let now = Instant::now();
+        self.interfaces.insert(name.clone(), interface.clone());
+        let mut recreate = Vec::new();
+        let mut index = 0;
+        while index < self.drivers.len() {
+            let driver = &self.drivers[index];
+            if driver.settings().interface != name || driver.state() != State::Fault {
+                index += 1;
+                continue;
+            }
+            let same_source = settings::primary_address(driver.settings(), &interface)
+                .is_ok_and(|primary| primary == driver.primary_address());
+            if same_source {
+                index += 1;
+            } else {
+                recreate.push(self.drivers.remove(index).settings().clone());
+            }
+        }
+        for key in self
+            .drivers
+            .iter()
+            .map(|driver| driver.socket_key().clone())
+            .chain(recreate.iter().map(settings::socket_key))
+            .filter(|key| key.interface == name)
+            .collect::<Vec<_>>()
+        {
+            if let Err(error) = self.sockets.ensure(&key, &interface) {
+                error!(%error, "cannot reopen the VRRP socket after the link came up");
+            }
+        }
+        let io = Io {
+            sockets: &self.sockets,
+            interfaces: &self.interfaces,
+            vips: &self.vips,
+        };
+        for driver in &mut self.drivers {
+            if driver.settings().interface == name {
+                driver.command(now, Command::ClearFault, &io).await;
+            }
+        }
+        for settings in recreate {
+            info!(instance = %settings.name, "source address changed while the link was down; instance restarted");
+            if let Err(error) = self.start_instance(settings).await {
+                error!(%error, "instance not restarted after the link came up");
+            }
+        }
+    }
+
+    /// Applies a reloaded configuration: unchanged instances are not touched; a changed
+    /// priority or address list applies in place; other changes restart the instance; new
+    /// instances start (after removing stale copies of their addresses) and removed ones
+    /// stop (priority 0, addresses removed).
+    async fn reload(&mut self, reload: Reload) {
+        let now = Instant::now();
+        self.interfaces.extend(reload.interfaces);
+        let mut previous: Vec<InstanceDriver> = std::mem::take(&mut self.drivers);
+        let (mut unchanged, mut in_place, mut restarted, mut added) = (0, 0, 0, 0);
+        let mut to_start = Vec::new();
+        for settings in reload.config.instances {
+            let position = previous
+                .iter()
+                .position(|driver| driver.name() == settings.name);
+            let io = Io {
+                sockets: &self.sockets,
+                interfaces: &self.interfaces,
+                vips: &self.vips,
+            };
+            match position.map(|position| previous.swap_remove(position)) {
+                Some(driver) if *driver.settings() == settings => {
+                    unchanged += 1;
+                    self.drivers.push(driver);
+                }
+                Some(mut driver) if !settings::restart_needed(driver.settings(), &settings) => {
+                    in_place += 1;
+                    driver.reconfigure(now, settings, &io).await;
+                    self.drivers.push(driver);
+                }
+                Some(mut driver) => {
+                    restarted += 1;
+                    info!(
+                        instance = driver.name(),
+                        "settings the protocol runs on changed; restarting the instance"
+                    );
+                    driver.command(now, Command::Shutdown, &io).await;
+                    to_start.push((settings, false));
+                }
+                None => {
+                    added += 1;
+                    to_start.push((settings, true));
+                }
+            }
+        }
+        let removed = previous.len();
+        {
+            let io = Io {
+                sockets: &self.sockets,
+                interfaces: &self.interfaces,
+                vips: &self.vips,
+            };
+            for driver in &mut previous {
+                info!(instance = driver.name(), "instance removed by reload");
+                driver.command(now, Command::Shutdown, &io).await;
+            }
+        }
+        for (settings, is_new) in to_start {
+            if is_new {
+                // Queued before the instance can ask for an install, so it runs first.
+                let stale = place(&settings, &self.interfaces);
+                self.vips.remove_stale(&settings.name, stale);
+            }
+            if let Err(error) = self.start_instance(settings).await {
+                error!(%error, "instance not started by reload");
+            }
+        }
+        let drivers = &self.drivers;
+        self.sockets
+            .close_unused(|key| drivers.iter().any(|driver| driver.socket_key() == key));
+        info!(
+            unchanged,
+            in_place, restarted, added, removed, "configuration reloaded"
+        );
+    }
+}
