@@ -333,3 +333,47 @@ fn unicast_peers_elect_and_fail_over() {
     );
     lab.finish();
 }
+
+#[test]
+fn an_ipv6_master_recovers_after_a_link_flap_that_drops_its_addresses() {
+    if !require_root("an_ipv6_master_recovers_after_a_link_flap_that_drops_its_addresses") {
+        return;
+    }
+    let lab = lab(&["h1", "h2"]);
+    let hosts = ["h1", "h2"];
+    // The kernel default (keepalived-baseline.md, pitfall 4): link down deletes every IPv6
+    // address, the link-local source of the adverts included; link up makes a new one.
+    lab.ns("h1")
+        .run_ok(&["sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=0"]);
+    let vip6 = format!("{VIP6}/64");
+    let master = lab.start("h1", &[InstanceSpec::v3(150).holding(&vip6)]);
+    lab.start("h2", &[InstanceSpec::v3(100).holding(&vip6)]);
+    assert!(lab.wait_sole_holder(&hosts, "h1", VIP6, ELECTION).is_some());
+
+    lab.ns("h1").ip(&["link", "set", "eth0", "down"]);
+    let bound = master_down_interval_100ms(100) + MARGIN;
+    assert!(
+        lab.wait_sole_holder(&hosts, "h2", VIP6, bound).is_some(),
+        "h2 did not take over alone within {bound:?}; holders {:?}",
+        lab.holders(&hosts, VIP6)
+    );
+    assert_eq!(
+        lab.ns("h1").link_local("eth0"),
+        None,
+        "the flap kept the link-local address"
+    );
+
+    lab.ns("h1").ip(&["link", "set", "eth0", "up"]);
+    let bound = master_down_interval_100ms(150) + Duration::from_secs(2);
+    assert!(
+        lab.wait_sole_holder(&hosts, "h1", VIP6, bound).is_some(),
+        "h1 did not come back as master within {bound:?}; holders {:?}\n{}",
+        lab.holders(&hosts, VIP6),
+        master.log_text()
+    );
+    assert_eq!(
+        master.states(),
+        ["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER"]
+    );
+    lab.finish();
+}

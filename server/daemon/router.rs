@@ -7,8 +7,8 @@
 //! next input: advertisements are sent on the spot (a non-blocking send), VIP and
 //! announcement work is queued to the VIP worker, and nothing slow is ever awaited here.
 
-use std::collections::HashMap;
-use std::time::Instant;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
@@ -63,6 +63,10 @@ pub struct RouterParts {
 /// the kernel's socket buffers take the excess).
 const ARRIVALS_QUEUE: usize = 1024;
 
+/// How soon an interface is read again when the source address an instance needs is not
+/// there yet after its link came up (IPv6 duplicate address detection takes about a second).
+const LOOKUP_RETRY: Duration = Duration::from_millis(500);
+
 /// The router; see the module documentation.
 pub struct Router {
     drivers: Vec<InstanceDriver>,
@@ -76,6 +80,8 @@ pub struct Router {
     netlink: Netlink,
     lookups_sender: mpsc::UnboundedSender<(String, Result<Interface, NetError>)>,
     lookups: mpsc::UnboundedReceiver<(String, Result<Interface, NetError>)>,
+    /// Interfaces whose last link event said down.
+    links_down: HashSet<u32>,
     /// Set once a shutdown began; the router ends when no instance is left.
     stopping: bool,
     /// Packets for a VRID no instance on that socket has.
@@ -128,6 +134,7 @@ impl Router {
             netlink: parts.netlink,
             lookups_sender,
             lookups,
+            links_down: HashSet::new(),
             stopping: false,
             unknown_vrid_packets: 0,
         }
@@ -321,6 +328,7 @@ impl Router {
         let now = Instant::now();
         match event {
             LinkEvent::LinkDown(index) => {
+                self.links_down.insert(index);
                 let io = Io {
                     sockets: &self.sockets,
                     interfaces: &self.interfaces,
@@ -341,21 +349,15 @@ impl Router {
             LinkEvent::LinkUp(index) => {
                 // Look the interface up again off the router: after a flap its IPv6
                 // link-local address may be new (keepalived-baseline.md, pitfall 4).
-                let Some(name) = self
+                self.links_down.remove(&index);
+                let name = self
                     .interfaces
                     .values()
                     .find(|interface| interface.index == index)
-                    .map(|interface| interface.name.clone())
-                else {
-                    return;
-                };
-                let netlink = self.netlink.clone();
-                let answer = self.lookups_sender.clone();
-                tokio::spawn(async move {
-                    let looked_up = Interface::lookup(&netlink, &name).await;
-                    // The router is gone only when the daemon is stopping.
-                    let _ = answer.send((name, looked_up));
-                });
+                    .map(|interface| interface.name.clone());
+                if let Some(name) = name {
+                    self.look_up(name, Duration::ZERO);
+                }
             }
             LinkEvent::AddressRemoved(index, address) => {
                 let io = Io {
@@ -370,9 +372,11 @@ impl Router {
         }
     }
 
-    /// An interface whose link came back, read again: reopen its sockets if it changed,
-    /// and take its instances out of Fault (a new instance if our source address changed,
-    /// since the core's primary address is fixed).
+    /// An interface whose link came back, read again: reopen its sockets if it changed and
+    /// take its instances out of Fault; an instance whose source address changed is
+    /// replaced by a new one (the core's primary address is fixed), and one whose source is
+    /// not there yet (a new IPv6 link-local address still in DAD) stays in Fault until a
+    /// later look-up finds it.
     async fn on_interface_looked_up(
         &mut self,
         name: String,
@@ -385,52 +389,71 @@ impl Router {
                 return;
             }
         };
-        let now = Instant::now();
         self.interfaces.insert(name.clone(), interface.clone());
-        let mut recreate = Vec::new();
-        let mut index = 0;
-        while index < self.drivers.len() {
-            let driver = &self.drivers[index];
+        if self.links_down.contains(&interface.index) {
+            // It went down again meanwhile; its next LinkUp looks it up again.
+            return;
+        }
+        let mut clear = Vec::new();
+        let mut replace = Vec::new();
+        let mut source_missing = false;
+        for (position, driver) in self.drivers.iter().enumerate() {
             if driver.settings().interface != name || driver.state() != State::Fault {
-                index += 1;
                 continue;
             }
-            let same_source = settings::primary_address(driver.settings(), &interface)
-                .is_ok_and(|primary| primary == driver.primary_address());
-            if same_source {
-                index += 1;
-            } else {
-                recreate.push(self.drivers.remove(index).settings().clone());
+            match settings::primary_address(driver.settings(), &interface) {
+                Ok(primary) if primary == driver.primary_address() => clear.push(position),
+                Ok(_) => replace.push(position),
+                Err(_) => source_missing = true,
             }
         }
-        for key in self
+        let keys: Vec<SocketKey> = self
             .drivers
             .iter()
             .map(|driver| driver.socket_key().clone())
-            .chain(recreate.iter().map(settings::socket_key))
             .filter(|key| key.interface == name)
-            .collect::<Vec<_>>()
-        {
+            .collect();
+        for key in keys {
             if let Err(error) = self.sockets.ensure(&key, &interface) {
-                error!(%error, "cannot reopen the VRRP socket after the link came up");
+                warn!(%error, "VRRP socket not reopened after the link came up");
             }
         }
+        let now = Instant::now();
         let io = Io {
             sockets: &self.sockets,
             interfaces: &self.interfaces,
             vips: &self.vips,
         };
-        for driver in &mut self.drivers {
-            if driver.settings().interface == name {
-                driver.command(now, Command::ClearFault, &io).await;
-            }
+        for &position in &clear {
+            self.drivers[position]
+                .command(now, Command::ClearFault, &io)
+                .await;
         }
-        for settings in recreate {
+        // Highest position first, so the positions still to remove stay valid.
+        for &position in replace.iter().rev() {
+            let settings = self.drivers.remove(position).settings().clone();
             info!(instance = %settings.name, "source address changed while the link was down; instance restarted");
             if let Err(error) = self.start_instance(settings).await {
                 error!(%error, "instance not restarted after the link came up");
             }
         }
+        if source_missing {
+            info!(interface = %name, "no source address yet; looking again shortly");
+            self.look_up(name, LOOKUP_RETRY);
+        }
+    }
+
+    /// Reads interface `name` again in a task of its own, after `delay`, and hands the
+    /// result back to the router.
+    fn look_up(&self, name: String, delay: Duration) {
+        let netlink = self.netlink.clone();
+        let answer = self.lookups_sender.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let looked_up = Interface::lookup(&netlink, &name).await;
+            // The router is gone only when the daemon is stopping.
+            let _ = answer.send((name, looked_up));
+        });
     }
 
     /// Applies a reloaded configuration: unchanged instances are not touched; a changed
@@ -502,6 +525,14 @@ impl Router {
         let drivers = &self.drivers;
         self.sockets
             .close_unused(|key| drivers.iter().any(|driver| driver.socket_key() == key));
+        // Instances kept across the reload: reopen a socket whose interface changed.
+        for key in self.drivers.iter().map(InstanceDriver::socket_key) {
+            if let Some(interface) = self.interfaces.get(&key.interface)
+                && let Err(error) = self.sockets.ensure(key, interface)
+            {
+                warn!(%error, "VRRP socket not reopened after the reload");
+            }
+        }
         info!(
             unchanged,
             in_place, restarted, added, removed, "configuration reloaded"
