@@ -51,7 +51,7 @@ impl Fixture {
 
 /// Bytes from a hex string; fixtures are written by our own script, so bad hex is a test bug.
 pub fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    assert!(text.len().is_multiple_of(2), "odd-length hex {text:?}");
     (0..text.len())
         .step_by(2)
         .map(|at| u8::from_str_radix(&text[at..at + 2], 16).expect("fixture hex"))
