@@ -214,7 +214,7 @@ fn a_higher_priority_backup_preempts_unless_nopreempt() {
     };
     let first_masters = [
         lab.start("h2", &[preempted]),
-        lab.start("h4", &[kept.clone()]),
+        lab.start("h4", std::slice::from_ref(&kept)),
     ];
     assert!(lab.wait_sole_holder(&["h2"], "h2", VIP, ELECTION).is_some());
     assert!(
