@@ -25,14 +25,16 @@ use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
 use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
 
-/// What a driver uses to act on the world, borrowed from the router for one call.
-pub struct Io<'a> {
+/// What drivers act on the world through; the router owns it next to the drivers and lends
+/// it to one driver at a time.
+#[derive(Debug)]
+pub struct Io {
     /// The open VRRP sockets.
-    pub sockets: &'a Sockets,
+    pub sockets: Sockets,
     /// Every interface the instances use, as last looked up.
-    pub interfaces: &'a HashMap<String, Interface>,
+    pub interfaces: HashMap<String, Interface>,
     /// The queue of VIP work.
-    pub vips: &'a VipWorker,
+    pub vips: VipWorker,
 }
 
 /// One instance and its driver state.
@@ -119,7 +121,7 @@ impl InstanceDriver {
     }
 
     /// Applies `command` and carries out what follows.
-    pub async fn command(&mut self, now: Instant, command: Command, io: &Io<'_>) {
+    pub async fn command(&mut self, now: Instant, command: Command, io: &Io) {
         if let Err(rejected) = self.instance.handle_command(now, command) {
             debug!(instance = self.name(), ?command, %rejected, "command not applied");
         }
@@ -127,7 +129,7 @@ impl InstanceDriver {
     }
 
     /// Decodes and processes one received packet whose VRID is ours.
-    pub async fn receive(&mut self, now: Instant, packet: &ReceivedAdvert, io: &Io<'_>) {
+    pub async fn receive(&mut self, now: Instant, packet: &ReceivedAdvert, io: &Io) {
         let header = IpHeader {
             source: packet.source,
             destination: packet.destination,
@@ -159,7 +161,7 @@ impl InstanceDriver {
     }
 
     /// Runs whatever is due at `now`.
-    pub async fn on_timeout(&mut self, now: Instant, io: &Io<'_>) {
+    pub async fn on_timeout(&mut self, now: Instant, io: &Io) {
         if self.instance.poll_timeout().is_some_and(|due| due <= now) {
             self.instance.handle_timeout(now);
             self.carry_out(now, io).await;
@@ -181,7 +183,7 @@ impl InstanceDriver {
 
     /// Someone (or the kernel) deleted `address` from the interface with `index`: while we
     /// are master and it is ours, put it back and announce it.
-    pub fn address_removed(&mut self, index: u32, address: IpAddr, io: &Io<'_>) {
+    pub fn address_removed(&mut self, index: u32, address: IpAddr, io: &Io) {
         if self.state() != State::Master {
             return;
         }
@@ -202,12 +204,12 @@ impl InstanceDriver {
     /// Moves to `new` settings in place (see [`settings::restart_needed`] for which changes
     /// cannot): a new priority takes effect at once; a master installs added addresses,
     /// removes dropped ones and announces the added ones.
-    pub async fn reconfigure(&mut self, now: Instant, new: InstanceSettings, io: &Io<'_>) {
+    pub async fn reconfigure(&mut self, now: Instant, new: InstanceSettings, io: &Io) {
         let old = std::mem::replace(&mut self.settings, new);
         self.decode_options = settings::decode_options(&self.settings);
         self.checksum = settings::checksum_form(&self.settings);
         if self.state() == State::Master {
-            let before = place(&old, io.interfaces);
+            let before = place(&old, &io.interfaces);
             let after = self.held_vips(io);
             let added: Vec<PlacedVip> = after
                 .iter()
@@ -239,7 +241,7 @@ impl InstanceDriver {
     }
 
     /// Carries out every pending action of the core, in order.
-    async fn carry_out(&mut self, now: Instant, io: &Io<'_>) {
+    async fn carry_out(&mut self, now: Instant, io: &Io) {
         while let Some(action) = self.instance.poll_action() {
             match action {
                 Action::StateChanged { from, to, reason } => {
@@ -283,7 +285,7 @@ impl InstanceDriver {
 
     /// Sends `advert` to the group, or to each unicast peer (RFC 9568 §5.1.1.2 allows a
     /// unicast destination where multicast is not available).
-    async fn send(&self, advert: &Advertisement, io: &Io<'_>) {
+    async fn send(&self, advert: &Advertisement, io: &Io) {
         let Some(socket) = io.sockets.get(&self.socket_key) else {
             error!(instance = self.name(), socket = %self.socket_key, "no socket to advertise on");
             return;
@@ -314,8 +316,8 @@ impl InstanceDriver {
     }
 
     /// Every address the master holds, placed on its interface.
-    fn held_vips(&self, io: &Io<'_>) -> Vec<PlacedVip> {
-        place(&self.settings, io.interfaces)
+    fn held_vips(&self, io: &Io) -> Vec<PlacedVip> {
+        place(&self.settings, &io.interfaces)
     }
 }
 

@@ -70,9 +70,7 @@ const LOOKUP_RETRY: Duration = Duration::from_millis(500);
 /// The router; see the module documentation.
 pub struct Router {
     drivers: Vec<InstanceDriver>,
-    interfaces: HashMap<String, Interface>,
-    sockets: Sockets,
-    vips: VipWorker,
+    io: Io,
     arrivals: mpsc::Receiver<Arrival>,
     commands: mpsc::Receiver<RouterCommand>,
     link_events: LinkEvents,
@@ -124,9 +122,11 @@ impl Router {
         let (lookups_sender, lookups) = mpsc::unbounded_channel();
         Router {
             drivers: Vec::new(),
-            interfaces: parts.interfaces,
-            sockets: Sockets::new(arrivals_sender),
-            vips: parts.vips,
+            io: Io {
+                sockets: Sockets::new(arrivals_sender),
+                interfaces: parts.interfaces,
+                vips: parts.vips,
+            },
             arrivals,
             commands: parts.commands,
             link_events: parts.link_events,
@@ -146,20 +146,15 @@ impl Router {
         let driver = self.create_driver(settings)?;
         self.drivers.push(driver);
         let now = Instant::now();
-        let io = Io {
-            sockets: &self.sockets,
-            interfaces: &self.interfaces,
-            vips: &self.vips,
-        };
         if let Some(driver) = self.drivers.last_mut() {
-            driver.command(now, Command::Startup, &io).await;
+            driver.command(now, Command::Startup, &self.io).await;
         }
         Ok(())
     }
 
     fn create_driver(&mut self, settings: InstanceSettings) -> Result<InstanceDriver, StartError> {
         let name = settings.name.clone();
-        let interface = self.interfaces.get(&settings.interface).ok_or_else(|| {
+        let interface = self.io.interfaces.get(&settings.interface).ok_or_else(|| {
             StartError::UnknownInterface {
                 instance: name.clone(),
                 interface: settings.interface.clone(),
@@ -171,7 +166,8 @@ impl Router {
                 instance: name.clone(),
                 source,
             })?;
-        self.sockets
+        self.io
+            .sockets
             .ensure(&key, interface)
             .map_err(|source| StartError::Socket {
                 instance: name,
@@ -230,14 +226,9 @@ impl Router {
 
     async fn on_timeout(&mut self) {
         let now = Instant::now();
-        let io = Io {
-            sockets: &self.sockets,
-            interfaces: &self.interfaces,
-            vips: &self.vips,
-        };
         for driver in &mut self.drivers {
             if driver.next_deadline().is_some_and(|due| due <= now) {
-                driver.on_timeout(now, &io).await;
+                driver.on_timeout(now, &self.io).await;
             }
         }
     }
@@ -247,17 +238,12 @@ impl Router {
         // The VRID is the second byte of both versions' header (RFC 9568 §5.1, RFC 3768
         // §5.1); the instance's own options are needed to decode the rest.
         let vrid = packet.payload.get(1).copied();
-        let io = Io {
-            sockets: &self.sockets,
-            interfaces: &self.interfaces,
-            vips: &self.vips,
-        };
         let driver = self
             .drivers
             .iter_mut()
             .find(|driver| *driver.socket_key() == key && Some(driver.vrid()) == vrid);
         match driver {
-            Some(driver) => driver.receive(now, &packet, &io).await,
+            Some(driver) => driver.receive(now, &packet, &self.io).await,
             None => {
                 self.unknown_vrid_packets += 1;
                 debug!(
@@ -291,18 +277,13 @@ impl Router {
         info!(graceful, "shutting down");
         self.stopping = true;
         let now = Instant::now();
-        let io = Io {
-            sockets: &self.sockets,
-            interfaces: &self.interfaces,
-            vips: &self.vips,
-        };
         for driver in &mut self.drivers {
             let command = if graceful && driver.state() == State::Master {
                 Command::Resign
             } else {
                 Command::Shutdown
             };
-            driver.command(now, command, &io).await;
+            driver.command(now, command, &self.io).await;
         }
     }
 
@@ -310,14 +291,9 @@ impl Router {
     /// resigning master stays until its successor is heard or its bound passes).
     async fn retire_stopped(&mut self) {
         let now = Instant::now();
-        let io = Io {
-            sockets: &self.sockets,
-            interfaces: &self.interfaces,
-            vips: &self.vips,
-        };
         for driver in &mut self.drivers {
             if driver.state() != State::Master && driver.state() != State::Initialize {
-                driver.command(now, Command::Shutdown, &io).await;
+                driver.command(now, Command::Shutdown, &self.io).await;
             }
         }
         self.drivers
@@ -329,19 +305,19 @@ impl Router {
         match event {
             LinkEvent::LinkDown(index) => {
                 self.links_down.insert(index);
-                let io = Io {
-                    sockets: &self.sockets,
-                    interfaces: &self.interfaces,
-                    vips: &self.vips,
-                };
                 for driver in &mut self.drivers {
-                    let on_it = io
+                    let on_it = self
+                        .io
                         .interfaces
                         .get(&driver.settings().interface)
                         .is_some_and(|interface| interface.index == index);
                     if on_it {
                         driver
-                            .command(now, Command::EnterFault(FaultCause::InterfaceDown), &io)
+                            .command(
+                                now,
+                                Command::EnterFault(FaultCause::InterfaceDown),
+                                &self.io,
+                            )
                             .await;
                     }
                 }
@@ -351,6 +327,7 @@ impl Router {
                 // link-local address may be new (keepalived-baseline.md, pitfall 4).
                 self.links_down.remove(&index);
                 let name = self
+                    .io
                     .interfaces
                     .values()
                     .find(|interface| interface.index == index)
@@ -360,13 +337,8 @@ impl Router {
                 }
             }
             LinkEvent::AddressRemoved(index, address) => {
-                let io = Io {
-                    sockets: &self.sockets,
-                    interfaces: &self.interfaces,
-                    vips: &self.vips,
-                };
                 for driver in &mut self.drivers {
-                    driver.address_removed(index, address, &io);
+                    driver.address_removed(index, address, &self.io);
                 }
             }
         }
@@ -389,7 +361,7 @@ impl Router {
                 return;
             }
         };
-        self.interfaces.insert(name.clone(), interface.clone());
+        self.io.interfaces.insert(name.clone(), interface.clone());
         if self.links_down.contains(&interface.index) {
             // It went down again meanwhile; its next LinkUp looks it up again.
             return;
@@ -414,19 +386,14 @@ impl Router {
             .filter(|key| key.interface == name)
             .collect();
         for key in keys {
-            if let Err(error) = self.sockets.ensure(&key, &interface) {
+            if let Err(error) = self.io.sockets.ensure(&key, &interface) {
                 warn!(%error, "VRRP socket not reopened after the link came up");
             }
         }
         let now = Instant::now();
-        let io = Io {
-            sockets: &self.sockets,
-            interfaces: &self.interfaces,
-            vips: &self.vips,
-        };
         for &position in &clear {
             self.drivers[position]
-                .command(now, Command::ClearFault, &io)
+                .command(now, Command::ClearFault, &self.io)
                 .await;
         }
         // Highest position first, so the positions still to remove stay valid.
@@ -462,7 +429,7 @@ impl Router {
     /// stop (priority 0, addresses removed).
     async fn reload(&mut self, reload: Reload) {
         let now = Instant::now();
-        self.interfaces.extend(reload.interfaces);
+        self.io.interfaces.extend(reload.interfaces);
         let mut previous: Vec<InstanceDriver> = std::mem::take(&mut self.drivers);
         let (mut unchanged, mut in_place, mut restarted, mut added) = (0, 0, 0, 0);
         let mut to_start = Vec::new();
@@ -470,11 +437,6 @@ impl Router {
             let position = previous
                 .iter()
                 .position(|driver| driver.name() == settings.name);
-            let io = Io {
-                sockets: &self.sockets,
-                interfaces: &self.interfaces,
-                vips: &self.vips,
-            };
             match position.map(|position| previous.swap_remove(position)) {
                 Some(driver) if *driver.settings() == settings => {
                     unchanged += 1;
@@ -482,7 +444,7 @@ impl Router {
                 }
                 Some(mut driver) if !settings::restart_needed(driver.settings(), &settings) => {
                     in_place += 1;
-                    driver.reconfigure(now, settings, &io).await;
+                    driver.reconfigure(now, settings, &self.io).await;
                     self.drivers.push(driver);
                 }
                 Some(mut driver) => {
@@ -491,7 +453,7 @@ impl Router {
                         instance = driver.name(),
                         "settings the protocol runs on changed; restarting the instance"
                     );
-                    driver.command(now, Command::Shutdown, &io).await;
+                    driver.command(now, Command::Shutdown, &self.io).await;
                     to_start.push((settings, false));
                 }
                 None => {
@@ -502,33 +464,29 @@ impl Router {
         }
         let removed = previous.len();
         {
-            let io = Io {
-                sockets: &self.sockets,
-                interfaces: &self.interfaces,
-                vips: &self.vips,
-            };
             for driver in &mut previous {
                 info!(instance = driver.name(), "instance removed by reload");
-                driver.command(now, Command::Shutdown, &io).await;
+                driver.command(now, Command::Shutdown, &self.io).await;
             }
         }
         for (settings, is_new) in to_start {
             if is_new {
                 // Queued before the instance can ask for an install, so it runs first.
-                let stale = place(&settings, &self.interfaces);
-                self.vips.remove_stale(&settings.name, stale);
+                let stale = place(&settings, &self.io.interfaces);
+                self.io.vips.remove_stale(&settings.name, stale);
             }
             if let Err(error) = self.start_instance(settings).await {
                 error!(%error, "instance not started by reload");
             }
         }
         let drivers = &self.drivers;
-        self.sockets
+        self.io
+            .sockets
             .close_unused(|key| drivers.iter().any(|driver| driver.socket_key() == key));
         // Instances kept across the reload: reopen a socket whose interface changed.
         for key in self.drivers.iter().map(InstanceDriver::socket_key) {
-            if let Some(interface) = self.interfaces.get(&key.interface)
-                && let Err(error) = self.sockets.ensure(key, interface)
+            if let Some(interface) = self.io.interfaces.get(&key.interface)
+                && let Err(error) = self.io.sockets.ensure(key, interface)
             {
                 warn!(%error, "VRRP socket not reopened after the reload");
             }
