@@ -212,3 +212,39 @@ fn a_vip_deleted_under_the_master_is_put_back() {
     );
     lab.finish();
 }
+
+/// The log line of an advertisement the codec refused.
+const REFUSED: &str = "advertisement refused (RFC 9568 §7.1); this reason is logged again only after the master changes";
+
+#[test]
+fn a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it() {
+    if !require_root("a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it") {
+        return;
+    }
+    let lab = two_hosts();
+    // h2 expects the VRRPv3-over-IPv4 checksum without the pseudo-header; h1 sends the
+    // default form, so h2 refuses every advert of h1 (10 a second).
+    let master = lab.start("h1", &[InstanceSpec::v3(150)]);
+    let misconfigured = lab.start(
+        "h2",
+        &[InstanceSpec::v3(100).with("checksum = \"v2-compatible\"")],
+    );
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
+    std::thread::sleep(WATCH);
+    let refused = misconfigured.logged(REFUSED);
+    // Once while it was backup, once more after it became master itself (a master
+    // change); never once per advert.
+    assert!(
+        (1..=2).contains(&refused.len()),
+        "{} lines:\n{}",
+        refused.len(),
+        misconfigured.log_text()
+    );
+    let error = refused[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("verifies with the IPv4 pseudo-header"),
+        "the log does not name the form the peer uses: {error}"
+    );
+    assert!(master.logged(REFUSED).len() <= 2);
+    lab.finish();
+}

@@ -125,10 +125,6 @@ pub struct DaemonLab {
 pub struct Daemon {
     /// Its PID.
     pub pid: u32,
-    /// The host it runs on.
-    pub host: String,
-    /// Its configuration file.
-    pub config: PathBuf,
     /// Its log file (JSON lines).
     pub log: PathBuf,
 }
@@ -170,12 +166,7 @@ impl DaemonLab {
             &[("RUST_LOG", "info")],
             &log,
         );
-        Daemon {
-            pid,
-            host: host.to_owned(),
-            config,
-            log,
-        }
+        Daemon { pid, log }
     }
 
     /// Sends `signal` to `daemon`.
