@@ -20,7 +20,7 @@ use crate::vrrp::{Command, FaultCause, State};
 use super::instance_driver::{InstanceDriver, Io};
 use super::settings::{self, SocketKey};
 use super::sockets::{Arrival, Sockets};
-use super::vips::{VipWorker, place};
+use super::vips::{VipWorker, micros, place};
 
 /// What the rest of the daemon asks of the router.
 #[derive(Debug)]
@@ -62,6 +62,9 @@ pub struct RouterParts {
 /// How many received packets may wait for the router before the receivers wait too (and
 /// the kernel's socket buffers take the excess).
 const ARRIVALS_QUEUE: usize = 1024;
+
+/// A timer that fires later than this after its deadline is logged.
+const LATE_TIMER: Duration = Duration::from_millis(10);
 
 /// How soon an interface is read again when the source address an instance needs is not
 /// there yet after its link came up (IPv6 duplicate address detection takes about a second).
@@ -226,6 +229,15 @@ impl Router {
 
     async fn on_timeout(&mut self) {
         let now = Instant::now();
+        if let Some(due) = self.next_deadline() {
+            let late = now.saturating_duration_since(due);
+            if late > LATE_TIMER {
+                // The router was busy or starved of CPU: every timer slips by this much,
+                // and a take-over by as much (keepalived-baseline.md: keepalived is within
+                // 0.2 ms of Master_Down_Interval).
+                warn!(late_us = micros(late), "a VRRP timer fired late");
+            }
+        }
         for driver in &mut self.drivers {
             if driver.next_deadline().is_some_and(|due| due <= now) {
                 driver.on_timeout(now, &self.io).await;

@@ -220,7 +220,7 @@ async fn install(addresses: &Addresses, instance: &str, placed: &PlacedVip, reas
     let elapsed = started.elapsed();
     let address = placed.vip.address;
     let interface = placed.interface.name.as_str();
-    let elapsed_us = elapsed.as_micros();
+    let elapsed_us = micros(elapsed);
     match (result, reason) {
         (Err(error), _) => error!(instance, %error, "could not install a virtual address"),
         (Ok(()), InstallReason::Refresh) => {
@@ -248,7 +248,7 @@ async fn remove(addresses: &Addresses, instance: &str, placed: &PlacedVip) {
             instance,
             %address,
             interface = placed.interface.name.as_str(),
-            elapsed_us = elapsed.as_micros(),
+            elapsed_us = micros(elapsed),
             "removed a virtual address"
         ),
         Err(error) => error!(instance, %error, "could not remove a virtual address"),
@@ -262,10 +262,16 @@ fn note_slow_call(instance: &str, call: &str, address: IpAddr, elapsed: Duration
             instance,
             call,
             %address,
-            elapsed_ms = elapsed.as_millis(),
+            elapsed_us = micros(elapsed),
             "slow netlink call"
         );
     }
+}
+
+/// `duration` in whole microseconds as a `u64`, which log lines record as a number (a
+/// `u128` would become a string in JSON); saturates after half a million years.
+pub(super) fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Removes those of `vips` found on their interfaces, before the instance first enters
