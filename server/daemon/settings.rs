@@ -197,3 +197,84 @@ fn net_family(family: config::Family) -> net::Family {
         config::Family::Ipv6 => net::Family::Ipv6,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{Config, Format};
+
+    fn settings(extra: &str) -> InstanceSettings {
+        let text = format!(
+            "[instances.a]\ninterface = \"eth0\"\nvrid = 7\npriority = 120\n\
+             virtual_addresses = [\"192.0.2.100/24\"]\n{extra}"
+        );
+        Config::from_str(&text, Format::Toml, "test.toml")
+            .expect("valid test config")
+            .instances
+            .remove(0)
+    }
+
+    fn eth0() -> Interface {
+        Interface {
+            name: "eth0".into(),
+            index: 2,
+            mac: [2, 0, 0, 0, 0, 1],
+            link_local: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+            primary_ipv4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+        }
+    }
+
+    #[test]
+    fn preemption_and_the_checksum_form_map_onto_the_core() {
+        let primary = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let delayed = settings("preempt_delay = \"2s\"\nchecksum = \"v2-compatible\"");
+        let config = instance_config(&delayed, primary).expect("valid");
+        assert!(config.preempt);
+        assert_eq!(config.preempt_delay, Duration::from_secs(2));
+        assert_eq!(config.priority.get(), 120);
+        assert_eq!(checksum_form(&delayed), V3Ipv4Checksum::WithoutPseudoHeader);
+        let never = instance_config(&settings("preempt = false"), primary).expect("valid");
+        assert!(!never.preempt);
+        assert_eq!(never.preempt_delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn the_source_is_the_primary_address_and_unicast_src_must_match_it() {
+        assert_eq!(
+            primary_address(&settings(""), &eth0()).expect("primary"),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))
+        );
+        let other_source = settings("unicast_src = \"192.0.2.9\"\nunicast_peers = [\"192.0.2.2\"]");
+        assert!(matches!(
+            primary_address(&other_source, &eth0()),
+            Err(SettingsError::UnicastSourceNotPrimary { .. })
+        ));
+    }
+
+    #[test]
+    fn only_what_the_core_is_built_on_needs_a_restart() {
+        let old = settings("");
+        for in_place in [
+            "",
+            "excluded_addresses = [\"198.51.100.7/24\"]",
+            "unicast_peers = [\"192.0.2.2\"]",
+            "checksum = \"v2-compatible\"",
+            "[instances.a.garp]\nrepeat = 2",
+        ] {
+            let mut new = settings(in_place);
+            new.priority = 200;
+            assert!(!restart_needed(&old, &new), "{in_place}");
+        }
+        for restart in [
+            "advert_interval = \"2s\"",
+            "preempt = false",
+            "accept_mode = false",
+            "version = 2",
+        ] {
+            assert!(restart_needed(&old, &settings(restart)), "{restart}");
+        }
+    }
+}

@@ -122,8 +122,9 @@ enum Operation {
     },
 }
 
-/// The router's handle on the VIP worker: queues operations and never waits.
-#[derive(Clone, Debug)]
+/// The router's handle on the VIP worker: queues operations and never waits. Not `Clone`:
+/// the router holds the only one, so dropping it is what lets the worker finish.
+#[derive(Debug)]
 pub struct VipWorker {
     // Unbounded on purpose: a bounded queue would make the router wait when it is full,
     // which is exactly what the worker exists to avoid. The queue cannot grow without
