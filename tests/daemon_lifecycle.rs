@@ -10,11 +10,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use daemon_lab::{
-    DaemonLab, InstanceSpec, MARGIN, POLL, VIP, config_text, master_down_interval_100ms,
+    DaemonLab, ELECTION, InstanceSpec, MARGIN, POLL, VIP, config_text, master_down_interval_100ms,
 };
 use netns::{Lab, require_root, wait_until};
-
-const ELECTION: Duration = Duration::from_secs(3);
 
 /// How long a test watches for a flap after a change that must not cause one: several
 /// Master_Down_Intervals, so a backup that lost the master's adverts would have taken over.
@@ -43,8 +41,7 @@ fn reload_changes_priority_and_addresses_in_place_without_a_flap() {
     }
     let lab = two_hosts();
     let hosts = ["h1", "h2"];
-    let master = lab.start("h1", &[InstanceSpec::v3(150)]);
-    let backup = lab.start("h2", &[InstanceSpec::v3(100)]);
+    let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
     assert!(lab.wait_sole_holder(&hosts, "h1", VIP, ELECTION).is_some());
 
     // The master gets a new priority and a second address; the first must never go.

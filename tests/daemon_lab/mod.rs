@@ -37,6 +37,12 @@ pub fn skew_time_100ms(priority: u32) -> Duration {
 /// polling of `ip`, added to every protocol bound a test asserts.
 pub const MARGIN: Duration = Duration::from_millis(500);
 
+/// Time for a first election: a Master_Down_Interval after start, with room to spare.
+pub const ELECTION: Duration = Duration::from_secs(3);
+
+/// Three 100 ms advert intervals: long enough for a new backup to have heard the master.
+const ADVERTS_HEARD: Duration = Duration::from_millis(300);
+
 /// How often the kernel's state is polled.
 pub const POLL: Duration = Duration::from_millis(10);
 
@@ -167,6 +173,40 @@ impl DaemonLab {
             &log,
         );
         Daemon { pid, log }
+    }
+
+    /// Starts `master` on `master_host` and waits until it holds its first address, then
+    /// starts `backup` on `backup_host` and waits until it is backup and has heard a few of
+    /// the master's adverts. Starting them one after the other removes the race of a
+    /// simultaneous start, where a master whose process happened to start a few tens of
+    /// milliseconds late is first preempted by the other's timer and then takes over.
+    pub fn start_pair(
+        &self,
+        master_host: &str,
+        master: InstanceSpec,
+        backup_host: &str,
+        backup: InstanceSpec,
+    ) -> (Daemon, Daemon) {
+        let address = master.addresses[0]
+            .split('/')
+            .next()
+            .expect("split yields at least one piece")
+            .to_owned();
+        let master_daemon = self.start(master_host, &[master]);
+        assert!(
+            self.wait_holding(master_host, &address, true, ELECTION)
+                .is_some(),
+            "{master_host} never became master\n{}",
+            master_daemon.log_text()
+        );
+        let backup_daemon = self.start(backup_host, &[backup]);
+        assert!(
+            backup_daemon.wait_state_count("BACKUP", 1, ELECTION),
+            "{backup_host} never started\n{}",
+            backup_daemon.log_text()
+        );
+        std::thread::sleep(ADVERTS_HEARD);
+        (master_daemon, backup_daemon)
     }
 
     /// Sends `signal` to `daemon`.
