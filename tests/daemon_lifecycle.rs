@@ -245,3 +245,96 @@ fn a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it() {
     assert!(master.logged(REFUSED).len() <= 2);
     lab.finish();
 }
+
+/// A gratuitous ARP seen on the wire: when it arrived and who sent it.
+struct SeenArp {
+    at: Instant,
+    sender_mac: [u8; 6],
+}
+
+/// Captures, from inside `ns`, every gratuitous ARP for `vip` (an ARP request whose sender
+/// and target address are both the VIP) for `after_first` after the first one, or until
+/// `at_most` passes without any; uses an AF_PACKET socket.
+fn capture_gratuitous_arps(
+    ns: &netns::Netns,
+    vip: std::net::Ipv4Addr,
+    after_first: Duration,
+    at_most: Duration,
+) -> std::thread::JoinHandle<Vec<SeenArp>> {
+    const ETH_P_ARP: u16 = 0x0806;
+    ns.spawn_inside(move || {
+        let protocol = socket2::Protocol::from(i32::from(ETH_P_ARP.to_be()));
+        let mut socket =
+            socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, Some(protocol))
+                .expect("AF_PACKET socket");
+        socket.set_read_timeout(Some(POLL)).expect("a read timeout");
+        let mut seen: Vec<SeenArp> = Vec::new();
+        let mut frame = [0u8; 128];
+        let mut deadline = Instant::now() + at_most;
+        while Instant::now() < deadline {
+            let Ok(length) = std::io::Read::read(&mut socket, &mut frame) else {
+                continue;
+            };
+            let bytes = &frame[..length];
+            // Ethernet (14 bytes), then ARP: operation at 20, sender IP at 28, target IP at 38.
+            let is_request = bytes.get(20..22) == Some(&[0, 1]);
+            let sender_ip = bytes.get(28..32);
+            let target_ip = bytes.get(38..42);
+            if is_request && sender_ip == Some(&vip.octets()) && target_ip == Some(&vip.octets()) {
+                let now = Instant::now();
+                if seen.is_empty() {
+                    deadline = now + after_first;
+                }
+                let mut sender_mac = [0; 6];
+                sender_mac.copy_from_slice(&bytes[6..12]);
+                seen.push(SeenArp {
+                    at: now,
+                    sender_mac,
+                });
+            }
+        }
+        seen
+    })
+}
+
+#[test]
+fn announcements_come_in_bursts_then_refreshes_as_configured() {
+    if !require_root("announcements_come_in_bursts_then_refreshes_as_configured") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").host("c").build());
+    let capture = capture_gratuitous_arps(
+        lab.ns("c"),
+        VIP.parse().expect("the test VIP"),
+        Duration::from_millis(2400),
+        ELECTION,
+    );
+    lab.start(
+        "h1",
+        &[InstanceSpec::v3(150)
+            .with("[instances.vi.garp]")
+            .with("repeat = 3")
+            .with("delay = \"1s\"")
+            .with("refresh = \"2s\"")],
+    );
+    let seen = capture.join().expect("the capture thread");
+    let h1_mac = lab.ns("h1").mac("eth0");
+    assert!(seen.iter().all(|arp| arp.sender_mac == h1_mac));
+    let first = seen.first().expect("no gratuitous ARP at all").at;
+    let within = |from_ms: u64, to_ms: u64| {
+        seen.iter()
+            .filter(|arp| {
+                let after = arp.at - first;
+                after >= Duration::from_millis(from_ms) && after < Duration::from_millis(to_ms)
+            })
+            .count()
+    };
+    let offsets: Vec<Duration> = seen.iter().map(|arp| arp.at - first).collect();
+    // repeat = 3 at the take-over, 3 more after `delay`, 1 per `refresh`.
+    assert_eq!(within(0, 200), 3, "first burst: {offsets:?}");
+    assert_eq!(within(200, 900), 0, "{offsets:?}");
+    assert_eq!(within(900, 1200), 3, "second burst: {offsets:?}");
+    assert_eq!(within(1200, 1900), 0, "{offsets:?}");
+    assert_eq!(within(1900, 2200), 1, "refresh: {offsets:?}");
+    lab.finish();
+}
