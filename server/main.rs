@@ -9,8 +9,9 @@ use tracing::error;
 use vrrp_sidecar::config::{Config, ConfigError, LogFormat};
 use vrrp_sidecar::daemon::{self, logging};
 
-/// Exit status for a configuration that does not pass its checks.
-const EXIT_INVALID_CONFIG: u8 = 1;
+/// Exit status for a configuration that does not pass its checks: sysexits.h's EX_CONFIG,
+/// so a service manager can tell "fix the file" (do not restart) from a failure at run time.
+const EXIT_INVALID_CONFIG: u8 = 78;
 /// Exit status for a daemon that could not start or failed while running.
 const EXIT_FAILED: u8 = 1;
 
@@ -18,7 +19,8 @@ const EXIT_FAILED: u8 = 1;
 ///
 /// Runs every instance of the configuration until SIGTERM or SIGINT. On the first of those
 /// a master hands over (priority 0) and removes its addresses before the daemon exits; a
-/// second one stops at once. SIGHUP rereads the configuration.
+/// second one stops at once. SIGHUP rereads the configuration. Exits 78 (EX_CONFIG) for a
+/// configuration with problems, 1 for any other failure.
 #[derive(Debug, Parser)]
 #[command(name = "vrrp-sidecar", version, about, long_about)]
 struct Cli {
@@ -36,8 +38,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Subcommands {
-    /// Check the configuration and exit: 0 if valid, 1 with every problem listed
-    /// (file:line: field: message) if not.
+    /// Check the configuration and exit: 0 if valid, 78 (EX_CONFIG) with every problem
+    /// listed (file:line: field: message) if not.
     Check,
 }
 

@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_vrrp-sidecar");
 
+/// sysexits.h's "configuration error", which a bad configuration exits with.
+const EX_CONFIG: i32 = 78;
+
 static NEXT_FILE: AtomicUsize = AtomicUsize::new(0);
 
 /// A config file in the temporary directory, deleted on drop.
@@ -61,7 +64,7 @@ fn check_lists_every_problem_with_file_line_and_field() {
          virtual_addresses = [\"192.0.2.100/24\"]\n",
     );
     let output = run(&["check", "--config", file.path()]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(output.status.code(), Some(EX_CONFIG), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{stderr}");
@@ -79,7 +82,7 @@ fn check_lists_every_problem_with_file_line_and_field() {
 fn running_a_broken_configuration_fails_before_touching_anything() {
     let file = ConfigFile::new("[instances.vi]\nvrid = 51\n");
     let output = run(&["--config", file.path()]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(output.status.code(), Some(EX_CONFIG), "{output:?}");
     assert!(!output.stderr.is_empty());
 }
 
