@@ -10,11 +10,15 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use daemon_lab::{
-    DaemonLab, ELECTION, InstanceSpec, MARGIN, VIP, VIP6, mac_of, master_down_interval_100ms,
-    skew_time_100ms,
+    DaemonLab, ELECTION, ETH_P_IP, InstanceSpec, MARGIN, SeenFrame, VIP, VIP6, capture, mac_of,
+    master_down_interval_100ms, skew_time_100ms,
 };
 use netns::{Lab, require_root};
 
+/// How far a VRRP timer may be from its bound on the wire: tokio's timer wakes on whole
+/// milliseconds and the capture reads frames a little after they pass; five times this is
+/// allowed late, for a loaded two-core machine.
+const TIMER_SLACK: Duration = Duration::from_millis(5);
 /// How long a killed master's VIP may outlive it (issue 3: at most 3 s).
 const STALE_VIP_BOUND: Duration = Duration::from_secs(3);
 
@@ -80,6 +84,16 @@ fn sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself() {
     lab.ping("c", VIP);
     assert_eq!(lab.neighbour_mac("c", VIP), Some(mac_of(&lab, "h1")));
 
+    let adverts = capture(
+        lab.ns("c"),
+        ETH_P_IP,
+        // IPv4 protocol (byte 23 of the frame) 112: VRRP.
+        |frame| frame.get(23) == Some(&112),
+        Duration::from_millis(1500),
+        Duration::from_secs(1),
+    );
+    // Let the capture see a few of the master's adverts first.
+    std::thread::sleep(Duration::from_millis(250));
     let killed = Instant::now();
     lab.signal(&master, Signal::SIGKILL);
     let bound = master_down_interval_100ms(100) + MARGIN;
@@ -112,6 +126,30 @@ fn sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself() {
         lab.neighbour_mac("c", VIP)
     );
     assert_eq!(backup.states(), ["BACKUP", "MASTER"]);
+
+    // On the wire: from the dead master's last advert to the new master's first is
+    // Master_Down_Interval (RFC 9568 §6.4.2), give or take the timer's millisecond.
+    let seen = adverts.join().expect("the capture thread");
+    let from = |host: [u8; 4]| move |frame: &&SeenFrame| frame.bytes.get(26..30) == Some(&host);
+    let first_new = seen
+        .iter()
+        .find(from([192, 0, 2, 2]))
+        .expect("no advert from the new master")
+        .at;
+    let last_old = seen
+        .iter()
+        .filter(from([192, 0, 2, 1]))
+        .map(|frame| frame.at)
+        .take_while(|at| *at < first_new)
+        .last()
+        .expect("no advert from the old master");
+    let detection = first_new - last_old;
+    let expected = master_down_interval_100ms(100);
+    println!("SIGKILL: detection on the wire {detection:?} (Master_Down_Interval {expected:?})");
+    assert!(
+        detection + TIMER_SLACK >= expected && detection <= expected + TIMER_SLACK * 5,
+        "detection {detection:?}, Master_Down_Interval {expected:?}"
+    );
     lab.finish();
 }
 

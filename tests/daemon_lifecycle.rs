@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use daemon_lab::{
-    DaemonLab, ELECTION, InstanceSpec, MARGIN, POLL, VIP, config_text, master_down_interval_100ms,
+    DaemonLab, ELECTION, ETH_P_ARP, InstanceSpec, MARGIN, POLL, VIP, capture, config_text,
+    master_down_interval_100ms,
 };
 use netns::{Lab, require_root, wait_until};
 
@@ -246,55 +247,13 @@ fn a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it() {
     lab.finish();
 }
 
-/// A gratuitous ARP seen on the wire: when it arrived and who sent it.
-struct SeenArp {
-    at: Instant,
-    sender_mac: [u8; 6],
-}
-
-/// Captures, from inside `ns`, every gratuitous ARP for `vip` (an ARP request whose sender
-/// and target address are both the VIP) for `after_first` after the first one, or until
-/// `at_most` passes without any; uses an AF_PACKET socket.
-fn capture_gratuitous_arps(
-    ns: &netns::Netns,
-    vip: std::net::Ipv4Addr,
-    after_first: Duration,
-    at_most: Duration,
-) -> std::thread::JoinHandle<Vec<SeenArp>> {
-    const ETH_P_ARP: u16 = 0x0806;
-    ns.spawn_inside(move || {
-        let protocol = socket2::Protocol::from(i32::from(ETH_P_ARP.to_be()));
-        let mut socket =
-            socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, Some(protocol))
-                .expect("AF_PACKET socket");
-        socket.set_read_timeout(Some(POLL)).expect("a read timeout");
-        let mut seen: Vec<SeenArp> = Vec::new();
-        let mut frame = [0u8; 128];
-        let mut deadline = Instant::now() + at_most;
-        while Instant::now() < deadline {
-            let Ok(length) = std::io::Read::read(&mut socket, &mut frame) else {
-                continue;
-            };
-            let bytes = &frame[..length];
-            // Ethernet (14 bytes), then ARP: operation at 20, sender IP at 28, target IP at 38.
-            let is_request = bytes.get(20..22) == Some(&[0, 1]);
-            let sender_ip = bytes.get(28..32);
-            let target_ip = bytes.get(38..42);
-            if is_request && sender_ip == Some(&vip.octets()) && target_ip == Some(&vip.octets()) {
-                let now = Instant::now();
-                if seen.is_empty() {
-                    deadline = now + after_first;
-                }
-                let mut sender_mac = [0; 6];
-                sender_mac.copy_from_slice(&bytes[6..12]);
-                seen.push(SeenArp {
-                    at: now,
-                    sender_mac,
-                });
-            }
-        }
-        seen
-    })
+/// Whether `frame` is a gratuitous ARP for `vip`: an ARP request whose sender and target
+/// protocol addresses are both the VIP (Ethernet header, then the ARP operation at byte 20,
+/// the sender address at 28 and the target address at 38).
+fn is_gratuitous_arp(frame: &[u8], vip: std::net::Ipv4Addr) -> bool {
+    frame.get(20..22) == Some(&[0, 1])
+        && frame.get(28..32) == Some(&vip.octets())
+        && frame.get(38..42) == Some(&vip.octets())
 }
 
 #[test]
@@ -303,9 +262,11 @@ fn announcements_come_in_bursts_then_refreshes_as_configured() {
         return;
     }
     let lab = DaemonLab::new(Lab::builder().host("h1").host("c").build());
-    let capture = capture_gratuitous_arps(
+    let vip: std::net::Ipv4Addr = VIP.parse().expect("the test VIP");
+    let capture = capture(
         lab.ns("c"),
-        VIP.parse().expect("the test VIP"),
+        ETH_P_ARP,
+        move |frame| is_gratuitous_arp(frame, vip),
         Duration::from_millis(2400),
         ELECTION,
     );
@@ -319,7 +280,7 @@ fn announcements_come_in_bursts_then_refreshes_as_configured() {
     );
     let seen = capture.join().expect("the capture thread");
     let h1_mac = lab.ns("h1").mac("eth0");
-    assert!(seen.iter().all(|arp| arp.sender_mac == h1_mac));
+    assert!(seen.iter().all(|arp| arp.source_mac() == h1_mac));
     let first = seen.first().expect("no gratuitous ARP at all").at;
     let within = |from_ms: u64, to_ms: u64| {
         seen.iter()

@@ -353,6 +353,67 @@ impl Daemon {
     }
 }
 
+/// The EtherType of ARP.
+pub const ETH_P_ARP: u16 = 0x0806;
+/// The EtherType of IPv4.
+pub const ETH_P_IP: u16 = 0x0800;
+
+/// A frame seen on the wire and when.
+pub struct SeenFrame {
+    /// When the capture read it.
+    pub at: Instant,
+    /// The whole Ethernet frame.
+    pub bytes: Vec<u8>,
+}
+
+impl SeenFrame {
+    /// The Ethernet source address.
+    pub fn source_mac(&self) -> [u8; 6] {
+        let mut mac = [0; 6];
+        mac.copy_from_slice(&self.bytes[6..12]);
+        mac
+    }
+}
+
+/// Captures, from inside `ns`, the frames of `ethertype` that `keep` accepts, with an
+/// AF_PACKET socket: until `after_first` has passed since the first kept frame, or until
+/// `at_most` has passed if none comes.
+pub fn capture(
+    ns: &Netns,
+    ethertype: u16,
+    keep: impl Fn(&[u8]) -> bool + Send + 'static,
+    after_first: Duration,
+    at_most: Duration,
+) -> std::thread::JoinHandle<Vec<SeenFrame>> {
+    ns.spawn_inside(move || {
+        let protocol = socket2::Protocol::from(i32::from(ethertype.to_be()));
+        let mut socket =
+            socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, Some(protocol))
+                .expect("AF_PACKET socket");
+        socket.set_read_timeout(Some(POLL)).expect("a read timeout");
+        let mut seen: Vec<SeenFrame> = Vec::new();
+        let mut frame = [0u8; 1514];
+        let mut deadline = Instant::now() + at_most;
+        while Instant::now() < deadline {
+            let Ok(length) = std::io::Read::read(&mut socket, &mut frame) else {
+                continue;
+            };
+            if !keep(&frame[..length]) {
+                continue;
+            }
+            let now = Instant::now();
+            if seen.is_empty() {
+                deadline = now + after_first;
+            }
+            seen.push(SeenFrame {
+                at: now,
+                bytes: frame[..length].to_vec(),
+            });
+        }
+        seen
+    })
+}
+
 /// The MAC of `host`'s eth0.
 pub fn mac_of(lab: &DaemonLab, host: &str) -> [u8; 6] {
     lab.ns(host).mac("eth0")
