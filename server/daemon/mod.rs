@@ -3,6 +3,7 @@
 //! - [`router`]: the task that owns all protocol state and carries out the core's actions.
 //! - [`instance_driver`]: one instance inside the router (codec options, schedules, logs).
 //! - [`sockets`]: the raw VRRP sockets and their receiver tasks.
+//! - [`timer`]: the router's timerfd, precise to microseconds.
 //! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
 //!   announce).
 //! - [`announce`]: when announcement bursts and refreshes are due.
@@ -17,6 +18,7 @@ pub mod router;
 pub mod settings;
 pub mod signals;
 pub mod sockets;
+pub mod timer;
 pub mod vips;
 
 use std::collections::{BTreeSet, HashMap};
@@ -49,6 +51,9 @@ pub enum DaemonError {
     /// The signal handlers could not be installed.
     #[error("installing the signal handlers: {0}")]
     Signals(std::io::Error),
+    /// The router's timer could not be created.
+    #[error("creating the router's timer: {0}")]
+    Timer(std::io::Error),
     /// An instance could not be started.
     #[error(transparent)]
     Start(#[from] StartError),
@@ -94,7 +99,8 @@ pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError
         link_events,
         commands,
         netlink,
-    });
+    })
+    .map_err(DaemonError::Timer)?;
     let instances = config.instances.len();
     for instance in config.instances {
         router.start_instance(instance).await?;

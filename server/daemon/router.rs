@@ -1,8 +1,9 @@
 //! The router task: the single owner of every instance's protocol state.
 //!
 //! It waits on one `select!` over, in this order of precedence: the earliest deadline of
-//! any instance (protocol timers, announcement bursts, VIP renewals), commands (shutdown,
-//! reload), link and address events, interface look-ups it asked for, and received packets.
+//! any instance (protocol timers, announcement bursts, VIP renewals; on the timerfd of
+//! [`super::timer`]), commands (shutdown, reload), link and address events, interface
+//! look-ups it asked for, and received packets.
 //! Each input is handed to the instance it concerns, whose actions are carried out before the
 //! next input: advertisements are sent on the spot (a non-blocking send), VIP and
 //! announcement work is queued to the VIP worker, and nothing slow is ever awaited here.
@@ -20,6 +21,7 @@ use crate::vrrp::{Command, FaultCause, State};
 use super::instance_driver::{InstanceDriver, Io};
 use super::settings::{self, SocketKey};
 use super::sockets::{Arrival, Sockets};
+use super::timer::PreciseTimer;
 use super::vips::{VipWorker, micros, place};
 
 /// What the rest of the daemon asks of the router.
@@ -74,6 +76,7 @@ const LOOKUP_RETRY: Duration = Duration::from_millis(500);
 pub struct Router {
     drivers: Vec<InstanceDriver>,
     io: Io,
+    timer: PreciseTimer,
     arrivals: mpsc::Receiver<Arrival>,
     commands: mpsc::Receiver<RouterCommand>,
     link_events: LinkEvents,
@@ -119,11 +122,12 @@ pub enum StartError {
 }
 
 impl Router {
-    /// A router with no instances yet.
-    pub fn new(parts: RouterParts) -> Self {
+    /// A router with no instances yet; fails only if its timer cannot be created.
+    pub fn new(parts: RouterParts) -> std::io::Result<Self> {
         let (arrivals_sender, arrivals) = mpsc::channel(ARRIVALS_QUEUE);
         let (lookups_sender, lookups) = mpsc::unbounded_channel();
-        Router {
+        Ok(Router {
+            timer: PreciseTimer::new()?,
             drivers: Vec::new(),
             io: Io {
                 sockets: Sockets::new(arrivals_sender),
@@ -140,7 +144,7 @@ impl Router {
             links_down: HashSet::new(),
             stopping: false,
             unknown_vrid_packets: 0,
-        }
+        })
     }
 
     /// Creates and starts an instance (RFC 9568 §6.4.1 Startup: Backup, or Master for the
@@ -183,19 +187,11 @@ impl Router {
     pub async fn run(mut self) {
         while !(self.stopping && self.drivers.is_empty()) {
             let deadline = self.next_deadline();
-            let wake = async {
-                match deadline {
-                    Some(deadline) => {
-                        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
             // Biased: timers first, so a flood of packets cannot delay a take-over; packets
             // last, for the same reason towards commands and link events.
             tokio::select! {
                 biased;
-                () = wake => self.on_timeout().await,
+                () = self.timer.sleep_until(deadline) => self.on_timeout().await,
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command).await,
                     // Every sender is gone: nothing can stop us gracefully any more.
