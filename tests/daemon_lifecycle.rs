@@ -299,3 +299,43 @@ fn announcements_come_in_bursts_then_refreshes_as_configured() {
     assert_eq!(within(1900, 2200), 1, "refresh: {offsets:?}");
     lab.finish();
 }
+
+#[test]
+fn a_lone_master_waits_for_a_successor_on_sigterm_but_not_on_a_second_one() {
+    if !require_root("a_lone_master_waits_for_a_successor_on_sigterm_but_not_on_a_second_one") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    // The address owner (255) is master from the start (RFC 9568 §6.4.1); with 1 s adverts
+    // its handover bound, Master_Down_Interval, is about 3 s.
+    let daemon = lab.start(
+        "h1",
+        &[InstanceSpec {
+            advert_interval: "1s",
+            ..InstanceSpec::v3(255)
+        }],
+    );
+    assert!(lab.wait_holding("h1", VIP, true, MARGIN).is_some());
+    assert_eq!(daemon.states(), ["MASTER"]);
+
+    lab.signal(&daemon, Signal::SIGTERM);
+    // Make-before-break: no successor has spoken, so the VIP stays and the daemon runs on.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        lab.holds("h1", VIP),
+        "the VIP left before any successor took over"
+    );
+    assert!(lab.wait_exit(&daemon, Duration::ZERO).is_none());
+
+    let second = Instant::now();
+    lab.signal(&daemon, Signal::SIGTERM);
+    let status = lab.wait_exit(&daemon, MARGIN);
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "no clean exit within {MARGIN:?} of the second SIGTERM: {status:?}\n{}",
+        daemon.log_text()
+    );
+    println!("second SIGTERM: exited after {:?}", second.elapsed());
+    assert!(!lab.holds("h1", VIP), "the VIP outlived the daemon");
+    lab.finish();
+}

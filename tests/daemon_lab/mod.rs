@@ -57,6 +57,8 @@ pub struct InstanceSpec {
     pub vrid: u8,
     /// Its priority.
     pub priority: u8,
+    /// Its advertisement interval, as the config writes it.
+    pub advert_interval: &'static str,
     /// Its virtual addresses, with prefix length.
     pub addresses: Vec<String>,
     /// More `key = value` lines for the instance table.
@@ -70,6 +72,7 @@ impl InstanceSpec {
             name: "vi",
             vrid: 51,
             priority,
+            advert_interval: "100ms",
             addresses: vec![format!("{VIP}/24")],
             extra: Vec::new(),
         }
@@ -95,10 +98,11 @@ impl InstanceSpec {
             .collect();
         let mut text = format!(
             "[instances.{}]\ninterface = \"eth0\"\nvrid = {}\npriority = {}\n\
-             advert_interval = \"100ms\"\nvirtual_addresses = [{}]\n",
+             advert_interval = \"{}\"\nvirtual_addresses = [{}]\n",
             self.name,
             self.vrid,
             self.priority,
+            self.advert_interval,
             addresses.join(", ")
         );
         for line in &self.extra {
