@@ -63,8 +63,7 @@ fn the_highest_priority_is_elected_and_announced() {
         .as_u64()
         .expect("a finite lifetime");
     assert!(lifetime <= 2, "VIP lifetime {lifetime} s, want at most 2 s");
-    lab.ping("c", VIP);
-    assert_eq!(lab.neighbour_mac("c", VIP), Some(mac_of(&lab, "h2")));
+    assert_eq!(lab.resolve("c", VIP), mac_of(&lab, "h2"));
     lab.finish();
 }
 
@@ -81,8 +80,7 @@ fn sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself() {
         "h1 was not elected\n{}",
         master.log_text()
     );
-    lab.ping("c", VIP);
-    assert_eq!(lab.neighbour_mac("c", VIP), Some(mac_of(&lab, "h1")));
+    assert_eq!(lab.resolve("c", VIP), mac_of(&lab, "h1"));
 
     let adverts = capture(
         lab.ns("c"),
@@ -316,8 +314,7 @@ fn ipv6_vrrpv3_fails_over_and_moves_the_client_with_an_unsolicited_na() {
         entry["tentative"].is_null(),
         "the VIP is tentative: {entry}"
     );
-    lab.ping("c", VIP6);
-    assert_eq!(lab.neighbour_mac("c", VIP6), Some(mac_of(&lab, "h1")));
+    assert_eq!(lab.resolve("c", VIP6), mac_of(&lab, "h1"));
 
     lab.signal(&master, Signal::SIGKILL);
     let bound = master_down_interval_100ms(100) + MARGIN;

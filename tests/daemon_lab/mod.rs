@@ -5,6 +5,7 @@
 //! Each test binary uses a different part of this module, so unused items are expected.
 #![allow(dead_code)]
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +43,9 @@ pub const ELECTION: Duration = Duration::from_secs(3);
 
 /// Three 100 ms advert intervals: long enough for a new backup to have heard the master.
 const ADVERTS_HEARD: Duration = Duration::from_millis(300);
+
+/// The discard port (RFC 863), where a datagram that only has to leave is sent.
+const DISCARD_PORT: u16 = 9;
 
 /// How often the kernel's state is polled.
 pub const POLL: Duration = Duration::from_millis(10);
@@ -286,17 +290,29 @@ impl DaemonLab {
         Some(crate::netns::parse_mac(&text))
     }
 
-    /// Makes `client` resolve `address`, by one ping, so it has a neighbour entry that an
-    /// announcement must then move.
-    pub fn ping(&self, client: &str, address: &str) {
-        let output = self
-            .ns(client)
-            .run(&["ping", "-c", "1", "-W", "1", address]);
-        assert!(
-            output.status.success(),
-            "{client} cannot ping {address}: {}",
-            String::from_utf8_lossy(&output.stdout)
-        );
+    /// Makes `client` resolve `address` (ARP or neighbour discovery) by sending it one UDP
+    /// datagram, so it has a neighbour entry that an announcement must then move; returns
+    /// the MAC it learned. UDP rather than ping keeps the tests to iproute2 alone.
+    pub fn resolve(&self, client: &str, address: &str) -> [u8; 6] {
+        let target: IpAddr = address.parse().expect("a test address");
+        self.ns(client).enter(move || {
+            let unspecified: IpAddr = match target {
+                IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+                IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+            };
+            let socket = UdpSocket::bind((unspecified, 0)).expect("a UDP socket");
+            // Port 9 is the discard service; nothing needs to listen, the kernel only has
+            // to resolve the address to send.
+            socket
+                .send_to(b"resolve", (target, DISCARD_PORT))
+                .expect("send to the VIP");
+        });
+        let mut learned = None;
+        wait_until(Duration::from_secs(2), POLL, || {
+            learned = self.neighbour_mac(client, address);
+            learned.is_some()
+        });
+        learned.unwrap_or_else(|| panic!("{client} did not resolve {address}"))
     }
 
     /// Tears everything down and checks no namespace is left.
