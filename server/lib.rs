@@ -8,9 +8,13 @@
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
 //! - [`net`]: the only place that touches the kernel (raw sockets, rtnetlink, AF_PACKET).
 //! - [`health`]: health checks, each a task that runs on its interval and reports its verdict.
+//! - [`daemon`]: the router task that runs every instance on the real network, its VIP
+//!   worker, signals and logging.
 
 pub mod api;
 pub mod config;
+#[cfg(feature = "daemon")]
+pub mod daemon;
 #[cfg(feature = "daemon")]
 pub mod events;
 #[cfg(feature = "daemon")]

@@ -6,13 +6,16 @@
 
 use std::fs::File;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sched::{CloneFlags, setns};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// Prefix of every namespace name, so leftovers are easy to find: `ip netns list | grep vst-`.
 pub const PREFIX: &str = "vst";
@@ -344,6 +347,75 @@ impl Lab {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(child);
         pid
+    }
+
+    /// Starts `command` in `ns` in the background with `environment` added, its standard
+    /// output and error appended to `log`; it is killed when the lab is dropped. `ip netns
+    /// exec` execs the command, so the returned PID is the command's own and signals sent
+    /// to it reach the command itself.
+    pub fn spawn_logged(
+        &self,
+        ns: &Netns,
+        command: &[&str],
+        environment: &[(&str, &str)],
+        log: &Path,
+    ) -> u32 {
+        let open_log = || {
+            File::options()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap_or_else(|error| panic!("{}: {error}", log.display()))
+        };
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns.name.as_str()])
+            .args(command)
+            .envs(environment.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(open_log())
+            .stderr(open_log())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {command:?} in {}: {error}", ns.name));
+        let pid = child.id();
+        self.children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(child);
+        pid
+    }
+
+    /// Sends `signal` to `pid`, a process this lab started; panics if it is not one, so a
+    /// test can never signal a process it does not own.
+    pub fn signal(&self, pid: u32, signal: Signal) {
+        let children = self
+            .children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert!(
+            children.iter().any(|child| child.id() == pid),
+            "{pid} was not started by this lab"
+        );
+        let target = Pid::from_raw(i32::try_from(pid).expect("PIDs fit in i32"));
+        kill(target, signal).unwrap_or_else(|error| panic!("kill -{signal} {pid}: {error}"));
+    }
+
+    /// Waits up to `timeout` for `pid`, a process this lab started, to exit; returns its
+    /// status, or `None` if it is still running.
+    pub fn wait_exit(&self, pid: u32, timeout: Duration) -> Option<ExitStatus> {
+        let mut status = None;
+        wait_until(timeout, Duration::from_millis(20), || {
+            let mut children = self
+                .children
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let child = children
+                .iter_mut()
+                .find(|child| child.id() == pid)
+                .unwrap_or_else(|| panic!("{pid} was not started by this lab"));
+            status = child.try_wait().unwrap_or(None);
+            status.is_some()
+        });
+        status
     }
 
     fn add_namespace(&mut self, ns: &Netns, duplicate_address_detection: bool) {

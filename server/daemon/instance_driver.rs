@@ -1,0 +1,384 @@
+//! One instance inside the router: the sans-IO [`Instance`] plus what carrying out its actions
+//! needs (codec options, announcement schedule, VIP renewal, rate-limited logging).
+//!
+//! The driver is the authority on which addresses the instance holds and advertises: the
+//! core's copy is fixed when it is created, and a reload changes addresses in place, so every
+//! advertisement, install, removal and announcement takes the list from the current settings.
+
+use std::collections::{HashMap, HashSet};
+use std::mem::{Discriminant, discriminant};
+use std::net::IpAddr;
+use std::time::Instant;
+
+use tracing::{debug, error, info, warn};
+
+use crate::config::InstanceSettings;
+use crate::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6};
+use crate::net::{Family, Interface, ReceivedAdvert};
+use crate::vrrp::{
+    Action, Advertisement, Command, DecodeError, DecodeOptions, Instance, IpHeader, State,
+    V3Ipv4Checksum,
+};
+
+use super::announce::AnnounceSchedule;
+use super::settings::{self, SettingsError, SocketKey};
+use super::sockets::Sockets;
+use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
+
+/// What drivers act on the world through; the router owns it next to the drivers and lends
+/// it to one driver at a time.
+#[derive(Debug)]
+pub struct Io {
+    /// The open VRRP sockets.
+    pub sockets: Sockets,
+    /// Every interface the instances use, as last looked up.
+    pub interfaces: HashMap<String, Interface>,
+    /// The queue of VIP work.
+    pub vips: VipWorker,
+}
+
+/// One instance and its driver state.
+#[derive(Debug)]
+pub struct InstanceDriver {
+    settings: InstanceSettings,
+    instance: Instance,
+    socket_key: SocketKey,
+    decode_options: DecodeOptions,
+    checksum: V3Ipv4Checksum,
+    announcements: AnnounceSchedule,
+    /// While master: when the VIPs' kernel lifetime is next renewed.
+    vip_refresh_at: Option<Instant>,
+    /// Advertisements the codec refused, for the log lines.
+    decode_errors: u64,
+    /// The kinds of decode error logged since the master last changed: each is logged once
+    /// per master, so a misconfigured peer cannot flood the log at its advert rate.
+    logged_decode_errors: HashSet<Discriminant<DecodeError>>,
+    /// The master as of the last input, to notice when it changes.
+    known_master: Option<IpAddr>,
+}
+
+impl InstanceDriver {
+    /// A driver for `settings`, running on `interface` (its own, looked up), in Initialize.
+    pub fn new(settings: InstanceSettings, interface: &Interface) -> Result<Self, SettingsError> {
+        let primary = settings::primary_address(&settings, interface)?;
+        let instance = Instance::new(settings::instance_config(&settings, primary)?)
+            .map_err(SettingsError::Core)?;
+        Ok(InstanceDriver {
+            socket_key: settings::socket_key(&settings),
+            decode_options: settings::decode_options(&settings),
+            checksum: settings::checksum_form(&settings),
+            settings,
+            instance,
+            announcements: AnnounceSchedule::default(),
+            vip_refresh_at: None,
+            decode_errors: 0,
+            logged_decode_errors: HashSet::new(),
+            known_master: None,
+        })
+    }
+
+    /// The instance's name.
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// The settings it runs with now.
+    pub fn settings(&self) -> &InstanceSettings {
+        &self.settings
+    }
+
+    /// The socket it sends and receives on.
+    pub fn socket_key(&self) -> &SocketKey {
+        &self.socket_key
+    }
+
+    /// Its Virtual Router Identifier.
+    pub fn vrid(&self) -> u8 {
+        self.settings.vrid
+    }
+
+    /// Its current state.
+    pub fn state(&self) -> State {
+        self.instance.state()
+    }
+
+    /// The address its advertisements come from.
+    pub fn primary_address(&self) -> IpAddr {
+        self.instance.config().primary_address
+    }
+
+    /// The earliest time it needs to be woken: a protocol timer, an announcement or a VIP
+    /// renewal.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.instance.poll_timeout(),
+            self.announcements.next_deadline(),
+            self.vip_refresh_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Applies `command` and carries out what follows.
+    pub async fn command(&mut self, now: Instant, command: Command, io: &Io) {
+        if let Err(rejected) = self.instance.handle_command(now, command) {
+            debug!(instance = self.name(), ?command, %rejected, "command not applied");
+        }
+        self.carry_out(now, io).await;
+    }
+
+    /// Decodes and processes one received packet whose VRID is ours.
+    pub async fn receive(&mut self, now: Instant, packet: &ReceivedAdvert, io: &Io) {
+        let header = IpHeader {
+            source: packet.source,
+            destination: packet.destination,
+            hop_limit: packet.hop_limit,
+        };
+        match Advertisement::decode(&packet.payload, &header, &self.decode_options) {
+            Ok(advert) => {
+                if let Err(reason) = self.instance.handle_packet(now, packet.source, &advert) {
+                    debug!(instance = self.name(), from = %packet.source, %reason, "advertisement dropped");
+                }
+            }
+            Err(error) => {
+                self.decode_errors += 1;
+                if self.logged_decode_errors.insert(discriminant(&error)) {
+                    warn!(
+                        instance = self.name(),
+                        from = %packet.source,
+                        %error,
+                        refused_so_far = self.decode_errors,
+                        "advertisement refused (RFC 9568 §7.1); this reason is logged again \
+                         only after the master changes"
+                    );
+                } else {
+                    debug!(instance = self.name(), from = %packet.source, %error, "advertisement refused");
+                }
+            }
+        }
+        self.carry_out(now, io).await;
+    }
+
+    /// Runs whatever is due at `now`.
+    pub async fn on_timeout(&mut self, now: Instant, io: &Io) {
+        if self.instance.poll_timeout().is_some_and(|due| due <= now) {
+            self.instance.handle_timeout(now);
+            self.carry_out(now, io).await;
+        }
+        if self.state() != State::Master {
+            return;
+        }
+        if let Some(messages) = self.announcements.take_due(now, &self.settings.garp) {
+            io.vips.announce(self.name(), self.held_vips(io), messages);
+        }
+        if let Some(due) = self.vip_refresh_at
+            && due <= now
+        {
+            io.vips
+                .install(self.name(), self.held_vips(io), InstallReason::Refresh);
+            self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
+        }
+    }
+
+    /// Someone (or the kernel) deleted `address` from the interface with `index`: while we
+    /// are master and it is ours, put it back and announce it.
+    pub fn address_removed(&mut self, index: u32, address: IpAddr, io: &Io) {
+        if self.state() != State::Master {
+            return;
+        }
+        let lost: Vec<PlacedVip> = self
+            .held_vips(io)
+            .into_iter()
+            .filter(|placed| placed.interface.index == index && placed.vip.address == address)
+            .collect();
+        if lost.is_empty() {
+            return;
+        }
+        io.vips
+            .install(self.name(), lost.clone(), InstallReason::PutBack);
+        io.vips
+            .announce(self.name(), lost, self.settings.garp.repeat);
+    }
+
+    /// Moves to `new` settings in place (see [`settings::restart_needed`] for which changes
+    /// cannot): a new priority takes effect at once; a master installs added addresses,
+    /// removes dropped ones and announces the added ones.
+    pub async fn reconfigure(&mut self, now: Instant, new: InstanceSettings, io: &Io) {
+        let old = std::mem::replace(&mut self.settings, new);
+        self.decode_options = settings::decode_options(&self.settings);
+        self.checksum = settings::checksum_form(&self.settings);
+        if self.state() == State::Master {
+            let before = place(&old, &io.interfaces);
+            let after = self.held_vips(io);
+            let added: Vec<PlacedVip> = after
+                .iter()
+                .filter(|vip| !before.contains(vip))
+                .cloned()
+                .collect();
+            let dropped: Vec<PlacedVip> = before
+                .into_iter()
+                .filter(|vip| !after.iter().any(|kept| same_address(kept, vip)))
+                .collect();
+            if !added.is_empty() {
+                io.vips
+                    .install(self.name(), added.clone(), InstallReason::Reload);
+                io.vips
+                    .announce(self.name(), added, self.settings.garp.repeat);
+            }
+            if !dropped.is_empty() {
+                io.vips.remove(self.name(), dropped);
+            }
+        }
+        match settings::priority(&self.settings) {
+            Ok(priority) if priority != self.instance.priority() => {
+                info!(instance = self.name(), from = %self.instance.priority(), to = %priority, "priority changed by reload");
+                self.command(now, Command::SetPriority(priority), io).await;
+            }
+            Ok(_) => {}
+            Err(error) => error!(instance = self.name(), %error, "priority not changed"),
+        }
+    }
+
+    /// Carries out every pending action of the core, in order.
+    async fn carry_out(&mut self, now: Instant, io: &Io) {
+        while let Some(action) = self.instance.poll_action() {
+            match action {
+                Action::StateChanged { from, to, reason } => {
+                    info!(
+                        instance = self.name(),
+                        vrid = self.vrid(),
+                        %from,
+                        %to,
+                        %reason,
+                        "state changed"
+                    );
+                    if from == State::Master {
+                        self.announcements.stop();
+                        self.vip_refresh_at = None;
+                    }
+                    if to == State::Master {
+                        self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
+                    }
+                    self.logged_decode_errors.clear();
+                }
+                Action::InstallAddresses(_) => {
+                    io.vips
+                        .install(self.name(), self.held_vips(io), InstallReason::TakeOver);
+                }
+                Action::RemoveAddresses(_) => io.vips.remove(self.name(), self.held_vips(io)),
+                Action::Announce(_) => {
+                    let messages = self.announcements.start(now, &self.settings.garp);
+                    io.vips.announce(self.name(), self.held_vips(io), messages);
+                }
+                Action::SendAdvertisement(mut advert) => {
+                    advert.addresses = settings::advertised_addresses(&self.settings);
+                    self.send(&advert, io).await;
+                }
+            }
+        }
+        if self.instance.master_address() != self.known_master {
+            self.known_master = self.instance.master_address();
+            self.logged_decode_errors.clear();
+        }
+    }
+
+    /// Sends `advert` to the group, or to each unicast peer (RFC 9568 §5.1.1.2 allows a
+    /// unicast destination where multicast is not available).
+    async fn send(&self, advert: &Advertisement, io: &Io) {
+        let Some(socket) = io.sockets.get(&self.socket_key) else {
+            error!(instance = self.name(), socket = %self.socket_key, "no socket to advertise on");
+            return;
+        };
+        let source = self.primary_address();
+        let group = match self.socket_key.family {
+            Family::Ipv4 => IpAddr::V4(VRRP_GROUP_V4),
+            Family::Ipv6 => IpAddr::V6(VRRP_GROUP_V6),
+        };
+        let destinations = match &self.settings.unicast {
+            Some(unicast) => unicast.peers.clone(),
+            None => vec![group],
+        };
+        for destination in destinations {
+            // The VRRPv3 checksum covers a pseudo-header with the destination, so each
+            // peer gets its own encoding.
+            let payload = match advert.encode(source, destination, self.checksum) {
+                Ok(payload) => payload,
+                Err(error) => {
+                    error!(instance = self.name(), %error, "cannot encode the advertisement");
+                    return;
+                }
+            };
+            if let Err(error) = socket.send(&payload, destination).await {
+                warn!(instance = self.name(), %error, priority = advert.priority, "advertisement not sent");
+            }
+        }
+    }
+
+    /// Every address the master holds, placed on its interface.
+    fn held_vips(&self, io: &Io) -> Vec<PlacedVip> {
+        place(&self.settings, &io.interfaces)
+    }
+}
+
+fn same_address(a: &PlacedVip, b: &PlacedVip) -> bool {
+    a.interface.index == b.interface.index && a.vip.address == b.vip.address
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::config::{Config, Format};
+
+    fn settings(text: &str) -> InstanceSettings {
+        Config::from_str(text, Format::Toml, "test.toml")
+            .expect("valid test config")
+            .instances
+            .remove(0)
+    }
+
+    fn eth0() -> Interface {
+        Interface {
+            name: "eth0".into(),
+            index: 2,
+            mac: [2, 0, 0, 0, 0, 1],
+            link_local: None,
+            primary_ipv4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+        }
+    }
+
+    #[test]
+    fn a_new_driver_waits_in_initialize_with_no_timer() {
+        let driver = InstanceDriver::new(
+            settings(
+                "[instances.a]\ninterface = \"eth0\"\nvrid = 7\nvirtual_addresses = [\"192.0.2.100/24\"]\n",
+            ),
+            &eth0(),
+        )
+        .expect("driver");
+        assert_eq!(driver.state(), State::Initialize);
+        assert_eq!(driver.next_deadline(), None);
+        assert_eq!(
+            driver.primary_address(),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))
+        );
+        assert_eq!(driver.vrid(), 7);
+    }
+
+    #[test]
+    fn an_ipv6_instance_needs_a_link_local_address() {
+        let error = InstanceDriver::new(
+            settings(
+                "[instances.a]\ninterface = \"eth0\"\nvrid = 7\nvirtual_addresses = [\"2001:db8::100/64\"]\n",
+            ),
+            &eth0(),
+        )
+        .expect_err("no link-local address");
+        assert!(
+            matches!(error, SettingsError::NoSourceAddress { .. }),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! The daemon: every configured instance on the real network.
+//!
+//! - [`router`]: the task that owns all protocol state and carries out the core's actions.
+//! - [`instance_driver`]: one instance inside the router (codec options, schedules, logs).
+//! - [`sockets`]: the raw VRRP sockets and their receiver tasks.
+//! - [`timer`]: the router's timerfd, precise to microseconds.
+//! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
+//!   announce).
+//! - [`announce`]: when announcement bursts and refreshes are due.
+//! - [`signals`]: SIGTERM/SIGINT (stop) and SIGHUP (reload).
+//! - [`settings`]: from configuration to what the core and the sockets take.
+//! - [`logging`]: human or JSON log lines.
+
+pub mod announce;
+pub mod instance_driver;
+pub mod logging;
+pub mod router;
+pub mod settings;
+pub mod signals;
+pub mod sockets;
+pub mod timer;
+pub mod vips;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tracing::{error, info};
+
+use crate::config::Config;
+use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
+
+use router::{Router, RouterParts, StartError};
+use vips::{VipWorker, place};
+
+/// Commands waiting for the router; signals come one at a time, so a few suffice.
+const COMMAND_QUEUE: usize = 8;
+
+/// How long the daemon waits, once every instance stopped, for the VIP worker to finish its
+/// last removals before exiting anyway (the addresses then expire by their lifetime).
+const VIP_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the daemon could not run.
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    /// A netlink connection or an interface look-up failed.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The signal handlers could not be installed.
+    #[error("installing the signal handlers: {0}")]
+    Signals(std::io::Error),
+    /// The router's timer could not be created.
+    #[error("creating the router's timer: {0}")]
+    Timer(std::io::Error),
+    /// An instance could not be started.
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+/// Looks up every interface the instances of `config` name.
+pub async fn lookup_interfaces(
+    netlink: &Netlink,
+    config: &Config,
+) -> Result<HashMap<String, Interface>, NetError> {
+    let names: BTreeSet<String> = config
+        .instances
+        .iter()
+        .flat_map(settings::interface_names)
+        .collect();
+    let mut interfaces = HashMap::new();
+    for name in names {
+        let interface = Interface::lookup(netlink, &name).await?;
+        interfaces.insert(name, interface);
+    }
+    Ok(interfaces)
+}
+
+/// Runs every instance of `config` until SIGTERM or SIGINT has stopped them all.
+/// `config_path` is reread on SIGHUP. Must run inside a tokio runtime with IO and timers.
+pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError> {
+    let netlink = Netlink::connect()?;
+    // Subscribed before anything changes, so no link or address event is missed.
+    let link_events = LinkEvents::subscribe()?;
+    let interfaces = lookup_interfaces(&netlink, &config).await?;
+    let addresses = Addresses::new(netlink.clone());
+    // Before any instance enters Backup: a backup must not hold a VIP a killed run left.
+    for instance in &config.instances {
+        vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
+    }
+    let (vips, vip_worker) = VipWorker::spawn(addresses);
+    let (commands_sender, commands) = mpsc::channel(COMMAND_QUEUE);
+    let signals = signals::spawn(config_path, netlink.clone(), commands_sender)
+        .map_err(DaemonError::Signals)?;
+    let mut router = Router::new(RouterParts {
+        interfaces,
+        vips,
+        link_events,
+        commands,
+        netlink,
+    })
+    .map_err(DaemonError::Timer)?;
+    let instances = config.instances.len();
+    for instance in config.instances {
+        router.start_instance(instance).await?;
+    }
+    info!(instances, "running");
+    router.run().await;
+    signals.abort();
+    // The router held the worker's only handle; the worker ends once its queue is empty.
+    match tokio::time::timeout(VIP_DRAIN_TIMEOUT, vip_worker).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => error!(%error, "the VIP worker failed"),
+        Err(_) => error!("the VIP worker did not finish its removals in time"),
+    }
+    info!("stopped");
+    Ok(())
+}

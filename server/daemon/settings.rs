@@ -1,0 +1,280 @@
+//! From one validated [`InstanceSettings`] to what the router runs: the core's
+//! [`InstanceConfig`], the codec's options, the socket it needs and the addresses it holds.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use thiserror::Error;
+
+use crate::config::{self, InstanceSettings, Preempt, VirtualAddress};
+use crate::net::{self, Interface};
+use crate::vrrp::{DecodeOptions, InstanceConfig, InstanceConfigError, Priority, V3Ipv4Checksum};
+
+/// The raw socket an instance sends and receives on: one per (interface, family), shared by
+/// every instance there and demultiplexed by VRID.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SocketKey {
+    /// The interface the instance runs on.
+    pub interface: String,
+    /// The family of its advertisements.
+    pub family: net::Family,
+}
+
+impl std::fmt::Display for SocketKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.interface, self.family)
+    }
+}
+
+/// Why an instance cannot be built on the interface as it is now.
+#[derive(Debug, Error)]
+pub enum SettingsError {
+    /// The interface has no address to send advertisements from.
+    #[error("{interface} has no {what} to send advertisements from")]
+    NoSourceAddress {
+        /// The instance's interface.
+        interface: String,
+        /// Which address is missing.
+        what: &'static str,
+    },
+    /// `unicast_src` names an address the raw socket will not send from: it always uses the
+    /// interface's primary address (RFC 9568 §5.1.1.1), and peers compare against it.
+    #[error(
+        "unicast_src {configured} is not {interface}'s primary address {primary}, which is \
+         what advertisements are sent from; set unicast_src to {primary} or remove it"
+    )]
+    UnicastSourceNotPrimary {
+        /// The instance's interface.
+        interface: String,
+        /// The configured source.
+        configured: IpAddr,
+        /// The interface's primary address.
+        primary: IpAddr,
+    },
+    /// Priority 0 is only ever sent by a stopping master (RFC 9568 §5.2.4); validate.rs
+    /// refuses it, so this means a configuration that skipped validation.
+    #[error("priority 0 is reserved for a stopping master")]
+    PriorityZero,
+    /// The core refused the configuration.
+    #[error(transparent)]
+    Core(#[from] InstanceConfigError),
+}
+
+/// The socket `settings` needs.
+pub fn socket_key(settings: &InstanceSettings) -> SocketKey {
+    SocketKey {
+        interface: settings.interface.clone(),
+        family: net_family(settings.family()),
+    }
+}
+
+/// Every interface `settings` touches: its own and those its addresses are placed on.
+pub fn interface_names(settings: &InstanceSettings) -> BTreeSet<String> {
+    held_addresses(settings)
+        .map(|address| placement(settings, address).to_owned())
+        .chain([settings.interface.clone()])
+        .collect()
+}
+
+/// The addresses a master holds: the advertised ones, then the excluded ones (held but not
+/// advertised, keepalived's `virtual_ipaddress_excluded`).
+pub fn held_addresses(settings: &InstanceSettings) -> impl Iterator<Item = &VirtualAddress> {
+    settings
+        .virtual_addresses
+        .iter()
+        .chain(&settings.excluded_addresses)
+}
+
+/// The interface `address` is placed on: its own `device`, or the instance's interface.
+pub fn placement<'a>(settings: &'a InstanceSettings, address: &'a VirtualAddress) -> &'a str {
+    address.device.as_deref().unwrap_or(&settings.interface)
+}
+
+/// The addresses advertisements carry (RFC 9568 §5.2.9).
+pub fn advertised_addresses(settings: &InstanceSettings) -> Vec<IpAddr> {
+    settings
+        .virtual_addresses
+        .iter()
+        .map(|address| address.address)
+        .collect()
+}
+
+/// Our primary address on `interface` for the instance's family: the IPv4 primary address or
+/// the IPv6 link-local address, the only sources RFC 9568 §5.1.1.1 and §5.1.2.1 allow.
+pub fn primary_address(
+    settings: &InstanceSettings,
+    interface: &Interface,
+) -> Result<IpAddr, SettingsError> {
+    let primary = match settings.family() {
+        config::Family::Ipv4 => interface.primary_ipv4.map(IpAddr::V4),
+        config::Family::Ipv6 => interface.link_local.map(IpAddr::V6),
+    };
+    let primary = primary.ok_or_else(|| SettingsError::NoSourceAddress {
+        interface: interface.name.clone(),
+        what: match settings.family() {
+            config::Family::Ipv4 => "primary IPv4 address",
+            config::Family::Ipv6 => "IPv6 link-local address",
+        },
+    })?;
+    if let Some(configured) = settings.unicast.as_ref().and_then(|unicast| unicast.source)
+        && configured != primary
+    {
+        return Err(SettingsError::UnicastSourceNotPrimary {
+            interface: interface.name.clone(),
+            configured,
+            primary,
+        });
+    }
+    Ok(primary)
+}
+
+/// The core's configuration of `settings`, run from `primary_address`.
+pub fn instance_config(
+    settings: &InstanceSettings,
+    primary_address: IpAddr,
+) -> Result<InstanceConfig, SettingsError> {
+    let priority = self::priority(settings)?;
+    let (preempt, preempt_delay) = match settings.preempt {
+        Preempt::After(delay) => (true, delay),
+        Preempt::Never => (false, std::time::Duration::ZERO),
+    };
+    let config = InstanceConfig {
+        vrid: settings.vrid,
+        version: settings.version,
+        primary_address,
+        priority,
+        advert_interval: settings.advert_interval,
+        preempt,
+        preempt_delay,
+        accept_mode: settings.accept_mode,
+        virtual_addresses: advertised_addresses(settings),
+        auth: settings.auth.clone(),
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// The configured priority as the core takes it.
+pub fn priority(settings: &InstanceSettings) -> Result<Priority, SettingsError> {
+    Priority::new(settings.priority).ok_or(SettingsError::PriorityZero)
+}
+
+/// What the codec checks on this instance's packets besides the IP header.
+pub fn decode_options(settings: &InstanceSettings) -> DecodeOptions {
+    DecodeOptions {
+        version: Some(settings.version),
+        v3_ipv4_checksum: checksum_form(settings),
+        v2_auth: settings.auth.clone(),
+    }
+}
+
+/// The VRRPv3-over-IPv4 checksum form this instance sends and expects.
+pub fn checksum_form(settings: &InstanceSettings) -> V3Ipv4Checksum {
+    match settings.checksum {
+        config::V3Ipv4Checksum::Rfc => V3Ipv4Checksum::WithPseudoHeader,
+        config::V3Ipv4Checksum::V2Compatible => V3Ipv4Checksum::WithoutPseudoHeader,
+    }
+}
+
+/// Whether going from `old` to `new` needs a fresh core instance. Priority, addresses,
+/// announcements, unicast peers and the checksum form apply in place; what the core's timers
+/// and receive checks are built on (interface, VRID, version, interval, authentication,
+/// preemption, accept mode) does not.
+pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
+    old.interface != new.interface
+        || old.family() != new.family()
+        || old.vrid != new.vrid
+        || old.version != new.version
+        || old.advert_interval != new.advert_interval
+        || old.auth != new.auth
+        || old.preempt != new.preempt
+        || old.accept_mode != new.accept_mode
+}
+
+fn net_family(family: config::Family) -> net::Family {
+    match family {
+        config::Family::Ipv4 => net::Family::Ipv4,
+        config::Family::Ipv6 => net::Family::Ipv6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{Config, Format};
+
+    fn settings(extra: &str) -> InstanceSettings {
+        let text = format!(
+            "[instances.a]\ninterface = \"eth0\"\nvrid = 7\npriority = 120\n\
+             virtual_addresses = [\"192.0.2.100/24\"]\n{extra}"
+        );
+        Config::from_str(&text, Format::Toml, "test.toml")
+            .expect("valid test config")
+            .instances
+            .remove(0)
+    }
+
+    fn eth0() -> Interface {
+        Interface {
+            name: "eth0".into(),
+            index: 2,
+            mac: [2, 0, 0, 0, 0, 1],
+            link_local: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+            primary_ipv4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+        }
+    }
+
+    #[test]
+    fn preemption_and_the_checksum_form_map_onto_the_core() {
+        let primary = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let delayed = settings("preempt_delay = \"2s\"\nchecksum = \"v2-compatible\"");
+        let config = instance_config(&delayed, primary).expect("valid");
+        assert!(config.preempt);
+        assert_eq!(config.preempt_delay, Duration::from_secs(2));
+        assert_eq!(config.priority.get(), 120);
+        assert_eq!(checksum_form(&delayed), V3Ipv4Checksum::WithoutPseudoHeader);
+        let never = instance_config(&settings("preempt = false"), primary).expect("valid");
+        assert!(!never.preempt);
+        assert_eq!(never.preempt_delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn the_source_is_the_primary_address_and_unicast_src_must_match_it() {
+        assert_eq!(
+            primary_address(&settings(""), &eth0()).expect("primary"),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))
+        );
+        let other_source = settings("unicast_src = \"192.0.2.9\"\nunicast_peers = [\"192.0.2.2\"]");
+        assert!(matches!(
+            primary_address(&other_source, &eth0()),
+            Err(SettingsError::UnicastSourceNotPrimary { .. })
+        ));
+    }
+
+    #[test]
+    fn only_what_the_core_is_built_on_needs_a_restart() {
+        let old = settings("");
+        for in_place in [
+            "",
+            "excluded_addresses = [\"198.51.100.7/24\"]",
+            "unicast_peers = [\"192.0.2.2\"]",
+            "checksum = \"v2-compatible\"",
+            "[instances.a.garp]\nrepeat = 2",
+        ] {
+            let mut new = settings(in_place);
+            new.priority = 200;
+            assert!(!restart_needed(&old, &new), "{in_place}");
+        }
+        for restart in [
+            "advert_interval = \"2s\"",
+            "preempt = false",
+            "accept_mode = false",
+            "version = 2",
+        ] {
+            assert!(restart_needed(&old, &settings(restart)), "{restart}");
+        }
+    }
+}

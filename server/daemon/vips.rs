@@ -1,0 +1,369 @@
+//! The VIP lifecycle: install with a finite kernel lifetime, refresh while master, remove,
+//! clean up what an earlier run left, and announce, all applied in order by one worker task.
+//!
+//! Netlink requests are quick (a round trip to the kernel through the connection task), but
+//! a take-over of many instances queues many of them; the router hands them to this worker
+//! instead of awaiting them, so no VRRP timer ever waits for netlink. One worker applies the
+//! operations in the order the router queued them, so an address is always installed before
+//! it is announced and a remove never overtakes the install it undoes.
+//!
+//! Why a finite lifetime: a master killed with SIGKILL cannot remove its addresses, and
+//! keepalived then keeps answering for them for good (its issue #2361). Ours are installed
+//! with a lifetime of [`VIP_LIFETIME`] that the living master renews every
+//! [`VIP_REFRESH_EVERY`], so the kernel deletes them by itself soon after the daemon dies.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, error, info, trace, warn};
+
+use crate::config::{InstanceSettings, VirtualAddress};
+use crate::net::{Addresses, Announcer, Interface, Vip};
+
+use super::settings::{held_addresses, placement};
+
+/// The valid and preferred lifetime of an installed VIP. The kernel counts whole seconds and
+/// deletes an expired address within about a quarter second of expiry, so with a refresh
+/// every second a killed master's VIP is gone 1 to 2.25 s after its last refresh.
+pub const VIP_LIFETIME: Duration = Duration::from_secs(2);
+
+/// How often a master renews the lifetime of its VIPs: half the lifetime, so one late or
+/// lost refresh does not let an address expire under a living master.
+pub const VIP_REFRESH_EVERY: Duration = Duration::from_secs(1);
+
+/// A netlink call slower than this is logged at warn: it held up the VIP work of every
+/// instance queued behind it.
+const SLOW_NETLINK_CALL: Duration = Duration::from_millis(50);
+
+/// A virtual address together with the interface it goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlacedVip {
+    /// The interface, as last looked up.
+    pub interface: Interface,
+    /// The address, its prefix, label and lifetime.
+    pub vip: Vip,
+}
+
+impl PlacedVip {
+    /// `address` on `interface`, with the finite [`VIP_LIFETIME`].
+    pub fn new(interface: Interface, address: &VirtualAddress) -> Self {
+        PlacedVip {
+            interface,
+            vip: Vip {
+                address: address.address,
+                prefix_len: address.prefix_len,
+                label: address.label.clone(),
+                lifetime: Some(VIP_LIFETIME),
+            },
+        }
+    }
+}
+
+/// The addresses `settings` holds, placed on their interfaces as last looked up. The daemon
+/// looks up every interface an instance names before creating it, so none should be
+/// missing; one that is gets its address skipped with an error rather than stop the others.
+pub fn place(
+    settings: &InstanceSettings,
+    interfaces: &HashMap<String, Interface>,
+) -> Vec<PlacedVip> {
+    held_addresses(settings)
+        .filter_map(|address| {
+            let name = placement(settings, address);
+            let Some(interface) = interfaces.get(name) else {
+                error!(
+                    instance = %settings.name,
+                    interface = name,
+                    address = %address.address,
+                    "interface unknown; virtual address skipped"
+                );
+                return None;
+            };
+            Some(PlacedVip::new(interface.clone(), address))
+        })
+        .collect()
+}
+
+/// Why addresses are being installed, which decides how loudly it is logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstallReason {
+    /// The instance became master.
+    TakeOver,
+    /// The periodic renewal of the lifetime.
+    Refresh,
+    /// Someone else deleted the address while we are master.
+    PutBack,
+    /// A reload added the address while we are master.
+    Reload,
+}
+
+#[derive(Debug)]
+enum Operation {
+    Install {
+        instance: String,
+        vips: Vec<PlacedVip>,
+        reason: InstallReason,
+    },
+    Remove {
+        instance: String,
+        vips: Vec<PlacedVip>,
+    },
+    RemoveStale {
+        instance: String,
+        vips: Vec<PlacedVip>,
+    },
+    Announce {
+        instance: String,
+        vips: Vec<PlacedVip>,
+        messages: u8,
+    },
+}
+
+/// The router's handle on the VIP worker: queues operations and never waits. Not `Clone`:
+/// the router holds the only one, so dropping it is what lets the worker finish.
+#[derive(Debug)]
+pub struct VipWorker {
+    // Unbounded on purpose: a bounded queue would make the router wait when it is full,
+    // which is exactly what the worker exists to avoid. The queue cannot grow without
+    // bound: the router adds at most a few operations per instance per advert interval and
+    // each takes well under a millisecond.
+    operations: mpsc::UnboundedSender<Operation>,
+}
+
+impl VipWorker {
+    /// Starts the worker on the current runtime. It ends once every handle is dropped and
+    /// the queue is drained, which is how the daemon waits for its last removals.
+    pub fn spawn(addresses: Addresses) -> (VipWorker, JoinHandle<()>) {
+        let (operations, queue) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(queue, addresses));
+        (VipWorker { operations }, task)
+    }
+
+    /// Installs (or renews) `vips`.
+    pub fn install(&self, instance: &str, vips: Vec<PlacedVip>, reason: InstallReason) {
+        self.queue(Operation::Install {
+            instance: instance.to_owned(),
+            vips,
+            reason,
+        });
+    }
+
+    /// Removes `vips`; an address already gone is not an error.
+    pub fn remove(&self, instance: &str, vips: Vec<PlacedVip>) {
+        self.queue(Operation::Remove {
+            instance: instance.to_owned(),
+            vips,
+        });
+    }
+
+    /// Removes those of `vips` an earlier run left on their interfaces (see
+    /// [`remove_stale`]).
+    pub fn remove_stale(&self, instance: &str, vips: Vec<PlacedVip>) {
+        self.queue(Operation::RemoveStale {
+            instance: instance.to_owned(),
+            vips,
+        });
+    }
+
+    /// Sends `messages` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) for each of `vips`.
+    pub fn announce(&self, instance: &str, vips: Vec<PlacedVip>, messages: u8) {
+        self.queue(Operation::Announce {
+            instance: instance.to_owned(),
+            vips,
+            messages,
+        });
+    }
+
+    fn queue(&self, operation: Operation) {
+        if let Err(lost) = self.operations.send(operation) {
+            // The worker only stops after every handle is gone, so this means it panicked.
+            error!(operation = ?lost.0, "the VIP worker is gone; operation lost");
+        }
+    }
+}
+
+async fn run(mut queue: mpsc::UnboundedReceiver<Operation>, addresses: Addresses) {
+    let mut announcers = Announcers::default();
+    while let Some(operation) = queue.recv().await {
+        match operation {
+            Operation::Install {
+                instance,
+                vips,
+                reason,
+            } => {
+                for placed in &vips {
+                    install(&addresses, &instance, placed, reason).await;
+                }
+            }
+            Operation::Remove { instance, vips } => {
+                for placed in &vips {
+                    remove(&addresses, &instance, placed).await;
+                }
+            }
+            Operation::RemoveStale { instance, vips } => {
+                remove_stale(&addresses, &instance, &vips).await;
+            }
+            Operation::Announce {
+                instance,
+                vips,
+                messages,
+            } => announcers.announce(&instance, &vips, messages).await,
+        }
+    }
+}
+
+async fn install(addresses: &Addresses, instance: &str, placed: &PlacedVip, reason: InstallReason) {
+    let started = Instant::now();
+    let result = addresses.add(&placed.interface, &placed.vip).await;
+    let elapsed = started.elapsed();
+    let address = placed.vip.address;
+    let interface = placed.interface.name.as_str();
+    let elapsed_us = micros(elapsed);
+    match (result, reason) {
+        (Err(error), _) => error!(instance, %error, "could not install a virtual address"),
+        (Ok(()), InstallReason::Refresh) => {
+            trace!(instance, %address, interface, elapsed_us, "renewed a virtual address");
+        }
+        (Ok(()), InstallReason::PutBack) => {
+            warn!(instance, %address, interface, elapsed_us, "put back a virtual address someone removed");
+        }
+        (Ok(()), InstallReason::TakeOver | InstallReason::Reload) => {
+            info!(instance, %address, interface, elapsed_us, "installed a virtual address");
+        }
+    }
+    note_slow_call(instance, "add", address, elapsed);
+}
+
+async fn remove(addresses: &Addresses, instance: &str, placed: &PlacedVip) {
+    let started = Instant::now();
+    let result = addresses
+        .remove(&placed.interface, placed.vip.address, placed.vip.prefix_len)
+        .await;
+    let elapsed = started.elapsed();
+    let address = placed.vip.address;
+    match result {
+        Ok(()) => info!(
+            instance,
+            %address,
+            interface = placed.interface.name.as_str(),
+            elapsed_us = micros(elapsed),
+            "removed a virtual address"
+        ),
+        Err(error) => error!(instance, %error, "could not remove a virtual address"),
+    }
+    note_slow_call(instance, "remove", address, elapsed);
+}
+
+fn note_slow_call(instance: &str, call: &str, address: IpAddr, elapsed: Duration) {
+    if elapsed > SLOW_NETLINK_CALL {
+        warn!(
+            instance,
+            call,
+            %address,
+            elapsed_us = micros(elapsed),
+            "slow netlink call"
+        );
+    }
+}
+
+/// `duration` in whole microseconds as a `u64`, which log lines record as a number (a
+/// `u128` would become a string in JSON); saturates after half a million years.
+pub(super) fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Removes those of `vips` found on their interfaces, before the instance first enters
+/// Backup: a daemon killed while master leaves them behind until their lifetime runs out
+/// (or for good, if an older version or another tool installed them), and a backup holding
+/// the VIP would answer for it next to the real master (keepalived does the same at init).
+pub async fn remove_stale(addresses: &Addresses, instance: &str, vips: &[PlacedVip]) {
+    let mut listed: HashMap<u32, Vec<IpAddr>> = HashMap::new();
+    for placed in vips {
+        let found = match listed.entry(placed.interface.index) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => match addresses.list(&placed.interface).await {
+                Ok(installed) => entry.insert(installed.iter().map(|a| a.address).collect()),
+                Err(error) => {
+                    warn!(instance, %error, "could not look for stale virtual addresses");
+                    entry.insert(Vec::new())
+                }
+            },
+        };
+        let present = found.contains(&placed.vip.address);
+        if present {
+            warn!(
+                instance,
+                address = %placed.vip.address,
+                interface = placed.interface.name.as_str(),
+                "removing a virtual address left by an earlier run before starting as backup"
+            );
+            remove(addresses, instance, placed).await;
+        }
+    }
+}
+
+/// One announcement socket per interface, reopened when the interface's details change (a
+/// new link-local address after a link flap is the source of the NAs).
+#[derive(Default)]
+struct Announcers {
+    open: HashMap<u32, (Interface, Announcer)>,
+}
+
+impl Announcers {
+    async fn announce(&mut self, instance: &str, vips: &[PlacedVip], messages: u8) {
+        for placed in vips {
+            let Some(announcer) = self.for_interface(instance, &placed.interface) else {
+                continue;
+            };
+            let address = placed.vip.address;
+            let router = match address {
+                IpAddr::V4(_) => false,
+                IpAddr::V6(_) => forwards_ipv6(&placed.interface.name),
+            };
+            for _ in 0..messages {
+                let sent = match address {
+                    IpAddr::V4(v4) => announcer.gratuitous_arp(v4).await,
+                    IpAddr::V6(v6) => announcer.unsolicited_na(v6, router).await,
+                };
+                if let Err(error) = sent {
+                    warn!(instance, %error, "could not announce a virtual address");
+                    break;
+                }
+            }
+            debug!(instance, %address, messages, "announced a virtual address");
+        }
+    }
+
+    fn for_interface(&mut self, instance: &str, interface: &Interface) -> Option<&Announcer> {
+        let current = self
+            .open
+            .get(&interface.index)
+            .is_some_and(|(known, _)| known == interface);
+        if !current {
+            match Announcer::open(interface) {
+                Ok(announcer) => {
+                    self.open
+                        .insert(interface.index, (interface.clone(), announcer));
+                }
+                Err(error) => {
+                    error!(instance, %error, "cannot announce virtual addresses");
+                    return None;
+                }
+            }
+        }
+        self.open
+            .get(&interface.index)
+            .map(|(_, announcer)| announcer)
+    }
+}
+
+/// Whether the host forwards IPv6 on `interface`: RFC 4861 §4.4 sets the Router flag of a
+/// neighbour advertisement when the sender is a router, and clearing it on a router would
+/// make hosts drop it from their default router list (RFC 4861 §7.2.5).
+fn forwards_ipv6(interface: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{interface}/forwarding"))
+        .is_ok_and(|value| value.trim() == "1")
+}

@@ -1,0 +1,440 @@
+//! The real `vrrp-sidecar` binary in a namespace lab: configs written per host, daemons
+//! started with JSON logs, and questions asked of the kernel (who holds a VIP, what a
+//! client's neighbour entry says).
+//!
+//! Each test binary uses a different part of this module, so unused items are expected.
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::netns::{Lab, Netns, still_listed, wait_until};
+
+/// The binary under test.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_vrrp-sidecar");
+
+/// The VIP most tests move around.
+pub const VIP: &str = "192.0.2.100";
+/// The IPv6 VIP.
+pub const VIP6: &str = "2001:db8::100";
+
+/// Master_Down_Interval of a VRRPv3 backup at priority `priority` with 100 ms adverts
+/// (RFC 9568 §6.1: 3 × interval + Skew_Time, Skew_Time = (256 − priority) × interval / 256).
+pub fn master_down_interval_100ms(priority: u32) -> Duration {
+    Duration::from_micros(300_000 + u64::from(256 - priority) * 100_000 / 256)
+}
+
+/// Skew_Time at `priority` with 100 ms adverts.
+pub fn skew_time_100ms(priority: u32) -> Duration {
+    Duration::from_micros(u64::from(256 - priority) * 100_000 / 256)
+}
+
+/// Slack for process start-up, scheduling on a loaded two-core machine and the 10 ms
+/// polling of `ip`, added to every protocol bound a test asserts.
+pub const MARGIN: Duration = Duration::from_millis(500);
+
+/// Time for a first election: a Master_Down_Interval after start, with room to spare.
+pub const ELECTION: Duration = Duration::from_secs(3);
+
+/// Three 100 ms advert intervals: long enough for a new backup to have heard the master.
+const ADVERTS_HEARD: Duration = Duration::from_millis(300);
+
+/// The discard port (RFC 863), where a datagram that only has to leave is sent.
+const DISCARD_PORT: u16 = 9;
+
+/// How often the kernel's state is polled.
+pub const POLL: Duration = Duration::from_millis(10);
+
+static NEXT_DIRECTORY: AtomicUsize = AtomicUsize::new(0);
+
+/// One instance in a host's configuration.
+#[derive(Clone, Debug)]
+pub struct InstanceSpec {
+    /// Its name (a TOML key).
+    pub name: &'static str,
+    /// Its VRID.
+    pub vrid: u8,
+    /// Its priority.
+    pub priority: u8,
+    /// Its advertisement interval, as the config writes it.
+    pub advert_interval: &'static str,
+    /// Its virtual addresses, with prefix length.
+    pub addresses: Vec<String>,
+    /// More `key = value` lines for the instance table.
+    pub extra: Vec<String>,
+}
+
+impl InstanceSpec {
+    /// A VRRPv3 instance on eth0 with 100 ms adverts holding `VIP/24`.
+    pub fn v3(priority: u8) -> Self {
+        InstanceSpec {
+            name: "vi",
+            vrid: 51,
+            priority,
+            advert_interval: "100ms",
+            addresses: vec![format!("{VIP}/24")],
+            extra: Vec::new(),
+        }
+    }
+
+    /// The same instance holding `address` instead.
+    pub fn holding(mut self, address: &str) -> Self {
+        self.addresses = vec![address.to_owned()];
+        self
+    }
+
+    /// Adds a `key = value` line.
+    pub fn with(mut self, line: &str) -> Self {
+        self.extra.push(line.to_owned());
+        self
+    }
+
+    fn toml(&self) -> String {
+        let addresses: Vec<String> = self
+            .addresses
+            .iter()
+            .map(|address| format!("\"{address}\""))
+            .collect();
+        let mut text = format!(
+            "[instances.{}]\ninterface = \"eth0\"\nvrid = {}\npriority = {}\n\
+             advert_interval = \"{}\"\nvirtual_addresses = [{}]\n",
+            self.name,
+            self.vrid,
+            self.priority,
+            self.advert_interval,
+            addresses.join(", ")
+        );
+        for line in &self.extra {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// A whole configuration file of `instances`, logging at info.
+pub fn config_text(instances: &[InstanceSpec]) -> String {
+    let mut text = String::from("[global]\nlog_level = \"info\"\n\n");
+    for instance in instances {
+        text.push_str(&instance.toml());
+        text.push('\n');
+    }
+    text
+}
+
+/// A lab plus a scratch directory for configs and logs, removed with it.
+pub struct DaemonLab {
+    /// The namespaces; dropped first, which kills the daemons.
+    pub lab: Lab,
+    directory: PathBuf,
+}
+
+/// A daemon this lab started.
+#[derive(Clone, Debug)]
+pub struct Daemon {
+    /// Its PID.
+    pub pid: u32,
+    /// Its log file (JSON lines).
+    pub log: PathBuf,
+}
+
+impl DaemonLab {
+    /// Wraps `lab` with a fresh scratch directory.
+    pub fn new(lab: Lab) -> Self {
+        let directory = std::env::temp_dir().join(format!(
+            "vst-daemon-{}-{}",
+            std::process::id(),
+            NEXT_DIRECTORY.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&directory)
+            .unwrap_or_else(|error| panic!("{}: {error}", directory.display()));
+        DaemonLab { lab, directory }
+    }
+
+    /// The namespace of `host`.
+    pub fn ns(&self, host: &str) -> &Netns {
+        &self.lab.host(host).ns
+    }
+
+    /// Writes `text` as `host`'s configuration and returns its path.
+    pub fn write_config(&self, host: &str, text: &str) -> PathBuf {
+        let path = self.directory.join(format!("{host}.toml"));
+        std::fs::write(&path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        path
+    }
+
+    /// Starts the daemon on `host` with `instances`, logging JSON at info.
+    pub fn start(&self, host: &str, instances: &[InstanceSpec]) -> Daemon {
+        let config = self.write_config(host, &config_text(instances));
+        let log = self.directory.join(format!("{host}.log"));
+        let config_argument = config.display().to_string();
+        let pid = self.lab.spawn_logged(
+            self.ns(host),
+            &[BINARY, "--config", &config_argument, "--log-format", "json"],
+            // Whatever the calling environment says, the tests read info lines.
+            &[("RUST_LOG", "info")],
+            &log,
+        );
+        Daemon { pid, log }
+    }
+
+    /// Starts `master` on `master_host` and waits until it holds its first address, then
+    /// starts `backup` on `backup_host` and waits until it is backup and has heard a few of
+    /// the master's adverts. Starting them one after the other removes the race of a
+    /// simultaneous start, where a master whose process happened to start a few tens of
+    /// milliseconds late is first preempted by the other's timer and then takes over.
+    pub fn start_pair(
+        &self,
+        master_host: &str,
+        master: InstanceSpec,
+        backup_host: &str,
+        backup: InstanceSpec,
+    ) -> (Daemon, Daemon) {
+        let address = master.addresses[0]
+            .split('/')
+            .next()
+            .expect("split yields at least one piece")
+            .to_owned();
+        let master_daemon = self.start(master_host, &[master]);
+        assert!(
+            self.wait_holding(master_host, &address, true, ELECTION)
+                .is_some(),
+            "{master_host} never became master\n{}",
+            master_daemon.log_text()
+        );
+        let backup_daemon = self.start(backup_host, &[backup]);
+        assert!(
+            backup_daemon.wait_state_count("BACKUP", 1, ELECTION),
+            "{backup_host} never started\n{}",
+            backup_daemon.log_text()
+        );
+        std::thread::sleep(ADVERTS_HEARD);
+        (master_daemon, backup_daemon)
+    }
+
+    /// Sends `signal` to `daemon`.
+    pub fn signal(&self, daemon: &Daemon, signal: Signal) {
+        self.lab.signal(daemon.pid, signal);
+    }
+
+    /// Waits for `daemon` to exit.
+    pub fn wait_exit(&self, daemon: &Daemon, timeout: Duration) -> Option<ExitStatus> {
+        self.lab.wait_exit(daemon.pid, timeout)
+    }
+
+    /// Whether `host` holds `address` on eth0.
+    pub fn holds(&self, host: &str, address: &str) -> bool {
+        self.ns(host)
+            .addresses("eth0")
+            .iter()
+            .any(|entry| entry["local"].as_str() == Some(address))
+    }
+
+    /// The `ip -j addr` entry of `address` on `host`'s eth0.
+    pub fn address_entry(&self, host: &str, address: &str) -> Option<serde_json::Value> {
+        self.ns(host)
+            .addresses("eth0")
+            .into_iter()
+            .find(|entry| entry["local"].as_str() == Some(address))
+    }
+
+    /// Which of `hosts` hold `address`.
+    pub fn holders(&self, hosts: &[&str], address: &str) -> Vec<String> {
+        hosts
+            .iter()
+            .filter(|host| self.holds(host, address))
+            .map(|host| (*host).to_owned())
+            .collect()
+    }
+
+    /// Waits until `host` alone among `hosts` holds `address`; returns how long it took.
+    pub fn wait_sole_holder(
+        &self,
+        hosts: &[&str],
+        host: &str,
+        address: &str,
+        timeout: Duration,
+    ) -> Option<Duration> {
+        let started = Instant::now();
+        wait_until(timeout, POLL, || {
+            self.holders(hosts, address) == [host.to_owned()]
+        })
+        .then(|| started.elapsed())
+    }
+
+    /// Waits until `host` holds (`true`) or does not hold (`false`) `address`; returns how
+    /// long it took.
+    pub fn wait_holding(
+        &self,
+        host: &str,
+        address: &str,
+        holding: bool,
+        timeout: Duration,
+    ) -> Option<Duration> {
+        let started = Instant::now();
+        wait_until(timeout, POLL, || self.holds(host, address) == holding)
+            .then(|| started.elapsed())
+    }
+
+    /// The MAC `client` has for `address` on its eth0, if it has an entry.
+    pub fn neighbour_mac(&self, client: &str, address: &str) -> Option<[u8; 6]> {
+        let entries = self
+            .ns(client)
+            .ip_json(&["neigh", "show", address, "dev", "eth0"]);
+        let text = entries.as_array()?.first()?["lladdr"].as_str()?.to_owned();
+        Some(crate::netns::parse_mac(&text))
+    }
+
+    /// Makes `client` resolve `address` (ARP or neighbour discovery) by sending it one UDP
+    /// datagram, so it has a neighbour entry that an announcement must then move; returns
+    /// the MAC it learned. UDP rather than ping keeps the tests to iproute2 alone.
+    pub fn resolve(&self, client: &str, address: &str) -> [u8; 6] {
+        let target: IpAddr = address.parse().expect("a test address");
+        self.ns(client).enter(move || {
+            let unspecified: IpAddr = match target {
+                IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+                IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+            };
+            let socket = UdpSocket::bind((unspecified, 0)).expect("a UDP socket");
+            // Port 9 is the discard service; nothing needs to listen, the kernel only has
+            // to resolve the address to send.
+            socket
+                .send_to(b"resolve", (target, DISCARD_PORT))
+                .expect("send to the VIP");
+        });
+        let mut learned = None;
+        wait_until(Duration::from_secs(2), POLL, || {
+            learned = self.neighbour_mac(client, address);
+            learned.is_some()
+        });
+        learned.unwrap_or_else(|| panic!("{client} did not resolve {address}"))
+    }
+
+    /// Tears everything down and checks no namespace is left.
+    pub fn finish(self) {
+        let names = self.lab.namespace_names();
+        drop(self);
+        let left = still_listed(&names);
+        assert!(left.is_empty(), "namespaces left behind: {left:?}");
+    }
+}
+
+impl Drop for DaemonLab {
+    fn drop(&mut self) {
+        // The lab field drops after this, killing the daemons and deleting the namespaces;
+        // the logs go now, they are only read while the test runs.
+        if let Err(error) = std::fs::remove_dir_all(&self.directory) {
+            eprintln!("could not remove {}: {error}", self.directory.display());
+        }
+    }
+}
+
+impl Daemon {
+    /// Every JSON log line so far.
+    pub fn log_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// The log lines whose message is `message`.
+    pub fn logged(&self, message: &str) -> Vec<serde_json::Value> {
+        self.log_lines()
+            .into_iter()
+            .filter(|line| line["message"].as_str() == Some(message))
+            .collect()
+    }
+
+    /// The `to` state of every "state changed" line so far, in order.
+    pub fn states(&self) -> Vec<String> {
+        self.logged("state changed")
+            .iter()
+            .filter_map(|line| line["to"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Waits until the daemon logged entering `state` at least `count` times.
+    pub fn wait_state_count(&self, state: &str, count: usize, timeout: Duration) -> bool {
+        wait_until(timeout, POLL, || {
+            self.states().iter().filter(|to| *to == state).count() >= count
+        })
+    }
+
+    /// The whole log, for failure messages.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// The EtherType of ARP.
+pub const ETH_P_ARP: u16 = 0x0806;
+/// The EtherType of IPv4.
+pub const ETH_P_IP: u16 = 0x0800;
+
+/// A frame seen on the wire and when.
+pub struct SeenFrame {
+    /// When the capture read it.
+    pub at: Instant,
+    /// The whole Ethernet frame.
+    pub bytes: Vec<u8>,
+}
+
+impl SeenFrame {
+    /// The Ethernet source address.
+    pub fn source_mac(&self) -> [u8; 6] {
+        let mut mac = [0; 6];
+        mac.copy_from_slice(&self.bytes[6..12]);
+        mac
+    }
+}
+
+/// Captures, from inside `ns`, the frames of `ethertype` that `keep` accepts, with an
+/// AF_PACKET socket: until `after_first` has passed since the first kept frame, or until
+/// `at_most` has passed if none comes.
+pub fn capture(
+    ns: &Netns,
+    ethertype: u16,
+    keep: impl Fn(&[u8]) -> bool + Send + 'static,
+    after_first: Duration,
+    at_most: Duration,
+) -> std::thread::JoinHandle<Vec<SeenFrame>> {
+    ns.spawn_inside(move || {
+        let protocol = socket2::Protocol::from(i32::from(ethertype.to_be()));
+        let mut socket =
+            socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, Some(protocol))
+                .expect("AF_PACKET socket");
+        socket.set_read_timeout(Some(POLL)).expect("a read timeout");
+        let mut seen: Vec<SeenFrame> = Vec::new();
+        let mut frame = [0u8; 1514];
+        let mut deadline = Instant::now() + at_most;
+        while Instant::now() < deadline {
+            let Ok(length) = std::io::Read::read(&mut socket, &mut frame) else {
+                continue;
+            };
+            if !keep(&frame[..length]) {
+                continue;
+            }
+            let now = Instant::now();
+            if seen.is_empty() {
+                deadline = now + after_first;
+            }
+            seen.push(SeenFrame {
+                at: now,
+                bytes: frame[..length].to_vec(),
+            });
+        }
+        seen
+    })
+}
+
+/// The MAC of `host`'s eth0.
+pub fn mac_of(lab: &DaemonLab, host: &str) -> [u8; 6] {
+    lab.ns(host).mac("eth0")
+}

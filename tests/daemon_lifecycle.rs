@@ -1,0 +1,341 @@
+//! The real daemon's life around the protocol: reload on SIGHUP without a flap, stale VIPs
+//! removed at start, a deleted VIP put back. State is read from the kernel; the JSON log
+//! shows that no transition happened where none should.
+
+mod daemon_lab;
+mod netns;
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use daemon_lab::{
+    DaemonLab, ELECTION, ETH_P_ARP, InstanceSpec, MARGIN, POLL, VIP, capture, config_text,
+    master_down_interval_100ms,
+};
+use netns::{Lab, require_root, wait_until};
+
+/// How long a test watches for a flap after a change that must not cause one: several
+/// Master_Down_Intervals, so a backup that lost the master's adverts would have taken over.
+const WATCH: Duration = Duration::from_millis(1500);
+
+fn two_hosts() -> DaemonLab {
+    DaemonLab::new(Lab::builder().host("h1").host("h2").build())
+}
+
+/// Watches `address` on `host` for `duration`; returns the first moment it was missing.
+fn first_gap(lab: &DaemonLab, host: &str, address: &str, duration: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < duration {
+        if !lab.holds(host, address) {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(POLL);
+    }
+    None
+}
+
+#[test]
+fn reload_changes_priority_and_addresses_in_place_without_a_flap() {
+    if !require_root("reload_changes_priority_and_addresses_in_place_without_a_flap") {
+        return;
+    }
+    let lab = two_hosts();
+    let hosts = ["h1", "h2"];
+    let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
+    assert!(lab.wait_sole_holder(&hosts, "h1", VIP, ELECTION).is_some());
+
+    // The master gets a new priority and a second address; the first must never go.
+    let added = "192.0.2.101";
+    let mut changed = InstanceSpec::v3(160);
+    changed.addresses.push(format!("{added}/24"));
+    lab.write_config("h1", &config_text(&[changed]));
+    lab.signal(&master, Signal::SIGHUP);
+    assert_eq!(
+        first_gap(&lab, "h1", VIP, WATCH),
+        None,
+        "the VIP left h1 during the reload"
+    );
+    assert!(
+        lab.holds("h1", added),
+        "the added address is not on the master"
+    );
+    assert!(!lab.holds("h2", VIP));
+    assert_eq!(master.states(), ["BACKUP", "MASTER"], "the master flapped");
+    assert_eq!(backup.states(), ["BACKUP"], "the backup flapped");
+    let reloaded = master.logged("configuration reloaded");
+    assert_eq!(reloaded.len(), 1, "{}", master.log_text());
+    assert_eq!(reloaded[0]["in_place"], 1);
+
+    // The address dropped again is removed from the master in place.
+    lab.write_config("h1", &config_text(&[InstanceSpec::v3(160)]));
+    lab.signal(&master, Signal::SIGHUP);
+    assert!(
+        lab.wait_holding("h1", added, false, MARGIN).is_some(),
+        "the dropped address stayed"
+    );
+    assert!(lab.holds("h1", VIP));
+
+    // A new priority on the backup applies in place too: above the master's, it preempts.
+    lab.write_config("h2", &config_text(&[InstanceSpec::v3(200)]));
+    lab.signal(&backup, Signal::SIGHUP);
+    let bound = master_down_interval_100ms(200) + MARGIN;
+    assert!(
+        lab.wait_sole_holder(&hosts, "h2", VIP, bound).is_some(),
+        "h2 did not preempt with its reloaded priority within {bound:?}\n{}",
+        backup.log_text()
+    );
+    assert_eq!(backup.states(), ["BACKUP", "MASTER"]);
+    lab.finish();
+}
+
+#[test]
+fn reload_starts_and_stops_instances_and_a_broken_config_changes_nothing() {
+    if !require_root("reload_starts_and_stops_instances_and_a_broken_config_changes_nothing") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let daemon = lab.start("h1", &[InstanceSpec::v3(150)]);
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
+
+    // A broken file: the running configuration stays and every problem is logged.
+    lab.write_config(
+        "h1",
+        "[instances.vi]\ninterface = \"eth0\"\nvrid = 0\npriority = 300\n",
+    );
+    lab.signal(&daemon, Signal::SIGHUP);
+    assert!(
+        wait_until(MARGIN, POLL, || !daemon
+            .logged("configuration problem")
+            .is_empty()),
+        "no problem logged\n{}",
+        daemon.log_text()
+    );
+    assert!(daemon.logged("configuration problem").len() >= 2);
+    assert_eq!(first_gap(&lab, "h1", VIP, Duration::from_millis(300)), None);
+    assert!(daemon.logged("configuration reloaded").is_empty());
+
+    // A second instance starts; the first is untouched.
+    let second_vip = "192.0.2.102";
+    let second = InstanceSpec {
+        name: "second",
+        vrid: 52,
+        ..InstanceSpec::v3(150).holding(&format!("{second_vip}/24"))
+    };
+    lab.write_config("h1", &config_text(&[InstanceSpec::v3(150), second.clone()]));
+    lab.signal(&daemon, Signal::SIGHUP);
+    assert!(
+        lab.wait_holding("h1", second_vip, true, ELECTION).is_some(),
+        "the added instance never became master\n{}",
+        daemon.log_text()
+    );
+    // Now the first is removed: it stops (priority 0, VIP removed), the second stays.
+    lab.write_config("h1", &config_text(&[second]));
+    lab.signal(&daemon, Signal::SIGHUP);
+    assert!(
+        lab.wait_holding("h1", VIP, false, MARGIN).is_some(),
+        "the removed instance kept its VIP"
+    );
+    assert!(lab.holds("h1", second_vip));
+    let first_changes: Vec<String> = daemon
+        .logged("state changed")
+        .iter()
+        .filter(|line| line["instance"] == "vi")
+        .filter_map(|line| line["to"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(first_changes, ["BACKUP", "MASTER", "INIT"]);
+    lab.finish();
+}
+
+#[test]
+fn a_stale_vip_is_removed_before_the_daemon_becomes_backup() {
+    if !require_root("a_stale_vip_is_removed_before_the_daemon_becomes_backup") {
+        return;
+    }
+    let lab = two_hosts();
+    let hosts = ["h1", "h2"];
+    // What a killed run leaves behind: the VIP on the host that will be backup.
+    lab.ns("h2")
+        .ip(&["addr", "add", &format!("{VIP}/24"), "dev", "eth0"]);
+    let backup = lab.start("h2", &[InstanceSpec::v3(100)]);
+    let master = lab.start("h1", &[InstanceSpec::v3(150)]);
+    assert!(
+        lab.wait_sole_holder(&hosts, "h1", VIP, ELECTION).is_some(),
+        "h1 is not the only holder: {:?}\n{}",
+        lab.holders(&hosts, VIP),
+        backup.log_text()
+    );
+    let lines = backup.log_lines();
+    let removed_at = lines.iter().position(|line| {
+        line["message"]
+            .as_str()
+            .is_some_and(|message| message.starts_with("removing a virtual address left by"))
+    });
+    let backup_at = lines
+        .iter()
+        .position(|line| line["message"] == "state changed" && line["to"] == "BACKUP");
+    assert!(
+        removed_at.is_some() && removed_at < backup_at,
+        "the stale VIP was not removed before entering BACKUP\n{}",
+        backup.log_text()
+    );
+    assert_eq!(master.states(), ["BACKUP", "MASTER"]);
+    lab.finish();
+}
+
+#[test]
+fn a_vip_deleted_under_the_master_is_put_back() {
+    if !require_root("a_vip_deleted_under_the_master_is_put_back") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let daemon = lab.start("h1", &[InstanceSpec::v3(150)]);
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
+
+    let deleted = Instant::now();
+    lab.ns("h1")
+        .ip(&["addr", "del", &format!("{VIP}/24"), "dev", "eth0"]);
+    assert!(
+        lab.wait_holding("h1", VIP, true, MARGIN).is_some(),
+        "the VIP was not put back\n{}",
+        daemon.log_text()
+    );
+    println!("put back {:?} after ip addr del", deleted.elapsed());
+    assert_eq!(daemon.states(), ["BACKUP", "MASTER"]);
+    assert_eq!(
+        daemon
+            .logged("put back a virtual address someone removed")
+            .len(),
+        1
+    );
+    lab.finish();
+}
+
+/// The log line of an advertisement the codec refused.
+const REFUSED: &str = "advertisement refused (RFC 9568 §7.1); this reason is logged again only after the master changes";
+
+#[test]
+fn a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it() {
+    if !require_root("a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it") {
+        return;
+    }
+    let lab = two_hosts();
+    // h2 expects the VRRPv3-over-IPv4 checksum without the pseudo-header; h1 sends the
+    // default form, so h2 refuses every advert of h1 (10 a second).
+    let master = lab.start("h1", &[InstanceSpec::v3(150)]);
+    let misconfigured = lab.start(
+        "h2",
+        &[InstanceSpec::v3(100).with("checksum = \"v2-compatible\"")],
+    );
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
+    std::thread::sleep(WATCH);
+    let refused = misconfigured.logged(REFUSED);
+    // Once while it was backup, once more after it became master itself (a master
+    // change); never once per advert.
+    assert!(
+        (1..=2).contains(&refused.len()),
+        "{} lines:\n{}",
+        refused.len(),
+        misconfigured.log_text()
+    );
+    let error = refused[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("verifies with the IPv4 pseudo-header"),
+        "the log does not name the form the peer uses: {error}"
+    );
+    assert!(master.logged(REFUSED).len() <= 2);
+    lab.finish();
+}
+
+/// Whether `frame` is a gratuitous ARP for `vip`: an ARP request whose sender and target
+/// protocol addresses are both the VIP (Ethernet header, then the ARP operation at byte 20,
+/// the sender address at 28 and the target address at 38).
+fn is_gratuitous_arp(frame: &[u8], vip: std::net::Ipv4Addr) -> bool {
+    frame.get(20..22) == Some(&[0, 1])
+        && frame.get(28..32) == Some(&vip.octets())
+        && frame.get(38..42) == Some(&vip.octets())
+}
+
+#[test]
+fn announcements_come_in_bursts_then_refreshes_as_configured() {
+    if !require_root("announcements_come_in_bursts_then_refreshes_as_configured") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").host("c").build());
+    let vip: std::net::Ipv4Addr = VIP.parse().expect("the test VIP");
+    let capture = capture(
+        lab.ns("c"),
+        ETH_P_ARP,
+        move |frame| is_gratuitous_arp(frame, vip),
+        Duration::from_millis(2400),
+        ELECTION,
+    );
+    lab.start(
+        "h1",
+        &[InstanceSpec::v3(150)
+            .with("[instances.vi.garp]")
+            .with("repeat = 3")
+            .with("delay = \"1s\"")
+            .with("refresh = \"2s\"")],
+    );
+    let seen = capture.join().expect("the capture thread");
+    let h1_mac = lab.ns("h1").mac("eth0");
+    assert!(seen.iter().all(|arp| arp.source_mac() == h1_mac));
+    let first = seen.first().expect("no gratuitous ARP at all").at;
+    let within = |from_ms: u64, to_ms: u64| {
+        seen.iter()
+            .filter(|arp| {
+                let after = arp.at - first;
+                after >= Duration::from_millis(from_ms) && after < Duration::from_millis(to_ms)
+            })
+            .count()
+    };
+    let offsets: Vec<Duration> = seen.iter().map(|arp| arp.at - first).collect();
+    // repeat = 3 at the take-over, 3 more after `delay`, 1 per `refresh`.
+    assert_eq!(within(0, 200), 3, "first burst: {offsets:?}");
+    assert_eq!(within(200, 900), 0, "{offsets:?}");
+    assert_eq!(within(900, 1200), 3, "second burst: {offsets:?}");
+    assert_eq!(within(1200, 1900), 0, "{offsets:?}");
+    assert_eq!(within(1900, 2200), 1, "refresh: {offsets:?}");
+    lab.finish();
+}
+
+#[test]
+fn a_lone_master_waits_for_a_successor_on_sigterm_but_not_on_a_second_one() {
+    if !require_root("a_lone_master_waits_for_a_successor_on_sigterm_but_not_on_a_second_one") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    // The address owner (255) is master from the start (RFC 9568 §6.4.1); with 1 s adverts
+    // its handover bound, Master_Down_Interval, is about 3 s.
+    let daemon = lab.start(
+        "h1",
+        &[InstanceSpec {
+            advert_interval: "1s",
+            ..InstanceSpec::v3(255)
+        }],
+    );
+    assert!(lab.wait_holding("h1", VIP, true, MARGIN).is_some());
+    assert_eq!(daemon.states(), ["MASTER"]);
+
+    lab.signal(&daemon, Signal::SIGTERM);
+    // Make-before-break: no successor has spoken, so the VIP stays and the daemon runs on.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        lab.holds("h1", VIP),
+        "the VIP left before any successor took over"
+    );
+    assert!(lab.wait_exit(&daemon, Duration::ZERO).is_none());
+
+    let second = Instant::now();
+    lab.signal(&daemon, Signal::SIGTERM);
+    let status = lab.wait_exit(&daemon, MARGIN);
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "no clean exit within {MARGIN:?} of the second SIGTERM: {status:?}\n{}",
+        daemon.log_text()
+    );
+    println!("second SIGTERM: exited after {:?}", second.elapsed());
+    assert!(!lab.holds("h1", VIP), "the VIP outlived the daemon");
+    lab.finish();
+}
