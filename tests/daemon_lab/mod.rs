@@ -170,14 +170,20 @@ impl DaemonLab {
 
     /// Starts the daemon on `host` with `instances`, logging JSON at info.
     pub fn start(&self, host: &str, instances: &[InstanceSpec]) -> Daemon {
+        self.start_logging(host, instances, "info")
+    }
+
+    /// Starts the daemon on `host` with `instances`, logging JSON as the `RUST_LOG` filter
+    /// `filter` says (a test that counts every refused packet needs the debug lines).
+    pub fn start_logging(&self, host: &str, instances: &[InstanceSpec], filter: &str) -> Daemon {
         let config = self.write_config(host, &config_text(instances));
         let log = self.directory.join(format!("{host}.log"));
         let config_argument = config.display().to_string();
         let pid = self.lab.spawn_logged(
             self.ns(host),
             &[BINARY, "--config", &config_argument, "--log-format", "json"],
-            // Whatever the calling environment says, the tests read info lines.
-            &[("RUST_LOG", "info")],
+            // Whatever the calling environment says, the tests choose the lines they read.
+            &[("RUST_LOG", filter)],
             &log,
         );
         Daemon { pid, log }
