@@ -382,6 +382,7 @@ mod tests {
             mac: [2, 0, 0, 0, 0, 1],
             link_local: None,
             primary_ipv4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            running: true,
         }
     }
 

@@ -149,12 +149,27 @@ impl Router {
 
     /// Creates and starts an instance (RFC 9568 §6.4.1 Startup: Backup, or Master for the
     /// address owner). Its socket is opened first, so an owner's first advertisement leaves.
+    /// On a link that is down it starts in Fault instead, and the link's coming up starts
+    /// it: link events only report changes, so a link already down would otherwise go
+    /// unnoticed and the instance would take the VIP on a dead link.
     pub async fn start_instance(&mut self, settings: InstanceSettings) -> Result<(), StartError> {
         let driver = self.create_driver(settings)?;
+        let link = self
+            .io
+            .interfaces
+            .get(&driver.settings().interface)
+            .map(|interface| (interface.index, interface.running));
+        let command = match link {
+            Some((index, false)) => {
+                self.links_down.insert(index);
+                Command::EnterFault(FaultCause::InterfaceDown)
+            }
+            _ => Command::Startup,
+        };
         self.drivers.push(driver);
         let now = Instant::now();
         if let Some(driver) = self.drivers.last_mut() {
-            driver.command(now, Command::Startup, &self.io).await;
+            driver.command(now, command, &self.io).await;
         }
         Ok(())
     }
@@ -370,7 +385,7 @@ impl Router {
             }
         };
         self.io.interfaces.insert(name.clone(), interface.clone());
-        if self.links_down.contains(&interface.index) {
+        if self.links_down.contains(&interface.index) || !interface.running {
             // It went down again meanwhile; its next LinkUp looks it up again.
             return;
         }

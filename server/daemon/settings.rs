@@ -224,6 +224,7 @@ mod tests {
             mac: [2, 0, 0, 0, 0, 1],
             link_local: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
             primary_ipv4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            running: true,
         }
     }
 

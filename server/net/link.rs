@@ -36,6 +36,10 @@ pub struct Interface {
     /// The first non-secondary IPv4 address: the source of IPv4 advertisements
     /// (RFC 9568 §5.1.1.1).
     pub primary_ipv4: Option<Ipv4Addr>,
+    /// Whether the link was operationally up when it was read. Link events only report
+    /// changes, so a link that was already down when the daemon started is known only from
+    /// here.
+    pub running: bool,
 }
 
 impl Interface {
@@ -78,6 +82,7 @@ impl Interface {
                 what: "Ethernet hardware address",
             })?;
         let index = link.header.index;
+        let running = is_running(&link);
 
         let mut link_local = None;
         let mut primary_ipv4 = None;
@@ -113,8 +118,17 @@ impl Interface {
             mac,
             link_local,
             primary_ipv4,
+            running,
         })
     }
+}
+
+/// IFF_RUNNING is the kernel's operational "up" (RFC 2863): admin up alone is not enough when
+/// the carrier (for a veth, the peer) is down.
+fn is_running(link: &LinkMessage) -> bool {
+    link.header
+        .flags
+        .contains(LinkFlags::Up | LinkFlags::Running)
 }
 
 /// A change the router must react to.
@@ -183,13 +197,7 @@ impl LinkEvents {
 
     fn operational_change(&mut self, link: &LinkMessage, exists: bool) -> Option<LinkEvent> {
         let index = link.header.index;
-        // IFF_RUNNING is the kernel's operational "up" (RFC 2863): admin up alone is not
-        // enough when the carrier (for a veth, the peer) is down.
-        let up = exists
-            && link
-                .header
-                .flags
-                .contains(LinkFlags::Up | LinkFlags::Running);
+        let up = exists && is_running(link);
         if self.operational.insert(index, up) == Some(up) {
             return None;
         }

@@ -332,8 +332,15 @@ impl DaemonLab {
 
 impl Drop for DaemonLab {
     fn drop(&mut self) {
-        // The lab field drops after this, killing the daemons and deleting the namespaces;
-        // the logs go now, they are only read while the test runs.
+        // The lab field drops after this, killing the daemons and deleting the namespaces.
+        // A failing test keeps its configs and logs, which are what explain the failure.
+        if std::thread::panicking() {
+            eprintln!(
+                "daemon configs and logs kept in {}",
+                self.directory.display()
+            );
+            return;
+        }
         if let Err(error) = std::fs::remove_dir_all(&self.directory) {
             eprintln!("could not remove {}: {error}", self.directory.display());
         }
