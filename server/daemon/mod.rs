@@ -22,14 +22,13 @@ pub mod timer;
 pub mod vips;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tracing::{error, info};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigSource};
 use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
 
 use router::{Router, RouterParts, StartError};
@@ -78,8 +77,9 @@ pub async fn lookup_interfaces(
 }
 
 /// Runs every instance of `config` until SIGTERM or SIGINT has stopped them all.
-/// `config_path` is reread on SIGHUP. Must run inside a tokio runtime with IO and timers.
-pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError> {
+/// `config` was read from `source`, which SIGHUP rereads the same way. Must run inside a
+/// tokio runtime with IO and timers.
+pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError> {
     let netlink = Netlink::connect()?;
     // Subscribed before anything changes, so no link or address event is missed.
     let link_events = LinkEvents::subscribe()?;
@@ -91,8 +91,8 @@ pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError
     }
     let (vips, vip_worker) = VipWorker::spawn(addresses);
     let (commands_sender, commands) = mpsc::channel(COMMAND_QUEUE);
-    let signals = signals::spawn(config_path, netlink.clone(), commands_sender)
-        .map_err(DaemonError::Signals)?;
+    let signals =
+        signals::spawn(source, netlink.clone(), commands_sender).map_err(DaemonError::Signals)?;
     let mut router = Router::new(RouterParts {
         interfaces,
         vips,
