@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use daemon_lab::{BINARY, DaemonLab, ELECTION, POLL, seed_in_lab};
+use daemon_lab::{BINARY, DaemonLab, ELECTION, MARGIN, POLL, VIP, seed_in_lab};
 use netns::{Lab, require_root, wait_until};
 
 /// sysexits.h's "configuration error", which a bad configuration exits with.
@@ -199,5 +199,49 @@ fn the_daemon_runs_a_keepalived_conf_and_rereads_it_on_sighup() {
         "did not stop on SIGTERM\n{}",
         daemon.log_text()
     );
+    lab.finish();
+}
+
+/// The seed's Master_Down_Interval at the backup's priority 100: 3 × 1 s + (256 − 100)/256 s.
+const SEED_BACKUP_MASTER_DOWN: Duration = Duration::from_micros(3_609_375);
+/// The seed master's first election: its own Master_Down_Interval (priority 101, about 3.6 s)
+/// after it starts as backup, with room for the process to start.
+const SEED_ELECTION: Duration = Duration::from_secs(5);
+
+/// Both seed configurations run under `--keepalived-conf` against each other: the master's
+/// file wins, the backup's file stays backup, and takes over when the master is killed.
+#[test]
+fn the_seed_configurations_run_against_each_other_and_fail_over() {
+    if !require_root("the_seed_configurations_run_against_each_other_and_fail_over") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").host("h2").build());
+    let hosts = ["h1", "h2"];
+    let master_ip = Ipv4Addr::new(192, 0, 2, 1);
+    let backup_ip = Ipv4Addr::new(192, 0, 2, 2);
+    let (master, _) =
+        lab.start_keepalived_conf("h1", &seed_in_lab("seed-master.conf", master_ip, backup_ip));
+    assert!(
+        lab.wait_sole_holder(&hosts, "h1", VIP, SEED_ELECTION)
+            .is_some(),
+        "the seed master was not elected\n{}",
+        master.log_text()
+    );
+    let (backup, _) =
+        lab.start_keepalived_conf("h2", &seed_in_lab("seed-backup.conf", master_ip, backup_ip));
+    // Two of the master's 1 s adverts reach the backup, which must stay backup.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(lab.holders(&hosts, VIP), ["h1"], "{}", backup.log_text());
+    assert_eq!(backup.states(), ["BACKUP"]);
+
+    lab.signal(&master, Signal::SIGKILL);
+    let bound = SEED_BACKUP_MASTER_DOWN + MARGIN;
+    let Some(takeover) = lab.wait_holding("h2", VIP, true, bound) else {
+        panic!(
+            "the seed backup did not take over within {bound:?}\n{}",
+            backup.log_text()
+        );
+    };
+    println!("seed master killed: the seed backup holds the VIP after {takeover:?}");
     lab.finish();
 }
