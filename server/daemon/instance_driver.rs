@@ -16,8 +16,8 @@ use crate::config::InstanceSettings;
 use crate::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::net::{Family, Interface, ReceivedAdvert};
 use crate::vrrp::{
-    Action, Advertisement, Command, DecodeError, DecodeOptions, Instance, IpHeader, State,
-    V3Ipv4Checksum,
+    Action, Advertisement, Command, DecodeError, DecodeOptions, DropReason, Instance, IpHeader,
+    State, V3Ipv4Checksum,
 };
 
 use super::announce::AnnounceSchedule;
@@ -49,11 +49,11 @@ pub struct InstanceDriver {
     announcements: AnnounceSchedule,
     /// While master: when the VIPs' kernel lifetime is next renewed.
     vip_refresh_at: Option<Instant>,
-    /// Advertisements the codec refused, for the log lines.
-    decode_errors: u64,
-    /// The kinds of decode error logged since the master last changed: each is logged once
-    /// per master, so a misconfigured peer cannot flood the log at its advert rate.
-    logged_decode_errors: HashSet<Discriminant<DecodeError>>,
+    /// Packets refused so far, per kind, for the log lines.
+    refused: HashMap<RefusalKind, u64>,
+    /// The kinds of refusal logged since the master last changed: each is logged once per
+    /// master, so a misconfigured or hostile peer cannot flood the log at its packet rate.
+    logged_refusals: HashSet<RefusalKind>,
     /// The master as of the last input, to notice when it changes.
     known_master: Option<IpAddr>,
     /// The FIFO line and programs of each state change.
@@ -74,8 +74,8 @@ impl InstanceDriver {
             instance,
             announcements: AnnounceSchedule::default(),
             vip_refresh_at: None,
-            decode_errors: 0,
-            logged_decode_errors: HashSet::new(),
+            refused: HashMap::new(),
+            logged_refusals: HashSet::new(),
             known_master: None,
             notifier: Notifier::default(),
         })
@@ -134,34 +134,59 @@ impl InstanceDriver {
 
     /// Decodes and processes one received packet whose VRID is ours.
     pub async fn receive(&mut self, now: Instant, packet: &ReceivedAdvert, io: &Io) {
+        // An instance with unicast peers talks to those peers only: anyone else on the link
+        // could otherwise take mastership with one higher-priority advert.
+        if let Some(unicast) = &self.settings.unicast
+            && !unicast.peers.contains(&packet.source)
+        {
+            self.refuse(
+                RefusalKind::UnknownPeer,
+                packet.source,
+                &"the sender is not one of the configured unicast peers",
+            );
+            return;
+        }
         let header = IpHeader {
             source: packet.source,
             destination: packet.destination,
             hop_limit: packet.hop_limit,
         };
         match Advertisement::decode(&packet.payload, &header, &self.decode_options) {
-            Ok(advert) => {
-                if let Err(reason) = self.instance.handle_packet(now, packet.source, &advert) {
-                    debug!(instance = self.name(), from = %packet.source, %reason, "advertisement dropped");
+            Ok(advert) => match self.instance.handle_packet(now, packet.source, &advert) {
+                // Initialize and Fault ignore every packet by design: nothing to report.
+                Err(DropReason::NotRunning) => {
+                    debug!(instance = self.name(), from = %packet.source, "advertisement ignored while not running");
                 }
-            }
-            Err(error) => {
-                self.decode_errors += 1;
-                if self.logged_decode_errors.insert(discriminant(&error)) {
-                    warn!(
-                        instance = self.name(),
-                        from = %packet.source,
-                        %error,
-                        refused_so_far = self.decode_errors,
-                        "advertisement refused (RFC 9568 §7.1); this reason is logged again \
-                         only after the master changes"
-                    );
-                } else {
-                    debug!(instance = self.name(), from = %packet.source, %error, "advertisement refused");
-                }
-            }
+                Err(reason) => self.refuse(RefusalKind::Dropped(reason), packet.source, &reason),
+                Ok(()) => {}
+            },
+            Err(error) => self.refuse(
+                RefusalKind::Decode(discriminant(&error)),
+                packet.source,
+                &error,
+            ),
         }
         self.carry_out(now, io).await;
+    }
+
+    /// Counts a refused packet under its kind and logs it: a warning the first time the kind
+    /// is seen under the current master, a debug line after that.
+    fn refuse(&mut self, kind: RefusalKind, from: IpAddr, why: &dyn std::fmt::Display) {
+        let count = self.refused.entry(kind).or_default();
+        *count += 1;
+        let refused_so_far = *count;
+        if self.logged_refusals.insert(kind) {
+            warn!(
+                instance = self.name(),
+                %from,
+                error = %why,
+                refused_so_far,
+                "advertisement refused (RFC 9568 §7.1); this reason is logged again only after \
+                 the master changes"
+            );
+        } else {
+            debug!(instance = self.name(), %from, error = %why, refused_so_far, "advertisement refused");
+        }
     }
 
     /// Runs whatever is due at `now`.
@@ -271,7 +296,7 @@ impl InstanceDriver {
                     if to == State::Master {
                         self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
                     }
-                    self.logged_decode_errors.clear();
+                    self.logged_refusals.clear();
                 }
                 Action::InstallAddresses(_) => {
                     io.vips
@@ -290,7 +315,7 @@ impl InstanceDriver {
         }
         if self.instance.master_address() != self.known_master {
             self.known_master = self.instance.master_address();
-            self.logged_decode_errors.clear();
+            self.logged_refusals.clear();
         }
     }
 
@@ -330,6 +355,17 @@ impl InstanceDriver {
     fn held_vips(&self, io: &Io) -> Vec<PlacedVip> {
         place(&self.settings, &io.interfaces)
     }
+}
+
+/// What a refused packet is counted and logged under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum RefusalKind {
+    /// The codec refused it (RFC 9568 §7.1 checks on the packet alone).
+    Decode(Discriminant<DecodeError>),
+    /// The core refused it (checks against the instance's configuration).
+    Dropped(DropReason),
+    /// It came from outside the configured unicast peers.
+    UnknownPeer,
 }
 
 fn same_address(a: &PlacedVip, b: &PlacedVip) -> bool {

@@ -192,8 +192,14 @@ impl DaemonLab {
 
     /// Starts the daemon on `host` with `instances`, logging JSON at info.
     pub fn start(&self, host: &str, instances: &[InstanceSpec]) -> Daemon {
+        self.start_logging(host, instances, "info")
+    }
+
+    /// Starts the daemon on `host` with `instances`, logging JSON as the `RUST_LOG` filter
+    /// `filter` says (a test that counts every refused packet needs the debug lines).
+    pub fn start_logging(&self, host: &str, instances: &[InstanceSpec], filter: &str) -> Daemon {
         let config = self.write_config(host, &config_text(instances));
-        self.spawn_daemon(host, "--config", &config)
+        self.spawn_daemon(host, "--config", &config, filter)
     }
 
     /// Writes `text` as `host`'s keepalived.conf and starts the daemon on `host` from it
@@ -201,10 +207,13 @@ impl DaemonLab {
     pub fn start_keepalived_conf(&self, host: &str, text: &str) -> (Daemon, PathBuf) {
         let path = self.directory.join(format!("{host}.keepalived.conf"));
         std::fs::write(&path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        (self.spawn_daemon(host, "--keepalived-conf", &path), path)
+        (
+            self.spawn_daemon(host, "--keepalived-conf", &path, "info"),
+            path,
+        )
     }
 
-    fn spawn_daemon(&self, host: &str, config_option: &str, config: &Path) -> Daemon {
+    fn spawn_daemon(&self, host: &str, config_option: &str, config: &Path, filter: &str) -> Daemon {
         let log = self.directory.join(format!("{host}.log"));
         let config_argument = config.display().to_string();
         let pid = self.lab.spawn_logged(
@@ -216,8 +225,8 @@ impl DaemonLab {
                 "--log-format",
                 "json",
             ],
-            // Whatever the calling environment says, the tests read info lines.
-            &[("RUST_LOG", "info")],
+            // Whatever the calling environment says, the tests choose the lines they read.
+            &[("RUST_LOG", filter)],
             &log,
         );
         Daemon { pid, log }
