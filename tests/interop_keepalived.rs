@@ -40,6 +40,9 @@ const TOOLS: [(&str, &str); 2] = [("keepalived", "keepalived"), ("tshark", "tsha
 const START_SLACK: Duration = Duration::from_secs(1);
 /// How long tshark may take to start capturing, and to write its file once interrupted.
 const TSHARK_WAIT: Duration = Duration::from_secs(10);
+/// The log filter of our daemons: info, plus the router's debug lines, which count the
+/// packets of VRIDs not configured here (a wrong VRID is dropped without a warning).
+const OUR_LOG_FILTER: &str = "info,vrrp_sidecar::daemon::router=debug";
 /// How long a killed or stopped process may take to be gone.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
 
@@ -199,9 +202,11 @@ impl InteropLab {
 
     fn start(&self, host: &str, router: &Router) -> Running {
         match router {
-            Router::Ours(instance) => {
-                Running::Ours(self.lab.start(host, std::slice::from_ref(instance)))
-            }
+            Router::Ours(instance) => Running::Ours(self.lab.start_logging(
+                host,
+                std::slice::from_ref(instance),
+                OUR_LOG_FILTER,
+            )),
             Router::OursFromKeepalivedConf(text) => {
                 Running::Ours(self.lab.start_keepalived_conf(host, text).0)
             }
@@ -836,7 +841,14 @@ fn wrong_vrid(test: &'static str, ours_master: bool) {
     let ours = Router::Ours(InstanceSpec::v3(ours_priority).holding(&address));
     let theirs = Router::Keepalived(keepalived_v3(52, theirs_priority, &address));
     let mut interop = InteropLab::new(test);
-    both_stay_master(&interop, &ours, &theirs, V3_100MS);
+    let (our_log, _) = both_stay_master(&interop, &ours, &theirs, V3_100MS);
+    assert!(
+        our_log.lines().any(
+            |line| line.contains("packet for a VRID not configured here")
+                && line.contains("\"vrid\":\"Some(52)\"")
+        ),
+        "ours did not count keepalived's VRID 52 packets\n{our_log}"
+    );
     let adverts = interop.adverts();
     assert_adverts(
         interop.test,
