@@ -1,12 +1,15 @@
-//! `vrrp-sidecar`: runs the configured VRRP instances, or checks a configuration.
+//! `vrrp-sidecar`: runs the configured VRRP instances, checks a configuration, or converts a
+//! keepalived.conf to the native format.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
-use tracing::error;
+use tracing::{error, warn};
 
-use vrrp_sidecar::config::{Config, ConfigError, LogFormat};
+use vrrp_sidecar::config::{
+    ConfigError, ConfigSource, Diagnostic, LogFormat, load_keepalived_conf, to_native_toml,
+};
 use vrrp_sidecar::daemon::{self, logging};
 
 /// Exit status for a configuration that does not pass its checks: sysexits.h's EX_CONFIG,
@@ -21,12 +24,26 @@ const EXIT_FAILED: u8 = 1;
 /// a master hands over (priority 0) and removes its addresses before the daemon exits; a
 /// second one stops at once. SIGHUP rereads the configuration. Exits 78 (EX_CONFIG) for a
 /// configuration with problems, 1 for any other failure.
+///
+/// `--keepalived-conf FILE` runs from a keepalived.conf instead: what it sets that this
+/// daemon leaves out is logged as a warning with its file and line, and what could not be
+/// left out without changing behaviour is an error.
 #[derive(Debug, Parser)]
 #[command(name = "vrrp-sidecar", version, about, long_about)]
 struct Cli {
     /// The configuration file (.toml, .yaml or .yml).
-    #[arg(long, short = 'c', value_name = "FILE", global = true)]
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "keepalived_conf"
+    )]
     config: Option<PathBuf>,
+
+    /// A keepalived.conf to run from (or check) instead of a native configuration.
+    #[arg(long, value_name = "FILE", global = true)]
+    keepalived_conf: Option<PathBuf>,
 
     /// How log lines are written; overrides the configuration's `global.log_format`.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -41,6 +58,13 @@ enum Subcommands {
     /// Check the configuration and exit: 0 if valid, 78 (EX_CONFIG) with every problem
     /// listed (file:line: field: message) if not.
     Check,
+    /// Print the native TOML equivalent of a keepalived.conf on standard output, its
+    /// warnings on standard error; exit 78 (EX_CONFIG) with every error listed if it has any.
+    Convert {
+        /// The keepalived.conf.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -53,26 +77,32 @@ enum LogFormatArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(config_path) = cli.config.clone() else {
-        Cli::command()
+    if let Some(Subcommands::Convert { file }) = &cli.command {
+        return convert(file);
+    }
+    let source = match (cli.config.clone(), cli.keepalived_conf.clone()) {
+        (Some(path), _) => ConfigSource::Native(path),
+        (None, Some(path)) => ConfigSource::Keepalived(path),
+        (None, None) => Cli::command()
             .error(
                 ErrorKind::MissingRequiredArgument,
-                "--config FILE is required",
+                "--config FILE or --keepalived-conf FILE is required",
             )
-            .exit();
+            .exit(),
     };
     match cli.command {
-        Some(Subcommands::Check) => check(&config_path),
-        None => run(cli, config_path),
+        Some(Subcommands::Check) => check(&source),
+        _ => run(cli.log_format, source),
     }
 }
 
-fn check(path: &Path) -> ExitCode {
-    match Config::load(path) {
-        Ok(config) => {
+fn check(source: &ConfigSource) -> ExitCode {
+    match source.load() {
+        Ok((config, warnings)) => {
+            print_warnings(&warnings);
             println!(
                 "{}: valid, {} instance(s)",
-                path.display(),
+                source.path().display(),
                 config.instances.len()
             );
             ExitCode::SUCCESS
@@ -84,21 +114,42 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
+fn convert(keepalived_conf: &Path) -> ExitCode {
+    match load_keepalived_conf(keepalived_conf) {
+        Ok((config, warnings)) => {
+            print_warnings(&warnings);
+            print!("{}", to_native_toml(&config));
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            print_problems(&problems);
+            ExitCode::from(EXIT_INVALID_CONFIG)
+        }
+    }
+}
+
+/// Warnings go to standard error, so `convert`'s standard output stays a loadable file.
+fn print_warnings(warnings: &[Diagnostic]) {
+    for warning in warnings {
+        eprintln!("{warning}");
+    }
+}
+
 fn print_problems(problems: &ConfigError) {
     for problem in problems.problems() {
         eprintln!("{problem}");
     }
 }
 
-fn run(cli: Cli, config_path: PathBuf) -> ExitCode {
-    let config = match Config::load(&config_path) {
-        Ok(config) => config,
+fn run(log_format: Option<LogFormatArg>, source: ConfigSource) -> ExitCode {
+    let (config, warnings) = match source.load() {
+        Ok(loaded) => loaded,
         Err(problems) => {
             print_problems(&problems);
             return ExitCode::from(EXIT_INVALID_CONFIG);
         }
     };
-    let format = match cli.log_format {
+    let format = match log_format {
         Some(LogFormatArg::Human) => LogFormat::Human,
         Some(LogFormatArg::Json) => LogFormat::Json,
         None => config.global.log_format,
@@ -106,6 +157,9 @@ fn run(cli: Cli, config_path: PathBuf) -> ExitCode {
     if let Err(problem) = logging::init(format, config.global.log_level) {
         eprintln!("vrrp-sidecar: {problem}");
         return ExitCode::from(EXIT_FAILED);
+    }
+    for warning in &warnings {
+        warn!(%warning, "configuration warning");
     }
     // Two workers: the router keeps running while the VIP worker or a look-up waits on
     // netlink, and the daemon stays small.
@@ -121,7 +175,7 @@ fn run(cli: Cli, config_path: PathBuf) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    match runtime.block_on(daemon::run(config_path, config)) {
+    match runtime.block_on(daemon::run(source, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
             error!(%problem, "vrrp-sidecar failed");

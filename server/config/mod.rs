@@ -49,6 +49,7 @@ mod model;
 mod read;
 mod render;
 mod settings;
+mod source;
 mod suggest;
 mod validate;
 
@@ -64,6 +65,7 @@ pub use settings::{
     LogFormat, LogLevel, NotifySettings, Preempt, Probe, TcpListenerSettings, TcpSecurity,
     TlsSettings, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
 };
+pub use source::ConfigSource;
 pub use validate::DEFAULT_API_SOCKET;
 
 use fields::Findings;

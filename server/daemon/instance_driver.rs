@@ -21,6 +21,7 @@ use crate::vrrp::{
 };
 
 use super::announce::AnnounceSchedule;
+use super::notify::Notifier;
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
 use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
@@ -55,6 +56,8 @@ pub struct InstanceDriver {
     logged_refusals: HashSet<RefusalKind>,
     /// The master as of the last input, to notice when it changes.
     known_master: Option<IpAddr>,
+    /// The FIFO line and programs of each state change.
+    notifier: Notifier,
 }
 
 impl InstanceDriver {
@@ -74,6 +77,7 @@ impl InstanceDriver {
             refused: HashMap::new(),
             logged_refusals: HashSet::new(),
             known_master: None,
+            notifier: Notifier::default(),
         })
     }
 
@@ -277,6 +281,13 @@ impl InstanceDriver {
                         %to,
                         %reason,
                         "state changed"
+                    );
+                    let priority = self.instance.priority().get();
+                    self.notifier.state_changed(
+                        &self.settings.name,
+                        to,
+                        priority,
+                        &self.settings.notify,
                     );
                     if from == State::Master {
                         self.announcements.stop();

@@ -7,6 +7,7 @@
 //! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
 //!   announce).
 //! - [`announce`]: when announcement bursts and refreshes are due.
+//! - [`notify`]: the notify FIFO and programs of state changes, off the router.
 //! - [`signals`]: SIGTERM/SIGINT (stop) and SIGHUP (reload).
 //! - [`settings`]: from configuration to what the core and the sockets take.
 //! - [`logging`]: human or JSON log lines.
@@ -14,6 +15,7 @@
 pub mod announce;
 pub mod instance_driver;
 pub mod logging;
+pub mod notify;
 pub mod router;
 pub mod settings;
 pub mod signals;
@@ -22,14 +24,13 @@ pub mod timer;
 pub mod vips;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tracing::{error, info};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigSource};
 use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
 
 use router::{Router, RouterParts, StartError};
@@ -41,6 +42,10 @@ const COMMAND_QUEUE: usize = 8;
 /// How long the daemon waits, once every instance stopped, for the VIP worker to finish its
 /// last removals before exiting anyway (the addresses then expire by their lifetime).
 const VIP_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the daemon waits, once every instance stopped, for their last notifications (the
+/// FIFO line and programs of STOP) before exiting anyway.
+const NOTIFY_DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why the daemon could not run.
 #[derive(Debug, Error)]
@@ -78,8 +83,9 @@ pub async fn lookup_interfaces(
 }
 
 /// Runs every instance of `config` until SIGTERM or SIGINT has stopped them all.
-/// `config_path` is reread on SIGHUP. Must run inside a tokio runtime with IO and timers.
-pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError> {
+/// `config` was read from `source`, which SIGHUP rereads the same way. Must run inside a
+/// tokio runtime with IO and timers.
+pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError> {
     let netlink = Netlink::connect()?;
     // Subscribed before anything changes, so no link or address event is missed.
     let link_events = LinkEvents::subscribe()?;
@@ -91,8 +97,8 @@ pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError
     }
     let (vips, vip_worker) = VipWorker::spawn(addresses);
     let (commands_sender, commands) = mpsc::channel(COMMAND_QUEUE);
-    let signals = signals::spawn(config_path, netlink.clone(), commands_sender)
-        .map_err(DaemonError::Signals)?;
+    let signals =
+        signals::spawn(source, netlink.clone(), commands_sender).map_err(DaemonError::Signals)?;
     let mut router = Router::new(RouterParts {
         interfaces,
         vips,
@@ -113,6 +119,9 @@ pub async fn run(config_path: PathBuf, config: Config) -> Result<(), DaemonError
         Ok(Ok(())) => {}
         Ok(Err(error)) => error!(%error, "the VIP worker failed"),
         Err(_) => error!("the VIP worker did not finish its removals in time"),
+    }
+    if !notify::drain(NOTIFY_DRAIN_TIMEOUT).await {
+        error!("notifications of the last state changes did not finish in time");
     }
     info!("stopped");
     Ok(())

@@ -5,14 +5,13 @@
 //! never holds up a VRRP timer; the router only gets a configuration that is valid in full.
 
 use std::io;
-use std::path::{Path, PathBuf};
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::Config;
+use crate::config::ConfigSource;
 use crate::net::Netlink;
 
 use super::lookup_interfaces;
@@ -21,7 +20,7 @@ use super::router::{Reload, RouterCommand};
 /// Installs the handlers, then spawns the task that turns signals into commands. Installing
 /// first means a signal that arrives once this returns is never lost to the default action.
 pub fn spawn(
-    config_path: PathBuf,
+    source: ConfigSource,
     netlink: Netlink,
     commands: mpsc::Sender<RouterCommand>,
 ) -> io::Result<JoinHandle<()>> {
@@ -36,7 +35,7 @@ pub fn spawn(
                 Some(()) = interrupt.recv() => stop(&mut stop_requests, "SIGINT"),
                 Some(()) = hangup.recv() => {
                     info!("SIGHUP: rereading the configuration");
-                    match prepare_reload(&config_path, &netlink).await {
+                    match prepare_reload(&source, &netlink).await {
                         Some(reload) => RouterCommand::Reload(Box::new(reload)),
                         None => continue,
                     }
@@ -65,13 +64,18 @@ fn stop(stop_requests: &mut u32, signal: &str) -> RouterCommand {
     RouterCommand::Shutdown { graceful }
 }
 
-/// The configuration at `path` and its interfaces, or `None` (with every problem logged)
-/// when it cannot be applied as a whole; then nothing changes.
-async fn prepare_reload(path: &Path, netlink: &Netlink) -> Option<Reload> {
-    let read_path = path.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || Config::load(&read_path)).await;
+/// The configuration `source` now holds and its interfaces, or `None` (with every problem
+/// logged) when it cannot be applied as a whole; then nothing changes.
+async fn prepare_reload(source: &ConfigSource, netlink: &Netlink) -> Option<Reload> {
+    let reread = source.clone();
+    let loaded = tokio::task::spawn_blocking(move || reread.load()).await;
     let config = match loaded {
-        Ok(Ok(config)) => config,
+        Ok(Ok((config, warnings))) => {
+            for warning in &warnings {
+                warn!(%warning, "configuration warning");
+            }
+            config
+        }
         Ok(Err(problems)) => {
             for problem in problems.problems() {
                 error!(%problem, "configuration problem");

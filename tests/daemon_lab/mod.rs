@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -40,6 +40,23 @@ pub const MARGIN: Duration = Duration::from_millis(500);
 
 /// Time for a first election: a Master_Down_Interval after start, with room to spare.
 pub const ELECTION: Duration = Duration::from_secs(3);
+
+/// Where the seed's keepalived configurations are kept verbatim.
+const SEED_DIRECTORY: &str = "tests/fixtures/keepalived-conf";
+
+/// The seed keepalived.conf `name` (`seed-master.conf` or `seed-backup.conf`) with only its
+/// addresses moved into the lab: the VIP becomes [`VIP`], the master's and the backup's
+/// `mcast_src_ip` become `master` and `backup`, the SMTP server a documentation address.
+/// Its interface is already the lab's `eth0`.
+pub fn seed_in_lab(name: &str, master: Ipv4Addr, backup: Ipv4Addr) -> String {
+    let path = PathBuf::from(SEED_DIRECTORY).join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+        .replace("172.16.1.101", VIP)
+        .replace("172.16.1.102", &master.to_string())
+        .replace("172.16.1.103", &backup.to_string())
+        .replace("172.16.1.100", "192.0.2.254")
+}
 
 /// Three 100 ms advert intervals: long enough for a new backup to have heard the master.
 const ADVERTS_HEARD: Duration = Duration::from_millis(300);
@@ -168,6 +185,11 @@ impl DaemonLab {
         path
     }
 
+    /// A path in the scratch directory, for files a test keeps next to the configs.
+    pub fn scratch_path(&self, name: &str) -> PathBuf {
+        self.directory.join(name)
+    }
+
     /// Starts the daemon on `host` with `instances`, logging JSON at info.
     pub fn start(&self, host: &str, instances: &[InstanceSpec]) -> Daemon {
         self.start_logging(host, instances, "info")
@@ -177,11 +199,32 @@ impl DaemonLab {
     /// `filter` says (a test that counts every refused packet needs the debug lines).
     pub fn start_logging(&self, host: &str, instances: &[InstanceSpec], filter: &str) -> Daemon {
         let config = self.write_config(host, &config_text(instances));
+        self.spawn_daemon(host, "--config", &config, filter)
+    }
+
+    /// Writes `text` as `host`'s keepalived.conf and starts the daemon on `host` from it
+    /// (`--keepalived-conf`), logging JSON at info; returns it with the file's path.
+    pub fn start_keepalived_conf(&self, host: &str, text: &str) -> (Daemon, PathBuf) {
+        let path = self.directory.join(format!("{host}.keepalived.conf"));
+        std::fs::write(&path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        (
+            self.spawn_daemon(host, "--keepalived-conf", &path, "info"),
+            path,
+        )
+    }
+
+    fn spawn_daemon(&self, host: &str, config_option: &str, config: &Path, filter: &str) -> Daemon {
         let log = self.directory.join(format!("{host}.log"));
         let config_argument = config.display().to_string();
         let pid = self.lab.spawn_logged(
             self.ns(host),
-            &[BINARY, "--config", &config_argument, "--log-format", "json"],
+            &[
+                BINARY,
+                config_option,
+                &config_argument,
+                "--log-format",
+                "json",
+            ],
             // Whatever the calling environment says, the tests choose the lines they read.
             &[("RUST_LOG", filter)],
             &log,

@@ -1,0 +1,883 @@
+//! Our daemon and a real keepalived (Debian's 2.2.7) as the two routers of one virtual router,
+//! on one bridge in a namespace lab, both ways round: ours master and keepalived backup, then
+//! the reverse. Each run checks the kernel (`ip -j addr`: exactly one VIP holder), a crash of
+//! the master (SIGKILL of ours, SIGKILL of keepalived's whole process tree), preemption by the
+//! restarted master, a graceful stop (priority 0), and what tshark's VRRP dissector makes of
+//! every advert both sides sent (checksum, hop limit, version).
+//!
+//! Needs root, keepalived and tshark. Without them the tests skip with a line, except with
+//! `CI=true`, where they fail naming what `.ci/run` must install.
+
+mod daemon_lab;
+mod netns;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use daemon_lab::{Daemon, DaemonLab, InstanceSpec, MARGIN, POLL, VIP, VIP6, seed_in_lab};
+use netns::{Lab, require_root, still_listed, wait_until};
+
+/// The host running our daemon: 192.0.2.1 and 2001:db8::1 on eth0.
+const OURS: &str = "ours";
+/// The host running keepalived: 192.0.2.2 and 2001:db8::2 on eth0.
+const THEIRS: &str = "theirs";
+const HOSTS: [&str; 2] = [OURS, THEIRS];
+const OURS_IPV4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const THEIRS_IPV4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+
+/// The tools these tests run besides our binary, each with the Debian package giving it.
+const TOOLS: [(&str, &str); 2] = [("keepalived", "keepalived"), ("tshark", "tshark")];
+
+/// How long a process may take to start and get its sockets and first timer going on a
+/// loaded two-core machine, added to the protocol's own time for a first election.
+const START_SLACK: Duration = Duration::from_secs(1);
+/// How long tshark may take to start capturing, and to write its file once interrupted.
+const TSHARK_WAIT: Duration = Duration::from_secs(10);
+/// The log filter of our daemons: info, plus the router's debug lines, which count the
+/// packets of VRIDs not configured here (a wrong VRID is dropped without a warning).
+const OUR_LOG_FILTER: &str = "info,vrrp_sidecar::daemon::router=debug";
+/// How long a killed or stopped process may take to be gone.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether the test may run: root, keepalived and tshark. Missing tools with `CI=true` fail
+/// the test, because CI must never skip the interoperability matrix in silence.
+fn require_tools(test: &str) -> bool {
+    if !require_root(test) {
+        return false;
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .filter(|(tool, _)| {
+            !std::env::split_paths(&path).any(|directory| directory.join(tool).is_file())
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "{test} needs {missing:?} on PATH and CI=true: .ci/run must apt-get install the \
+             Debian packages {missing:?}"
+        );
+    }
+    eprintln!("skipping {test}: {missing:?} not installed");
+    false
+}
+
+/// The VRRP timing of one virtual router: the advert interval and both priorities.
+#[derive(Clone, Copy, Debug)]
+struct Timing {
+    advert_interval: Duration,
+    master_priority: u8,
+    backup_priority: u8,
+}
+
+impl Timing {
+    /// Skew_Time of a router at `priority` (RFC 9568 §6.1; RFC 3768 §6.1 in whole seconds).
+    fn skew_time(&self, priority: u8) -> Duration {
+        self.advert_interval * (256 - u32::from(priority)) / 256
+    }
+
+    /// Master_Down_Interval of a router at `priority`: 3 × interval + Skew_Time.
+    fn master_down_interval(&self, priority: u8) -> Duration {
+        self.advert_interval * 3 + self.skew_time(priority)
+    }
+}
+
+/// What one host runs.
+#[derive(Clone, Debug)]
+enum Router {
+    /// Our daemon from a native configuration.
+    Ours(InstanceSpec),
+    /// Our daemon from a keepalived.conf (`--keepalived-conf`).
+    OursFromKeepalivedConf(String),
+    /// keepalived with this keepalived.conf.
+    Keepalived(String),
+}
+
+/// A running router.
+enum Running {
+    Ours(Daemon),
+    Keepalived(KeepalivedProcess),
+}
+
+/// A keepalived started in the foreground: its parent process and where it logs.
+struct KeepalivedProcess {
+    parent: u32,
+    log: PathBuf,
+}
+
+impl KeepalivedProcess {
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Running {
+    /// The process that signals go to: ours, or keepalived's parent.
+    fn pid(&self) -> u32 {
+        match self {
+            Running::Ours(daemon) => daemon.pid,
+            Running::Keepalived(keepalived) => keepalived.parent,
+        }
+    }
+
+    fn log_text(&self) -> String {
+        match self {
+            Running::Ours(daemon) => daemon.log_text(),
+            Running::Keepalived(keepalived) => keepalived.log_text(),
+        }
+    }
+}
+
+/// A daemon lab with keepalived processes and a tshark capture in it. Dropping it (also when
+/// a test panics) kills every keepalived process tree it started and stops the capture
+/// before the lab deletes the namespaces.
+struct InteropLab {
+    /// The test's name, starting each line it prints (tests run in parallel).
+    test: &'static str,
+    lab: DaemonLab,
+    /// The parent PID of every keepalived started.
+    keepalived_parents: Mutex<Vec<u32>>,
+    capture: Option<Capture>,
+    /// How many keepalived processes were started so far; numbers their files.
+    keepalived_starts: AtomicUsize,
+}
+
+/// tshark writing the bridge's VRRP frames to `file`.
+struct Capture {
+    pid: u32,
+    file: PathBuf,
+}
+
+impl InteropLab {
+    /// The two hosts on one bridge, with tshark capturing VRRP on the bridge.
+    fn new(test: &'static str) -> Self {
+        let lab = DaemonLab::new(Lab::builder().host(OURS).host(THEIRS).build());
+        let file = lab.scratch_path("bridge.pcapng");
+        let file_argument = file.display().to_string();
+        let pid = lab.lab.spawn(
+            &lab.lab.bridge,
+            &[
+                "tshark",
+                "-q",
+                "-i",
+                "br0",
+                "-f",
+                "ip proto 112 or ip6 proto 112",
+                "-w",
+                &file_argument,
+            ],
+        );
+        let mut interop = InteropLab {
+            test,
+            lab,
+            keepalived_parents: Mutex::new(Vec::new()),
+            capture: Some(Capture { pid, file }),
+            keepalived_starts: AtomicUsize::new(0),
+        };
+        // dumpcap writes the file's header once it captures; before that, adverts are lost.
+        let capturing = wait_until(TSHARK_WAIT, POLL, || {
+            interop
+                .capture
+                .as_ref()
+                .and_then(|capture| std::fs::metadata(&capture.file).ok())
+                .is_some_and(|metadata| metadata.len() > 0)
+        });
+        if !capturing {
+            interop.capture = None;
+            panic!("tshark did not start capturing on br0 within {TSHARK_WAIT:?}");
+        }
+        interop
+    }
+
+    fn start(&self, host: &str, router: &Router) -> Running {
+        match router {
+            Router::Ours(instance) => Running::Ours(self.lab.start_logging(
+                host,
+                std::slice::from_ref(instance),
+                OUR_LOG_FILTER,
+            )),
+            Router::OursFromKeepalivedConf(text) => {
+                Running::Ours(self.lab.start_keepalived_conf(host, text).0)
+            }
+            Router::Keepalived(text) => Running::Keepalived(self.start_keepalived(host, text)),
+        }
+    }
+
+    /// Starts keepalived in the foreground (`-n`), VRRP only (`-P`), logging to its standard
+    /// error (`-l`, `-D` for the reasons it drops adverts), with pid files of its own.
+    fn start_keepalived(&self, host: &str, text: &str) -> KeepalivedProcess {
+        let start = self.keepalived_starts.fetch_add(1, Ordering::Relaxed);
+        let file = |suffix: &str| {
+            self.lab
+                .scratch_path(&format!("{host}-{start}.{suffix}"))
+                .display()
+                .to_string()
+        };
+        let conf = file("keepalived.conf");
+        std::fs::write(&conf, text).unwrap_or_else(|error| panic!("{conf}: {error}"));
+        let log = PathBuf::from(file("keepalived.log"));
+        let parent = self.lab.lab.spawn_logged(
+            self.lab.ns(host),
+            &[
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-P",
+                "-f",
+                &conf,
+                "-p",
+                &file("pid"),
+                "-r",
+                &file("vrrp.pid"),
+            ],
+            &[],
+            &log,
+        );
+        self.keepalived_parents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(parent);
+        KeepalivedProcess { parent, log }
+    }
+
+    /// Kills a router the way a crash does: SIGKILL for ours; for keepalived, its whole tree
+    /// (baseline pitfall 1: a parent killed alone lets the VRRP child stop gracefully, a
+    /// child killed alone is respawned).
+    fn crash(&self, running: &Running) {
+        match running {
+            Running::Ours(daemon) => {
+                self.lab.signal(daemon, Signal::SIGKILL);
+                assert!(
+                    self.lab.wait_exit(daemon, EXIT_WAIT).is_some(),
+                    "ours survived SIGKILL"
+                );
+            }
+            Running::Keepalived(keepalived) => self.kill_keepalived_tree(keepalived.parent),
+        }
+    }
+
+    /// Stops a router gracefully and waits for it to exit: as master it sends priority 0.
+    fn stop(&self, running: &Running) {
+        self.request_stop(running);
+        self.wait_stopped(running);
+    }
+
+    /// Sends SIGTERM, which stops both daemons gracefully.
+    fn request_stop(&self, running: &Running) {
+        self.lab.lab.signal(running.pid(), Signal::SIGTERM);
+    }
+
+    fn wait_stopped(&self, running: &Running) {
+        let pid = running.pid();
+        assert!(
+            self.lab.lab.wait_exit(pid, EXIT_WAIT).is_some(),
+            "{pid} did not stop on SIGTERM\n{}",
+            running.log_text()
+        );
+    }
+
+    /// SIGSTOP to the parent so it cannot respawn, SIGKILL to its children, then to it.
+    fn kill_keepalived_tree(&self, parent: u32) {
+        if self.lab.lab.wait_exit(parent, Duration::ZERO).is_some() {
+            return;
+        }
+        self.lab.lab.signal(parent, Signal::SIGSTOP);
+        for child in children_of(parent) {
+            // The child may have exited since the listing; nothing is left to kill then.
+            let _ = kill(pid(child), Signal::SIGKILL);
+        }
+        self.lab.lab.signal(parent, Signal::SIGKILL);
+        assert!(
+            self.lab.lab.wait_exit(parent, EXIT_WAIT).is_some(),
+            "keepalived {parent} survived SIGKILL"
+        );
+    }
+
+    /// Stops the capture and returns every VRRP advert in it, as tshark decoded them.
+    fn adverts(&mut self) -> Vec<DecodedAdvert> {
+        let capture = self
+            .capture
+            .take()
+            .expect("the capture runs until read once");
+        stop_capture(&self.lab, &capture);
+        decode(&capture.file)
+    }
+
+    /// Tears everything down; asserts no namespace and no keepalived is left.
+    fn finish(self) {
+        let names = self.lab.lab.namespace_names();
+        let parents = self
+            .keepalived_parents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        drop(self);
+        let left = still_listed(&names);
+        assert!(left.is_empty(), "namespaces left behind: {left:?}");
+        for parent in parents {
+            assert!(
+                !Path::new(&format!("/proc/{parent}")).exists() || children_of(parent).is_empty(),
+                "keepalived {parent} or its children still run"
+            );
+        }
+    }
+}
+
+impl Drop for InteropLab {
+    fn drop(&mut self) {
+        let parents = self
+            .keepalived_parents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for parent in parents {
+            self.kill_keepalived_tree(parent);
+        }
+        if let Some(capture) = self.capture.take() {
+            stop_capture(&self.lab, &capture);
+        }
+    }
+}
+
+fn pid(number: u32) -> Pid {
+    Pid::from_raw(i32::try_from(number).expect("PIDs fit in i32"))
+}
+
+/// The PIDs whose parent is `parent`, from `/proc/*/stat`.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|candidate| {
+            let stat =
+                std::fs::read_to_string(format!("/proc/{candidate}/stat")).unwrap_or_default();
+            // The command name may hold spaces and parentheses; the fields after its last
+            // ')' are "state ppid ...".
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .collect()
+}
+
+/// SIGINT lets tshark finish its file; the lab kills it if it does not stop.
+fn stop_capture(lab: &DaemonLab, capture: &Capture) {
+    lab.lab.signal(capture.pid, Signal::SIGINT);
+    if lab.lab.wait_exit(capture.pid, TSHARK_WAIT).is_none() {
+        eprintln!("tshark did not stop on SIGINT; the lab kills it");
+    }
+}
+
+/// One advert as tshark's VRRP dissector decoded it.
+#[derive(Debug)]
+struct DecodedAdvert {
+    source: IpAddr,
+    hop_limit: u8,
+    version: u8,
+    vrid: u8,
+    priority: u8,
+    /// `vrrp.checksum.status`: 1 Good, 0 Bad, 2 Unverified.
+    checksum_status: u8,
+}
+
+/// The fields asked of tshark, in the order [`decode`] reads them.
+const FIELDS: [&str; 8] = [
+    "ip.src",
+    "ipv6.src",
+    "ip.ttl",
+    "ipv6.hlim",
+    "vrrp.version",
+    "vrrp.virt_rtr_id",
+    "vrrp.prio",
+    "vrrp.checksum.status",
+];
+
+fn decode(file: &Path) -> Vec<DecodedAdvert> {
+    let mut command = Command::new("tshark");
+    command
+        .arg("-r")
+        .arg(file)
+        .args(["-Y", "vrrp", "-T", "fields"]);
+    for field in FIELDS {
+        command.args(["-e", field]);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run tshark: {error}"));
+    assert!(
+        output.status.success(),
+        "tshark -r {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            let columns: Vec<&str> = line.split('\t').collect();
+            assert_eq!(columns.len(), FIELDS.len(), "tshark printed {line:?}");
+            let number = |index: usize| -> u8 {
+                columns[index].parse().unwrap_or_else(|_| {
+                    panic!("{} is {:?} in {line:?}", FIELDS[index], columns[index])
+                })
+            };
+            let (source, hop_limit) = if columns[0].is_empty() {
+                (columns[1], 3)
+            } else {
+                (columns[0], 2)
+            };
+            DecodedAdvert {
+                source: source
+                    .parse()
+                    .unwrap_or_else(|_| panic!("no source address in {line:?}")),
+                hop_limit: number(hop_limit),
+                version: number(4),
+                vrid: number(5),
+                priority: number(6),
+                checksum_status: number(7),
+            }
+        })
+        .collect()
+}
+
+/// Asserts that both sides sent adverts and that tshark decoded every one of them as a
+/// VRRP `version` advert with a good checksum and hop limit 255; prints the counts.
+fn assert_adverts(
+    test: &str,
+    adverts: &[DecodedAdvert],
+    sources: [(&str, IpAddr); 2],
+    version: u8,
+) {
+    for advert in adverts {
+        assert_eq!(advert.checksum_status, 1, "checksum not Good: {advert:?}");
+        assert_eq!(advert.hop_limit, 255, "{advert:?}");
+        assert_eq!(advert.version, version, "{advert:?}");
+        assert!(
+            sources.iter().any(|(_, source)| *source == advert.source),
+            "an advert from neither side: {advert:?}"
+        );
+    }
+    for (side, source) in sources {
+        let count = adverts
+            .iter()
+            .filter(|advert| advert.source == source)
+            .count();
+        let priority_zero = adverts
+            .iter()
+            .filter(|advert| advert.source == source && advert.priority == 0)
+            .count();
+        println!(
+            "{test}: tshark: {side} ({source}): {count} VRRPv{version} adverts ({priority_zero} of \
+             priority 0), every checksum Good, hop limit 255"
+        );
+        assert!(count > 0, "no advert from {side} ({source}) on the wire");
+    }
+}
+
+/// The host that is not `host`.
+fn other(host: &str) -> &'static str {
+    if host == OURS { THEIRS } else { OURS }
+}
+
+/// One direction of the matrix: `master` on `master_host`, `backup` on the other host.
+/// Checks election, a single holder in steady state, failover on a crash, preemption by the
+/// restarted master and takeover on its graceful stop; returns the failover time.
+fn failover_cycle(
+    interop: &InteropLab,
+    address: &str,
+    timing: Timing,
+    master_host: &str,
+    master: &Router,
+    backup: &Router,
+) -> Duration {
+    let lab = &interop.lab;
+    let backup_host = other(master_host);
+    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
+    let first_master = interop.start(master_host, master);
+    assert!(
+        lab.wait_sole_holder(&HOSTS, master_host, address, election)
+            .is_some(),
+        "{master_host} was not elected within {election:?}\n{}",
+        first_master.log_text()
+    );
+    let backup_running = interop.start(backup_host, backup);
+    // The backup has heard the master several times and must not have taken the address.
+    std::thread::sleep(timing.advert_interval * 4 + MARGIN);
+    assert_eq!(
+        lab.holders(&HOSTS, address),
+        [master_host],
+        "not a single holder in steady state\n{master_host}:\n{}\n{backup_host}:\n{}",
+        first_master.log_text(),
+        backup_running.log_text()
+    );
+
+    let failover_bound = timing.master_down_interval(timing.backup_priority) + MARGIN;
+    let crashed = Instant::now();
+    interop.crash(&first_master);
+    let failover = lab.wait_holding(backup_host, address, true, failover_bound);
+    assert!(
+        failover.is_some(),
+        "{backup_host} did not take {address} within {failover_bound:?} of the crash\n{}",
+        backup_running.log_text()
+    );
+    let failover = crashed.elapsed();
+    println!(
+        "{}: {master_host} crashed: {backup_host} holds {address} after {failover:?} \
+         (Master_Down_Interval {:?})",
+        interop.test,
+        timing.master_down_interval(timing.backup_priority)
+    );
+
+    // The restarted master removes what the crash left, starts as backup, discards the
+    // lower-priority adverts and preempts after its own Master_Down_Interval.
+    let restarted = Instant::now();
+    let second_master = interop.start(master_host, master);
+    let preempted = lab.wait_sole_holder(&HOSTS, master_host, address, election);
+    assert!(
+        preempted.is_some(),
+        "{master_host} did not preempt within {election:?}; holders {:?}\n{master_host}:\n{}\n\
+         {backup_host}:\n{}",
+        lab.holders(&HOSTS, address),
+        second_master.log_text(),
+        backup_running.log_text()
+    );
+    println!(
+        "{}: {master_host} restarted: sole holder again after {:?}",
+        interop.test,
+        restarted.elapsed()
+    );
+    std::thread::sleep(timing.advert_interval * 3);
+    assert_eq!(lab.holders(&HOSTS, address), [master_host]);
+
+    // Priority 0 on a graceful stop: the backup takes over after its Skew_Time.
+    let handover_bound = timing.skew_time(timing.backup_priority) + MARGIN;
+    let stopping = Instant::now();
+    interop.request_stop(&second_master);
+    assert!(
+        lab.wait_holding(backup_host, address, true, handover_bound)
+            .is_some(),
+        "{backup_host} did not take over within {handover_bound:?} of priority 0\n{}",
+        backup_running.log_text()
+    );
+    println!(
+        "{}: {master_host} stopped (priority 0): {backup_host} holds {address} after {:?}",
+        interop.test,
+        stopping.elapsed()
+    );
+    interop.wait_stopped(&second_master);
+    assert_eq!(lab.holders(&HOSTS, address), [backup_host]);
+    interop.stop(&backup_running);
+    failover
+}
+
+/// A keepalived.conf of one VRRPv3 instance, VRID `vrid`, holding `address`.
+fn keepalived_v3(vrid: u8, priority: u8, address: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n}}\n\
+         vrrp_instance VI_{vrid} {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id {vrid}\n    priority {priority}\n    advert_int 0.1\n    \
+         virtual_ipaddress {{\n        {address}\n    }}\n}}\n"
+    )
+}
+
+const V3_100MS: Timing = Timing {
+    advert_interval: Duration::from_millis(100),
+    master_priority: 150,
+    backup_priority: 100,
+};
+
+const V2_SEED: Timing = Timing {
+    advert_interval: Duration::from_secs(1),
+    master_priority: 101,
+    backup_priority: 100,
+};
+
+/// The seed's configurations in the lab: each side runs the seed file its role names, ours
+/// through `--keepalived-conf`.
+fn v2_seed(test: &'static str, master_host: &str) {
+    let (master_ip, backup_ip) = if master_host == OURS {
+        (OURS_IPV4, THEIRS_IPV4)
+    } else {
+        (THEIRS_IPV4, OURS_IPV4)
+    };
+    let master_text = seed_in_lab("seed-master.conf", master_ip, backup_ip);
+    let backup_text = seed_in_lab("seed-backup.conf", master_ip, backup_ip);
+    let (master, backup) = if master_host == OURS {
+        (
+            Router::OursFromKeepalivedConf(master_text),
+            Router::Keepalived(backup_text),
+        )
+    } else {
+        (
+            Router::Keepalived(master_text),
+            Router::OursFromKeepalivedConf(backup_text),
+        )
+    };
+    let mut interop = InteropLab::new(test);
+    failover_cycle(&interop, VIP, V2_SEED, master_host, &master, &backup);
+    let adverts = interop.adverts();
+    assert_adverts(
+        interop.test,
+        &adverts,
+        [(OURS, OURS_IPV4.into()), (THEIRS, THEIRS_IPV4.into())],
+        2,
+    );
+    interop.finish();
+}
+
+#[test]
+fn v2_seed_pass_auth_ours_master_keepalived_backup() {
+    if require_tools("v2_seed_pass_auth_ours_master_keepalived_backup") {
+        v2_seed("v2_seed_pass_auth_ours_master_keepalived_backup", OURS);
+    }
+}
+
+#[test]
+fn v2_seed_pass_auth_keepalived_master_ours_backup() {
+    if require_tools("v2_seed_pass_auth_keepalived_master_ours_backup") {
+        v2_seed("v2_seed_pass_auth_keepalived_master_ours_backup", THEIRS);
+    }
+}
+
+/// VRRPv3 at 100 ms holding `address` (IPv4 or IPv6), with `master_host` the master.
+fn v3(test: &'static str, master_host: &str, address_with_prefix: &str) {
+    let address = address_with_prefix
+        .split('/')
+        .next()
+        .expect("split yields at least one piece");
+    let ours_priority = if master_host == OURS {
+        V3_100MS.master_priority
+    } else {
+        V3_100MS.backup_priority
+    };
+    let theirs_priority = if master_host == THEIRS {
+        V3_100MS.master_priority
+    } else {
+        V3_100MS.backup_priority
+    };
+    let ours = Router::Ours(InstanceSpec::v3(ours_priority).holding(address_with_prefix));
+    let theirs = Router::Keepalived(keepalived_v3(51, theirs_priority, address_with_prefix));
+    let (master, backup) = if master_host == OURS {
+        (ours, theirs)
+    } else {
+        (theirs, ours)
+    };
+    let mut interop = InteropLab::new(test);
+    failover_cycle(&interop, address, V3_100MS, master_host, &master, &backup);
+    let sources: [(&str, IpAddr); 2] = if address.contains(':') {
+        // IPv6 adverts come from the link-local address (RFC 9568 §5.1.2.1).
+        let link_local = |host: &str| -> IpAddr {
+            interop
+                .lab
+                .ns(host)
+                .link_local("eth0")
+                .unwrap_or_else(|| panic!("{host} has no link-local address"))
+                .into()
+        };
+        [(OURS, link_local(OURS)), (THEIRS, link_local(THEIRS))]
+    } else {
+        [(OURS, OURS_IPV4.into()), (THEIRS, THEIRS_IPV4.into())]
+    };
+    let adverts = interop.adverts();
+    assert_adverts(interop.test, &adverts, sources, 3);
+    interop.finish();
+}
+
+#[test]
+fn v3_ipv4_ours_master_keepalived_backup() {
+    if require_tools("v3_ipv4_ours_master_keepalived_backup") {
+        v3(
+            "v3_ipv4_ours_master_keepalived_backup",
+            OURS,
+            &format!("{VIP}/24"),
+        );
+    }
+}
+
+#[test]
+fn v3_ipv4_keepalived_master_ours_backup() {
+    if require_tools("v3_ipv4_keepalived_master_ours_backup") {
+        v3(
+            "v3_ipv4_keepalived_master_ours_backup",
+            THEIRS,
+            &format!("{VIP}/24"),
+        );
+    }
+}
+
+#[test]
+fn v3_ipv6_ours_master_keepalived_backup() {
+    if require_tools("v3_ipv6_ours_master_keepalived_backup") {
+        v3(
+            "v3_ipv6_ours_master_keepalived_backup",
+            OURS,
+            &format!("{VIP6}/64"),
+        );
+    }
+}
+
+#[test]
+fn v3_ipv6_keepalived_master_ours_backup() {
+    if require_tools("v3_ipv6_keepalived_master_ours_backup") {
+        v3(
+            "v3_ipv6_keepalived_master_ours_backup",
+            THEIRS,
+            &format!("{VIP6}/64"),
+        );
+    }
+}
+
+/// Two routers that must not form one virtual router: both start, each takes the VIP after
+/// its own Master_Down_Interval whatever the other's priority, and both keep it. Returns the
+/// logs of ours and of keepalived.
+fn both_stay_master(
+    interop: &InteropLab,
+    ours: &Router,
+    theirs: &Router,
+    timing: Timing,
+) -> (String, String) {
+    let lab = &interop.lab;
+    let ours_running = interop.start(OURS, ours);
+    let theirs_running = interop.start(THEIRS, theirs);
+    let bound = timing.master_down_interval(timing.backup_priority) + START_SLACK;
+    let both = wait_until(bound, POLL, || lab.holders(&HOSTS, VIP).len() == 2);
+    assert!(
+        both,
+        "not both holders within {bound:?}: {:?}\nours:\n{}\ntheirs:\n{}",
+        lab.holders(&HOSTS, VIP),
+        ours_running.log_text(),
+        theirs_running.log_text()
+    );
+    // Both keep hearing each other's adverts and both keep ignoring them.
+    std::thread::sleep(timing.advert_interval * 4);
+    assert_eq!(lab.holders(&HOSTS, VIP), HOSTS);
+    // Not a graceful stop: a resigning master that hears no successor it accepts keeps
+    // repeating priority 0 for its bound, seconds at 1 s adverts, which proves nothing here.
+    interop.crash(&ours_running);
+    interop.crash(&theirs_running);
+    (ours_running.log_text(), theirs_running.log_text())
+}
+
+/// The seed's v2 configurations, ours with another password; `ours_master` gives ours the
+/// seed master's file and priority, which a password not checked would let win.
+fn wrong_password(test: &'static str, ours_master: bool) {
+    let (ours_file, theirs_file, master_ip, backup_ip) = if ours_master {
+        (
+            "seed-master.conf",
+            "seed-backup.conf",
+            OURS_IPV4,
+            THEIRS_IPV4,
+        )
+    } else {
+        (
+            "seed-backup.conf",
+            "seed-master.conf",
+            THEIRS_IPV4,
+            OURS_IPV4,
+        )
+    };
+    let ours_text =
+        seed_in_lab(ours_file, master_ip, backup_ip).replace("auth_pass 1111", "auth_pass 2222");
+    let theirs_text = seed_in_lab(theirs_file, master_ip, backup_ip);
+    let mut interop = InteropLab::new(test);
+    let ours = Router::OursFromKeepalivedConf(ours_text);
+    let theirs = Router::Keepalived(theirs_text);
+    let (our_log, their_log) = both_stay_master(&interop, &ours, &theirs, V2_SEED);
+    assert!(
+        our_log.contains("advertisement refused") && our_log.contains("password mismatch"),
+        "ours did not log refusing keepalived's password\n{our_log}"
+    );
+    assert!(
+        their_log.contains("received an invalid passwd"),
+        "keepalived did not log refusing our password\n{their_log}"
+    );
+    let adverts = interop.adverts();
+    assert_adverts(
+        interop.test,
+        &adverts,
+        [(OURS, OURS_IPV4.into()), (THEIRS, THEIRS_IPV4.into())],
+        2,
+    );
+    interop.finish();
+}
+
+#[test]
+fn wrong_password_ours_higher_priority() {
+    if require_tools("wrong_password_ours_higher_priority") {
+        wrong_password("wrong_password_ours_higher_priority", true);
+    }
+}
+
+#[test]
+fn wrong_password_keepalived_higher_priority() {
+    if require_tools("wrong_password_keepalived_higher_priority") {
+        wrong_password("wrong_password_keepalived_higher_priority", false);
+    }
+}
+
+/// VRRPv3 at 100 ms with VRID 51 on ours and 52 on keepalived, holding the same address;
+/// `ours_master` gives ours the higher priority, which a mixed-up VRID would let win.
+fn wrong_vrid(test: &'static str, ours_master: bool) {
+    let (ours_priority, theirs_priority) = if ours_master {
+        (V3_100MS.master_priority, V3_100MS.backup_priority)
+    } else {
+        (V3_100MS.backup_priority, V3_100MS.master_priority)
+    };
+    let address = format!("{VIP}/24");
+    let ours = Router::Ours(InstanceSpec::v3(ours_priority).holding(&address));
+    let theirs = Router::Keepalived(keepalived_v3(52, theirs_priority, &address));
+    let mut interop = InteropLab::new(test);
+    let (our_log, _) = both_stay_master(&interop, &ours, &theirs, V3_100MS);
+    assert!(
+        our_log.lines().any(
+            |line| line.contains("packet for a VRID not configured here")
+                && line.contains("\"vrid\":\"Some(52)\"")
+        ),
+        "ours did not count keepalived's VRID 52 packets\n{our_log}"
+    );
+    let adverts = interop.adverts();
+    assert_adverts(
+        interop.test,
+        &adverts,
+        [(OURS, OURS_IPV4.into()), (THEIRS, THEIRS_IPV4.into())],
+        3,
+    );
+    let vrid_of = |source: Ipv4Addr| {
+        adverts
+            .iter()
+            .filter(|advert| advert.source == IpAddr::from(source))
+            .map(|advert| advert.vrid)
+            .collect::<std::collections::BTreeSet<u8>>()
+    };
+    assert_eq!(vrid_of(OURS_IPV4), [51].into());
+    assert_eq!(vrid_of(THEIRS_IPV4), [52].into());
+    interop.finish();
+}
+
+#[test]
+fn wrong_vrid_ours_higher_priority() {
+    if require_tools("wrong_vrid_ours_higher_priority") {
+        wrong_vrid("wrong_vrid_ours_higher_priority", true);
+    }
+}
+
+#[test]
+fn wrong_vrid_keepalived_higher_priority() {
+    if require_tools("wrong_vrid_keepalived_higher_priority") {
+        wrong_vrid("wrong_vrid_keepalived_higher_priority", false);
+    }
+}
