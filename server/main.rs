@@ -1,4 +1,7 @@
-//! `vrrp-sidecar`: runs the configured VRRP instances, or checks a configuration.
+//! `vrrp-sidecar`: runs the configured VRRP instances, checks a configuration, or shows a
+//! failover in a throwaway lab (`demo`).
+
+mod demo;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +44,10 @@ enum Subcommands {
     /// Check the configuration and exit: 0 if valid, 78 (EX_CONFIG) with every problem
     /// listed (file:line: field: message) if not.
     Check,
+    /// As root: build a throwaway lab of three hosts and a client in network namespaces,
+    /// run a daemon on each host, crash the master, bring it back, hand over on SIGTERM,
+    /// and show what a client pinging the VIP felt each time; then remove everything.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -53,6 +60,19 @@ enum LogFormatArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match &cli.command {
+        Some(Subcommands::Demo(args)) => demo::run(args),
+        Some(Subcommands::Check) => check(&required_config(&cli)),
+        None => {
+            let config_path = required_config(&cli);
+            run(cli, config_path)
+        }
+    }
+}
+
+/// The `--config` path; without it, exits with clap's usage error. Only `demo` runs
+/// without a configuration.
+fn required_config(cli: &Cli) -> PathBuf {
     let Some(config_path) = cli.config.clone() else {
         Cli::command()
             .error(
@@ -61,10 +81,7 @@ fn main() -> ExitCode {
             )
             .exit();
     };
-    match cli.command {
-        Some(Subcommands::Check) => check(&config_path),
-        None => run(cli, config_path),
-    }
+    config_path
 }
 
 fn check(path: &Path) -> ExitCode {
