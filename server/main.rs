@@ -1,5 +1,7 @@
-//! `vrrp-sidecar`: runs the configured VRRP instances, checks a configuration, or converts a
-//! keepalived.conf to the native format.
+//! `vrrp-sidecar`: runs the configured VRRP instances, checks a configuration, converts a
+//! keepalived.conf to the native format, or shows a failover in a throwaway lab (`demo`).
+
+mod demo;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,6 +67,10 @@ enum Subcommands {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// As root: build a throwaway lab of three hosts and a client in network namespaces,
+    /// run a daemon on each host, crash the master, bring it back, hand over on SIGTERM,
+    /// and show what a client pinging the VIP felt each time; then remove everything.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -77,8 +83,10 @@ enum LogFormatArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Subcommands::Convert { file }) = &cli.command {
-        return convert(file);
+    match &cli.command {
+        Some(Subcommands::Convert { file }) => return convert(file),
+        Some(Subcommands::Demo(args)) => return demo::run(args),
+        _ => {}
     }
     let source = match (cli.config.clone(), cli.keepalived_conf.clone()) {
         (Some(path), _) => ConfigSource::Native(path),
