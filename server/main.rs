@@ -32,6 +32,10 @@ struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT")]
     log_format: Option<LogFormatArg>,
 
+    /// The gRPC API's Unix socket; overrides the configuration's `api.socket`.
+    #[arg(long, value_name = "PATH")]
+    api_socket: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Option<Subcommands>,
 }
@@ -91,13 +95,16 @@ fn print_problems(problems: &ConfigError) {
 }
 
 fn run(cli: Cli, config_path: PathBuf) -> ExitCode {
-    let config = match Config::load(&config_path) {
+    let mut config = match Config::load(&config_path) {
         Ok(config) => config,
         Err(problems) => {
             print_problems(&problems);
             return ExitCode::from(EXIT_INVALID_CONFIG);
         }
     };
+    if let Some(socket) = cli.api_socket {
+        config.api.socket = socket;
+    }
     let format = match cli.log_format {
         Some(LogFormatArg::Human) => LogFormat::Human,
         Some(LogFormatArg::Json) => LogFormat::Json,

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::mem::{Discriminant, discriminant};
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tracing::{debug, error, info, warn};
 
@@ -16,13 +16,14 @@ use crate::config::InstanceSettings;
 use crate::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::net::{Family, Interface, ReceivedAdvert};
 use crate::vrrp::{
-    Action, Advertisement, Command, DecodeError, DecodeOptions, Instance, IpHeader, State,
-    V3Ipv4Checksum,
+    Action, Advertisement, Command, DecodeError, DecodeOptions, FaultCause, Instance, IpHeader,
+    Priority, State, TransitionReason, V3Ipv4Checksum,
 };
 
 use super::announce::AnnounceSchedule;
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
+use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
 use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
 
 /// What drivers act on the world through; the router owns it next to the drivers and lends
@@ -48,19 +49,31 @@ pub struct InstanceDriver {
     announcements: AnnounceSchedule,
     /// While master: when the VIPs' kernel lifetime is next renewed.
     vip_refresh_at: Option<Instant>,
-    /// Advertisements the codec refused, for the log lines.
-    decode_errors: u64,
+    /// Advertisements the codec refused, for the log lines and the API's counters.
+    decode_errors: DecodeErrorCounts,
     /// The kinds of decode error logged since the master last changed: each is logged once
     /// per master, so a misconfigured peer cannot flood the log at its advert rate.
     logged_decode_errors: HashSet<Discriminant<DecodeError>>,
     /// The master as of the last input, to notice when it changes.
     known_master: Option<IpAddr>,
+    /// The priority before health-check weights: the configured one, or the last the API set.
+    base_priority: Priority,
+    /// The priority in the last advert accepted from the master we follow.
+    master_priority: Option<u8>,
+    /// What put the instance in Fault last, so leaving Fault can say what recovered.
+    fault_cause: Option<FaultCause>,
+    /// When the instance last changed state and why.
+    last_transition: Option<(SystemTime, ChangeCause)>,
+    /// Changes not yet handed to the router's event bus; the router takes them after every
+    /// input (see [`InstanceDriver::take_events`]).
+    events: Vec<InstanceEvent>,
 }
 
 impl InstanceDriver {
     /// A driver for `settings`, running on `interface` (its own, looked up), in Initialize.
     pub fn new(settings: InstanceSettings, interface: &Interface) -> Result<Self, SettingsError> {
         let primary = settings::primary_address(&settings, interface)?;
+        let base_priority = settings::priority(&settings)?;
         let instance = Instance::new(settings::instance_config(&settings, primary)?)
             .map_err(SettingsError::Core)?;
         Ok(InstanceDriver {
@@ -71,10 +84,60 @@ impl InstanceDriver {
             instance,
             announcements: AnnounceSchedule::default(),
             vip_refresh_at: None,
-            decode_errors: 0,
+            decode_errors: DecodeErrorCounts::default(),
             logged_decode_errors: HashSet::new(),
             known_master: None,
+            base_priority,
+            master_priority: None,
+            fault_cause: None,
+            last_transition: None,
+            events: Vec::new(),
         })
+    }
+
+    /// The instance's status now, for the API.
+    pub fn status(&self) -> InstanceStatus {
+        InstanceStatus {
+            settings: self.settings.clone(),
+            state: self.state(),
+            base_priority: self.base_priority.get(),
+            effective_priority: self.instance.priority().get(),
+            master: self.master_view(),
+            counters: self.instance.counters().clone(),
+            decode_errors: self.decode_errors,
+            last_transition: self.last_transition,
+        }
+    }
+
+    /// The changes since the last call, oldest first, for the router to publish.
+    pub fn take_events(&mut self) -> Vec<InstanceEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Sets the base priority (an API `SetPriority`); with no health-check weights in the
+    /// router yet, the advertised priority is the base one.
+    pub async fn set_base_priority(&mut self, now: Instant, priority: Priority, io: &Io) {
+        self.base_priority = priority;
+        self.command(now, Command::SetPriority(priority), io).await;
+    }
+
+    /// Master_Down_Interval for the instance's priority and the master's interval (RFC 9568
+    /// §6.1): the longest a resign waits for its successor.
+    pub fn master_down_interval(&self) -> std::time::Duration {
+        self.instance.master_down_interval()
+    }
+
+    fn master_view(&self) -> MasterView {
+        let priority = if self.state() == State::Master {
+            Some(self.instance.priority().get())
+        } else {
+            self.master_priority
+        };
+        MasterView {
+            address: self.instance.master_address(),
+            priority,
+            advert_interval: self.instance.master_adver_interval().as_duration(),
+        }
     }
 
     /// The instance's name.
@@ -122,8 +185,16 @@ impl InstanceDriver {
 
     /// Applies `command` and carries out what follows.
     pub async fn command(&mut self, now: Instant, command: Command, io: &Io) {
+        let priority_before = self.instance.priority();
         if let Err(rejected) = self.instance.handle_command(now, command) {
             debug!(instance = self.name(), ?command, %rejected, "command not applied");
+        }
+        if self.instance.priority() != priority_before {
+            self.events.push(InstanceEvent::PriorityChanged {
+                instance: self.name().to_owned(),
+                base_priority: self.base_priority.get(),
+                effective_priority: self.instance.priority().get(),
+            });
         }
         self.carry_out(now, io).await;
     }
@@ -136,19 +207,23 @@ impl InstanceDriver {
             hop_limit: packet.hop_limit,
         };
         match Advertisement::decode(&packet.payload, &header, &self.decode_options) {
-            Ok(advert) => {
-                if let Err(reason) = self.instance.handle_packet(now, packet.source, &advert) {
+            Ok(advert) => match self.instance.handle_packet(now, packet.source, &advert) {
+                Ok(()) if self.instance.master_address() == Some(packet.source) => {
+                    self.master_priority = Some(advert.priority);
+                }
+                Ok(()) => {}
+                Err(reason) => {
                     debug!(instance = self.name(), from = %packet.source, %reason, "advertisement dropped");
                 }
-            }
+            },
             Err(error) => {
-                self.decode_errors += 1;
+                self.decode_errors.count(&error);
                 if self.logged_decode_errors.insert(discriminant(&error)) {
                     warn!(
                         instance = self.name(),
                         from = %packet.source,
                         %error,
-                        refused_so_far = self.decode_errors,
+                        refused_so_far = self.decode_errors.total(),
                         "advertisement refused (RFC 9568 §7.1); this reason is logged again \
                          only after the master changes"
                     );
@@ -233,7 +308,7 @@ impl InstanceDriver {
         match settings::priority(&self.settings) {
             Ok(priority) if priority != self.instance.priority() => {
                 info!(instance = self.name(), from = %self.instance.priority(), to = %priority, "priority changed by reload");
-                self.command(now, Command::SetPriority(priority), io).await;
+                self.set_base_priority(now, priority, io).await;
             }
             Ok(_) => {}
             Err(error) => error!(instance = self.name(), %error, "priority not changed"),
@@ -261,6 +336,7 @@ impl InstanceDriver {
                         self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
                     }
                     self.logged_decode_errors.clear();
+                    self.record_transition(from, to, reason);
                 }
                 Action::InstallAddresses(_) => {
                     io.vips
@@ -281,6 +357,30 @@ impl InstanceDriver {
             self.known_master = self.instance.master_address();
             self.logged_decode_errors.clear();
         }
+    }
+
+    /// Notes a state change for the API: when and why, and an event to publish.
+    fn record_transition(&mut self, from: State, to: State, reason: TransitionReason) {
+        let cause = match (reason, self.fault_cause) {
+            (TransitionReason::FaultCleared, Some(FaultCause::InterfaceDown)) => {
+                ChangeCause::InterfaceRecovered
+            }
+            (TransitionReason::FaultCleared, _) => ChangeCause::CheckRecovered,
+            (reason, _) => ChangeCause::Core(reason),
+        };
+        if let TransitionReason::Fault(fault) = reason {
+            self.fault_cause = Some(fault);
+        }
+        self.last_transition = Some((SystemTime::now(), cause));
+        self.events.push(InstanceEvent::Transition {
+            instance: self.name().to_owned(),
+            from,
+            to,
+            cause,
+            base_priority: self.base_priority.get(),
+            effective_priority: self.instance.priority().get(),
+            master: self.master_view(),
+        });
     }
 
     /// Sends `advert` to the group, or to each unicast peer (RFC 9568 §5.1.1.2 allows a

@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::Config;
-use crate::net::Netlink;
+use crate::config::{Config, ConfigError};
+use crate::net::{NetError, Netlink};
 
 use super::lookup_interfaces;
 use super::router::{Reload, RouterCommand};
@@ -37,8 +37,11 @@ pub fn spawn(
                 Some(()) = hangup.recv() => {
                     info!("SIGHUP: rereading the configuration");
                     match prepare_reload(&config_path, &netlink).await {
-                        Some(reload) => RouterCommand::Reload(Box::new(reload)),
-                        None => continue,
+                        Ok(reload) => RouterCommand::Reload { reload: Box::new(reload), reply: None },
+                        Err(error) => {
+                            log_refused_reload(&error);
+                            continue;
+                        }
                     }
                 }
                 else => return,
@@ -65,33 +68,39 @@ fn stop(stop_requests: &mut u32, signal: &str) -> RouterCommand {
     RouterCommand::Shutdown { graceful }
 }
 
-/// The configuration at `path` and its interfaces, or `None` (with every problem logged)
-/// when it cannot be applied as a whole; then nothing changes.
-async fn prepare_reload(path: &Path, netlink: &Netlink) -> Option<Reload> {
-    let read_path = path.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || Config::load(&read_path)).await;
-    let config = match loaded {
-        Ok(Ok(config)) => config,
-        Ok(Err(problems)) => {
-            for problem in problems.problems() {
-                error!(%problem, "configuration problem");
-            }
-            error!(
-                problems = problems.problems().len(),
-                "configuration not reloaded; the running one stays"
-            );
-            return None;
-        }
-        Err(error) => {
-            error!(%error, "configuration not reloaded: the reader failed");
-            return None;
-        }
-    };
-    match lookup_interfaces(netlink, &config).await {
-        Ok(interfaces) => Some(Reload { config, interfaces }),
-        Err(error) => {
-            error!(%error, "configuration not reloaded; the running one stays");
-            None
+/// Why a configuration cannot be applied; then nothing changes.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file has problems.
+    #[error("the configuration has {} problem(s)", .0.problems().len())]
+    Invalid(ConfigError),
+    /// The blocking reader task failed.
+    #[error("the configuration reader failed: {0}")]
+    Reader(tokio::task::JoinError),
+    /// An interface it names could not be looked up.
+    #[error("looking up the interfaces: {0}")]
+    Interfaces(NetError),
+}
+
+fn log_refused_reload(error: &ReloadError) {
+    if let ReloadError::Invalid(problems) = error {
+        for problem in problems.problems() {
+            error!(%problem, "configuration problem");
         }
     }
+    error!(%error, "configuration not reloaded; the running one stays");
+}
+
+/// The configuration at `path` and its interfaces, read and looked up off the router: the
+/// one preparation SIGHUP and the API's `Reload` share. An error means nothing changes.
+pub async fn prepare_reload(path: &Path, netlink: &Netlink) -> Result<Reload, ReloadError> {
+    let read_path = path.to_path_buf();
+    let config = tokio::task::spawn_blocking(move || Config::load(&read_path))
+        .await
+        .map_err(ReloadError::Reader)?
+        .map_err(ReloadError::Invalid)?;
+    let interfaces = lookup_interfaces(netlink, &config)
+        .await
+        .map_err(ReloadError::Interfaces)?;
+    Ok(Reload { config, interfaces })
 }
