@@ -111,14 +111,10 @@ impl ApiServer {
         health
             .set_service_status(SERVICE_NAME, ServingStatus::Serving)
             .await;
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        let reflection_v1 = reflection()
             .build_v1()
             .map_err(|error| ApiError::Reflection(error.to_string()))?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        let reflection_v1alpha = reflection()
             .build_v1alpha()
             .map_err(|error| ApiError::Reflection(error.to_string()))?;
         let services = |server: Server, guard: MutationGuard| -> Router {
@@ -191,6 +187,23 @@ impl ApiServer {
             warn!(socket = %self.socket_path.display(), %error, "API socket not removed");
         }
     }
+}
+
+/// Reflection over every service served. Naming services replaces the builder's own list,
+/// so all four are named; each version then lists both reflection services, and a client
+/// that only speaks v1alpha (grpcurl 1.8) still sees that v1 is there too.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    use tonic_reflection::pb::{v1, v1alpha};
+    tonic_reflection::server::Builder::configure()
+        .include_reflection_service(false)
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(v1alpha::FILE_DESCRIPTOR_SET)
+        .with_service_name(SERVICE_NAME)
+        .with_service_name(tonic_health::pb::health_server::SERVICE_NAME)
+        .with_service_name(v1::server_reflection_server::SERVICE_NAME)
+        .with_service_name(v1alpha::server_reflection_server::SERVICE_NAME)
 }
 
 async fn wait_closed(mut closed: watch::Receiver<bool>) {

@@ -133,8 +133,14 @@ impl InstanceDriver {
         } else {
             self.master_priority
         };
+        // A backup whose core still names our own address (a resign that heard no
+        // successor) knows of no master.
+        let address = self
+            .instance
+            .master_address()
+            .filter(|address| self.state() == State::Master || *address != self.primary_address());
         MasterView {
-            address: self.instance.master_address(),
+            address,
             priority,
             advert_interval: self.instance.master_adver_interval().as_duration(),
         }

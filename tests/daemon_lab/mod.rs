@@ -168,14 +168,39 @@ impl DaemonLab {
         path
     }
 
+    /// The API socket of the daemon on `host`. Namespaces share the file system, so each
+    /// host gets its own socket in the lab's directory instead of the default path.
+    pub fn api_socket(&self, host: &str) -> PathBuf {
+        self.directory.join(format!("{host}.sock"))
+    }
+
     /// Starts the daemon on `host` with `instances`, logging JSON at info.
     pub fn start(&self, host: &str, instances: &[InstanceSpec]) -> Daemon {
+        self.start_on_socket(host, instances, &self.api_socket(host))
+    }
+
+    /// Starts the daemon on `host` with `instances`, its API on `socket`.
+    pub fn start_on_socket(
+        &self,
+        host: &str,
+        instances: &[InstanceSpec],
+        socket: &std::path::Path,
+    ) -> Daemon {
         let config = self.write_config(host, &config_text(instances));
         let log = self.directory.join(format!("{host}.log"));
         let config_argument = config.display().to_string();
+        let socket_argument = socket.display().to_string();
         let pid = self.lab.spawn_logged(
             self.ns(host),
-            &[BINARY, "--config", &config_argument, "--log-format", "json"],
+            &[
+                BINARY,
+                "--config",
+                &config_argument,
+                "--log-format",
+                "json",
+                "--api-socket",
+                &socket_argument,
+            ],
             // Whatever the calling environment says, the tests read info lines.
             &[("RUST_LOG", "info")],
             &log,
