@@ -425,3 +425,151 @@ fn a_stalled_watcher_holds_up_neither_adverts_nor_other_watchers() {
     assert!(longest < ADVERT_GAP_BOUND, "longest advert gap {longest:?}");
     lab.finish();
 }
+
+#[test]
+fn over_tcp_only_a_client_with_a_mutating_token_may_mutate() {
+    if !require_root("over_tcp_only_a_client_with_a_mutating_token_may_mutate") {
+        return;
+    }
+    let lab = lab(&["h1"]);
+    let tokens = lab.write_config(
+        "tokens",
+        "# name token\nops s3cret\nviewer l00k read-only\n",
+    );
+    let api = format!(
+        "[api]\ntcp_address = \"127.0.0.1:50051\"\nallow_plaintext = true\ntokens_file = \"{}\"\n\n",
+        tokens.display()
+    );
+    let config = format!("{api}{}", daemon_lab::config_text(&[InstanceSpec::v3(150)]));
+    let daemon = lab.start_with_config("h1", &config, &lab.api_socket("h1"));
+    runtime().block_on(connect(&lab.api_socket("h1")));
+    // 127.0.0.1 is the namespace's own loopback: the client runs inside it.
+    let codes = lab.ns("h1").enter(|| {
+        netns::runtime().block_on(async {
+            let client = |token: Option<&'static str>| async move {
+                let mut builder = Client::builder(Target::Url("http://127.0.0.1:50051".into()));
+                if let Some(token) = token {
+                    builder = builder.bearer_token(token);
+                }
+                builder.connect().await.expect("TCP connect").grpc()
+            };
+            let mut codes = Vec::new();
+            for token in [None, Some("wrong"), Some("l00k"), Some("s3cret")] {
+                let mut grpc = client(token).await;
+                let listed = grpc.list_instances(proto::ListInstancesRequest {}).await;
+                let set = grpc.set_priority(set_priority("vi", 120)).await;
+                codes.push((
+                    token,
+                    listed.is_ok(),
+                    set.map(|_| ()).err().map(|status| status.code()),
+                ));
+            }
+            codes
+        })
+    });
+    assert_eq!(
+        codes,
+        [
+            (None, true, Some(Code::Unauthenticated)),
+            (Some("wrong"), true, Some(Code::Unauthenticated)),
+            (Some("l00k"), true, Some(Code::PermissionDenied)),
+            (Some("s3cret"), true, None),
+        ]
+    );
+    drop(daemon);
+
+    // Plaintext on an address other hosts can reach is refused at start.
+    let exposed = config.replace("127.0.0.1:50051", "192.0.2.1:50051");
+    let refused = lab.start_with_config("h1", &exposed, &lab.api_socket("h1-exposed"));
+    assert!(
+        lab.wait_exit(&refused, ELECTION)
+            .is_some_and(|status| !status.success())
+    );
+    assert!(
+        refused.log_text().contains("not a loopback address"),
+        "{}",
+        refused.log_text()
+    );
+    lab.finish();
+}
+
+#[test]
+fn delivery_latency_with_many_watchers() {
+    if !require_root("delivery_latency_with_many_watchers") {
+        return;
+    }
+    let lab = lab(&["h1"]);
+    lab.start("h1", &[InstanceSpec::v3(150)]);
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
+    let socket = lab.api_socket("h1");
+    let rt = runtime();
+    rt.block_on(async {
+        let control = connect(&socket).await;
+        for watchers in [1usize, 100, 1000] {
+            // Up to 100 streams per connection: hyper's default stream limit is 200.
+            let mut clients = Vec::new();
+            for _ in 0..watchers.div_ceil(100) {
+                clients.push(connect(&socket).await);
+            }
+            let mut streams = Vec::new();
+            for n in 0..watchers {
+                let mut stream = watch(&clients[n / 100], watch_request("vi")).await;
+                read_until(&mut stream, Duration::from_secs(30), is_snapshot_complete).await;
+                streams.push(stream);
+            }
+            const CHANGES: usize = 20;
+            let readers: Vec<_> = streams
+                .into_iter()
+                .map(|mut stream| {
+                    tokio::spawn(async move {
+                        let mut latencies = Vec::new();
+                        while latencies.len() < CHANGES {
+                            let message = next(&mut stream, Duration::from_secs(30)).await;
+                            if let Some(Kind::PriorityChange(_)) = message.kind {
+                                let sent: SystemTime =
+                                    message.timestamp.unwrap().try_into().unwrap();
+                                latencies.push(
+                                    SystemTime::now().duration_since(sent).unwrap_or_default(),
+                                );
+                            }
+                        }
+                        latencies
+                    })
+                })
+                .collect();
+            for change in 0..CHANGES {
+                let priority = 151 - (change % 2) as u32;
+                control
+                    .clone()
+                    .set_priority(set_priority("vi", priority))
+                    .await
+                    .expect("set");
+                // Spaced out so each change is measured on its own, not behind the last.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let mut latencies = Vec::new();
+            for reader in readers {
+                latencies.extend(reader.await.expect("reader task"));
+            }
+            latencies.sort();
+            let median = latencies[latencies.len() / 2];
+            let p99 = latencies[latencies.len() * 99 / 100];
+            println!(
+                "{watchers} watchers: transition-to-delivery median {median:?}, p99 {p99:?} \
+                 ({} deliveries)",
+                latencies.len()
+            );
+            assert!(
+                p99 < Duration::from_secs(2),
+                "p99 {p99:?} with {watchers} watchers"
+            );
+            // Back to 150 for the next round, whatever the last change was.
+            control
+                .clone()
+                .set_priority(set_priority("vi", 150))
+                .await
+                .expect("set");
+        }
+    });
+    lab.finish();
+}

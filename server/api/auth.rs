@@ -133,3 +133,60 @@ impl MutationGuard {
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(tokens: &str) -> MutationGuard {
+        let path = std::env::temp_dir().join(format!("vst-tokens-{}", std::process::id()));
+        std::fs::write(&path, tokens).expect("a temporary file");
+        let guard = MutationGuard::for_tcp(Some(&path));
+        let _ = std::fs::remove_file(&path);
+        guard.expect("a valid tokens file")
+    }
+
+    fn with_token(token: Option<&str>) -> Request<()> {
+        let mut request = Request::new(());
+        if let Some(token) = token {
+            let value = format!("Bearer {token}").parse().expect("ASCII");
+            request.metadata_mut().insert("authorization", value);
+        }
+        request
+    }
+
+    #[test]
+    fn the_socket_lets_everyone_mutate() {
+        assert!(
+            MutationGuard::SocketPermissions
+                .check(&with_token(None))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn tcp_needs_a_token_that_may_mutate() {
+        let guard = guard("# comment\n\nops s3cret\nviewer l00k read-only\n");
+        let code = |token| {
+            guard
+                .check(&with_token(token))
+                .map_err(|status| status.code())
+        };
+        assert_eq!(code(None), Err(tonic::Code::Unauthenticated));
+        assert_eq!(code(Some("nope")), Err(tonic::Code::Unauthenticated));
+        assert_eq!(code(Some("l00k")), Err(tonic::Code::PermissionDenied));
+        assert_eq!(code(Some("s3cret")), Ok(()));
+    }
+
+    #[test]
+    fn a_malformed_line_is_reported_with_its_number() {
+        let path = std::env::temp_dir().join(format!("vst-bad-tokens-{}", std::process::id()));
+        std::fs::write(&path, "ops s3cret\njust-one-word\n").expect("a temporary file");
+        let error = MutationGuard::for_tcp(Some(&path)).expect_err("malformed");
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            matches!(error, TokensError::Malformed { line: 2, .. }),
+            "{error}"
+        );
+    }
+}

@@ -258,3 +258,48 @@ impl Watcher {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_heartbeat(seconds: i64, nanos: i32) -> v1::WatchStateRequest {
+        v1::WatchStateRequest {
+            heartbeat_interval: Some(prost_types::Duration { seconds, nanos }),
+            ..v1::WatchStateRequest::default()
+        }
+    }
+
+    #[test]
+    fn the_heartbeat_defaults_to_ten_seconds_and_must_lie_in_one_to_three_hundred() {
+        let default = WatchRequest::parse(v1::WatchStateRequest::default()).expect("valid");
+        assert_eq!(default.heartbeat, DEFAULT_HEARTBEAT);
+        assert!(WatchRequest::parse(with_heartbeat(1, 0)).is_ok());
+        assert!(WatchRequest::parse(with_heartbeat(300, 0)).is_ok());
+        for (seconds, nanos) in [(0, 999_999_999), (300, 1), (-1, 0)] {
+            let status = WatchRequest::parse(with_heartbeat(seconds, nanos)).expect_err("refused");
+            assert_eq!(status.code(), tonic::Code::InvalidArgument);
+            assert!(
+                status.message().contains("between 1s and 300s"),
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_resume_takes_the_epoch_along() {
+        let request = WatchRequest::parse(v1::WatchStateRequest {
+            resume_after_revision: Some(7),
+            epoch: "boot".into(),
+            ..v1::WatchStateRequest::default()
+        })
+        .expect("valid");
+        assert_eq!(
+            request.resume,
+            Some(ResumePoint {
+                epoch: "boot".into(),
+                after: 7
+            })
+        );
+    }
+}

@@ -186,7 +186,12 @@ impl DaemonLab {
         instances: &[InstanceSpec],
         socket: &std::path::Path,
     ) -> Daemon {
-        let config = self.write_config(host, &config_text(instances));
+        self.start_with_config(host, &config_text(instances), socket)
+    }
+
+    /// Starts the daemon on `host` with the configuration `text`, its API on `socket`.
+    pub fn start_with_config(&self, host: &str, text: &str, socket: &std::path::Path) -> Daemon {
+        let config = self.write_config(host, text);
         let log = self.directory.join(format!("{host}.log"));
         let config_argument = config.display().to_string();
         let socket_argument = socket.display().to_string();
