@@ -234,6 +234,8 @@ fn bad_input_gets_the_documented_status_codes() {
     }
     .holding("192.0.2.200/24");
     let daemon = lab.start("h1", &[InstanceSpec::v3(150), owner]);
+    // Alone, `vi` becomes master after Master_Down_Interval (the owner at once).
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
     let rt = runtime();
     rt.block_on(async {
         let client = connect(&lab.api_socket("h1")).await;
@@ -289,14 +291,17 @@ fn bad_input_gets_the_documented_status_codes() {
         );
 
         // A master resigns; the instance's counters are live.
-        tokio::time::sleep(Duration::from_millis(500)).await;
         let vi = grpc
             .get_instance(proto::GetInstanceRequest { name: "vi".into() })
             .await
             .unwrap()
             .into_inner();
         assert_eq!(vi.state(), proto::State::Master);
-        assert!(vi.counters.as_ref().unwrap().adverts_sent >= 3, "{vi:?}");
+        let counters = vi.counters.as_ref().unwrap();
+        assert!(
+            counters.adverts_sent >= 1 && counters.became_master == 1,
+            "{vi:?}"
+        );
         let mut request = resign("vi");
         request.wait_for_successor = true;
         let status = refused(grpc.resign(request).await);
@@ -432,10 +437,9 @@ fn over_tcp_only_a_client_with_a_mutating_token_may_mutate() {
         return;
     }
     let lab = lab(&["h1"]);
-    let tokens = lab.write_config(
-        "tokens",
-        "# name token\nops s3cret\nviewer l00k read-only\n",
-    );
+    let tokens = lab.scratch("tokens");
+    std::fs::write(&tokens, "# name token\nops s3cret\nviewer l00k read-only\n")
+        .expect("tokens file");
     let api = format!(
         "[api]\ntcp_address = \"127.0.0.1:50051\"\nallow_plaintext = true\ntokens_file = \"{}\"\n\n",
         tokens.display()
@@ -571,5 +575,137 @@ fn delivery_latency_with_many_watchers() {
                 .expect("set");
         }
     });
+    lab.finish();
+}
+
+/// A throwaway CA and a server (127.0.0.1) and client certificate it signed, made with the
+/// openssl command in `directory`.
+fn make_certificates(openssl: &std::path::Path, directory: &std::path::Path) {
+    let run = |arguments: &[&str]| {
+        let output = std::process::Command::new(openssl)
+            .current_dir(directory)
+            .args(arguments)
+            .output()
+            .expect("openssl runs");
+        assert!(output.status.success(), "openssl {arguments:?}: {output:?}");
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"],
+        &key[..],
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=vrrp-sidecar test CA",
+        ],
+    ]
+    .concat());
+    for (name, extensions) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(directory.join(format!("{name}.ext")), extensions).expect("extensions file");
+        let subject = format!("/CN={name}");
+        let (key_file, request, certificate, extfile) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+            format!("{name}.ext"),
+        );
+        run(&[
+            &["req"],
+            &key[..],
+            &["-keyout", &key_file, "-out", &request, "-subj", &subject],
+        ]
+        .concat());
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &request,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &certificate,
+            "-days",
+            "1",
+            "-extfile",
+            &extfile,
+        ]);
+    }
+}
+
+#[test]
+fn over_tls_a_client_certificate_may_mutate_and_a_bare_client_may_only_read() {
+    let test = "over_tls_a_client_certificate_may_mutate_and_a_bare_client_may_only_read";
+    if !require_root(test) {
+        return;
+    }
+    let Some(openssl) =
+        api_lab::require_tool(test, "openssl", std::path::Path::new("/usr/bin/openssl"))
+    else {
+        return;
+    };
+    let lab = lab(&["h1"]);
+    let directory = lab.scratch("pki");
+    std::fs::create_dir_all(&directory).expect("PKI directory");
+    make_certificates(&openssl, &directory);
+    let file = |name: &str| directory.join(name).display().to_string();
+    let api = format!(
+        "[api]\ntcp_address = \"127.0.0.1:50052\"\n\n[api.tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\n\n",
+        file("server.pem"),
+        file("server.key"),
+        file("ca.pem")
+    );
+    let config = format!("{api}{}", daemon_lab::config_text(&[InstanceSpec::v3(150)]));
+    let daemon = lab.start_with_config("h1", &config, &lab.api_socket("h1"));
+    runtime().block_on(connect(&lab.api_socket("h1")));
+    let (ca, certificate, key) = (file("ca.pem"), file("client.pem"), file("client.key"));
+    let outcomes = lab.ns("h1").enter(move || {
+        netns::runtime().block_on(async move {
+            let mut outcomes = Vec::new();
+            for with_certificate in [false, true] {
+                let mut builder =
+                    Client::builder(Target::Url("https://127.0.0.1:50052".into())).ca_file(&ca);
+                if with_certificate {
+                    builder = builder.client_identity(&certificate, &key);
+                }
+                let mut grpc = builder.connect().await.expect("TLS connect").grpc();
+                let listed = grpc.list_instances(proto::ListInstancesRequest {}).await;
+                let set = grpc.set_priority(set_priority("vi", 120)).await;
+                outcomes.push((
+                    with_certificate,
+                    listed.is_ok(),
+                    set.map(|_| ()).err().map(|status| status.code()),
+                ));
+            }
+            outcomes
+        })
+    });
+    assert_eq!(
+        outcomes,
+        [
+            (false, true, Some(Code::Unauthenticated)),
+            (true, true, None)
+        ]
+    );
+    drop(daemon);
     lab.finish();
 }

@@ -361,8 +361,8 @@ impl Router {
         driver.command(now, Command::Resign, &self.io).await;
         let bound = driver.master_down_interval();
         let status = driver.status();
-        // Published before subscribing would lose nothing either: the command itself
-        // changes no state (the master keeps its addresses until its successor speaks).
+        // What the command itself changed goes out first, so the subscription holds only
+        // what follows: the instance leaving Master once its successor speaks.
         self.publish_events();
         Ok(ResignStarted {
             status,

@@ -161,6 +161,11 @@ impl DaemonLab {
         &self.lab.host(host).ns
     }
 
+    /// A path in the lab's scratch directory, removed with the lab.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.directory.join(name)
+    }
+
     /// Writes `text` as `host`'s configuration and returns its path.
     pub fn write_config(&self, host: &str, text: &str) -> PathBuf {
         let path = self.directory.join(format!("{host}.toml"));
