@@ -709,3 +709,58 @@ fn over_tls_a_client_certificate_may_mutate_and_a_bare_client_may_only_read() {
     drop(daemon);
     lab.finish();
 }
+
+#[test]
+fn grpc_health_reports_the_daemon_not_mastership_and_turns_not_serving_when_stopping() {
+    let test = "grpc_health_reports_the_daemon_not_mastership_and_turns_not_serving_when_stopping";
+    if !require_root(test) {
+        return;
+    }
+    use tonic_health::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let lab = lab(&["h1", "h2"]);
+    let (master, _backup) =
+        lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
+    let rt = runtime();
+    let (mut on_master, at_backup) = rt.block_on(async {
+        connect(&lab.api_socket("h1")).await;
+        let mut master_health =
+            HealthClient::new(api_lab::unix_channel(&lab.api_socket("h1")).await);
+        let mut backup_health =
+            HealthClient::new(api_lab::unix_channel(&lab.api_socket("h2")).await);
+        let at_backup = backup_health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .expect("Check")
+            .into_inner()
+            .status;
+        let mut stream = master_health
+            .watch(HealthCheckRequest {
+                service: "vrrp.v1.Sidecar".into(),
+            })
+            .await
+            .expect("Watch")
+            .into_inner();
+        let first = stream
+            .message()
+            .await
+            .expect("a status")
+            .expect("a message");
+        assert_eq!(first.status, ServingStatus::Serving as i32);
+        (stream, at_backup)
+    });
+    // A healthy backup is as SERVING as the master.
+    assert_eq!(at_backup, ServingStatus::Serving as i32);
+    lab.signal(&master, Signal::SIGTERM);
+    rt.block_on(async {
+        let next = tokio::time::timeout(ELECTION, on_master.message())
+            .await
+            .expect("a status while stopping")
+            .expect("the stream is open")
+            .expect("a message");
+        assert_eq!(next.status, ServingStatus::NotServing as i32);
+    });
+    lab.finish();
+}

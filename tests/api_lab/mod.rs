@@ -65,10 +65,24 @@ pub async fn connect_with_small_windows(
 ) -> proto::sidecar_client::SidecarClient<tonic::transport::Channel> {
     const STREAM_WINDOW: u32 = 65_535;
     const CONNECTION_WINDOW: u32 = 8 << 20;
-    let socket = socket.to_owned();
-    let channel = tonic::transport::Endpoint::from_static("http://localhost")
+    let endpoint = tonic::transport::Endpoint::from_static("http://localhost")
         .initial_stream_window_size(STREAM_WINDOW)
-        .initial_connection_window_size(CONNECTION_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW);
+    proto::sidecar_client::SidecarClient::new(channel(endpoint, socket).await)
+}
+
+/// A plain channel to the API socket, for services the SDK does not wrap (gRPC health).
+pub async fn unix_channel(socket: &Path) -> tonic::transport::Channel {
+    channel(
+        tonic::transport::Endpoint::from_static("http://localhost"),
+        socket,
+    )
+    .await
+}
+
+async fn channel(endpoint: tonic::transport::Endpoint, socket: &Path) -> tonic::transport::Channel {
+    let socket = socket.to_owned();
+    endpoint
         .connect_with_connector(tower::service_fn(move |_| {
             let socket = socket.clone();
             async move {
@@ -77,8 +91,7 @@ pub async fn connect_with_small_windows(
             }
         }))
         .await
-        .expect("connecting to the API socket");
-    proto::sidecar_client::SidecarClient::new(channel)
+        .expect("connecting to the API socket")
 }
 
 /// Opens a `WatchState` stream.
