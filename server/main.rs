@@ -51,6 +51,10 @@ struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT")]
     log_format: Option<LogFormatArg>,
 
+    /// The gRPC API's Unix socket; overrides the configuration's `api.socket`.
+    #[arg(long, value_name = "PATH")]
+    api_socket: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Option<Subcommands>,
 }
@@ -100,7 +104,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Subcommands::Check) => check(&source),
-        _ => run(cli.log_format, source),
+        _ => run(cli.log_format, cli.api_socket, source),
     }
 }
 
@@ -149,14 +153,21 @@ fn print_problems(problems: &ConfigError) {
     }
 }
 
-fn run(log_format: Option<LogFormatArg>, source: ConfigSource) -> ExitCode {
-    let (config, warnings) = match source.load() {
+fn run(
+    log_format: Option<LogFormatArg>,
+    api_socket: Option<PathBuf>,
+    source: ConfigSource,
+) -> ExitCode {
+    let (mut config, warnings) = match source.load() {
         Ok(loaded) => loaded,
         Err(problems) => {
             print_problems(&problems);
             return ExitCode::from(EXIT_INVALID_CONFIG);
         }
     };
+    if let Some(socket) = api_socket {
+        config.api.socket = socket;
+    }
     let format = match log_format {
         Some(LogFormatArg::Human) => LogFormat::Human,
         Some(LogFormatArg::Json) => LogFormat::Json,

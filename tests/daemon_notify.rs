@@ -35,8 +35,8 @@ fn fifo_lines_and_programs_follow_the_state_changes_in_order() {
         return;
     }
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
-    let record = lab.scratch_path("record");
-    let fifo = lab.scratch_path("notify.fifo");
+    let record = lab.scratch("record");
+    let fifo = lab.scratch("notify.fifo");
     let created = Command::new("mkfifo")
         .arg(&fifo)
         .status()
@@ -51,7 +51,7 @@ fn fifo_lines_and_programs_follow_the_state_changes_in_order() {
     let programs: Vec<String> = ["on_master", "on_backup", "on_stop", "on_change"]
         .iter()
         .map(|name| {
-            let path = lab.scratch_path(&format!("{name}.sh"));
+            let path = lab.scratch(&format!("{name}.sh"));
             recording_program(&path, &record, name);
             format!("{name} = \"{}\"", path.display())
         })

@@ -163,7 +163,7 @@ impl InteropLab {
     /// The two hosts on one bridge, with tshark capturing VRRP on the bridge.
     fn new(test: &'static str) -> Self {
         let lab = DaemonLab::new(Lab::builder().host(OURS).host(THEIRS).build());
-        let file = lab.scratch_path("bridge.pcapng");
+        let file = lab.scratch("bridge.pcapng");
         let file_argument = file.display().to_string();
         let pid = lab.lab.spawn(
             &lab.lab.bridge,
@@ -220,7 +220,7 @@ impl InteropLab {
         let start = self.keepalived_starts.fetch_add(1, Ordering::Relaxed);
         let file = |suffix: &str| {
             self.lab
-                .scratch_path(&format!("{host}-{start}.{suffix}"))
+                .scratch(&format!("{host}-{start}.{suffix}"))
                 .display()
                 .to_string()
         };

@@ -211,7 +211,8 @@ EOF
 start_daemon() {
     local daemon=$1 host=$2 log="$work/$2.$1.log"
     if [[ $daemon == sidecar ]]; then
-        ip netns exec "$(ns "$host")" "$binary" --config "$work/$host.toml" >>"$log" 2>&1 &
+        ip netns exec "$(ns "$host")" "$binary" --config "$work/$host.toml" \
+            --api-socket "$work/$host.sock" >>"$log" 2>&1 &
     else
         # A killed run leaves its PID files behind; keepalived would take them for a
         # running instance and refuse to start.

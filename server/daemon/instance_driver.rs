@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::mem::{Discriminant, discriminant};
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tracing::{debug, error, info, warn};
 
@@ -16,14 +16,15 @@ use crate::config::InstanceSettings;
 use crate::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::net::{Family, Interface, ReceivedAdvert};
 use crate::vrrp::{
-    Action, Advertisement, Command, DecodeError, DecodeOptions, DropReason, Instance, IpHeader,
-    State, V3Ipv4Checksum,
+    Action, Advertisement, Command, DecodeError, DecodeOptions, DropReason, FaultCause, Instance,
+    IpHeader, Priority, State, TransitionReason, V3Ipv4Checksum,
 };
 
 use super::announce::AnnounceSchedule;
 use super::notify::Notifier;
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
+use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
 use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
 
 /// What drivers act on the world through; the router owns it next to the drivers and lends
@@ -54,16 +55,30 @@ pub struct InstanceDriver {
     /// The kinds of refusal logged since the master last changed: each is logged once per
     /// master, so a misconfigured or hostile peer cannot flood the log at its packet rate.
     logged_refusals: HashSet<RefusalKind>,
+    /// Advertisements the codec refused, by RFC 6527 statistic, for the API's counters.
+    decode_errors: DecodeErrorCounts,
     /// The master as of the last input, to notice when it changes.
     known_master: Option<IpAddr>,
     /// The FIFO line and programs of each state change.
     notifier: Notifier,
+    /// The priority before health-check weights: the configured one, or the last the API set.
+    base_priority: Priority,
+    /// The priority in the last advert accepted from the master we follow.
+    master_priority: Option<u8>,
+    /// What put the instance in Fault last, so leaving Fault can say what recovered.
+    fault_cause: Option<FaultCause>,
+    /// When the instance last changed state and why.
+    last_transition: Option<(SystemTime, ChangeCause)>,
+    /// Changes not yet handed to the router's event bus; the router takes them after every
+    /// input (see [`InstanceDriver::take_events`]).
+    events: Vec<InstanceEvent>,
 }
 
 impl InstanceDriver {
     /// A driver for `settings`, running on `interface` (its own, looked up), in Initialize.
     pub fn new(settings: InstanceSettings, interface: &Interface) -> Result<Self, SettingsError> {
         let primary = settings::primary_address(&settings, interface)?;
+        let base_priority = settings::priority(&settings)?;
         let instance = Instance::new(settings::instance_config(&settings, primary)?)
             .map_err(SettingsError::Core)?;
         Ok(InstanceDriver {
@@ -76,9 +91,66 @@ impl InstanceDriver {
             vip_refresh_at: None,
             refused: HashMap::new(),
             logged_refusals: HashSet::new(),
+            decode_errors: DecodeErrorCounts::default(),
             known_master: None,
             notifier: Notifier::default(),
+            base_priority,
+            master_priority: None,
+            fault_cause: None,
+            last_transition: None,
+            events: Vec::new(),
         })
+    }
+
+    /// The instance's status now, for the API.
+    pub fn status(&self) -> InstanceStatus {
+        InstanceStatus {
+            settings: self.settings.clone(),
+            state: self.state(),
+            base_priority: self.base_priority.get(),
+            effective_priority: self.instance.priority().get(),
+            master: self.master_view(),
+            counters: self.instance.counters().clone(),
+            decode_errors: self.decode_errors,
+            last_transition: self.last_transition,
+        }
+    }
+
+    /// The changes since the last call, oldest first, for the router to publish.
+    pub fn take_events(&mut self) -> Vec<InstanceEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Sets the base priority (an API `SetPriority`); with no health-check weights in the
+    /// router yet, the advertised priority is the base one.
+    pub async fn set_base_priority(&mut self, now: Instant, priority: Priority, io: &Io) {
+        self.base_priority = priority;
+        self.command(now, Command::SetPriority(priority), io).await;
+    }
+
+    /// Master_Down_Interval for the instance's priority and the master's interval (RFC 9568
+    /// §6.1): the longest a resign waits for its successor.
+    pub fn master_down_interval(&self) -> std::time::Duration {
+        self.instance.master_down_interval()
+    }
+
+    fn master_view(&self) -> MasterView {
+        let priority = if self.state() == State::Master {
+            Some(self.instance.priority().get())
+        } else {
+            self.master_priority
+        };
+        // A backup whose core still names our own address (a resign that heard no
+        // successor) knows of no master.
+        let address = self
+            .instance
+            .master_address()
+            .filter(|address| self.state() == State::Master || *address != self.primary_address());
+        MasterView {
+            address,
+            priority,
+            advert_interval: self.instance.master_adver_interval().as_duration(),
+        }
     }
 
     /// The instance's name.
@@ -126,8 +198,16 @@ impl InstanceDriver {
 
     /// Applies `command` and carries out what follows.
     pub async fn command(&mut self, now: Instant, command: Command, io: &Io) {
+        let priority_before = self.instance.priority();
         if let Err(rejected) = self.instance.handle_command(now, command) {
             debug!(instance = self.name(), ?command, %rejected, "command not applied");
+        }
+        if self.instance.priority() != priority_before {
+            self.events.push(InstanceEvent::PriorityChanged {
+                instance: self.name().to_owned(),
+                base_priority: self.base_priority.get(),
+                effective_priority: self.instance.priority().get(),
+            });
         }
         self.carry_out(now, io).await;
     }
@@ -158,13 +238,19 @@ impl InstanceDriver {
                     debug!(instance = self.name(), from = %packet.source, "advertisement ignored while not running");
                 }
                 Err(reason) => self.refuse(RefusalKind::Dropped(reason), packet.source, &reason),
+                Ok(()) if self.instance.master_address() == Some(packet.source) => {
+                    self.master_priority = Some(advert.priority);
+                }
                 Ok(()) => {}
             },
-            Err(error) => self.refuse(
-                RefusalKind::Decode(discriminant(&error)),
-                packet.source,
-                &error,
-            ),
+            Err(error) => {
+                self.decode_errors.count(&error);
+                self.refuse(
+                    RefusalKind::Decode(discriminant(&error)),
+                    packet.source,
+                    &error,
+                );
+            }
         }
         self.carry_out(now, io).await;
     }
@@ -262,7 +348,7 @@ impl InstanceDriver {
         match settings::priority(&self.settings) {
             Ok(priority) if priority != self.instance.priority() => {
                 info!(instance = self.name(), from = %self.instance.priority(), to = %priority, "priority changed by reload");
-                self.command(now, Command::SetPriority(priority), io).await;
+                self.set_base_priority(now, priority, io).await;
             }
             Ok(_) => {}
             Err(error) => error!(instance = self.name(), %error, "priority not changed"),
@@ -297,6 +383,7 @@ impl InstanceDriver {
                         self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
                     }
                     self.logged_refusals.clear();
+                    self.record_transition(from, to, reason);
                 }
                 Action::InstallAddresses(_) => {
                     io.vips
@@ -317,6 +404,30 @@ impl InstanceDriver {
             self.known_master = self.instance.master_address();
             self.logged_refusals.clear();
         }
+    }
+
+    /// Notes a state change for the API: when and why, and an event to publish.
+    fn record_transition(&mut self, from: State, to: State, reason: TransitionReason) {
+        let cause = match (reason, self.fault_cause) {
+            (TransitionReason::FaultCleared, Some(FaultCause::InterfaceDown)) => {
+                ChangeCause::InterfaceRecovered
+            }
+            (TransitionReason::FaultCleared, _) => ChangeCause::CheckRecovered,
+            (reason, _) => ChangeCause::Core(reason),
+        };
+        if let TransitionReason::Fault(fault) = reason {
+            self.fault_cause = Some(fault);
+        }
+        self.last_transition = Some((SystemTime::now(), cause));
+        self.events.push(InstanceEvent::Transition {
+            instance: self.name().to_owned(),
+            from,
+            to,
+            cause,
+            base_priority: self.base_priority.get(),
+            effective_priority: self.instance.priority().get(),
+            master: self.master_view(),
+        });
     }
 
     /// Sends `advert` to the group, or to each unicast peer (RFC 9568 §5.1.1.2 allows a

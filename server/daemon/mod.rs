@@ -1,6 +1,8 @@
 //! The daemon: every configured instance on the real network.
 //!
 //! - [`router`]: the task that owns all protocol state and carries out the core's actions.
+//! - [`control`]: the API's requests to the router and its answers.
+//! - [`status`]: the status and events the router reports to the API.
 //! - [`instance_driver`]: one instance inside the router (codec options, schedules, logs).
 //! - [`sockets`]: the raw VRRP sockets and their receiver tasks.
 //! - [`timer`]: the router's timerfd, precise to microseconds.
@@ -13,6 +15,7 @@
 //! - [`logging`]: human or JSON log lines.
 
 pub mod announce;
+pub mod control;
 pub mod instance_driver;
 pub mod logging;
 pub mod notify;
@@ -20,24 +23,39 @@ pub mod router;
 pub mod settings;
 pub mod signals;
 pub mod sockets;
+pub mod status;
 pub mod timer;
 pub mod vips;
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
+use crate::api::{ApiError, ApiServer, Reloader};
 use crate::config::{Config, ConfigSource};
+use crate::events::{Epoch, EventBus};
 use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
+
+use control::RouterHandle;
 
 use router::{Router, RouterParts, StartError};
 use vips::{VipWorker, place};
 
-/// Commands waiting for the router; signals come one at a time, so a few suffice.
-const COMMAND_QUEUE: usize = 8;
+/// Commands waiting for the router: signals and API requests. When it is full, API
+/// handlers wait their turn; the router never waits for them.
+const COMMAND_QUEUE: usize = 64;
+
+/// Changes kept for watchers that reconnect and resume.
+const EVENT_HISTORY: usize = 4096;
+
+/// Changes a watcher may fall behind before it lags and gets a `Reset`.
+const WATCHER_QUEUE: usize = 256;
+
+/// Concurrent `WatchState` streams (and resigns waiting for their successor) at most.
+const WATCHER_LIMIT: usize = 16_384;
 
 /// How long the daemon waits, once every instance stopped, for the VIP worker to finish its
 /// last removals before exiting anyway (the addresses then expire by their lifetime).
@@ -62,6 +80,9 @@ pub enum DaemonError {
     /// An instance could not be started.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The API could not start.
+    #[error(transparent)]
+    Api(#[from] ApiError),
 }
 
 /// Looks up every interface the instances of `config` name.
@@ -87,6 +108,20 @@ pub async fn lookup_interfaces(
 /// tokio runtime with IO and timers.
 pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError> {
     let netlink = Netlink::connect()?;
+    // The API first: a daemon whose socket another one serves stops before it touches
+    // the network.
+    let (commands_sender, commands) = mpsc::channel(COMMAND_QUEUE);
+    let (stopping, stopping_receiver) = watch::channel(false);
+    let api = ApiServer::start(
+        &config.api,
+        RouterHandle::new(commands_sender.clone()),
+        Reloader {
+            source: source.clone(),
+            netlink: netlink.clone(),
+        },
+        stopping_receiver,
+    )
+    .await?;
     // Subscribed before anything changes, so no link or address event is missed.
     let link_events = LinkEvents::subscribe()?;
     let interfaces = lookup_interfaces(&netlink, &config).await?;
@@ -96,7 +131,6 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
     }
     let (vips, vip_worker) = VipWorker::spawn(addresses);
-    let (commands_sender, commands) = mpsc::channel(COMMAND_QUEUE);
     let signals =
         signals::spawn(source, netlink.clone(), commands_sender).map_err(DaemonError::Signals)?;
     let mut router = Router::new(RouterParts {
@@ -105,6 +139,13 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         link_events,
         commands,
         netlink,
+        events: EventBus::new(
+            Epoch::generate(SystemTime::now()),
+            EVENT_HISTORY,
+            WATCHER_QUEUE,
+        ),
+        watcher_limit: WATCHER_LIMIT,
+        stopping,
     })
     .map_err(DaemonError::Timer)?;
     let instances = config.instances.len();
@@ -114,6 +155,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     info!(instances, "running");
     router.run().await;
     signals.abort();
+    api.stop().await;
     // The router held the worker's only handle; the worker ends once its queue is empty.
     match tokio::time::timeout(VIP_DRAIN_TIMEOUT, vip_worker).await {
         Ok(Ok(())) => {}

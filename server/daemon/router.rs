@@ -7,16 +7,27 @@
 //! Each input is handed to the instance it concerns, whose actions are carried out before the
 //! next input: advertisements are sent on the spot (a non-blocking send), VIP and
 //! announcement work is queued to the VIP worker, and nothing slow is ever awaited here.
+//!
+//! After every input the router publishes what changed (state and priority changes) on its
+//! [`EventBus`], which never waits for a watcher. API requests arrive as commands with a
+//! oneshot for the reply, answered in the step that handles them: a `Watch` builds the
+//! snapshot and subscribes to the bus in one step, so no change can fall between the two.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, InstanceSettings};
+use crate::events::EventBus;
 use crate::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
-use crate::vrrp::{Command, FaultCause, State};
+use crate::vrrp::{Command, FaultCause, Priority, State};
+
+use super::control::{
+    ControlError, ReloadOutcome, ResignStarted, ResumePoint, WatchBeginning, WatchStart,
+};
+use super::status::{InstanceEvent, InstanceStatus};
 
 use super::instance_driver::{InstanceDriver, Io};
 use super::settings::{self, SocketKey};
@@ -34,8 +45,42 @@ pub enum RouterCommand {
         /// Whether masters wait for their successor.
         graceful: bool,
     },
-    /// Apply a configuration reread after SIGHUP.
-    Reload(Box<Reload>),
+    /// Apply a configuration reread after SIGHUP or asked for over the API.
+    Reload {
+        /// The validated configuration and its interfaces.
+        reload: Box<Reload>,
+        /// Where the outcome goes, when someone waits for it.
+        reply: Option<oneshot::Sender<ReloadOutcome>>,
+    },
+    /// Every instance's status, sorted by name.
+    Statuses {
+        /// Where the statuses go.
+        reply: oneshot::Sender<Vec<InstanceStatus>>,
+    },
+    /// Start a watcher: take a snapshot (or the replay after `resume`) and subscribe in the
+    /// same step.
+    Watch {
+        /// Where the watcher left off, if it reconnects.
+        resume: Option<ResumePoint>,
+        /// Where the start goes.
+        reply: oneshot::Sender<Result<WatchStart, ControlError>>,
+    },
+    /// Set an instance's base priority.
+    SetPriority {
+        /// The instance.
+        instance: String,
+        /// The new priority, not the owner's.
+        priority: Priority,
+        /// The instance after the change.
+        reply: oneshot::Sender<Result<InstanceStatus, ControlError>>,
+    },
+    /// Make a master hand over (make-before-break).
+    Resign {
+        /// The instance.
+        instance: String,
+        /// The handover under way.
+        reply: oneshot::Sender<Result<ResignStarted, ControlError>>,
+    },
 }
 
 /// A validated configuration and every interface it names, looked up off the router.
@@ -59,6 +104,12 @@ pub struct RouterParts {
     pub commands: mpsc::Receiver<RouterCommand>,
     /// For re-reading an interface after its link comes back.
     pub netlink: Netlink,
+    /// The change history the router publishes on and watchers follow.
+    pub events: EventBus<InstanceEvent>,
+    /// How many watchers may follow the bus at once.
+    pub watcher_limit: usize,
+    /// Set to `true` once a shutdown begins, for the API's health service.
+    pub stopping: watch::Sender<bool>,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -90,6 +141,9 @@ pub struct Router {
     stopping: bool,
     /// Packets for a VRID no instance on that socket has.
     unknown_vrid_packets: u64,
+    events: EventBus<InstanceEvent>,
+    watcher_limit: usize,
+    stopping_signal: watch::Sender<bool>,
 }
 
 /// Why an instance could not be started.
@@ -144,6 +198,9 @@ impl Router {
             links_down: HashSet::new(),
             stopping: false,
             unknown_vrid_packets: 0,
+            events: parts.events,
+            watcher_limit: parts.watcher_limit,
+            stopping_signal: parts.stopping,
         })
     }
 
@@ -200,6 +257,8 @@ impl Router {
 
     /// Runs until a shutdown has stopped every instance.
     pub async fn run(mut self) {
+        // The start-up transitions of the instances started before the loop.
+        self.publish_events();
         while !(self.stopping && self.drivers.is_empty()) {
             let deadline = self.next_deadline();
             // Biased: timers first, so a flood of packets cannot delay a take-over; packets
@@ -227,8 +286,111 @@ impl Router {
             if self.stopping {
                 self.retire_stopped().await;
             }
+            self.publish_events();
         }
         info!("every instance stopped");
+    }
+
+    /// Hands every driver's pending changes to the bus, driver by driver.
+    fn publish_events(&mut self) {
+        let now = SystemTime::now();
+        for driver in &mut self.drivers {
+            for event in driver.take_events() {
+                self.events.publish(now, event);
+            }
+        }
+    }
+
+    /// Publishes the last changes of a driver that is being dropped.
+    fn publish_last_events(&mut self, driver: &mut InstanceDriver) {
+        let now = SystemTime::now();
+        for event in driver.take_events() {
+            self.events.publish(now, event);
+        }
+    }
+
+    fn statuses(&self) -> Vec<InstanceStatus> {
+        let mut statuses: Vec<InstanceStatus> =
+            self.drivers.iter().map(InstanceDriver::status).collect();
+        statuses.sort_by(|a, b| a.name().cmp(b.name()));
+        statuses
+    }
+
+    fn start_watch(&self, resume: Option<ResumePoint>) -> Result<WatchStart, ControlError> {
+        if self.events.watcher_count() >= self.watcher_limit {
+            return Err(ControlError::TooManyWatchers {
+                limit: self.watcher_limit,
+            });
+        }
+        let refused = match resume {
+            Some(point) => match self.events.resume(&point.epoch, point.after) {
+                Ok(resumed) => {
+                    return Ok(WatchStart {
+                        epoch: self.events.epoch().clone(),
+                        beginning: WatchBeginning::Resumed(resumed),
+                    });
+                }
+                Err(refused) => Some(refused),
+            },
+            None => None,
+        };
+        Ok(WatchStart {
+            epoch: self.events.epoch().clone(),
+            beginning: WatchBeginning::Snapshot {
+                refused,
+                statuses: self.statuses(),
+                subscription: self.events.subscribe(),
+            },
+        })
+    }
+
+    async fn set_priority(
+        &mut self,
+        instance: &str,
+        priority: Priority,
+    ) -> Result<InstanceStatus, ControlError> {
+        let now = Instant::now();
+        let position = self.position_of(instance)?;
+        let driver = &mut self.drivers[position];
+        if driver.status().base_priority == Priority::OWNER.get() {
+            return Err(ControlError::Owner(instance.to_owned()));
+        }
+        driver.set_base_priority(now, priority, &self.io).await;
+        Ok(driver.status())
+    }
+
+    async fn resign(&mut self, instance: &str) -> Result<ResignStarted, ControlError> {
+        let now = Instant::now();
+        let position = self.position_of(instance)?;
+        let status = self.drivers[position].status();
+        if status.base_priority == Priority::OWNER.get() {
+            return Err(ControlError::Owner(instance.to_owned()));
+        }
+        if status.state != State::Master {
+            return Err(ControlError::NotMaster {
+                instance: instance.to_owned(),
+                state: status.state,
+            });
+        }
+        let driver = &mut self.drivers[position];
+        driver.command(now, Command::Resign, &self.io).await;
+        let bound = driver.master_down_interval();
+        let status = driver.status();
+        // What the command itself changed goes out first, so the subscription holds only
+        // what follows: the instance leaving Master once its successor speaks.
+        self.publish_events();
+        Ok(ResignStarted {
+            status,
+            bound,
+            subscription: self.events.subscribe(),
+        })
+    }
+
+    fn position_of(&self, instance: &str) -> Result<usize, ControlError> {
+        self.drivers
+            .iter()
+            .position(|driver| driver.name() == instance)
+            .ok_or_else(|| ControlError::NotFound(instance.to_owned()))
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -280,16 +442,49 @@ impl Router {
         }
     }
 
+    /// Handles one command. A reply whose asker went away is dropped: the router never
+    /// waits for a client.
     async fn on_command(&mut self, command: RouterCommand) {
         match command {
             RouterCommand::Shutdown { graceful } => self.begin_shutdown(graceful).await,
-            RouterCommand::Reload(reload) if self.stopping => {
+            RouterCommand::Reload { reload, .. } if self.stopping => {
                 info!(
                     instances = reload.config.instances.len(),
                     "reload ignored: shutting down"
                 );
             }
-            RouterCommand::Reload(reload) => self.reload(*reload).await,
+            RouterCommand::Reload { reload, reply } => {
+                let outcome = self.reload(*reload).await;
+                if let Some(reply) = reply {
+                    let _ = reply.send(outcome);
+                }
+            }
+            RouterCommand::Statuses { reply } => {
+                let _ = reply.send(self.statuses());
+            }
+            RouterCommand::Watch { resume, reply } => {
+                let _ = reply.send(self.start_watch(resume));
+            }
+            RouterCommand::SetPriority {
+                instance,
+                priority,
+                reply,
+            } => {
+                let result = if self.stopping {
+                    Err(ControlError::Stopping)
+                } else {
+                    self.set_priority(&instance, priority).await
+                };
+                let _ = reply.send(result);
+            }
+            RouterCommand::Resign { instance, reply } => {
+                let result = if self.stopping {
+                    Err(ControlError::Stopping)
+                } else {
+                    self.resign(&instance).await
+                };
+                let _ = reply.send(result);
+            }
         }
     }
 
@@ -299,6 +494,7 @@ impl Router {
     async fn begin_shutdown(&mut self, graceful: bool) {
         info!(graceful, "shutting down");
         self.stopping = true;
+        self.stopping_signal.send_replace(true);
         let now = Instant::now();
         for driver in &mut self.drivers {
             let command = if graceful && driver.state() == State::Master {
@@ -319,6 +515,8 @@ impl Router {
                 driver.command(now, Command::Shutdown, &self.io).await;
             }
         }
+        // Their shutdown transitions go out before the drivers do.
+        self.publish_events();
         self.drivers
             .retain(|driver| driver.state() != State::Initialize);
     }
@@ -421,7 +619,9 @@ impl Router {
         }
         // Highest position first, so the positions still to remove stay valid.
         for &position in replace.iter().rev() {
-            let settings = self.drivers.remove(position).settings().clone();
+            let mut replaced = self.drivers.remove(position);
+            self.publish_last_events(&mut replaced);
+            let settings = replaced.settings().clone();
             info!(instance = %settings.name, "source address changed while the link was down; instance restarted");
             if let Err(error) = self.start_instance(settings).await {
                 error!(%error, "instance not restarted after the link came up");
@@ -449,12 +649,13 @@ impl Router {
     /// Applies a reloaded configuration: unchanged instances are not touched; a changed
     /// priority or address list applies in place; other changes restart the instance; new
     /// instances start (after removing stale copies of their addresses) and removed ones
-    /// stop (priority 0, addresses removed).
-    async fn reload(&mut self, reload: Reload) {
+    /// stop (priority 0, addresses removed). Returns what changed, by name.
+    async fn reload(&mut self, reload: Reload) -> ReloadOutcome {
         let now = Instant::now();
         self.io.interfaces.extend(reload.interfaces);
         let mut previous: Vec<InstanceDriver> = std::mem::take(&mut self.drivers);
         let (mut unchanged, mut in_place, mut restarted, mut added) = (0, 0, 0, 0);
+        let mut outcome = ReloadOutcome::default();
         let mut to_start = Vec::new();
         for settings in reload.config.instances {
             let position = previous
@@ -467,6 +668,7 @@ impl Router {
                 }
                 Some(mut driver) if !settings::restart_needed(driver.settings(), &settings) => {
                     in_place += 1;
+                    outcome.changed.push(settings.name.clone());
                     driver.reconfigure(now, settings, &self.io).await;
                     self.drivers.push(driver);
                 }
@@ -477,20 +679,29 @@ impl Router {
                         "settings the protocol runs on changed; restarting the instance"
                     );
                     driver.command(now, Command::Shutdown, &self.io).await;
+                    self.publish_last_events(&mut driver);
+                    outcome.changed.push(settings.name.clone());
                     to_start.push((settings, false));
                 }
                 None => {
                     added += 1;
+                    outcome.added.push(settings.name.clone());
                     to_start.push((settings, true));
                 }
             }
         }
         let removed = previous.len();
-        {
-            for driver in &mut previous {
-                info!(instance = driver.name(), "instance removed by reload");
-                driver.command(now, Command::Shutdown, &self.io).await;
-            }
+        for driver in &mut previous {
+            info!(instance = driver.name(), "instance removed by reload");
+            driver.command(now, Command::Shutdown, &self.io).await;
+            self.publish_last_events(driver);
+            self.events.publish(
+                SystemTime::now(),
+                InstanceEvent::Removed {
+                    instance: driver.name().to_owned(),
+                },
+            );
+            outcome.removed.push(driver.name().to_owned());
         }
         for (settings, is_new) in to_start {
             if is_new {
@@ -498,8 +709,16 @@ impl Router {
                 let stale = place(&settings, &self.io.interfaces);
                 self.io.vips.remove_stale(&settings.name, stale);
             }
+            let name = settings.name.clone();
             if let Err(error) = self.start_instance(settings).await {
                 error!(%error, "instance not started by reload");
+                continue;
+            }
+            if is_new && let Some(position) = self.drivers.iter().position(|d| d.name() == name) {
+                // Announced before its start-up transition, which the loop publishes next.
+                let status = self.drivers[position].status();
+                self.events
+                    .publish(SystemTime::now(), InstanceEvent::Added(Box::new(status)));
             }
         }
         let drivers = &self.drivers;
@@ -518,5 +737,6 @@ impl Router {
             unchanged,
             in_place, restarted, added, removed, "configuration reloaded"
         );
+        outcome
     }
 }

@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::ConfigSource;
-use crate::net::Netlink;
+use crate::config::{ConfigError, ConfigSource};
+use crate::net::{NetError, Netlink};
 
 use super::lookup_interfaces;
 use super::router::{Reload, RouterCommand};
@@ -36,8 +36,13 @@ pub fn spawn(
                 Some(()) = hangup.recv() => {
                     info!("SIGHUP: rereading the configuration");
                     match prepare_reload(&source, &netlink).await {
-                        Some(reload) => RouterCommand::Reload(Box::new(reload)),
-                        None => continue,
+                        Ok((reload, _logged_warnings)) => {
+                            RouterCommand::Reload { reload: Box::new(reload), reply: None }
+                        }
+                        Err(error) => {
+                            log_refused_reload(&error);
+                            continue;
+                        }
                     }
                 }
                 else => return,
@@ -64,38 +69,48 @@ fn stop(stop_requests: &mut u32, signal: &str) -> RouterCommand {
     RouterCommand::Shutdown { graceful }
 }
 
-/// The configuration `source` now holds and its interfaces, or `None` (with every problem
-/// logged) when it cannot be applied as a whole; then nothing changes.
-async fn prepare_reload(source: &ConfigSource, netlink: &Netlink) -> Option<Reload> {
-    let reread = source.clone();
-    let loaded = tokio::task::spawn_blocking(move || reread.load()).await;
-    let config = match loaded {
-        Ok(Ok((config, warnings))) => {
-            for warning in &warnings {
-                warn!(%warning, "configuration warning");
-            }
-            config
-        }
-        Ok(Err(problems)) => {
-            for problem in problems.problems() {
-                error!(%problem, "configuration problem");
-            }
-            error!(
-                problems = problems.problems().len(),
-                "configuration not reloaded; the running one stays"
-            );
-            return None;
-        }
-        Err(error) => {
-            error!(%error, "configuration not reloaded: the reader failed");
-            return None;
-        }
-    };
-    match lookup_interfaces(netlink, &config).await {
-        Ok(interfaces) => Some(Reload { config, interfaces }),
-        Err(error) => {
-            error!(%error, "configuration not reloaded; the running one stays");
-            None
+/// Why a configuration cannot be applied; then nothing changes.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file has problems.
+    #[error("the configuration has {} problem(s)", .0.problems().len())]
+    Invalid(ConfigError),
+    /// The blocking reader task failed.
+    #[error("the configuration reader failed: {0}")]
+    Reader(tokio::task::JoinError),
+    /// An interface it names could not be looked up.
+    #[error("looking up the interfaces: {0}")]
+    Interfaces(NetError),
+}
+
+fn log_refused_reload(error: &ReloadError) {
+    if let ReloadError::Invalid(problems) = error {
+        for problem in problems.problems() {
+            error!(%problem, "configuration problem");
         }
     }
+    error!(%error, "configuration not reloaded; the running one stays");
+}
+
+/// The configuration `source` now holds and its interfaces, read and looked up off the
+/// router: the one preparation SIGHUP and the API's `Reload` share. Warnings (keepalived.conf
+/// keywords that are ignored) are logged and returned with it, for the API's reply; an error
+/// means nothing changes.
+pub async fn prepare_reload(
+    source: &ConfigSource,
+    netlink: &Netlink,
+) -> Result<(Reload, Vec<String>), ReloadError> {
+    let reread = source.clone();
+    let (config, diagnostics) = tokio::task::spawn_blocking(move || reread.load())
+        .await
+        .map_err(ReloadError::Reader)?
+        .map_err(ReloadError::Invalid)?;
+    let warnings: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    for warning in &warnings {
+        warn!(%warning, "configuration warning");
+    }
+    let interfaces = lookup_interfaces(netlink, &config)
+        .await
+        .map_err(ReloadError::Interfaces)?;
+    Ok((Reload { config, interfaces }, warnings))
 }

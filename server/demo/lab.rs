@@ -174,6 +174,11 @@ impl Lab {
         self.directory.join(format!("{host}.log"))
     }
 
+    /// Where `host`'s daemon serves its gRPC API.
+    pub fn api_socket_path(&self, host: &str) -> PathBuf {
+        self.directory.join(format!("{host}.sock"))
+    }
+
     /// Starts `program args` inside `host`'s namespace, in a process group of its own so
     /// that a Ctrl-C at the terminal reaches only the demo, which then stops everything in
     /// order. `ip netns exec` execs the program, so the child's PID is the program's own.
@@ -229,10 +234,13 @@ impl Lab {
                 })
         };
         let config = config.display().to_string();
+        // Namespaces share the file system: each daemon needs an API socket of its own, or
+        // the second would find the first one's live socket and refuse to start.
+        let socket = self.api_socket_path(host).display().to_string();
         let child = self.spawn_in(
             host,
             program,
-            &["--config", &config],
+            &["--config", &config, "--api-socket", &socket],
             Stdio::from(open_log()?),
             Stdio::from(open_log()?),
         )?;

@@ -178,6 +178,11 @@ impl DaemonLab {
         &self.lab.host(host).ns
     }
 
+    /// A path in the lab's scratch directory, removed with the lab.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.directory.join(name)
+    }
+
     /// Writes `text` as `host`'s configuration and returns its path.
     pub fn write_config(&self, host: &str, text: &str) -> PathBuf {
         let path = self.directory.join(format!("{host}.toml"));
@@ -185,9 +190,10 @@ impl DaemonLab {
         path
     }
 
-    /// A path in the scratch directory, for files a test keeps next to the configs.
-    pub fn scratch_path(&self, name: &str) -> PathBuf {
-        self.directory.join(name)
+    /// The API socket of the daemon on `host`. Namespaces share the file system, so each
+    /// host gets its own socket in the lab's directory instead of the default path.
+    pub fn api_socket(&self, host: &str) -> PathBuf {
+        self.directory.join(format!("{host}.sock"))
     }
 
     /// Starts the daemon on `host` with `instances`, logging JSON at info.
@@ -199,7 +205,18 @@ impl DaemonLab {
     /// `filter` says (a test that counts every refused packet needs the debug lines).
     pub fn start_logging(&self, host: &str, instances: &[InstanceSpec], filter: &str) -> Daemon {
         let config = self.write_config(host, &config_text(instances));
-        self.spawn_daemon(host, "--config", &config, filter)
+        self.spawn_daemon(host, "--config", &config, filter, &self.api_socket(host))
+    }
+
+    /// Starts the daemon on `host` with `instances`, its API on `socket`.
+    pub fn start_on_socket(&self, host: &str, instances: &[InstanceSpec], socket: &Path) -> Daemon {
+        self.start_with_config(host, &config_text(instances), socket)
+    }
+
+    /// Starts the daemon on `host` with the configuration `text`, its API on `socket`.
+    pub fn start_with_config(&self, host: &str, text: &str, socket: &Path) -> Daemon {
+        let config = self.write_config(host, text);
+        self.spawn_daemon(host, "--config", &config, "info", socket)
     }
 
     /// Writes `text` as `host`'s keepalived.conf and starts the daemon on `host` from it
@@ -208,14 +225,28 @@ impl DaemonLab {
         let path = self.directory.join(format!("{host}.keepalived.conf"));
         std::fs::write(&path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         (
-            self.spawn_daemon(host, "--keepalived-conf", &path, "info"),
+            self.spawn_daemon(
+                host,
+                "--keepalived-conf",
+                &path,
+                "info",
+                &self.api_socket(host),
+            ),
             path,
         )
     }
 
-    fn spawn_daemon(&self, host: &str, config_option: &str, config: &Path, filter: &str) -> Daemon {
+    fn spawn_daemon(
+        &self,
+        host: &str,
+        config_option: &str,
+        config: &Path,
+        filter: &str,
+        socket: &Path,
+    ) -> Daemon {
         let log = self.directory.join(format!("{host}.log"));
         let config_argument = config.display().to_string();
+        let socket_argument = socket.display().to_string();
         let pid = self.lab.spawn_logged(
             self.ns(host),
             &[
@@ -224,6 +255,8 @@ impl DaemonLab {
                 &config_argument,
                 "--log-format",
                 "json",
+                "--api-socket",
+                &socket_argument,
             ],
             // Whatever the calling environment says, the tests choose the lines they read.
             &[("RUST_LOG", filter)],

@@ -1,0 +1,187 @@
+//! The daemon's status and events as `vrrp.v1` messages.
+
+use std::time::{Duration, SystemTime};
+
+use crate::config::{Family, Preempt};
+use crate::daemon::status::{
+    ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView,
+};
+use crate::vrrp::{Counters, DropReason, FaultCause, State, TransitionReason, Version};
+
+use super::v1;
+use super::v1::watch_state_response::Kind;
+
+/// A protobuf timestamp; times before 1970 (a badly set clock) become 1970.
+pub fn timestamp(at: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(at)
+}
+
+/// A protobuf duration; every duration the daemon reports is far below its limit.
+pub fn duration(length: Duration) -> prost_types::Duration {
+    prost_types::Duration::try_from(length).unwrap_or(prost_types::Duration {
+        seconds: i64::MAX,
+        nanos: 0,
+    })
+}
+
+/// The protobuf state.
+pub fn state(state: State) -> v1::State {
+    match state {
+        State::Initialize => v1::State::Init,
+        State::Backup => v1::State::Backup,
+        State::Master => v1::State::Master,
+        State::Fault => v1::State::Fault,
+    }
+}
+
+/// The protobuf reason of a transition.
+pub fn reason(cause: ChangeCause) -> v1::TransitionReason {
+    match cause {
+        ChangeCause::Core(reason) => match reason {
+            TransitionReason::Startup => v1::TransitionReason::Startup,
+            TransitionReason::MasterDownTimerExpired => v1::TransitionReason::MasterDownTimer,
+            TransitionReason::PriorityZeroReceived => v1::TransitionReason::PriorityZeroReceived,
+            TransitionReason::PreemptedLowerPriorityMaster => v1::TransitionReason::Preemption,
+            TransitionReason::HigherPriorityAdvert => v1::TransitionReason::HigherPriorityAdvert,
+            TransitionReason::Shutdown => v1::TransitionReason::Shutdown,
+            TransitionReason::Resigned | TransitionReason::PriorityChanged => {
+                v1::TransitionReason::Command
+            }
+            TransitionReason::Fault(FaultCause::CheckFailed) => v1::TransitionReason::HealthCheck,
+            TransitionReason::Fault(FaultCause::InterfaceDown) => v1::TransitionReason::Interface,
+            // The driver turns FaultCleared into one of the two causes below.
+            TransitionReason::FaultCleared => v1::TransitionReason::Unspecified,
+        },
+        ChangeCause::InterfaceRecovered => v1::TransitionReason::Interface,
+        ChangeCause::CheckRecovered => v1::TransitionReason::HealthCheck,
+    }
+}
+
+/// The master as an instance sees it.
+pub fn master(view: &MasterView) -> v1::MasterInfo {
+    v1::MasterInfo {
+        address: view
+            .address
+            .map(|address| address.to_string())
+            .unwrap_or_default(),
+        priority: view.priority.map(u32::from).unwrap_or_default(),
+        advert_interval: Some(duration(view.advert_interval)),
+    }
+}
+
+/// The RFC 6527 statistics: the core's counters plus the codec's refusals.
+pub fn counters(core: &Counters, decode: &DecodeErrorCounts) -> v1::Counters {
+    v1::Counters {
+        adverts_sent: core.adverts_sent,
+        adverts_received: core.adverts_received,
+        became_master: core.became_master,
+        priority_zero_sent: core.priority_zero_sent,
+        priority_zero_received: core.priority_zero_received,
+        ttl_errors: decode.ttl,
+        version_errors: decode.version
+            + core.dropped(DropReason::WrongVersion)
+            + core.dropped(DropReason::WrongFamily),
+        type_errors: decode.kind,
+        length_errors: decode.length + core.dropped(DropReason::EmptyAddressList),
+        checksum_errors: decode.checksum,
+        vrid_errors: core.dropped(DropReason::WrongVrid),
+        auth_errors: decode.auth + core.dropped(DropReason::AuthMismatch),
+        interval_errors: decode.interval + core.dropped(DropReason::IntervalMismatch),
+        address_list_errors: core.address_list_mismatches,
+    }
+}
+
+/// An instance's full status.
+pub fn instance(status: &InstanceStatus) -> v1::Instance {
+    let settings = &status.settings;
+    let (preempt, preempt_delay) = match settings.preempt {
+        Preempt::After(delay) => (true, Some(duration(delay))),
+        Preempt::Never => (false, None),
+    };
+    v1::Instance {
+        name: settings.name.clone(),
+        interface: settings.interface.clone(),
+        vrid: u32::from(settings.vrid),
+        version: match status.version() {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        },
+        family: match settings.family() {
+            Family::Ipv4 => v1::AddressFamily::Ipv4,
+            Family::Ipv6 => v1::AddressFamily::Ipv6,
+        } as i32,
+        state: state(status.state) as i32,
+        base_priority: u32::from(status.base_priority),
+        effective_priority: u32::from(status.effective_priority),
+        advert_interval: Some(duration(settings.advert_interval.as_duration())),
+        master: Some(master(&status.master)),
+        virtual_addresses: status
+            .virtual_addresses()
+            .iter()
+            .map(|vip| format!("{}/{}", vip.address, vip.prefix_len))
+            .collect(),
+        preempt,
+        preempt_delay,
+        accept_mode: settings.accept_mode,
+        counters: Some(counters(&status.counters, &status.decode_errors)),
+        // Checks live in the health module's runners, not yet in the router.
+        health_checks: Vec::new(),
+        last_transition_time: status.last_transition.map(|(at, _)| timestamp(at)),
+        last_transition_reason: status
+            .last_transition
+            .map_or(v1::TransitionReason::Unspecified, |(_, cause)| {
+                reason(cause)
+            }) as i32,
+    }
+}
+
+/// The snapshot item of a name in a watch filter that no instance has.
+pub fn unknown_instance(name: &str) -> v1::Instance {
+    v1::Instance {
+        name: name.to_owned(),
+        state: v1::State::Unknown as i32,
+        ..v1::Instance::default()
+    }
+}
+
+/// The message kind of a published event.
+pub fn event(event: &InstanceEvent) -> Kind {
+    match event {
+        InstanceEvent::Transition {
+            instance,
+            from,
+            to,
+            cause,
+            base_priority,
+            effective_priority,
+            master: view,
+        } => Kind::Transition(v1::Transition {
+            instance_name: instance.clone(),
+            from: state(*from) as i32,
+            to: state(*to) as i32,
+            reason: reason(*cause) as i32,
+            health_check_name: String::new(),
+            base_priority: u32::from(*base_priority),
+            effective_priority: u32::from(*effective_priority),
+            master: Some(master(view)),
+            // Tracing spans are not exported yet, so there is no span to link.
+            trace: None,
+        }),
+        InstanceEvent::PriorityChanged {
+            instance,
+            base_priority,
+            effective_priority,
+        } => Kind::PriorityChange(v1::PriorityChange {
+            instance_name: instance.clone(),
+            base_priority: u32::from(*base_priority),
+            effective_priority: u32::from(*effective_priority),
+            health_check_name: String::new(),
+        }),
+        InstanceEvent::Added(status) => Kind::Snapshot(v1::InstanceSnapshot {
+            instance: Some(instance(status)),
+        }),
+        InstanceEvent::Removed { instance } => Kind::InstanceRemoved(v1::InstanceRemoved {
+            instance_name: instance.clone(),
+        }),
+    }
+}

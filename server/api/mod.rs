@@ -1,0 +1,34 @@
+//! The gRPC contract, generated from `proto/vrrp/v1/sidecar.proto` by `build.rs`, and (with
+//! the `daemon` feature) the daemon's server for it.
+//!
+//! The generated part is always built, because the client SDK uses it. The server part:
+//! - `listener`: the Unix socket (and optional TCP listener with TLS), reflection and the
+//!   standard health service;
+//! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
+//! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats);
+//! - `auth`: who may call mutating RPCs over TCP;
+//! - `convert`: the daemon's status and events as protobuf messages.
+
+/// Package `vrrp.v1`: the `Sidecar` service and its messages.
+pub mod v1 {
+    tonic::include_proto!("vrrp.v1");
+}
+
+/// The encoded `FileDescriptorSet` of every proto file, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vrrp_descriptor");
+
+#[cfg(feature = "daemon")]
+mod auth;
+#[cfg(feature = "daemon")]
+mod convert;
+#[cfg(feature = "daemon")]
+mod listener;
+#[cfg(feature = "daemon")]
+mod service;
+#[cfg(feature = "daemon")]
+mod watch;
+
+#[cfg(feature = "daemon")]
+pub use listener::{ApiError, ApiServer};
+#[cfg(feature = "daemon")]
+pub use service::Reloader;
