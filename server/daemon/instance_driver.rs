@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::mem::{Discriminant, discriminant};
 use std::net::IpAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tracing::{debug, error, info, warn};
 
@@ -26,6 +26,13 @@ use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
 use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
 use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
+
+/// How long a master that handed over keeps answering for the addresses after it heard its
+/// successor. The successor's first advertisement leaves before its gratuitous ARPs (those go
+/// through its VIP worker, after the install), so letting go at once leaves clients that still
+/// send to our MAC without an answer for a moment: a lost probe in the benchmark. Two holders
+/// for this long are harmless, since the successor's announcements move the clients.
+const RESIGN_RELEASE_GRACE: Duration = Duration::from_millis(50);
 
 /// What drivers act on the world through; the router owns it next to the drivers and lends
 /// it to one driver at a time.
@@ -50,6 +57,9 @@ pub struct InstanceDriver {
     announcements: AnnounceSchedule,
     /// While master: when the VIPs' kernel lifetime is next renewed.
     vip_refresh_at: Option<Instant>,
+    /// After a handover by `Resign` (or SIGTERM): when we let go of the addresses. See
+    /// [`RESIGN_RELEASE_GRACE`].
+    release_at: Option<Instant>,
     /// Packets refused so far, per kind, for the log lines.
     refused: HashMap<RefusalKind, u64>,
     /// The kinds of refusal logged since the master last changed: each is logged once per
@@ -89,6 +99,7 @@ impl InstanceDriver {
             instance,
             announcements: AnnounceSchedule::default(),
             vip_refresh_at: None,
+            release_at: None,
             refused: HashMap::new(),
             logged_refusals: HashSet::new(),
             decode_errors: DecodeErrorCounts::default(),
@@ -190,10 +201,17 @@ impl InstanceDriver {
             self.instance.poll_timeout(),
             self.announcements.next_deadline(),
             self.vip_refresh_at,
+            self.release_at,
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// Whether it handed over and still answers for the addresses for a moment (see
+    /// [`RESIGN_RELEASE_GRACE`]).
+    pub fn is_releasing(&self) -> bool {
+        self.release_at.is_some()
     }
 
     /// Applies `command` and carries out what follows.
@@ -281,6 +299,10 @@ impl InstanceDriver {
             self.instance.handle_timeout(now);
             self.carry_out(now, io).await;
         }
+        if self.release_at.is_some_and(|due| due <= now) {
+            self.release_at = None;
+            io.vips.remove(self.name(), self.held_vips(io));
+        }
         if self.state() != State::Master {
             return;
         }
@@ -357,6 +379,8 @@ impl InstanceDriver {
 
     /// Carries out every pending action of the core, in order.
     async fn carry_out(&mut self, now: Instant, io: &Io) {
+        // Set by a Master → Backup transition of a handover, for the removal that follows it.
+        let mut handing_over = false;
         while let Some(action) = self.instance.poll_action() {
             match action {
                 Action::StateChanged { from, to, reason } => {
@@ -381,6 +405,17 @@ impl InstanceDriver {
                     }
                     if to == State::Master {
                         self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
+                        // Still installed: the take-over's install renews them in place.
+                        self.release_at = None;
+                    }
+                    if from == State::Master && reason == TransitionReason::Resigned {
+                        handing_over = true;
+                    }
+                    if matches!(to, State::Initialize | State::Fault)
+                        && self.release_at.take().is_some()
+                    {
+                        // Stopping or faulty: no grace, nothing may stay behind.
+                        io.vips.remove(self.name(), self.held_vips(io));
                     }
                     self.logged_refusals.clear();
                     self.record_transition(from, to, reason);
@@ -389,7 +424,13 @@ impl InstanceDriver {
                     io.vips
                         .install(self.name(), self.held_vips(io), InstallReason::TakeOver);
                 }
-                Action::RemoveAddresses(_) => io.vips.remove(self.name(), self.held_vips(io)),
+                Action::RemoveAddresses(_) if handing_over => {
+                    self.release_at = Some(now + RESIGN_RELEASE_GRACE);
+                }
+                Action::RemoveAddresses(_) => {
+                    self.release_at = None;
+                    io.vips.remove(self.name(), self.held_vips(io));
+                }
                 Action::Announce(_) => {
                     let messages = self.announcements.start(now, &self.settings.garp);
                     io.vips.announce(self.name(), self.held_vips(io), messages);

@@ -507,11 +507,15 @@ impl Router {
     }
 
     /// While stopping: shuts down and drops every instance that is no longer master (a
-    /// resigning master stays until its successor is heard or its bound passes).
+    /// resigning master stays until its successor is heard or its bound passes, then until
+    /// its release grace has passed).
     async fn retire_stopped(&mut self) {
         let now = Instant::now();
         for driver in &mut self.drivers {
-            if driver.state() != State::Master && driver.state() != State::Initialize {
+            if driver.state() != State::Master
+                && driver.state() != State::Initialize
+                && !driver.is_releasing()
+            {
                 driver.command(now, Command::Shutdown, &self.io).await;
             }
         }
