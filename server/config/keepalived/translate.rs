@@ -152,6 +152,14 @@ struct CheckDefinition {
     has_error: bool,
 }
 
+impl CheckDefinition {
+    /// Sets native field `key` to `value`, remembering the keepalived line it came from.
+    fn set(&mut self, key: &str, value: Value, origin: Origin) {
+        self.fields.insert(key.to_owned(), value);
+        self.origins.insert(key.to_owned(), origin);
+    }
+}
+
 struct Translator<'d> {
     diagnostics: &'d mut Vec<Diagnostic>,
     origins: BTreeMap<FieldPath, Origin>,
@@ -417,10 +425,7 @@ impl Translator<'_> {
                 }
             };
             if let Some((key, value)) = native_key {
-                definition.fields.insert(key.to_owned(), value);
-                definition
-                    .origins
-                    .insert(key.to_owned(), Self::origin(child, &child_path));
+                definition.set(key, value, Self::origin(child, &child_path));
             }
             definition.has_error |= self.error_count() > errors_before;
         }
@@ -466,10 +471,7 @@ impl Translator<'_> {
                 }
             };
             if let Some((key, value)) = native_key {
-                definition.fields.insert(key.to_owned(), value);
-                definition
-                    .origins
-                    .insert(key.to_owned(), Self::origin(child, &child_path));
+                definition.set(key, value, Self::origin(child, &child_path));
             }
             definition.has_error |= self.error_count() > errors_before;
         }
