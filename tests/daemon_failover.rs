@@ -454,3 +454,42 @@ fn an_ipv6_master_recovers_after_a_link_flap_that_drops_its_addresses() {
     );
     lab.finish();
 }
+
+#[test]
+fn an_ipv6_instance_waits_in_fault_for_a_link_local_address() {
+    if !require_root("an_ipv6_instance_waits_in_fault_for_a_link_local_address") {
+        return;
+    }
+    let lab = lab(&["h1"]);
+    // No link-local address, as while one is still in duplicate address detection: the
+    // kernel makes none (addr_gen_mode 1) and the one made at link-up is flushed.
+    lab.ns("h1")
+        .run_ok(&["sysctl", "-qw", "net.ipv6.conf.eth0.addr_gen_mode=1"]);
+    lab.ns("h1")
+        .ip(&["-6", "addr", "flush", "dev", "eth0", "scope", "link"]);
+    assert_eq!(lab.ns("h1").link_local("eth0"), None);
+
+    let vip6 = format!("{VIP6}/64");
+    let daemon = lab.start("h1", &[InstanceSpec::v3(150).holding(&vip6)]);
+    assert!(
+        daemon.wait_state_count("FAULT", 1, ELECTION),
+        "the instance did not wait in Fault\n{}",
+        daemon.log_text()
+    );
+    assert!(
+        !lab.holds("h1", VIP6),
+        "a VIP was taken without a source address"
+    );
+
+    lab.ns("h1")
+        .ip(&["-6", "addr", "add", "fe80::1/64", "dev", "eth0"]);
+    // The router reads the interface again every 500 ms while the address is missing.
+    let bound = Duration::from_millis(500) + master_down_interval_100ms(150) + MARGIN;
+    assert!(
+        lab.wait_holding("h1", VIP6, true, bound).is_some(),
+        "no master within {bound:?} of the link-local address appearing\n{}",
+        daemon.log_text()
+    );
+    assert_eq!(daemon.states(), ["FAULT", "BACKUP", "MASTER"]);
+    lab.finish();
+}

@@ -48,7 +48,9 @@ pub fn reason(cause: ChangeCause) -> v1::TransitionReason {
                 v1::TransitionReason::Command
             }
             TransitionReason::Fault(FaultCause::CheckFailed) => v1::TransitionReason::HealthCheck,
-            TransitionReason::Fault(FaultCause::InterfaceDown) => v1::TransitionReason::Interface,
+            TransitionReason::Fault(FaultCause::InterfaceDown | FaultCause::NoSourceAddress) => {
+                v1::TransitionReason::Interface
+            }
             // The driver turns FaultCleared into one of the two causes below.
             TransitionReason::FaultCleared => v1::TransitionReason::Unspecified,
         },

@@ -88,6 +88,16 @@ impl InstanceDriver {
     /// A driver for `settings`, running on `interface` (its own, looked up), in Initialize.
     pub fn new(settings: InstanceSettings, interface: &Interface) -> Result<Self, SettingsError> {
         let primary = settings::primary_address(&settings, interface)?;
+        Self::with_primary(settings, primary)
+    }
+
+    /// A driver whose advertisements would come from `primary`. [`InstanceDriver::new`] takes
+    /// it from the interface; the router gives an unspecified address to an instance that
+    /// waits in Fault for its interface to get one, and replaces that instance once it does.
+    pub fn with_primary(
+        settings: InstanceSettings,
+        primary: IpAddr,
+    ) -> Result<Self, SettingsError> {
         let base_priority = settings::priority(&settings)?;
         let instance = Instance::new(settings::instance_config(&settings, primary)?)
             .map_err(SettingsError::Core)?;
@@ -450,9 +460,10 @@ impl InstanceDriver {
     /// Notes a state change for the API: when and why, and an event to publish.
     fn record_transition(&mut self, from: State, to: State, reason: TransitionReason) {
         let cause = match (reason, self.fault_cause) {
-            (TransitionReason::FaultCleared, Some(FaultCause::InterfaceDown)) => {
-                ChangeCause::InterfaceRecovered
-            }
+            (
+                TransitionReason::FaultCleared,
+                Some(FaultCause::InterfaceDown | FaultCause::NoSourceAddress),
+            ) => ChangeCause::InterfaceRecovered,
             (TransitionReason::FaultCleared, _) => ChangeCause::CheckRecovered,
             (reason, _) => ChangeCause::Core(reason),
         };

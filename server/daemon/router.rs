@@ -14,12 +14,13 @@
 //! snapshot and subscribes to the bus in one step, so no change can fall between the two.
 
 use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
-use crate::config::{Config, InstanceSettings};
+use crate::config::{Config, Family, InstanceSettings};
 use crate::events::EventBus;
 use crate::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
 use crate::vrrp::{Command, FaultCause, Priority, State};
@@ -30,7 +31,7 @@ use super::control::{
 use super::status::{InstanceEvent, InstanceStatus};
 
 use super::instance_driver::{InstanceDriver, Io};
-use super::settings::{self, SocketKey};
+use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::{Arrival, Sockets};
 use super::timer::PreciseTimer;
 use super::vips::{VipWorker, micros, place};
@@ -208,20 +209,35 @@ impl Router {
     /// address owner). Its socket is opened first, so an owner's first advertisement leaves.
     /// On a link that is down it starts in Fault instead, and the link's coming up starts
     /// it: link events only report changes, so a link already down would otherwise go
-    /// unnoticed and the instance would take the VIP on a dead link.
+    /// unnoticed and the instance would take the VIP on a dead link. An interface with no
+    /// address to advertise from yet (an IPv6 link-local address still in duplicate address
+    /// detection) also puts it in Fault, and the interface is read again until it has one.
     pub async fn start_instance(&mut self, settings: InstanceSettings) -> Result<(), StartError> {
-        let driver = self.create_driver(settings)?;
-        let link = self
-            .io
-            .interfaces
-            .get(&driver.settings().interface)
-            .map(|interface| (interface.index, interface.running));
-        let command = match link {
-            Some((index, false)) => {
-                self.links_down.insert(index);
-                Command::EnterFault(FaultCause::InterfaceDown)
+        let interface = self.io.interfaces.get(&settings.interface).ok_or_else(|| {
+            StartError::UnknownInterface {
+                instance: settings.name.clone(),
+                interface: settings.interface.clone(),
             }
-            _ => Command::Startup,
+        })?;
+        let (index, running, name) = (interface.index, interface.running, interface.name.clone());
+        let source_missing = matches!(
+            settings::primary_address(&settings, interface),
+            Err(SettingsError::NoSourceAddress { .. })
+        );
+        let driver = if source_missing {
+            awaiting_source(settings)?
+        } else {
+            self.create_driver(settings)?
+        };
+        let command = if !running {
+            self.links_down.insert(index);
+            Command::EnterFault(FaultCause::InterfaceDown)
+        } else if source_missing {
+            warn!(instance = %driver.name(), interface = %name, "no address to advertise from yet; in Fault until the interface has one");
+            self.look_up(name, LOOKUP_RETRY);
+            Command::EnterFault(FaultCause::NoSourceAddress)
+        } else {
+            Command::Startup
         };
         self.drivers.push(driver);
         let now = Instant::now();
@@ -743,4 +759,18 @@ impl Router {
         );
         outcome
     }
+}
+
+/// A driver for an instance whose interface has no address to advertise from yet. It waits in
+/// Fault, where it sends nothing, under an unspecified address of its family; no socket is
+/// opened for it (an IPv6 socket needs the link-local source). Once a look-up finds the
+/// address, `on_interface_looked_up` replaces it with one built on the real address.
+fn awaiting_source(settings: InstanceSettings) -> Result<InstanceDriver, StartError> {
+    let unspecified = match settings.family() {
+        Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let instance = settings.name.clone();
+    InstanceDriver::with_primary(settings, unspecified)
+        .map_err(|source| StartError::Settings { instance, source })
 }

@@ -38,6 +38,10 @@ pub enum FaultCause {
     CheckFailed,
     /// The interface the instance runs on is down.
     InterfaceDown,
+    /// The interface has no address to advertise from yet: no primary IPv4 address, or no
+    /// IPv6 link-local address (one still in duplicate address detection after the link
+    /// came up). RFC 9568 §5.1.1.1 and §5.1.2.1 allow no other source.
+    NoSourceAddress,
 }
 
 /// Why a state change happened, reported with every [`crate::vrrp::Action::StateChanged`].
@@ -83,6 +87,9 @@ impl fmt::Display for TransitionReason {
             TransitionReason::Fault(FaultCause::CheckFailed) => f.write_str("fault: check failed"),
             TransitionReason::Fault(FaultCause::InterfaceDown) => {
                 f.write_str("fault: interface down")
+            }
+            TransitionReason::Fault(FaultCause::NoSourceAddress) => {
+                f.write_str("fault: no source address")
             }
             TransitionReason::FaultCleared => f.write_str("fault cleared"),
         }
