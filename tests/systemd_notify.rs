@@ -2,7 +2,9 @@
 //! `Type=notify` unit: the test plays systemd, holding the datagram socket named by
 //! `$NOTIFY_SOCKET`, and checks that READY=1 comes only once the API answers, that the
 //! watchdog is pinged when `$WATCHDOG_USEC` asks for it, that SIGHUP is bracketed by
-//! RELOADING=1 and READY=1, and that SIGTERM says STOPPING=1 (root: network namespaces).
+//! RELOADING=1 and READY=1, and that SIGTERM says STOPPING=1. And the daemon as the unit
+//! and the container run it: an unprivileged user with CAP_NET_ADMIN and CAP_NET_RAW alone
+//! (root: network namespaces).
 
 mod api_lab;
 mod daemon_lab;
@@ -16,7 +18,7 @@ use tonic_health::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use vrrp_sidecar_client::proto::{self, sidecar_client::SidecarClient};
 
-use daemon_lab::{DaemonLab, InstanceSpec};
+use daemon_lab::{BINARY, Daemon, DaemonLab, ELECTION, InstanceSpec, VIP, config_text};
 use netns::{Lab, require_root};
 
 /// The watchdog timeout the test gives the daemon: it pings every half of it, 200 ms.
@@ -180,5 +182,91 @@ fn ready_comes_once_the_api_answers_then_watchdog_reload_and_stop() {
     assert!(stopping.is_some(), "no STOPPING=1\n{}", daemon.log_text());
     let status = lab.wait_exit(&daemon, START).expect("the daemon exits");
     assert!(status.success(), "{status:?}");
+    lab.finish();
+}
+
+/// The user the test runs the daemon as: `nobody`, which owns nothing.
+const UNPRIVILEGED: &str = "65534";
+
+/// CAP_NET_ADMIN (12) and CAP_NET_RAW (13), as a capability mask.
+const NET_ADMIN_AND_NET_RAW: u64 = (1 << 12) | (1 << 13);
+
+/// A capability set of `pid` from /proc (`CapEff`, `CapBnd`, ...).
+fn capability_set(pid: u32, set: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the daemon runs");
+    let hex = status
+        .lines()
+        .find_map(|line| line.strip_prefix(set)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {set} in /proc/{pid}/status"));
+    u64::from_str_radix(hex.trim(), 16).expect("a hexadecimal mask")
+}
+
+#[test]
+fn runs_as_an_unprivileged_user_with_only_net_admin_and_net_raw() {
+    if !require_root("runs_as_an_unprivileged_user_with_only_net_admin_and_net_raw") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let config = lab.write_config("h1", &config_text(&[InstanceSpec::v3(100)]));
+    // Like RuntimeDirectory= in the unit: a directory the daemon's user owns, for the socket.
+    let runtime_directory = lab.scratch("run");
+    std::fs::create_dir(&runtime_directory).expect("the runtime directory");
+    let id: u32 = UNPRIVILEGED.parse().expect("a uid");
+    std::os::unix::fs::chown(&runtime_directory, Some(id), Some(id)).expect("chown");
+    let socket = runtime_directory.join("api.sock");
+    let log = lab.scratch("h1.log");
+    let (config, socket_argument) = (config.display().to_string(), socket.display().to_string());
+    // setpriv does what User=, AmbientCapabilities= and CapabilityBoundingSet= of the unit
+    // (and a container's non-root user with the two added capabilities) do.
+    let pid = lab.lab.spawn_logged(
+        lab.ns("h1"),
+        &[
+            "setpriv",
+            &format!("--reuid={UNPRIVILEGED}"),
+            &format!("--regid={UNPRIVILEGED}"),
+            "--clear-groups",
+            "--inh-caps=-all,+net_admin,+net_raw",
+            "--ambient-caps=-all,+net_admin,+net_raw",
+            "--bounding-set=-all,+net_admin,+net_raw",
+            BINARY,
+            "--config",
+            &config,
+            "--log-format",
+            "json",
+            "--api-socket",
+            &socket_argument,
+        ],
+        &[("RUST_LOG", "info")],
+        &log,
+    );
+    let daemon = Daemon { pid, log };
+
+    // Alone on its LAN it becomes master: the raw socket (CAP_NET_RAW) and the VIP
+    // (CAP_NET_ADMIN) both worked.
+    assert!(
+        lab.wait_holding("h1", VIP, true, ELECTION + START)
+            .is_some(),
+        "never became master\n{}",
+        daemon.log_text()
+    );
+    assert_eq!(capability_set(pid, "CapEff"), NET_ADMIN_AND_NET_RAW);
+    assert_eq!(capability_set(pid, "CapBnd"), NET_ADMIN_AND_NET_RAW);
+    let runtime = api_lab::runtime();
+    let health = runtime.block_on(async {
+        HealthClient::new(api_lab::unix_channel(&socket).await)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .expect("the API answers")
+            .into_inner()
+            .status
+    });
+    assert_eq!(health, ServingStatus::Serving as i32);
+
+    lab.signal(&daemon, Signal::SIGTERM);
+    let status = lab.wait_exit(&daemon, START).expect("the daemon exits");
+    assert!(status.success(), "{status:?}\n{}", daemon.log_text());
+    assert!(!lab.holds("h1", VIP), "the VIP stayed after SIGTERM");
     lab.finish();
 }
