@@ -201,11 +201,49 @@ fn capability_set(pid: u32, set: &str) -> u64 {
     u64::from_str_radix(hex.trim(), 16).expect("a hexadecimal mask")
 }
 
+/// How the daemon gets its two capabilities as an unprivileged user.
+enum Granted {
+    /// From its parent, as systemd's AmbientCapabilities= does.
+    Ambient,
+    /// From the binary's file capabilities (`setcap`), as in the container image, where the
+    /// runtime only leaves the two in the bounding set (`--cap-drop ALL --cap-add ...`).
+    FileCapabilities,
+}
+
 #[test]
 fn runs_as_an_unprivileged_user_with_only_net_admin_and_net_raw() {
     if !require_root("runs_as_an_unprivileged_user_with_only_net_admin_and_net_raw") {
         return;
     }
+    run_unprivileged(Granted::Ambient);
+}
+
+#[test]
+fn runs_as_an_unprivileged_user_from_file_capabilities_like_the_image() {
+    if !require_root("runs_as_an_unprivileged_user_from_file_capabilities_like_the_image") {
+        return;
+    }
+    run_unprivileged(Granted::FileCapabilities);
+}
+
+/// The setcap program, from libcap2-bin; `None` (a skip) outside CI when it is missing.
+fn setcap() -> Option<&'static str> {
+    const SETCAP: &str = "/usr/sbin/setcap";
+    if std::path::Path::new(SETCAP).exists() {
+        return Some(SETCAP);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{SETCAP} is missing and CI=true: .ci/run installs libcap2-bin"
+    );
+    eprintln!("skipping: {SETCAP} is missing (apt install libcap2-bin)");
+    None
+}
+
+/// Starts the daemon as nobody with CAP_NET_ADMIN and CAP_NET_RAW granted as `granted`
+/// says, and checks it holds exactly those two, becomes master, serves its API and stops
+/// cleanly.
+fn run_unprivileged(granted: Granted) {
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
     let config = lab.write_config("h1", &config_text(&[InstanceSpec::v3(100)]));
     // Like RuntimeDirectory= in the unit: a directory the daemon's user owns, for the socket.
@@ -216,29 +254,52 @@ fn runs_as_an_unprivileged_user_with_only_net_admin_and_net_raw() {
     let socket = runtime_directory.join("api.sock");
     let log = lab.scratch("h1.log");
     let (config, socket_argument) = (config.display().to_string(), socket.display().to_string());
-    // setpriv does what User=, AmbientCapabilities= and CapabilityBoundingSet= of the unit
-    // (and a container's non-root user with the two added capabilities) do.
-    let pid = lab.lab.spawn_logged(
-        lab.ns("h1"),
-        &[
-            "setpriv",
-            &format!("--reuid={UNPRIVILEGED}"),
-            &format!("--regid={UNPRIVILEGED}"),
-            "--clear-groups",
-            "--inh-caps=-all,+net_admin,+net_raw",
-            "--ambient-caps=-all,+net_admin,+net_raw",
-            "--bounding-set=-all,+net_admin,+net_raw",
-            BINARY,
-            "--config",
-            &config,
-            "--log-format",
-            "json",
-            "--api-socket",
-            &socket_argument,
-        ],
-        &[("RUST_LOG", "info")],
-        &log,
-    );
+    let user = [
+        format!("--reuid={UNPRIVILEGED}"),
+        format!("--regid={UNPRIVILEGED}"),
+        "--clear-groups".to_owned(),
+        "--bounding-set=-all,+net_admin,+net_raw".to_owned(),
+    ];
+    let (binary, granting) = match granted {
+        // setpriv does what User=, AmbientCapabilities= and CapabilityBoundingSet= do.
+        Granted::Ambient => (
+            BINARY.to_owned(),
+            vec![
+                "--inh-caps=-all,+net_admin,+net_raw".to_owned(),
+                "--ambient-caps=-all,+net_admin,+net_raw".to_owned(),
+            ],
+        ),
+        // The image's build stage runs this same setcap on its copy of the binary.
+        Granted::FileCapabilities => {
+            let Some(setcap) = setcap() else {
+                return;
+            };
+            let copy = lab.scratch("vrrp-sidecar");
+            std::fs::copy(BINARY, &copy).expect("copying the binary");
+            let marked = std::process::Command::new(setcap)
+                .args(["cap_net_admin,cap_net_raw=ep"])
+                .arg(&copy)
+                .status()
+                .expect("running setcap");
+            assert!(marked.success(), "setcap failed");
+            (copy.display().to_string(), Vec::new())
+        }
+    };
+    let mut command: Vec<&str> = vec!["setpriv"];
+    command.extend(user.iter().map(String::as_str));
+    command.extend(granting.iter().map(String::as_str));
+    command.extend([
+        binary.as_str(),
+        "--config",
+        &config,
+        "--log-format",
+        "json",
+        "--api-socket",
+        &socket_argument,
+    ]);
+    let pid = lab
+        .lab
+        .spawn_logged(lab.ns("h1"), &command, &[("RUST_LOG", "info")], &log);
     let daemon = Daemon { pid, log };
 
     // Alone on its LAN it becomes master: the raw socket (CAP_NET_RAW) and the VIP
