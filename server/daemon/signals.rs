@@ -49,7 +49,7 @@ pub fn spawn(
                         }
                         Err(error) => {
                             log_refused_reload(&error);
-                            let status = format!("reload refused, the old one runs: {error}");
+                            let status = format!("reload refused, configuration kept: {error}");
                             notifier.ready(&status);
                             continue;
                         }
