@@ -176,6 +176,21 @@ fn ready_comes_once_the_api_answers_then_watchdog_reload_and_stop() {
         Some("reloaded: 0 added, 0 removed, 0 changed")
     );
 
+    // A file with problems: the reload ends at once, refused, and the daemon runs on.
+    lab.write_config("h1", "[instances.vi]\nvrid = 300\n");
+    lab.signal(&daemon, Signal::SIGHUP);
+    let (_, reloading) = listener.until("RELOADING=1", START);
+    assert!(reloading.is_some(), "no RELOADING=1 for the broken file");
+    let (_, refused) = listener.until("READY=1", START);
+    let refused = refused.unwrap_or_else(|| panic!("no READY=1 after a refused reload"));
+    assert!(
+        refused
+            .value("STATUS")
+            .is_some_and(|status| status.starts_with("reload refused")),
+        "{:?}",
+        refused.lines
+    );
+
     // SIGTERM: STOPPING=1, then a clean exit.
     lab.signal(&daemon, Signal::SIGTERM);
     let (_, stopping) = listener.until("STOPPING=1", START);
