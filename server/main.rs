@@ -30,6 +30,10 @@ const EXIT_FAILED: u8 = 1;
 /// `--keepalived-conf FILE` runs from a keepalived.conf instead: what it sets that this
 /// daemon leaves out is logged as a warning with its file and line, and what could not be
 /// left out without changing behaviour is an error.
+///
+/// Started by systemd with Type=notify (deploy/systemd/vrrp-sidecar.service), it reports
+/// readiness once its API serves, each reload and its stop, and pings the watchdog when the
+/// unit sets WatchdogSec.
 #[derive(Debug, Parser)]
 #[command(name = "vrrp-sidecar", version, about, long_about)]
 struct Cli {
@@ -61,19 +65,25 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Subcommands {
-    /// Check the configuration and exit: 0 if valid, 78 (EX_CONFIG) with every problem
-    /// listed (file:line: field: message) if not.
+    /// Check the configuration and exit.
+    ///
+    /// Exits 0 if it is valid, 78 (EX_CONFIG) with every problem listed (file:line: field:
+    /// message) if not.
     Check,
-    /// Print the native TOML equivalent of a keepalived.conf on standard output, its
-    /// warnings on standard error; exit 78 (EX_CONFIG) with every error listed if it has any.
+    /// Print a keepalived.conf as the native TOML configuration.
+    ///
+    /// The TOML goes to standard output, warnings to standard error; exits 78 (EX_CONFIG)
+    /// with every error listed if it has any.
     Convert {
         /// The keepalived.conf.
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-    /// As root: build a throwaway lab of three hosts and a client in network namespaces,
-    /// run a daemon on each host, crash the master, bring it back, hand over on SIGTERM,
-    /// and show what a client pinging the VIP felt each time; then remove everything.
+    /// Show a failover in a throwaway lab of network namespaces (as root).
+    ///
+    /// Builds three hosts and a client in network namespaces, runs a daemon on each host,
+    /// crashes the master, brings it back, hands over on SIGTERM, and shows what a client
+    /// pinging the VIP felt each time; then removes everything.
     Demo(demo::DemoArgs),
 }
 

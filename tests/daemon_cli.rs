@@ -97,7 +97,13 @@ fn version_help_and_a_missing_config() {
     let help = run(&["--help"]);
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for expected in ["check", "--config", "--log-format", "SIGTERM"] {
+    for expected in [
+        "check",
+        "--config",
+        "--log-format",
+        "SIGTERM",
+        "Type=notify",
+    ] {
         assert!(text.contains(expected), "--help lacks {expected}:\n{text}");
     }
     let missing = run(&[]);

@@ -5,6 +5,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tonic_health::ServingStatus;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 use vrrp_sidecar::api::v1 as proto;
 use vrrp_sidecar::api::v1::sidecar_client::SidecarClient;
 
@@ -42,6 +45,7 @@ pub type GrpcClient = SidecarClient<InterceptedService<Channel, Authorization>>;
 #[derive(Debug, Clone)]
 pub struct Client {
     grpc: GrpcClient,
+    health: HealthClient<InterceptedService<Channel, Authorization>>,
 }
 
 /// Options for [`Client::resign`].
@@ -141,7 +145,8 @@ impl Client {
 
     pub(crate) fn from_channel(channel: Channel, authorization: Authorization) -> Self {
         Client {
-            grpc: SidecarClient::with_interceptor(channel, authorization),
+            grpc: SidecarClient::with_interceptor(channel.clone(), authorization.clone()),
+            health: HealthClient::with_interceptor(channel, authorization),
         }
     }
 
@@ -158,6 +163,37 @@ impl Client {
     /// ```
     pub fn grpc(&self) -> GrpcClient {
         self.grpc.clone()
+    }
+
+    /// The daemon's own health from the standard `grpc.health.v1.Health` service: `Serving`
+    /// while it runs, `NotServing` once it is stopping. It says nothing about mastership.
+    /// `service` is `""` for the whole daemon or `"vrrp.v1.Sidecar"`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: vrrp_sidecar_client::Client) -> Result<(), vrrp_sidecar_client::Error> {
+    /// use vrrp_sidecar_client::ServingStatus;
+    ///
+    /// let serving = client.health("").await? == ServingStatus::Serving;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn health(&self, service: &str) -> Result<ServingStatus, Error> {
+        let response = self
+            .health
+            .clone()
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await?;
+        Ok(match response.into_inner().status() {
+            tonic_health::pb::health_check_response::ServingStatus::Serving => {
+                ServingStatus::Serving
+            }
+            tonic_health::pb::health_check_response::ServingStatus::NotServing => {
+                ServingStatus::NotServing
+            }
+            _ => ServingStatus::Unknown,
+        })
     }
 
     /// Every instance with its full status.

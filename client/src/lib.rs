@@ -60,6 +60,8 @@ pub use error::Error;
 pub use master::MasterState;
 /// The gRPC status codes carried by [`Error::Rpc`].
 pub use tonic::Code;
+/// What [`Client::health`] returns.
+pub use tonic_health::ServingStatus;
 /// The generated `vrrp.v1` messages, so an application can depend on this crate alone.
 pub use vrrp_sidecar::api::v1 as proto;
 pub use watch::{Event, ResetCause, Watch, WatchOptions};

@@ -11,6 +11,7 @@
 //! - [`announce`]: when announcement bursts and refreshes are due.
 //! - [`notify`]: the notify FIFO and programs of state changes, off the router.
 //! - [`signals`]: SIGTERM/SIGINT (stop) and SIGHUP (reload).
+//! - [`systemd`]: readiness, reload, stop and watchdog notifications to the service manager.
 //! - [`settings`]: from configuration to what the core and the sockets take.
 //! - [`logging`]: human or JSON log lines.
 
@@ -24,6 +25,7 @@ pub mod settings;
 pub mod signals;
 pub mod sockets;
 pub mod status;
+pub mod systemd;
 pub mod timer;
 pub mod vips;
 
@@ -42,6 +44,7 @@ use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
 use control::RouterHandle;
 
 use router::{Router, RouterParts, StartError};
+use systemd::Notifier;
 use vips::{VipWorker, place};
 
 /// Commands waiting for the router: signals and API requests. When it is full, API
@@ -105,13 +108,16 @@ pub async fn lookup_interfaces(
 
 /// Runs every instance of `config` until SIGTERM or SIGINT has stopped them all.
 /// `config` was read from `source`, which SIGHUP rereads the same way. Must run inside a
-/// tokio runtime with IO and timers.
+/// tokio runtime with IO and timers. A service manager that set `$NOTIFY_SOCKET` hears
+/// readiness, reloads, the stop and watchdog pings ([`systemd`]).
 pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError> {
+    let notifier = Notifier::from_env();
     let netlink = Netlink::connect()?;
     // The API first: a daemon whose socket another one serves stops before it touches
     // the network.
     let (commands_sender, commands) = mpsc::channel(COMMAND_QUEUE);
     let (stopping, stopping_receiver) = watch::channel(false);
+    let stopping_notice = systemd::notify_stopping(notifier.clone(), stopping_receiver.clone());
     let api = ApiServer::start(
         &config.api,
         RouterHandle::new(commands_sender.clone()),
@@ -131,8 +137,9 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
     }
     let (vips, vip_worker) = VipWorker::spawn(addresses);
-    let signals =
-        signals::spawn(source, netlink.clone(), commands_sender).map_err(DaemonError::Signals)?;
+    let router_handle = RouterHandle::new(commands_sender.clone());
+    let signals = signals::spawn(source, netlink.clone(), commands_sender, notifier.clone())
+        .map_err(DaemonError::Signals)?;
     let mut router = Router::new(RouterParts {
         interfaces,
         vips,
@@ -153,8 +160,19 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         router.start_instance(instance).await?;
     }
     info!(instances, "running");
+    // The API has been serving since it started, and the requests it queued are answered as
+    // soon as the router runs, right below: a client told "ready" is never refused.
+    notifier.ready(&format!(
+        "running {instances} instance(s); API on {}",
+        config.api.socket.display()
+    ));
+    let watchdog = systemd::spawn_watchdog(notifier, router_handle);
     router.run().await;
     signals.abort();
+    stopping_notice.abort();
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     api.stop().await;
     // The router held the worker's only handle; the worker ends once its queue is empty.
     match tokio::time::timeout(VIP_DRAIN_TIMEOUT, vip_worker).await {

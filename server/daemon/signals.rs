@@ -3,19 +3,23 @@
 //!
 //! Reading the file and looking up its interfaces happen here, off the router, so a reload
 //! never holds up a VRRP timer; the router only gets a configuration that is valid in full.
+//! A service manager hears `RELOADING=1` when SIGHUP arrives and `READY=1` once the router
+//! applied the configuration, or at once when it was refused (the running one stays).
 
 use std::io;
 
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use crate::config::{ConfigError, ConfigSource};
 use crate::net::{NetError, Netlink};
 
+use super::control::ReloadOutcome;
 use super::lookup_interfaces;
 use super::router::{Reload, RouterCommand};
+use super::systemd::Notifier;
 
 /// Installs the handlers, then spawns the task that turns signals into commands. Installing
 /// first means a signal that arrives once this returns is never lost to the default action.
@@ -23,6 +27,7 @@ pub fn spawn(
     source: ConfigSource,
     netlink: Netlink,
     commands: mpsc::Sender<RouterCommand>,
+    notifier: Notifier,
 ) -> io::Result<JoinHandle<()>> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -35,12 +40,17 @@ pub fn spawn(
                 Some(()) = interrupt.recv() => stop(&mut stop_requests, "SIGINT"),
                 Some(()) = hangup.recv() => {
                     info!("SIGHUP: rereading the configuration");
+                    notifier.reloading("rereading the configuration");
                     match prepare_reload(&source, &netlink).await {
                         Ok((reload, _logged_warnings)) => {
-                            RouterCommand::Reload { reload: Box::new(reload), reply: None }
+                            let (reply, outcome) = oneshot::channel();
+                            tokio::spawn(report_reload(notifier.clone(), outcome));
+                            RouterCommand::Reload { reload: Box::new(reload), reply: Some(reply) }
                         }
                         Err(error) => {
                             log_refused_reload(&error);
+                            let status = format!("reload refused, configuration kept: {error}");
+                            notifier.ready(&status);
                             continue;
                         }
                     }
@@ -53,6 +63,19 @@ pub fn spawn(
             }
         }
     }))
+}
+
+/// Tells the service manager the reload is over once the router applied it. No answer means
+/// the router refused it because it is stopping, and then `STOPPING=1` is what counts.
+async fn report_reload(notifier: Notifier, outcome: oneshot::Receiver<ReloadOutcome>) {
+    if let Ok(outcome) = outcome.await {
+        notifier.ready(&format!(
+            "reloaded: {} added, {} removed, {} changed",
+            outcome.added.len(),
+            outcome.removed.len(),
+            outcome.changed.len()
+        ));
+    }
 }
 
 fn stop(stop_requests: &mut u32, signal: &str) -> RouterCommand {

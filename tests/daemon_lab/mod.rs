@@ -219,6 +219,24 @@ impl DaemonLab {
         self.spawn_daemon(host, "--config", &config, "info", socket)
     }
 
+    /// Starts the daemon on `host` with `instances` and `environment` added to its own (a
+    /// service manager's variables, say), logging JSON at info.
+    pub fn start_with_environment(
+        &self,
+        host: &str,
+        instances: &[InstanceSpec],
+        environment: &[(&str, &str)],
+    ) -> Daemon {
+        let config = self.write_config(host, &config_text(instances));
+        self.spawn_daemon_with(
+            host,
+            "--config",
+            &config,
+            &self.api_socket(host),
+            &[&[("RUST_LOG", "info")], environment].concat(),
+        )
+    }
+
     /// Writes `text` as `host`'s keepalived.conf and starts the daemon on `host` from it
     /// (`--keepalived-conf`), logging JSON at info; returns it with the file's path.
     pub fn start_keepalived_conf(&self, host: &str, text: &str) -> (Daemon, PathBuf) {
@@ -244,6 +262,18 @@ impl DaemonLab {
         filter: &str,
         socket: &Path,
     ) -> Daemon {
+        // Whatever the calling environment says, the tests choose the lines they read.
+        self.spawn_daemon_with(host, config_option, config, socket, &[("RUST_LOG", filter)])
+    }
+
+    fn spawn_daemon_with(
+        &self,
+        host: &str,
+        config_option: &str,
+        config: &Path,
+        socket: &Path,
+        environment: &[(&str, &str)],
+    ) -> Daemon {
         let log = self.directory.join(format!("{host}.log"));
         let config_argument = config.display().to_string();
         let socket_argument = socket.display().to_string();
@@ -258,8 +288,7 @@ impl DaemonLab {
                 "--api-socket",
                 &socket_argument,
             ],
-            // Whatever the calling environment says, the tests choose the lines they read.
-            &[("RUST_LOG", filter)],
+            environment,
             &log,
         );
         Daemon { pid, log }

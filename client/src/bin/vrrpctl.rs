@@ -9,7 +9,8 @@ use serde::Serialize;
 use tokio_stream::StreamExt;
 use vrrp_sidecar_client::proto::{self, State, TransitionReason};
 use vrrp_sidecar_client::{
-    Client, DEFAULT_SOCKET_PATH, Error, Event, ResetCause, ResignOptions, Target, WatchOptions,
+    Client, DEFAULT_SOCKET_PATH, Error, Event, ResetCause, ResignOptions, ServingStatus, Target,
+    WatchOptions,
 };
 
 /// Exit status when the daemon could not be reached at all, so scripts can tell "no daemon"
@@ -87,6 +88,13 @@ enum Command {
     },
     /// Rereads the daemon's configuration file, as SIGHUP does.
     Reload,
+    /// The daemon's health (grpc.health.v1): exits 0 when SERVING, 1 otherwise, so it can be
+    /// a container's liveness or readiness probe. Says nothing about mastership.
+    Health {
+        /// The service to ask about: "" (the default) for the daemon, or vrrp.v1.Sidecar.
+        #[arg(long, value_name = "NAME", default_value = "")]
+        service: String,
+    },
 }
 
 #[tokio::main]
@@ -189,6 +197,22 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 println!("warning: {warning}");
             }
             println!("reloaded");
+        }
+        Command::Health { service } => {
+            // grpc.health.v1's own names, as grpcurl and grpc_health_probe print them.
+            let name = match client.health(&service).await? {
+                ServingStatus::Serving => {
+                    println!("SERVING");
+                    return Ok(());
+                }
+                ServingStatus::NotServing => "NOT_SERVING",
+                ServingStatus::Unknown => "UNKNOWN",
+            };
+            println!("{name}");
+            return Err(Error::Rpc {
+                code: vrrp_sidecar_client::Code::Unavailable,
+                message: format!("the daemon is {name}"),
+            });
         }
     }
     Ok(())

@@ -94,9 +94,13 @@ impl FakeDaemon {
         let listener = UnixListener::bind(&self.socket_path).expect("binding the fake's socket");
         let (stop, stopped) = oneshot::channel::<()>();
         let service = SidecarServer::from_arc(Arc::clone(&self.state));
+        // The standard health service, as the daemon serves it: "" (the whole server) is
+        // SERVING from the start; other names are unknown to the fake.
+        let (_health, health_service) = tonic_health::server::health_reporter();
         let server = tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .add_service(service)
+                .add_service(health_service)
                 .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async {
                     stopped.await.ok();
                 })

@@ -70,6 +70,19 @@ async fn set_priority_reports_the_result_or_the_refusal() {
 }
 
 #[tokio::test]
+async fn health_exits_0_only_when_serving() {
+    let mut daemon = FakeDaemon::start(vec![]).await;
+    let serving = vrrpctl(&daemon, &["health"]).await;
+    assert!(serving.status.success(), "{}", text(&serving.stderr));
+    assert_eq!(text(&serving.stdout), "SERVING\n");
+    let unknown = vrrpctl(&daemon, &["health", "--service", "vrrp.v1.Nope"]).await;
+    assert_eq!(unknown.status.code(), Some(1), "{}", text(&unknown.stderr));
+    daemon.stop().await;
+    let gone = vrrpctl(&daemon, &["health"]).await;
+    assert_eq!(gone.status.code(), Some(3), "{}", text(&gone.stderr));
+}
+
+#[tokio::test]
 async fn an_unreachable_daemon_exits_3() {
     let mut daemon = FakeDaemon::start(vec![]).await;
     daemon.stop().await;
