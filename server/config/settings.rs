@@ -18,6 +18,40 @@ pub struct Config {
     pub api: ApiSettings,
     /// The virtual routers this daemon takes part in, sorted by name.
     pub instances: Vec<InstanceSettings>,
+    /// Instances that change state together, sorted by name.
+    pub sync_groups: Vec<SyncGroupSettings>,
+    /// Where e-mail alerts go, when configured (`[email_alerts]`).
+    pub email_alerts: Option<EmailAlertSettings>,
+}
+
+/// Instances that change state together (`[sync_groups.<name>]`), as keepalived's
+/// `vrrp_sync_group`: when one enters Fault the others follow and leave it only when none is
+/// in Fault; when one becomes master the others take over with it; when one falls back to
+/// backup the masters among the others hand over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupSettings {
+    /// The group's name: its key under `sync_groups`.
+    pub name: String,
+    /// Its instances, at least two, each in no other group, in the order written.
+    pub instances: Vec<String>,
+}
+
+/// The mail server and addresses of e-mail alerts (keepalived's `smtp_server`,
+/// `notification_email_from`, `notification_email`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailAlertSettings {
+    /// The SMTP server's host name or address.
+    pub smtp_host: String,
+    /// Its port (25 unless said).
+    pub smtp_port: u16,
+    /// How long connecting and each reply may take (keepalived's `smtp_connect_timeout`).
+    pub connect_timeout: Duration,
+    /// The name this host gives in `HELO`; `None` means the router id or host name.
+    pub helo_name: Option<String>,
+    /// The envelope and header sender.
+    pub from: String,
+    /// The recipients, at least one.
+    pub to: Vec<String>,
 }
 
 /// Daemon-wide settings (`[global]`).
@@ -161,6 +195,9 @@ pub struct InstanceSettings {
     pub health_checks: Vec<HealthCheck>,
     /// What to run or write on state changes.
     pub notify: NotifySettings,
+    /// Whether state changes are mailed to [`Config::email_alerts`] (keepalived's
+    /// `smtp_alert`).
+    pub email_alerts: bool,
 }
 
 impl InstanceSettings {

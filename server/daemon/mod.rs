@@ -10,6 +10,7 @@
 //!   announce).
 //! - [`announce`]: when announcement bursts and refreshes are due.
 //! - [`notify`]: the notify FIFO and programs of state changes, off the router.
+//! - [`sync_group`]: which instances follow which when a member of a sync group changes.
 //! - [`signals`]: SIGTERM/SIGINT (stop) and SIGHUP (reload).
 //! - [`settings`]: from configuration to what the core and the sockets take.
 //! - [`logging`]: human or JSON log lines.
@@ -24,6 +25,7 @@ pub mod settings;
 pub mod signals;
 pub mod sockets;
 pub mod status;
+pub mod sync_group;
 pub mod timer;
 pub mod vips;
 
@@ -146,6 +148,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         ),
         watcher_limit: WATCHER_LIMIT,
         stopping,
+        sync_groups: sync_group::SyncGroups::new(&config.sync_groups),
     })
     .map_err(DaemonError::Timer)?;
     let instances = config.instances.len();

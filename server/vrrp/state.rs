@@ -38,6 +38,9 @@ pub enum FaultCause {
     CheckFailed,
     /// The interface the instance runs on is down.
     InterfaceDown,
+    /// Another instance of its sync group is in Fault: keepalived's `vrrp_sync_group` keeps
+    /// the members in one state, so addresses that only work together move together.
+    SyncGroup,
 }
 
 /// Why a state change happened, reported with every [`crate::vrrp::Action::StateChanged`].
@@ -65,6 +68,9 @@ pub enum TransitionReason {
     Fault(FaultCause),
     /// The fault cleared.
     FaultCleared,
+    /// Another instance of its sync group became master, and this one followed
+    /// ([`crate::vrrp::Command::FollowGroupToMaster`]).
+    SyncGroup,
 }
 
 impl fmt::Display for TransitionReason {
@@ -84,7 +90,11 @@ impl fmt::Display for TransitionReason {
             TransitionReason::Fault(FaultCause::InterfaceDown) => {
                 f.write_str("fault: interface down")
             }
+            TransitionReason::Fault(FaultCause::SyncGroup) => {
+                f.write_str("fault: a sync group member is in fault")
+            }
             TransitionReason::FaultCleared => f.write_str("fault cleared"),
+            TransitionReason::SyncGroup => f.write_str("sync group member became master"),
         }
     }
 }
