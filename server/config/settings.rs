@@ -66,6 +66,22 @@ pub struct GlobalSettings {
     pub log_level: LogLevel,
 }
 
+impl GlobalSettings {
+    /// How this node is named in notifications: the router id, or else the host name.
+    pub fn node_name(&self) -> String {
+        self.router_id.clone().unwrap_or_else(host_name)
+    }
+}
+
+/// The kernel's host name, or `localhost` when it cannot be read.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LogFormat {

@@ -21,6 +21,7 @@ use crate::vrrp::{
 };
 
 use super::announce::AnnounceSchedule;
+use super::email_alert::AlertMailer;
 use super::notify::Notifier;
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
@@ -45,6 +46,8 @@ pub struct Io {
     pub interfaces: HashMap<String, Interface>,
     /// The queue of VIP work.
     pub vips: VipWorker,
+    /// The queue of e-mail alerts.
+    pub alerts: AlertMailer,
 }
 
 /// One instance and its driver state.
@@ -483,6 +486,9 @@ impl InstanceDriver {
                         priority,
                         &self.settings.notify,
                     );
+                    if self.settings.email_alerts {
+                        io.alerts.state_changed(&self.settings.name, to, priority);
+                    }
                     if from == State::Master {
                         self.announcements.stop();
                         self.vip_refresh_at = None;

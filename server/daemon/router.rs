@@ -27,6 +27,7 @@ use crate::vrrp::{Command, FaultCause, Priority, State};
 use super::control::{
     ControlError, ReloadOutcome, ResignStarted, ResumePoint, WatchBeginning, WatchStart,
 };
+use super::email_alert::AlertMailer;
 use super::status::{InstanceEvent, InstanceStatus};
 use super::sync_group::{self, SyncGroups};
 
@@ -113,6 +114,8 @@ pub struct RouterParts {
     pub stopping: watch::Sender<bool>,
     /// The instances that change state together.
     pub sync_groups: SyncGroups,
+    /// Where e-mail alerts go.
+    pub alerts: AlertMailer,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -191,6 +194,7 @@ impl Router {
                 sockets: Sockets::new(arrivals_sender),
                 interfaces: parts.interfaces,
                 vips: parts.vips,
+                alerts: parts.alerts,
             },
             arrivals,
             commands: parts.commands,
@@ -698,6 +702,9 @@ impl Router {
         let now = Instant::now();
         self.io.interfaces.extend(reload.interfaces);
         self.sync_groups = SyncGroups::new(&reload.config.sync_groups);
+        self.io
+            .alerts
+            .reconfigure(reload.config.email_alerts.clone());
         let mut previous: Vec<InstanceDriver> = std::mem::take(&mut self.drivers);
         let (mut unchanged, mut in_place, mut restarted, mut added) = (0, 0, 0, 0);
         let mut outcome = ReloadOutcome::default();

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use toml::{Table, Value};
 
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
+use super::super::settings::host_name;
 use super::keywords::{IGNORED, REFUSED};
 use super::lexer::Position;
 use super::parse::Node;
@@ -1066,7 +1067,7 @@ impl Translator<'_> {
             }
             None => {
                 // keepalived's default sender.
-                let from = format!("keepalived@{}", local_host_name());
+                let from = format!("keepalived@{}", host_name());
                 self.diagnostics.push(Diagnostic::new(
                     Severity::Warning,
                     &server_origin.position,
@@ -1485,15 +1486,6 @@ fn host_and_port(host: &str, port: &str) -> String {
     } else {
         format!("{host}:{port}")
     }
-}
-
-/// This host's name, as keepalived's default sender uses it.
-fn local_host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_owned())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// An integer when `text` is one, so the native loader sees a number; otherwise the text,
