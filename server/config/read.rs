@@ -902,6 +902,9 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
 }
 
 fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
+    let name = given(&mut table, "name", findings, Field::non_empty_text)
+        .valid()
+        .cloned();
     let mut path = |key| {
         given(&mut table, key, findings, absolute_path)
             .valid()
@@ -914,6 +917,7 @@ fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
         on_stop: path("on_stop"),
         on_change: path("on_change"),
         fifo: path("fifo"),
+        name,
     };
     table.finish(findings);
     notify

@@ -288,7 +288,7 @@ fn health_check(check: &HealthCheck) -> Table {
 }
 
 fn notify(settings: &NotifySettings) -> Table {
-    [
+    let mut table: Table = [
         ("on_master", &settings.on_master),
         ("on_backup", &settings.on_backup),
         ("on_fault", &settings.on_fault),
@@ -298,5 +298,9 @@ fn notify(settings: &NotifySettings) -> Table {
     ]
     .into_iter()
     .filter_map(|(key, program)| Some((key.to_owned(), path(program.as_ref()?))))
-    .collect()
+    .collect();
+    if let Some(name) = &settings.name {
+        table.insert("name".into(), text(name));
+    }
+    table
 }

@@ -351,4 +351,8 @@ pub struct NotifySettings {
     pub on_change: Option<PathBuf>,
     /// A FIFO that gets one line per change (keepalived's `notify_fifo`).
     pub fifo: Option<PathBuf>,
+    /// The instance name the FIFO line and `on_change` give, when not the instance's own:
+    /// a translated keepalived.conf keeps its `VI_1` there, which scripts match on, while
+    /// the native name is `vi_1`.
+    pub name: Option<String>,
 }

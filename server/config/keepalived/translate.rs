@@ -655,7 +655,10 @@ impl Translator<'_> {
         let path = FieldPath::root().key("instances").key(&native);
         self.origins
             .insert(path.clone(), Self::origin(node, &keyword_path));
-        let mut instance = InstanceTranslation::default();
+        let mut instance = InstanceTranslation {
+            keepalived_name: Some(name.clone()),
+            ..InstanceTranslation::default()
+        };
         for child in self.block(node, &keyword_path) {
             self.instance_keyword(child, &keyword_path, &path, &mut instance);
         }
@@ -1422,7 +1425,13 @@ impl Translator<'_> {
             instance.notify.insert("fifo".into(), Value::String(fifo));
         }
         if !instance.notify.is_empty() {
-            let notify = std::mem::take(&mut instance.notify);
+            let mut notify = std::mem::take(&mut instance.notify);
+            // Scripts match on the name as written (`VI_1`), not the native one.
+            if let Some(name) = &instance.keepalived_name
+                && native_name(name) != *name
+            {
+                notify.insert("name".into(), Value::String(name.clone()));
+            }
             instance.table.insert("notify".into(), Value::Table(notify));
         }
         if !instance.checks.is_empty() {
@@ -1451,6 +1460,8 @@ struct InstanceTranslation {
     garp: BTreeMap<&'static str, (Value, Origin)>,
     notify: Table,
     checks: Table,
+    /// The instance's name as written, which notifications keep.
+    keepalived_name: Option<String>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
