@@ -29,7 +29,7 @@ use super::control::{
 };
 use super::email_alert::AlertMailer;
 use super::status::{InstanceEvent, InstanceStatus};
-use super::sync_group::{self, SyncGroups};
+use super::sync_group::{self, GroupMove, SyncGroups};
 
 use super::instance_driver::{InstanceDriver, Io};
 use super::settings::{self, SocketKey};
@@ -783,6 +783,14 @@ impl Router {
                 && let Err(error) = self.io.sockets.ensure(key, interface)
             {
                 warn!(%error, "VRRP socket not reopened after the reload");
+            }
+        }
+        // An instance the new groups no longer hold together leaves a group's Fault.
+        for driver in &mut self.drivers {
+            if driver.group_view().held_by_group && !self.sync_groups.contains(driver.name()) {
+                driver
+                    .follow_group(now, GroupMove::ReleaseFault, &self.io)
+                    .await;
             }
         }
         info!(

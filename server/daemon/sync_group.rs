@@ -102,6 +102,11 @@ impl SyncGroups {
         }
     }
 
+    /// Whether `instance` is a member of a group.
+    pub fn contains(&self, instance: &str) -> bool {
+        self.group_of.contains_key(instance)
+    }
+
     /// Whether there is no group at all.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
@@ -355,5 +360,6 @@ mod tests {
         );
         assert_eq!(moves, [("inside".to_owned(), GroupMove::HoldInFault)]);
         assert!(SyncGroups::default().is_empty());
+        assert!(groups().contains("inside") && !groups().contains("lonely"));
     }
 }
