@@ -78,8 +78,36 @@ fn an_instance_whose_link_goes_down_takes_its_group_along() {
         h1.log_text()
     );
 
-    // The link comes back: both leave Fault together and h1, the higher priority, preempts
-    // on both LANs.
+    // The outside link fails too and comes back first: the outside instance's own fault is
+    // over, but the group still holds it in Fault while the inside link is down.
+    let outside_backups = |lines: &[serde_json::Value]| {
+        lines
+            .iter()
+            .filter(|line| line["instance"] == "outside" && line["to"] == "BACKUP")
+            .count()
+    };
+    let backups_before = outside_backups(&h1.logged("state changed"));
+    lab.ns("h1").ip(&["link", "set", "eth0", "down"]);
+    std::thread::sleep(Duration::from_millis(300));
+    lab.ns("h1").ip(&["link", "set", "eth0", "up"]);
+    assert!(
+        wait_until(Duration::from_secs(2), POLL, || !h1
+            .logged("fault cleared; staying in Fault while the sync group is")
+            .is_empty()),
+        "the outside instance did not stay in the group's Fault\n{}",
+        h1.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        outside_backups(&h1.logged("state changed")),
+        backups_before,
+        "the outside instance left Fault while its group was in Fault\n{}",
+        h1.log_text()
+    );
+    assert_eq!(held(&lab, "h2"), (true, true));
+
+    // The inside link comes back: both leave Fault together and h1, the higher priority,
+    // preempts on both LANs.
     lab.ns("h1").ip(&["link", "set", "eth1", "up"]);
     assert!(
         wait_until(Duration::from_secs(5), POLL, || held(&lab, "h1")

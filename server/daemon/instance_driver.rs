@@ -289,7 +289,7 @@ impl InstanceDriver {
             Command::ClearFault => {
                 self.group.own_fault = false;
                 if self.group.held {
-                    debug!(
+                    info!(
                         instance = self.name(),
                         "fault cleared; staying in Fault while the sync group is"
                     );
