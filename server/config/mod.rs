@@ -64,6 +64,7 @@ pub use settings::{
     ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, Preempt, Probe, SyncGroupSettings,
     TcpListenerSettings, TcpSecurity, TlsSettings, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
+    host_name,
 };
 pub use source::ConfigSource;
 pub use validate::DEFAULT_API_SOCKET;

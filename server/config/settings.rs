@@ -46,7 +46,7 @@ pub struct EmailAlertSettings {
     pub smtp_port: u16,
     /// How long connecting and each reply may take (keepalived's `smtp_connect_timeout`).
     pub connect_timeout: Duration,
-    /// The name this host gives in `HELO`; `None` means the router id or host name.
+    /// The name this host gives in `HELO`; `None` means the host name, as in keepalived.
     pub helo_name: Option<String>,
     /// The envelope and header sender.
     pub from: String,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use crate::config::EmailAlertSettings;
+use crate::config::{EmailAlertSettings, host_name};
 use crate::vrrp::State;
 
 use super::smtp::{self, Message, Relay};
@@ -140,11 +140,12 @@ async fn send_in_order(mut alerts: mpsc::Receiver<Alert>, pending: Arc<AtomicUsi
 async fn deliver(alert: &Alert) {
     let settings = &alert.settings;
     let text = compose(alert);
-    let helo_name = settings.helo_name.as_deref().unwrap_or(&alert.host);
+    // keepalived's default: the host name (a router id may hold spaces, which HELO cannot).
+    let helo_name = settings.helo_name.clone().unwrap_or_else(host_name);
     let relay = Relay {
         host: &settings.smtp_host,
         port: settings.smtp_port,
-        helo_name,
+        helo_name: &helo_name,
         timeout: settings.connect_timeout,
     };
     let message = Message {
