@@ -803,3 +803,78 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Sync groups and e-mail alerts
+
+const TWO_INSTANCES: &str = "[instances.outside]\ninterface = \"eth0\"\nvrid = 1\n\
+    virtual_addresses = [\"192.0.2.1/24\"]\n\n[instances.inside]\ninterface = \"eth1\"\n\
+    vrid = 2\nvirtual_addresses = [\"198.51.100.1/24\"]\n";
+
+#[test]
+fn sync_groups_name_instances_each_in_one_group() {
+    let config = load(&format!(
+        "{TWO_INSTANCES}\n[sync_groups.gateway]\ninstances = [\"outside\", \"inside\"]\n"
+    ));
+    assert_eq!(config.sync_groups.len(), 1);
+    assert_eq!(config.sync_groups[0].name, "gateway");
+    assert_eq!(config.sync_groups[0].instances, ["outside", "inside"]);
+    assert_eq!(
+        problems(&format!(
+            "{TWO_INSTANCES}\n[sync_groups.a]\ninstances = [\"outside\", \"nowhere\"]\n\
+             [sync_groups.b]\ninstances = [\"outside\", \"inside\"]\n[sync_groups.c]\n\
+             instances = [\"inside\"]\n"
+        )),
+        [
+            "test.toml:12: sync_groups.a.instances[1]: there is no instance `nowhere` \
+             ([instances.nowhere])",
+            "test.toml:14: sync_groups.b.instances[0]: `outside` is already in sync group `a`; \
+             an instance follows one group",
+            "test.toml:16: sync_groups.c.instances[0]: `inside` is already in sync group `b`; \
+             an instance follows one group",
+            "test.toml:16: sync_groups.c.instances: a sync group needs at least two instances \
+             to keep together",
+        ]
+    );
+}
+
+#[test]
+fn email_alerts_need_a_server_a_sender_and_recipients() {
+    let config = load(&format!(
+        "{TWO_INSTANCES}email_alerts = true\n\n[email_alerts]\nsmtp_server = \"[2001:db8::25]:2525\"\n\
+         from = \"vrrp@example.com\"\nto = [\"ops@example.com\"]\n"
+    ));
+    let email = config.email_alerts.expect("configured");
+    assert_eq!(
+        (email.smtp_host.as_str(), email.smtp_port),
+        ("2001:db8::25", 2525)
+    );
+    assert_eq!(email.connect_timeout, std::time::Duration::from_secs(30));
+    assert!(
+        config
+            .instances
+            .iter()
+            .any(|instance| instance.email_alerts)
+    );
+    assert_eq!(
+        problems(&format!("{TWO_INSTANCES}email_alerts = true\n")),
+        [
+            "test.toml:10: instances.inside.email_alerts: alerts need a mail server and \
+          addresses: add [email_alerts] with smtp_server, from and to"
+        ]
+    );
+    assert_eq!(
+        problems(&format!(
+            "{TWO_INSTANCES}\n[email_alerts]\nsmtp_server = \"mail example\"\n\
+             from = \"vrrp\"\nto = []\n"
+        )),
+        [
+            "test.toml:12: email_alerts.smtp_server: \"mail example\" is not a host with an \
+             optional port, like \"192.0.2.25\", \"mail.example.com:587\" or \
+             \"[2001:db8::25]:25\"",
+            "test.toml:13: email_alerts.from: \"vrrp\" is not a mail address like \
+             ops@example.com",
+            "test.toml:14: email_alerts.to: is empty; alerts need at least one recipient",
+        ]
+    );
+}

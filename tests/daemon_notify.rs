@@ -102,3 +102,107 @@ fn fifo_lines_and_programs_follow_the_state_changes_in_order() {
     );
     lab.finish();
 }
+
+/// The same from a keepalived.conf: `notify_master`, `notify_backup`, `notify_fault`,
+/// `notify_stop`, `notify` and the global `notify_fifo`, through a fault (the link goes
+/// down and comes back). The programs and the FIFO get the instance's name as written in
+/// the file (`VI_1`, which scripts match on), not the native `vi_1`.
+#[test]
+fn a_keepalived_conf_runs_its_notify_programs_and_fifo_in_order() {
+    if !require_root("a_keepalived_conf_runs_its_notify_programs_and_fifo_in_order") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let record = lab.scratch("record");
+    let fifo = lab.scratch("notify.fifo");
+    let created = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(created.success(), "mkfifo {}", fifo.display());
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap_or_else(|error| panic!("{}: {error}", fifo.display()));
+    let mut lines = Vec::new();
+    for keyword in [
+        "notify_master",
+        "notify_backup",
+        "notify_fault",
+        "notify_stop",
+        "notify",
+    ] {
+        let path = lab.scratch(&format!("{keyword}.sh"));
+        recording_program(&path, &record, keyword);
+        lines.push(format!("    {keyword} {}", path.display()));
+    }
+    let text = format!(
+        "! notifications as keepalived has them\nglobal_defs {{\n    notify_fifo {}\n}}\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    version 3\n    virtual_router_id 51\n\
+         \x20   priority 150\n    advert_int 0.1\n    virtual_ipaddress {{\n        {VIP}/24\n\
+         \x20   }}\n{}\n}}\n",
+        fifo.display(),
+        lines.join("\n")
+    );
+    let (daemon, _) = lab.start_keepalived_conf("h1", &text);
+    assert!(
+        lab.wait_holding("h1", VIP, true, ELECTION).is_some(),
+        "never became master\n{}",
+        daemon.log_text()
+    );
+    lab.ns("h1").ip(&["link", "set", "eth0", "down"]);
+    assert!(
+        daemon.wait_state_count("FAULT", 1, ELECTION),
+        "no fault on link down\n{}",
+        daemon.log_text()
+    );
+    lab.ns("h1").ip(&["link", "set", "eth0", "up"]);
+    assert!(
+        daemon.wait_state_count("MASTER", 2, ELECTION),
+        "not master again after the link came back\n{}",
+        daemon.log_text()
+    );
+    lab.signal(&daemon, Signal::SIGTERM);
+    assert!(
+        lab.wait_exit(&daemon, STOP_WAIT).is_some(),
+        "did not stop\n{}",
+        daemon.log_text()
+    );
+
+    let recorded = std::fs::read_to_string(&record).unwrap_or_default();
+    let states = [
+        "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "BACKUP", "STOP",
+    ];
+    let expected: Vec<String> = states
+        .iter()
+        .flat_map(|state| {
+            let program = match *state {
+                "MASTER" => "notify_master",
+                "BACKUP" => "notify_backup",
+                "FAULT" => "notify_fault",
+                _ => "notify_stop",
+            };
+            [
+                format!("{program} "),
+                format!("notify INSTANCE VI_1 {state} 150"),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        recorded.lines().collect::<Vec<_>>(),
+        expected,
+        "{}",
+        daemon.log_text()
+    );
+    let mut written = String::new();
+    reader
+        .read_to_string(&mut written)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", fifo.display()));
+    let expected_fifo: String = states
+        .iter()
+        .map(|state| format!("INSTANCE \"VI_1\" {state} 150\n"))
+        .collect();
+    assert_eq!(written, expected_fifo);
+    lab.finish();
+}

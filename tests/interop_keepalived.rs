@@ -162,7 +162,16 @@ struct Capture {
 impl InteropLab {
     /// The two hosts on one bridge, with tshark capturing VRRP on the bridge.
     fn new(test: &'static str) -> Self {
-        let lab = DaemonLab::new(Lab::builder().host(OURS).host(THEIRS).build());
+        Self::build(test, Lab::builder().host(OURS).host(THEIRS))
+    }
+
+    /// The same with a second LAN (`eth1`, 198.51.100.N), for sync groups.
+    fn with_second_lan(test: &'static str) -> Self {
+        Self::build(test, Lab::builder().host(OURS).host(THEIRS).second_lan())
+    }
+
+    fn build(test: &'static str, builder: netns::LabBuilder) -> Self {
+        let lab = DaemonLab::new(builder.build());
         let file = lab.scratch("bridge.pcapng");
         let file_argument = file.display().to_string();
         let pid = lab.lab.spawn(
@@ -879,5 +888,123 @@ fn wrong_vrid_ours_higher_priority() {
 fn wrong_vrid_keepalived_higher_priority() {
     if require_tools("wrong_vrid_keepalived_higher_priority") {
         wrong_vrid("wrong_vrid_keepalived_higher_priority", false);
+    }
+}
+
+/// The inside address of the sync group cells, on the second LAN.
+const INSIDE_VIP: &str = "198.51.100.100";
+
+/// One keepalived.conf for both sides of the sync group cells: VRRPv3 at 100 ms, an outside
+/// instance on eth0 and an inside one on eth1, in one `vrrp_sync_group`.
+fn sync_group_conf(priority: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n}}\n\
+         vrrp_sync_group gateway {{\n    group {{\n        outside\n        inside\n    }}\n}}\n\
+         vrrp_instance outside {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 51\n    priority {priority}\n    advert_int 0.1\n    \
+         virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
+         vrrp_instance inside {{\n    state BACKUP\n    interface eth1\n    \
+         virtual_router_id 52\n    priority {priority}\n    advert_int 0.1\n    \
+         virtual_ipaddress {{\n        {INSIDE_VIP}/24\n    }}\n}}\n"
+    )
+}
+
+/// Which hosts hold the outside and which the inside address.
+fn group_holders(lab: &DaemonLab) -> (Vec<String>, Vec<String>) {
+    let inside = HOSTS
+        .iter()
+        .filter(|host| {
+            lab.ns(host)
+                .addresses("eth1")
+                .iter()
+                .any(|entry| entry["local"].as_str() == Some(INSIDE_VIP))
+        })
+        .map(|host| (*host).to_owned())
+        .collect();
+    (lab.holders(&HOSTS, VIP), inside)
+}
+
+/// A sync group on both sides, ours from the same keepalived.conf: the master's inside link
+/// goes down, and the backup takes both addresses (its group follows the instance that
+/// took over, the master's group follows the instance in Fault); the link comes back, and
+/// the master takes both back.
+fn sync_group(test: &'static str, master_host: &'static str) {
+    let backup_host = other(master_host);
+    let router = |host: &str, priority: u8| {
+        if host == OURS {
+            Router::OursFromKeepalivedConf(sync_group_conf(priority))
+        } else {
+            Router::Keepalived(sync_group_conf(priority))
+        }
+    };
+    let interop = InteropLab::with_second_lan(test);
+    let lab = &interop.lab;
+    let only = |host: &str| (vec![host.to_owned()], vec![host.to_owned()]);
+    let election = V3_100MS.master_down_interval(V3_100MS.backup_priority) + START_SLACK;
+    let master = interop.start(master_host, &router(master_host, V3_100MS.master_priority));
+    assert!(
+        wait_until(election, POLL, || group_holders(lab) == only(master_host)),
+        "{master_host} did not take both addresses: {:?}\n{}",
+        group_holders(lab),
+        master.log_text()
+    );
+    let backup = interop.start(backup_host, &router(backup_host, V3_100MS.backup_priority));
+    std::thread::sleep(V3_100MS.advert_interval * 4 + MARGIN);
+    assert_eq!(
+        group_holders(lab),
+        only(master_host),
+        "{}\n{}",
+        master.log_text(),
+        backup.log_text()
+    );
+
+    let link_down = Instant::now();
+    lab.ns(master_host).ip(&["link", "set", "eth1", "down"]);
+    let bound = V3_100MS.master_down_interval(V3_100MS.backup_priority) + MARGIN;
+    assert!(
+        wait_until(bound, POLL, || group_holders(lab) == only(backup_host)),
+        "{backup_host} did not take both addresses within {bound:?}: {:?}\n{master_host}:\n{}\n\
+         {backup_host}:\n{}",
+        group_holders(lab),
+        master.log_text(),
+        backup.log_text()
+    );
+    println!(
+        "{test}: {master_host}'s inside link down: {backup_host} holds both addresses after {:?}",
+        link_down.elapsed()
+    );
+
+    let link_up = Instant::now();
+    lab.ns(master_host).ip(&["link", "set", "eth1", "up"]);
+    // Back from Fault, the master waits a Master_Down_Interval before it preempts.
+    let bound = election + V3_100MS.master_down_interval(V3_100MS.master_priority);
+    assert!(
+        wait_until(bound, POLL, || group_holders(lab) == only(master_host)),
+        "{master_host} did not take both addresses back within {bound:?}: {:?}\n\
+         {master_host}:\n{}\n{backup_host}:\n{}",
+        group_holders(lab),
+        master.log_text(),
+        backup.log_text()
+    );
+    println!(
+        "{test}: {master_host}'s inside link up: it holds both addresses again after {:?}",
+        link_up.elapsed()
+    );
+    interop.stop(&master);
+    interop.stop(&backup);
+    interop.finish();
+}
+
+#[test]
+fn sync_group_ours_master_keepalived_backup() {
+    if require_tools("sync_group_ours_master_keepalived_backup") {
+        sync_group("sync_group_ours_master_keepalived_backup", OURS);
+    }
+}
+
+#[test]
+fn sync_group_keepalived_master_ours_backup() {
+    if require_tools("sync_group_keepalived_master_ours_backup") {
+        sync_group("sync_group_keepalived_master_ours_backup", THEIRS);
     }
 }

@@ -98,22 +98,6 @@ fn seed_master_loads_with_its_warnings() {
     assert_eq!(
         summary(&warnings),
         vec![
-            (
-                2,
-                Severity::Warning,
-                "global_defs.notification_email".into()
-            ),
-            (
-                5,
-                Severity::Warning,
-                "global_defs.notification_email_from".into()
-            ),
-            (6, Severity::Warning, "global_defs.smtp_server".into()),
-            (
-                7,
-                Severity::Warning,
-                "global_defs.smtp_connect_timeout".into()
-            ),
             (10, Severity::Warning, "vrrp_instance VI_1".into()),
             (11, Severity::Warning, "vrrp_instance VI_1.state".into()),
             (
@@ -124,11 +108,24 @@ fn seed_master_loads_with_its_warnings() {
         ]
     );
     let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
-    assert!(printed[5].starts_with(
+    assert!(printed[1].starts_with(
         "tests/fixtures/keepalived-conf/seed-master.conf:11: warning: vrrp_instance VI_1.state: \
          ignored: every instance starts as backup"
     ));
-    assert!(printed[6].contains("172.16.1.102"), "{}", printed[6]);
+    assert!(printed[2].contains("172.16.1.102"), "{}", printed[2]);
+    // The e-mail settings carry over; the seed asks no instance for alerts.
+    let email = config
+        .email_alerts
+        .as_ref()
+        .expect("the seed's mail settings");
+    assert_eq!(
+        (email.smtp_host.as_str(), email.smtp_port),
+        ("172.16.1.100", 25)
+    );
+    assert_eq!(email.connect_timeout, Duration::from_secs(30));
+    assert_eq!(email.from, "mail@example.org");
+    assert_eq!(email.to, ["user@example.com"]);
+    assert!(!instance.email_alerts);
 }
 
 /// The backup of the seed: the same instance at priority 100, and no warning for
@@ -147,22 +144,6 @@ fn seed_backup_loads_with_its_warnings() {
     assert_eq!(
         summary(&warnings),
         vec![
-            (
-                2,
-                Severity::Warning,
-                "global_defs.notification_email".into()
-            ),
-            (
-                5,
-                Severity::Warning,
-                "global_defs.notification_email_from".into()
-            ),
-            (6, Severity::Warning, "global_defs.smtp_server".into()),
-            (
-                7,
-                Severity::Warning,
-                "global_defs.smtp_connect_timeout".into()
-            ),
             (10, Severity::Warning, "vrrp_instance VI_1".into()),
             (
                 16,
@@ -336,19 +317,105 @@ fn default_versions_follow_keepalived() {
     assert_eq!(config.instances[1].version, Version::V3);
 }
 
-/// A sync group would change how the instances fail over: an error naming its line.
+/// A sync group becomes a native one, its members named as their instances are; its
+/// `smtp_alert` turns the members' alerts on.
 #[test]
-fn sync_group_is_an_error_at_its_line() {
-    let errors = errors_of(&fixture("sync-group.conf"));
-    let [error] = errors.as_slice() else {
-        panic!("one error expected: {errors:#?}");
+fn sync_group_translates_with_its_members() {
+    let (config, warnings) = load("sync-group.conf");
+    assert_eq!(summary(&warnings), []);
+    let [group] = config.sync_groups.as_slice() else {
+        panic!("one group expected: {config:#?}");
     };
+    assert_eq!(group.name, "vg_1");
+    assert_eq!(group.instances, ["inside", "outside"]);
     assert!(
-        error.starts_with(&format!(
-            "{}:1: vrrp_sync_group VG_1: not supported: sync groups",
-            fixture("sync-group.conf").display()
-        )),
-        "{error}"
+        config
+            .instances
+            .iter()
+            .all(|instance| instance.email_alerts)
+    );
+    assert_round_trip(&config, "sync-group.conf");
+}
+
+/// What a group cannot carry is reported at its line: its own notify programs (an error:
+/// they would not run), a member that is no instance (the native check, at the member's
+/// line), and a group of one (a warning: it keeps nothing together).
+#[test]
+fn sync_group_problems_are_reported_at_their_lines() {
+    let path = write_conf(
+        "sync_group_problems",
+        "vrrp_sync_group VG_1 {\n  group {\n    inside\n    nowhere\n  }\n  notify_master /bin/true\n}\n\
+         vrrp_sync_group VG_2 {\n  group {\n    inside\n  }\n}\n\
+         vrrp_instance inside {\n  interface eth0\n  virtual_router_id 30\n  virtual_ipaddress {\n    192.0.2.30\n  }\n}\n",
+    );
+    let errors = errors_of(&path);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].contains(":4: vrrp_sync_group VG_1.group.nowhere: there is no instance"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains(":6: vrrp_sync_group VG_1.notify_master: not supported"),
+        "{}",
+        errors[1]
+    );
+    let path = write_conf(
+        "sync_group_of_one",
+        "vrrp_sync_group VG_2 {\n  group {\n    inside\n  }\n}\n\
+         vrrp_instance inside {\n  interface eth0\n  virtual_router_id 30\n  virtual_ipaddress {\n    192.0.2.30\n  }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).expect("a group of one only warns");
+    assert_eq!(
+        summary(&warnings),
+        [(1, Severity::Warning, "vrrp_sync_group VG_2".into())]
+    );
+    assert!(config.sync_groups.is_empty());
+}
+
+/// `smtp_alert` per instance, and the global default keepalived applies to instances that
+/// do not say; without an `smtp_server` nothing is sent, as in keepalived, with a warning.
+#[test]
+fn smtp_alert_follows_keepalived_defaults() {
+    let instances = "vrrp_instance a {\n  interface eth0\n  virtual_router_id 30\n  \
+                     virtual_ipaddress {\n    192.0.2.30\n  }\n}\n\
+                     vrrp_instance b {\n  interface eth0\n  virtual_router_id 31\n  smtp_alert off\n  \
+                     virtual_ipaddress {\n    192.0.2.31\n  }\n}\n";
+    let path = write_conf(
+        "smtp_alert_defaults",
+        &format!(
+            "global_defs {{\n  notification_email {{\n    ops@example.com\n    \
+             oncall@example.com\n  }}\n  notification_email_from vrrp@example.com\n  \
+             smtp_server 2001:db8::25 2525\n  smtp_connect_timeout 5\n  smtp_alert\n}}\n{instances}"
+        ),
+    );
+    let (config, _) = load_keepalived_conf(&path).expect("loads");
+    let alerts: Vec<bool> = config.instances.iter().map(|i| i.email_alerts).collect();
+    assert_eq!(alerts, [true, false]);
+    let email = config.email_alerts.clone().expect("mail settings");
+    assert_eq!(
+        (email.smtp_host.as_str(), email.smtp_port),
+        ("2001:db8::25", 2525)
+    );
+    assert_eq!(email.connect_timeout, Duration::from_secs(5));
+    assert_eq!(email.to, ["ops@example.com", "oncall@example.com"]);
+    assert_round_trip(&config, "smtp_alert_defaults");
+
+    let path = write_conf(
+        "smtp_alert_without_server",
+        &format!("global_defs {{\n  smtp_alert\n}}\n{instances}"),
+    );
+    let (config, warnings) = load_keepalived_conf(&path).expect("loads");
+    assert!(config.email_alerts.is_none());
+    assert!(
+        config
+            .instances
+            .iter()
+            .all(|instance| !instance.email_alerts)
+    );
+    assert_eq!(
+        summary(&warnings),
+        [(2, Severity::Warning, "global_defs.smtp_alert".into())]
     );
 }
 

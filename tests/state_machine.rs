@@ -984,3 +984,60 @@ fn configurations_the_protocol_cannot_run_are_refused() {
         InstanceConfigError::NoVirtualAddresses
     );
 }
+
+// ---- Sync groups (keepalived's vrrp_sync_group) ----
+
+#[test]
+fn a_backup_follows_its_group_to_master_at_once() {
+    let clock = Clock::new();
+    let mut instance = started(v3_config(100), &clock);
+    instance
+        .handle_command(clock.ms(5), Command::FollowGroupToMaster)
+        .expect("always accepted");
+    let actions = drain(&mut instance);
+    assert_eq!(
+        transitions(&actions),
+        [(State::Backup, State::Master, TransitionReason::SyncGroup)]
+    );
+    assert_eq!(sent_priorities(&actions), [100]);
+    assert!(
+        actions
+            .iter()
+            .any(|action| matches!(action, Action::InstallAddresses(_)))
+    );
+}
+
+#[test]
+fn a_handing_over_master_stays_when_its_group_goes_master() {
+    let clock = Clock::new();
+    let mut instance = master(v3_config(100), &clock);
+    instance
+        .handle_command(clock.ms(5000), Command::Resign)
+        .expect("a master resigns");
+    drain(&mut instance);
+    assert!(instance.is_resigning());
+    instance
+        .handle_command(clock.ms(5010), Command::FollowGroupToMaster)
+        .expect("always accepted");
+    let actions = drain(&mut instance);
+    assert!(!instance.is_resigning());
+    assert_eq!(instance.state(), State::Master);
+    assert_eq!(transitions(&actions), []);
+    // Its real priority at once, so the successor's Skew_Time ends in a backup.
+    assert_eq!(sent_priorities(&actions), [100]);
+}
+
+#[test]
+fn following_the_group_to_master_does_nothing_in_fault_or_initialize() {
+    let clock = Clock::new();
+    let mut instance = started(v3_config(100), &clock);
+    instance
+        .handle_command(clock.ms(1), Command::EnterFault(FaultCause::SyncGroup))
+        .expect("always accepted");
+    drain(&mut instance);
+    instance
+        .handle_command(clock.ms(2), Command::FollowGroupToMaster)
+        .expect("always accepted");
+    assert_eq!(drain(&mut instance), []);
+    assert_eq!(instance.state(), State::Fault);
+}

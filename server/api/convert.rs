@@ -51,11 +51,15 @@ pub fn reason(cause: ChangeCause) -> v1::TransitionReason {
             TransitionReason::Fault(FaultCause::InterfaceDown | FaultCause::NoSourceAddress) => {
                 v1::TransitionReason::Interface
             }
+            TransitionReason::Fault(FaultCause::SyncGroup) | TransitionReason::SyncGroup => {
+                v1::TransitionReason::SyncGroup
+            }
             // The driver turns FaultCleared into one of the two causes below.
             TransitionReason::FaultCleared => v1::TransitionReason::Unspecified,
         },
         ChangeCause::InterfaceRecovered => v1::TransitionReason::Interface,
         ChangeCause::CheckRecovered => v1::TransitionReason::HealthCheck,
+        ChangeCause::SyncGroup => v1::TransitionReason::SyncGroup,
     }
 }
 

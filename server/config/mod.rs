@@ -61,9 +61,10 @@ pub use error::{ConfigError, FieldPath, PathSegment, Problem, SourceLocation};
 pub use keepalived::{Diagnostic, Severity, load_keepalived_conf};
 pub use render::to_native_toml;
 pub use settings::{
-    ApiSettings, Config, Family, GarpSettings, GlobalSettings, HealthCheck, InstanceSettings,
-    LogFormat, LogLevel, NotifySettings, Preempt, Probe, TcpListenerSettings, TcpSecurity,
-    TlsSettings, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
+    ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
+    InstanceSettings, LogFormat, LogLevel, NotifySettings, Preempt, Probe, SyncGroupSettings,
+    TcpListenerSettings, TcpSecurity, TlsSettings, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
+    host_name,
 };
 pub use source::ConfigSource;
 pub use validate::DEFAULT_API_SOCKET;

@@ -9,8 +9,8 @@ use crate::vrrp::{Auth, Version};
 
 use super::error::FieldPath;
 use super::settings::{
-    GarpSettings, GlobalSettings, HealthCheck, NotifySettings, TlsSettings, V3Ipv4Checksum,
-    VirtualAddress,
+    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings, TlsSettings,
+    V3Ipv4Checksum, VirtualAddress,
 };
 
 /// A field that may be absent, present but unusable (its problem already recorded), or
@@ -77,6 +77,16 @@ pub(super) struct FileConfig {
     pub(super) global: GlobalSettings,
     pub(super) api: ApiFile,
     pub(super) instances: Vec<InstanceFile>,
+    pub(super) sync_groups: Vec<SyncGroupFile>,
+    pub(super) email_alerts: Given<EmailAlertSettings>,
+}
+
+/// `[sync_groups.<name>]`.
+#[derive(Debug)]
+pub(super) struct SyncGroupFile {
+    pub(super) name: String,
+    pub(super) path: FieldPath,
+    pub(super) instances: Vec<Located<String>>,
 }
 
 /// `[api]`.
@@ -112,4 +122,5 @@ pub(super) struct InstanceFile {
     pub(super) garp: GarpSettings,
     pub(super) health_checks: Vec<HealthCheck>,
     pub(super) notify: NotifySettings,
+    pub(super) email_alerts: Given<bool>,
 }

@@ -12,10 +12,10 @@ use crate::vrrp::{Auth, Version};
 
 use super::error::FieldPath;
 use super::fields::{Field, Finding, Findings, Table};
-use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located};
+use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
 use super::settings::{
-    GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel, NotifySettings, Probe,
-    TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
+    NotifySettings, Probe, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 /// keepalived's `vrrp_garp_master_repeat` default.
@@ -28,6 +28,10 @@ const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
 /// Linux interface names are at most 15 bytes (IFNAMSIZ is 16, with the NUL).
 const MAX_INTERFACE_NAME: usize = 15;
+/// The SMTP port when `smtp_server` names none.
+const DEFAULT_SMTP_PORT: u16 = 25;
+/// keepalived's `smtp_connect_timeout` default.
+const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Reads the merged tree; every problem that one field shows on its own goes to `findings`.
 pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
@@ -39,6 +43,8 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             global: default_global(),
             api: read_api(None, &FieldPath::root().key("api"), findings),
             instances: Vec::new(),
+            sync_groups: Vec::new(),
+            email_alerts: Given::Absent,
         };
     };
     let global = match root.get("global").map(|field| field.table()) {
@@ -64,11 +70,142 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             Some(table) => read_instances(table, findings),
         },
     };
+    let sync_groups = match root.get("sync_groups") {
+        None => Vec::new(),
+        Some(field) => findings
+            .keep(field.table())
+            .map(|table| read_sync_groups(table, findings))
+            .unwrap_or_default(),
+    };
+    let email_alerts = nested(&mut root, "email_alerts", findings, read_email_alerts);
     root.finish(findings);
     FileConfig {
         global,
         api,
         instances,
+        sync_groups,
+        email_alerts,
+    }
+}
+
+fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile> {
+    let mut groups = Vec::new();
+    for (name, field) in table.named_entries() {
+        if let Err(message) = check_name(&name) {
+            findings.add(
+                &field.path,
+                format!("`{name}` is not a usable sync group name: {message}"),
+            );
+            continue;
+        }
+        let Some(mut group) = findings.keep(field.table()) else {
+            continue;
+        };
+        let instances = list_of(
+            &mut group,
+            "instances",
+            Some("a sync group lists the instances that change state together"),
+            findings,
+            |field, findings| findings.keep(field.non_empty_text()),
+        );
+        group.finish(findings);
+        if let Given::Valid(instances) = instances {
+            groups.push(SyncGroupFile {
+                name,
+                path: field.path.clone(),
+                instances,
+            });
+        }
+    }
+    groups
+}
+
+/// `[email_alerts]`: the server, the sender and the recipients.
+fn read_email_alerts(mut table: Table, findings: &mut Findings) -> Option<EmailAlertSettings> {
+    let server = required(
+        &mut table,
+        "smtp_server",
+        "the mail server, like \"192.0.2.25\" or \"mail.example.com:587\"",
+        findings,
+        smtp_server,
+    );
+    let connect_timeout = given(&mut table, "connect_timeout", findings, |field| {
+        let timeout = field.duration()?;
+        if timeout.is_zero() {
+            return Err(field.problem("must be longer than zero"));
+        }
+        Ok(timeout)
+    });
+    let helo_name = given(&mut table, "helo_name", findings, Field::non_empty_text);
+    let from = required(
+        &mut table,
+        "from",
+        "alerts need a sender address",
+        findings,
+        mail_address,
+    );
+    let to = list_of(
+        &mut table,
+        "to",
+        Some("alerts need at least one recipient"),
+        findings,
+        |field, findings| findings.keep(mail_address(field)),
+    );
+    table.finish(findings);
+    let (smtp_host, smtp_port) = server.valid()?.clone();
+    Some(EmailAlertSettings {
+        smtp_host,
+        smtp_port,
+        connect_timeout: connect_timeout.or(DEFAULT_SMTP_TIMEOUT)?,
+        helo_name: helo_name.optional()?,
+        from: from.valid()?.clone(),
+        to: to.valid()?.iter().map(|to| to.value.clone()).collect(),
+    })
+}
+
+/// `"host"`, `"host:port"`, `"192.0.2.25"`, `"[2001:db8::25]:25"` or a bare IPv6 address.
+fn smtp_server(field: &Field) -> Result<(String, u16), Finding> {
+    let text = field.non_empty_text()?;
+    let text = text.trim();
+    let bad = || {
+        field.problem(format!(
+            "\"{text}\" is not a host with an optional port, like \"192.0.2.25\", \
+             \"mail.example.com:587\" or \"[2001:db8::25]:25\""
+        ))
+    };
+    if let Ok(address) = text.parse::<IpAddr>() {
+        return Ok((address.to_string(), DEFAULT_SMTP_PORT));
+    }
+    if let Ok(address) = text.parse::<SocketAddr>() {
+        return Ok((address.ip().to_string(), address.port()));
+    }
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad())?),
+        None => (text, DEFAULT_SMTP_PORT),
+    };
+    let host_character = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    if host.is_empty() || !host.chars().all(host_character) || port == 0 {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port))
+}
+
+/// An address as SMTP's `MAIL FROM` and `RCPT TO` carry it: `local@domain`, with nothing
+/// that could end the command early or start another (RFC 5321 §4.1.2).
+fn mail_address(field: &Field) -> Result<String, Finding> {
+    let text = field.non_empty_text()?;
+    let usable = text
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | ',' | '"'));
+    if usable {
+        Ok(text)
+    } else {
+        Err(field.problem(format!(
+            "\"{text}\" is not a mail address like ops@example.com"
+        )))
     }
 }
 
@@ -365,6 +502,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
             .map(|notify| read_notify(notify, findings))
             .unwrap_or_default(),
     };
+    let email_alerts = given(&mut table, "email_alerts", findings, Field::boolean);
     table.finish(findings);
     InstanceFile {
         name,
@@ -390,6 +528,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         }),
         health_checks,
         notify,
+        email_alerts,
     }
 }
 
@@ -763,6 +902,9 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
 }
 
 fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
+    let name = given(&mut table, "name", findings, Field::non_empty_text)
+        .valid()
+        .cloned();
     let mut path = |key| {
         given(&mut table, key, findings, absolute_path)
             .valid()
@@ -775,6 +917,7 @@ fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
         on_stop: path("on_stop"),
         on_change: path("on_change"),
         fifo: path("fifo"),
+        name,
     };
     table.finish(findings);
     notify

@@ -13,8 +13,9 @@ use crate::vrrp::{Auth, Version};
 
 use super::duration::seconds_text;
 use super::settings::{
-    ApiSettings, Config, GarpSettings, GlobalSettings, HealthCheck, InstanceSettings, LogFormat,
-    LogLevel, NotifySettings, Preempt, Probe, TcpSecurity, V3Ipv4Checksum, VirtualAddress,
+    ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
+    InstanceSettings, LogFormat, LogLevel, NotifySettings, Preempt, Probe, TcpSecurity,
+    V3Ipv4Checksum, VirtualAddress,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].
@@ -28,6 +29,22 @@ pub fn to_native_toml(config: &Config) -> String {
         .map(|settings| (settings.name.clone(), Value::Table(instance(settings))))
         .collect();
     document.insert("instances".into(), Value::Table(instances));
+    if !config.sync_groups.is_empty() {
+        let groups = config
+            .sync_groups
+            .iter()
+            .map(|group| {
+                let members = group.instances.iter().map(text).collect();
+                let mut table = Table::new();
+                table.insert("instances".into(), Value::Array(members));
+                (group.name.clone(), Value::Table(table))
+            })
+            .collect();
+        document.insert("sync_groups".into(), Value::Table(groups));
+    }
+    if let Some(email) = &config.email_alerts {
+        document.insert("email_alerts".into(), Value::Table(email_alerts(email)));
+    }
     // The document holds only strings, integers, booleans, arrays and tables, which TOML can
     // always write.
     toml::to_string(&document).expect("a table of plain values serializes")
@@ -64,6 +81,27 @@ fn global(settings: &GlobalSettings) -> Table {
         LogLevel::Trace => "trace",
     };
     table.insert("log_level".into(), text(level));
+    table
+}
+
+fn email_alerts(settings: &EmailAlertSettings) -> Table {
+    let mut table = Table::new();
+    let host = if settings.smtp_host.contains(':') {
+        format!("[{}]", settings.smtp_host)
+    } else {
+        settings.smtp_host.clone()
+    };
+    table.insert(
+        "smtp_server".into(),
+        text(format!("{host}:{}", settings.smtp_port)),
+    );
+    table.insert("connect_timeout".into(), duration(settings.connect_timeout));
+    if let Some(helo_name) = &settings.helo_name {
+        table.insert("helo_name".into(), text(helo_name));
+    }
+    table.insert("from".into(), text(&settings.from));
+    let to = settings.to.iter().map(text).collect();
+    table.insert("to".into(), Value::Array(to));
     table
 }
 
@@ -170,6 +208,9 @@ fn instance(settings: &InstanceSettings) -> Table {
     if !notify.is_empty() {
         table.insert("notify".into(), Value::Table(notify));
     }
+    if settings.email_alerts {
+        table.insert("email_alerts".into(), Value::Boolean(true));
+    }
     table
 }
 
@@ -247,7 +288,7 @@ fn health_check(check: &HealthCheck) -> Table {
 }
 
 fn notify(settings: &NotifySettings) -> Table {
-    [
+    let mut table: Table = [
         ("on_master", &settings.on_master),
         ("on_backup", &settings.on_backup),
         ("on_fault", &settings.on_fault),
@@ -257,5 +298,9 @@ fn notify(settings: &NotifySettings) -> Table {
     ]
     .into_iter()
     .filter_map(|(key, program)| Some((key.to_owned(), path(program.as_ref()?))))
-    .collect()
+    .collect();
+    if let Some(name) = &settings.name {
+        table.insert("name".into(), text(name));
+    }
+    table
 }

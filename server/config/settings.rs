@@ -18,6 +18,40 @@ pub struct Config {
     pub api: ApiSettings,
     /// The virtual routers this daemon takes part in, sorted by name.
     pub instances: Vec<InstanceSettings>,
+    /// Instances that change state together, sorted by name.
+    pub sync_groups: Vec<SyncGroupSettings>,
+    /// Where e-mail alerts go, when configured (`[email_alerts]`).
+    pub email_alerts: Option<EmailAlertSettings>,
+}
+
+/// Instances that change state together (`[sync_groups.<name>]`), as keepalived's
+/// `vrrp_sync_group`: when one enters Fault the others follow and leave it only when none is
+/// in Fault; when one becomes master the others take over with it; when one falls back to
+/// backup the masters among the others hand over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupSettings {
+    /// The group's name: its key under `sync_groups`.
+    pub name: String,
+    /// Its instances, at least two, each in no other group, in the order written.
+    pub instances: Vec<String>,
+}
+
+/// The mail server and addresses of e-mail alerts (keepalived's `smtp_server`,
+/// `notification_email_from`, `notification_email`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailAlertSettings {
+    /// The SMTP server's host name or address.
+    pub smtp_host: String,
+    /// Its port (25 unless said).
+    pub smtp_port: u16,
+    /// How long connecting and each reply may take (keepalived's `smtp_connect_timeout`).
+    pub connect_timeout: Duration,
+    /// The name this host gives in `HELO`; `None` means the host name, as in keepalived.
+    pub helo_name: Option<String>,
+    /// The envelope and header sender.
+    pub from: String,
+    /// The recipients, at least one.
+    pub to: Vec<String>,
 }
 
 /// Daemon-wide settings (`[global]`).
@@ -30,6 +64,22 @@ pub struct GlobalSettings {
     pub log_format: LogFormat,
     /// The least severe level logged.
     pub log_level: LogLevel,
+}
+
+impl GlobalSettings {
+    /// How this node is named in notifications: the router id, or else the host name.
+    pub fn node_name(&self) -> String {
+        self.router_id.clone().unwrap_or_else(host_name)
+    }
+}
+
+/// The kernel's host name, or `localhost` when it cannot be read.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// How log lines are written.
@@ -161,6 +211,9 @@ pub struct InstanceSettings {
     pub health_checks: Vec<HealthCheck>,
     /// What to run or write on state changes.
     pub notify: NotifySettings,
+    /// Whether state changes are mailed to [`Config::email_alerts`] (keepalived's
+    /// `smtp_alert`).
+    pub email_alerts: bool,
 }
 
 impl InstanceSettings {
@@ -298,4 +351,8 @@ pub struct NotifySettings {
     pub on_change: Option<PathBuf>,
     /// A FIFO that gets one line per change (keepalived's `notify_fifo`).
     pub fifo: Option<PathBuf>,
+    /// The instance name the FIFO line and `on_change` give, when not the instance's own:
+    /// a translated keepalived.conf keeps its `VI_1` there, which scripts match on, while
+    /// the native name is `vi_1`.
+    pub name: Option<String>,
 }

@@ -11,10 +11,10 @@ use crate::vrrp::{AdvertInterval, Auth, Version};
 use super::duration::seconds_text;
 use super::error::FieldPath;
 use super::fields::Findings;
-use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located};
+use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
 use super::settings::{
-    ApiSettings, Config, Family, InstanceSettings, Preempt, TcpListenerSettings, TcpSecurity,
-    UnicastSettings, V3Ipv4Checksum, VirtualAddress,
+    ApiSettings, Config, Family, InstanceSettings, Preempt, SyncGroupSettings, TcpListenerSettings,
+    TcpSecurity, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 /// Where the API socket is when the file does not say.
@@ -33,6 +33,8 @@ const CENTISECOND: Duration = Duration::from_millis(10);
 pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Config> {
     let api = validate_api(file.api, findings);
     check_across_instances(&file.instances, findings);
+    let sync_groups = check_sync_groups(&file.sync_groups, &file.instances, findings);
+    check_email_alerts(&file.instances, file.email_alerts.is_given(), findings);
     let mut instances: Vec<InstanceSettings> = file
         .instances
         .into_iter()
@@ -44,6 +46,8 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             global: file.global,
             api: api?,
             instances,
+            sync_groups,
+            email_alerts: file.email_alerts.optional()?,
         })
     } else {
         None
@@ -223,7 +227,72 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         garp: instance.garp,
         health_checks: instance.health_checks,
         notify: instance.notify,
+        email_alerts: instance.email_alerts.or(false)?,
     })
+}
+
+/// Each group names known instances, at least two, and no instance is in two groups: a
+/// member follows one group, or the groups would pull it two ways.
+fn check_sync_groups(
+    groups: &[SyncGroupFile],
+    instances: &[InstanceFile],
+    findings: &mut Findings,
+) -> Vec<SyncGroupSettings> {
+    let mut member_of: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut checked = Vec::new();
+    for group in groups {
+        let mut members: Vec<String> = Vec::new();
+        for located in &group.instances {
+            let name = located.value.as_str();
+            if !instances.iter().any(|instance| instance.name == name) {
+                findings.add(
+                    &located.path,
+                    format!("there is no instance `{name}` ([instances.{name}])"),
+                );
+            } else if members.iter().any(|member| member == name) {
+                findings.add(&located.path, format!("`{name}` is listed twice"));
+            } else if let Some(other) = member_of.get(name) {
+                findings.add(
+                    &located.path,
+                    format!(
+                        "`{name}` is already in sync group `{other}`; an instance follows one \
+                         group"
+                    ),
+                );
+            } else {
+                member_of.insert(name, &group.name);
+                members.push(name.to_owned());
+            }
+        }
+        if group.instances.len() < 2 {
+            findings.add(
+                &group.path.key("instances"),
+                "a sync group needs at least two instances to keep together",
+            );
+        }
+        checked.push(SyncGroupSettings {
+            name: group.name.clone(),
+            instances: members,
+        });
+    }
+    checked.sort_by(|a, b| a.name.cmp(&b.name));
+    checked
+}
+
+/// An instance that mails its changes needs somewhere to mail them.
+fn check_email_alerts(instances: &[InstanceFile], configured: bool, findings: &mut Findings) {
+    if configured {
+        return;
+    }
+    for instance in instances {
+        if instance.email_alerts == Given::Valid(true) {
+            findings.add(
+                &instance.path.key("email_alerts"),
+                "alerts need a mail server and addresses: add [email_alerts] with \
+                 smtp_server, from and to",
+            );
+        }
+    }
 }
 
 fn values<T: Clone>(located: &[Located<T>]) -> Vec<T> {

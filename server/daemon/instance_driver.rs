@@ -21,10 +21,12 @@ use crate::vrrp::{
 };
 
 use super::announce::AnnounceSchedule;
+use super::email_alert::AlertMailer;
 use super::notify::Notifier;
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
 use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
+use super::sync_group::{GroupMove, GroupTransition, MemberView};
 use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
 
 /// How long a master that handed over keeps answering for the addresses after it heard its
@@ -44,6 +46,8 @@ pub struct Io {
     pub interfaces: HashMap<String, Interface>,
     /// The queue of VIP work.
     pub vips: VipWorker,
+    /// The queue of e-mail alerts.
+    pub alerts: AlertMailer,
 }
 
 /// One instance and its driver state.
@@ -82,6 +86,25 @@ pub struct InstanceDriver {
     /// Changes not yet handed to the router's event bus; the router takes them after every
     /// input (see [`InstanceDriver::take_events`]).
     events: Vec<InstanceEvent>,
+    /// Sync group bookkeeping; see [`GroupStanding`].
+    group: GroupStanding,
+}
+
+/// Where an instance stands towards its sync group (untouched outside one).
+#[derive(Debug, Default)]
+struct GroupStanding {
+    /// In Fault for a reason of its own (its interface, a check): set by every
+    /// `EnterFault` that does not come from the group, cleared by `ClearFault`.
+    own_fault: bool,
+    /// The group holds it in Fault; a `ClearFault` then leaves it there.
+    held: bool,
+    /// It is handing over because the group asked, so the transition that ends the
+    /// handover is the group's doing.
+    handing_over: bool,
+    /// The next transition is the group's doing (set just before a group move).
+    moving: bool,
+    /// Transitions since the router last asked, for the group rules.
+    transitions: Vec<GroupTransition>,
 }
 
 impl InstanceDriver {
@@ -120,7 +143,51 @@ impl InstanceDriver {
             fault_cause: None,
             last_transition: None,
             events: Vec::new(),
+            group: GroupStanding::default(),
         })
+    }
+
+    /// The instance as its sync group sees it.
+    pub fn group_view(&self) -> MemberView {
+        MemberView {
+            state: self.state(),
+            own_fault: self.group.own_fault,
+            held_by_group: self.group.held,
+            handing_over: self.instance.is_resigning(),
+        }
+    }
+
+    /// The transitions since the last call, oldest first, for the sync group rules.
+    pub fn take_group_transitions(&mut self) -> Vec<GroupTransition> {
+        std::mem::take(&mut self.group.transitions)
+    }
+
+    /// Carries out what the instance's sync group asks of it.
+    pub async fn follow_group(&mut self, now: Instant, group_move: GroupMove, io: &Io) {
+        let command = match group_move {
+            GroupMove::HoldInFault => {
+                self.group.held = true;
+                Command::EnterFault(FaultCause::SyncGroup)
+            }
+            GroupMove::ReleaseFault => {
+                self.group.held = false;
+                if self.group.own_fault {
+                    return;
+                }
+                Command::ClearFault
+            }
+            GroupMove::TakeOver => {
+                self.group.handing_over = false;
+                Command::FollowGroupToMaster
+            }
+            GroupMove::HandOver => {
+                self.group.handing_over = true;
+                Command::Resign
+            }
+        };
+        self.group.moving = true;
+        self.apply(now, command, io).await;
+        self.group.moving = false;
     }
 
     /// The instance's status now, for the API.
@@ -224,8 +291,28 @@ impl InstanceDriver {
         self.release_at.is_some()
     }
 
-    /// Applies `command` and carries out what follows.
+    /// Applies `command` and carries out what follows. While the instance's sync group holds
+    /// it in Fault, a `ClearFault` only notes that its own fault is over.
     pub async fn command(&mut self, now: Instant, command: Command, io: &Io) {
+        match command {
+            Command::EnterFault(_) => self.group.own_fault = true,
+            Command::ClearFault => {
+                self.group.own_fault = false;
+                if self.group.held {
+                    info!(
+                        instance = self.name(),
+                        "fault cleared; staying in Fault while the sync group is"
+                    );
+                    return;
+                }
+            }
+            Command::Shutdown => self.group = GroupStanding::default(),
+            _ => {}
+        }
+        self.apply(now, command, io).await;
+    }
+
+    async fn apply(&mut self, now: Instant, command: Command, io: &Io) {
         let priority_before = self.instance.priority();
         if let Err(rejected) = self.instance.handle_command(now, command) {
             debug!(instance = self.name(), ?command, %rejected, "command not applied");
@@ -409,6 +496,9 @@ impl InstanceDriver {
                         priority,
                         &self.settings.notify,
                     );
+                    if self.settings.email_alerts {
+                        io.alerts.state_changed(&self.settings.name, to, priority);
+                    }
                     if from == State::Master {
                         self.announcements.stop();
                         self.vip_refresh_at = None;
@@ -459,7 +549,20 @@ impl InstanceDriver {
 
     /// Notes a state change for the API: when and why, and an event to publish.
     fn record_transition(&mut self, from: State, to: State, reason: TransitionReason) {
+        let group_handover = from == State::Master
+            && std::mem::take(&mut self.group.handing_over)
+            && reason == TransitionReason::Resigned;
+        let caused_by_group = self.group.moving || group_handover;
+        self.group.transitions.push(GroupTransition {
+            instance: self.name().to_owned(),
+            from,
+            to,
+            caused_by_group,
+        });
         let cause = match (reason, self.fault_cause) {
+            (TransitionReason::FaultCleared | TransitionReason::Resigned, _) if caused_by_group => {
+                ChangeCause::SyncGroup
+            }
             (
                 TransitionReason::FaultCleared,
                 Some(FaultCause::InterfaceDown | FaultCause::NoSourceAddress),

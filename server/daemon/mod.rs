@@ -10,21 +10,26 @@
 //!   announce).
 //! - [`announce`]: when announcement bursts and refreshes are due.
 //! - [`notify`]: the notify FIFO and programs of state changes, off the router.
+//! - [`sync_group`]: which instances follow which when a member of a sync group changes.
 //! - [`signals`]: SIGTERM/SIGINT (stop) and SIGHUP (reload).
 //! - [`systemd`]: readiness, reload, stop and watchdog notifications to the service manager.
+//! - [`email_alert`]: e-mail alerts of state changes, off the router; [`smtp`] delivers them.
 //! - [`settings`]: from configuration to what the core and the sockets take.
 //! - [`logging`]: human or JSON log lines.
 
 pub mod announce;
 pub mod control;
+pub mod email_alert;
 pub mod instance_driver;
 pub mod logging;
 pub mod notify;
 pub mod router;
 pub mod settings;
 pub mod signals;
+pub mod smtp;
 pub mod sockets;
 pub mod status;
+pub mod sync_group;
 pub mod systemd;
 pub mod timer;
 pub mod vips;
@@ -138,6 +143,8 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     }
     let (vips, vip_worker) = VipWorker::spawn(addresses);
     let router_handle = RouterHandle::new(commands_sender.clone());
+    let alerts =
+        email_alert::AlertMailer::spawn(config.email_alerts.clone(), config.global.node_name());
     let signals = signals::spawn(source, netlink.clone(), commands_sender, notifier.clone())
         .map_err(DaemonError::Signals)?;
     let mut router = Router::new(RouterParts {
@@ -153,6 +160,8 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         ),
         watcher_limit: WATCHER_LIMIT,
         stopping,
+        sync_groups: sync_group::SyncGroups::new(&config.sync_groups),
+        alerts: alerts.clone(),
     })
     .map_err(DaemonError::Timer)?;
     let instances = config.instances.len();
@@ -182,6 +191,9 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     }
     if !notify::drain(NOTIFY_DRAIN_TIMEOUT).await {
         error!("notifications of the last state changes did not finish in time");
+    }
+    if !alerts.drain(NOTIFY_DRAIN_TIMEOUT).await {
+        error!("e-mail alerts of the last state changes were not sent in time");
     }
     info!("stopped");
     Ok(())

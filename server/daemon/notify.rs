@@ -1,7 +1,9 @@
 //! Notifications of state changes, as keepalived gives them: a line on a FIFO and notify
 //! programs.
 //!
-//! For each change of an instance, in order: the FIFO gets `INSTANCE "name" STATE priority`;
+//! For each change of an instance, in order: the FIFO gets `INSTANCE "name" STATE priority`
+//! (the name is the instance's, or the `name` of its notify settings, which a translated
+//! keepalived.conf sets to the name as written there);
 //! the program for the new state (`on_master`, `on_backup`, `on_fault`, `on_stop`) runs with
 //! no arguments; the `on_change` program runs with `INSTANCE name STATE priority`. STATE is
 //! `MASTER`, `BACKUP`, `FAULT` or `STOP`.
@@ -129,11 +131,9 @@ async fn notify_in_order(mut changes: mpsc::UnboundedReceiver<Change>) {
 async fn notify(change: &Change, open_fifo: &mut Option<(PathBuf, File)>) {
     let settings = &change.settings;
     let state = keepalived_state(change.state);
+    let name = settings.name.as_deref().unwrap_or(&change.instance);
     if let Some(fifo) = &settings.fifo {
-        let line = format!(
-            "INSTANCE \"{}\" {state} {}\n",
-            change.instance, change.priority
-        );
+        let line = format!("INSTANCE \"{name}\" {state} {}\n", change.priority);
         if let Err(error) = write_fifo(open_fifo, fifo, &line) {
             *open_fifo = None;
             warn!(instance = %change.instance, fifo = %fifo.display(), %error, "notify FIFO not written");
@@ -150,7 +150,7 @@ async fn notify(change: &Change, open_fifo: &mut Option<(PathBuf, File)>) {
     }
     if let Some(program) = &settings.on_change {
         let priority = change.priority.to_string();
-        let arguments = ["INSTANCE", change.instance.as_str(), state, &priority];
+        let arguments = ["INSTANCE", name, state, &priority];
         run(program, &arguments, &change.instance).await;
     }
 }

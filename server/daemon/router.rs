@@ -28,7 +28,9 @@ use crate::vrrp::{Command, FaultCause, Priority, State};
 use super::control::{
     ControlError, ReloadOutcome, ResignStarted, ResumePoint, WatchBeginning, WatchStart,
 };
+use super::email_alert::AlertMailer;
 use super::status::{InstanceEvent, InstanceStatus};
+use super::sync_group::{self, GroupMove, SyncGroups};
 
 use super::instance_driver::{InstanceDriver, Io};
 use super::settings::{self, SettingsError, SocketKey};
@@ -111,6 +113,10 @@ pub struct RouterParts {
     pub watcher_limit: usize,
     /// Set to `true` once a shutdown begins, for the API's health service.
     pub stopping: watch::Sender<bool>,
+    /// The instances that change state together.
+    pub sync_groups: SyncGroups,
+    /// Where e-mail alerts go.
+    pub alerts: AlertMailer,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -145,6 +151,7 @@ pub struct Router {
     events: EventBus<InstanceEvent>,
     watcher_limit: usize,
     stopping_signal: watch::Sender<bool>,
+    sync_groups: SyncGroups,
 }
 
 /// Why an instance could not be started.
@@ -188,6 +195,7 @@ impl Router {
                 sockets: Sockets::new(arrivals_sender),
                 interfaces: parts.interfaces,
                 vips: parts.vips,
+                alerts: parts.alerts,
             },
             arrivals,
             commands: parts.commands,
@@ -202,6 +210,7 @@ impl Router {
             events: parts.events,
             watcher_limit: parts.watcher_limit,
             stopping_signal: parts.stopping,
+            sync_groups: parts.sync_groups,
         })
     }
 
@@ -274,6 +283,7 @@ impl Router {
     /// Runs until a shutdown has stopped every instance.
     pub async fn run(mut self) {
         // The start-up transitions of the instances started before the loop.
+        self.follow_sync_groups().await;
         self.publish_events();
         while !(self.stopping && self.drivers.is_empty()) {
             let deadline = self.next_deadline();
@@ -302,9 +312,43 @@ impl Router {
             if self.stopping {
                 self.retire_stopped().await;
             }
+            self.follow_sync_groups().await;
             self.publish_events();
         }
         info!("every instance stopped");
+    }
+
+    /// Makes the members of each sync group follow the transitions of the last input (see
+    /// [`sync_group`]). While stopping, instances stop one by one and are not followed.
+    async fn follow_sync_groups(&mut self) {
+        for _ in 0..sync_group::MAX_ROUNDS {
+            let transitions: Vec<_> = self
+                .drivers
+                .iter_mut()
+                .flat_map(InstanceDriver::take_group_transitions)
+                .collect();
+            if self.stopping || self.sync_groups.is_empty() {
+                return;
+            }
+            let drivers = &self.drivers;
+            let moves = self.sync_groups.moves(&transitions, |name| {
+                drivers
+                    .iter()
+                    .find(|driver| driver.name() == name)
+                    .map(InstanceDriver::group_view)
+            });
+            if moves.is_empty() {
+                return;
+            }
+            let now = Instant::now();
+            for found in moves {
+                if let Some(driver) = self.drivers.iter_mut().find(|d| d.name() == found.instance) {
+                    debug!(instance = %found.instance, group = %found.group, group_move = ?found.group_move, "following the sync group");
+                    driver.follow_group(now, found.group_move, &self.io).await;
+                }
+            }
+        }
+        warn!("sync group moves did not settle within one input; the rest follow the next one");
     }
 
     /// Hands every driver's pending changes to the bus, driver by driver.
@@ -673,6 +717,10 @@ impl Router {
     async fn reload(&mut self, reload: Reload) -> ReloadOutcome {
         let now = Instant::now();
         self.io.interfaces.extend(reload.interfaces);
+        self.sync_groups = SyncGroups::new(&reload.config.sync_groups);
+        self.io
+            .alerts
+            .reconfigure(reload.config.email_alerts.clone());
         let mut previous: Vec<InstanceDriver> = std::mem::take(&mut self.drivers);
         let (mut unchanged, mut in_place, mut restarted, mut added) = (0, 0, 0, 0);
         let mut outcome = ReloadOutcome::default();
@@ -751,6 +799,14 @@ impl Router {
                 && let Err(error) = self.io.sockets.ensure(key, interface)
             {
                 warn!(%error, "VRRP socket not reopened after the reload");
+            }
+        }
+        // An instance the new groups no longer hold together leaves a group's Fault.
+        for driver in &mut self.drivers {
+            if driver.group_view().held_by_group && !self.sync_groups.contains(driver.name()) {
+                driver
+                    .follow_group(now, GroupMove::ReleaseFault, &self.io)
+                    .await;
             }
         }
         info!(

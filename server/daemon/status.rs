@@ -86,6 +86,9 @@ pub enum ChangeCause {
     InterfaceRecovered,
     /// A weight-0 check passes again.
     CheckRecovered,
+    /// The instance followed its sync group: it handed over because another member became
+    /// backup, or left Fault because no member is in Fault any more.
+    SyncGroup,
 }
 
 /// One instance as the router sees it at one moment.

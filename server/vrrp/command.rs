@@ -36,6 +36,11 @@ pub enum Command {
     /// Initialize it parks the instance before it ever started (keepalived starts in FAULT
     /// when an interface is down). Idempotent.
     EnterFault(FaultCause),
+    /// Become master now, from Backup, as if Master_Down_Timer had fired: another instance of
+    /// the same sync group became master, and keepalived's sync groups move every member at
+    /// once. A master handing over (`Resign`) stops handing over and advertises its priority
+    /// at once. A no-op in any other state.
+    FollowGroupToMaster,
     /// Leave Fault for Backup with a fresh Master_Down_Interval from our own interval (the
     /// learned one is stale), or for Master if we own the addresses. A no-op outside Fault.
     ClearFault,

@@ -277,6 +277,10 @@ impl Instance {
                 self.clear_fault(now);
                 Ok(())
             }
+            Command::FollowGroupToMaster => {
+                self.follow_group_to_master(now);
+                Ok(())
+            }
         }
     }
 
@@ -486,6 +490,27 @@ impl Instance {
                 Ok(())
             }
             _ => Err(CommandRejected::NotMaster(self.state())),
+        }
+    }
+
+    /// See [`Command::FollowGroupToMaster`].
+    fn follow_group_to_master(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Backup { .. } => self.become_master(now, TransitionReason::SyncGroup),
+            // Handing over while the group goes the other way: stay, and say so at once
+            // with our real priority, so the successor's Skew_Time wait ends in a backup.
+            Phase::Master {
+                resign_deadline: Some(_),
+                adver_timer,
+            } => {
+                self.yielding = false;
+                self.phase = Phase::Master {
+                    adver_timer,
+                    resign_deadline: None,
+                };
+                self.advertise_now(now);
+            }
+            Phase::Initialize | Phase::Fault(_) | Phase::Master { .. } => {}
         }
     }
 

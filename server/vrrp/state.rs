@@ -42,6 +42,9 @@ pub enum FaultCause {
     /// IPv6 link-local address (one still in duplicate address detection after the link
     /// came up). RFC 9568 §5.1.1.1 and §5.1.2.1 allow no other source.
     NoSourceAddress,
+    /// Another instance of its sync group is in Fault: keepalived's `vrrp_sync_group` keeps
+    /// the members in one state, so addresses that only work together move together.
+    SyncGroup,
 }
 
 /// Why a state change happened, reported with every [`crate::vrrp::Action::StateChanged`].
@@ -69,6 +72,9 @@ pub enum TransitionReason {
     Fault(FaultCause),
     /// The fault cleared.
     FaultCleared,
+    /// Another instance of its sync group became master, and this one followed
+    /// ([`crate::vrrp::Command::FollowGroupToMaster`]).
+    SyncGroup,
 }
 
 impl fmt::Display for TransitionReason {
@@ -91,7 +97,11 @@ impl fmt::Display for TransitionReason {
             TransitionReason::Fault(FaultCause::NoSourceAddress) => {
                 f.write_str("fault: no source address")
             }
+            TransitionReason::Fault(FaultCause::SyncGroup) => {
+                f.write_str("fault: a sync group member is in fault")
+            }
             TransitionReason::FaultCleared => f.write_str("fault cleared"),
+            TransitionReason::SyncGroup => f.write_str("sync group member became master"),
         }
     }
 }

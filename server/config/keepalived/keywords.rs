@@ -5,12 +5,6 @@
 /// Keywords with no native equivalent whose absence changes behaviour, with why; anywhere.
 pub(super) const REFUSED: &[(&str, &str)] = &[
     (
-        "vrrp_sync_group",
-        "sync groups are not supported: the instances would change state one by one here, \
-         where keepalived moves them together; run them as independent instances or keep \
-         keepalived",
-    ),
-    (
         "use_vmac",
         "virtual MAC interfaces are not supported: the address would answer with the \
          interface's own MAC, and clients would have to re-learn it on failover",
@@ -87,34 +81,6 @@ pub(super) const REFUSED: &[(&str, &str)] = &[
 
 /// Keywords that are left out without changing what the routers do, with why; anywhere.
 pub(super) const IGNORED: &[(&str, &str)] = &[
-    (
-        "notification_email",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "notification_email_from",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_server",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_connect_timeout",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_helo_name",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_alert",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
-    (
-        "smtp_alert_vrrp",
-        "e-mail alerts are not sent; subscribe to state changes over the API (WatchState)",
-    ),
     (
         "enable_script_security",
         "programs are run directly, never through a shell, but their ownership and \

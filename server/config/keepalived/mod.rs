@@ -3,8 +3,8 @@
 //!
 //! keepalived has settings this daemon does not. None is dropped in silence: each becomes a
 //! [`Diagnostic`] with its file and line, a [`Severity::Warning`] when leaving it out does
-//! not change what the routers do (e-mail alerts, `state MASTER`), a [`Severity::Error`]
-//! when it would (sync groups, VMACs, AH). Warnings come back with the configuration;
+//! not change what the routers do (SNMP, `state MASTER`), a [`Severity::Error`]
+//! when it would (VMACs, AH, group notify scripts). Warnings come back with the configuration;
 //! any error fails the load.
 //!
 //! The translation writes a native TOML document and loads it with the native loader, so

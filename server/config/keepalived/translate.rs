@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use toml::{Table, Value};
 
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
+use super::super::settings::host_name;
 use super::keywords::{IGNORED, REFUSED};
 use super::lexer::Position;
 use super::parse::Node;
@@ -95,6 +96,8 @@ pub(super) fn translate(
         diagnostics,
         origins: BTreeMap::new(),
         globals: Globals::default(),
+        group_members: BTreeMap::new(),
+        group_alerts: Vec::new(),
         scripts: BTreeMap::new(),
         track_files: BTreeMap::new(),
     };
@@ -108,10 +111,12 @@ pub(super) fn translate(
         }
     }
     let mut instances = Table::new();
+    let mut sync_groups = Table::new();
     for node in nodes {
         match node.keyword.as_str() {
             "global_defs" | "vrrp_script" | "vrrp_track_file" => {}
             "vrrp_instance" => translator.instance(node, &mut instances),
+            "vrrp_sync_group" => translator.sync_group(node, &mut sync_groups),
             other => translator.refuse_top_level(node, other),
         }
     }
@@ -121,7 +126,11 @@ pub(super) fn translate(
         global.insert("router_id".into(), Value::String(router_id));
         native.insert("global".into(), Value::Table(global));
     }
+    translator.email_alerts(&mut native, &mut instances);
     native.insert("instances".into(), Value::Table(instances));
+    if !sync_groups.is_empty() {
+        native.insert("sync_groups".into(), Value::Table(sync_groups));
+    }
     Translation {
         native,
         origins: translator.origins,
@@ -139,6 +148,20 @@ struct Globals {
     garp: BTreeMap<&'static str, (Value, Origin)>,
     /// `notify_fifo` / `vrrp_notify_fifo`.
     fifo: Option<(String, Origin)>,
+    /// `notification_email`: the recipients.
+    email_to: Vec<(String, Origin)>,
+    /// `notification_email_from`.
+    email_from: Option<(String, Origin)>,
+    /// `smtp_server`, as native `host:port`.
+    smtp_server: Option<(String, Origin)>,
+    /// `smtp_connect_timeout`, in seconds as written.
+    smtp_timeout: Option<(String, Origin)>,
+    /// `smtp_helo_name`.
+    smtp_helo: Option<(String, Origin)>,
+    /// `smtp_alert` / `smtp_alert_vrrp`: whether instances that do not say send alerts;
+    /// `smtp_alert_vrrp` wins, as in keepalived.
+    smtp_alert: Option<(bool, Origin)>,
+    smtp_alert_vrrp: Option<(bool, Origin)>,
 }
 
 /// A `vrrp_script` or `vrrp_track_file`, translated once and copied into every instance
@@ -164,6 +187,10 @@ struct Translator<'d> {
     diagnostics: &'d mut Vec<Diagnostic>,
     origins: BTreeMap<FieldPath, Origin>,
     globals: Globals,
+    /// The native names of each sync group's members, by keepalived group name.
+    group_members: BTreeMap<String, Vec<String>>,
+    /// Each sync group's `smtp_alert`, which applies to its members.
+    group_alerts: Vec<(String, bool, Origin)>,
     scripts: BTreeMap<String, CheckDefinition>,
     track_files: BTreeMap<String, CheckDefinition>,
 }
@@ -350,6 +377,53 @@ impl Translator<'_> {
                 "notify_fifo" | "vrrp_notify_fifo" => {
                     if let Some(fifo) = self.one_argument(child, &keyword_path) {
                         self.globals.fifo = Some((fifo.to_owned(), origin));
+                    }
+                }
+                "notification_email" => {
+                    for address in self.block(child, &keyword_path) {
+                        let address_path = keyword_path.key(&address.keyword);
+                        if address.arguments.is_empty() && address.block.is_none() {
+                            let origin = Self::origin(address, &address_path);
+                            self.globals
+                                .email_to
+                                .push((address.keyword.clone(), origin));
+                        } else {
+                            self.error(address, &address_path, "write one address per line");
+                        }
+                    }
+                }
+                "notification_email_from" | "smtp_helo_name" | "smtp_connect_timeout" => {
+                    let Some(text) = self.one_argument(child, &keyword_path) else {
+                        continue;
+                    };
+                    let value = Some((text.to_owned(), origin));
+                    match child.keyword.as_str() {
+                        "notification_email_from" => self.globals.email_from = value,
+                        "smtp_helo_name" => self.globals.smtp_helo = value,
+                        _ => self.globals.smtp_timeout = value,
+                    }
+                }
+                "smtp_server" => {
+                    let server = match child.arguments.as_slice() {
+                        [host] => Some(host_and_port(host, "25")),
+                        [host, port] => Some(host_and_port(host, port)),
+                        _ => None,
+                    };
+                    match server {
+                        Some(server) if child.block.is_none() => {
+                            self.globals.smtp_server = Some((server, origin));
+                        }
+                        _ => self.error(child, &keyword_path, "write `smtp_server HOST [PORT]`"),
+                    }
+                }
+                "smtp_alert" | "smtp_alert_vrrp" => {
+                    if let Some(enabled) = self.boolean_flag(child, &keyword_path) {
+                        let value = Some((enabled, origin));
+                        if child.keyword == "smtp_alert" {
+                            self.globals.smtp_alert = value;
+                        } else {
+                            self.globals.smtp_alert_vrrp = value;
+                        }
                     }
                 }
                 _ => self.not_translated(child, &keyword_path, "global_defs"),
@@ -581,7 +655,10 @@ impl Translator<'_> {
         let path = FieldPath::root().key("instances").key(&native);
         self.origins
             .insert(path.clone(), Self::origin(node, &keyword_path));
-        let mut instance = InstanceTranslation::default();
+        let mut instance = InstanceTranslation {
+            keepalived_name: Some(name.clone()),
+            ..InstanceTranslation::default()
+        };
         for child in self.block(node, &keyword_path) {
             self.instance_keyword(child, &keyword_path, &path, &mut instance);
         }
@@ -759,7 +836,269 @@ impl Translator<'_> {
             "track_script" | "track_file" | "track_interface" => {
                 self.tracks(child, &keyword_path, &path.key("health_checks"), instance)
             }
+            "smtp_alert" => {
+                if let Some(enabled) = self.boolean_flag(child, &keyword_path) {
+                    self.set(
+                        &mut instance.table,
+                        path,
+                        "email_alerts",
+                        Value::Boolean(enabled),
+                        origin,
+                    );
+                }
+            }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
+        }
+    }
+
+    /// `smtp_alert` alone (on), or with a value keepalived reads as a boolean.
+    fn boolean_flag(&mut self, node: &Node, keyword_path: &FieldPath) -> Option<bool> {
+        if node.block.is_some() {
+            self.error(
+                node,
+                keyword_path,
+                format!("`{}` takes no block", node.keyword),
+            );
+            return None;
+        }
+        match node.arguments.as_slice() {
+            [] => Some(true),
+            [value] => match value.to_ascii_lowercase().as_str() {
+                "on" | "true" | "yes" => Some(true),
+                "off" | "false" | "no" => Some(false),
+                _ => {
+                    self.error(
+                        node,
+                        keyword_path,
+                        format!("\"{value}\" is not on/off, true/false or yes/no"),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.error(
+                    node,
+                    keyword_path,
+                    format!("`{}` takes one value", node.keyword),
+                );
+                None
+            }
+        }
+    }
+
+    /// `vrrp_sync_group NAME { group { VI_1 VI_2 } smtp_alert }`.
+    fn sync_group(&mut self, node: &Node, sync_groups: &mut Table) {
+        let keyword_path = FieldPath::root().key(&named(node));
+        let Some(name) = self.definition_name(node, &keyword_path) else {
+            return;
+        };
+        let path = FieldPath::root()
+            .key("sync_groups")
+            .key(&native_name(&name));
+        let mut members: Vec<(Value, Origin)> = Vec::new();
+        let mut group_line = None;
+        for child in self.block(node, &keyword_path) {
+            let child_path = keyword_path.key(&child.keyword);
+            match child.keyword.as_str() {
+                "group" => {
+                    group_line = Some(Self::origin(child, &child_path));
+                    for member in self.block(child, &child_path) {
+                        let member_path = child_path.key(&member.keyword);
+                        if !member.arguments.is_empty() || member.block.is_some() {
+                            self.error(member, &member_path, "write one instance name per line");
+                            continue;
+                        }
+                        members.push((
+                            Value::String(native_name(&member.keyword)),
+                            Self::origin(member, &member_path),
+                        ));
+                    }
+                }
+                "smtp_alert" => {
+                    if let Some(enabled) = self.boolean_flag(child, &child_path) {
+                        self.group_alerts.push((
+                            name.clone(),
+                            enabled,
+                            Self::origin(child, &child_path),
+                        ));
+                    }
+                }
+                "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+                    self.error(
+                        child,
+                        &child_path,
+                        "not supported: a sync group's own notify programs are not run here \
+                         (the group would change state without them); put notify programs \
+                         on its instances",
+                    );
+                }
+                _ => self.not_translated(child, &child_path, "vrrp_sync_group"),
+            }
+        }
+        let Some(group_origin) = group_line else {
+            self.error(
+                node,
+                &keyword_path,
+                "a sync group lists its instances: group { VI_1 VI_2 }",
+            );
+            return;
+        };
+        if members.len() < 2 {
+            self.warn(
+                node,
+                &keyword_path,
+                "ignored: a sync group of one instance keeps nothing together",
+            );
+            return;
+        }
+        let instances_path = path.key("instances");
+        self.origins.insert(instances_path.clone(), group_origin);
+        let mut values = Vec::new();
+        for (index, (member, origin)) in members.into_iter().enumerate() {
+            self.origins.insert(instances_path.index(index), origin);
+            values.push(member);
+        }
+        self.group_members.insert(
+            name.clone(),
+            values
+                .iter()
+                .filter_map(|value| value.as_str().map(str::to_owned))
+                .collect(),
+        );
+        let mut table = Table::new();
+        table.insert("instances".into(), Value::Array(values));
+        sync_groups.insert(native_name(&name), Value::Table(table));
+    }
+
+    /// `[email_alerts]` from `global_defs`, and `email_alerts` of the instances that send
+    /// alerts by the global default or their sync group's `smtp_alert`.
+    fn email_alerts(&mut self, native: &mut Table, instances: &mut Table) {
+        let globals = &self.globals;
+        let default = globals
+            .smtp_alert_vrrp
+            .clone()
+            .or_else(|| globals.smtp_alert.clone());
+        let mut wanted: Vec<(String, Origin)> = Vec::new();
+        for (name, instance) in instances.iter() {
+            let explicit = instance.get("email_alerts").and_then(Value::as_bool);
+            match (explicit, &default) {
+                (Some(true), _) => {
+                    if let Some(origin) = self.origins.get(
+                        &FieldPath::root()
+                            .key("instances")
+                            .key(name)
+                            .key("email_alerts"),
+                    ) {
+                        wanted.push((name.clone(), origin.clone()));
+                    }
+                }
+                (None, Some((true, origin))) => wanted.push((name.clone(), origin.clone())),
+                _ => {}
+            }
+        }
+        for (group, enabled, origin) in std::mem::take(&mut self.group_alerts) {
+            let members = self.group_members.get(&group).cloned().unwrap_or_default();
+            for member in members {
+                wanted.retain(|(name, _)| *name != member);
+                if enabled && instances.contains_key(&member) {
+                    wanted.push((member, origin.clone()));
+                }
+            }
+        }
+        let globals = &self.globals;
+        let configured = globals.smtp_server.is_some() && !globals.email_to.is_empty();
+        if !configured {
+            let missing = if globals.smtp_server.is_none() {
+                "smtp_server"
+            } else {
+                "notification_email"
+            };
+            let reports: Vec<Origin> = wanted.iter().map(|(_, origin)| origin.clone()).collect();
+            for origin in reports {
+                self.diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    &origin.position,
+                    origin.keyword_path.clone(),
+                    format!("ignored: there is no {missing}, so keepalived sends no mail either"),
+                ));
+            }
+            for name in instances.keys().cloned().collect::<Vec<_>>() {
+                if let Some(Value::Table(table)) = instances.get_mut(&name) {
+                    table.remove("email_alerts");
+                }
+            }
+            return;
+        }
+        let path = FieldPath::root().key("email_alerts");
+        let mut table = Table::new();
+        let server_origin = match globals.smtp_server.clone() {
+            Some((server, origin)) => {
+                self.set(
+                    &mut table,
+                    &path,
+                    "smtp_server",
+                    Value::String(server),
+                    origin.clone(),
+                );
+                origin
+            }
+            None => return,
+        };
+        let globals = &self.globals;
+        let (timeout, helo, from, to) = (
+            globals.smtp_timeout.clone(),
+            globals.smtp_helo.clone(),
+            globals.email_from.clone(),
+            globals.email_to.clone(),
+        );
+        if let Some((seconds, origin)) = timeout {
+            self.set(
+                &mut table,
+                &path,
+                "connect_timeout",
+                Value::String(format!("{seconds}s")),
+                origin,
+            );
+        }
+        if let Some((helo, origin)) = helo {
+            self.set(&mut table, &path, "helo_name", Value::String(helo), origin);
+        }
+        let from = match from {
+            Some((from, origin)) => {
+                self.origins.insert(path.key("from"), origin);
+                from
+            }
+            None => {
+                // keepalived's default sender.
+                let from = format!("keepalived@{}", host_name());
+                self.diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    &server_origin.position,
+                    server_origin.keyword_path.clone(),
+                    format!("no notification_email_from: alerts are sent from {from}, as keepalived does"),
+                ));
+                from
+            }
+        };
+        table.insert("from".into(), Value::String(from));
+        let mut recipients = Vec::new();
+        for (index, (address, origin)) in to.into_iter().enumerate() {
+            self.origins.insert(path.key("to").index(index), origin);
+            recipients.push(Value::String(address));
+        }
+        table.insert("to".into(), Value::Array(recipients));
+        native.insert("email_alerts".into(), Value::Table(table));
+        for (name, origin) in wanted {
+            if let Some(Value::Table(instance)) = instances.get_mut(&name) {
+                instance.insert("email_alerts".into(), Value::Boolean(true));
+                self.origins.insert(
+                    FieldPath::root()
+                        .key("instances")
+                        .key(&name)
+                        .key("email_alerts"),
+                    origin,
+                );
+            }
         }
     }
 
@@ -1086,7 +1425,13 @@ impl Translator<'_> {
             instance.notify.insert("fifo".into(), Value::String(fifo));
         }
         if !instance.notify.is_empty() {
-            let notify = std::mem::take(&mut instance.notify);
+            let mut notify = std::mem::take(&mut instance.notify);
+            // Scripts match on the name as written (`VI_1`), not the native one.
+            if let Some(name) = &instance.keepalived_name
+                && native_name(name) != *name
+            {
+                notify.insert("name".into(), Value::String(name.clone()));
+            }
             instance.table.insert("notify".into(), Value::Table(notify));
         }
         if !instance.checks.is_empty() {
@@ -1115,6 +1460,8 @@ struct InstanceTranslation {
     garp: BTreeMap<&'static str, (Value, Origin)>,
     notify: Table,
     checks: Table,
+    /// The instance's name as written, which notifications keep.
+    keepalived_name: Option<String>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
@@ -1141,6 +1488,15 @@ fn native_name(name: &str) -> String {
         native.push_str("unnamed");
     }
     native
+}
+
+/// `smtp_server HOST [PORT]` as a native `host:port`, an IPv6 address in brackets.
+fn host_and_port(host: &str, port: &str) -> String {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 /// An integer when `text` is one, so the native loader sees a number; otherwise the text,

@@ -1,0 +1,123 @@
+//! A sync group on the real network: two routers, each with an instance on the outside LAN
+//! (eth0) and one on the inside LAN (eth1) in one group. When the inside link of the master
+//! goes down, its outside instance follows into Fault and the other router takes both
+//! addresses; when the link comes back, both instances return together.
+
+mod daemon_lab;
+mod netns;
+
+use std::time::Duration;
+
+use daemon_lab::{DaemonLab, ELECTION, POLL, VIP};
+use netns::{Lab, require_root, wait_until};
+
+/// The inside address, on the second LAN.
+const INSIDE_VIP: &str = "198.51.100.100";
+
+fn config(priority: u8) -> String {
+    format!(
+        "[global]\nlog_level = \"info\"\n\n\
+         [instances.outside]\ninterface = \"eth0\"\nvrid = 51\npriority = {priority}\n\
+         advert_interval = \"100ms\"\nvirtual_addresses = [\"{VIP}/24\"]\n\n\
+         [instances.inside]\ninterface = \"eth1\"\nvrid = 52\npriority = {priority}\n\
+         advert_interval = \"100ms\"\nvirtual_addresses = [\"{INSIDE_VIP}/24\"]\n\n\
+         [sync_groups.gateway]\ninstances = [\"outside\", \"inside\"]\n"
+    )
+}
+
+/// Whether `host` holds the outside and the inside address.
+fn held(lab: &DaemonLab, host: &str) -> (bool, bool) {
+    let inside = lab
+        .ns(host)
+        .addresses("eth1")
+        .iter()
+        .any(|entry| entry["local"].as_str() == Some(INSIDE_VIP));
+    (lab.holds(host, VIP), inside)
+}
+
+#[test]
+fn an_instance_whose_link_goes_down_takes_its_group_along() {
+    if !require_root("an_instance_whose_link_goes_down_takes_its_group_along") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").host("h2").second_lan().build());
+    let h1 = lab.start_with_config("h1", &config(150), &lab.api_socket("h1"));
+    assert!(
+        wait_until(ELECTION, POLL, || held(&lab, "h1") == (true, true)),
+        "h1 never became master of both\n{}",
+        h1.log_text()
+    );
+    let h2 = lab.start_with_config("h2", &config(100), &lab.api_socket("h2"));
+    assert!(
+        h2.wait_state_count("BACKUP", 2, ELECTION),
+        "h2 never started both instances\n{}",
+        h2.log_text()
+    );
+
+    // Only the inside link fails; the outside instance's own link stays up.
+    lab.ns("h1").ip(&["link", "set", "eth1", "down"]);
+    assert!(
+        wait_until(ELECTION, POLL, || held(&lab, "h2") == (true, true)
+            && !lab.holds("h1", VIP)),
+        "h2 did not take both addresses from h1: h1 {:?}, h2 {:?}\n{}\n{}",
+        held(&lab, "h1"),
+        held(&lab, "h2"),
+        h1.log_text(),
+        h2.log_text()
+    );
+    let followed = h1.logged("state changed").into_iter().any(|line| {
+        line["instance"] == "outside"
+            && line["to"] == "FAULT"
+            && line["reason"]
+                .as_str()
+                .is_some_and(|reason| reason.contains("sync group"))
+    });
+    assert!(
+        followed,
+        "h1's outside instance did not follow its group into Fault\n{}",
+        h1.log_text()
+    );
+
+    // The outside link fails too and comes back first: the outside instance's own fault is
+    // over, but the group still holds it in Fault while the inside link is down.
+    let outside_backups = |lines: &[serde_json::Value]| {
+        lines
+            .iter()
+            .filter(|line| line["instance"] == "outside" && line["to"] == "BACKUP")
+            .count()
+    };
+    let backups_before = outside_backups(&h1.logged("state changed"));
+    lab.ns("h1").ip(&["link", "set", "eth0", "down"]);
+    std::thread::sleep(Duration::from_millis(300));
+    lab.ns("h1").ip(&["link", "set", "eth0", "up"]);
+    assert!(
+        wait_until(Duration::from_secs(2), POLL, || !h1
+            .logged("fault cleared; staying in Fault while the sync group is")
+            .is_empty()),
+        "the outside instance did not stay in the group's Fault\n{}",
+        h1.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        outside_backups(&h1.logged("state changed")),
+        backups_before,
+        "the outside instance left Fault while its group was in Fault\n{}",
+        h1.log_text()
+    );
+    assert_eq!(held(&lab, "h2"), (true, true));
+
+    // The inside link comes back: both leave Fault together and h1, the higher priority,
+    // preempts on both LANs.
+    lab.ns("h1").ip(&["link", "set", "eth1", "up"]);
+    assert!(
+        wait_until(Duration::from_secs(5), POLL, || held(&lab, "h1")
+            == (true, true)
+            && held(&lab, "h2") == (false, false)),
+        "h1 did not take both addresses back: h1 {:?}, h2 {:?}\n{}\n{}",
+        held(&lab, "h1"),
+        held(&lab, "h2"),
+        h1.log_text(),
+        h2.log_text()
+    );
+    lab.finish();
+}
