@@ -15,6 +15,7 @@
 #
 # Usage (as root, from the repository):
 #   benches/failover/run.sh [--runs N] [--runs-1s N] [--intervals "1 0.1 0.01"]
+#                           [--modes "unplanned sigkill planned"]
 #                           [--daemons "sidecar keepalived"] [--binary PATH] [--keep-raw DIR]
 # Without --binary it builds target/release/vrrp-sidecar. Needs iproute2, iputils-ping,
 # keepalived (Debian: apt-get install -y keepalived) and optionally tcpdump, which adds the
@@ -24,6 +25,7 @@ set -euo pipefail
 runs=5
 runs_1s=3
 intervals="1 0.1 0.01"
+modes="unplanned sigkill planned"
 daemons="sidecar keepalived"
 binary=""
 keep_raw=""
@@ -35,6 +37,7 @@ while (($#)); do
         --runs) runs=$2; shift 2 ;;
         --runs-1s) runs_1s=$2; shift 2 ;;
         --intervals) intervals=$2; shift 2 ;;
+        --modes) modes=$2; shift 2 ;;
         --daemons) daemons=$2; shift 2 ;;
         --binary) binary=$2; shift 2 ;;
         --keep-raw) keep_raw=$2; shift 2 ;;
@@ -419,7 +422,7 @@ echo "  keepalived: $(keepalived --version 2>&1 | sed -n 1p)" >&2
 build_lab
 for interval in $intervals; do
     n=$runs; [[ $interval == 1 ]] && n=$runs_1s
-    for mode in unplanned sigkill planned; do
+    for mode in $modes; do
         for ((run = 1; run <= n; run++)); do
             for daemon in $daemons; do
                 one_run "$daemon" "$interval" "$mode" "$run"
