@@ -150,7 +150,7 @@ fn main() {
     );
 
     println!("5. The new master hands over on purpose (Resign): make-before-break.");
-    lan.command(1, Command::Resign);
+    lan.command(1, Command::Resign { hold_down: None });
     let gap = run_and_measure_gap(&mut lan, Duration::from_secs(30));
     narrate(&lan, seen);
     println!(

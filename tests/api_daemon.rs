@@ -266,6 +266,15 @@ fn bad_input_gets_the_documented_status_codes() {
         assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
         let status = refused(grpc.resign(resign("nope")).await);
         assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        for seconds in [-1, 24 * 60 * 60 + 1] {
+            let request = proto::ResignRequest {
+                hold_down: Some(prost_types::Duration { seconds, nanos: 0 }),
+                ..resign("vi")
+            };
+            let status = refused(grpc.resign(request).await);
+            assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+            assert!(status.message().contains("hold_down"), "{status:?}");
+        }
         let mut request = watch_request("vi");
         request.heartbeat_interval = Some(prost_types::Duration {
             seconds: 0,
@@ -762,5 +771,117 @@ fn grpc_health_reports_the_daemon_not_mastership_and_turns_not_serving_when_stop
             .expect("a message");
         assert_eq!(next.status, ServingStatus::NotServing as i32);
     });
+    lab.finish();
+}
+
+/// The `icmp_seq` of every echo reply in an iputils `ping -n` log, in order.
+fn replied_sequences(log: &str) -> Vec<u32> {
+    log.lines()
+        .filter(|line| line.contains(" bytes from ") && !line.contains("DUP!"))
+        .filter_map(|line| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix("icmp_seq="))
+                .and_then(|sequence| sequence.parse().ok())
+        })
+        .collect()
+}
+
+#[test]
+fn resign_hands_over_without_losing_a_probe_and_preempts_again_after_its_hold_down() {
+    if !require_root(
+        "resign_hands_over_without_losing_a_probe_and_preempts_again_after_its_hold_down",
+    ) {
+        return;
+    }
+    let lab = lab(&["h1", "h2", "c"]);
+    let hosts = ["h1", "h2"];
+    lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
+    let ping_log = lab.scratch("ping.log");
+    let ping = lab.lab.spawn_logged(
+        lab.ns("c"),
+        &["ping", "-n", "-i", "0.01", VIP],
+        &[],
+        &ping_log,
+    );
+    // The client has resolved the VIP and replies flow before the handover.
+    std::thread::sleep(Duration::from_millis(500));
+
+    const HOLD_DOWN: Duration = Duration::from_secs(2);
+    let socket = lab.api_socket("h1");
+    let resigned_at = runtime().block_on(async {
+        let grpc = connect(&socket).await;
+        let resigned_at = Instant::now();
+        let response = grpc
+            .clone()
+            .resign(proto::ResignRequest {
+                instance_name: "vi".into(),
+                hold_down: Some(prost_types::Duration {
+                    seconds: HOLD_DOWN.as_secs() as i64,
+                    nanos: 0,
+                }),
+                wait_for_successor: true,
+            })
+            .await
+            .expect("the master resigns")
+            .into_inner();
+        assert_eq!(
+            response.successor.expect("a successor").address,
+            "192.0.2.2"
+        );
+        resigned_at
+    });
+    assert!(
+        lab.wait_sole_holder(&hosts, "h2", VIP, MARGIN).is_some(),
+        "h2 is not the only holder after the handover: {:?}",
+        lab.holders(&hosts, VIP)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(ping as i32), Signal::SIGINT)
+        .expect("signalling ping");
+    let log = netns::wait_until(Duration::from_secs(2), daemon_lab::POLL, || {
+        std::fs::read_to_string(&ping_log).is_ok_and(|log| log.contains("packets transmitted"))
+    })
+    .then(|| std::fs::read_to_string(&ping_log).expect("the ping log"))
+    .expect("ping printed its summary");
+    let replies = replied_sequences(&log);
+    let (first, last) = (replies[0], replies[replies.len() - 1]);
+    let lost: Vec<u32> = (first..=last)
+        .filter(|sequence| !replies.contains(sequence))
+        .collect();
+    println!(
+        "resign under a 10 ms probe: {} replies, sequences {first}..={last}, lost {lost:?}",
+        replies.len()
+    );
+    assert!(replies.len() > 50, "too few replies to judge:\n{log}");
+    assert_eq!(
+        lost,
+        Vec::<u32>::new(),
+        "probes lost across the handover:\n{log}"
+    );
+
+    // h1 leaves h2 alone through the hold-down, then preempts it (priority 150 over 100).
+    let until_hold_down_ends = HOLD_DOWN.saturating_sub(resigned_at.elapsed());
+    assert!(
+        lab.wait_holding(
+            "h1",
+            VIP,
+            true,
+            until_hold_down_ends.saturating_sub(MARGIN / 5)
+        )
+        .is_none(),
+        "h1 took the VIP back during its hold-down"
+    );
+    let bound = HOLD_DOWN + master_down_interval_100ms(150) + MARGIN;
+    assert!(
+        lab.wait_sole_holder(
+            &hosts,
+            "h1",
+            VIP,
+            bound.saturating_sub(resigned_at.elapsed())
+        )
+        .is_some(),
+        "h1 did not preempt again within {bound:?} of resigning: holders {:?}",
+        lab.holders(&hosts, VIP)
+    );
     lab.finish();
 }

@@ -692,7 +692,7 @@ fn resign_sends_priority_zero_but_keeps_addresses_until_successor_is_heard() {
     let config = v3_config(200);
     let mut instance = master(config.clone(), &clock);
     instance
-        .handle_command(clock.ms(5000), Command::Resign)
+        .handle_command(clock.ms(5000), Command::Resign { hold_down: None })
         .unwrap();
     let actions = drain(&mut instance);
     assert_eq!(sent_priorities(&actions), vec![0]);
@@ -722,11 +722,58 @@ fn resign_sends_priority_zero_but_keeps_addresses_until_successor_is_heard() {
 }
 
 #[test]
+fn resign_with_a_hold_down_preempts_the_successor_again_once_it_ends() {
+    let clock = Clock::new();
+    let config = v3_config(200);
+    let mut instance = master(config.clone(), &clock);
+    instance
+        .handle_command(
+            clock.ms(5000),
+            Command::Resign {
+                hold_down: Some(Duration::from_secs(2)),
+            },
+        )
+        .unwrap();
+    let successor = ip("192.0.2.20");
+    instance
+        .handle_packet(clock.ms(5600), successor, &advert_like(&config, 100))
+        .unwrap();
+    drain(&mut instance);
+    assert_eq!(instance.state(), State::Backup);
+    // Within the hold-down the successor's adverts are accepted: the timer restarts.
+    let within = clock.ms(6900);
+    instance
+        .handle_packet(within, successor, &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(within + instance.master_down_interval())
+    );
+    // After it, Preempt_Mode discards them, and the timer last set takes us back.
+    let deadline = instance.poll_timeout().expect("the master-down timer runs");
+    instance
+        .handle_packet(clock.ms(7100), successor, &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(instance.poll_timeout(), Some(deadline));
+    instance.handle_timeout(deadline);
+    assert_eq!(
+        transitions(&drain(&mut instance)),
+        vec![(
+            State::Backup,
+            State::Master,
+            TransitionReason::PreemptedLowerPriorityMaster
+        )]
+    );
+}
+
+#[test]
 fn resign_without_successor_lets_go_after_master_down_interval_repeating_priority_zero() {
     let clock = Clock::new();
     let mut instance = master(v3_config(200), &clock);
     let start = clock.ms(5000);
-    instance.handle_command(start, Command::Resign).unwrap();
+    instance
+        .handle_command(start, Command::Resign { hold_down: None })
+        .unwrap();
     drain(&mut instance);
     let deadline = start + instance.master_down_interval();
     let mut repeats = 0;
@@ -749,7 +796,7 @@ fn only_a_master_can_resign() {
     let clock = Clock::new();
     let mut instance = started(v3_config(100), &clock);
     assert_eq!(
-        instance.handle_command(clock.ms(1), Command::Resign),
+        instance.handle_command(clock.ms(1), Command::Resign { hold_down: None }),
         Err(CommandRejected::NotMaster(State::Backup))
     );
 }
@@ -1012,7 +1059,7 @@ fn a_handing_over_master_stays_when_its_group_goes_master() {
     let clock = Clock::new();
     let mut instance = master(v3_config(100), &clock);
     instance
-        .handle_command(clock.ms(5000), Command::Resign)
+        .handle_command(clock.ms(5000), Command::Resign { hold_down: None })
         .expect("a master resigns");
     drain(&mut instance);
     assert!(instance.is_resigning());

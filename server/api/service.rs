@@ -4,6 +4,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
@@ -177,9 +178,10 @@ impl Sidecar for SidecarService {
     ) -> Result<Response<v1::ResignResponse>, Status> {
         self.guard.check(&request)?;
         let request = request.into_inner();
+        let hold_down = request.hold_down.map(parse_hold_down).transpose()?;
         let started = self
             .router
-            .resign(request.instance_name.clone())
+            .resign(request.instance_name.clone(), hold_down)
             .await
             .map_err(|error| control_status(&error))?;
         if !request.wait_for_successor {
@@ -265,7 +267,7 @@ impl Sidecar for SidecarService {
 async fn wait_for_successor(
     instance: &str,
     mut subscription: crate::events::Subscription<InstanceEvent>,
-    bound: std::time::Duration,
+    bound: Duration,
 ) -> Result<Option<v1::MasterInfo>, Status> {
     let waited = tokio::time::timeout(bound, async {
         loop {
@@ -296,4 +298,22 @@ async fn wait_for_successor(
     })
     .await;
     waited.unwrap_or(Ok(None))
+}
+
+/// The longest `hold_down` a `Resign` may ask for: a day. Longer is more likely a unit mistake
+/// than a plan; leaving `hold_down` unset yields until the priority changes.
+const MAX_HOLD_DOWN: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Checks a `Resign`'s `hold_down`: INVALID_ARGUMENT when negative, malformed or over a day.
+fn parse_hold_down(hold_down: prost_types::Duration) -> Result<Duration, Status> {
+    Duration::try_from(hold_down)
+        .ok()
+        .filter(|duration| *duration <= MAX_HOLD_DOWN)
+        .ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "hold_down is {}s {}ns; give 0 to 24h, or leave it unset to stay backup until \
+                 the priority changes",
+                hold_down.seconds, hold_down.nanos
+            ))
+        })
 }

@@ -149,10 +149,19 @@ impl RouterHandle {
         .await?
     }
 
-    /// Makes `instance` hand mastership over.
-    pub async fn resign(&self, instance: String) -> Result<ResignStarted, ControlError> {
-        self.ask(|reply| RouterCommand::Resign { instance, reply })
-            .await?
+    /// Makes `instance` hand mastership over and leave its successor alone for `hold_down`
+    /// (`None`: until its priority changes).
+    pub async fn resign(
+        &self,
+        instance: String,
+        hold_down: Option<Duration>,
+    ) -> Result<ResignStarted, ControlError> {
+        self.ask(|reply| RouterCommand::Resign {
+            instance,
+            hold_down,
+            reply,
+        })
+        .await?
     }
 
     /// Applies a configuration prepared as SIGHUP prepares it.

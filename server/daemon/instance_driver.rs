@@ -182,7 +182,7 @@ impl InstanceDriver {
             }
             GroupMove::HandOver => {
                 self.group.handing_over = true;
-                Command::Resign
+                Command::Resign { hold_down: None }
             }
         };
         self.group.moving = true;

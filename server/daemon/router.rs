@@ -81,6 +81,8 @@ pub enum RouterCommand {
     Resign {
         /// The instance.
         instance: String,
+        /// How long it leaves its successor alone; `None`: until its priority changes.
+        hold_down: Option<Duration>,
         /// The handover under way.
         reply: oneshot::Sender<Result<ResignStarted, ControlError>>,
     },
@@ -419,7 +421,11 @@ impl Router {
         Ok(driver.status())
     }
 
-    async fn resign(&mut self, instance: &str) -> Result<ResignStarted, ControlError> {
+    async fn resign(
+        &mut self,
+        instance: &str,
+        hold_down: Option<Duration>,
+    ) -> Result<ResignStarted, ControlError> {
         let now = Instant::now();
         let position = self.position_of(instance)?;
         let status = self.drivers[position].status();
@@ -433,7 +439,9 @@ impl Router {
             });
         }
         let driver = &mut self.drivers[position];
-        driver.command(now, Command::Resign, &self.io).await;
+        driver
+            .command(now, Command::Resign { hold_down }, &self.io)
+            .await;
         let bound = driver.master_down_interval();
         let status = driver.status();
         // What the command itself changed goes out first, so the subscription holds only
@@ -537,11 +545,15 @@ impl Router {
                 };
                 let _ = reply.send(result);
             }
-            RouterCommand::Resign { instance, reply } => {
+            RouterCommand::Resign {
+                instance,
+                hold_down,
+                reply,
+            } => {
                 let result = if self.stopping {
                     Err(ControlError::Stopping)
                 } else {
-                    self.resign(&instance).await
+                    self.resign(&instance, hold_down).await
                 };
                 let _ = reply.send(result);
             }
@@ -558,7 +570,7 @@ impl Router {
         let now = Instant::now();
         for driver in &mut self.drivers {
             let command = if graceful && driver.state() == State::Master {
-                Command::Resign
+                Command::Resign { hold_down: None }
             } else {
                 Command::Shutdown
             };

@@ -1,5 +1,7 @@
 //! Commands from the operator, the daemon and the health checks.
 
+use std::time::Duration;
+
 use thiserror::Error;
 
 use super::priority::Priority;
@@ -17,9 +19,13 @@ pub enum Command {
     /// Hand mastership over on purpose, make-before-break: send priority 0 but keep the
     /// addresses until the successor's advertisement is heard, or Master_Down_Interval passes,
     /// then remove them and become Backup. Afterwards the instance does not preempt its
-    /// successor (as if `preempt` were off) until it becomes master again or its priority is
-    /// set. Only a master can resign; resigning twice is a no-op.
-    Resign,
+    /// successor (as if `preempt` were off) for `hold_down` from the command, or, without
+    /// one, until it becomes master again or its priority is set. Only a master can resign;
+    /// resigning twice is a no-op.
+    Resign {
+        /// How long the successor is left alone; `None`: until a priority change.
+        hold_down: Option<Duration>,
+    },
     /// Change the priority we advertise and compute timers with, for instance after a
     /// tracked check changed the effective priority. It takes effect at once:
     /// - a backup given 255 (owner) takes over at once, as an owner does at startup;

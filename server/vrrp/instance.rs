@@ -45,12 +45,23 @@ pub struct Instance {
     phase: Phase,
     preempt_hold: PreemptHold,
     /// Set by `Resign`: we accept a lower-priority successor instead of preempting it, until
-    /// we become master again or our priority is set.
-    yielding: bool,
+    /// the hold-down ends, we become master again or our priority is set.
+    yielding: Option<Yielding>,
     /// The primary address of the master we last accepted, or ours while we are master.
     master_address: Option<IpAddr>,
     actions: VecDeque<Action>,
     counters: Counters,
+}
+
+/// How long a router that resigned leaves its lower-priority successor alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Yielding {
+    /// Until our priority is set (or we become master again some other way).
+    UntilPriorityChanges,
+    /// Until this moment: the `hold_down` of the `Resign`. Then the next advert of the
+    /// lower-priority master is discarded as Preempt_Mode says, and Master_Down_Timer takes
+    /// us back.
+    Until(Instant),
 }
 
 /// The state together with the timers only that state runs, so a backup cannot have an
@@ -110,7 +121,7 @@ impl Instance {
             master_adver_interval: config.advert_interval,
             phase: Phase::Initialize,
             preempt_hold: PreemptHold::NotStarted,
-            yielding: false,
+            yielding: None,
             master_address: None,
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -264,7 +275,7 @@ impl Instance {
                 self.shut_down();
                 Ok(())
             }
-            Command::Resign => self.resign(now),
+            Command::Resign { hold_down } => self.resign(now, hold_down),
             Command::SetPriority(priority) => {
                 self.set_priority(now, priority);
                 Ok(())
@@ -384,7 +395,7 @@ impl Instance {
                 cause: DownTimerCause::PriorityZero,
             };
         } else if advert.priority >= self.priority.get()
-            || !self.preempts()
+            || !self.preempts(now)
             || self.preempt_held(now)
         {
             // VRRPv3 learns the interval before recomputing the timers from it; in VRRPv2 a
@@ -468,10 +479,10 @@ impl Instance {
         self.record_transition(State::Initialize, TransitionReason::Shutdown);
         self.phase = Phase::Initialize;
         self.master_address = None;
-        self.yielding = false;
+        self.yielding = None;
     }
 
-    fn resign(&mut self, now: Instant) -> Result<(), CommandRejected> {
+    fn resign(&mut self, now: Instant, hold_down: Option<Duration>) -> Result<(), CommandRejected> {
         match self.phase {
             Phase::Master {
                 resign_deadline: Some(_),
@@ -482,7 +493,10 @@ impl Instance {
                 ..
             } => {
                 self.send_advertisement(PRIORITY_STOPPING);
-                self.yielding = true;
+                self.yielding = Some(match hold_down {
+                    Some(hold_down) => Yielding::Until(now + hold_down),
+                    None => Yielding::UntilPriorityChanges,
+                });
                 self.phase = Phase::Master {
                     adver_timer: now + self.config.advert_interval.as_duration(),
                     resign_deadline: Some(now + self.master_down_interval()),
@@ -503,7 +517,7 @@ impl Instance {
                 resign_deadline: Some(_),
                 adver_timer,
             } => {
-                self.yielding = false;
+                self.yielding = None;
                 self.phase = Phase::Master {
                     adver_timer,
                     resign_deadline: None,
@@ -520,7 +534,7 @@ impl Instance {
             return;
         }
         self.priority = priority;
-        self.yielding = false;
+        self.yielding = None;
         match self.phase {
             Phase::Backup { .. } if priority.is_owner() => {
                 self.become_master(now, TransitionReason::PriorityChanged);
@@ -558,7 +572,7 @@ impl Instance {
         self.record_transition(State::Fault, TransitionReason::Fault(cause));
         self.phase = Phase::Fault(cause);
         self.master_address = None;
-        self.yielding = false;
+        self.yielding = None;
     }
 
     fn clear_fault(&mut self, now: Instant) {
@@ -591,7 +605,7 @@ impl Instance {
         self.counters.became_master += 1;
         // While master we use our own interval; a learned one is only for following others.
         self.master_adver_interval = self.config.advert_interval;
-        self.yielding = false;
+        self.yielding = None;
         self.master_address = Some(self.config.primary_address);
         self.actions.push_back(Action::InstallAddresses(
             self.config.virtual_addresses.clone(),
@@ -675,9 +689,14 @@ impl Instance {
     }
 
     /// Whether a lower-priority master is to be preempted (Preempt_Mode, RFC 9568 §6.1),
-    /// unless we resigned in its favour.
-    fn preempts(&self) -> bool {
-        self.config.preempt && !self.yielding
+    /// unless we resigned in its favour and the hold-down has not ended.
+    fn preempts(&self, now: Instant) -> bool {
+        let yielding = match self.yielding {
+            None => false,
+            Some(Yielding::UntilPriorityChanges) => true,
+            Some(Yielding::Until(end)) => now < end,
+        };
+        self.config.preempt && !yielding
     }
 
     /// Whether the preempt delay still holds off preemption at `now`, starting it if this is

@@ -299,7 +299,7 @@ fn run_phases(scenario: &Scenario, lan: &mut Lan) -> Result<(), String> {
     // successor takes over within its Skew_Time, and the resigner does not take them back.
     let resigner = master;
     let start = lan.now();
-    lan.command(resigner, Command::Resign);
+    lan.command(resigner, Command::Resign { hold_down: None });
     let best = best_running_priority(lan, Some(resigner));
     let bound = start + delay + scenario.skew_time(best);
     let mut gap = None;
