@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 use tonic::Code;
 use vrrp_sidecar_client::proto::watch_state_response::Kind;
 use vrrp_sidecar_client::proto::{self, reset::Cause};
-use vrrp_sidecar_client::{Client, MasterState, Target};
+use vrrp_sidecar_client::{Backoff, Client, Event, MasterState, ResetCause, Target, WatchOptions};
 
 use api_lab::{
     connect, is_snapshot_complete, next, read_until, runtime, transition, watch, watch_request,
@@ -884,4 +884,125 @@ fn resign_hands_over_without_losing_a_probe_and_preempts_again_after_its_hold_do
         lab.holders(&hosts, VIP)
     );
     lab.finish();
+}
+
+#[test]
+fn the_sdk_watch_survives_a_daemon_restart_with_a_reset_and_misses_no_transition() {
+    if !require_root(
+        "the_sdk_watch_survives_a_daemon_restart_with_a_reset_and_misses_no_transition",
+    ) {
+        return;
+    }
+    let lab = lab(&["h1"]);
+    let daemon = lab.start("h1", &[InstanceSpec::v3(150)]);
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
+    let socket = lab.api_socket("h1");
+    let rt = runtime();
+    let (mut events, first_epoch) = rt.block_on(async {
+        let sdk = Client::connect(Target::UnixSocket(socket.clone()))
+            .await
+            .expect("SDK connects");
+        let options = WatchOptions::default().instance("vi").backoff(Backoff::new(
+            Duration::from_millis(50),
+            Duration::from_millis(200),
+        ));
+        let mut events = sdk.watch(options);
+        let mut epoch = None;
+        while epoch.is_none() {
+            match next_event(&mut events).await {
+                Event::Snapshot(instance) => assert_eq!(instance.state(), proto::State::Master),
+                Event::SnapshotComplete { epoch: seen, .. } => epoch = Some(seen),
+                other => panic!("before the snapshot ended: {other:?}"),
+            }
+        }
+        (events, epoch.expect("set by the loop"))
+    });
+
+    // A lone master stops after Master_Down_Interval with no successor (make-before-break
+    // has nobody to hand to); then a new daemon takes the same socket.
+    lab.signal(&daemon, Signal::SIGTERM);
+    assert!(
+        lab.wait_exit(&daemon, ELECTION).is_some(),
+        "the daemon did not stop"
+    );
+    let restarted = lab.start("h1", &[InstanceSpec::v3(150)]);
+
+    // Everything the SDK reports from the stop on, until the new daemon's instance is master.
+    let seen = rt.block_on(async {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + ELECTION * 2;
+        while Instant::now() < deadline {
+            let event = next_event(&mut events).await;
+            let master_again = match &event {
+                Event::Transition(change) => change.to() == proto::State::Master,
+                Event::Snapshot(instance) => instance.state() == proto::State::Master,
+                _ => false,
+            };
+            seen.push(event);
+            if master_again {
+                break;
+            }
+        }
+        seen
+    });
+    let summary: Vec<String> = seen.iter().map(describe).collect();
+    println!("SDK events across the restart: {summary:?}");
+    let position = |wanted: &dyn Fn(&Event) -> bool| seen.iter().position(wanted);
+    let left_master = position(&|event| {
+        matches!(event, Event::Transition(change) if change.from() == proto::State::Master)
+    })
+    .unwrap_or_else(|| panic!("the stop's transition was missed: {summary:?}"));
+    let disconnected = position(&|event| matches!(event, Event::Disconnected { .. }))
+        .unwrap_or_else(|| panic!("no Disconnected: {summary:?}"));
+    let reset = position(&|event| {
+        matches!(
+            event,
+            Event::Reset {
+                cause: ResetCause::EpochChanged
+            }
+        )
+    })
+    .unwrap_or_else(|| panic!("no Reset for the new epoch: {summary:?}"));
+    let new_epoch = seen.iter().find_map(|event| match event {
+        Event::SnapshotComplete { epoch, .. } => Some(epoch.clone()),
+        _ => None,
+    });
+    assert!(
+        left_master < disconnected && disconnected < reset,
+        "{summary:?}"
+    );
+    assert!(
+        new_epoch.is_some_and(|epoch| epoch != first_epoch),
+        "no snapshot of the new daemon: {summary:?}"
+    );
+    assert!(
+        seen.last()
+            .is_some_and(|event| matches!(event, Event::Transition(_) | Event::Snapshot(_))),
+        "the new daemon's instance never became master: {summary:?}"
+    );
+    drop(restarted);
+    lab.finish();
+}
+
+/// The SDK's next event, within a few seconds.
+async fn next_event(events: &mut vrrp_sidecar_client::Watch) -> Event {
+    use futures_util::StreamExt;
+    match tokio::time::timeout(ELECTION, events.next()).await {
+        Ok(Some(Ok(event))) => event,
+        Ok(Some(Err(error))) => panic!("the SDK's watch failed for good: {error}"),
+        Ok(None) => panic!("the SDK's watch ended"),
+        Err(_) => panic!("no SDK event within {ELECTION:?}"),
+    }
+}
+
+/// One line for an SDK event, for the test's output.
+fn describe(event: &Event) -> String {
+    match event {
+        Event::Snapshot(instance) => format!("Snapshot({:?})", instance.state()),
+        Event::SnapshotComplete { revision, .. } => format!("SnapshotComplete(r{revision})"),
+        Event::Transition(change) => format!("Transition({:?}->{:?})", change.from(), change.to()),
+        Event::Reset { cause } => format!("Reset({cause:?})"),
+        Event::Disconnected { .. } => "Disconnected".into(),
+        other => format!("{other:?}"),
+    }
 }
