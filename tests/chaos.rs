@@ -12,8 +12,9 @@ mod netns;
 
 use netns::require_root;
 
-/// Faults in the CI run: about 2.5 s each, so the test stays under about two minutes.
-const CI_FAULTS: usize = 40;
+/// Faults in the CI run, as the hardening issue asks: about 1.3 s each, so the test takes
+/// about four and a half minutes.
+const CI_FAULTS: usize = 200;
 
 /// The CI run's schedule, fixed so that a red CI run always means a change in behaviour; the
 /// script draws a fresh seed each time to explore further.
