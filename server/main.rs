@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use vrrp_sidecar::config::{
-    ConfigError, ConfigSource, Diagnostic, LogFormat, load_keepalived_conf, to_native_toml,
+    Config, ConfigError, ConfigSource, Diagnostic, LogFormat, Probe, load_keepalived_conf,
+    to_native_toml,
 };
+use vrrp_sidecar::daemon::privileges::{self, Capability};
 use vrrp_sidecar::daemon::{self, logging};
 
 /// Exit status for a configuration that does not pass its checks: sysexits.h's EX_CONFIG,
@@ -190,6 +192,19 @@ fn run(
     for warning in &warnings {
         warn!(%warning, "configuration warning");
     }
+    if privileges::running_as_root() {
+        let mut keep = Capability::NETWORK.to_vec();
+        if has_exec_checks(&config) {
+            keep.extend(Capability::EXEC_CHECKS);
+        }
+        // Before the runtime starts its threads: they inherit the reduced sets.
+        if let Err(error) = privileges::keep_only(&keep) {
+            error!(%error, "could not give up the capabilities the daemon does not use");
+            return ExitCode::from(EXIT_FAILED);
+        }
+        let kept: Vec<String> = keep.iter().map(ToString::to_string).collect();
+        info!(capabilities = %kept.join(" "), "running as root with only these capabilities");
+    }
     // Two workers: the router keeps running while the VIP worker or a look-up waits on
     // netlink, and the daemon stays small.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -211,4 +226,14 @@ fn run(
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+/// Whether any instance runs an exec health check, which may switch to another user.
+fn has_exec_checks(config: &Config) -> bool {
+    config.instances.iter().any(|instance| {
+        instance
+            .health_checks
+            .iter()
+            .any(|check| matches!(check.probe, Probe::Exec { .. }))
+    })
 }

@@ -23,6 +23,7 @@ pub mod email_alert;
 pub mod instance_driver;
 pub mod logging;
 pub mod notify;
+pub mod privileges;
 pub mod router;
 pub mod settings;
 pub mod signals;
