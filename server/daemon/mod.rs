@@ -4,6 +4,7 @@
 //! - [`control`]: the API's requests to the router and its answers.
 //! - [`status`]: the status and events the router reports to the API.
 //! - [`instance_driver`]: one instance inside the router (codec options, schedules, logs).
+//! - [`checks`]: the health checks the router keeps, and what their results do.
 //! - [`sockets`]: the raw VRRP sockets and their receiver tasks.
 //! - [`timer`]: the router's timerfd, precise to microseconds.
 //! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
@@ -15,6 +16,7 @@
 //! - [`logging`]: human or JSON log lines.
 
 pub mod announce;
+pub mod checks;
 pub mod control;
 pub mod instance_driver;
 pub mod logging;
@@ -56,6 +58,11 @@ const WATCHER_QUEUE: usize = 256;
 
 /// Concurrent `WatchState` streams (and resigns waiting for their successor) at most.
 const WATCHER_LIMIT: usize = 16_384;
+
+/// How many health checks applications may register: each is a task and a little memory,
+/// and the bench shows 1,000 cost nothing the adverts notice; the cap bounds what a buggy
+/// client that registers in a loop can take.
+const REGISTERED_CHECK_LIMIT: usize = 4096;
 
 /// How long the daemon waits, once every instance stopped, for the VIP worker to finish its
 /// last removals before exiting anyway (the addresses then expire by their lifetime).
@@ -146,6 +153,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         ),
         watcher_limit: WATCHER_LIMIT,
         stopping,
+        registered_check_limit: REGISTERED_CHECK_LIMIT,
     })
     .map_err(DaemonError::Timer)?;
     let instances = config.instances.len();

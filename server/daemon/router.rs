@@ -3,7 +3,7 @@
 //! It waits on one `select!` over, in this order of precedence: the earliest deadline of
 //! any instance (protocol timers, announcement bursts, VIP renewals; on the timerfd of
 //! [`super::timer`]), commands (shutdown, reload), link and address events, interface
-//! look-ups it asked for, and received packets.
+//! look-ups it asked for, health-check results ([`super::checks`]), and received packets.
 //! Each input is handed to the instance it concerns, whose actions are carried out before the
 //! next input: advertisements are sent on the spot (a non-blocking send), VIP and
 //! announcement work is queued to the VIP worker, and nothing slow is ever awaited here.
@@ -29,6 +29,7 @@ use super::control::{
 };
 use super::status::{InstanceEvent, InstanceStatus};
 
+use super::checks::{self, HealthChecks, RouterView};
 use super::instance_driver::{InstanceDriver, Io};
 use super::settings::{self, SocketKey};
 use super::sockets::{Arrival, Sockets};
@@ -110,6 +111,8 @@ pub struct RouterParts {
     pub watcher_limit: usize,
     /// Set to `true` once a shutdown begins, for the API's health service.
     pub stopping: watch::Sender<bool>,
+    /// How many health checks applications may register.
+    pub registered_check_limit: usize,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -144,6 +147,7 @@ pub struct Router {
     events: EventBus<InstanceEvent>,
     watcher_limit: usize,
     stopping_signal: watch::Sender<bool>,
+    checks: HealthChecks,
 }
 
 /// Why an instance could not be started.
@@ -201,6 +205,7 @@ impl Router {
             events: parts.events,
             watcher_limit: parts.watcher_limit,
             stopping_signal: parts.stopping,
+            checks: HealthChecks::new(parts.registered_check_limit),
         })
     }
 
@@ -259,6 +264,8 @@ impl Router {
     pub async fn run(mut self) {
         // The start-up transitions of the instances started before the loop.
         self.publish_events();
+        self.sync_checks().await;
+        self.publish_events();
         while !(self.stopping && self.drivers.is_empty()) {
             let deadline = self.next_deadline();
             // Biased: timers first, so a flood of packets cannot delay a take-over; packets
@@ -280,6 +287,15 @@ impl Router {
                 },
                 Some((name, looked_up)) = self.lookups.recv() => {
                     self.on_interface_looked_up(name, looked_up).await;
+                }
+                Some((id, message)) = self.checks.next_message(), if !self.stopping => {
+                    let mut view = RouterView {
+                        drivers: &mut self.drivers,
+                        io: &self.io,
+                        links_down: &self.links_down,
+                        events: &mut self.events,
+                    };
+                    checks::on_message(&mut self.checks, id, message, &mut view).await;
                 }
                 Some((key, packet)) = self.arrivals.recv() => self.on_packet(key, packet).await,
             }
@@ -310,8 +326,15 @@ impl Router {
     }
 
     fn statuses(&self) -> Vec<InstanceStatus> {
-        let mut statuses: Vec<InstanceStatus> =
-            self.drivers.iter().map(InstanceDriver::status).collect();
+        let mut statuses: Vec<InstanceStatus> = self
+            .drivers
+            .iter()
+            .map(|driver| {
+                let mut status = driver.status();
+                status.health_checks = self.checks.statuses_for(driver.name());
+                status
+            })
+            .collect();
         statuses.sort_by(|a, b| a.name().cmp(b.name()));
         statuses
     }
@@ -342,6 +365,26 @@ impl Router {
                 subscription: self.events.subscribe(),
             },
         })
+    }
+
+    /// Starts and stops configured checks to match the instances, and hands every instance
+    /// its checks' verdicts (an instance a reload restarted has none yet).
+    async fn sync_checks(&mut self) {
+        let settings: Vec<InstanceSettings> = self
+            .drivers
+            .iter()
+            .map(|driver| driver.settings().clone())
+            .collect();
+        self.checks.sync_configured(&settings);
+        let every: std::collections::BTreeSet<String> =
+            settings.into_iter().map(|settings| settings.name).collect();
+        let mut view = RouterView {
+            drivers: &mut self.drivers,
+            io: &self.io,
+            links_down: &self.links_down,
+            events: &mut self.events,
+        };
+        checks::apply_checks(&self.checks, &every, None, &mut view).await;
     }
 
     async fn set_priority(
@@ -595,7 +638,10 @@ impl Router {
         let mut replace = Vec::new();
         let mut source_missing = false;
         for (position, driver) in self.drivers.iter().enumerate() {
-            if driver.settings().interface != name || driver.state() != State::Fault {
+            if driver.settings().interface != name
+                || driver.state() != State::Fault
+                || driver.held_by_check()
+            {
                 continue;
             }
             match settings::primary_address(driver.settings(), &interface) {
@@ -737,6 +783,7 @@ impl Router {
                 warn!(%error, "VRRP socket not reopened after the reload");
             }
         }
+        self.sync_checks().await;
         info!(
             unchanged,
             in_place, restarted, added, removed, "configuration reloaded"

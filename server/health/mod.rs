@@ -17,6 +17,7 @@ pub mod file;
 pub mod grpc;
 pub mod http;
 pub mod interface;
+pub mod lease;
 pub mod outcome;
 pub mod runner;
 pub mod tcp;
@@ -30,6 +31,9 @@ use crate::config::{HealthCheck, Probe};
 
 pub use error::HealthError;
 pub use file::tracked_file_value;
+pub use lease::{
+    CheckMessage, LeaseAck, LeaseInput, LeaseSpec, LeaseTask, OnLeaseExpiry, spawn_lease,
+};
 pub use outcome::{CheckState, CheckTransition, OUTPUT_LIMIT, RunResult, Verdict};
 pub use runner::{CheckReport, CheckTask, Reporting, spawn_check};
 
@@ -90,6 +94,9 @@ pub enum ProbeSpec {
         /// The file.
         path: PathBuf,
     },
+    /// Reports an application pushes over the API, under a lease (see [`lease`]); nothing
+    /// is probed.
+    Pushed(LeaseSpec),
 }
 
 /// An exec check: a program run without a shell.

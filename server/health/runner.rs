@@ -146,6 +146,11 @@ impl Probe {
             }
             ProbeSpec::Interface { name } => Probe::Interface(InterfaceProbe::new(name.clone())?),
             ProbeSpec::File { path } => Probe::File(FileProbe::new(path.clone(), spec.weight)),
+            ProbeSpec::Pushed(_) => {
+                return Err(HealthError::Pushed {
+                    name: spec.name.clone(),
+                });
+            }
         })
     }
 
