@@ -245,3 +245,299 @@ fn a_reload_keeps_an_unchanged_check_and_its_counts() {
     );
     lab.finish();
 }
+
+/// A pushed check's application in Python: registers `app` for `vi` with a 300 ms lease and
+/// weight -60, then reports passing every 50 ms until it is killed.
+const PYTHON_APPLICATION: &str = r#"
+import sys, time, grpc
+from google.protobuf import duration_pb2
+sys.path.insert(0, sys.argv[2])
+from vrrp.v1 import sidecar_pb2 as pb, sidecar_pb2_grpc as rpc
+
+channel = grpc.insecure_channel("unix://" + sys.argv[1],
+                                options=[("grpc.default_authority", "localhost")])
+stub = rpc.SidecarStub(channel)
+spec = pb.HealthCheckSpec(name="app", instance_names=["vi"], weight=-60,
+                          pushed=pb.PushedCheck(lease_ttl=duration_pb2.Duration(nanos=300_000_000)))
+stub.RegisterHealthCheck(pb.RegisterHealthCheckRequest(spec=spec))
+print("registered", flush=True)
+
+def reports():
+    while True:
+        yield pb.HealthReport(check_name="app", passing=True, message="ready")
+        time.sleep(0.05)
+
+for ack in stub.ReportHealth(reports()):
+    print("acked", ack.check.passing, flush=True)
+"#;
+
+/// The lease TTL the Python application registers with.
+const LEASE_TTL: Duration = Duration::from_millis(300);
+
+fn python_stubs(python: &Path, directory: &Path) {
+    std::fs::create_dir_all(directory).expect("stub directory");
+    let proto_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let generated = std::process::Command::new(python)
+        .args(["-m", "grpc_tools.protoc"])
+        .arg(format!("-I{}", proto_root.display()))
+        .arg(format!("--python_out={}", directory.display()))
+        .arg(format!("--grpc_python_out={}", directory.display()))
+        .arg(proto_root.join("vrrp/v1/sidecar.proto"))
+        .output()
+        .expect("grpc_tools.protoc runs");
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+}
+
+#[test]
+fn a_killed_application_loses_mastership_for_its_host() {
+    let test = "a_killed_application_loses_mastership_for_its_host";
+    if !require_root(test) {
+        return;
+    }
+    let Some(python) = api_lab::require_python_grpc(test) else {
+        return;
+    };
+    let lab = lab();
+    let hosts = ["h1", "h2"];
+    let stubs = lab.scratch("stubs");
+    python_stubs(&python, &stubs);
+    let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
+    let mut application = std::process::Command::new(&python)
+        .args(["-c", PYTHON_APPLICATION])
+        .arg(lab.api_socket("h1"))
+        .arg(&stubs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    let stdout = application.stdout.take().expect("piped");
+    let (lines_sender, lines) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // A few acknowledged reports: the lease is alive and the check passes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut acked = 0;
+    while acked < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.starts_with("acked") => acked += 1,
+            Ok(_) => {}
+            Err(_) => {
+                let _ = application.kill();
+                let output = application.wait_with_output().expect("python reaped");
+                panic!(
+                    "the application never reported\n{}\n{}",
+                    String::from_utf8_lossy(&output.stderr),
+                    master.log_text()
+                );
+            }
+        }
+    }
+    assert!(lab.holds("h1", VIP), "h1 lost the VIP before the kill");
+    let rt = runtime();
+    let mut client = rt.block_on(connect(&lab.api_socket("h1")));
+    let instance = rt
+        .block_on(client.get_instance(proto::GetInstanceRequest { name: "vi".into() }))
+        .expect("GetInstance")
+        .into_inner();
+    let check = check_named(&instance, "app");
+    assert!(check.passing, "{check:#?}");
+    assert!(check.owner.starts_with("uid 0"), "{check:#?}");
+    assert_eq!(check.last_output, "reported passing: ready");
+
+    let killed_at = Instant::now();
+    // Our own child, by its id: std's kill sends SIGKILL.
+    application.kill().expect("the application is ours to kill");
+    let bound = LEASE_TTL + master_down_interval_100ms(100) + ISSUE_SLACK;
+    let moved = lab.wait_sole_holder(&hosts, "h2", VIP, bound + MARGIN);
+    application.wait().expect("python reaped");
+    reader.join().expect("reader thread");
+    assert!(
+        moved.is_some(),
+        "h2 did not take the VIP within {:?}\n{}\n{}",
+        bound + MARGIN,
+        master.log_text(),
+        backup.log_text()
+    );
+    println!(
+        "SIGKILL of the application → VIP on the backup: {:?} (lease TTL + \
+         Master_Down_Interval + 50 ms = {bound:?})",
+        killed_at.elapsed()
+    );
+    let instance = rt
+        .block_on(client.get_instance(proto::GetInstanceRequest { name: "vi".into() }))
+        .expect("GetInstance")
+        .into_inner();
+    let check = check_named(&instance, "app");
+    assert!(!check.passing, "{check:#?}");
+    assert_eq!(instance.effective_priority, 90);
+    drop(client);
+    drop(rt);
+    lab.finish();
+}
+
+fn pushed_spec(name: &str, instance: &str) -> proto::HealthCheckSpec {
+    proto::HealthCheckSpec {
+        name: name.into(),
+        instance_names: vec![instance.into()],
+        weight: -10,
+        kind: Some(proto::health_check_spec::Kind::Pushed(proto::PushedCheck {
+            lease_ttl: Some(prost_types::Duration {
+                seconds: 5,
+                nanos: 0,
+            }),
+            on_lease_expiry: 0,
+        })),
+        ..proto::HealthCheckSpec::default()
+    }
+}
+
+#[test]
+fn registered_checks_are_validated_listed_kept_across_a_reload_and_removed() {
+    if !require_root("registered_checks_are_validated_listed_kept_across_a_reload_and_removed") {
+        return;
+    }
+    use tonic::Code;
+    let lab = lab();
+    let master = lab.start("h1", &[InstanceSpec::v3(150)]);
+    assert!(
+        lab.wait_holding("h1", VIP, true, ELECTION).is_some(),
+        "h1 never became master\n{}",
+        master.log_text()
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        let mut grpc = connect(&lab.api_socket("h1")).await;
+        let register =
+            |spec: proto::HealthCheckSpec| proto::RegisterHealthCheckRequest { spec: Some(spec) };
+        let refused = |result: Result<tonic::Response<proto::HealthCheck>, tonic::Status>| {
+            result.expect_err("refused")
+        };
+        let status = refused(
+            grpc.register_health_check(register(pushed_spec("bad name!", "vi")))
+                .await,
+        );
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains("spec.name"), "{status:?}");
+        let mut heavy = pushed_spec("heavy", "vi");
+        heavy.weight = 300;
+        let status = refused(grpc.register_health_check(register(heavy)).await);
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains("-254..254"), "{status:?}");
+        let mut no_ttl = pushed_spec("no-ttl", "vi");
+        no_ttl.kind = Some(proto::health_check_spec::Kind::Pushed(
+            proto::PushedCheck::default(),
+        ));
+        let status = refused(grpc.register_health_check(register(no_ttl)).await);
+        assert!(status.message().contains("lease_ttl"), "{status:?}");
+        let mut root_exec = pushed_spec("root-exec", "vi");
+        root_exec.kind = Some(proto::health_check_spec::Kind::Exec(proto::ExecCheck {
+            path: "true".into(),
+            ..proto::ExecCheck::default()
+        }));
+        let status = refused(grpc.register_health_check(register(root_exec)).await);
+        assert!(status.message().contains("spec.exec.user"), "{status:?}");
+        let status = refused(
+            grpc.register_health_check(register(pushed_spec("x", "nope")))
+                .await,
+        );
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+
+        let registered = grpc
+            .register_health_check(register(pushed_spec("app", "vi")))
+            .await
+            .expect("registered")
+            .into_inner();
+        assert_eq!(registered.spec.as_ref().map(|spec| spec.weight), Some(-10));
+        let status = refused(
+            grpc.register_health_check(register(pushed_spec("app", "vi")))
+                .await,
+        );
+        assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+        // A report naming an unknown check ends the stream with NOT_FOUND.
+        let reports = tokio_stream::iter([proto::HealthReport {
+            check_name: "nope".into(),
+            passing: true,
+            message: String::new(),
+        }]);
+        let mut acks = grpc
+            .report_health(reports)
+            .await
+            .expect("stream")
+            .into_inner();
+        let status = acks.message().await.expect_err("refused");
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        // One passing report on a stream that stays open.
+        let (report_sender, report_receiver) = tokio::sync::mpsc::channel(4);
+        report_sender
+            .send(proto::HealthReport {
+                check_name: "app".into(),
+                passing: true,
+                message: "warm".into(),
+            })
+            .await
+            .expect("queued");
+        let mut acks = grpc
+            .report_health(tokio_stream::wrappers::ReceiverStream::new(report_receiver))
+            .await
+            .expect("stream")
+            .into_inner();
+        let ack = acks.message().await.expect("ack").expect("an ack");
+        assert!(ack.check.expect("the check").passing);
+        assert!(ack.lease_expires.is_some());
+
+        lab.signal(&master, Signal::SIGHUP);
+        assert!(
+            netns::wait_until(Duration::from_secs(3), daemon_lab::POLL, || {
+                !master.logged("configuration reloaded").is_empty()
+            }),
+            "no reload"
+        );
+        let instance = grpc
+            .get_instance(proto::GetInstanceRequest { name: "vi".into() })
+            .await
+            .expect("GetInstance")
+            .into_inner();
+        let check = check_named(&instance, "app");
+        assert!(
+            check.passing,
+            "the reload lost the check's verdict: {check:#?}"
+        );
+        assert_eq!(check.last_output, "reported passing: warm");
+
+        grpc.unregister_health_check(proto::UnregisterHealthCheckRequest { name: "app".into() })
+            .await
+            .expect("unregistered");
+        let status = grpc
+            .unregister_health_check(proto::UnregisterHealthCheckRequest { name: "app".into() })
+            .await
+            .expect_err("gone");
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        // The open stream learns its check is gone when it next reports.
+        report_sender
+            .send(proto::HealthReport {
+                check_name: "app".into(),
+                passing: true,
+                message: String::new(),
+            })
+            .await
+            .expect("queued");
+        let status = acks.message().await.expect_err("removed");
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    });
+    drop(rt);
+    lab.finish();
+}

@@ -7,6 +7,7 @@
 //! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
 //! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats);
 //! - `auth`: who may call mutating RPCs over TCP;
+//! - `checks`: health-check specs from the API, and `ReportHealth` streams;
 //! - `convert`: the daemon's status and events as protobuf messages.
 
 /// Package `vrrp.v1`: the `Sidecar` service and its messages.
@@ -19,6 +20,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vrrp
 
 #[cfg(feature = "daemon")]
 mod auth;
+#[cfg(feature = "daemon")]
+mod checks;
 #[cfg(feature = "daemon")]
 mod convert;
 #[cfg(feature = "daemon")]

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Instant, SystemTime};
 
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
 use crate::config::InstanceSettings;
@@ -28,6 +28,7 @@ use crate::health::{
 };
 use crate::vrrp::TrackedCheck;
 
+use super::control::ControlError;
 use super::instance_driver::{InstanceDriver, Io};
 use super::status::{CheckOwner, CheckStatus, InstanceEvent};
 
@@ -392,6 +393,76 @@ impl HealthChecks {
     }
 }
 
+/// The API's requests about registered checks.
+#[derive(Debug)]
+pub enum CheckCommand {
+    /// Register a check for `instances`.
+    Register {
+        /// The check.
+        spec: CheckSpec,
+        /// The instances it moves; each must exist.
+        instances: Vec<String>,
+        /// Who registers it.
+        owner: String,
+        /// The check as started.
+        reply: oneshot::Sender<Result<CheckStatus, ControlError>>,
+    },
+    /// Remove a registered check.
+    Unregister {
+        /// Its name.
+        name: String,
+        /// Done, or why not.
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// Where the reports of a pushed check go.
+    Reports {
+        /// Its name.
+        name: String,
+        /// The lease task's input.
+        reply: oneshot::Sender<Result<mpsc::Sender<LeaseInput>, ControlError>>,
+    },
+}
+
+/// Carries out a [`CheckCommand`]; a reply whose asker went away is dropped.
+pub async fn on_command(
+    checks: &mut HealthChecks,
+    command: CheckCommand,
+    router: &mut RouterView<'_>,
+) {
+    match command {
+        CheckCommand::Register {
+            spec,
+            instances,
+            owner,
+            reply,
+        } => {
+            let unknown = instances
+                .iter()
+                .find(|name| !router.drivers.iter().any(|driver| driver.name() == *name));
+            let result = match unknown {
+                Some(name) => Err(ControlError::NotFound(name.clone())),
+                None => checks
+                    .register(spec, instances, owner)
+                    .map_err(ControlError::from),
+            };
+            let _ = reply.send(result);
+        }
+        CheckCommand::Unregister { name, reply } => match checks.unregister(&name) {
+            Ok(instances) => {
+                let _ = reply.send(Ok(()));
+                let instances: BTreeSet<String> = instances.into_iter().collect();
+                apply_checks(checks, &instances, Some(&name), router).await;
+            }
+            Err(error) => {
+                let _ = reply.send(Err(error.into()));
+            }
+        },
+        CheckCommand::Reports { name, reply } => {
+            let _ = reply.send(checks.lease_inputs(&name).map_err(ControlError::from));
+        }
+    }
+}
+
 /// What the router lends [`apply_checks`] and [`on_message`]: its instances, their I/O, the
 /// links it knows are down and its event bus.
 pub struct RouterView<'a> {
@@ -492,4 +563,79 @@ fn update_status(status: &mut CheckStatus, report: &CheckReport) {
     status.consecutive_passes = report.consecutive_passes;
     status.consecutive_failures = report.consecutive_failures;
     status.last_run = Some((SystemTime::now(), report.last_run.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::health::{LeaseSpec, OnLeaseExpiry};
+
+    fn pushed(name: &str) -> CheckSpec {
+        CheckSpec {
+            name: name.into(),
+            probe: ProbeSpec::Pushed(LeaseSpec {
+                ttl: Duration::from_secs(60),
+                on_expiry: OnLeaseExpiry::Fail,
+            }),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            rise: 1,
+            fall: 1,
+            weight: -10,
+            init_fail: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn registration_refuses_a_taken_name_and_past_the_limit() {
+        let mut checks = HealthChecks::new(2);
+        let vi = || vec!["vi".to_owned()];
+        checks
+            .register(pushed("a"), vi(), "me".into())
+            .expect("first");
+        assert_eq!(
+            checks.register(pushed("a"), vi(), "me".into()),
+            Err(CheckError::AlreadyExists("a".into()))
+        );
+        checks
+            .register(pushed("b"), vi(), "me".into())
+            .expect("second");
+        assert_eq!(
+            checks.register(pushed("c"), vi(), "me".into()),
+            Err(CheckError::TooMany { limit: 2 })
+        );
+        assert_eq!(checks.unregister("a"), Ok(vi()));
+        assert_eq!(
+            checks.unregister("a"),
+            Err(CheckError::NotFound("a".into()))
+        );
+        checks
+            .register(pushed("c"), vi(), "me".into())
+            .expect("room again");
+        assert_eq!(
+            checks
+                .registered()
+                .iter()
+                .map(|c| c.spec.name.as_str())
+                .collect::<Vec<_>>(),
+            ["b", "c"]
+        );
+        // Registered checks count for the instances they name; pending ones count nothing.
+        assert!(checks.tracked_for("vi").is_empty());
+        assert_eq!(checks.statuses_for("vi").len(), 2);
+        assert!(checks.statuses_for("other").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_reload_leaves_registered_checks_alone() {
+        let mut checks = HealthChecks::new(2);
+        checks
+            .register(pushed("app"), vec!["vi".into()], "me".into())
+            .expect("registered");
+        assert!(checks.sync_configured(&[]).is_empty());
+        assert_eq!(checks.registered().len(), 1);
+        assert!(checks.lease_inputs("app").is_ok());
+    }
 }

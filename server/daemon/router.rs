@@ -29,7 +29,7 @@ use super::control::{
 };
 use super::status::{InstanceEvent, InstanceStatus};
 
-use super::checks::{self, HealthChecks, RouterView};
+use super::checks::{self, CheckCommand, HealthChecks, RouterView};
 use super::instance_driver::{InstanceDriver, Io};
 use super::settings::{self, SocketKey};
 use super::sockets::{Arrival, Sockets};
@@ -82,6 +82,8 @@ pub enum RouterCommand {
         /// The handover under way.
         reply: oneshot::Sender<Result<ResignStarted, ControlError>>,
     },
+    /// Register, remove or feed an application's health check.
+    Checks(CheckCommand),
 }
 
 /// A validated configuration and every interface it names, looked up off the router.
@@ -527,6 +529,17 @@ impl Router {
                     self.resign(&instance).await
                 };
                 let _ = reply.send(result);
+            }
+            // While stopping the replies are dropped: the caller sees the daemon stopping.
+            RouterCommand::Checks(_) if self.stopping => {}
+            RouterCommand::Checks(command) => {
+                let mut view = RouterView {
+                    drivers: &mut self.drivers,
+                    io: &self.io,
+                    links_down: &self.links_down,
+                    events: &mut self.events,
+                };
+                checks::on_command(&mut self.checks, command, &mut view).await;
             }
         }
     }

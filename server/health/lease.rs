@@ -157,3 +157,101 @@ async fn run_lease(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Generous for a loaded machine: the TTL below is 200 ms.
+    const WAIT: Duration = Duration::from_secs(5);
+
+    fn start(
+        on_expiry: OnLeaseExpiry,
+    ) -> (
+        mpsc::Sender<LeaseInput>,
+        mpsc::Receiver<CheckMessage>,
+        LeaseTask,
+    ) {
+        let (inputs, inputs_receiver) = mpsc::channel(4);
+        let (messages, received) = mpsc::channel(4);
+        let lease = LeaseSpec {
+            ttl: Duration::from_millis(200),
+            on_expiry,
+        };
+        let task = spawn_lease(
+            "app".into(),
+            -10,
+            CheckState::new(1, 2, false),
+            lease,
+            inputs_receiver,
+            messages,
+        );
+        (inputs, received, task)
+    }
+
+    async fn next(received: &mut mpsc::Receiver<CheckMessage>) -> CheckMessage {
+        tokio::time::timeout(WAIT, received.recv())
+            .await
+            .expect("a message in time")
+            .expect("the task runs")
+    }
+
+    async fn report(inputs: &mpsc::Sender<LeaseInput>, passing: bool) -> LeaseAck {
+        let (ack, acked) = oneshot::channel();
+        inputs
+            .send(LeaseInput::Report {
+                passing,
+                message: "hello".into(),
+                ack,
+            })
+            .await
+            .expect("the task runs");
+        acked.await.expect("acknowledged")
+    }
+
+    #[tokio::test]
+    async fn reports_count_and_each_missed_ttl_is_a_failed_run() {
+        let (inputs, mut received, _task) = start(OnLeaseExpiry::Fail);
+        let ack = report(&inputs, true).await;
+        assert!(ack.report.passing());
+        assert_eq!(ack.report.last_run.output, "hello");
+        assert!(ack.expires > SystemTime::now());
+        assert!(matches!(next(&mut received).await, CheckMessage::Report(r) if r.passing()));
+        // Fall 2: the first missed TTL counts, the second makes the check fail.
+        let CheckMessage::Report(first) = next(&mut received).await else {
+            panic!("a report")
+        };
+        assert!(first.passing());
+        assert_eq!(first.consecutive_failures, 1);
+        assert!(first.last_run.summary.contains("lease TTL"), "{first:?}");
+        let CheckMessage::Report(second) = next(&mut received).await else {
+            panic!("a report")
+        };
+        assert!(!second.passing());
+        assert!(second.transition.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_closed_stream_fails_at_once() {
+        let (inputs, mut received, _task) = start(OnLeaseExpiry::Fail);
+        report(&inputs, true).await;
+        next(&mut received).await;
+        inputs
+            .send(LeaseInput::StreamClosed)
+            .await
+            .expect("the task runs");
+        let CheckMessage::Report(closed) = next(&mut received).await else {
+            panic!("a report")
+        };
+        assert_eq!(closed.last_run.summary, "report stream closed");
+    }
+
+    #[tokio::test]
+    async fn with_remove_a_missed_ttl_ends_the_lease() {
+        let (_inputs, mut received, _task) = start(OnLeaseExpiry::Remove);
+        assert!(matches!(
+            next(&mut received).await,
+            CheckMessage::Lost { .. }
+        ));
+    }
+}
