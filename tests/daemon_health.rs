@@ -541,3 +541,60 @@ fn registered_checks_are_validated_listed_kept_across_a_reload_and_removed() {
     drop(rt);
     lab.finish();
 }
+
+#[test]
+fn registered_checks_survive_a_restart_when_a_file_keeps_them() {
+    if !require_root("registered_checks_survive_a_restart_when_a_file_keeps_them") {
+        return;
+    }
+    let lab = lab();
+    let store = lab.scratch("registered-checks");
+    let text = format!(
+        "[api]\nregistered_checks_file = \"{}\"\n\n{}",
+        store.display(),
+        daemon_lab::config_text(&[InstanceSpec::v3(150)])
+    );
+    let socket = lab.api_socket("h1");
+    let first = lab.start_with_config("h1", &text, &socket);
+    let rt = runtime();
+    let owner = rt.block_on(async {
+        let mut grpc = connect(&socket).await;
+        grpc.register_health_check(proto::RegisterHealthCheckRequest {
+            spec: Some(pushed_spec("app", "vi")),
+        })
+        .await
+        .expect("registered")
+        .into_inner()
+        .owner
+    });
+    assert!(
+        netns::wait_until(Duration::from_secs(3), daemon_lab::POLL, || {
+            !first.logged("registered checks saved").is_empty()
+        }),
+        "the check was not saved\n{}",
+        first.log_text()
+    );
+    lab.signal(&first, Signal::SIGTERM);
+    assert!(
+        lab.wait_exit(&first, Duration::from_secs(5)).is_some(),
+        "the daemon did not stop"
+    );
+    let second = lab.start_with_config("h1", &text, &socket);
+    let instance = rt.block_on(async {
+        let mut grpc = connect(&socket).await;
+        grpc.get_instance(proto::GetInstanceRequest { name: "vi".into() })
+            .await
+            .expect("GetInstance")
+            .into_inner()
+    });
+    let check = check_named(&instance, "app");
+    assert_eq!(check.owner, owner, "{check:#?}");
+    assert_eq!(
+        check.spec.as_ref().map(|spec| spec.weight),
+        Some(-10),
+        "{check:#?}\n{}",
+        second.log_text()
+    );
+    drop(rt);
+    lab.finish();
+}

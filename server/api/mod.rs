@@ -8,6 +8,7 @@
 //! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats);
 //! - `auth`: who may call mutating RPCs over TCP;
 //! - `checks`: health-check specs from the API, and `ReportHealth` streams;
+//! - `check_store`: registered checks kept in a file across restarts, when configured;
 //! - `convert`: the daemon's status and events as protobuf messages.
 
 /// Package `vrrp.v1`: the `Sidecar` service and its messages.
@@ -21,6 +22,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vrrp
 #[cfg(feature = "daemon")]
 mod auth;
 #[cfg(feature = "daemon")]
+mod check_store;
+#[cfg(feature = "daemon")]
 mod checks;
 #[cfg(feature = "daemon")]
 mod convert;
@@ -31,6 +34,8 @@ mod service;
 #[cfg(feature = "daemon")]
 mod watch;
 
+#[cfg(feature = "daemon")]
+pub use check_store::{CheckStoreError, StoredCheck, load_registered, spawn_store_writer};
 #[cfg(feature = "daemon")]
 pub use listener::{ApiError, ApiServer};
 #[cfg(feature = "daemon")]

@@ -202,6 +202,7 @@ fn read_api(table: Option<Table>, path: &FieldPath, findings: &mut Findings) -> 
             tls: Given::Absent,
             allow_plaintext: Given::Absent,
             tokens_file: Given::Absent,
+            registered_checks_file: Given::Absent,
         };
     };
     let api = ApiFile {
@@ -233,6 +234,12 @@ fn read_api(table: Option<Table>, path: &FieldPath, findings: &mut Findings) -> 
         }),
         allow_plaintext: given(&mut table, "allow_plaintext", findings, Field::boolean),
         tokens_file: given(&mut table, "tokens_file", findings, absolute_path),
+        registered_checks_file: given(
+            &mut table,
+            "registered_checks_file",
+            findings,
+            absolute_path,
+        ),
     };
     table.finish(findings);
     api

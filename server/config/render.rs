@@ -90,6 +90,9 @@ fn api(settings: &ApiSettings) -> Table {
     if let Some(tokens_file) = &settings.tokens_file {
         table.insert("tokens_file".into(), path(tokens_file));
     }
+    if let Some(checks_file) = &settings.registered_checks_file {
+        table.insert("registered_checks_file".into(), path(checks_file));
+    }
     table
 }
 

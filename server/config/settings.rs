@@ -66,6 +66,9 @@ pub struct ApiSettings {
     /// A file of bearer tokens clients must present; `None` accepts every client that can
     /// reach a listener.
     pub tokens_file: Option<PathBuf>,
+    /// Where the health checks applications registered are kept, so they survive a
+    /// restart; `None` keeps them in memory only (a reload keeps them either way).
+    pub registered_checks_file: Option<PathBuf>,
 }
 
 /// The TCP listener of the API.

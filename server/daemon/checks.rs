@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Instant, SystemTime};
 
 use thiserror::Error;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
 use crate::config::InstanceSettings;
@@ -134,6 +134,9 @@ pub struct HealthChecks {
     receiver: mpsc::Receiver<(u64, CheckMessage)>,
     registered_limit: usize,
     registered: usize,
+    /// The registered checks, sent each time the set changes (for the file that keeps them
+    /// across restarts).
+    registrations: watch::Sender<Vec<CheckStatus>>,
 }
 
 impl HealthChecks {
@@ -148,6 +151,7 @@ impl HealthChecks {
             receiver,
             registered_limit,
             registered: 0,
+            registrations: watch::Sender::new(Vec::new()),
         }
     }
 
@@ -223,6 +227,7 @@ impl HealthChecks {
         }
         let status = self.start(key, spec, instances, CheckOwner::Registered(owner))?;
         self.registered += 1;
+        self.registrations.send_replace(self.registered());
         Ok(status)
     }
 
@@ -247,6 +252,11 @@ impl HealthChecks {
             Some(Runner::Probe { .. }) => Err(CheckError::NotPushed(name.to_owned())),
             None => Err(CheckError::NotFound(name.to_owned())),
         }
+    }
+
+    /// The registered checks, updated each time one is added or removed.
+    pub fn registrations(&self) -> watch::Receiver<Vec<CheckStatus>> {
+        self.registrations.subscribe()
     }
 
     /// Every registered check, sorted by name.
@@ -388,6 +398,7 @@ impl HealthChecks {
         self.keys.remove(&check.id);
         if matches!(key, CheckKey::Registered { .. }) {
             self.registered -= 1;
+            self.registrations.send_replace(self.registered());
         }
         Some(check)
     }

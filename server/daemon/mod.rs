@@ -36,7 +36,9 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
-use crate::api::{ApiError, ApiServer, Reloader};
+use crate::api::{
+    ApiError, ApiServer, CheckStoreError, Reloader, load_registered, spawn_store_writer,
+};
 use crate::config::{Config, ConfigSource};
 use crate::events::{Epoch, EventBus};
 use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
@@ -90,6 +92,9 @@ pub enum DaemonError {
     /// The API could not start.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The registered checks kept from the last run could not be read.
+    #[error(transparent)]
+    CheckStore(#[from] CheckStoreError),
 }
 
 /// Looks up every interface the instances of `config` name.
@@ -108,6 +113,27 @@ pub async fn lookup_interfaces(
         interfaces.insert(name, interface);
     }
     Ok(interfaces)
+}
+
+/// Registers the checks `path` kept from the last run, and starts the task that keeps the
+/// file up to date. A check that cannot start again is logged and left out.
+fn restore_checks(
+    router: &mut Router,
+    path: &std::path::Path,
+) -> Result<tokio::task::JoinHandle<()>, CheckStoreError> {
+    let stored = load_registered(path)?;
+    let count = stored.len();
+    for check in stored {
+        let name = check.spec.name.clone();
+        if let Err(error) = router.restore_check(check.spec, check.instances, check.owner) {
+            error!(%error, check = %name, "registered check not restored");
+        }
+    }
+    info!(checks = count, file = %path.display(), "registered checks restored");
+    Ok(spawn_store_writer(
+        path.to_owned(),
+        router.registered_checks(),
+    ))
 }
 
 /// Runs every instance of `config` until SIGTERM or SIGINT has stopped them all.
@@ -161,7 +187,15 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         router.start_instance(instance).await?;
     }
     info!(instances, "running");
+    let store = match &config.api.registered_checks_file {
+        Some(path) => Some(restore_checks(&mut router, path)?),
+        None => None,
+    };
     router.run().await;
+    if let Some(store) = store {
+        // The router dropped the sender: the writer saves the last list and ends.
+        let _ = store.await;
+    }
     signals.abort();
     api.stop().await;
     // The router held the worker's only handle; the worker ends once its queue is empty.

@@ -389,6 +389,21 @@ impl Router {
         checks::apply_checks(&self.checks, &every, None, &mut view).await;
     }
 
+    /// Registers a check kept from an earlier run, before the router runs.
+    pub fn restore_check(
+        &mut self,
+        spec: crate::health::CheckSpec,
+        instances: Vec<String>,
+        owner: String,
+    ) -> Result<(), checks::CheckError> {
+        self.checks.register(spec, instances, owner).map(drop)
+    }
+
+    /// The registered checks, each time the set changes.
+    pub fn registered_checks(&self) -> watch::Receiver<Vec<super::status::CheckStatus>> {
+        self.checks.registrations()
+    }
+
     async fn set_priority(
         &mut self,
         instance: &str,
