@@ -598,3 +598,65 @@ fn registered_checks_survive_a_restart_when_a_file_keeps_them() {
     drop(rt);
     lab.finish();
 }
+
+#[test]
+fn the_sdk_health_reporter_moves_priority_and_keeps_its_lease() {
+    if !require_root("the_sdk_health_reporter_moves_priority_and_keeps_its_lease") {
+        return;
+    }
+    use vrrp_sidecar_client::{Client, Health, HealthReporter, HealthReporterOptions, Target};
+    let lab = lab();
+    let master = lab.start("h1", &[InstanceSpec::v3(150)]);
+    assert!(
+        lab.wait_holding("h1", VIP, true, ELECTION).is_some(),
+        "h1 never became master\n{}",
+        master.log_text()
+    );
+    let socket = lab.api_socket("h1");
+    let rt = runtime();
+    rt.block_on(async {
+        connect(&socket).await;
+        let client = Client::connect(Target::UnixSocket(socket.clone()))
+            .await
+            .expect("connected");
+        let priority = || async {
+            client
+                .get_instance("vi")
+                .await
+                .expect("GetInstance")
+                .effective_priority
+        };
+        let wait_for = |want: u32| async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let now = priority().await;
+                if now == want {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "priority {now}, want {want}");
+                tokio::time::sleep(daemon_lab::POLL).await;
+            }
+        };
+        // A lease 3 times the report interval, kept alive for far longer than the lease.
+        let options = HealthReporterOptions::new("sdk", "vi", -60)
+            .lease(Duration::from_millis(300), Duration::from_millis(100));
+        let reporter = HealthReporter::register(&client, options, Health::failing("starting"))
+            .await
+            .expect("registered");
+        wait_for(90).await;
+        reporter.set(Health::passing("serving"));
+        wait_for(150).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(priority().await, 150, "the lease ran out while reported");
+        let instance = client.get_instance("vi").await.expect("GetInstance");
+        assert_eq!(
+            check_named(&instance, "sdk").last_output,
+            "reported passing: serving"
+        );
+        reporter.unregister().await.expect("unregistered");
+        let instance = client.get_instance("vi").await.expect("GetInstance");
+        assert!(instance.health_checks.is_empty(), "{instance:#?}");
+    });
+    drop(rt);
+    lab.finish();
+}
