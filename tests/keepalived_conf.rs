@@ -409,7 +409,9 @@ fn everything_translates() {
                 "/usr/local/bin/check-app".into(),
                 "--port".into(),
                 "8080".into()
-            ]
+            ],
+            user: None,
+            kill_grace: None,
         }
     );
     assert_eq!(script.interval, Duration::from_millis(1500));
@@ -455,7 +457,9 @@ fn script_weight_rise_and_fall_carry_over() {
     assert_eq!(
         check.probe,
         Probe::Exec {
-            command: vec!["/usr/local/bin/check-proxy".into(), "--quick".into()]
+            command: vec!["/usr/local/bin/check-proxy".into(), "--quick".into()],
+            user: None,
+            kill_grace: None,
         }
     );
     assert_eq!(check.weight, -20);

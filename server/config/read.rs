@@ -666,6 +666,7 @@ fn read_health_check(
             " (0 puts the instance in Fault while the check fails)",
         )
     });
+    let init_fail = given(&mut table, "init_fail", findings, Field::boolean);
     // A bad kind leaves the kind's own keys unasked; reporting them as unknown would only
     // add noise to the real problem.
     if kind.valid().is_some() {
@@ -681,6 +682,7 @@ fn read_health_check(
         rise: rise.or(1)?,
         fall: fall.or(1)?,
         weight: weight.or(0)?,
+        init_fail: init_fail.or(false)?,
     })
 }
 
@@ -704,8 +706,12 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
                     Ok(words)
                 },
             );
+            let user = given(table, "user", findings, Field::non_empty_text);
+            let kill_grace = given(table, "kill_grace", findings, Field::duration);
             Probe::Exec {
                 command: command.valid()?.clone(),
+                user: user.optional()?,
+                kill_grace: kill_grace.optional()?,
             }
         }
         ProbeKind::Tcp => {
@@ -729,8 +735,18 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
                     Err(field.problem(format!("\"{url}\" is not an http:// or https:// URL")))
                 }
             });
+            let expected_status = given(table, "expected_status", findings, |field| {
+                field
+                    .list()?
+                    .iter()
+                    .map(|status| status.integer_in(100..=599, " (an HTTP status)"))
+                    .collect::<Result<Vec<u16>, _>>()
+            });
+            let body_contains = given(table, "body_contains", findings, Field::non_empty_text);
             Probe::Http {
                 url: url.valid()?.clone(),
+                expected_status: expected_status.or(Vec::new())?,
+                body_contains: body_contains.optional()?,
             }
         }
         ProbeKind::Grpc => {
