@@ -161,9 +161,9 @@ impl HealthChecks {
         self.receiver.recv().await
     }
 
-    /// Starts, keeps or stops the configured checks to match `instances`. Returns the
-    /// instances whose checks changed, whose priority must be worked out again.
-    pub fn sync_configured(&mut self, instances: &[InstanceSettings]) -> BTreeSet<String> {
+    /// Starts, keeps or stops the configured checks to match `instances`; the caller then
+    /// works out every instance's priority again.
+    pub fn sync_configured(&mut self, instances: &[InstanceSettings]) {
         let mut wanted: BTreeMap<CheckKey, CheckSpec> = BTreeMap::new();
         for instance in instances {
             for check in &instance.health_checks {
@@ -174,7 +174,6 @@ impl HealthChecks {
                 wanted.insert(key, CheckSpec::from(check));
             }
         }
-        let mut affected = BTreeSet::new();
         let stale: Vec<CheckKey> = self
             .checks
             .iter()
@@ -187,7 +186,6 @@ impl HealthChecks {
         for key in stale {
             if let Some(check) = self.remove(&key) {
                 info!(check = %check.status.spec.name, instances = ?check.status.instances, "configured health check stopped");
-                affected.extend(check.status.instances);
             }
         }
         for (key, spec) in wanted {
@@ -198,13 +196,11 @@ impl HealthChecks {
                 continue;
             };
             let instances = vec![instance.clone()];
-            affected.insert(instance.clone());
             let name = spec.name.clone();
             if let Err(error) = self.start(key, spec, instances, CheckOwner::Config) {
                 error!(%error, check = %name, "configured health check not started");
             }
         }
-        affected
     }
 
     /// Registers a check from the API: probed by the daemon, or pushed with a lease.
@@ -645,7 +641,7 @@ mod tests {
         checks
             .register(pushed("app"), vec!["vi".into()], "me".into())
             .expect("registered");
-        assert!(checks.sync_configured(&[]).is_empty());
+        checks.sync_configured(&[]);
         assert_eq!(checks.registered().len(), 1);
         assert!(checks.lease_inputs("app").is_ok());
     }

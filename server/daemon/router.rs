@@ -291,13 +291,8 @@ impl Router {
                     self.on_interface_looked_up(name, looked_up).await;
                 }
                 Some((id, message)) = self.checks.next_message(), if !self.stopping => {
-                    let mut view = RouterView {
-                        drivers: &mut self.drivers,
-                        io: &self.io,
-                        links_down: &self.links_down,
-                        events: &mut self.events,
-                    };
-                    checks::on_message(&mut self.checks, id, message, &mut view).await;
+                    let (checks, mut view) = self.checks_and_view();
+                    checks::on_message(checks, id, message, &mut view).await;
                 }
                 Some((key, packet)) = self.arrivals.recv() => self.on_packet(key, packet).await,
             }
@@ -380,13 +375,19 @@ impl Router {
         self.checks.sync_configured(&settings);
         let every: std::collections::BTreeSet<String> =
             settings.into_iter().map(|settings| settings.name).collect();
-        let mut view = RouterView {
+        let (checks, mut view) = self.checks_and_view();
+        checks::apply_checks(checks, &every, None, &mut view).await;
+    }
+
+    /// The checks, and what acting on their results needs, borrowed apart.
+    fn checks_and_view(&mut self) -> (&mut HealthChecks, RouterView<'_>) {
+        let view = RouterView {
             drivers: &mut self.drivers,
             io: &self.io,
             links_down: &self.links_down,
             events: &mut self.events,
         };
-        checks::apply_checks(&self.checks, &every, None, &mut view).await;
+        (&mut self.checks, view)
     }
 
     /// Registers a check kept from an earlier run, before the router runs.
@@ -548,13 +549,8 @@ impl Router {
             // While stopping the replies are dropped: the caller sees the daemon stopping.
             RouterCommand::Checks(_) if self.stopping => {}
             RouterCommand::Checks(command) => {
-                let mut view = RouterView {
-                    drivers: &mut self.drivers,
-                    io: &self.io,
-                    links_down: &self.links_down,
-                    events: &mut self.events,
-                };
-                checks::on_command(&mut self.checks, command, &mut view).await;
+                let (checks, mut view) = self.checks_and_view();
+                checks::on_command(checks, command, &mut view).await;
             }
         }
     }
