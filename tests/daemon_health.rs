@@ -455,6 +455,32 @@ fn registered_checks_are_validated_listed_kept_across_a_reload_and_removed() {
                 .await,
         );
         assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        let exec_as = |user: &str| {
+            let mut spec = pushed_spec("as-user", "vi");
+            spec.kind = Some(proto::health_check_spec::Kind::Exec(proto::ExecCheck {
+                path: "true".into(),
+                user: user.into(),
+                ..proto::ExecCheck::default()
+            }));
+            register(spec)
+        };
+        let status = refused(
+            grpc.register_health_check(exec_as("no-such-user-here"))
+                .await,
+        );
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains("no such user"), "{status:?}");
+        let registered = grpc
+            .register_health_check(exec_as("nobody"))
+            .await
+            .expect("an exec check run as nobody")
+            .into_inner();
+        assert_eq!(registered.owner.split(' ').next(), Some("uid"));
+        grpc.unregister_health_check(proto::UnregisterHealthCheckRequest {
+            name: "as-user".into(),
+        })
+        .await
+        .expect("unregistered");
 
         let registered = grpc
             .register_health_check(register(pushed_spec("app", "vi")))

@@ -14,6 +14,7 @@ use tonic::{Request, Status, Streaming};
 
 use crate::daemon::checks::{CheckError, NAME_LIMIT};
 use crate::daemon::control::RouterHandle;
+use crate::health::runner::Probe;
 use crate::health::{
     CheckSpec, DEFAULT_HTTP_STATUSES, DEFAULT_KILL_GRACE, ExecSpec, HttpSpec, LeaseInput,
     LeaseSpec, OnLeaseExpiry, ProbeSpec,
@@ -152,6 +153,32 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
         init_fail: spec.init_fail,
     };
     Ok((check, spec.instance_names))
+}
+
+/// Sets up the probe of a check the daemon is to run, here rather than in the router: an exec
+/// check's user is looked up in the user database, which may be slow (NSS, LDAP), so that runs
+/// on a blocking thread. `None` for a pushed check, which has nothing to probe.
+pub async fn prepare_probe(spec: &CheckSpec) -> Result<Option<Box<Probe>>, Status> {
+    let refused = |error: crate::health::HealthError| {
+        check_status(&CheckError::Setup {
+            name: spec.name.clone(),
+            reason: error.to_string(),
+        })
+    };
+    match &spec.probe {
+        ProbeSpec::Pushed(_) => Ok(None),
+        ProbeSpec::Exec(_) => {
+            let exec = spec.clone();
+            tokio::task::spawn_blocking(move || Probe::new(&exec))
+                .await
+                .map_err(|error| Status::internal(format!("setting up the check: {error}")))?
+                .map(|probe| Some(Box::new(probe)))
+                .map_err(refused)
+        }
+        _ => Probe::new(spec)
+            .map(|probe| Some(Box::new(probe)))
+            .map_err(refused),
+    }
 }
 
 /// Who calls: the peer's address over TCP, its user and process over the Unix socket.

@@ -213,9 +213,10 @@ impl Sidecar for SidecarService {
         self.guard.check(&request)?;
         let owner = checks::owner(&request);
         let (spec, instances) = checks::parse_spec(request.into_inner().spec)?;
+        let probe = checks::prepare_probe(&spec).await?;
         let status = self
             .router
-            .register_check(spec, instances, owner)
+            .register_check(spec, probe, instances, owner)
             .await
             .map_err(|error| control_status(&error))?;
         Ok(Response::new(convert::health_check(&status)))

@@ -22,9 +22,10 @@ use tracing::{error, info, warn};
 
 use crate::config::InstanceSettings;
 use crate::events::EventBus;
+use crate::health::runner::Probe;
 use crate::health::{
     CheckMessage, CheckReport, CheckSpec, CheckState, CheckTask, LeaseInput, LeaseTask, ProbeSpec,
-    Reporting, spawn_check, spawn_lease,
+    Reporting, spawn_check, spawn_lease, spawn_probe,
 };
 use crate::vrrp::TrackedCheck;
 
@@ -197,16 +198,18 @@ impl HealthChecks {
             };
             let instances = vec![instance.clone()];
             let name = spec.name.clone();
-            if let Err(error) = self.start(key, spec, instances, CheckOwner::Config) {
+            if let Err(error) = self.start(key, spec, None, instances, CheckOwner::Config) {
                 error!(%error, check = %name, "configured health check not started");
             }
         }
     }
 
-    /// Registers a check from the API: probed by the daemon, or pushed with a lease.
+    /// Registers a check from the API: probed by the daemon (with `probe` when the caller
+    /// set it up, else set up here), or pushed with a lease.
     pub fn register(
         &mut self,
         spec: CheckSpec,
+        probe: Option<Probe>,
         instances: Vec<String>,
         owner: String,
     ) -> Result<CheckStatus, CheckError> {
@@ -221,7 +224,7 @@ impl HealthChecks {
                 limit: self.registered_limit,
             });
         }
-        let status = self.start(key, spec, instances, CheckOwner::Registered(owner))?;
+        let status = self.start(key, spec, probe, instances, CheckOwner::Registered(owner))?;
         self.registered += 1;
         self.registrations.send_replace(self.registered());
         Ok(status)
@@ -314,11 +317,13 @@ impl HealthChecks {
         statuses
     }
 
-    /// Starts the task of a check and keeps it under `key`.
+    /// Starts the task of a check and keeps it under `key`; a probed check without a `probe`
+    /// set up beforehand is set up here.
     fn start(
         &mut self,
         key: CheckKey,
         spec: CheckSpec,
+        probe: Option<Probe>,
         instances: Vec<String>,
         owner: CheckOwner,
     ) -> Result<CheckStatus, CheckError> {
@@ -349,13 +354,15 @@ impl HealthChecks {
                 let (reports, reports_receiver) = mpsc::channel(CHECK_QUEUE);
                 // Every run, not only verdict changes: the status shows the last output and
                 // the counts.
-                let task =
-                    spawn_check(spec.clone(), reports, Reporting::EveryRun).map_err(|error| {
-                        CheckError::Setup {
+                let task = match probe {
+                    Some(probe) => spawn_probe(spec.clone(), probe, reports, Reporting::EveryRun),
+                    None => spawn_check(spec.clone(), reports, Reporting::EveryRun).map_err(
+                        |error| CheckError::Setup {
                             name: spec.name.clone(),
                             reason: error.to_string(),
-                        }
-                    })?;
+                        },
+                    )?,
+                };
                 forward(
                     id,
                     reports_receiver,
@@ -407,6 +414,9 @@ pub enum CheckCommand {
     Register {
         /// The check.
         spec: CheckSpec,
+        /// Its probe, set up by the caller; `None` for a pushed check. Boxed: a probe is
+        /// large next to the other commands.
+        probe: Option<Box<Probe>>,
         /// The instances it moves; each must exist.
         instances: Vec<String>,
         /// Who registers it.
@@ -439,6 +449,7 @@ pub async fn on_command(
     match command {
         CheckCommand::Register {
             spec,
+            probe,
             instances,
             owner,
             reply,
@@ -449,7 +460,7 @@ pub async fn on_command(
             let result = match unknown {
                 Some(name) => Err(ControlError::NotFound(name.clone())),
                 None => checks
-                    .register(spec, instances, owner)
+                    .register(spec, probe.map(|probe| *probe), instances, owner)
                     .map_err(ControlError::from),
             };
             let _ = reply.send(result);
@@ -600,17 +611,17 @@ mod tests {
         let mut checks = HealthChecks::new(2);
         let vi = || vec!["vi".to_owned()];
         checks
-            .register(pushed("a"), vi(), "me".into())
+            .register(pushed("a"), None, vi(), "me".into())
             .expect("first");
         assert_eq!(
-            checks.register(pushed("a"), vi(), "me".into()),
+            checks.register(pushed("a"), None, vi(), "me".into()),
             Err(CheckError::AlreadyExists("a".into()))
         );
         checks
-            .register(pushed("b"), vi(), "me".into())
+            .register(pushed("b"), None, vi(), "me".into())
             .expect("second");
         assert_eq!(
-            checks.register(pushed("c"), vi(), "me".into()),
+            checks.register(pushed("c"), None, vi(), "me".into()),
             Err(CheckError::TooMany { limit: 2 })
         );
         assert_eq!(checks.unregister("a"), Ok(vi()));
@@ -619,7 +630,7 @@ mod tests {
             Err(CheckError::NotFound("a".into()))
         );
         checks
-            .register(pushed("c"), vi(), "me".into())
+            .register(pushed("c"), None, vi(), "me".into())
             .expect("room again");
         assert_eq!(
             checks
@@ -639,7 +650,7 @@ mod tests {
     async fn a_reload_leaves_registered_checks_alone() {
         let mut checks = HealthChecks::new(2);
         checks
-            .register(pushed("app"), vec!["vi".into()], "me".into())
+            .register(pushed("app"), None, vec!["vi".into()], "me".into())
             .expect("registered");
         checks.sync_configured(&[]);
         assert_eq!(checks.registered().len(), 1);

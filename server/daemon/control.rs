@@ -10,6 +10,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::events::{Epoch, ResumeRefused, Resumed, Subscription};
+use crate::health::runner::Probe;
 use crate::health::{CheckSpec, LeaseInput};
 use crate::vrrp::{Priority, State};
 
@@ -160,16 +161,19 @@ impl RouterHandle {
             .await?
     }
 
-    /// Registers a health check from an application.
+    /// Registers a health check from an application; `probe` is its probe, set up by the
+    /// caller (`None` for a pushed check).
     pub async fn register_check(
         &self,
         spec: CheckSpec,
+        probe: Option<Box<Probe>>,
         instances: Vec<String>,
         owner: String,
     ) -> Result<CheckStatus, ControlError> {
         self.ask(|reply| {
             RouterCommand::Checks(CheckCommand::Register {
                 spec,
+                probe,
                 instances,
                 owner,
                 reply,

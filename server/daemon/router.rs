@@ -397,7 +397,7 @@ impl Router {
         instances: Vec<String>,
         owner: String,
     ) -> Result<(), checks::CheckError> {
-        self.checks.register(spec, instances, owner).map(drop)
+        self.checks.register(spec, None, instances, owner).map(drop)
     }
 
     /// The registered checks, each time the set changes.

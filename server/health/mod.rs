@@ -34,7 +34,7 @@ pub use lease::{
     CheckMessage, LeaseAck, LeaseInput, LeaseSpec, LeaseTask, OnLeaseExpiry, spawn_lease,
 };
 pub use outcome::{CheckState, CheckTransition, OUTPUT_LIMIT, RunResult, Verdict};
-pub use runner::{CheckReport, CheckTask, Reporting, spawn_check};
+pub use runner::{CheckReport, CheckTask, Reporting, spawn_check, spawn_probe};
 
 /// How long a timed-out program gets between SIGTERM and SIGKILL: keepalived's 2 s.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
