@@ -243,6 +243,32 @@ fn a_reload_keeps_an_unchanged_check_and_its_counts() {
         after > before,
         "passes went from {before} to {after} across the reload: the check was restarted"
     );
+    // A changed check starts again; the instance itself stays as it is.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = passes();
+    lab.write_config(
+        "h1",
+        &daemon_lab::config_text(&[checked_master(&flag, -30)]),
+    );
+    lab.signal(&master, Signal::SIGHUP);
+    assert!(
+        netns::wait_until(Duration::from_secs(3), daemon_lab::POLL, || {
+            master.logged("configuration reloaded").len() >= 2
+        }),
+        "no second reload\n{}",
+        master.log_text()
+    );
+    // The restarted check's first run starts at once; give it time to finish.
+    std::thread::sleep(Duration::from_millis(150));
+    let restarted = passes();
+    assert!(
+        restarted < before,
+        "passes went from {before} to {restarted}: the changed check kept running"
+    );
+    assert!(
+        lab.holds("h1", VIP),
+        "the instance lost the VIP on a check change"
+    );
     lab.finish();
 }
 
