@@ -320,7 +320,30 @@ fn python_stubs(python: &Path, directory: &Path) {
 
 #[test]
 fn a_killed_application_loses_mastership_for_its_host() {
-    let test = "a_killed_application_loses_mastership_for_its_host";
+    // The stream closes with the process: the check fails at once.
+    application_stops(
+        "a_killed_application_loses_mastership_for_its_host",
+        Signal::SIGKILL,
+        // The closed stream counts first; by the time the backup took over, the lease that
+        // kept running after it may have run out too.
+        &["report stream closed", "no report within the lease TTL"],
+    );
+}
+
+#[test]
+fn a_hung_application_loses_mastership_when_its_lease_runs_out() {
+    // The stream stays open but silent: the lease runs out.
+    application_stops(
+        "a_hung_application_loses_mastership_when_its_lease_runs_out",
+        Signal::SIGSTOP,
+        &["no report within the lease TTL"],
+    );
+}
+
+/// The Python application registers its pushed check on the master, reports, and gets
+/// `stop`; the backup must hold the VIP within the lease TTL + Master_Down_Interval + 50 ms,
+/// and the check's last output must start with one of `why`.
+fn application_stops(test: &str, stop: Signal, why: &[&str]) {
     if !require_root(test) {
         return;
     }
@@ -385,10 +408,19 @@ fn a_killed_application_loses_mastership_for_its_host() {
     assert_eq!(check.last_output, "reported passing: ready");
 
     let killed_at = Instant::now();
-    // Our own child, by its id: std's kill sends SIGKILL.
-    application.kill().expect("the application is ours to kill");
+    // Our own child, by its id.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(application.id()).expect("PIDs fit in i32"));
+    nix::sys::signal::kill(pid, stop).expect("the application is ours to signal");
     let bound = LEASE_TTL + master_down_interval_100ms(100) + ISSUE_SLACK;
     let moved = lab.wait_sole_holder(&hosts, "h2", VIP, bound + MARGIN);
+    let took = killed_at.elapsed();
+    // Asked before the application ends: a stopped one still holds its stream open.
+    let instance = rt
+        .block_on(client.get_instance(proto::GetInstanceRequest { name: "vi".into() }))
+        .expect("GetInstance")
+        .into_inner();
+    // std's kill sends SIGKILL, which also ends a stopped process.
+    let _ = application.kill();
     application.wait().expect("python reaped");
     reader.join().expect("reader thread");
     assert!(
@@ -399,16 +431,15 @@ fn a_killed_application_loses_mastership_for_its_host() {
         backup.log_text()
     );
     println!(
-        "SIGKILL of the application → VIP on the backup: {:?} (lease TTL + \
-         Master_Down_Interval + 50 ms = {bound:?})",
-        killed_at.elapsed()
+        "{stop} of the application → VIP on the backup: {took:?} (lease TTL + \
+         Master_Down_Interval + 50 ms = {bound:?})"
     );
-    let instance = rt
-        .block_on(client.get_instance(proto::GetInstanceRequest { name: "vi".into() }))
-        .expect("GetInstance")
-        .into_inner();
     let check = check_named(&instance, "app");
     assert!(!check.passing, "{check:#?}");
+    assert!(
+        why.iter().any(|why| check.last_output.starts_with(why)),
+        "{check:#?}"
+    );
     assert_eq!(instance.effective_priority, 90);
     drop(client);
     drop(rt);
