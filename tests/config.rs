@@ -166,6 +166,56 @@ weight = -20
     assert_eq!((check.rise, check.fall, check.weight), (1, 1, -20));
 }
 
+#[test]
+fn exec_and_http_check_options_and_init_fail() {
+    let config = load(&format!(
+        r#"{WEB}
+[instances.web.health_checks.script]
+kind = "exec"
+command = ["/usr/local/bin/check"]
+user = "nobody"
+kill_grace = "500ms"
+init_fail = true
+[instances.web.health_checks.page]
+kind = "http"
+url = "http://192.0.2.10/ready"
+expected_status = [200, 204]
+body_contains = "ok"
+"#
+    ));
+    let checks = &config.instances[0].health_checks;
+    let page = &checks[0];
+    assert_eq!(
+        page.probe,
+        Probe::Http {
+            url: "http://192.0.2.10/ready".into(),
+            expected_status: vec![200, 204],
+            body_contains: Some("ok".into()),
+        }
+    );
+    assert!(!page.init_fail);
+    let script = &checks[1];
+    assert_eq!(
+        script.probe,
+        Probe::Exec {
+            command: vec!["/usr/local/bin/check".into()],
+            user: Some("nobody".into()),
+            kill_grace: Some(Duration::from_millis(500)),
+        }
+    );
+    assert!(script.init_fail);
+    assert_eq!(
+        web_problems(
+            "[instances.web.health_checks.page]\nkind = \"http\"\nurl = \"http://192.0.2.10/\"\n\
+             expected_status = [200, 700]\n"
+        ),
+        [
+            "test.toml:8: instances.web.health_checks.page.expected_status[1]: 700 is out of range \
+          100..599 (an HTTP status)"
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // One test per check, with its exact message and line
 
@@ -577,7 +627,7 @@ fn health_check_problems() {
             "test.toml:13: instances.web.health_checks.c.weight: 300 is out of range -254..254 \
              (0 puts the instance in Fault while the check fails)",
             "test.toml:14: instances.web.health_checks.c.adress: unknown key; known keys here: \
-             kind, command, interval, timeout, rise, fall, weight",
+             kind, command, user, kill_grace, interval, timeout, rise, fall, weight, init_fail",
         ]
     );
 }

@@ -476,7 +476,9 @@ fn everything_translates() {
                 "/usr/local/bin/check-app".into(),
                 "--port".into(),
                 "8080".into()
-            ]
+            ],
+            user: None,
+            kill_grace: None,
         }
     );
     assert_eq!(script.interval, Duration::from_millis(1500));
@@ -522,7 +524,9 @@ fn script_weight_rise_and_fall_carry_over() {
     assert_eq!(
         check.probe,
         Probe::Exec {
-            command: vec!["/usr/local/bin/check-proxy".into(), "--quick".into()]
+            command: vec!["/usr/local/bin/check-proxy".into(), "--quick".into()],
+            user: None,
+            kill_grace: None,
         }
     );
     assert_eq!(check.weight, -20);
@@ -689,4 +693,38 @@ proptest! {
         let path = write_conf("truncated", &seed[..end]);
         let _ = load_keepalived_conf(&path);
     }
+}
+
+/// A vrrp_script's `user` and `init_fail` carry over; a group other than the user's own is
+/// refused.
+#[test]
+fn script_user_and_init_fail_carry_over() {
+    let text = |user_line: &str| {
+        format!(
+            "vrrp_script chk {{\n  script \"/usr/local/bin/check\"\n  {user_line}\n  init_fail\n}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n\
+             \x20 virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n  track_script {{\n    chk\n  }}\n}}\n"
+        )
+    };
+    let path = write_conf("script_user_and_init_fail", &text("user nobody"));
+    let (config, _) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let check = &config.instances[0].health_checks[0];
+    assert_eq!(
+        check.probe,
+        Probe::Exec {
+            command: vec!["/usr/local/bin/check".into()],
+            user: Some("nobody".into()),
+            kill_grace: None,
+        }
+    );
+    assert!(check.init_fail);
+    let path = write_conf("script_user_with_group", &text("user nobody nogroup"));
+    let errors = errors_of(&path);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains(
+            ":3: vrrp_script chk.user: not supported: the script runs with nobody's primary group"
+        ),
+        "{errors:?}"
+    );
 }

@@ -34,6 +34,8 @@
 //!   [`Event::Reset`] and a fresh snapshot, never a silent gap. A connection silent for three
 //!   heartbeat intervals counts as dead.
 //! - [`Client::is_master`] turns that into a `tokio::sync::watch` of [`MasterState`].
+//! - [`HealthReporter`] plugs the application's own health into the priority: a pushed
+//!   check whose lease it keeps alive from a closure or a channel.
 //! - [`Client::list_instances`], [`Client::get_instance`], [`Client::set_priority`],
 //!   [`Client::resign`] and [`Client::reload`] wrap the other calls; [`Client::grpc`] gives the
 //!   generated client for the rest. Every failure is an [`Error`].
@@ -50,6 +52,7 @@ mod backoff;
 mod client;
 mod connect;
 mod error;
+mod health;
 mod master;
 mod watch;
 
@@ -57,6 +60,7 @@ pub use backoff::Backoff;
 pub use client::{Client, GrpcClient, ResignOptions, Resigned};
 pub use connect::{Authorization, ClientBuilder, DEFAULT_SOCKET_PATH, Target};
 pub use error::Error;
+pub use health::{Health, HealthReporter, HealthReporterOptions};
 pub use master::MasterState;
 /// The gRPC status codes carried by [`Error::Rpc`].
 pub use tonic::Code;

@@ -4,8 +4,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::{Family, Preempt};
 use crate::daemon::status::{
-    ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView,
+    ChangeCause, CheckOwner, CheckStatus, DecodeErrorCounts, InstanceEvent, InstanceStatus,
+    MasterView,
 };
+use crate::health::{CheckSpec, OnLeaseExpiry, ProbeSpec};
 use crate::vrrp::{Counters, DropReason, FaultCause, State, TransitionReason, Version};
 
 use super::v1;
@@ -58,7 +60,9 @@ pub fn reason(cause: ChangeCause) -> v1::TransitionReason {
             TransitionReason::FaultCleared => v1::TransitionReason::Unspecified,
         },
         ChangeCause::InterfaceRecovered => v1::TransitionReason::Interface,
-        ChangeCause::CheckRecovered => v1::TransitionReason::HealthCheck,
+        ChangeCause::CheckRecovered | ChangeCause::CheckMovedPriority => {
+            v1::TransitionReason::HealthCheck
+        }
         ChangeCause::SyncGroup => v1::TransitionReason::SyncGroup,
     }
 }
@@ -130,8 +134,7 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
         preempt_delay,
         accept_mode: settings.accept_mode,
         counters: Some(counters(&status.counters, &status.decode_errors)),
-        // Checks live in the health module's runners, not yet in the router.
-        health_checks: Vec::new(),
+        health_checks: status.health_checks.iter().map(health_check).collect(),
         last_transition_time: status.last_transition.map(|(at, _)| timestamp(at)),
         last_transition_reason: status
             .last_transition
@@ -158,6 +161,7 @@ pub fn event(event: &InstanceEvent) -> Kind {
             from,
             to,
             cause,
+            check,
             base_priority,
             effective_priority,
             master: view,
@@ -166,7 +170,7 @@ pub fn event(event: &InstanceEvent) -> Kind {
             from: state(*from) as i32,
             to: state(*to) as i32,
             reason: reason(*cause) as i32,
-            health_check_name: String::new(),
+            health_check_name: check.clone().unwrap_or_default(),
             base_priority: u32::from(*base_priority),
             effective_priority: u32::from(*effective_priority),
             master: Some(master(view)),
@@ -177,17 +181,99 @@ pub fn event(event: &InstanceEvent) -> Kind {
             instance,
             base_priority,
             effective_priority,
+            check,
         } => Kind::PriorityChange(v1::PriorityChange {
             instance_name: instance.clone(),
             base_priority: u32::from(*base_priority),
             effective_priority: u32::from(*effective_priority),
-            health_check_name: String::new(),
+            health_check_name: check.clone().unwrap_or_default(),
         }),
+        InstanceEvent::CheckResult { check, .. } => {
+            Kind::HealthCheckResult(v1::HealthCheckResult {
+                check: Some(health_check(check)),
+            })
+        }
         InstanceEvent::Added(status) => Kind::Snapshot(v1::InstanceSnapshot {
             instance: Some(instance(status)),
         }),
         InstanceEvent::Removed { instance } => Kind::InstanceRemoved(v1::InstanceRemoved {
             instance_name: instance.clone(),
         }),
+    }
+}
+
+/// A health check and how it stands.
+pub fn health_check(status: &CheckStatus) -> v1::HealthCheck {
+    let (last_run_time, last_output, last_run_duration) = match &status.last_run {
+        Some((at, run)) => {
+            let output = if run.output.is_empty() {
+                run.summary.clone()
+            } else {
+                format!("{}: {}", run.summary, run.output)
+            };
+            (Some(timestamp(*at)), output, Some(duration(run.duration)))
+        }
+        None => (None, String::new(), None),
+    };
+    v1::HealthCheck {
+        spec: Some(check_spec(&status.spec, &status.instances)),
+        owner: match &status.owner {
+            CheckOwner::Config => "config".to_owned(),
+            CheckOwner::Registered(owner) => owner.clone(),
+        },
+        passing: status.passing,
+        consecutive_passes: status.consecutive_passes,
+        consecutive_failures: status.consecutive_failures,
+        last_run_time,
+        last_output,
+        last_run_duration,
+    }
+}
+
+/// A check's spec as the API describes it. Interface and file checks have no kind in the
+/// API (they come from the configuration file only), so theirs is left unset.
+pub fn check_spec(spec: &CheckSpec, instances: &[String]) -> v1::HealthCheckSpec {
+    use v1::health_check_spec::Kind as CheckKind;
+    let kind = match &spec.probe {
+        ProbeSpec::Exec(exec) => Some(CheckKind::Exec(v1::ExecCheck {
+            path: exec.program.clone(),
+            args: exec.args.clone(),
+            user: exec.user.clone().unwrap_or_default(),
+        })),
+        ProbeSpec::Tcp { address } => Some(CheckKind::Tcp(v1::TcpCheck {
+            address: address.to_string(),
+        })),
+        ProbeSpec::Http(http) => Some(CheckKind::Http(v1::HttpCheck {
+            url: http.url.clone(),
+            expected_status: http
+                .expected_statuses
+                .iter()
+                .flat_map(|range| range.clone().map(u32::from))
+                .collect(),
+            body_contains: http.body_contains.clone().unwrap_or_default(),
+        })),
+        ProbeSpec::Grpc { address, service } => Some(CheckKind::Grpc(v1::GrpcHealthCheck {
+            address: address.to_string(),
+            service: service.clone().unwrap_or_default(),
+        })),
+        ProbeSpec::Interface { .. } | ProbeSpec::File { .. } => None,
+        ProbeSpec::Pushed(lease) => Some(CheckKind::Pushed(v1::PushedCheck {
+            lease_ttl: Some(duration(lease.ttl)),
+            on_lease_expiry: match lease.on_expiry {
+                OnLeaseExpiry::Fail => v1::pushed_check::OnLeaseExpiry::Fail,
+                OnLeaseExpiry::Remove => v1::pushed_check::OnLeaseExpiry::Remove,
+            } as i32,
+        })),
+    };
+    v1::HealthCheckSpec {
+        name: spec.name.clone(),
+        instance_names: instances.to_vec(),
+        weight: i32::from(spec.weight),
+        interval: Some(duration(spec.interval)),
+        timeout: Some(duration(spec.timeout)),
+        rise: u32::from(spec.rise),
+        fall: u32::from(spec.fall),
+        init_fail: spec.init_fail,
+        kind,
     }
 }

@@ -7,6 +7,8 @@
 //! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
 //! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats);
 //! - `auth`: who may call mutating RPCs over TCP;
+//! - `checks`: health-check specs from the API, and `ReportHealth` streams;
+//! - `check_store`: registered checks kept in a file across restarts, when configured;
 //! - `convert`: the daemon's status and events as protobuf messages.
 
 /// Package `vrrp.v1`: the `Sidecar` service and its messages.
@@ -20,6 +22,10 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vrrp
 #[cfg(feature = "daemon")]
 mod auth;
 #[cfg(feature = "daemon")]
+mod check_store;
+#[cfg(feature = "daemon")]
+mod checks;
+#[cfg(feature = "daemon")]
 mod convert;
 #[cfg(feature = "daemon")]
 mod listener;
@@ -28,6 +34,8 @@ mod service;
 #[cfg(feature = "daemon")]
 mod watch;
 
+#[cfg(feature = "daemon")]
+pub use check_store::{CheckStoreError, StoredCheck, load_registered, spawn_store_writer};
 #[cfg(feature = "daemon")]
 pub use listener::{ApiError, ApiServer};
 #[cfg(feature = "daemon")]

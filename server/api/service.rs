@@ -2,11 +2,9 @@
 //! protocol state) with a command and a oneshot reply, and turns the answer into a response
 //! or a status whose message says what to change.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::config::ConfigSource;
@@ -18,9 +16,9 @@ use crate::net::Netlink;
 use crate::vrrp::{Priority, State};
 
 use super::auth::MutationGuard;
-use super::convert;
 use super::v1::{self, sidecar_server::Sidecar};
 use super::watch::{WatchRequest, WatchStream, start};
+use super::{checks, convert};
 
 /// What a `Reload` call rereads, the same as SIGHUP.
 #[derive(Clone, Debug)]
@@ -82,6 +80,7 @@ pub fn control_status(error: &ControlError) -> Status {
         ControlError::Stopping => {
             Status::unavailable(format!("{error}; retry once it is running again"))
         }
+        ControlError::Check(error) => checks::check_status(error),
     }
 }
 
@@ -106,9 +105,6 @@ fn reload_status(error: &ReloadError) -> Status {
         }
     }
 }
-
-const HEALTH_CHECKS_PENDING: &str = "application health checks are not served yet (they \
-    belong to the health-check work); configure checks in the daemon's file instead";
 
 #[tonic::async_trait]
 impl Sidecar for SidecarService {
@@ -217,18 +213,28 @@ impl Sidecar for SidecarService {
         request: Request<v1::RegisterHealthCheckRequest>,
     ) -> Result<Response<v1::HealthCheck>, Status> {
         self.guard.check(&request)?;
-        Err(Status::unimplemented(HEALTH_CHECKS_PENDING))
+        let owner = checks::owner(&request);
+        let (spec, instances) = checks::parse_spec(request.into_inner().spec)?;
+        let probe = checks::prepare_probe(&spec).await?;
+        let status = self
+            .router
+            .register_check(spec, probe, instances, owner)
+            .await
+            .map_err(|error| control_status(&error))?;
+        Ok(Response::new(convert::health_check(&status)))
     }
 
-    type ReportHealthStream =
-        Pin<Box<dyn Stream<Item = Result<v1::HealthReportAck, Status>> + Send + 'static>>;
+    type ReportHealthStream = checks::AckStream;
 
     async fn report_health(
         &self,
         request: Request<Streaming<v1::HealthReport>>,
     ) -> Result<Response<Self::ReportHealthStream>, Status> {
         self.guard.check(&request)?;
-        Err(Status::unimplemented(HEALTH_CHECKS_PENDING))
+        Ok(Response::new(checks::report_stream(
+            self.router.clone(),
+            request.into_inner(),
+        )))
     }
 
     async fn unregister_health_check(
@@ -236,7 +242,11 @@ impl Sidecar for SidecarService {
         request: Request<v1::UnregisterHealthCheckRequest>,
     ) -> Result<Response<v1::UnregisterHealthCheckResponse>, Status> {
         self.guard.check(&request)?;
-        Err(Status::unimplemented(HEALTH_CHECKS_PENDING))
+        self.router
+            .unregister_check(request.into_inner().name)
+            .await
+            .map_err(|error| control_status(&error))?;
+        Ok(Response::new(v1::UnregisterHealthCheckResponse {}))
     }
 
     async fn reload(

@@ -98,6 +98,7 @@ pub(super) struct ApiFile {
     pub(super) tls: Given<TlsSettings>,
     pub(super) allow_plaintext: Given<bool>,
     pub(super) tokens_file: Given<PathBuf>,
+    pub(super) registered_checks_file: Given<PathBuf>,
 }
 
 /// `[instances.<name>]`.

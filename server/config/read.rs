@@ -339,6 +339,7 @@ fn read_api(table: Option<Table>, path: &FieldPath, findings: &mut Findings) -> 
             tls: Given::Absent,
             allow_plaintext: Given::Absent,
             tokens_file: Given::Absent,
+            registered_checks_file: Given::Absent,
         };
     };
     let api = ApiFile {
@@ -370,6 +371,12 @@ fn read_api(table: Option<Table>, path: &FieldPath, findings: &mut Findings) -> 
         }),
         allow_plaintext: given(&mut table, "allow_plaintext", findings, Field::boolean),
         tokens_file: given(&mut table, "tokens_file", findings, absolute_path),
+        registered_checks_file: given(
+            &mut table,
+            "registered_checks_file",
+            findings,
+            absolute_path,
+        ),
     };
     table.finish(findings);
     api
@@ -798,6 +805,7 @@ fn read_health_check(
             " (0 puts the instance in Fault while the check fails)",
         )
     });
+    let init_fail = given(&mut table, "init_fail", findings, Field::boolean);
     // A bad kind leaves the kind's own keys unasked; reporting them as unknown would only
     // add noise to the real problem.
     if kind.valid().is_some() {
@@ -813,6 +821,7 @@ fn read_health_check(
         rise: rise.or(1)?,
         fall: fall.or(1)?,
         weight: weight.or(0)?,
+        init_fail: init_fail.or(false)?,
     })
 }
 
@@ -836,8 +845,12 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
                     Ok(words)
                 },
             );
+            let user = given(table, "user", findings, Field::non_empty_text);
+            let kill_grace = given(table, "kill_grace", findings, Field::duration);
             Probe::Exec {
                 command: command.valid()?.clone(),
+                user: user.optional()?,
+                kill_grace: kill_grace.optional()?,
             }
         }
         ProbeKind::Tcp => {
@@ -861,8 +874,18 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
                     Err(field.problem(format!("\"{url}\" is not an http:// or https:// URL")))
                 }
             });
+            let expected_status = given(table, "expected_status", findings, |field| {
+                field
+                    .list()?
+                    .iter()
+                    .map(|status| status.integer_in(100..=599, " (an HTTP status)"))
+                    .collect::<Result<Vec<u16>, _>>()
+            });
+            let body_contains = given(table, "body_contains", findings, Field::non_empty_text);
             Probe::Http {
                 url: url.valid()?.clone(),
+                expected_status: expected_status.or(Vec::new())?,
+                body_contains: body_contains.optional()?,
             }
         }
         ProbeKind::Grpc => {

@@ -128,6 +128,9 @@ fn api(settings: &ApiSettings) -> Table {
     if let Some(tokens_file) = &settings.tokens_file {
         table.insert("tokens_file".into(), path(tokens_file));
     }
+    if let Some(checks_file) = &settings.registered_checks_file {
+        table.insert("registered_checks_file".into(), path(checks_file));
+    }
     table
 }
 
@@ -250,18 +253,42 @@ fn garp(settings: &GarpSettings) -> Table {
 fn health_check(check: &HealthCheck) -> Table {
     let mut table = Table::new();
     match &check.probe {
-        Probe::Exec { command } => {
+        Probe::Exec {
+            command,
+            user,
+            kill_grace,
+        } => {
             table.insert("kind".into(), text("exec"));
             let words = command.iter().map(text).collect();
             table.insert("command".into(), Value::Array(words));
+            if let Some(user) = user {
+                table.insert("user".into(), text(user));
+            }
+            if let Some(grace) = kill_grace {
+                table.insert("kill_grace".into(), duration(*grace));
+            }
         }
         Probe::Tcp { address } => {
             table.insert("kind".into(), text("tcp"));
             table.insert("address".into(), text(address.to_string()));
         }
-        Probe::Http { url } => {
+        Probe::Http {
+            url,
+            expected_status,
+            body_contains,
+        } => {
             table.insert("kind".into(), text("http"));
             table.insert("url".into(), text(url));
+            if !expected_status.is_empty() {
+                let statuses = expected_status
+                    .iter()
+                    .map(|&status| Value::Integer(i64::from(status)))
+                    .collect();
+                table.insert("expected_status".into(), Value::Array(statuses));
+            }
+            if let Some(body) = body_contains {
+                table.insert("body_contains".into(), text(body));
+            }
         }
         Probe::Grpc { address, service } => {
             table.insert("kind".into(), text("grpc"));
@@ -284,6 +311,9 @@ fn health_check(check: &HealthCheck) -> Table {
     table.insert("rise".into(), Value::Integer(check.rise.into()));
     table.insert("fall".into(), Value::Integer(check.fall.into()));
     table.insert("weight".into(), Value::Integer(check.weight.into()));
+    if check.init_fail {
+        table.insert("init_fail".into(), Value::Boolean(true));
+    }
     table
 }
 

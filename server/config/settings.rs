@@ -116,6 +116,9 @@ pub struct ApiSettings {
     /// A file of bearer tokens clients must present; `None` accepts every client that can
     /// reach a listener.
     pub tokens_file: Option<PathBuf>,
+    /// Where the health checks applications registered are kept, so they survive a
+    /// restart; `None` keeps them in memory only (a reload keeps them either way).
+    pub registered_checks_file: Option<PathBuf>,
 }
 
 /// The TCP listener of the API.
@@ -295,6 +298,9 @@ pub struct HealthCheck {
     /// The priority change while failing (negative) or passing (positive), -254..=254;
     /// 0 puts the instance in Fault while the check fails, as keepalived does.
     pub weight: i16,
+    /// Start failing until `rise` passes, rather than letting the first run decide
+    /// (keepalived's `init_fail`).
+    pub init_fail: bool,
 }
 
 /// What a health check looks at.
@@ -304,16 +310,25 @@ pub enum Probe {
     Exec {
         /// The program and its arguments.
         command: Vec<String>,
+        /// The user to run it as; `None`: the daemon's own.
+        user: Option<String>,
+        /// How long a timed-out program gets between SIGTERM and SIGKILL; `None`: 2 s, as
+        /// keepalived.
+        kill_grace: Option<Duration>,
     },
     /// Opens a TCP connection.
     Tcp {
         /// Where to connect.
         address: SocketAddr,
     },
-    /// Sends an HTTP GET; a 2xx status passes.
+    /// Sends an HTTP GET; a 2xx status (or one of `expected_status`) passes.
     Http {
         /// The URL, `http://` or `https://`.
         url: String,
+        /// The statuses that pass; empty: any 2xx.
+        expected_status: Vec<u16>,
+        /// Text the body must contain to pass.
+        body_contains: Option<String>,
     },
     /// Calls the standard gRPC health service.
     Grpc {

@@ -90,6 +90,7 @@ fn validate_api(api: ApiFile, findings: &mut Findings) -> Option<ApiSettings> {
         socket: api.socket.or(PathBuf::from(DEFAULT_API_SOCKET))?,
         tcp,
         tokens_file: api.tokens_file.optional()?,
+        registered_checks_file: api.registered_checks_file.optional()?,
     })
 }
 

@@ -10,10 +10,13 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::events::{Epoch, ResumeRefused, Resumed, Subscription};
+use crate::health::runner::Probe;
+use crate::health::{CheckSpec, LeaseInput};
 use crate::vrrp::{Priority, State};
 
+use super::checks::{CheckCommand, CheckError};
 use super::router::{Reload, RouterCommand};
-use super::status::{InstanceEvent, InstanceStatus};
+use super::status::{CheckStatus, InstanceEvent, InstanceStatus};
 
 /// Where a watcher that reconnects left off.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +101,9 @@ pub enum ControlError {
     /// The daemon is stopping: the router no longer takes requests.
     #[error("the daemon is shutting down")]
     Stopping,
+    /// A health-check request was refused.
+    #[error(transparent)]
+    Check(#[from] CheckError),
 }
 
 /// A cloneable way to ask the router things; one per API connection handler.
@@ -162,6 +168,42 @@ impl RouterHandle {
             reply,
         })
         .await?
+    }
+
+    /// Registers a health check from an application; `probe` is its probe, set up by the
+    /// caller (`None` for a pushed check).
+    pub async fn register_check(
+        &self,
+        spec: CheckSpec,
+        probe: Option<Box<Probe>>,
+        instances: Vec<String>,
+        owner: String,
+    ) -> Result<CheckStatus, ControlError> {
+        self.ask(|reply| {
+            RouterCommand::Checks(CheckCommand::Register {
+                spec,
+                probe,
+                instances,
+                owner,
+                reply,
+            })
+        })
+        .await?
+    }
+
+    /// Removes a registered health check.
+    pub async fn unregister_check(&self, name: String) -> Result<(), ControlError> {
+        self.ask(|reply| RouterCommand::Checks(CheckCommand::Unregister { name, reply }))
+            .await?
+    }
+
+    /// Where the reports of the pushed check `name` go.
+    pub async fn check_reports(
+        &self,
+        name: String,
+    ) -> Result<mpsc::Sender<LeaseInput>, ControlError> {
+        self.ask(|reply| RouterCommand::Checks(CheckCommand::Reports { name, reply }))
+            .await?
     }
 
     /// Applies a configuration prepared as SIGHUP prepares it.

@@ -16,8 +16,9 @@ use crate::config::InstanceSettings;
 use crate::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::net::{Family, Interface, ReceivedAdvert};
 use crate::vrrp::{
-    Action, Advertisement, Command, DecodeError, DecodeOptions, DropReason, FaultCause, Instance,
-    IpHeader, Priority, State, TransitionReason, V3Ipv4Checksum,
+    Action, Advertisement, Command, DecodeError, DecodeOptions, DropReason, EffectivePriority,
+    FaultCause, Instance, IpHeader, Priority, State, TrackedCheck, TransitionReason,
+    V3Ipv4Checksum, effective_priority,
 };
 
 use super::announce::AnnounceSchedule;
@@ -77,6 +78,14 @@ pub struct InstanceDriver {
     notifier: Notifier,
     /// The priority before health-check weights: the configured one, or the last the API set.
     base_priority: Priority,
+    /// The verdicts and weights of the health checks that move this instance's priority, as
+    /// the router last handed them in (see [`InstanceDriver::set_checks`]).
+    tracked: Vec<TrackedCheck>,
+    /// Whether a failing weight-0 check holds the instance in Fault.
+    held_by_check: bool,
+    /// The health check that last moved the priority or the Fault, so the transition that
+    /// follows can name it.
+    moved_by_check: Option<String>,
     /// The priority in the last advert accepted from the master we follow.
     master_priority: Option<u8>,
     /// What put the instance in Fault last, so leaving Fault can say what recovered.
@@ -139,6 +148,9 @@ impl InstanceDriver {
             known_master: None,
             notifier: Notifier::default(),
             base_priority,
+            tracked: Vec::new(),
+            held_by_check: false,
+            moved_by_check: None,
             master_priority: None,
             fault_cause: None,
             last_transition: None,
@@ -186,7 +198,7 @@ impl InstanceDriver {
             }
         };
         self.group.moving = true;
-        self.apply(now, command, io).await;
+        self.apply(now, command, None, io).await;
         self.group.moving = false;
     }
 
@@ -201,6 +213,8 @@ impl InstanceDriver {
             counters: self.instance.counters().clone(),
             decode_errors: self.decode_errors,
             last_transition: self.last_transition,
+            // The router adds them: it keeps the checks.
+            health_checks: Vec::new(),
         }
     }
 
@@ -209,11 +223,64 @@ impl InstanceDriver {
         std::mem::take(&mut self.events)
     }
 
-    /// Sets the base priority (an API `SetPriority`); with no health-check weights in the
-    /// router yet, the advertised priority is the base one.
+    /// Sets the base priority (an API `SetPriority`, a reload); the advertised one is the
+    /// base moved by the health checks' weights.
     pub async fn set_base_priority(&mut self, now: Instant, priority: Priority, io: &Io) {
         self.base_priority = priority;
-        self.command(now, Command::SetPriority(priority), io).await;
+        self.moved_by_check = None;
+        self.apply_checks(now, None, true, io).await;
+    }
+
+    /// Takes the verdicts of the instance's health checks after `check` changed (the
+    /// router keeps the checks; see `super::checks`): applies the effective priority, and
+    /// enters or leaves Fault for a weight-0 check. `link_up` says whether the interface is
+    /// up, so a recovered check does not take the instance out of a Fault its link holds.
+    pub async fn set_checks(
+        &mut self,
+        now: Instant,
+        tracked: Vec<TrackedCheck>,
+        check: Option<&str>,
+        link_up: bool,
+        io: &Io,
+    ) {
+        self.tracked = tracked;
+        self.apply_checks(now, check, link_up, io).await;
+    }
+
+    /// Whether a failing weight-0 check holds the instance in Fault: a link coming back
+    /// must not take it out.
+    pub fn held_by_check(&self) -> bool {
+        self.held_by_check
+    }
+
+    async fn apply_checks(&mut self, now: Instant, check: Option<&str>, link_up: bool, io: &Io) {
+        match effective_priority(self.base_priority, self.tracked.iter().copied()) {
+            EffectivePriority::Fault => {
+                if !self.held_by_check {
+                    self.held_by_check = true;
+                    self.moved_by_check = check.map(str::to_owned);
+                    let fault = Command::EnterFault(FaultCause::CheckFailed);
+                    self.command_by(now, fault, check, io).await;
+                }
+            }
+            EffectivePriority::Run(priority) => {
+                if priority != self.instance.priority() {
+                    // In Fault the core only stores it, for when the fault clears.
+                    self.moved_by_check = check.map(str::to_owned);
+                    self.command_by(now, Command::SetPriority(priority), check, io)
+                        .await;
+                }
+                if self.held_by_check {
+                    self.held_by_check = false;
+                    self.moved_by_check = check.map(str::to_owned);
+                    if link_up {
+                        // What cleared is the check, whatever entered Fault first.
+                        self.fault_cause = Some(FaultCause::CheckFailed);
+                        self.command_by(now, Command::ClearFault, check, io).await;
+                    }
+                }
+            }
+        }
     }
 
     /// Master_Down_Interval for the instance's priority and the master's interval (RFC 9568
@@ -294,6 +361,12 @@ impl InstanceDriver {
     /// Applies `command` and carries out what follows. While the instance's sync group holds
     /// it in Fault, a `ClearFault` only notes that its own fault is over.
     pub async fn command(&mut self, now: Instant, command: Command, io: &Io) {
+        self.command_by(now, command, None, io).await;
+    }
+
+    /// Applies `command`, sent because of health check `check` if any, and carries out what
+    /// follows; the sync group's bookkeeping first.
+    async fn command_by(&mut self, now: Instant, command: Command, check: Option<&str>, io: &Io) {
         match command {
             Command::EnterFault(_) => self.group.own_fault = true,
             Command::ClearFault => {
@@ -309,10 +382,10 @@ impl InstanceDriver {
             Command::Shutdown => self.group = GroupStanding::default(),
             _ => {}
         }
-        self.apply(now, command, io).await;
+        self.apply(now, command, check, io).await;
     }
 
-    async fn apply(&mut self, now: Instant, command: Command, io: &Io) {
+    async fn apply(&mut self, now: Instant, command: Command, check: Option<&str>, io: &Io) {
         let priority_before = self.instance.priority();
         if let Err(rejected) = self.instance.handle_command(now, command) {
             debug!(instance = self.name(), ?command, %rejected, "command not applied");
@@ -322,6 +395,7 @@ impl InstanceDriver {
                 instance: self.name().to_owned(),
                 base_priority: self.base_priority.get(),
                 effective_priority: self.instance.priority().get(),
+                check: check.map(str::to_owned),
             });
         }
         self.carry_out(now, io).await;
@@ -465,8 +539,8 @@ impl InstanceDriver {
             }
         }
         match settings::priority(&self.settings) {
-            Ok(priority) if priority != self.instance.priority() => {
-                info!(instance = self.name(), from = %self.instance.priority(), to = %priority, "priority changed by reload");
+            Ok(priority) if priority != self.base_priority => {
+                info!(instance = self.name(), from = %self.base_priority, to = %priority, "priority changed by reload");
                 self.set_base_priority(now, priority, io).await;
             }
             Ok(_) => {}
@@ -559,16 +633,28 @@ impl InstanceDriver {
             to,
             caused_by_group,
         });
-        let cause = match (reason, self.fault_cause) {
+        let (cause, check) = match (reason, self.fault_cause) {
             (TransitionReason::FaultCleared | TransitionReason::Resigned, _) if caused_by_group => {
-                ChangeCause::SyncGroup
+                (ChangeCause::SyncGroup, None)
             }
             (
                 TransitionReason::FaultCleared,
                 Some(FaultCause::InterfaceDown | FaultCause::NoSourceAddress),
-            ) => ChangeCause::InterfaceRecovered,
-            (TransitionReason::FaultCleared, _) => ChangeCause::CheckRecovered,
-            (reason, _) => ChangeCause::Core(reason),
+            ) => (ChangeCause::InterfaceRecovered, None),
+            (TransitionReason::FaultCleared, _) => {
+                (ChangeCause::CheckRecovered, self.moved_by_check.take())
+            }
+            (TransitionReason::Fault(FaultCause::CheckFailed), _) => {
+                (ChangeCause::Core(reason), self.moved_by_check.take())
+            }
+            (
+                TransitionReason::HigherPriorityAdvert
+                | TransitionReason::PreemptedLowerPriorityMaster,
+                _,
+            ) if self.moved_by_check.is_some() => {
+                (ChangeCause::CheckMovedPriority, self.moved_by_check.take())
+            }
+            (reason, _) => (ChangeCause::Core(reason), None),
         };
         if let TransitionReason::Fault(fault) = reason {
             self.fault_cause = Some(fault);
@@ -579,6 +665,7 @@ impl InstanceDriver {
             from,
             to,
             cause,
+            check,
             base_priority: self.base_priority.get(),
             effective_priority: self.instance.priority().get(),
             master: self.master_view(),

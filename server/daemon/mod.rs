@@ -4,6 +4,7 @@
 //! - [`control`]: the API's requests to the router and its answers.
 //! - [`status`]: the status and events the router reports to the API.
 //! - [`instance_driver`]: one instance inside the router (codec options, schedules, logs).
+//! - [`checks`]: the health checks the router keeps, and what their results do.
 //! - [`sockets`]: the raw VRRP sockets and their receiver tasks.
 //! - [`timer`]: the router's timerfd, precise to microseconds.
 //! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
@@ -18,6 +19,7 @@
 //! - [`logging`]: human or JSON log lines.
 
 pub mod announce;
+pub mod checks;
 pub mod control;
 pub mod email_alert;
 pub mod instance_driver;
@@ -42,7 +44,9 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
-use crate::api::{ApiError, ApiServer, Reloader};
+use crate::api::{
+    ApiError, ApiServer, CheckStoreError, Reloader, load_registered, spawn_store_writer,
+};
 use crate::config::{Config, ConfigSource};
 use crate::events::{Epoch, EventBus};
 use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
@@ -65,6 +69,11 @@ const WATCHER_QUEUE: usize = 256;
 
 /// Concurrent `WatchState` streams (and resigns waiting for their successor) at most.
 const WATCHER_LIMIT: usize = 16_384;
+
+/// How many health checks applications may register: each is a task and a little memory,
+/// and the bench shows 1,000 cost nothing the adverts notice; the cap bounds what a buggy
+/// client that registers in a loop can take.
+const REGISTERED_CHECK_LIMIT: usize = 4096;
 
 /// How long the daemon waits, once every instance stopped, for the VIP worker to finish its
 /// last removals before exiting anyway (the addresses then expire by their lifetime).
@@ -92,6 +101,9 @@ pub enum DaemonError {
     /// The API could not start.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The registered checks kept from the last run could not be read.
+    #[error(transparent)]
+    CheckStore(#[from] CheckStoreError),
 }
 
 /// Looks up every interface the instances of `config` name.
@@ -110,6 +122,27 @@ pub async fn lookup_interfaces(
         interfaces.insert(name, interface);
     }
     Ok(interfaces)
+}
+
+/// Registers the checks `path` kept from the last run, and starts the task that keeps the
+/// file up to date. A check that cannot start again is logged and left out.
+fn restore_checks(
+    router: &mut Router,
+    path: &std::path::Path,
+) -> Result<tokio::task::JoinHandle<()>, CheckStoreError> {
+    let stored = load_registered(path)?;
+    let count = stored.len();
+    for check in stored {
+        let name = check.spec.name.clone();
+        if let Err(error) = router.restore_check(check.spec, check.instances, check.owner) {
+            error!(%error, check = %name, "registered check not restored");
+        }
+    }
+    info!(checks = count, file = %path.display(), "registered checks restored");
+    Ok(spawn_store_writer(
+        path.to_owned(),
+        router.registered_checks(),
+    ))
 }
 
 /// Runs every instance of `config` until SIGTERM or SIGINT has stopped them all.
@@ -163,6 +196,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         stopping,
         sync_groups: sync_group::SyncGroups::new(&config.sync_groups),
         alerts: alerts.clone(),
+        registered_check_limit: REGISTERED_CHECK_LIMIT,
     })
     .map_err(DaemonError::Timer)?;
     let instances = config.instances.len();
@@ -170,6 +204,10 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         router.start_instance(instance).await?;
     }
     info!(instances, "running");
+    let store = match &config.api.registered_checks_file {
+        Some(path) => Some(restore_checks(&mut router, path)?),
+        None => None,
+    };
     // The API has been serving since it started, and the requests it queued are answered as
     // soon as the router runs, right below: a client told "ready" is never refused.
     notifier.ready(&format!(
@@ -178,6 +216,10 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     ));
     let watchdog = systemd::spawn_watchdog(notifier, router_handle);
     router.run().await;
+    if let Some(store) = store {
+        // The router dropped the sender: the writer saves the last list and ends.
+        let _ = store.await;
+    }
     signals.abort();
     stopping_notice.abort();
     if let Some(watchdog) = watchdog {

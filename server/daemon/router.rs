@@ -3,7 +3,7 @@
 //! It waits on one `select!` over, in this order of precedence: the earliest deadline of
 //! any instance (protocol timers, announcement bursts, VIP renewals; on the timerfd of
 //! [`super::timer`]), commands (shutdown, reload), link and address events, interface
-//! look-ups it asked for, and received packets.
+//! look-ups it asked for, health-check results ([`super::checks`]), and received packets.
 //! Each input is handed to the instance it concerns, whose actions are carried out before the
 //! next input: advertisements are sent on the spot (a non-blocking send), VIP and
 //! announcement work is queued to the VIP worker, and nothing slow is ever awaited here.
@@ -32,6 +32,7 @@ use super::email_alert::AlertMailer;
 use super::status::{InstanceEvent, InstanceStatus};
 use super::sync_group::{self, GroupMove, SyncGroups};
 
+use super::checks::{self, CheckCommand, HealthChecks, RouterView};
 use super::instance_driver::{InstanceDriver, Io};
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::{Arrival, Sockets};
@@ -86,6 +87,8 @@ pub enum RouterCommand {
         /// The handover under way.
         reply: oneshot::Sender<Result<ResignStarted, ControlError>>,
     },
+    /// Register, remove or feed an application's health check.
+    Checks(CheckCommand),
 }
 
 /// A validated configuration and every interface it names, looked up off the router.
@@ -119,6 +122,8 @@ pub struct RouterParts {
     pub sync_groups: SyncGroups,
     /// Where e-mail alerts go.
     pub alerts: AlertMailer,
+    /// How many health checks applications may register.
+    pub registered_check_limit: usize,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -154,6 +159,7 @@ pub struct Router {
     watcher_limit: usize,
     stopping_signal: watch::Sender<bool>,
     sync_groups: SyncGroups,
+    checks: HealthChecks,
 }
 
 /// Why an instance could not be started.
@@ -213,6 +219,7 @@ impl Router {
             watcher_limit: parts.watcher_limit,
             stopping_signal: parts.stopping,
             sync_groups: parts.sync_groups,
+            checks: HealthChecks::new(parts.registered_check_limit),
         })
     }
 
@@ -287,6 +294,8 @@ impl Router {
         // The start-up transitions of the instances started before the loop.
         self.follow_sync_groups().await;
         self.publish_events();
+        self.sync_checks().await;
+        self.publish_events();
         while !(self.stopping && self.drivers.is_empty()) {
             let deadline = self.next_deadline();
             // Biased: timers first, so a flood of packets cannot delay a take-over; packets
@@ -308,6 +317,10 @@ impl Router {
                 },
                 Some((name, looked_up)) = self.lookups.recv() => {
                     self.on_interface_looked_up(name, looked_up).await;
+                }
+                Some((id, message)) = self.checks.next_message(), if !self.stopping => {
+                    let (checks, mut view) = self.checks_and_view();
+                    checks::on_message(checks, id, message, &mut view).await;
                 }
                 Some((key, packet)) = self.arrivals.recv() => self.on_packet(key, packet).await,
             }
@@ -372,8 +385,15 @@ impl Router {
     }
 
     fn statuses(&self) -> Vec<InstanceStatus> {
-        let mut statuses: Vec<InstanceStatus> =
-            self.drivers.iter().map(InstanceDriver::status).collect();
+        let mut statuses: Vec<InstanceStatus> = self
+            .drivers
+            .iter()
+            .map(|driver| {
+                let mut status = driver.status();
+                status.health_checks = self.checks.statuses_for(driver.name());
+                status
+            })
+            .collect();
         statuses.sort_by(|a, b| a.name().cmp(b.name()));
         statuses
     }
@@ -404,6 +424,47 @@ impl Router {
                 subscription: self.events.subscribe(),
             },
         })
+    }
+
+    /// Starts and stops configured checks to match the instances, and hands every instance
+    /// its checks' verdicts (an instance a reload restarted has none yet).
+    async fn sync_checks(&mut self) {
+        let settings: Vec<InstanceSettings> = self
+            .drivers
+            .iter()
+            .map(|driver| driver.settings().clone())
+            .collect();
+        self.checks.sync_configured(&settings);
+        let every: std::collections::BTreeSet<String> =
+            settings.into_iter().map(|settings| settings.name).collect();
+        let (checks, mut view) = self.checks_and_view();
+        checks::apply_checks(checks, &every, None, &mut view).await;
+    }
+
+    /// The checks, and what acting on their results needs, borrowed apart.
+    fn checks_and_view(&mut self) -> (&mut HealthChecks, RouterView<'_>) {
+        let view = RouterView {
+            drivers: &mut self.drivers,
+            io: &self.io,
+            links_down: &self.links_down,
+            events: &mut self.events,
+        };
+        (&mut self.checks, view)
+    }
+
+    /// Registers a check kept from an earlier run, before the router runs.
+    pub fn restore_check(
+        &mut self,
+        spec: crate::health::CheckSpec,
+        instances: Vec<String>,
+        owner: String,
+    ) -> Result<(), checks::CheckError> {
+        self.checks.register(spec, None, instances, owner).map(drop)
+    }
+
+    /// The registered checks, each time the set changes.
+    pub fn registered_checks(&self) -> watch::Receiver<Vec<super::status::CheckStatus>> {
+        self.checks.registrations()
     }
 
     async fn set_priority(
@@ -557,6 +618,12 @@ impl Router {
                 };
                 let _ = reply.send(result);
             }
+            // While stopping the replies are dropped: the caller sees the daemon stopping.
+            RouterCommand::Checks(_) if self.stopping => {}
+            RouterCommand::Checks(command) => {
+                let (checks, mut view) = self.checks_and_view();
+                checks::on_command(checks, command, &mut view).await;
+            }
         }
     }
 
@@ -667,7 +734,10 @@ impl Router {
         let mut replace = Vec::new();
         let mut source_missing = false;
         for (position, driver) in self.drivers.iter().enumerate() {
-            if driver.settings().interface != name || driver.state() != State::Fault {
+            if driver.settings().interface != name
+                || driver.state() != State::Fault
+                || driver.held_by_check()
+            {
                 continue;
             }
             match settings::primary_address(driver.settings(), &interface) {
@@ -821,6 +891,7 @@ impl Router {
                     .await;
             }
         }
+        self.sync_checks().await;
         info!(
             unchanged,
             in_place, restarted, added, removed, "configuration reloaded"

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{InstanceSettings, VirtualAddress};
+use crate::health::{CheckSpec, RunResult};
 use crate::vrrp::{Counters, DecodeError, State, TransitionReason, Version};
 
 /// The master as one instance sees it.
@@ -89,6 +90,37 @@ pub enum ChangeCause {
     /// The instance followed its sync group: it handed over because another member became
     /// backup, or left Fault because no member is in Fault any more.
     SyncGroup,
+    /// A health check moved the priority, and that decided the election: a master that
+    /// lowered its priority heard a higher one, or a backup that raised it preempted.
+    CheckMovedPriority,
+}
+
+/// Where a health check comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckOwner {
+    /// The configuration file.
+    Config,
+    /// An application, over `RegisterHealthCheck`: its identity as the API saw it.
+    Registered(String),
+}
+
+/// One health check and how it stands, for `GetInstance` and `vrrpctl checks`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckStatus {
+    /// What it checks and how it counts.
+    pub spec: CheckSpec,
+    /// The instances whose priority it moves.
+    pub instances: Vec<String>,
+    /// Who added it.
+    pub owner: CheckOwner,
+    /// Whether it passes after rise/fall counting (`false` while it has not run).
+    pub passing: bool,
+    /// Passing runs in a row.
+    pub consecutive_passes: u32,
+    /// Failing runs in a row.
+    pub consecutive_failures: u32,
+    /// When the last run finished, and what it said.
+    pub last_run: Option<(SystemTime, RunResult)>,
 }
 
 /// One instance as the router sees it at one moment.
@@ -111,6 +143,8 @@ pub struct InstanceStatus {
     pub decode_errors: DecodeErrorCounts,
     /// When it last changed state and why; `None` before its first change.
     pub last_transition: Option<(SystemTime, ChangeCause)>,
+    /// The health checks that move its priority, sorted by name.
+    pub health_checks: Vec<CheckStatus>,
 }
 
 impl InstanceStatus {
@@ -143,6 +177,8 @@ pub enum InstanceEvent {
         to: State,
         /// Why.
         cause: ChangeCause,
+        /// The health check behind `cause`, when a check caused it.
+        check: Option<String>,
         /// Its base priority after the change.
         base_priority: u8,
         /// Its advertised priority after the change.
@@ -158,6 +194,15 @@ pub enum InstanceEvent {
         base_priority: u8,
         /// The new advertised priority.
         effective_priority: u8,
+        /// The health check whose result changed it, if one did.
+        check: Option<String>,
+    },
+    /// A health check of the instance changed its verdict.
+    CheckResult {
+        /// The instance.
+        instance: String,
+        /// The check after the change.
+        check: Box<CheckStatus>,
     },
     /// A reload created an instance.
     Added(Box<InstanceStatus>),
@@ -174,6 +219,7 @@ impl InstanceEvent {
         match self {
             InstanceEvent::Transition { instance, .. }
             | InstanceEvent::PriorityChanged { instance, .. }
+            | InstanceEvent::CheckResult { instance, .. }
             | InstanceEvent::Removed { instance } => instance,
             InstanceEvent::Added(status) => status.name(),
         }

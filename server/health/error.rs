@@ -106,4 +106,10 @@ pub enum HealthError {
         /// What it holds (trimmed, at most 64 bytes).
         text: String,
     },
+    /// A pushed check was handed to the prober; its reports come from the API instead.
+    #[error("check {name} is pushed by an application; it has nothing to probe")]
+    Pushed {
+        /// The check.
+        name: String,
+    },
 }

@@ -7,9 +7,8 @@
 //! - One file per kind of probe: [`exec`], [`tcp`], [`http`], [`grpc`], [`interface`],
 //!   [`file`](mod@file).
 //!
-//! A [`CheckSpec`] is what the runner needs; it holds a few settings the configuration file
-//! does not have yet (exec user, HTTP statuses and body text, `init_fail`), filled with
-//! defaults by `From<&config::HealthCheck>`.
+//! A [`CheckSpec`] is what the runner needs, made from a configured check by
+//! `From<&config::HealthCheck>` or from an API registration.
 
 pub mod error;
 pub mod exec;
@@ -17,6 +16,7 @@ pub mod file;
 pub mod grpc;
 pub mod http;
 pub mod interface;
+pub mod lease;
 pub mod outcome;
 pub mod runner;
 pub mod tcp;
@@ -30,8 +30,11 @@ use crate::config::{HealthCheck, Probe};
 
 pub use error::HealthError;
 pub use file::tracked_file_value;
+pub use lease::{
+    CheckMessage, LeaseAck, LeaseInput, LeaseSpec, LeaseTask, OnLeaseExpiry, spawn_lease,
+};
 pub use outcome::{CheckState, CheckTransition, OUTPUT_LIMIT, RunResult, Verdict};
-pub use runner::{CheckReport, CheckTask, Reporting, spawn_check};
+pub use runner::{CheckReport, CheckTask, Reporting, spawn_check, spawn_probe};
 
 /// How long a timed-out program gets between SIGTERM and SIGKILL: keepalived's 2 s.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
@@ -90,6 +93,9 @@ pub enum ProbeSpec {
         /// The file.
         path: PathBuf,
     },
+    /// Reports an application pushes over the API, under a lease (see [`lease`]); nothing
+    /// is probed.
+    Pushed(LeaseSpec),
 }
 
 /// An exec check: a program run without a shell.
@@ -119,7 +125,11 @@ pub struct HttpSpec {
 impl From<&HealthCheck> for CheckSpec {
     fn from(check: &HealthCheck) -> Self {
         let probe = match &check.probe {
-            Probe::Exec { command } => {
+            Probe::Exec {
+                command,
+                user,
+                kill_grace,
+            } => {
                 // The configuration refuses an empty command; an empty program name would
                 // only make every run fail with "cannot start".
                 let (program, args) = match command.split_first() {
@@ -129,15 +139,26 @@ impl From<&HealthCheck> for CheckSpec {
                 ProbeSpec::Exec(ExecSpec {
                     program,
                     args,
-                    user: None,
-                    kill_grace: DEFAULT_KILL_GRACE,
+                    user: user.clone(),
+                    kill_grace: kill_grace.unwrap_or(DEFAULT_KILL_GRACE),
                 })
             }
             Probe::Tcp { address } => ProbeSpec::Tcp { address: *address },
-            Probe::Http { url } => ProbeSpec::Http(HttpSpec {
+            Probe::Http {
+                url,
+                expected_status,
+                body_contains,
+            } => ProbeSpec::Http(HttpSpec {
                 url: url.clone(),
-                expected_statuses: vec![DEFAULT_HTTP_STATUSES],
-                body_contains: None,
+                expected_statuses: if expected_status.is_empty() {
+                    vec![DEFAULT_HTTP_STATUSES]
+                } else {
+                    expected_status
+                        .iter()
+                        .map(|&status| status..=status)
+                        .collect()
+                },
+                body_contains: body_contains.clone(),
             }),
             Probe::Grpc { address, service } => ProbeSpec::Grpc {
                 address: *address,
@@ -154,7 +175,7 @@ impl From<&HealthCheck> for CheckSpec {
             rise: check.rise,
             fall: check.fall,
             weight: check.weight,
-            init_fail: false,
+            init_fail: check.init_fail,
         }
     }
 }

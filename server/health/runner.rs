@@ -113,8 +113,19 @@ pub fn spawn_check(
     reporting: Reporting,
 ) -> Result<CheckTask, HealthError> {
     let probe = Probe::new(&spec)?;
+    Ok(spawn_probe(spec, probe, reports, reporting))
+}
+
+/// Starts `spec` with a `probe` set up beforehand (see [`Probe::new`]): for a caller that
+/// must not do the set-up itself, such as the router, which cannot wait for a user look-up.
+pub fn spawn_probe(
+    spec: CheckSpec,
+    probe: Probe,
+    reports: mpsc::Sender<CheckReport>,
+    reporting: Reporting,
+) -> CheckTask {
     let handle = tokio::spawn(run_check(spec, probe, reports, reporting));
-    Ok(CheckTask { handle })
+    CheckTask { handle }
 }
 
 /// A check's probe, set up and ready to run.
@@ -146,6 +157,11 @@ impl Probe {
             }
             ProbeSpec::Interface { name } => Probe::Interface(InterfaceProbe::new(name.clone())?),
             ProbeSpec::File { path } => Probe::File(FileProbe::new(path.clone(), spec.weight)),
+            ProbeSpec::Pushed(_) => {
+                return Err(HealthError::Pushed {
+                    name: spec.name.clone(),
+                });
+            }
         })
     }
 

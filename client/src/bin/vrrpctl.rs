@@ -95,6 +95,11 @@ enum Command {
         #[arg(long, value_name = "NAME", default_value = "")]
         service: String,
     },
+    /// A table of the health checks of every instance (or of one) and how they stand.
+    Checks {
+        /// Only this instance's checks.
+        name: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -214,6 +219,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 message: format!("the daemon is {name}"),
             });
         }
+        Command::Checks { name } => {
+            let instances = match name {
+                Some(name) => vec![client.get_instance(&name).await?],
+                None => client.list_instances().await?,
+            };
+            print!("{}", checks_table(&instances));
+        }
     }
     Ok(())
 }
@@ -240,6 +252,85 @@ async fn connect(cli: &Cli) -> Result<Client, Error> {
     builder.connect().await
 }
 
+/// The most characters of a check's last output the `checks` table shows.
+const OUTPUT_COLUMN: usize = 48;
+
+/// The `checks` table: one row per check of each instance.
+fn checks_table(instances: &[proto::Instance]) -> String {
+    let header = [
+        "INSTANCE", "CHECK", "KIND", "WEIGHT", "RESULT", "PASSES", "FAILS", "OWNER", "OUTPUT",
+    ]
+    .map(String::from);
+    let rows: Vec<[String; 9]> = instances
+        .iter()
+        .flat_map(|instance| {
+            instance.health_checks.iter().map(|check| {
+                let spec = check.spec.clone().unwrap_or_default();
+                let result = match (check.passing, check.last_run_time.is_some()) {
+                    (true, _) => "pass",
+                    (false, true) => "fail",
+                    (false, false) => "pending",
+                };
+                let output: String = check
+                    .last_output
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(OUTPUT_COLUMN)
+                    .collect();
+                [
+                    instance.name.clone(),
+                    spec.name.clone(),
+                    check_kind(&spec).to_owned(),
+                    spec.weight.to_string(),
+                    result.to_owned(),
+                    check.consecutive_passes.to_string(),
+                    check.consecutive_failures.to_string(),
+                    check.owner.clone(),
+                    output,
+                ]
+            })
+        })
+        .collect();
+    table(header, &rows)
+}
+
+/// What a check looks at, in one word; "file/interface" for the configured kinds the API
+/// has no message for.
+fn check_kind(spec: &proto::HealthCheckSpec) -> &'static str {
+    use proto::health_check_spec::Kind;
+    match spec.kind {
+        Some(Kind::Exec(_)) => "exec",
+        Some(Kind::Tcp(_)) => "tcp",
+        Some(Kind::Http(_)) => "http",
+        Some(Kind::Grpc(_)) => "grpc",
+        Some(Kind::Pushed(_)) => "pushed",
+        None => "file/interface",
+    }
+}
+
+/// Rows under a header, columns padded to their widest cell.
+fn table<const N: usize>(header: [String; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.clone().map(|cell| cell.len());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    text
+}
+
 /// The `status` table: one row per instance, columns padded to their widest cell.
 fn status_table(instances: &[proto::Instance]) -> String {
     let header = ["NAME", "INTERFACE", "VRID", "STATE", "PRIORITY", "MASTER"].map(String::from);
@@ -256,23 +347,7 @@ fn status_table(instances: &[proto::Instance]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.clone().map(|cell| cell.len());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    let mut table = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        table.push_str(cells.join("  ").trim_end());
-        table.push('\n');
-    }
-    table
+    table(header, &rows)
 }
 
 /// "MASTER" for `State::Master`: the names operators know, without the proto prefix.

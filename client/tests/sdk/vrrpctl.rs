@@ -145,3 +145,44 @@ async fn watch_json_prints_one_object_per_event() {
     );
     child.kill().await.expect("stopping vrrpctl watch");
 }
+
+#[tokio::test]
+async fn checks_prints_each_check_with_its_status() {
+    use vrrp_sidecar_client::proto::{
+        HealthCheck, HealthCheckSpec, PushedCheck, health_check_spec::Kind,
+    };
+    let mut web = instance("vi_web", State::Master, 150);
+    web.health_checks = vec![
+        HealthCheck {
+            spec: Some(HealthCheckSpec {
+                name: "app".into(),
+                weight: -60,
+                kind: Some(Kind::Pushed(PushedCheck::default())),
+                ..HealthCheckSpec::default()
+            }),
+            owner: "uid 1000 pid 42".into(),
+            passing: false,
+            consecutive_failures: 3,
+            last_run_time: Some(prost_types::Timestamp::default()),
+            last_output: "report stream closed\nmore".into(),
+            ..HealthCheck::default()
+        },
+        HealthCheck {
+            spec: Some(HealthCheckSpec {
+                name: "flag".into(),
+                ..HealthCheckSpec::default()
+            }),
+            owner: "config".into(),
+            ..HealthCheck::default()
+        },
+    ];
+    let daemon = FakeDaemon::start(vec![web, instance("vi_db", State::Backup, 100)]).await;
+    let output = vrrpctl(&daemon, &["checks"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "INSTANCE  CHECK  KIND            WEIGHT  RESULT   PASSES  FAILS  OWNER            OUTPUT\n\
+         vi_web    app    pushed          -60     fail     0       3      uid 1000 pid 42  report stream closed\n\
+         vi_web    flag   file/interface  0       pending  0       0      config\n"
+    );
+}

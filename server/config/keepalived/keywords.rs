@@ -64,16 +64,6 @@ pub(super) const REFUSED: &[(&str, &str)] = &[
          their privileges",
     ),
     (
-        "user",
-        "scripts run as this daemon's user here, not as the user named, which would change \
-         their privileges",
-    ),
-    (
-        "init_fail",
-        "the starting state of a check is not configurable here, so a check keepalived \
-         starts as failed would not start failed",
-    ),
-    (
         "init_file",
         "the tracked file is not created or written here; create it before starting",
     ),

@@ -493,6 +493,14 @@ impl Translator<'_> {
                 "weight" => self
                     .weight(child, &child_path, &child.arguments)
                     .map(|weight| ("weight", weight)),
+                "user" => self.script_user(child, &child_path),
+                "init_fail" if child.arguments.is_empty() && child.block.is_none() => {
+                    Some(("init_fail", Value::Boolean(true)))
+                }
+                "init_fail" => {
+                    self.error(child, &child_path, "`init_fail` takes no value");
+                    None
+                }
                 _ => {
                     self.not_translated(child, &child_path, "vrrp_script");
                     None
@@ -512,6 +520,33 @@ impl Translator<'_> {
             definition.has_error = true;
         }
         self.scripts.insert(name, definition);
+    }
+
+    /// keepalived's `user USER [GROUP]` of a vrrp_script. The script runs with the user's
+    /// primary group here, so a different group is refused rather than dropped.
+    fn script_user(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+    ) -> Option<(&'static str, Value)> {
+        match node.arguments.as_slice() {
+            [user] => Some(("user", Value::String(user.clone()))),
+            [user, _group] => {
+                self.error(
+                    node,
+                    keyword_path,
+                    format!(
+                        "not supported: the script runs with {user}'s primary group here; \
+                         remove the group, or make it {user}'s primary group"
+                    ),
+                );
+                None
+            }
+            _ => {
+                self.error(node, keyword_path, "`user` takes a user name");
+                None
+            }
+        }
     }
 
     fn vrrp_track_file(&mut self, node: &Node) {
