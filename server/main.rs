@@ -192,6 +192,13 @@ fn run(
     for warning in &warnings {
         warn!(%warning, "configuration warning");
     }
+    let refused = privileges::checks_refused_as_root(&config);
+    if !refused.is_empty() {
+        for problem in &refused {
+            eprintln!("{}: {problem}", source.path().display());
+        }
+        return ExitCode::from(EXIT_INVALID_CONFIG);
+    }
     if privileges::running_as_root() {
         let mut keep = Capability::NETWORK.to_vec();
         if has_exec_checks(&config) {

@@ -6,6 +6,7 @@ mod api_lab;
 mod daemon_lab;
 mod netns;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -31,11 +32,16 @@ fn lab() -> DaemonLab {
 }
 
 /// The master's instance: priority 150 with an exec check of weight `weight` that passes
-/// while `flag` exists.
+/// while `flag` exists. The check runs as `nobody`, as a daemon started as root requires
+/// (or `exec_checks_as_root`), so the flag's directory is opened to others for search.
 fn checked_master(flag: &Path, weight: i16) -> InstanceSpec {
+    let directory = flag.parent().expect("the flag is in the scratch directory");
+    std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o711))
+        .expect("the scratch directory is ours");
     InstanceSpec::v3(150).with(&format!(
         "health_checks.flag = {{ kind = \"exec\", command = [\"test\", \"-e\", \"{}\"], \
-         interval = \"100ms\", timeout = \"1s\", fall = {CHECK_FALL}, rise = 2, weight = {weight} }}",
+         user = \"nobody\", interval = \"100ms\", timeout = \"1s\", fall = {CHECK_FALL}, \
+         rise = 2, weight = {weight} }}",
         flag.display()
     ))
 }
@@ -741,5 +747,39 @@ fn the_sdk_health_reporter_moves_priority_and_keeps_its_lease() {
         assert!(instance.health_checks.is_empty(), "{instance:#?}");
     });
     drop(rt);
+    lab.finish();
+}
+
+#[test]
+fn a_root_daemon_refuses_an_exec_check_without_a_user_unless_told_to_allow_it() {
+    if !require_root("a_root_daemon_refuses_an_exec_check_without_a_user_unless_told_to_allow_it") {
+        return;
+    }
+    let lab = lab();
+    let as_root = InstanceSpec::v3(150).with(
+        "health_checks.probe = { kind = \"exec\", command = [\"true\"], interval = \"1s\", \
+         weight = -10 }",
+    );
+    let text = daemon_lab::config_text(std::slice::from_ref(&as_root));
+    let refused = lab.start_with_config("h1", &text, &lab.api_socket("h1"));
+    let status = lab
+        .wait_exit(&refused, ELECTION)
+        .expect("the daemon exits at once");
+    assert_eq!(status.code(), Some(78), "{}", refused.log_text());
+    assert!(
+        refused
+            .log_text()
+            .contains("health check `probe`: an exec check would run as root"),
+        "{}",
+        refused.log_text()
+    );
+
+    let allowed = text.replace("[global]\n", "[global]\nexec_checks_as_root = true\n");
+    let daemon = lab.start_with_config("h1", &allowed, &lab.api_socket("h1-allowed"));
+    assert!(
+        lab.wait_holding("h1", VIP, true, ELECTION).is_some(),
+        "the daemon allowed to run root checks did not start\n{}",
+        daemon.log_text()
+    );
     lab.finish();
 }

@@ -191,8 +191,14 @@ fn includes_with_glob_and_relative_path() {
     );
     assert_eq!(web.health_checks.len(), 1);
     assert_eq!(web.health_checks[0].name, "chk_proxy");
-    let [warning] = warnings.as_slice() else {
-        panic!("one warning expected: {warnings:#?}");
+    // The script has no `user`: it runs as root, as in keepalived, and says so.
+    assert!(config.global.exec_checks_as_root);
+    let (root_scripts, others): (Vec<_>, Vec<_>) = warnings
+        .iter()
+        .partition(|warning| warning.message.contains("runs as root"));
+    assert_eq!(root_scripts.len(), 1, "{warnings:#?}");
+    let [warning] = others.as_slice() else {
+        panic!("one other warning expected: {warnings:#?}");
     };
     assert_eq!(
         warning.source_location,
@@ -426,8 +432,12 @@ fn everything_translates() {
     let (config, warnings) = load("everything.conf");
     assert_eq!(
         summary(&warnings),
-        vec![(24, Severity::Warning, "vrrp_instance EDGE_1".into())]
+        vec![
+            (9, Severity::Warning, "vrrp_script chk_app".into()),
+            (24, Severity::Warning, "vrrp_instance EDGE_1".into())
+        ]
     );
+    assert!(config.global.exec_checks_as_root, "keepalived runs chk_app as root");
     let edge = &config.instances[0];
     assert_eq!(edge.name, "edge_1");
     assert_eq!(edge.interface, "eth1");

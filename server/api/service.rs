@@ -100,6 +100,9 @@ fn reload_status(error: &ReloadError) -> Status {
         ReloadError::Interfaces(_) => Status::invalid_argument(format!(
             "the configuration was not reloaded: {error}; check the interface names"
         )),
+        ReloadError::ChecksAsRoot(_) => {
+            Status::failed_precondition(format!("the configuration was not reloaded: {error}"))
+        }
         ReloadError::Reader(_) => {
             Status::internal(format!("the configuration was not reloaded: {error}"))
         }

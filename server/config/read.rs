@@ -214,6 +214,7 @@ fn default_global() -> GlobalSettings {
         router_id: None,
         log_format: LogFormat::Human,
         log_level: LogLevel::Info,
+        exec_checks_as_root: false,
     }
 }
 
@@ -322,11 +323,16 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
             ("trace", LogLevel::Trace),
         ])
     });
+    let exec_checks_as_root = given(&mut table, "exec_checks_as_root", findings, Field::boolean);
     table.finish(findings);
     GlobalSettings {
         router_id: router_id.valid().cloned(),
         log_format: log_format.valid().copied().unwrap_or(defaults.log_format),
         log_level: log_level.valid().copied().unwrap_or(defaults.log_level),
+        exec_checks_as_root: exec_checks_as_root
+            .valid()
+            .copied()
+            .unwrap_or(defaults.exec_checks_as_root),
     }
 }
 

@@ -81,6 +81,9 @@ fn global(settings: &GlobalSettings) -> Table {
         LogLevel::Trace => "trace",
     };
     table.insert("log_level".into(), text(level));
+    if settings.exec_checks_as_root {
+        table.insert("exec_checks_as_root".into(), Value::Boolean(true));
+    }
     table
 }
 

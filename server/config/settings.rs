@@ -64,6 +64,10 @@ pub struct GlobalSettings {
     pub log_format: LogFormat,
     /// The least severe level logged.
     pub log_level: LogLevel,
+    /// Whether exec health checks without a `user` may run as root when the daemon does.
+    /// Off by default: a check script is then refused at start, as keepalived's
+    /// `enable_script_security` refuses scripts it cannot trust with root.
+    pub exec_checks_as_root: bool,
 }
 
 impl GlobalSettings {

@@ -17,6 +17,8 @@ use std::io;
 
 use thiserror::Error;
 
+use crate::config::{Config, Probe};
+
 /// A capability the daemon may keep (numbers from linux/capability.h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Capability {
@@ -182,6 +184,32 @@ fn capability_set_of_this_thread(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
     let hex = status.lines().find_map(|line| line.strip_prefix(field))?;
     u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+/// The exec health checks of `config` that would run as root, each described as a problem to
+/// fix, when the daemon runs as root and `exec_checks_as_root` is off; keepalived's
+/// `enable_script_security` is the same refusal. Empty otherwise.
+pub fn checks_refused_as_root(config: &Config) -> Vec<String> {
+    if !running_as_root() || config.global.exec_checks_as_root {
+        return Vec::new();
+    }
+    config
+        .instances
+        .iter()
+        .flat_map(|instance| {
+            instance
+                .health_checks
+                .iter()
+                .filter(|check| matches!(check.probe, Probe::Exec { user: None, .. }))
+                .map(|check| {
+                    format!(
+                        "instance `{}`, health check `{}`: an exec check would run as root; \
+                         give it a `user`, or set `exec_checks_as_root = true` under [global]",
+                        instance.name, check.name
+                    )
+                })
+        })
+        .collect()
 }
 
 fn last_capability() -> u32 {

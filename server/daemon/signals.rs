@@ -18,6 +18,7 @@ use crate::net::{NetError, Netlink};
 
 use super::control::ReloadOutcome;
 use super::lookup_interfaces;
+use super::privileges;
 use super::router::{Reload, RouterCommand};
 use super::systemd::Notifier;
 
@@ -104,6 +105,9 @@ pub enum ReloadError {
     /// An interface it names could not be looked up.
     #[error("looking up the interfaces: {0}")]
     Interfaces(NetError),
+    /// Exec checks would run as root (see [`privileges::checks_refused_as_root`]).
+    #[error("{}", .0.join("; "))]
+    ChecksAsRoot(Vec<String>),
 }
 
 fn log_refused_reload(error: &ReloadError) {
@@ -128,6 +132,10 @@ pub async fn prepare_reload(
         .await
         .map_err(ReloadError::Reader)?
         .map_err(ReloadError::Invalid)?;
+    let refused = privileges::checks_refused_as_root(&config);
+    if !refused.is_empty() {
+        return Err(ReloadError::ChecksAsRoot(refused));
+    }
     let warnings: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
     for warning in &warnings {
         warn!(%warning, "configuration warning");

@@ -121,9 +121,14 @@ pub(super) fn translate(
         }
     }
     let mut native = Table::new();
+    let mut global = Table::new();
     if let Some(router_id) = translator.globals.router_id.take() {
-        let mut global = Table::new();
         global.insert("router_id".into(), Value::String(router_id));
+    }
+    if translator.globals.scripts_as_root {
+        global.insert("exec_checks_as_root".into(), Value::Boolean(true));
+    }
+    if !global.is_empty() {
         native.insert("global".into(), Value::Table(global));
     }
     translator.email_alerts(&mut native, &mut instances);
@@ -142,6 +147,8 @@ pub(super) fn translate(
 #[derive(Default)]
 struct Globals {
     router_id: Option<String>,
+    /// A `vrrp_script` without `user`: keepalived would run it as root.
+    scripts_as_root: bool,
     /// `vrrp_version`: the version of IPv4 instances that do not say.
     version: Option<(i64, Origin)>,
     /// `vrrp_garp_master_*`, by native `garp` key.
@@ -518,6 +525,17 @@ impl Translator<'_> {
                 "a vrrp_script needs `script \"PROGRAM ARGS\"`",
             );
             definition.has_error = true;
+        }
+        if !definition.fields.contains_key("user") && !definition.has_error {
+            // keepalived runs a script without `user` (and without `script_user`) as root; so
+            // does the translation, but only because it says so out loud.
+            self.globals.scripts_as_root = true;
+            self.warn(
+                node,
+                &keyword_path,
+                "runs as root, as keepalived runs a script without `user`; the translation \
+                 sets `exec_checks_as_root`: give the script a `user` to run it unprivileged",
+            );
         }
         self.scripts.insert(name, definition);
     }
