@@ -1007,3 +1007,76 @@ fn describe(event: &Event) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[test]
+fn a_set_priority_outlives_a_restart_only_with_a_priorities_file() {
+    if !require_root("a_set_priority_outlives_a_restart_only_with_a_priorities_file") {
+        return;
+    }
+    let lab = lab(&["h1"]);
+    let file = lab.scratch("priorities");
+    let plain = daemon_lab::config_text(&[InstanceSpec::v3(150)]);
+    let keeping = format!("{plain}\n[api]\npriorities_file = \"{}\"\n", file.display());
+    let socket = lab.api_socket("h1");
+    let rt = runtime();
+    let base_priority = |socket: &std::path::Path| {
+        rt.block_on(async {
+            let grpc = connect(socket).await;
+            grpc.clone()
+                .get_instance(proto::GetInstanceRequest { name: "vi".into() })
+                .await
+                .expect("the instance")
+                .into_inner()
+                .base_priority
+        })
+    };
+    let set = |socket: &std::path::Path, priority: u32| {
+        rt.block_on(async {
+            connect(socket)
+                .await
+                .set_priority(set_priority("vi", priority))
+                .await
+                .expect("SetPriority")
+        });
+    };
+    let restart = |daemon: daemon_lab::Daemon, text: &str| {
+        lab.signal(&daemon, Signal::SIGTERM);
+        assert!(
+            lab.wait_exit(&daemon, ELECTION).is_some(),
+            "the daemon did not stop"
+        );
+        lab.start_with_config("h1", text, &socket)
+    };
+    let file_says = |wanted: &str| {
+        netns::wait_until(Duration::from_secs(2), daemon_lab::POLL, || {
+            std::fs::read_to_string(&file).is_ok_and(|text| text.contains(wanted))
+        })
+    };
+
+    let daemon = lab.start_with_config("h1", &keeping, &socket);
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
+    set(&socket, 120);
+    assert!(
+        file_says("\nvi 120\n"),
+        "{:?}",
+        std::fs::read_to_string(&file)
+    );
+    let daemon = restart(daemon, &keeping);
+    assert_eq!(base_priority(&socket), 120, "{}", daemon.log_text());
+    // Back to the configured priority: the file forgets the instance.
+    set(&socket, 150);
+    assert!(
+        netns::wait_until(Duration::from_secs(2), daemon_lab::POLL, || {
+            std::fs::read_to_string(&file).is_ok_and(|text| !text.contains("\nvi "))
+        }),
+        "the override stayed: {:?}",
+        std::fs::read_to_string(&file)
+    );
+
+    // Without the file a restart goes back to the configuration.
+    let daemon = restart(daemon, &plain);
+    set(&socket, 120);
+    let daemon = restart(daemon, &plain);
+    assert_eq!(base_priority(&socket), 150, "{}", daemon.log_text());
+    lab.finish();
+}

@@ -437,7 +437,10 @@ fn everything_translates() {
             (24, Severity::Warning, "vrrp_instance EDGE_1".into())
         ]
     );
-    assert!(config.global.exec_checks_as_root, "keepalived runs chk_app as root");
+    assert!(
+        config.global.exec_checks_as_root,
+        "keepalived runs chk_app as root"
+    );
     let edge = &config.instances[0];
     assert_eq!(edge.name, "edge_1");
     assert_eq!(edge.interface, "eth1");

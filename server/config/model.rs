@@ -99,6 +99,7 @@ pub(super) struct ApiFile {
     pub(super) allow_plaintext: Given<bool>,
     pub(super) tokens_file: Given<PathBuf>,
     pub(super) registered_checks_file: Given<PathBuf>,
+    pub(super) priorities_file: Given<PathBuf>,
 }
 
 /// `[instances.<name>]`.

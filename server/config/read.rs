@@ -346,6 +346,7 @@ fn read_api(table: Option<Table>, path: &FieldPath, findings: &mut Findings) -> 
             allow_plaintext: Given::Absent,
             tokens_file: Given::Absent,
             registered_checks_file: Given::Absent,
+            priorities_file: Given::Absent,
         };
     };
     let api = ApiFile {
@@ -383,6 +384,7 @@ fn read_api(table: Option<Table>, path: &FieldPath, findings: &mut Findings) -> 
             findings,
             absolute_path,
         ),
+        priorities_file: given(&mut table, "priorities_file", findings, absolute_path),
     };
     table.finish(findings);
     api

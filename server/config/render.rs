@@ -134,6 +134,9 @@ fn api(settings: &ApiSettings) -> Table {
     if let Some(checks_file) = &settings.registered_checks_file {
         table.insert("registered_checks_file".into(), path(checks_file));
     }
+    if let Some(priorities_file) = &settings.priorities_file {
+        table.insert("priorities_file".into(), path(priorities_file));
+    }
     table
 }
 

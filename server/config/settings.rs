@@ -123,6 +123,9 @@ pub struct ApiSettings {
     /// Where the health checks applications registered are kept, so they survive a
     /// restart; `None` keeps them in memory only (a reload keeps them either way).
     pub registered_checks_file: Option<PathBuf>,
+    /// Where priorities set with `SetPriority` are kept, so they survive a restart; `None`:
+    /// a restart goes back to the configured priorities.
+    pub priorities_file: Option<PathBuf>,
 }
 
 /// The TCP listener of the API.

@@ -91,6 +91,7 @@ fn validate_api(api: ApiFile, findings: &mut Findings) -> Option<ApiSettings> {
         tcp,
         tokens_file: api.tokens_file.optional()?,
         registered_checks_file: api.registered_checks_file.optional()?,
+        priorities_file: api.priorities_file.optional()?,
     })
 }
 

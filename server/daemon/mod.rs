@@ -25,6 +25,7 @@ pub mod email_alert;
 pub mod instance_driver;
 pub mod logging;
 pub mod notify;
+pub mod priority_store;
 pub mod privileges;
 pub mod router;
 pub mod settings;
@@ -104,6 +105,9 @@ pub enum DaemonError {
     /// The registered checks kept from the last run could not be read.
     #[error(transparent)]
     CheckStore(#[from] CheckStoreError),
+    /// The priorities kept from the last run could not be read.
+    #[error(transparent)]
+    PriorityStore(#[from] priority_store::PriorityStoreError),
 }
 
 /// Looks up every interface the instances of `config` name.
@@ -197,8 +201,17 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         sync_groups: sync_group::SyncGroups::new(&config.sync_groups),
         alerts: alerts.clone(),
         registered_check_limit: REGISTERED_CHECK_LIMIT,
+        priority_overrides: match &config.api.priorities_file {
+            Some(path) => priority_store::load(path)?,
+            None => priority_store::PriorityOverrides::new(),
+        },
     })
     .map_err(DaemonError::Timer)?;
+    let priority_writer = config
+        .api
+        .priorities_file
+        .clone()
+        .map(|path| priority_store::spawn_writer(path, router.priority_overrides()));
     let instances = config.instances.len();
     for instance in config.instances {
         router.start_instance(instance).await?;
@@ -216,6 +229,10 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     ));
     let watchdog = systemd::spawn_watchdog(notifier, router_handle);
     router.run().await;
+    if let Some(writer) = priority_writer {
+        // The router dropped the sender: the writer saves the last set and ends.
+        let _ = writer.await;
+    }
     if let Some(store) = store {
         // The router dropped the sender: the writer saves the last list and ends.
         let _ = store.await;

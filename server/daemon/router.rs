@@ -34,6 +34,7 @@ use super::sync_group::{self, GroupMove, SyncGroups};
 
 use super::checks::{self, CheckCommand, HealthChecks, RouterView};
 use super::instance_driver::{InstanceDriver, Io};
+use super::priority_store::PriorityOverrides;
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::{Arrival, Sockets};
 use super::timer::PreciseTimer;
@@ -124,6 +125,9 @@ pub struct RouterParts {
     pub alerts: AlertMailer,
     /// How many health checks applications may register.
     pub registered_check_limit: usize,
+    /// Priorities set over the API in an earlier run (`[api] priorities_file`), which the
+    /// instances start with.
+    pub priority_overrides: PriorityOverrides,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -160,6 +164,8 @@ pub struct Router {
     stopping_signal: watch::Sender<bool>,
     sync_groups: SyncGroups,
     checks: HealthChecks,
+    /// Priorities set over the API, for the file that keeps them across restarts.
+    priority_overrides: watch::Sender<PriorityOverrides>,
 }
 
 /// Why an instance could not be started.
@@ -220,6 +226,7 @@ impl Router {
             stopping_signal: parts.stopping,
             sync_groups: parts.sync_groups,
             checks: HealthChecks::new(parts.registered_check_limit),
+            priority_overrides: watch::Sender::new(parts.priority_overrides),
         })
     }
 
@@ -238,6 +245,7 @@ impl Router {
             }
         })?;
         let (index, running, name) = (interface.index, interface.running, interface.name.clone());
+        let settings_name = settings.name.clone();
         let source_missing = matches!(
             settings::primary_address(&settings, interface),
             Err(SettingsError::NoSourceAddress { .. })
@@ -259,7 +267,18 @@ impl Router {
         };
         self.drivers.push(driver);
         let now = Instant::now();
+        let stored = self
+            .priority_overrides
+            .borrow()
+            .get(&settings_name)
+            .copied();
         if let Some(driver) = self.drivers.last_mut() {
+            if let Some(priority) =
+                stored.filter(|_| driver.status().base_priority != Priority::OWNER.get())
+            {
+                info!(instance = %settings_name, %priority, "starting with the priority set over the API before the restart");
+                driver.set_base_priority(now, priority, &self.io).await;
+            }
             driver.command(now, command, &self.io).await;
         }
         Ok(())
@@ -479,7 +498,41 @@ impl Router {
             return Err(ControlError::Owner(instance.to_owned()));
         }
         driver.set_base_priority(now, priority, &self.io).await;
+        let configured = settings::priority(driver.settings()).ok();
+        self.priority_overrides.send_if_modified(|overrides| {
+            if configured == Some(priority) {
+                overrides.remove(instance).is_some()
+            } else {
+                overrides.insert(instance.to_owned(), priority) != Some(priority)
+            }
+        });
         Ok(driver.status())
+    }
+
+    /// After a reload: a priority set over the API outlasts a changed configured priority
+    /// (the operator's last word), and the set forgets instances the reload removed.
+    async fn keep_priority_overrides(&mut self, now: Instant) {
+        let overrides = self.priority_overrides.borrow().clone();
+        for driver in &mut self.drivers {
+            if let Some(&priority) = overrides.get(driver.name())
+                && driver.status().base_priority != priority.get()
+                && driver.status().base_priority != Priority::OWNER.get()
+            {
+                info!(instance = driver.name(), %priority, "the priority set over the API stays; SetPriority to the configured one to drop it");
+                driver.set_base_priority(now, priority, &self.io).await;
+            }
+        }
+        let drivers = &self.drivers;
+        self.priority_overrides.send_if_modified(|overrides| {
+            let before = overrides.len();
+            overrides.retain(|name, _| drivers.iter().any(|driver| driver.name() == name));
+            overrides.len() != before
+        });
+    }
+
+    /// The priorities set over the API, as they change, for the file that keeps them.
+    pub fn priority_overrides(&self) -> watch::Receiver<PriorityOverrides> {
+        self.priority_overrides.subscribe()
     }
 
     async fn resign(
@@ -892,6 +945,7 @@ impl Router {
             }
         }
         self.sync_checks().await;
+        self.keep_priority_overrides(now).await;
         info!(
             unchanged,
             in_place, restarted, added, removed, "configuration reloaded"
