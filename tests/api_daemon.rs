@@ -266,6 +266,13 @@ fn bad_input_gets_the_documented_status_codes() {
         assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
         let status = refused(grpc.resign(resign("nope")).await);
         assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        // A request far larger than any real one is refused before it is decoded.
+        let status = refused(
+            grpc.set_priority(set_priority(&"x".repeat(100 * 1024), 100))
+                .await,
+        );
+        assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+        assert!(status.message().contains("too large"), "{status:?}");
         for seconds in [-1, 24 * 60 * 60 + 1] {
             let request = proto::ResignRequest {
                 hold_down: Some(prost_types::Duration { seconds, nanos: 0 }),

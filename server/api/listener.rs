@@ -29,6 +29,15 @@ use super::auth::{MutationGuard, TokensError};
 use super::service::{Reloader, SidecarService};
 use super::v1::sidecar_server::{SERVICE_NAME, SidecarServer};
 
+/// The largest request message accepted: every request is a few names and numbers, so
+/// anything near this is a mistake or an attack; tonic answers OUT_OF_RANGE with both sizes.
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// Concurrent HTTP/2 streams (calls, watches included) one connection may have open; more
+/// are refused by HTTP/2 itself (REFUSED_STREAM). A client that needs more watches opens
+/// another connection; the daemon-wide cap on watchers still applies.
+const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+
 /// The socket's mode: owner and group may connect (and so call every RPC), others not.
 const SOCKET_MODE: u32 = 0o660;
 
@@ -120,13 +129,17 @@ impl ApiServer {
         let services = |server: Server, guard: MutationGuard| -> Router {
             let mut server = server
                 .http2_keepalive_interval(Some(KEEPALIVE))
-                .tcp_keepalive(Some(KEEPALIVE));
+                .tcp_keepalive(Some(KEEPALIVE))
+                .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION));
             server
-                .add_service(SidecarServer::new(SidecarService::new(
-                    router.clone(),
-                    reloader.clone(),
-                    Arc::new(guard),
-                )))
+                .add_service(
+                    SidecarServer::new(SidecarService::new(
+                        router.clone(),
+                        reloader.clone(),
+                        Arc::new(guard),
+                    ))
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+                )
                 .add_service(health_service.clone())
                 .add_service(reflection_v1.clone())
                 .add_service(reflection_v1alpha.clone())
