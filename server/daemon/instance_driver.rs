@@ -352,8 +352,8 @@ impl InstanceDriver {
         .min()
     }
 
-    /// Whether it handed over and still answers for the addresses for a moment (see
-    /// [`RESIGN_RELEASE_GRACE`]).
+    /// Whether it handed over and still answers for the addresses for a moment (50 ms after
+    /// hearing its successor, so the successor's gratuitous ARP lands first).
     pub fn is_releasing(&self) -> bool {
         self.release_at.is_some()
     }

@@ -3,8 +3,8 @@
 //! and alerts go to a relay on the management network.
 //!
 //! Every step is bounded: the connection and each reply must come within the configured
-//! timeout, a reply line is at most [`MAX_REPLY_LINE`] bytes and a reply at most
-//! [`MAX_REPLY_LINES`] lines, so a stuck or hostile server costs a bounded wait.
+//! timeout, and a reply's lines and their count are capped (`MAX_REPLY_LINE` bytes,
+//! `MAX_REPLY_LINES` lines), so a stuck or hostile server costs a bounded wait.
 
 use std::net::SocketAddr;
 use std::time::Duration;
