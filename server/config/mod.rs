@@ -62,8 +62,8 @@ pub use keepalived::{Diagnostic, Severity, load_keepalived_conf};
 pub use render::to_native_toml;
 pub use settings::{
     ApiSettings, Config, Family, GarpSettings, GlobalSettings, HealthCheck, InstanceSettings,
-    LogFormat, LogLevel, NotifySettings, Preempt, Probe, TcpListenerSettings, TcpSecurity,
-    TlsSettings, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
+    LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe, TcpListenerSettings,
+    TcpSecurity, TelemetrySettings, TlsSettings, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
 };
 pub use source::ConfigSource;
 pub use validate::DEFAULT_API_SOCKET;

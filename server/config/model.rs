@@ -9,8 +9,8 @@ use crate::vrrp::{Auth, Version};
 
 use super::error::FieldPath;
 use super::settings::{
-    GarpSettings, GlobalSettings, HealthCheck, NotifySettings, TlsSettings, V3Ipv4Checksum,
-    VirtualAddress,
+    GarpSettings, GlobalSettings, HealthCheck, NotifySettings, TelemetrySettings, TlsSettings,
+    V3Ipv4Checksum, VirtualAddress,
 };
 
 /// A field that may be absent, present but unusable (its problem already recorded), or
@@ -77,6 +77,7 @@ pub(super) struct FileConfig {
     pub(super) global: GlobalSettings,
     pub(super) api: ApiFile,
     pub(super) instances: Vec<InstanceFile>,
+    pub(super) telemetry: TelemetrySettings,
 }
 
 /// `[api]`.

@@ -14,8 +14,8 @@ use super::error::FieldPath;
 use super::fields::{Field, Finding, Findings, Table};
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located};
 use super::settings::{
-    GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel, NotifySettings, Probe,
-    TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel, NotifySettings, OtlpProtocol,
+    Probe, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 /// keepalived's `vrrp_garp_master_repeat` default.
@@ -39,6 +39,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             global: default_global(),
             api: read_api(None, &FieldPath::root().key("api"), findings),
             instances: Vec::new(),
+            telemetry: TelemetrySettings::default(),
         };
     };
     let global = match root.get("global").map(|field| field.table()) {
@@ -53,6 +54,13 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         .get("api")
         .and_then(|field| findings.keep(field.table()));
     let api = read_api(api_table, &api_path, findings);
+    let telemetry = match root.get("telemetry").map(|field| field.table()) {
+        None => TelemetrySettings::default(),
+        Some(table) => findings
+            .keep(table)
+            .map(|table| read_telemetry(table, findings))
+            .unwrap_or_default(),
+    };
     let instances = match root.require(
         "instances",
         "a configuration runs at least one instance ([instances.<name>])",
@@ -69,6 +77,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         global,
         api,
         instances,
+        telemetry,
     }
 }
 
@@ -190,6 +199,31 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
         router_id: router_id.valid().cloned(),
         log_format: log_format.valid().copied().unwrap_or(defaults.log_format),
         log_level: log_level.valid().copied().unwrap_or(defaults.log_level),
+    }
+}
+
+fn read_telemetry(mut table: Table, findings: &mut Findings) -> TelemetrySettings {
+    let otlp_endpoint = given(&mut table, "otlp_endpoint", findings, |field| {
+        let endpoint = field.non_empty_text()?;
+        if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+            Ok(endpoint)
+        } else {
+            Err(field
+                .problem("is not a URL; write the collector as http://host:port (or https://)"))
+        }
+    });
+    let otlp_protocol = given(&mut table, "otlp_protocol", findings, |field| {
+        field.choice(&[
+            ("grpc", OtlpProtocol::Grpc),
+            ("http/protobuf", OtlpProtocol::HttpProtobuf),
+        ])
+    });
+    let metrics_listen = given(&mut table, "metrics_listen", findings, socket_address);
+    table.finish(findings);
+    TelemetrySettings {
+        otlp_endpoint: otlp_endpoint.valid().cloned(),
+        otlp_protocol: otlp_protocol.valid().copied(),
+        metrics_listen: metrics_listen.valid().copied(),
     }
 }
 

@@ -14,7 +14,8 @@ use crate::vrrp::{Auth, Version};
 use super::duration::seconds_text;
 use super::settings::{
     ApiSettings, Config, GarpSettings, GlobalSettings, HealthCheck, InstanceSettings, LogFormat,
-    LogLevel, NotifySettings, Preempt, Probe, TcpSecurity, V3Ipv4Checksum, VirtualAddress,
+    LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe, TcpSecurity, TelemetrySettings,
+    V3Ipv4Checksum, VirtualAddress,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].
@@ -28,6 +29,12 @@ pub fn to_native_toml(config: &Config) -> String {
         .map(|settings| (settings.name.clone(), Value::Table(instance(settings))))
         .collect();
     document.insert("instances".into(), Value::Table(instances));
+    if config.telemetry != TelemetrySettings::default() {
+        document.insert(
+            "telemetry".into(),
+            Value::Table(telemetry(&config.telemetry)),
+        );
+    }
     // The document holds only strings, integers, booleans, arrays and tables, which TOML can
     // always write.
     toml::to_string(&document).expect("a table of plain values serializes")
@@ -64,6 +71,24 @@ fn global(settings: &GlobalSettings) -> Table {
         LogLevel::Trace => "trace",
     };
     table.insert("log_level".into(), text(level));
+    table
+}
+
+fn telemetry(settings: &TelemetrySettings) -> Table {
+    let mut table = Table::new();
+    if let Some(endpoint) = &settings.otlp_endpoint {
+        table.insert("otlp_endpoint".into(), text(endpoint));
+    }
+    if let Some(protocol) = settings.otlp_protocol {
+        let protocol = match protocol {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+        };
+        table.insert("otlp_protocol".into(), text(protocol));
+    }
+    if let Some(listen) = settings.metrics_listen {
+        table.insert("metrics_listen".into(), text(listen.to_string()));
+    }
     table
 }
 

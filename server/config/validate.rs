@@ -44,6 +44,7 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             global: file.global,
             api: api?,
             instances,
+            telemetry: file.telemetry,
         })
     } else {
         None
