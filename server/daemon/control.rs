@@ -10,6 +10,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::events::{Epoch, ResumeRefused, Resumed, Subscription};
+use crate::telemetry::spans::Cause;
 use crate::vrrp::{Priority, State};
 
 use super::router::{Reload, RouterCommand};
@@ -144,6 +145,7 @@ impl RouterHandle {
         self.ask(|reply| RouterCommand::SetPriority {
             instance,
             priority,
+            cause: Cause::current(),
             reply,
         })
         .await?
@@ -151,8 +153,12 @@ impl RouterHandle {
 
     /// Makes `instance` hand mastership over.
     pub async fn resign(&self, instance: String) -> Result<ResignStarted, ControlError> {
-        self.ask(|reply| RouterCommand::Resign { instance, reply })
-            .await?
+        self.ask(|reply| RouterCommand::Resign {
+            instance,
+            cause: Cause::current(),
+            reply,
+        })
+        .await?
     }
 
     /// Applies a configuration prepared as SIGHUP prepares it.

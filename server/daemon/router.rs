@@ -22,6 +22,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Config, InstanceSettings};
 use crate::events::EventBus;
 use crate::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
+use crate::telemetry::spans::Cause;
 use crate::vrrp::{Command, FaultCause, Priority, State};
 
 use super::control::{
@@ -71,6 +72,8 @@ pub enum RouterCommand {
         instance: String,
         /// The new priority, not the owner's.
         priority: Priority,
+        /// The request's trace context, for the transition the change may bring about.
+        cause: Cause,
         /// The instance after the change.
         reply: oneshot::Sender<Result<InstanceStatus, ControlError>>,
     },
@@ -78,6 +81,8 @@ pub enum RouterCommand {
     Resign {
         /// The instance.
         instance: String,
+        /// The request's trace context, for the transition of the handover.
+        cause: Cause,
         /// The handover under way.
         reply: oneshot::Sender<Result<ResignStarted, ControlError>>,
     },
@@ -348,6 +353,7 @@ impl Router {
         &mut self,
         instance: &str,
         priority: Priority,
+        cause: Cause,
     ) -> Result<InstanceStatus, ControlError> {
         let now = Instant::now();
         let position = self.position_of(instance)?;
@@ -355,11 +361,16 @@ impl Router {
         if driver.status().base_priority == Priority::OWNER.get() {
             return Err(ControlError::Owner(instance.to_owned()));
         }
+        driver.expect_transition_from(cause, now);
         driver.set_base_priority(now, priority, &self.io).await;
         Ok(driver.status())
     }
 
-    async fn resign(&mut self, instance: &str) -> Result<ResignStarted, ControlError> {
+    async fn resign(
+        &mut self,
+        instance: &str,
+        cause: Cause,
+    ) -> Result<ResignStarted, ControlError> {
         let now = Instant::now();
         let position = self.position_of(instance)?;
         let status = self.drivers[position].status();
@@ -373,6 +384,7 @@ impl Router {
             });
         }
         let driver = &mut self.drivers[position];
+        driver.expect_transition_from(cause, now);
         driver.command(now, Command::Resign, &self.io).await;
         let bound = driver.master_down_interval();
         let status = driver.status();
@@ -468,20 +480,25 @@ impl Router {
             RouterCommand::SetPriority {
                 instance,
                 priority,
+                cause,
                 reply,
             } => {
                 let result = if self.stopping {
                     Err(ControlError::Stopping)
                 } else {
-                    self.set_priority(&instance, priority).await
+                    self.set_priority(&instance, priority, cause).await
                 };
                 let _ = reply.send(result);
             }
-            RouterCommand::Resign { instance, reply } => {
+            RouterCommand::Resign {
+                instance,
+                cause,
+                reply,
+            } => {
                 let result = if self.stopping {
                     Err(ControlError::Stopping)
                 } else {
-                    self.resign(&instance).await
+                    self.resign(&instance, cause).await
                 };
                 let _ = reply.send(result);
             }

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{InstanceSettings, VirtualAddress};
+use crate::telemetry::spans::TraceIds;
 use crate::vrrp::{Counters, DecodeError, State, TransitionReason, Version};
 
 /// The master as one instance sees it.
@@ -146,6 +147,8 @@ pub enum InstanceEvent {
         effective_priority: u8,
         /// The master as it sees it after the change.
         master: MasterView,
+        /// The ids of the transition's span, when spans are exported.
+        trace: Option<TraceIds>,
     },
     /// An instance's base or advertised priority changed.
     PriorityChanged {

@@ -205,7 +205,14 @@ impl DaemonLab {
     /// `filter` says (a test that counts every refused packet needs the debug lines).
     pub fn start_logging(&self, host: &str, instances: &[InstanceSpec], filter: &str) -> Daemon {
         let config = self.write_config(host, &config_text(instances));
-        self.spawn_daemon(host, "--config", &config, filter, &self.api_socket(host))
+        self.spawn_daemon(
+            host,
+            "--config",
+            &config,
+            filter,
+            &self.api_socket(host),
+            &[],
+        )
     }
 
     /// Starts the daemon on `host` with `instances`, its API on `socket`.
@@ -215,8 +222,20 @@ impl DaemonLab {
 
     /// Starts the daemon on `host` with the configuration `text`, its API on `socket`.
     pub fn start_with_config(&self, host: &str, text: &str, socket: &Path) -> Daemon {
+        self.start_with_environment(host, text, socket, &[])
+    }
+
+    /// Like [`DaemonLab::start_with_config`], with more environment variables (the
+    /// `OTEL_*` ones of the telemetry tests).
+    pub fn start_with_environment(
+        &self,
+        host: &str,
+        text: &str,
+        socket: &Path,
+        environment: &[(&str, &str)],
+    ) -> Daemon {
         let config = self.write_config(host, text);
-        self.spawn_daemon(host, "--config", &config, "info", socket)
+        self.spawn_daemon(host, "--config", &config, "info", socket, environment)
     }
 
     /// Writes `text` as `host`'s keepalived.conf and starts the daemon on `host` from it
@@ -231,6 +250,7 @@ impl DaemonLab {
                 &path,
                 "info",
                 &self.api_socket(host),
+                &[],
             ),
             path,
         )
@@ -243,6 +263,7 @@ impl DaemonLab {
         config: &Path,
         filter: &str,
         socket: &Path,
+        extra_environment: &[(&str, &str)],
     ) -> Daemon {
         let log = self.directory.join(format!("{host}.log"));
         let config_argument = config.display().to_string();
@@ -259,7 +280,7 @@ impl DaemonLab {
                 &socket_argument,
             ],
             // Whatever the calling environment says, the tests choose the lines they read.
-            &[("RUST_LOG", filter)],
+            &[&[("RUST_LOG", filter)], extra_environment].concat(),
             &log,
         );
         Daemon { pid, log }
