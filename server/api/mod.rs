@@ -20,7 +20,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vrrp
 #[cfg(feature = "daemon")]
 mod auth;
 #[cfg(feature = "daemon")]
-mod convert;
+pub(crate) mod convert;
 #[cfg(feature = "daemon")]
 mod listener;
 #[cfg(feature = "daemon")]

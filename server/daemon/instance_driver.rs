@@ -15,6 +15,7 @@ use tracing::{Span, debug, error, info, warn};
 use crate::config::InstanceSettings;
 use crate::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::net::{Family, Interface, ReceivedAdvert};
+use crate::telemetry::metrics::TransitionStats;
 use crate::telemetry::spans::{self, Cause, PendingCause, TransitionFields};
 use crate::vrrp::{
     Action, Advertisement, Command, DecodeError, DecodeOptions, DropReason, FaultCause, Instance,
@@ -84,6 +85,8 @@ pub struct InstanceDriver {
     fault_cause: Option<FaultCause>,
     /// When the instance last changed state and why.
     last_transition: Option<(SystemTime, ChangeCause)>,
+    /// Transitions by reason and failover durations, for metrics.
+    transitions: TransitionStats,
     /// Changes not yet handed to the router's event bus; the router takes them after every
     /// input (see [`InstanceDriver::take_events`]).
     events: Vec<InstanceEvent>,
@@ -116,6 +119,7 @@ impl InstanceDriver {
             master_priority: None,
             fault_cause: None,
             last_transition: None,
+            transitions: TransitionStats::default(),
             events: Vec::new(),
         })
     }
@@ -131,6 +135,7 @@ impl InstanceDriver {
             counters: self.instance.counters().clone(),
             decode_errors: self.decode_errors,
             last_transition: self.last_transition,
+            transitions: self.transitions.clone(),
         }
     }
 
@@ -274,6 +279,7 @@ impl InstanceDriver {
                 Err(reason) => self.refuse(RefusalKind::Dropped(reason), packet.source, &reason),
                 Ok(()) if self.instance.master_address() == Some(packet.source) => {
                     self.master_priority = Some(advert.priority);
+                    self.transitions.heard_master(now);
                 }
                 Ok(()) => {}
             },
@@ -489,6 +495,8 @@ impl InstanceDriver {
             self.fault_cause = Some(fault);
         }
         self.last_transition = Some((SystemTime::now(), cause));
+        let name = self.settings.name.as_str();
+        self.transitions.transition(now, name, to, cause);
         let master = self.master_view();
         let request = self.cause.take(now);
         let span = spans::transition(

@@ -38,6 +38,7 @@ use crate::api::{ApiError, ApiServer, Reloader};
 use crate::config::{Config, ConfigSource};
 use crate::events::{Epoch, EventBus};
 use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
+use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 
 use control::RouterHandle;
 
@@ -83,6 +84,9 @@ pub enum DaemonError {
     /// The API could not start.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The metrics endpoint could not start.
+    #[error(transparent)]
+    Metrics(#[from] MetricsEndpointError),
 }
 
 /// Looks up every interface the instances of `config` name.
@@ -131,6 +135,19 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
     }
     let (vips, vip_worker) = VipWorker::spawn(addresses);
+    let events = EventBus::new(
+        Epoch::generate(SystemTime::now()),
+        EVENT_HISTORY,
+        WATCHER_QUEUE,
+    );
+    let metrics = crate::telemetry::start_metrics(
+        &config.telemetry,
+        FigureSource {
+            router: RouterHandle::new(commands_sender.clone()),
+            watchers: events.watcher_gauge(),
+        },
+    )
+    .await?;
     let signals =
         signals::spawn(source, netlink.clone(), commands_sender).map_err(DaemonError::Signals)?;
     let mut router = Router::new(RouterParts {
@@ -139,11 +156,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         link_events,
         commands,
         netlink,
-        events: EventBus::new(
-            Epoch::generate(SystemTime::now()),
-            EVENT_HISTORY,
-            WATCHER_QUEUE,
-        ),
+        events,
         watcher_limit: WATCHER_LIMIT,
         stopping,
     })
@@ -155,6 +168,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     info!(instances, "running");
     router.run().await;
     signals.abort();
+    metrics.stop();
     api.stop().await;
     // The router held the worker's only handle; the worker ends once its queue is empty.
     match tokio::time::timeout(VIP_DRAIN_TIMEOUT, vip_worker).await {

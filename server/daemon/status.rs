@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use crate::config::{InstanceSettings, VirtualAddress};
+use crate::telemetry::metrics::TransitionStats;
 use crate::telemetry::spans::TraceIds;
 use crate::vrrp::{Counters, DecodeError, State, TransitionReason, Version};
 
@@ -109,6 +110,8 @@ pub struct InstanceStatus {
     pub decode_errors: DecodeErrorCounts,
     /// When it last changed state and why; `None` before its first change.
     pub last_transition: Option<(SystemTime, ChangeCause)>,
+    /// Its transitions by reason and failover durations, for metrics.
+    pub transitions: TransitionStats,
 }
 
 impl InstanceStatus {

@@ -29,9 +29,6 @@ use crate::config::{OtlpProtocol, TelemetrySettings};
 /// few hundred bytes a span this bounds the memory an unreachable collector costs.
 pub const MAX_QUEUED_SPANS: usize = 2048;
 
-/// How often metrics are pushed over OTLP.
-pub const METRICS_INTERVAL: Duration = Duration::from_secs(15);
-
 /// How long a shutdown waits for the last spans and metrics to leave.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
 
@@ -42,9 +39,18 @@ const SERVICE_NAME: &str = "vrrp-sidecar";
 /// when nothing would record it.
 static TRACING: AtomicBool = AtomicBool::new(false);
 
+/// Set once the metrics pipeline is up, so the daemon keeps the figures its instruments
+/// observe fresh.
+static METRICS: AtomicBool = AtomicBool::new(false);
+
 /// Whether spans are exported.
 pub fn tracing_enabled() -> bool {
     TRACING.load(Ordering::Relaxed)
+}
+
+/// Whether metrics are exported over OTLP.
+pub fn metrics_enabled() -> bool {
+    METRICS.load(Ordering::Relaxed)
 }
 
 /// Why the pipelines could not be set up.
@@ -241,9 +247,9 @@ impl Telemetry {
             None
         };
         let meter_provider = if targets.metrics {
-            let reader = PeriodicReader::builder(metric_exporter(&targets)?, runtime::Tokio)
-                .with_interval(METRICS_INTERVAL)
-                .build();
+            // Every 60 s unless OTEL_METRIC_EXPORT_INTERVAL says otherwise.
+            let reader =
+                PeriodicReader::builder(metric_exporter(&targets)?, runtime::Tokio).build();
             let provider = SdkMeterProvider::builder()
                 .with_reader(reader)
                 .with_resource(resource)
@@ -254,6 +260,7 @@ impl Telemetry {
             None
         };
         TRACING.store(tracer_provider.is_some(), Ordering::Relaxed);
+        METRICS.store(meter_provider.is_some(), Ordering::Relaxed);
         drop(_inside);
         Ok(Telemetry {
             pipelines: Some(Pipelines {
@@ -268,13 +275,6 @@ impl Telemetry {
     pub fn tracer(&self) -> Option<SdkTracer> {
         let provider = self.pipelines.as_ref()?.tracer_provider.as_ref()?;
         Some(provider.tracer("vrrp-sidecar"))
-    }
-
-    /// Whether metrics are exported over OTLP.
-    pub fn exports_metrics(&self) -> bool {
-        self.pipelines
-            .as_ref()
-            .is_some_and(|pipelines| pipelines.meter_provider.is_some())
     }
 
     /// Exports what is still queued (waiting at most a few seconds per signal) and stops
