@@ -2,7 +2,7 @@
 //! official collector service from `opentelemetry-proto`, served by tonic) in the lab: a
 //! transition span with its attributes and its VIP children; a `Resign` sent with a W3C
 //! `traceparent` whose handover lands in the caller's trace; and the `WatchState` event of
-//! that handover carrying the span's ids.
+//! that handover carrying the span's ids. And the same spans over OTLP/HTTP with protobuf.
 
 mod api_lab;
 mod daemon_lab;
@@ -19,7 +19,7 @@ use api_lab::{
 };
 use daemon_lab::{DaemonLab, ELECTION, InstanceSpec, MARGIN, VIP, config_text};
 use netns::{Lab, require_root};
-use otlp_receiver::{ReceivedSpan, Receiver};
+use otlp_receiver::{HttpReceiver, ReceivedSpan, Receiver};
 
 /// The caller's trace, as in the W3C Trace Context examples.
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -222,5 +222,57 @@ fn transitions_are_exported_as_spans_and_a_resign_joins_the_callers_trace() {
         receiver.spans()
     );
     drop(rt);
+    lab.finish();
+}
+
+#[test]
+fn spans_go_over_otlp_http_protobuf_when_asked() {
+    if !require_root("spans_go_over_otlp_http_protobuf_when_asked") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let receiver = HttpReceiver::start(lab.ns("h1"));
+    let text = format!(
+        "{}[telemetry]\notlp_endpoint = \"{}\"\notlp_protocol = \"http/protobuf\"\n",
+        config_text(&[InstanceSpec::v3(150)]),
+        receiver.endpoint()
+    );
+    let h1 = lab.start_with_environment(
+        "h1",
+        &text,
+        &lab.api_socket("h1"),
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    );
+    assert!(
+        lab.wait_holding("h1", VIP, true, ELECTION).is_some(),
+        "h1 never became master\n{}",
+        h1.log_text()
+    );
+    let arrived = netns::wait_until(EXPORTED, Duration::from_millis(50), || {
+        receiver.exports().iter().any(|export| {
+            export
+                .span_names
+                .iter()
+                .any(|name| name == "vrrp.transition")
+        })
+    });
+    assert!(
+        arrived,
+        "received {:#?}\n{}",
+        receiver.exports(),
+        h1.log_text()
+    );
+    let export = receiver
+        .exports()
+        .into_iter()
+        .find(|export| {
+            export
+                .span_names
+                .iter()
+                .any(|name| name == "vrrp.transition")
+        })
+        .expect("waited for above");
+    assert_eq!(export.path, "/v1/traces");
+    assert_eq!(export.content_type, "application/x-protobuf");
     lab.finish();
 }

@@ -230,3 +230,122 @@ impl Receiver {
         }
     }
 }
+
+/// A request an [`HttpReceiver`] was sent.
+#[derive(Clone, Debug)]
+pub struct HttpExport {
+    /// The request path.
+    pub path: String,
+    /// Its `content-type`.
+    pub content_type: String,
+    /// The names of the spans in it, when it decoded as a trace export.
+    pub span_names: Vec<String>,
+}
+
+/// A minimal OTLP/HTTP (protobuf) receiver: one thread inside a namespace, one request per
+/// connection, every request kept.
+pub struct HttpReceiver {
+    /// Where it listens, inside the namespace it was started in.
+    pub address: SocketAddr,
+    exports: Arc<Mutex<Vec<HttpExport>>>,
+}
+
+/// How long the receiver's thread runs at most.
+const HTTP_RECEIVER_LIFETIME: Duration = Duration::from_secs(60);
+
+impl HttpReceiver {
+    /// Starts a receiver on a loopback port of `ns`.
+    pub fn start(ns: &Netns) -> HttpReceiver {
+        let listener = ns
+            .enter(|| std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port"));
+        listener
+            .set_nonblocking(true)
+            .expect("a socket can be made non-blocking");
+        let address = listener
+            .local_addr()
+            .expect("a bound socket has an address");
+        let exports = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&exports);
+        std::thread::spawn(move || {
+            let until = Instant::now() + HTTP_RECEIVER_LIFETIME;
+            while Instant::now() < until {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        if let Some(export) = answer(stream) {
+                            kept.lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .push(export);
+                        }
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        HttpReceiver { address, exports }
+    }
+
+    /// The collector URL to configure.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Every request received so far.
+    pub fn exports(&self) -> Vec<HttpExport> {
+        self.exports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Reads one request from `stream` and answers 200 with an empty export response.
+fn answer(mut stream: std::net::TcpStream) -> Option<HttpExport> {
+    use prost::Message;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    stream.set_nonblocking(false).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let path = request_line.split_whitespace().nth(1)?.to_owned();
+    let (mut length, mut content_type) = (0, String::new());
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().ok()?,
+                "content-type" => content_type = value.trim().to_owned(),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let span_names = ExportTraceServiceRequest::decode(body.as_slice())
+        .map(|request| {
+            request
+                .resource_spans
+                .into_iter()
+                .flat_map(|resource| resource.scope_spans)
+                .flat_map(|scope| scope.spans)
+                .map(|span| span.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    stream
+        .write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )
+        .ok()?;
+    Some(HttpExport {
+        path,
+        content_type,
+        span_names,
+    })
+}
