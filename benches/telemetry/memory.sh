@@ -8,7 +8,9 @@
 #
 # Usage (as root, from the repository):
 #   benches/telemetry/memory.sh [--minutes N] [--every SECONDS] [--binary PATH]
-#                               [--vrrpctl PATH] [--otlp-endpoint URL]
+#                               [--vrrpctl PATH] [--otlp-endpoint URL|none]
+# --otlp-endpoint none leaves export off: the control run, whose growth is the daemon's own
+# (its bounded event history of 4096 changes fills as the handovers go on).
 # Without --binary it builds target/release/vrrp-sidecar; without --vrrpctl it uses
 # target/release/vrrpctl or target/debug/vrrpctl, whichever exists. Only 192.0.2.0/24 is used.
 set -euo pipefail
@@ -107,9 +109,11 @@ advert_interval = "100ms"
 virtual_addresses = ["$VIP/24"]
 
 [telemetry]
-otlp_endpoint = "$otlp_endpoint"
 metrics_listen = "127.0.0.1:9464"
 EOF
+    if [[ $otlp_endpoint != none ]]; then
+        echo "otlp_endpoint = \"$otlp_endpoint\"" >>"$work/$name.toml"
+    fi
     ip netns exec "$(ns "$name")" "$binary" --config "$work/$name.toml" >>"$work/$name.log" 2>&1 &
     pids+=("$!")
 done
@@ -126,7 +130,11 @@ holder() {
 }
 
 sleep 2
-echo "vrrp-sidecar memory with the collector at $otlp_endpoint down: ${minutes} min, resign every 1 s"
+if [[ $otlp_endpoint == none ]]; then
+    echo "vrrp-sidecar memory without export (control): ${minutes} min, resign every 1 s"
+else
+    echo "vrrp-sidecar memory with the collector at $otlp_endpoint down: ${minutes} min, resign every 1 s"
+fi
 echo "binary $binary, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%8s %12s %12s %10s\n' seconds h1_rss_kib h2_rss_kib resigns
 start=$SECONDS
