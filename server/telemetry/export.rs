@@ -227,7 +227,7 @@ impl Telemetry {
             .map_err(TelemetryError::Runtime)?;
         // Inside the runtime: tonic's channel spawns its connection task on creation, and
         // the processors spawn their export loops.
-        let _inside = runtime.enter();
+        let inside = runtime.enter();
         let resource = resource(instances);
         let tracer_provider = if targets.traces {
             let processor = BatchSpanProcessor::builder(span_exporter(&targets)?, runtime::Tokio)
@@ -261,7 +261,7 @@ impl Telemetry {
         };
         TRACING.store(tracer_provider.is_some(), Ordering::Relaxed);
         METRICS.store(meter_provider.is_some(), Ordering::Relaxed);
-        drop(_inside);
+        drop(inside);
         Ok(Telemetry {
             pipelines: Some(Pipelines {
                 tracer_provider,

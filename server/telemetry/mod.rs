@@ -9,7 +9,7 @@
 //!   for the transition it brings about, and the trace ids a `WatchState` event carries.
 //!
 //! With no collector configured the daemon installs no OpenTelemetry layer: spans are plain
-//! `tracing` spans that no subscriber records, and nothing is exported.
+//! `tracing` spans, which the log lines do not show, and nothing is exported.
 
 pub mod export;
 pub mod metrics;
