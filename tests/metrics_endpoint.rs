@@ -143,6 +143,7 @@ fn the_prometheus_endpoint_counts_adverts_and_failovers_and_otlp_gets_the_same()
         ),
         ("vrrp_failover_duration_seconds_count{instance=\"vi\"}", 0.0),
         ("vrrp_api_watchers", 0.0),
+        ("vrrp_telemetry_spans_dropped_total", 0.0),
     ] {
         assert_eq!(value(&backup_after, series), expected, "{series}");
     }
@@ -202,6 +203,7 @@ fn the_prometheus_endpoint_counts_adverts_and_failovers_and_otlp_gets_the_same()
         "vrrp.transitions",
         "vrrp.api.watchers",
         "vrrp.failover.duration",
+        "vrrp.telemetry.spans_dropped",
     ];
     assert!(
         wait_until(Duration::from_secs(10), Duration::from_millis(100), || {

@@ -25,8 +25,11 @@ use opentelemetry_sdk::trace::{BatchConfigBuilder, SdkTracer, SdkTracerProvider}
 
 use crate::config::{OtlpProtocol, TelemetrySettings};
 
-/// Finished spans that may wait for the exporter; past this, new spans are dropped. At a
-/// few hundred bytes a span this bounds the memory an unreachable collector costs.
+use super::queue::{SpanQueue, spans_dropped};
+
+/// Finished spans that may wait for export (queued, batched or being sent); past this, new
+/// spans are dropped and counted (see [`super::queue`]). At a few hundred bytes a span this
+/// bounds the memory an unreachable collector costs.
 pub const MAX_QUEUED_SPANS: usize = 2048;
 
 /// How long a shutdown waits for the last spans and metrics to leave.
@@ -230,13 +233,17 @@ impl Telemetry {
         let inside = runtime.enter();
         let resource = resource(instances);
         let tracer_provider = if targets.traces {
-            let processor = BatchSpanProcessor::builder(span_exporter(&targets)?, runtime::Tokio)
-                .with_batch_config(
-                    BatchConfigBuilder::default()
-                        .with_max_queue_size(MAX_QUEUED_SPANS)
-                        .build(),
-                )
-                .build();
+            let queue = SpanQueue::new(MAX_QUEUED_SPANS);
+            let exporter = queue.exporter(span_exporter(&targets)?);
+            let processor = queue.processor(
+                BatchSpanProcessor::builder(exporter, runtime::Tokio)
+                    .with_batch_config(
+                        BatchConfigBuilder::default()
+                            .with_max_queue_size(MAX_QUEUED_SPANS)
+                            .build(),
+                    )
+                    .build(),
+            );
             Some(
                 SdkTracerProvider::builder()
                     .with_span_processor(processor)
@@ -278,7 +285,8 @@ impl Telemetry {
     }
 
     /// Exports what is still queued (waiting at most a few seconds per signal) and stops
-    /// the pipelines. Returns a line per signal that could not be flushed.
+    /// the pipelines. Returns a line per signal that could not be flushed, and one for the
+    /// spans dropped on the way.
     pub fn shutdown(self) -> Vec<String> {
         let Some(pipelines) = self.pipelines else {
             return Vec::new();
@@ -295,6 +303,12 @@ impl Telemetry {
             problems.push(format!("metrics not flushed: {error}"));
         }
         pipelines.runtime.shutdown_timeout(SHUTDOWN_FLUSH);
+        let dropped = spans_dropped();
+        if dropped > 0 {
+            problems.push(format!(
+                "{dropped} spans dropped: more than {MAX_QUEUED_SPANS} were waiting for export"
+            ));
+        }
         problems
     }
 }

@@ -140,6 +140,8 @@ pub struct Figures {
     pub statuses: Vec<InstanceStatus>,
     /// `WatchState` streams and waiting resigns.
     pub watchers: usize,
+    /// Spans dropped because too many were waiting for export.
+    pub spans_dropped: u64,
 }
 
 fn state_label(state: State) -> &'static str {
@@ -336,6 +338,17 @@ pub fn prometheus_text(figures: &Figures) -> String {
         "WatchState streams (and resigns waiting for their successor) open on the API.",
     );
     let _ = writeln!(out, "vrrp_api_watchers {}", figures.watchers);
+    family(
+        &mut out,
+        "vrrp_telemetry_spans_dropped_total",
+        "counter",
+        "Spans dropped because too many were waiting for the OTLP exporter.",
+    );
+    let _ = writeln!(
+        out,
+        "vrrp_telemetry_spans_dropped_total {}",
+        figures.spans_dropped
+    );
     out
 }
 
@@ -451,6 +464,12 @@ pub fn register_instruments(figures: &SharedFigures) {
             let watchers = u64::try_from(read(&source).watchers).unwrap_or(u64::MAX);
             observer.observe(watchers, &[]);
         })
+        .build();
+    let source = Arc::clone(figures);
+    meter
+        .u64_observable_counter("vrrp.telemetry.spans_dropped")
+        .with_description("Spans dropped because too many were waiting for export")
+        .with_callback(move |observer| observer.observe(read(&source).spans_dropped, &[]))
         .build();
     // Created now, so the histogram is reported (empty) before the first failover.
     failover_instrument();

@@ -5,6 +5,7 @@
 //! - [`metrics`]: what each instance counts for metrics (transitions by reason, failover
 //!   durations), and the figures as Prometheus text and as OpenTelemetry instruments.
 //! - [`prometheus`]: the HTTP endpoint that serves the Prometheus text.
+//! - [`queue`]: the bound on spans waiting for export, and the count of those dropped.
 //! - [`spans`]: the spans of state transitions and gRPC requests, the cause a command leaves
 //!   for the transition it brings about, and the trace ids a `WatchState` event carries.
 //!
@@ -14,6 +15,7 @@
 pub mod export;
 pub mod metrics;
 pub mod prometheus;
+pub mod queue;
 pub mod spans;
 
 pub use export::{Telemetry, TelemetryError};

@@ -52,6 +52,7 @@ impl FigureSource {
         Some(Figures {
             statuses,
             watchers: self.watchers.count(),
+            spans_dropped: super::queue::spans_dropped(),
         })
     }
 }
