@@ -160,6 +160,8 @@ while ((SECONDS - start < duration)); do
 done
 printf '%8d %12s %12s %10d\n' "$((SECONDS - start))" "$(rss_kib "${pids[0]}")" "$(rss_kib "${pids[1]}")" "$resigns"
 for name in h1 h2; do
-    echo "$name transitions: $(ip netns exec "$(ns "$name")" curl -s http://127.0.0.1:9464/metrics |
-        awk '/^vrrp_transitions_total/ { n += $2 } END { print n + 0 }')"
+    ip netns exec "$(ns "$name")" curl -s http://127.0.0.1:9464/metrics | awk -v host="$name" '
+        /^vrrp_transitions_total/ { transitions += $2 }
+        /^vrrp_telemetry_spans_dropped_total/ { dropped = $2 }
+        END { printf "%s: %d transitions, %d spans dropped\n", host, transitions, dropped }'
 done

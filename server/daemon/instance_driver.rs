@@ -438,6 +438,9 @@ impl InstanceDriver {
                         handing_over = true;
                     }
                     self.logged_refusals.clear();
+                    // Every transition ends a pending release (below, or by taking over), so
+                    // the earlier handover's span must not be kept open for it.
+                    self.release_span = Span::none();
                     transition = self.record_transition(now, from, to, reason);
                     if matches!(to, State::Initialize | State::Fault)
                         && self.release_at.take().is_some()
@@ -456,6 +459,7 @@ impl InstanceDriver {
                 }
                 Action::RemoveAddresses(_) => {
                     self.release_at = None;
+                    self.release_span = Span::none();
                     transition.in_scope(|| io.vips.remove(self.name(), self.held_vips(io)));
                 }
                 Action::Announce(_) => {
