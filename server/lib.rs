@@ -10,6 +10,7 @@
 //! - [`health`]: health checks, each a task that runs on its interval and reports its verdict.
 //! - [`daemon`]: the router task that runs every instance on the real network, its VIP
 //!   worker, signals and logging.
+//! - [`telemetry`]: OpenTelemetry traces and metrics, and the Prometheus endpoint.
 
 pub mod api;
 pub mod config;
@@ -21,4 +22,6 @@ pub mod events;
 pub mod health;
 #[cfg(feature = "daemon")]
 pub mod net;
+#[cfg(feature = "daemon")]
+pub mod telemetry;
 pub mod vrrp;

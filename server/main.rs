@@ -15,6 +15,7 @@ use vrrp_sidecar::config::{
 };
 use vrrp_sidecar::daemon::privileges::{self, Capability};
 use vrrp_sidecar::daemon::{self, logging};
+use vrrp_sidecar::telemetry::Telemetry;
 
 /// Exit status for a configuration that does not pass its checks: sysexits.h's EX_CONFIG,
 /// so a service manager can tell "fix the file" (do not restart) from a failure at run time.
@@ -185,7 +186,19 @@ fn run(
         Some(LogFormatArg::Json) => LogFormat::Json,
         None => config.global.log_format,
     };
-    if let Err(problem) = logging::init(format, config.global.log_level) {
+    let instance_names: Vec<String> = config
+        .instances
+        .iter()
+        .map(|instance| instance.name.clone())
+        .collect();
+    let telemetry = match Telemetry::start(&config.telemetry, &instance_names) {
+        Ok(telemetry) => telemetry,
+        Err(problem) => {
+            eprintln!("vrrp-sidecar: {problem}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    if let Err(problem) = logging::init(format, config.global.log_level, telemetry.tracer()) {
         eprintln!("vrrp-sidecar: {problem}");
         return ExitCode::from(EXIT_FAILED);
     }
@@ -226,7 +239,13 @@ fn run(
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    match runtime.block_on(daemon::run(source, config)) {
+    let outcome = runtime.block_on(daemon::run(source, config));
+    drop(runtime);
+    // After the daemon: its last transitions' spans are queued by now.
+    for problem in telemetry.shutdown() {
+        warn!(%problem, "telemetry not flushed");
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
             error!(%problem, "vrrp-sidecar failed");

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use vrrp_sidecar::config::{
-    Config, Family, Format, GarpSettings, LogFormat, LogLevel, Preempt, Probe, SourceLocation,
-    TcpSecurity, V3Ipv4Checksum,
+    Config, Family, Format, GarpSettings, LogFormat, LogLevel, OtlpProtocol, Preempt, Probe,
+    SourceLocation, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, to_native_toml,
 };
 use vrrp_sidecar::vrrp::{AdvertInterval, Auth, Version};
 
@@ -230,6 +230,34 @@ fn unknown_keys_name_the_key_meant() {
         [
             "test.toml:1: globl: unknown key; did you mean `global`?",
             "test.toml: instances: missing; a configuration runs at least one instance ([instances.<name>])"
+        ]
+    );
+}
+
+#[test]
+fn telemetry_is_off_by_default_and_read_and_written_back_when_set() {
+    assert_eq!(load(WEB).telemetry, TelemetrySettings::default());
+    let config = load(&format!(
+        "{WEB}[telemetry]\notlp_endpoint = \"http://198.51.100.7:4318\"\n\
+         otlp_protocol = \"http/protobuf\"\nmetrics_listen = \"[2001:db8::1]:9464\"\n"
+    ));
+    assert_eq!(
+        config.telemetry,
+        TelemetrySettings {
+            otlp_endpoint: Some("http://198.51.100.7:4318".into()),
+            otlp_protocol: Some(OtlpProtocol::HttpProtobuf),
+            metrics_listen: Some("[2001:db8::1]:9464".parse().expect("a socket address")),
+        }
+    );
+    assert_eq!(load(&to_native_toml(&config)), config);
+    assert_eq!(
+        web_problems(
+            "[telemetry]\notlp_endpoint = \"198.51.100.7:4317\"\notlp_protocol = \"http\"\n"
+        ),
+        [
+            "test.toml:6: telemetry.otlp_endpoint: is not a URL; write the collector as \
+             http://host:port (or https://)",
+            "test.toml:7: telemetry.otlp_protocol: \"http\" is not one of grpc, http/protobuf"
         ]
     );
 }

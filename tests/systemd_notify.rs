@@ -99,7 +99,7 @@ fn ready_comes_once_the_api_answers_then_watchdog_reload_and_stop() {
     let listener = NotifyListener::bind(&notify_path);
     let notify_socket = notify_path.display().to_string();
     let api_socket = lab.api_socket("h1");
-    let daemon = lab.start_with_environment(
+    let daemon = lab.start_instances_with_environment(
         "h1",
         &[InstanceSpec::v3(100)],
         &[

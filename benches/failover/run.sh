@@ -18,6 +18,10 @@
 #   benches/failover/run.sh [--runs N] [--runs-1s N] [--intervals "1 0.1 0.01"]
 #                           [--modes "unplanned sigkill planned"] [--probe-ms 10]
 #                           [--daemons "sidecar keepalived"] [--binary PATH] [--keep-raw DIR]
+#                           [--otlp-endpoint URL]
+# --otlp-endpoint gives our daemons a [telemetry] otlp_endpoint, so spans and metrics are
+# exported during the runs; http://127.0.0.1:4317 (nothing listens there in the lab) measures
+# the cost of a stopped collector.
 # Without --binary it builds target/release/vrrp-sidecar. Needs iproute2, iputils-ping,
 # keepalived (Debian: apt-get install -y keepalived) and optionally tcpdump, which adds the
 # detection time on the wire (last advert of the old master to first of the new one).
@@ -31,6 +35,7 @@ probe_ms=10
 daemons="sidecar keepalived"
 binary=""
 keep_raw=""
+otlp_endpoint=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -44,6 +49,7 @@ while (($#)); do
         --daemons) daemons=$2; shift 2 ;;
         --binary) binary=$2; shift 2 ;;
         --keep-raw) keep_raw=$2; shift 2 ;;
+        --otlp-endpoint) otlp_endpoint=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option $1" >&2; usage >&2; exit 64 ;;
     esac
@@ -192,6 +198,9 @@ priority = $priority
 advert_interval = "$interval"
 virtual_addresses = ["$VIP/24"]
 EOF
+            if [[ -n $otlp_endpoint ]]; then
+                printf '\n[telemetry]\notlp_endpoint = "%s"\n' "$otlp_endpoint" >>"$work/$host.toml"
+            fi
         else
             cat >"$work/$host.conf" <<EOF
 global_defs {

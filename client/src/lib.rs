@@ -39,6 +39,8 @@
 //! - [`Client::list_instances`], [`Client::get_instance`], [`Client::set_priority`],
 //!   [`Client::resign`] and [`Client::reload`] wrap the other calls; [`Client::grpc`] gives the
 //!   generated client for the rest. Every failure is an [`Error`].
+//! - [`traceparent`] gives a transition's OpenTelemetry span (its `trace` field) as a W3C
+//!   `traceparent`, so an application's handling can join the daemon's trace.
 //!
 //! # Features
 //! - `tls` (default): `https://` targets, with rustls.
@@ -54,6 +56,7 @@ mod connect;
 mod error;
 mod health;
 mod master;
+mod trace;
 mod watch;
 
 pub use backoff::Backoff;
@@ -66,6 +69,7 @@ pub use master::MasterState;
 pub use tonic::Code;
 /// What [`Client::health`] returns.
 pub use tonic_health::ServingStatus;
+pub use trace::traceparent;
 /// The generated `vrrp.v1` messages, so an application can depend on this crate alone.
 pub use vrrp_sidecar::api::v1 as proto;
 pub use watch::{Event, ResetCause, Watch, WatchOptions};

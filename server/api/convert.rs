@@ -165,6 +165,7 @@ pub fn event(event: &InstanceEvent) -> Kind {
             base_priority,
             effective_priority,
             master: view,
+            trace,
         } => Kind::Transition(v1::Transition {
             instance_name: instance.clone(),
             from: state(*from) as i32,
@@ -174,8 +175,10 @@ pub fn event(event: &InstanceEvent) -> Kind {
             base_priority: u32::from(*base_priority),
             effective_priority: u32::from(*effective_priority),
             master: Some(master(view)),
-            // Tracing spans are not exported yet, so there is no span to link.
-            trace: None,
+            trace: trace.as_ref().map(|ids| v1::TraceContext {
+                trace_id: ids.trace_id.clone(),
+                span_id: ids.span_id.clone(),
+            }),
         }),
         InstanceEvent::PriorityChanged {
             instance,

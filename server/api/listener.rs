@@ -23,6 +23,7 @@ use tracing::{error, info, warn};
 
 use crate::config::{ApiSettings, TcpListenerSettings, TcpSecurity, TlsSettings};
 use crate::daemon::control::RouterHandle;
+use crate::telemetry::spans;
 
 use super::FILE_DESCRIPTOR_SET;
 use super::auth::{MutationGuard, TokensError};
@@ -127,10 +128,13 @@ impl ApiServer {
             .build_v1alpha()
             .map_err(|error| ApiError::Reflection(error.to_string()))?;
         let services = |server: Server, guard: MutationGuard| -> Router {
+            // Each request in a span that continues the caller's trace (when spans are
+            // exported), so a command's transition can join that trace.
             let mut server = server
                 .http2_keepalive_interval(Some(KEEPALIVE))
                 .tcp_keepalive(Some(KEEPALIVE))
-                .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION));
+                .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
+                .trace_fn(spans::grpc_request);
             server
                 .add_service(
                     SidecarServer::new(SidecarService::new(

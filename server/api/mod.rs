@@ -26,7 +26,7 @@ mod check_store;
 #[cfg(feature = "daemon")]
 mod checks;
 #[cfg(feature = "daemon")]
-mod convert;
+pub(crate) mod convert;
 #[cfg(feature = "daemon")]
 mod listener;
 #[cfg(feature = "daemon")]

@@ -62,9 +62,9 @@ pub use keepalived::{Diagnostic, Severity, load_keepalived_conf};
 pub use render::to_native_toml;
 pub use settings::{
     ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
-    InstanceSettings, LogFormat, LogLevel, NotifySettings, Preempt, Probe, SyncGroupSettings,
-    TcpListenerSettings, TcpSecurity, TlsSettings, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
-    host_name,
+    InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
+    SyncGroupSettings, TcpListenerSettings, TcpSecurity, TelemetrySettings, TlsSettings,
+    UnicastSettings, V3Ipv4Checksum, VirtualAddress, host_name,
 };
 pub use source::ConfigSource;
 pub use validate::DEFAULT_API_SOCKET;

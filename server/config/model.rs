@@ -9,8 +9,8 @@ use crate::vrrp::{Auth, Version};
 
 use super::error::FieldPath;
 use super::settings::{
-    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings, TlsSettings,
-    V3Ipv4Checksum, VirtualAddress,
+    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings,
+    TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 /// A field that may be absent, present but unusable (its problem already recorded), or
@@ -79,6 +79,7 @@ pub(super) struct FileConfig {
     pub(super) instances: Vec<InstanceFile>,
     pub(super) sync_groups: Vec<SyncGroupFile>,
     pub(super) email_alerts: Given<EmailAlertSettings>,
+    pub(super) telemetry: TelemetrySettings,
 }
 
 /// `[sync_groups.<name>]`.

@@ -15,7 +15,8 @@ use super::fields::{Field, Finding, Findings, Table};
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifySettings, Probe, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings, V3Ipv4Checksum,
+    VirtualAddress,
 };
 
 /// keepalived's `vrrp_garp_master_repeat` default.
@@ -45,6 +46,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             instances: Vec::new(),
             sync_groups: Vec::new(),
             email_alerts: Given::Absent,
+            telemetry: TelemetrySettings::default(),
         };
     };
     let global = match root.get("global").map(|field| field.table()) {
@@ -59,6 +61,13 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         .get("api")
         .and_then(|field| findings.keep(field.table()));
     let api = read_api(api_table, &api_path, findings);
+    let telemetry = match root.get("telemetry").map(|field| field.table()) {
+        None => TelemetrySettings::default(),
+        Some(table) => findings
+            .keep(table)
+            .map(|table| read_telemetry(table, findings))
+            .unwrap_or_default(),
+    };
     let instances = match root.require(
         "instances",
         "a configuration runs at least one instance ([instances.<name>])",
@@ -85,6 +94,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         instances,
         sync_groups,
         email_alerts,
+        telemetry,
     }
 }
 
@@ -333,6 +343,31 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
             .valid()
             .copied()
             .unwrap_or(defaults.exec_checks_as_root),
+    }
+}
+
+fn read_telemetry(mut table: Table, findings: &mut Findings) -> TelemetrySettings {
+    let otlp_endpoint = given(&mut table, "otlp_endpoint", findings, |field| {
+        let endpoint = field.non_empty_text()?;
+        if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+            Ok(endpoint)
+        } else {
+            Err(field
+                .problem("is not a URL; write the collector as http://host:port (or https://)"))
+        }
+    });
+    let otlp_protocol = given(&mut table, "otlp_protocol", findings, |field| {
+        field.choice(&[
+            ("grpc", OtlpProtocol::Grpc),
+            ("http/protobuf", OtlpProtocol::HttpProtobuf),
+        ])
+    });
+    let metrics_listen = given(&mut table, "metrics_listen", findings, socket_address);
+    table.finish(findings);
+    TelemetrySettings {
+        otlp_endpoint: otlp_endpoint.valid().cloned(),
+        otlp_protocol: otlp_protocol.valid().copied(),
+        metrics_listen: metrics_listen.valid().copied(),
     }
 }
 

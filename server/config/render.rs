@@ -14,8 +14,8 @@ use crate::vrrp::{Auth, Version};
 use super::duration::seconds_text;
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
-    InstanceSettings, LogFormat, LogLevel, NotifySettings, Preempt, Probe, TcpSecurity,
-    V3Ipv4Checksum, VirtualAddress,
+    InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
+    TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].
@@ -44,6 +44,12 @@ pub fn to_native_toml(config: &Config) -> String {
     }
     if let Some(email) = &config.email_alerts {
         document.insert("email_alerts".into(), Value::Table(email_alerts(email)));
+    }
+    if config.telemetry != TelemetrySettings::default() {
+        document.insert(
+            "telemetry".into(),
+            Value::Table(telemetry(&config.telemetry)),
+        );
     }
     // The document holds only strings, integers, booleans, arrays and tables, which TOML can
     // always write.
@@ -105,6 +111,24 @@ fn email_alerts(settings: &EmailAlertSettings) -> Table {
     table.insert("from".into(), text(&settings.from));
     let to = settings.to.iter().map(text).collect();
     table.insert("to".into(), Value::Array(to));
+    table
+}
+
+fn telemetry(settings: &TelemetrySettings) -> Table {
+    let mut table = Table::new();
+    if let Some(endpoint) = &settings.otlp_endpoint {
+        table.insert("otlp_endpoint".into(), text(endpoint));
+    }
+    if let Some(protocol) = settings.otlp_protocol {
+        let protocol = match protocol {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+        };
+        table.insert("otlp_protocol".into(), text(protocol));
+    }
+    if let Some(listen) = settings.metrics_listen {
+        table.insert("metrics_listen".into(), text(listen.to_string()));
+    }
     table
 }
 

@@ -22,6 +22,8 @@ pub struct Config {
     pub sync_groups: Vec<SyncGroupSettings>,
     /// Where e-mail alerts go, when configured (`[email_alerts]`).
     pub email_alerts: Option<EmailAlertSettings>,
+    /// Where traces and metrics go (`[telemetry]`).
+    pub telemetry: TelemetrySettings,
 }
 
 /// Instances that change state together (`[sync_groups.<name>]`), as keepalived's
@@ -52,6 +54,29 @@ pub struct EmailAlertSettings {
     pub from: String,
     /// The recipients, at least one.
     pub to: Vec<String>,
+}
+
+/// Traces and metrics (`[telemetry]`); everything is off by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TelemetrySettings {
+    /// The OTLP collector spans and metrics are exported to; `None` leaves it to the
+    /// standard `OTEL_EXPORTER_OTLP_ENDPOINT` variables, and exports nothing when those are
+    /// unset too.
+    pub otlp_endpoint: Option<String>,
+    /// How OTLP is carried; `None` leaves it to `OTEL_EXPORTER_OTLP_PROTOCOL` (gRPC when
+    /// that is unset too).
+    pub otlp_protocol: Option<OtlpProtocol>,
+    /// Where the Prometheus text endpoint listens; `None` serves none.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// How OTLP is carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OtlpProtocol {
+    /// gRPC (the OTLP default, port 4317).
+    Grpc,
+    /// Protobuf over HTTP (port 4318).
+    HttpProtobuf,
 }
 
 /// Daemon-wide settings (`[global]`).

@@ -48,6 +48,7 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             instances,
             sync_groups,
             email_alerts: file.email_alerts.optional()?,
+            telemetry: file.telemetry,
         })
     } else {
         None

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::events::{Epoch, ResumeRefused, Resumed, Subscription};
 use crate::health::runner::Probe;
 use crate::health::{CheckSpec, LeaseInput};
+use crate::telemetry::spans::Cause;
 use crate::vrrp::{Priority, State};
 
 use super::checks::{CheckCommand, CheckError};
@@ -150,6 +151,7 @@ impl RouterHandle {
         self.ask(|reply| RouterCommand::SetPriority {
             instance,
             priority,
+            cause: Cause::current(),
             reply,
         })
         .await?
@@ -165,6 +167,7 @@ impl RouterHandle {
         self.ask(|reply| RouterCommand::Resign {
             instance,
             hold_down,
+            cause: Cause::current(),
             reply,
         })
         .await?

@@ -10,11 +10,13 @@ use std::mem::{Discriminant, discriminant};
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use tracing::{debug, error, info, warn};
+use tracing::{Span, debug, error, info, warn};
 
 use crate::config::InstanceSettings;
 use crate::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::net::{Family, Interface, ReceivedAdvert};
+use crate::telemetry::metrics::TransitionStats;
+use crate::telemetry::spans::{self, Cause, PendingCause, TransitionFields};
 use crate::vrrp::{
     Action, Advertisement, Command, DecodeError, DecodeOptions, DropReason, EffectivePriority,
     FaultCause, Instance, IpHeader, Priority, State, TrackedCheck, TransitionReason,
@@ -65,6 +67,10 @@ pub struct InstanceDriver {
     /// After a handover by `Resign` (or SIGTERM): when we let go of the addresses. See
     /// [`RESIGN_RELEASE_GRACE`].
     release_at: Option<Instant>,
+    /// The span of the handover whose release is pending, for the removal's child span.
+    release_span: Span,
+    /// The request whose command may bring about the next transition.
+    cause: PendingCause,
     /// Packets refused so far, per kind, for the log lines.
     refused: HashMap<RefusalKind, u64>,
     /// The kinds of refusal logged since the master last changed: each is logged once per
@@ -92,6 +98,8 @@ pub struct InstanceDriver {
     fault_cause: Option<FaultCause>,
     /// When the instance last changed state and why.
     last_transition: Option<(SystemTime, ChangeCause)>,
+    /// Transitions by reason and failover durations, for metrics.
+    transitions: TransitionStats,
     /// Changes not yet handed to the router's event bus; the router takes them after every
     /// input (see [`InstanceDriver::take_events`]).
     events: Vec<InstanceEvent>,
@@ -142,6 +150,8 @@ impl InstanceDriver {
             announcements: AnnounceSchedule::default(),
             vip_refresh_at: None,
             release_at: None,
+            release_span: Span::none(),
+            cause: PendingCause::default(),
             refused: HashMap::new(),
             logged_refusals: HashSet::new(),
             decode_errors: DecodeErrorCounts::default(),
@@ -154,6 +164,7 @@ impl InstanceDriver {
             master_priority: None,
             fault_cause: None,
             last_transition: None,
+            transitions: TransitionStats::default(),
             events: Vec::new(),
             group: GroupStanding::default(),
         })
@@ -215,6 +226,7 @@ impl InstanceDriver {
             last_transition: self.last_transition,
             // The router adds them: it keeps the checks.
             health_checks: Vec::new(),
+            transitions: self.transitions.clone(),
         }
     }
 
@@ -281,6 +293,15 @@ impl InstanceDriver {
                 }
             }
         }
+    }
+
+    /// Notes that the request of `cause` may bring about the next transition (a `Resign`
+    /// hands over when the successor speaks, a new priority preempts at the next timeout):
+    /// that transition's span becomes a child of the request's. Both happen within
+    /// Master_Down_Interval; twice that bounds how long the cause waits.
+    pub fn expect_transition_from(&mut self, cause: Cause, now: Instant) {
+        let window = self.master_down_interval() * 2;
+        self.cause.set(cause, now, window);
     }
 
     /// Master_Down_Interval for the instance's priority and the master's interval (RFC 9568
@@ -429,6 +450,7 @@ impl InstanceDriver {
                 Err(reason) => self.refuse(RefusalKind::Dropped(reason), packet.source, &reason),
                 Ok(()) if self.instance.master_address() == Some(packet.source) => {
                     self.master_priority = Some(advert.priority);
+                    self.transitions.heard_master(now);
                 }
                 Ok(()) => {}
             },
@@ -472,7 +494,8 @@ impl InstanceDriver {
         }
         if self.release_at.is_some_and(|due| due <= now) {
             self.release_at = None;
-            io.vips.remove(self.name(), self.held_vips(io));
+            let handover = std::mem::replace(&mut self.release_span, Span::none());
+            handover.in_scope(|| io.vips.remove(self.name(), self.held_vips(io)));
         }
         if self.state() != State::Master {
             return;
@@ -552,6 +575,9 @@ impl InstanceDriver {
     async fn carry_out(&mut self, now: Instant, io: &Io) {
         // Set by a Master → Backup transition of a handover, for the removal that follows it.
         let mut handing_over = false;
+        // The span of the transition the following actions belong to: the VIP work they
+        // queue becomes its children.
+        let mut transition = Span::none();
         while let Some(action) = self.instance.poll_action() {
             match action {
                 Action::StateChanged { from, to, reason } => {
@@ -585,29 +611,35 @@ impl InstanceDriver {
                     if from == State::Master && reason == TransitionReason::Resigned {
                         handing_over = true;
                     }
+                    self.logged_refusals.clear();
+                    // Every transition ends a pending release (below, or by taking over), so
+                    // the earlier handover's span must not be kept open for it.
+                    self.release_span = Span::none();
+                    transition = self.record_transition(now, from, to, reason);
                     if matches!(to, State::Initialize | State::Fault)
                         && self.release_at.take().is_some()
                     {
                         // Stopping or faulty: no grace, nothing may stay behind.
-                        io.vips.remove(self.name(), self.held_vips(io));
+                        transition.in_scope(|| io.vips.remove(self.name(), self.held_vips(io)));
                     }
-                    self.logged_refusals.clear();
-                    self.record_transition(from, to, reason);
                 }
-                Action::InstallAddresses(_) => {
+                Action::InstallAddresses(_) => transition.in_scope(|| {
                     io.vips
                         .install(self.name(), self.held_vips(io), InstallReason::TakeOver);
-                }
+                }),
                 Action::RemoveAddresses(_) if handing_over => {
                     self.release_at = Some(now + RESIGN_RELEASE_GRACE);
+                    self.release_span = transition.clone();
                 }
                 Action::RemoveAddresses(_) => {
                     self.release_at = None;
-                    io.vips.remove(self.name(), self.held_vips(io));
+                    self.release_span = Span::none();
+                    transition.in_scope(|| io.vips.remove(self.name(), self.held_vips(io)));
                 }
                 Action::Announce(_) => {
                     let messages = self.announcements.start(now, &self.settings.garp);
-                    io.vips.announce(self.name(), self.held_vips(io), messages);
+                    transition
+                        .in_scope(|| io.vips.announce(self.name(), self.held_vips(io), messages));
                 }
                 Action::SendAdvertisement(mut advert) => {
                     advert.addresses = settings::advertised_addresses(&self.settings);
@@ -621,8 +653,15 @@ impl InstanceDriver {
         }
     }
 
-    /// Notes a state change for the API: when and why, and an event to publish.
-    fn record_transition(&mut self, from: State, to: State, reason: TransitionReason) {
+    /// Notes a state change for the API: when and why, and an event to publish carrying the
+    /// ids of the transition's span, which it returns.
+    fn record_transition(
+        &mut self,
+        now: Instant,
+        from: State,
+        to: State,
+        reason: TransitionReason,
+    ) -> Span {
         let group_handover = from == State::Master
             && std::mem::take(&mut self.group.handing_over)
             && reason == TransitionReason::Resigned;
@@ -660,6 +699,23 @@ impl InstanceDriver {
             self.fault_cause = Some(fault);
         }
         self.last_transition = Some((SystemTime::now(), cause));
+        let name = self.settings.name.as_str();
+        self.transitions.transition(now, name, to, cause);
+        let master = self.master_view();
+        let request = self.cause.take(now);
+        let span = spans::transition(
+            &TransitionFields {
+                instance: self.name(),
+                vrid: self.vrid(),
+                from,
+                to,
+                reason,
+                base_priority: self.base_priority.get(),
+                effective_priority: self.instance.priority().get(),
+                master: master.address,
+            },
+            request,
+        );
         self.events.push(InstanceEvent::Transition {
             instance: self.name().to_owned(),
             from,
@@ -668,8 +724,10 @@ impl InstanceDriver {
             check,
             base_priority: self.base_priority.get(),
             effective_priority: self.instance.priority().get(),
-            master: self.master_view(),
+            master,
+            trace: spans::trace_ids(&span),
         });
+        span
     }
 
     /// Sends `advert` to the group, or to each unicast peer (RFC 9568 §5.1.1.2 allows a

@@ -51,6 +51,7 @@ use crate::api::{
 use crate::config::{Config, ConfigSource};
 use crate::events::{Epoch, EventBus};
 use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
+use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 
 use control::RouterHandle;
 
@@ -108,6 +109,9 @@ pub enum DaemonError {
     /// The priorities kept from the last run could not be read.
     #[error(transparent)]
     PriorityStore(#[from] priority_store::PriorityStoreError),
+    /// The metrics endpoint could not start.
+    #[error(transparent)]
+    Metrics(#[from] MetricsEndpointError),
 }
 
 /// Looks up every interface the instances of `config` name.
@@ -183,6 +187,19 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     let router_handle = RouterHandle::new(commands_sender.clone());
     let alerts =
         email_alert::AlertMailer::spawn(config.email_alerts.clone(), config.global.node_name());
+    let events = EventBus::new(
+        Epoch::generate(SystemTime::now()),
+        EVENT_HISTORY,
+        WATCHER_QUEUE,
+    );
+    let metrics = crate::telemetry::start_metrics(
+        &config.telemetry,
+        FigureSource {
+            router: RouterHandle::new(commands_sender.clone()),
+            watchers: events.watcher_gauge(),
+        },
+    )
+    .await?;
     let signals = signals::spawn(source, netlink.clone(), commands_sender, notifier.clone())
         .map_err(DaemonError::Signals)?;
     let mut router = Router::new(RouterParts {
@@ -191,11 +208,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         link_events,
         commands,
         netlink,
-        events: EventBus::new(
-            Epoch::generate(SystemTime::now()),
-            EVENT_HISTORY,
-            WATCHER_QUEUE,
-        ),
+        events,
         watcher_limit: WATCHER_LIMIT,
         stopping,
         sync_groups: sync_group::SyncGroups::new(&config.sync_groups),
@@ -242,6 +255,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }
+    metrics.stop();
     api.stop().await;
     // The router held the worker's only handle; the worker ends once its queue is empty.
     match tokio::time::timeout(VIP_DRAIN_TIMEOUT, vip_worker).await {

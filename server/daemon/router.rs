@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Config, Family, InstanceSettings};
 use crate::events::EventBus;
 use crate::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
+use crate::telemetry::spans::Cause;
 use crate::vrrp::{Command, FaultCause, Priority, State};
 
 use super::control::{
@@ -76,6 +77,8 @@ pub enum RouterCommand {
         instance: String,
         /// The new priority, not the owner's.
         priority: Priority,
+        /// The request's trace context, for the transition the change may bring about.
+        cause: Cause,
         /// The instance after the change.
         reply: oneshot::Sender<Result<InstanceStatus, ControlError>>,
     },
@@ -85,6 +88,8 @@ pub enum RouterCommand {
         instance: String,
         /// How long it leaves its successor alone; `None`: until its priority changes.
         hold_down: Option<Duration>,
+        /// The request's trace context, for the transition of the handover.
+        cause: Cause,
         /// The handover under way.
         reply: oneshot::Sender<Result<ResignStarted, ControlError>>,
     },
@@ -490,6 +495,7 @@ impl Router {
         &mut self,
         instance: &str,
         priority: Priority,
+        cause: Cause,
     ) -> Result<InstanceStatus, ControlError> {
         let now = Instant::now();
         let position = self.position_of(instance)?;
@@ -497,6 +503,7 @@ impl Router {
         if driver.status().base_priority == Priority::OWNER.get() {
             return Err(ControlError::Owner(instance.to_owned()));
         }
+        driver.expect_transition_from(cause, now);
         driver.set_base_priority(now, priority, &self.io).await;
         let configured = settings::priority(driver.settings()).ok();
         self.priority_overrides.send_if_modified(|overrides| {
@@ -539,6 +546,7 @@ impl Router {
         &mut self,
         instance: &str,
         hold_down: Option<Duration>,
+        cause: Cause,
     ) -> Result<ResignStarted, ControlError> {
         let now = Instant::now();
         let position = self.position_of(instance)?;
@@ -553,6 +561,7 @@ impl Router {
             });
         }
         let driver = &mut self.drivers[position];
+        driver.expect_transition_from(cause, now);
         driver
             .command(now, Command::Resign { hold_down }, &self.io)
             .await;
@@ -650,24 +659,26 @@ impl Router {
             RouterCommand::SetPriority {
                 instance,
                 priority,
+                cause,
                 reply,
             } => {
                 let result = if self.stopping {
                     Err(ControlError::Stopping)
                 } else {
-                    self.set_priority(&instance, priority).await
+                    self.set_priority(&instance, priority, cause).await
                 };
                 let _ = reply.send(result);
             }
             RouterCommand::Resign {
                 instance,
                 hold_down,
+                cause,
                 reply,
             } => {
                 let result = if self.stopping {
                     Err(ControlError::Stopping)
                 } else {
-                    self.resign(&instance, hold_down).await
+                    self.resign(&instance, hold_down, cause).await
                 };
                 let _ = reply.send(result);
             }

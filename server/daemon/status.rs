@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::{InstanceSettings, VirtualAddress};
 use crate::health::{CheckSpec, RunResult};
+use crate::telemetry::metrics::TransitionStats;
+use crate::telemetry::spans::TraceIds;
 use crate::vrrp::{Counters, DecodeError, State, TransitionReason, Version};
 
 /// The master as one instance sees it.
@@ -145,6 +147,8 @@ pub struct InstanceStatus {
     pub last_transition: Option<(SystemTime, ChangeCause)>,
     /// The health checks that move its priority, sorted by name.
     pub health_checks: Vec<CheckStatus>,
+    /// Its transitions by reason and failover durations, for metrics.
+    pub transitions: TransitionStats,
 }
 
 impl InstanceStatus {
@@ -185,6 +189,8 @@ pub enum InstanceEvent {
         effective_priority: u8,
         /// The master as it sees it after the change.
         master: MasterView,
+        /// The ids of the transition's span, when spans are exported.
+        trace: Option<TraceIds>,
     },
     /// An instance's base or advertised priority changed.
     PriorityChanged {

@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing::{debug, error, info, trace, warn};
+use tracing::{Span, debug, error, info, trace, warn};
 
 use crate::config::{InstanceSettings, VirtualAddress};
 use crate::net::{Addresses, Announcer, Interface, Vip};
+use crate::telemetry::spans::{self, VipWork};
 
 use super::settings::{held_addresses, placement};
 
@@ -130,7 +131,9 @@ pub struct VipWorker {
     // which is exactly what the worker exists to avoid. The queue cannot grow without
     // bound: the router adds at most a few operations per instance per advert interval and
     // each takes well under a millisecond.
-    operations: mpsc::UnboundedSender<Operation>,
+    // Each operation with the span current when it was queued: a transition's, whose child
+    // the work becomes, or none.
+    operations: mpsc::UnboundedSender<(Operation, Span)>,
 }
 
 impl VipWorker {
@@ -178,27 +181,29 @@ impl VipWorker {
     }
 
     fn queue(&self, operation: Operation) {
-        if let Err(lost) = self.operations.send(operation) {
+        if let Err(lost) = self.operations.send((operation, Span::current())) {
             // The worker only stops after every handle is gone, so this means it panicked.
-            error!(operation = ?lost.0, "the VIP worker is gone; operation lost");
+            error!(operation = ?lost.0.0, "the VIP worker is gone; operation lost");
         }
     }
 }
 
-async fn run(mut queue: mpsc::UnboundedReceiver<Operation>, addresses: Addresses) {
+async fn run(mut queue: mpsc::UnboundedReceiver<(Operation, Span)>, addresses: Addresses) {
     let mut announcers = Announcers::default();
-    while let Some(operation) = queue.recv().await {
+    while let Some((operation, parent)) = queue.recv().await {
         match operation {
             Operation::Install {
                 instance,
                 vips,
                 reason,
             } => {
+                let _span = spans::vip_work(&parent, VipWork::Install, &instance, vips.len());
                 for placed in &vips {
                     install(&addresses, &instance, placed, reason).await;
                 }
             }
             Operation::Remove { instance, vips } => {
+                let _span = spans::vip_work(&parent, VipWork::Remove, &instance, vips.len());
                 for placed in &vips {
                     remove(&addresses, &instance, placed).await;
                 }
@@ -210,7 +215,10 @@ async fn run(mut queue: mpsc::UnboundedReceiver<Operation>, addresses: Addresses
                 instance,
                 vips,
                 messages,
-            } => announcers.announce(&instance, &vips, messages).await,
+            } => {
+                let _span = spans::vip_work(&parent, VipWork::Announce, &instance, vips.len());
+                announcers.announce(&instance, &vips, messages).await;
+            }
         }
     }
 }

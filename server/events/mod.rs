@@ -192,6 +192,34 @@ impl<E> EventBus<E> {
     }
 }
 
+impl<E: Send + Sync + 'static> EventBus<E> {
+    /// Counts this bus's watchers from outside the router (for metrics), without keeping
+    /// the live queue open after the bus is gone.
+    pub fn watcher_gauge(&self) -> WatcherGauge {
+        let live = self.live.downgrade();
+        WatcherGauge(Arc::new(move || {
+            live.upgrade().map_or(0, |sender| sender.receiver_count())
+        }))
+    }
+}
+
+/// How many watchers a bus has; see [`EventBus::watcher_gauge`].
+#[derive(Clone)]
+pub struct WatcherGauge(Arc<dyn Fn() -> usize + Send + Sync>);
+
+impl WatcherGauge {
+    /// The number of watchers now; 0 once the bus is gone.
+    pub fn count(&self) -> usize {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for WatcherGauge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("WatcherGauge").field(&self.count()).finish()
+    }
+}
+
 impl<E> Subscription<E> {
     /// Waits for the next change.
     pub async fn next(&mut self) -> Next<E> {

@@ -205,7 +205,14 @@ impl DaemonLab {
     /// `filter` says (a test that counts every refused packet needs the debug lines).
     pub fn start_logging(&self, host: &str, instances: &[InstanceSpec], filter: &str) -> Daemon {
         let config = self.write_config(host, &config_text(instances));
-        self.spawn_daemon(host, "--config", &config, filter, &self.api_socket(host))
+        self.spawn_daemon(
+            host,
+            "--config",
+            &config,
+            filter,
+            &self.api_socket(host),
+            &[],
+        )
     }
 
     /// Starts the daemon on `host` with `instances`, its API on `socket`.
@@ -215,13 +222,25 @@ impl DaemonLab {
 
     /// Starts the daemon on `host` with the configuration `text`, its API on `socket`.
     pub fn start_with_config(&self, host: &str, text: &str, socket: &Path) -> Daemon {
+        self.start_with_environment(host, text, socket, &[])
+    }
+
+    /// Like [`DaemonLab::start_with_config`], with more environment variables (the
+    /// `OTEL_*` ones of the telemetry tests).
+    pub fn start_with_environment(
+        &self,
+        host: &str,
+        text: &str,
+        socket: &Path,
+        environment: &[(&str, &str)],
+    ) -> Daemon {
         let config = self.write_config(host, text);
-        self.spawn_daemon(host, "--config", &config, "info", socket)
+        self.spawn_daemon(host, "--config", &config, "info", socket, environment)
     }
 
     /// Starts the daemon on `host` with `instances` and `environment` added to its own (a
     /// service manager's variables, say), logging JSON at info.
-    pub fn start_with_environment(
+    pub fn start_instances_with_environment(
         &self,
         host: &str,
         instances: &[InstanceSpec],
@@ -249,6 +268,7 @@ impl DaemonLab {
                 &path,
                 "info",
                 &self.api_socket(host),
+                &[],
             ),
             path,
         )
@@ -261,9 +281,11 @@ impl DaemonLab {
         config: &Path,
         filter: &str,
         socket: &Path,
+        extra_environment: &[(&str, &str)],
     ) -> Daemon {
         // Whatever the calling environment says, the tests choose the lines they read.
-        self.spawn_daemon_with(host, config_option, config, socket, &[("RUST_LOG", filter)])
+        let environment = [&[("RUST_LOG", filter)], extra_environment].concat();
+        self.spawn_daemon_with(host, config_option, config, socket, &environment)
     }
 
     fn spawn_daemon_with(
