@@ -267,6 +267,21 @@ gap_in() {
         END { printf "%.1f %d", (longest > probe ? longest - probe : 0), lost }' "$1"
 }
 
+# From the new master's first advert after $3 (in the capture $2) to the client's first reply
+# after it (in the ping log $1), in ms: the takeover's own cost (VIP install, gratuitous ARP,
+# the client's next probe), free of where in the advert cycle the failure fell.
+recovery_in() {
+    local first_advert
+    first_advert=$(awk -v from="$3" '/ IP 192\.0\.2\.2 > / && $1 > from { print $1; exit }' "$2")
+    [[ -n $first_advert ]] || { printf -- "-"; return; }
+    awk -v advert="$first_advert" '
+        / bytes from / && !/DUP!/ {
+            at = substr($1, 2, length($1) - 2) + 0
+            if (at > advert) { printf "%.1f", (at - advert) * 1000; found = 1; exit }
+        }
+        END { if (!found) printf "-" }' "$1"
+}
+
 # From the old master's last advert before the new master's first after `from`, in ms.
 detection_in() {
     awk -v from="$2" '
@@ -332,16 +347,21 @@ one_run() {
     stop_process "$ping_pid"
     [[ -n $capture_pid ]] && stop_process "$capture_pid"
     stop_process "$h1"; stop_process "$h2"
-    local failure preemption detection="-"
+    local failure preemption detection="-" recovery="-"
     failure=$(gap_in "$work/ping.log" "$t_fail" "$t_restore")
     preemption=$(gap_in "$work/ping.log" "$t_restore" "$t_end")
-    [[ $mode != planned && -n $capture_pid ]] && detection=$(detection_in "$work/vrrp.txt" "$t_fail")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$daemon" "$interval" "$mode" "$run" \
+    if [[ $mode == unplanned && -n $capture_pid ]]; then
+        detection=$(detection_in "$work/vrrp.txt" "$t_fail")
+        recovery=$(recovery_in "$work/ping.log" "$work/vrrp.txt" "$t_fail")
+    elif [[ $mode == sigkill && -n $capture_pid ]]; then
+        detection=$(detection_in "$work/vrrp.txt" "$t_fail")
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$daemon" "$interval" "$mode" "$run" \
         "${failure% *}" "${failure#* }" "${preemption% *}" "${preemption#* }" "$detection" \
-        "$stale" >>"$work/results.tsv"
-    printf '  %-10s %-5s %-9s run %d: outage %s ms (%s lost), preemption %s ms, detection %s ms, takeover %s ms, stale VIP %s ms\n' \
+        "$stale" "$recovery" >>"$work/results.tsv"
+    printf '  %-10s %-5s %-9s run %d: outage %s ms (%s lost), preemption %s ms, detection %s ms, recovery %s ms, takeover %s ms, stale VIP %s ms\n' \
         "$daemon" "$interval" "$mode" "$run" "${failure% *}" "${failure#* }" "${preemption% *}" \
-        "$detection" "$takeover" "$stale" >&2
+        "$detection" "$recovery" "$takeover" "$stale" >&2
     if [[ -n $keep_raw ]]; then
         cp "$work/ping.log" "$work/ping.$daemon.$interval.$mode.$run.log"
         cp "$work/vrrp.txt" "$work/vrrp.$daemon.$interval.$mode.$run.txt"
@@ -401,18 +421,19 @@ report() {
     echo
     echo "| scenario | interval | Master_Down_Interval | vrrp-sidecar | keepalived 2.2.7 | ratio of medians |"
     echo "|---|---|---:|---:|---:|---:|"
-    for scenario in unplanned detection sigkill planned preemption stale; do
+    for scenario in unplanned detection recovery sigkill planned preemption stale; do
         for interval in $intervals; do
             mdi=$(master_down_ms "$interval")
             case $scenario in
                 unplanned) mode=unplanned; col=5; label="unplanned (link cut + kill)" ;;
                 detection) mode=unplanned; col=9; label="unplanned: detection on the wire" ;;
+                recovery) mode=unplanned; col=11; label="unplanned: new master's first advert to first reply" ;;
                 sigkill) mode=sigkill; col=5; label="SIGKILL only (link up)" ;;
                 planned) mode=planned; col=5; label="planned (SIGTERM)" ;;
                 preemption) mode=all; col=7; label="preemption (old master back)" ;;
                 stale) mode=sigkill; col=10; label="SIGKILL: killed host still holds the VIP for" ;;
             esac
-            [[ $scenario == detection && $have_tcpdump == false ]] && continue
+            [[ ($scenario == detection || $scenario == recovery) && $have_tcpdump == false ]] && continue
             ours=$(column "$col" sidecar "$interval" "$mode" | awk '!/>/' | stats)
             theirs=$(column "$col" keepalived "$interval" "$mode" | awk '!/>/' | stats)
             if [[ $scenario == stale ]]; then
