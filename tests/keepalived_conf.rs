@@ -741,3 +741,27 @@ fn script_user_and_init_fail_carry_over() {
         "{errors:?}"
     );
 }
+
+/// `script_user` runs every script without its own `user` as that user, so nothing runs as
+/// root and `exec_checks_as_root` stays off.
+#[test]
+fn script_user_is_the_default_user_of_scripts() {
+    let path = std::path::Path::new("tests/fixtures/keepalived-corpus/37-script-user.conf");
+    let (config, _) = load_keepalived_conf(path).expect("loads");
+    let users: Vec<(&str, Option<&str>)> = config.instances[0]
+        .health_checks
+        .iter()
+        .map(|check| match &check.probe {
+            Probe::Exec { user, .. } => (check.name.as_str(), user.as_deref()),
+            other => panic!("not an exec check: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        users,
+        [
+            ("chk_nginx", Some("keepalived_script")),
+            ("chk_own", Some("postgres"))
+        ]
+    );
+    assert!(!config.global.exec_checks_as_root);
+}

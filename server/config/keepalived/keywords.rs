@@ -59,11 +59,6 @@ pub(super) const REFUSED: &[(&str, &str)] = &[
          it implies explicitly instead",
     ),
     (
-        "script_user",
-        "scripts run as this daemon's user here, not as the user named, which would change \
-         their privileges",
-    ),
-    (
         "init_file",
         "the tracked file is not created or written here; create it before starting",
     ),

@@ -102,9 +102,12 @@ pub(super) fn translate(
         track_files: BTreeMap::new(),
     };
     // Definitions first: keepalived lets an instance refer to a script defined after it.
+    // global_defs before the scripts, wherever it is: its script_user applies to them all.
+    for node in nodes.iter().filter(|node| node.keyword == "global_defs") {
+        translator.global_defs(node);
+    }
     for node in nodes {
         match node.keyword.as_str() {
-            "global_defs" => translator.global_defs(node),
             "vrrp_script" => translator.vrrp_script(node),
             "vrrp_track_file" => translator.vrrp_track_file(node),
             _ => {}
@@ -147,8 +150,10 @@ pub(super) fn translate(
 #[derive(Default)]
 struct Globals {
     router_id: Option<String>,
-    /// A `vrrp_script` without `user`: keepalived would run it as root.
+    /// A `vrrp_script` without `user` and no `script_user`: keepalived would run it as root.
     scripts_as_root: bool,
+    /// `script_user`: the user of every `vrrp_script` that names none.
+    script_user: Option<(String, Origin)>,
     /// `vrrp_version`: the version of IPv4 instances that do not say.
     version: Option<(i64, Origin)>,
     /// `vrrp_garp_master_*`, by native `garp` key.
@@ -348,6 +353,11 @@ impl Translator<'_> {
             let keyword_path = block_path.key(&child.keyword);
             let origin = Self::origin(child, &keyword_path);
             match child.keyword.as_str() {
+                "script_user" => {
+                    if let Some((_, Value::String(user))) = self.script_user(child, &keyword_path) {
+                        self.globals.script_user = Some((user, origin));
+                    }
+                }
                 "router_id" => {
                     if let Some(router_id) = self.one_argument(child, &keyword_path) {
                         self.globals.router_id = Some(router_id.to_owned());
@@ -525,6 +535,12 @@ impl Translator<'_> {
                 "a vrrp_script needs `script \"PROGRAM ARGS\"`",
             );
             definition.has_error = true;
+        }
+        if !definition.fields.contains_key("user")
+            && !definition.has_error
+            && let Some((user, origin)) = self.globals.script_user.clone()
+        {
+            definition.set("user", Value::String(user), origin);
         }
         if !definition.fields.contains_key("user") && !definition.has_error {
             // keepalived runs a script without `user` (and without `script_user`) as root; so
