@@ -65,9 +65,14 @@ fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
 }
 
 fn config(priority: u8, telemetry: &str) -> String {
+    // A check that always passes (weight 0 moves nothing), for the check series.
+    let instance = InstanceSpec::v3(priority).with(
+        "health_checks.alive = { kind = \"exec\", command = [\"true\"], user = \"nobody\", \
+         interval = \"100ms\", weight = 0 }",
+    );
     format!(
         "{}[telemetry]\nmetrics_listen = \"{METRICS}\"\n{telemetry}",
-        config_text(&[InstanceSpec::v3(priority)])
+        config_text(&[instance])
     )
 }
 
@@ -103,6 +108,14 @@ fn the_prometheus_endpoint_counts_adverts_and_failovers_and_otlp_gets_the_same()
     std::thread::sleep(MARGIN);
 
     // Adverts flow: the master's sent and the backup's received counters move.
+    let check_series = "vrrp_check_passing{instance=\"vi\",check=\"alive\"}";
+    assert!(
+        netns::wait_until(Duration::from_secs(3), Duration::from_millis(100), || {
+            scrape(&lab, "h1").get(check_series) == Some(&1.0)
+        }),
+        "the check's series never showed it passing: {:?}",
+        scrape(&lab, "h1").get(check_series)
+    );
     let (master_before, backup_before) = (scrape(&lab, "h1"), scrape(&lab, "h2"));
     std::thread::sleep(Duration::from_secs(1));
     let (master_after, backup_after) = (scrape(&lab, "h1"), scrape(&lab, "h2"));

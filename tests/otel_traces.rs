@@ -276,3 +276,66 @@ fn spans_go_over_otlp_http_protobuf_when_asked() {
     assert_eq!(export.content_type, "application/x-protobuf");
     lab.finish();
 }
+
+#[test]
+fn a_transition_a_check_causes_is_a_child_of_the_checks_run() {
+    if !require_root("a_transition_a_check_causes_is_a_child_of_the_checks_run") {
+        return;
+    }
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let rt = runtime();
+    let receiver = Receiver::start(lab.ns("h1"), &rt);
+    let flag = lab.scratch("healthy");
+    std::fs::write(&flag, "").expect("scratch directory is writable");
+    let checked = InstanceSpec::v3(150).with(&format!(
+        "health_checks.gate = {{ kind = \"exec\", command = [\"test\", \"-e\", \"{}\"], \
+         interval = \"100ms\", timeout = \"1s\", rise = 1, fall = 1, weight = 0 }}",
+        flag.display()
+    ));
+    let text = format!(
+        "{}{}",
+        config_text(&[checked]).replace("[global]\n", "[global]\nexec_checks_as_root = true\n"),
+        telemetry(&receiver)
+    );
+    let h1 = lab.start_with_environment(
+        "h1",
+        &text,
+        &lab.api_socket("h1"),
+        &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    );
+    assert!(
+        lab.wait_holding("h1", VIP, true, ELECTION).is_some(),
+        "h1 never became master\n{}",
+        h1.log_text()
+    );
+
+    std::fs::remove_file(&flag).expect("the flag exists");
+    let fault = receiver
+        .wait_for_span(EXPORTED, |span| {
+            span.name == "vrrp.transition"
+                && span.attributes.get("vrrp.to").map(String::as_str) == Some("FAULT")
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no span for the check's fault; received {:#?}\n{}",
+                receiver.spans(),
+                h1.log_text()
+            )
+        });
+    let spans = receiver.spans();
+    let run = spans
+        .iter()
+        .find(|span| span.span_id == fault.parent_span_id)
+        .unwrap_or_else(|| panic!("the fault's parent was not exported: {fault:#?}\n{spans:#?}"));
+    assert_eq!(run.name, "vrrp.check.run", "{run:#?}");
+    assert_eq!(run.trace_id, fault.trace_id);
+    assert_eq!(
+        run.attributes.get("vrrp.check").map(String::as_str),
+        Some("gate")
+    );
+    assert_eq!(
+        run.attributes.get("vrrp.check.passed").map(String::as_str),
+        Some("false")
+    );
+    lab.finish();
+}

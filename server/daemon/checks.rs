@@ -27,6 +27,7 @@ use crate::health::{
     CheckMessage, CheckReport, CheckSpec, CheckState, CheckTask, LeaseInput, LeaseTask, ProbeSpec,
     Reporting, spawn_check, spawn_lease, spawn_probe,
 };
+use crate::telemetry::spans::Cause;
 use crate::vrrp::TrackedCheck;
 
 use super::control::ControlError;
@@ -527,6 +528,12 @@ pub async fn on_message(
     message: CheckMessage,
     router: &mut RouterView<'_>,
 ) {
+    // A verdict that changed leaves its run's span with the instances it moves, so the
+    // transition it brings about (at once, or after Master_Down_Interval) is its child.
+    let deciding_run = match &message {
+        CheckMessage::Report(report) if report.transition.is_some() => Some(report.span.clone()),
+        _ => None,
+    };
     let Some(recorded) = checks.record(id, message) else {
         return;
     };
@@ -537,6 +544,14 @@ pub async fn on_message(
             tracked_changed,
             verdict_changed,
         } => {
+            if let Some(span) = &deciding_run {
+                let now = Instant::now();
+                for driver in router.drivers.iter_mut() {
+                    if instances.iter().any(|instance| instance == driver.name()) {
+                        driver.expect_transition_from(Cause::of(span), now);
+                    }
+                }
+            }
             if let Some(status) = verdict_changed {
                 let now = SystemTime::now();
                 for instance in &instances {

@@ -50,7 +50,7 @@ pub enum LeaseInput {
 }
 
 /// The state of a pushed check after a report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LeaseAck {
     /// The report as counted.
     pub report: CheckReport,
@@ -60,7 +60,7 @@ pub struct LeaseAck {
 
 /// What a check's task tells its owner: a lease task sends both kinds, a probing task's
 /// [`CheckReport`]s are handed on as [`CheckMessage::Report`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum CheckMessage {
     /// A counted report, a missed TTL or a closed stream.
     Report(CheckReport),
@@ -134,6 +134,13 @@ async fn run_lease(
             return;
         }
         let transition = counting.record(run.clone());
+        let span = tracing::info_span!(
+            "vrrp.check.report",
+            vrrp.check = name.as_str(),
+            vrrp.check.passed = tracing::field::Empty,
+            vrrp.check.summary = tracing::field::Empty,
+        );
+        super::runner::record_run(&span, &run);
         let report = CheckReport {
             check_name: name.clone(),
             weight,
@@ -144,6 +151,7 @@ async fn run_lease(
             consecutive_failures: counting.consecutive_failures(),
             // Nothing runs on a tick here, so nothing is ever skipped.
             skipped_runs: 0,
+            span,
         };
         if let Some(ack) = ack {
             let expires = SystemTime::now() + expires_at.saturating_duration_since(Instant::now());

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
+use tracing::Instrument;
 
 use crate::vrrp::TrackedCheck;
 
@@ -34,8 +35,9 @@ pub enum Reporting {
     EveryRun,
 }
 
-/// What a check says after a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a check says after a run. Not `Eq`: it carries its run's span, which is only
+/// `PartialEq` (the same span).
+#[derive(Clone, Debug, PartialEq)]
 pub struct CheckReport {
     /// The check's name.
     pub check_name: String,
@@ -53,6 +55,9 @@ pub struct CheckReport {
     pub consecutive_failures: u32,
     /// Ticks skipped since the check started because a run was still going.
     pub skipped_runs: u64,
+    /// The span of this run (`vrrp.check.run`, or `vrrp.check.report` for a pushed check):
+    /// a transition the verdict brings about becomes its child.
+    pub span: tracing::Span,
 }
 
 impl CheckReport {
@@ -258,6 +263,7 @@ async fn run_check(
     let mut run_started = Instant::now();
     let mut skipped_runs = 0_u64;
     let mut last_value = None;
+    let mut in_flight_span = tracing::Span::none();
     loop {
         tokio::select! {
             _ = ticks.tick() => {
@@ -270,11 +276,15 @@ async fn run_check(
                     );
                 } else {
                     run_started = Instant::now();
-                    in_flight = Some(Box::pin(probe.run(spec.timeout)));
+                    let span = run_span(&spec.name);
+                    in_flight = Some(Box::pin(probe.run(spec.timeout).instrument(span.clone())));
+                    in_flight_span = span;
                 }
             }
             run = finished(&mut in_flight) => {
                 in_flight = None;
+                let span = std::mem::replace(&mut in_flight_span, tracing::Span::none());
+                record_run(&span, &run);
                 let value = run.value;
                 let transition = state.record(run.clone());
                 let value_changed = value.is_some() && value != last_value;
@@ -299,6 +309,7 @@ async fn run_check(
                     consecutive_passes: state.consecutive_passes(),
                     consecutive_failures: state.consecutive_failures(),
                     skipped_runs,
+                    span,
                 };
                 if reports.send(report).await.is_err() {
                     // Nobody listens any more: the check has no reason to run.
@@ -307,4 +318,20 @@ async fn run_check(
             }
         }
     }
+}
+
+/// The span of one run of check `name`; [`record_run`] adds what it found.
+fn run_span(name: &str) -> tracing::Span {
+    tracing::info_span!(
+        "vrrp.check.run",
+        vrrp.check = name,
+        vrrp.check.passed = tracing::field::Empty,
+        vrrp.check.summary = tracing::field::Empty,
+    )
+}
+
+/// Records a run's result on its span.
+pub fn record_run(span: &tracing::Span, run: &RunResult) {
+    span.record("vrrp.check.passed", run.passed);
+    span.record("vrrp.check.summary", tracing::field::display(&run.summary));
 }

@@ -338,6 +338,37 @@ pub fn prometheus_text(figures: &Figures) -> String {
     }
     family(
         &mut out,
+        "vrrp_check_passing",
+        "gauge",
+        "Health checks: 1 while passing after rise/fall counting, 0 while failing or pending.",
+    );
+    for (name, status) in &instances {
+        for check in &status.health_checks {
+            let _ = writeln!(
+                out,
+                "vrrp_check_passing{{instance=\"{name}\",check=\"{}\"}} {}",
+                check.spec.name,
+                u8::from(check.passing)
+            );
+        }
+    }
+    family(
+        &mut out,
+        "vrrp_check_consecutive_failures",
+        "gauge",
+        "Health checks: failed runs in a row (0 after a pass).",
+    );
+    for (name, status) in &instances {
+        for check in &status.health_checks {
+            let _ = writeln!(
+                out,
+                "vrrp_check_consecutive_failures{{instance=\"{name}\",check=\"{}\"}} {}",
+                check.spec.name, check.consecutive_failures
+            );
+        }
+    }
+    family(
+        &mut out,
         "vrrp_api_watchers",
         "gauge",
         "WatchState streams (and resigns waiting for their successor) open on the API.",
@@ -456,6 +487,24 @@ pub fn register_instruments(figures: &SharedFigures) {
                     observer.observe(
                         *count,
                         &[instance(&status), KeyValue::new("vrrp.reason", *reason)],
+                    );
+                }
+            }
+        })
+        .build();
+    let source = Arc::clone(figures);
+    meter
+        .u64_observable_gauge("vrrp.check.passing")
+        .with_description("Health checks: 1 while passing after rise/fall counting, else 0")
+        .with_callback(move |observer| {
+            for status in read(&source).statuses {
+                for check in &status.health_checks {
+                    observer.observe(
+                        u64::from(check.passing),
+                        &[
+                            instance(&status),
+                            KeyValue::new("vrrp.check", check.spec.name.clone()),
+                        ],
                     );
                 }
             }

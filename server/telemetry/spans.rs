@@ -7,6 +7,9 @@
 //! - A command that brings about a transition later (a `Resign` hands over when the
 //!   successor speaks) leaves a [`Cause`] with the instance; the transition span becomes a
 //!   child of the request's span, in the caller's trace.
+//! - A health check's run is a `vrrp.check.run` span (a pushed report a `vrrp.check.report`
+//!   span); when its verdict changes it leaves a [`Cause`] the same way, so a transition the
+//!   check brings about is a child of the run that decided it.
 //!
 //! Spans are recorded with `tracing`; without a collector no OpenTelemetry layer is
 //! installed and none of this costs more than a `tracing` span with no subscriber.
@@ -34,9 +37,14 @@ pub struct Cause {
 impl Cause {
     /// The context of the span the caller runs in (a request handler's `grpc.request`).
     pub fn current() -> Cause {
+        Cause::of(&Span::current())
+    }
+
+    /// The context of `span` (a health check's run whose verdict changed).
+    pub fn of(span: &Span) -> Cause {
         Cause {
             context: if tracing_enabled() {
-                Span::current().context()
+                span.context()
             } else {
                 Context::new()
             },
