@@ -290,6 +290,18 @@ detection_in() {
         END { if (!found) printf "-" }' "$1"
 }
 
+# Returns when the capture shows the next advert from $1, or after $2 seconds.
+wait_for_advert_from() {
+    local source=$1 timeout=$2 line tail_pid
+    exec {adverts}< <(exec tail -n0 -f "$work/vrrp.txt")
+    tail_pid=$!
+    while IFS= read -r -t "$timeout" -u "$adverts" line; do
+        [[ $line == *" IP $source > "* ]] && break
+    done
+    kill "$tail_pid" 2>/dev/null || true
+    exec {adverts}<&-
+}
+
 # One run: elect h1, probe, fail it in mode $3, restore it, measure. Appends to results.tsv.
 one_run() {
     local daemon=$1 interval=$2 mode=$3 run=$4
@@ -315,8 +327,16 @@ one_run() {
     ip netns exec "$(ns client)" ping -D -O -n -i "$(awk -v p="$PROBE_MS" 'BEGIN { print p / 1000 }')" "$VIP" >"$work/ping.log" 2>&1 &
     ping_pid=$!; started_pids+=("$ping_pid")
     sleep 1
-    # Pitfall 3: not phase-locked to the advert timer.
-    phase=$(awk -v seed="$RANDOM$run" -v i="$interval" 'BEGIN { srand(seed); printf "%.4f", rand() * i }')
+    # Pitfall 3: not phase-locked to the advert timer. With a capture the failure comes a
+    # drawn fraction of an interval after one of h1's adverts, the same fractions for both
+    # daemons (drawn from the run number), so their outages compare run for run; without
+    # one, at a random point.
+    local seed=$RANDOM$run
+    $have_tcpdump && seed=$run
+    phase=$(awk -v seed="$seed" -v i="$interval" 'BEGIN { srand(seed); printf "%.4f", rand() * i }')
+    if $have_tcpdump; then
+        wait_for_advert_from 192.0.2.1 "$(awk -v i="$interval" 'BEGIN { print 2 * i + 1 }')"
+    fi
     sleep "$phase"
     t_fail=$EPOCHREALTIME
     case "$mode:$daemon" in
