@@ -184,6 +184,9 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
     }
     let (vips, vip_worker) = VipWorker::spawn(addresses);
+    for instance in &config.instances {
+        vips.prepare(&instance.name, place(instance, &interfaces));
+    }
     let router_handle = RouterHandle::new(commands_sender.clone());
     let alerts =
         email_alert::AlertMailer::spawn(config.email_alerts.clone(), config.global.node_name());

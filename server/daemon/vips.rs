@@ -121,6 +121,10 @@ enum Operation {
         vips: Vec<PlacedVip>,
         messages: u8,
     },
+    Prepare {
+        instance: String,
+        vips: Vec<PlacedVip>,
+    },
 }
 
 /// The router's handle on the VIP worker: queues operations and never waits. Not `Clone`:
@@ -180,6 +184,15 @@ impl VipWorker {
         });
     }
 
+    /// Opens the announcement sockets `vips` will need, so that a takeover's first
+    /// gratuitous ARP does not wait for a socket to be created.
+    pub fn prepare(&self, instance: &str, vips: Vec<PlacedVip>) {
+        self.queue(Operation::Prepare {
+            instance: instance.to_owned(),
+            vips,
+        });
+    }
+
     fn queue(&self, operation: Operation) {
         if let Err(lost) = self.operations.send((operation, Span::current())) {
             // The worker only stops after every handle is gone, so this means it panicked.
@@ -218,6 +231,11 @@ async fn run(mut queue: mpsc::UnboundedReceiver<(Operation, Span)>, addresses: A
             } => {
                 let _span = spans::vip_work(&parent, VipWork::Announce, &instance, vips.len());
                 announcers.announce(&instance, &vips, messages).await;
+            }
+            Operation::Prepare { instance, vips } => {
+                for placed in &vips {
+                    announcers.for_interface(&instance, &placed.interface);
+                }
             }
         }
     }
