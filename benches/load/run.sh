@@ -11,12 +11,14 @@
 #
 # Usage (as root, from the repository):
 #   benches/load/run.sh [--binary PATH] [--window SECONDS] [--daemons "sidecar keepalived"]
+#                       [--scenarios "1:0.1 1:0.01 16:0.1"]   (interfaces:interval)
 set -euo pipefail
 
 binary=""
 window=10
 warm_up=5
 daemons="sidecar keepalived"
+scenarios="1:0.1 1:0.01 16:0.1"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -25,6 +27,7 @@ while (($#)); do
         --binary) binary=$2; shift 2 ;;
         --window) window=$2; shift 2 ;;
         --daemons) daemons=$2; shift 2 ;;
+        --scenarios) scenarios=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option $1" >&2; usage >&2; exit 64 ;;
     esac
@@ -152,8 +155,8 @@ printf 'load benchmark: %s, load %s, %s CPUs, binary %s\n' "$(date -u +%FT%TZ)" 
 printf 'keepalived: %s\n\n' "$(keepalived --version 2>&1 | sed -n 1p)"
 echo "| scenario | daemon | VIPs held | CPU (% of one core) | RSS (MiB) |"
 echo "|---|---|---:|---:|---:|"
-for scenario in "1 0.1" "1 0.01" "16 0.1"; do
-    read -r interfaces interval <<<"$scenario"
+for scenario in $scenarios; do
+    interfaces=${scenario%%:*} interval=${scenario#*:}
     write_configs "$interfaces" "$interval"
     for daemon in $daemons; do
         start_daemon "$daemon"
