@@ -34,10 +34,11 @@ use super::v1::sidecar_server::{SERVICE_NAME, SidecarServer};
 /// anything near this is a mistake or an attack; tonic answers OUT_OF_RANGE with both sizes.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// Concurrent HTTP/2 streams (calls, watches included) one connection may have open; more
-/// are refused by HTTP/2 itself (REFUSED_STREAM). A client that needs more watches opens
-/// another connection; the daemon-wide cap on watchers still applies.
-const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+/// Concurrent HTTP/2 streams (calls, watches and health reports included) one connection may
+/// have open; more wait in the client (gRPC queues them) or are refused by HTTP/2 itself. Twice
+/// the registered-check limit, so one application may keep every check it may register on one
+/// connection; the daemon-wide caps on watchers and registered checks still apply.
+const MAX_STREAMS_PER_CONNECTION: u32 = 8_192;
 
 /// The socket's mode: owner and group may connect (and so call every RPC), others not.
 const SOCKET_MODE: u32 = 0o660;
