@@ -10,10 +10,9 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 use tracing::{error, info, warn};
 
 use vrrp_sidecar::config::{
-    Config, ConfigError, ConfigSource, Diagnostic, LogFormat, Probe, load_keepalived_conf,
-    to_native_toml,
+    ConfigError, ConfigSource, Diagnostic, LogFormat, load_keepalived_conf, to_native_toml,
 };
-use vrrp_sidecar::daemon::privileges::{self, Capability};
+use vrrp_sidecar::daemon::privileges;
 use vrrp_sidecar::daemon::{self, logging};
 use vrrp_sidecar::telemetry::Telemetry;
 
@@ -213,10 +212,7 @@ fn run(
         return ExitCode::from(EXIT_INVALID_CONFIG);
     }
     if privileges::running_as_root() {
-        let mut keep = Capability::NETWORK.to_vec();
-        if has_exec_checks(&config) {
-            keep.extend(Capability::EXEC_CHECKS);
-        }
+        let keep = privileges::needed_by(&config);
         // Before the runtime starts its threads: they inherit the reduced sets.
         if let Err(error) = privileges::keep_only(&keep) {
             error!(%error, "could not give up the capabilities the daemon does not use");
@@ -252,14 +248,4 @@ fn run(
             ExitCode::from(EXIT_FAILED)
         }
     }
-}
-
-/// Whether any instance runs an exec health check, which may switch to another user.
-fn has_exec_checks(config: &Config) -> bool {
-    config.instances.iter().any(|instance| {
-        instance
-            .health_checks
-            .iter()
-            .any(|check| matches!(check.probe, Probe::Exec { .. }))
-    })
 }

@@ -354,6 +354,11 @@ impl InstanceDriver {
         self.instance.state()
     }
 
+    /// Its priority before health-check weights: the configured one, or one set over the API.
+    pub fn base_priority(&self) -> Priority {
+        self.base_priority
+    }
+
     /// The address its advertisements come from.
     pub fn primary_address(&self) -> IpAddr {
         self.instance.config().primary_address

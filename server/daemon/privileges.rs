@@ -186,6 +186,22 @@ fn capability_set_of_this_thread(field: &str) -> Option<u64> {
     u64::from_str_radix(hex.trim(), 16).ok()
 }
 
+/// What a daemon started as root keeps of its capabilities for `config`: the network pair,
+/// and what exec health checks need when it has any.
+pub fn needed_by(config: &Config) -> Vec<Capability> {
+    let has_exec_checks = config.instances.iter().any(|instance| {
+        instance
+            .health_checks
+            .iter()
+            .any(|check| matches!(check.probe, Probe::Exec { .. }))
+    });
+    let mut keep = Capability::NETWORK.to_vec();
+    if has_exec_checks {
+        keep.extend(Capability::EXEC_CHECKS);
+    }
+    keep
+}
+
 /// The exec health checks of `config` that would run as root, each described as a problem to
 /// fix, when the daemon runs as root and `exec_checks_as_root` is off; keepalived's
 /// `enable_script_security` is the same refusal. Empty otherwise.

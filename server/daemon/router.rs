@@ -278,9 +278,7 @@ impl Router {
             .get(&settings_name)
             .copied();
         if let Some(driver) = self.drivers.last_mut() {
-            if let Some(priority) =
-                stored.filter(|_| driver.status().base_priority != Priority::OWNER.get())
-            {
+            if let Some(priority) = stored.filter(|_| !driver.base_priority().is_owner()) {
                 info!(instance = %settings_name, %priority, "starting with the priority set over the API before the restart");
                 driver.set_base_priority(now, priority, &self.io).await;
             }
@@ -500,7 +498,7 @@ impl Router {
         let now = Instant::now();
         let position = self.position_of(instance)?;
         let driver = &mut self.drivers[position];
-        if driver.status().base_priority == Priority::OWNER.get() {
+        if driver.base_priority().is_owner() {
             return Err(ControlError::Owner(instance.to_owned()));
         }
         driver.expect_transition_from(cause, now);
@@ -522,8 +520,8 @@ impl Router {
         let overrides = self.priority_overrides.borrow().clone();
         for driver in &mut self.drivers {
             if let Some(&priority) = overrides.get(driver.name())
-                && driver.status().base_priority != priority.get()
-                && driver.status().base_priority != Priority::OWNER.get()
+                && driver.base_priority() != priority
+                && !driver.base_priority().is_owner()
             {
                 info!(instance = driver.name(), %priority, "the priority set over the API stays; SetPriority to the configured one to drop it");
                 driver.set_base_priority(now, priority, &self.io).await;
