@@ -110,6 +110,9 @@ pub struct InstanceDriver {
 /// Where an instance stands towards its sync group (untouched outside one).
 #[derive(Debug, Default)]
 struct GroupStanding {
+    /// It belongs to a sync group (the router says so at start and on reload); only then
+    /// are its transitions kept for the group rules.
+    member: bool,
     /// In Fault for a reason of its own (its interface, a check): set by every
     /// `EnterFault` that does not come from the group, cleared by `ClearFault`.
     own_fault: bool,
@@ -180,7 +183,16 @@ impl InstanceDriver {
         }
     }
 
-    /// The transitions since the last call, oldest first, for the sync group rules.
+    /// Whether it belongs to a sync group, whose rules then follow its transitions.
+    pub fn set_group_member(&mut self, member: bool) {
+        self.group.member = member;
+        if !member {
+            self.group.transitions.clear();
+        }
+    }
+
+    /// The transitions since the last call, oldest first, for the sync group rules (none
+    /// outside a group).
     pub fn take_group_transitions(&mut self) -> Vec<GroupTransition> {
         std::mem::take(&mut self.group.transitions)
     }
@@ -405,7 +417,12 @@ impl InstanceDriver {
                     return;
                 }
             }
-            Command::Shutdown => self.group = GroupStanding::default(),
+            Command::Shutdown => {
+                self.group = GroupStanding {
+                    member: self.group.member,
+                    ..GroupStanding::default()
+                };
+            }
             _ => {}
         }
         self.apply(now, command, check, io).await;
@@ -671,12 +688,14 @@ impl InstanceDriver {
             && std::mem::take(&mut self.group.handing_over)
             && reason == TransitionReason::Resigned;
         let caused_by_group = self.group.moving || group_handover;
-        self.group.transitions.push(GroupTransition {
-            instance: self.name().to_owned(),
-            from,
-            to,
-            caused_by_group,
-        });
+        if self.group.member {
+            self.group.transitions.push(GroupTransition {
+                instance: self.name().to_owned(),
+                from,
+                to,
+                caused_by_group,
+            });
+        }
         let (cause, check) = match (reason, self.fault_cause) {
             (TransitionReason::FaultCleared | TransitionReason::Resigned, _) if caused_by_group => {
                 (ChangeCause::SyncGroup, None)

@@ -255,11 +255,12 @@ impl Router {
             settings::primary_address(&settings, interface),
             Err(SettingsError::NoSourceAddress { .. })
         );
-        let driver = if source_missing {
+        let mut driver = if source_missing {
             awaiting_source(settings)?
         } else {
             self.create_driver(settings)?
         };
+        driver.set_group_member(self.sync_groups.contains(driver.name()));
         let command = if !running {
             self.links_down.insert(index);
             Command::EnterFault(FaultCause::InterfaceDown)
@@ -358,6 +359,11 @@ impl Router {
     /// Makes the members of each sync group follow the transitions of the last input (see
     /// [`sync_group`]). While stopping, instances stop one by one and are not followed.
     async fn follow_sync_groups(&mut self) {
+        // Without groups no instance keeps transitions for them: nothing to collect on
+        // the router's every wake.
+        if self.sync_groups.is_empty() {
+            return;
+        }
         for _ in 0..sync_group::MAX_ROUNDS {
             let transitions: Vec<_> = self
                 .drivers
@@ -947,7 +953,9 @@ impl Router {
         }
         // An instance the new groups no longer hold together leaves a group's Fault.
         for driver in &mut self.drivers {
-            if driver.group_view().held_by_group && !self.sync_groups.contains(driver.name()) {
+            let member = self.sync_groups.contains(driver.name());
+            driver.set_group_member(member);
+            if driver.group_view().held_by_group && !member {
                 driver
                     .follow_group(now, GroupMove::ReleaseFault, &self.io)
                     .await;
