@@ -1,21 +1,21 @@
-//! One `WatchState` stream: a task per watcher that reads the router's event bus and writes
-//! the stream, so a slow client only ever slows its own task.
+//! One `WatchState` stream, written by the HTTP/2 stream's own task: each time the client
+//! has room for a message, the stream reads the router's event bus for the next one. With
+//! thousands of watchers, a change costs one wake-up per watcher and no copy through a
+//! second task.
 //!
-//! The task starts from what the router handed over in one step (a snapshot and its
+//! The stream starts from what the router handed over in one step (a snapshot and its
 //! subscription, or a resume's backlog and its subscription). When the client reads too
-//! slowly, its outbox fills, the task stops reading the bus, and the bus drops the oldest
-//! changes for it alone; the task then learns it lagged and starts again with a `Reset` and a
-//! fresh snapshot, so the client never sees a silent gap.
+//! slowly, HTTP/2 flow control stops the stream from being polled, so it stops reading the
+//! bus, and the bus drops the oldest changes for it alone; the stream then learns it lagged
+//! and starts again with a `Reset` and a fresh snapshot, so the client never sees a silent gap.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::mpsc;
-use tokio::time::Instant;
-use tokio_stream::StreamExt;
-use tokio_stream::adapters::Map;
-use tokio_stream::wrappers::ReceiverStream;
+use futures_util::Stream;
+use tokio::time::{Instant, Sleep};
 use tonic::Status;
 
 use crate::daemon::control::{ResumePoint, RouterHandle, WatchBeginning, WatchStart};
@@ -31,18 +31,9 @@ use super::v1::{self, reset::Cause};
 const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
 /// The shortest and longest heartbeat interval a watcher may ask for.
 const HEARTBEAT_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(300));
-/// Messages waiting for the client before the task stops reading the bus. Small, so a
-/// stalled client lags (and is reset) instead of holding a copy of the history.
-const OUTBOX: usize = 16;
-
-/// One message for the client, boxed in the outbox: a `WatchStateResponse` with a snapshot is
-/// several hundred bytes, and the channel allocates its slots 32 at a time, so unboxed each
-/// watcher would hold some 20 KiB of empty slots (200 MiB for 10,000 watchers).
-type Outgoing = Box<Result<v1::WatchStateResponse, Status>>;
 
 /// The stream a `WatchState` call returns.
-pub type WatchStream =
-    Map<ReceiverStream<Outgoing>, fn(Outgoing) -> Result<v1::WatchStateResponse, Status>>;
+pub type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::WatchStateResponse, Status>> + Send>>;
 
 /// A checked `WatchStateRequest`.
 #[derive(Debug)]
@@ -81,72 +72,117 @@ impl WatchRequest {
 }
 
 /// Starts the stream: asks the router first, so a refusal (RESOURCE_EXHAUSTED, UNAVAILABLE)
-/// is the call's status; then a task writes the stream.
+/// is the call's status.
 pub async fn start(router: RouterHandle, request: WatchRequest) -> Result<WatchStream, Status> {
     let first = router
         .watch(request.resume.clone())
         .await
         .map_err(|error| control_status(&error))?;
-    let (outbox, stream) = mpsc::channel(OUTBOX);
-    let watcher = Watcher {
+    let mut watcher = Watcher {
         router,
         instances: request.instances,
         heartbeat: request.heartbeat,
-        outbox,
-        epoch: first.epoch.to_string(),
+        heartbeat_timer: Box::pin(tokio::time::sleep(request.heartbeat)),
         last_sent: Instant::now(),
+        epoch: String::new(),
+        revision: 0,
+        outbox: VecDeque::new(),
+        phase: Phase::Ended,
     };
-    tokio::spawn(watcher.run(first));
-    let unbox: fn(Outgoing) -> Result<v1::WatchStateResponse, Status> = |outgoing| *outgoing;
-    Ok(ReceiverStream::new(stream).map(unbox))
+    watcher.begin(first, None);
+    Ok(Box::pin(futures_util::stream::unfold(
+        watcher,
+        |mut watcher| async move {
+            let message = watcher.next_message().await?;
+            Some((message, watcher))
+        },
+    )))
 }
 
-/// The client went away; the task ends.
-struct Gone;
+/// Where the stream stands once its outbox is empty.
+enum Phase {
+    /// Live changes from the bus.
+    Following(Subscription<InstanceEvent>),
+    /// The bus dropped changes for this watcher: a `Reset` and a fresh snapshot come next.
+    Lagged,
+    /// The stream is over.
+    Ended,
+}
 
 struct Watcher {
     router: RouterHandle,
     instances: BTreeSet<String>,
     heartbeat: Duration,
-    outbox: mpsc::Sender<Outgoing>,
-    epoch: String,
+    /// Fires at most once per heartbeat interval; when it fires early (something was sent
+    /// since it was set), it is set again instead of being moved on every message.
+    heartbeat_timer: Pin<Box<Sleep>>,
     last_sent: Instant,
+    epoch: String,
+    /// The latest revision the client is up to date with, for messages that are not events.
+    revision: u64,
+    /// Messages made in one go (a snapshot, a resume's backlog), sent before anything else.
+    outbox: VecDeque<v1::WatchStateResponse>,
+    phase: Phase,
 }
 
 impl Watcher {
-    async fn run(mut self, first: WatchStart) {
-        let mut start = first;
-        let mut reset = None;
+    /// The next message for the client; `None` ends the stream.
+    async fn next_message(&mut self) -> Option<Result<v1::WatchStateResponse, Status>> {
         loop {
-            self.epoch = start.epoch.to_string();
-            let Ok(subscription) = self.begin(start.beginning, reset).await else {
-                return;
-            };
-            if self.follow(subscription).await.is_err() {
-                return;
+            if let Some(message) = self.outbox.pop_front() {
+                return Some(Ok(self.sent(message)));
             }
-            reset = Some(Cause::SubscriberLagged);
-            start = match self.router.watch(None).await {
-                Ok(start) => start,
-                Err(error) => {
-                    let _ = self
-                        .outbox
-                        .send(Box::new(Err(control_status(&error))))
-                        .await;
-                    return;
+            match &mut self.phase {
+                Phase::Ended => return None,
+                Phase::Lagged => match self.router.watch(None).await {
+                    Ok(start) => self.begin(start, Some(Cause::SubscriberLagged)),
+                    Err(error) => {
+                        self.phase = Phase::Ended;
+                        return Some(Err(control_status(&error)));
+                    }
+                },
+                Phase::Following(subscription) => {
+                    tokio::select! {
+                        biased;
+                        next = subscription.next() => match next {
+                            Next::Event(change) => {
+                                self.revision = change.revision;
+                                if let Some(message) = self.event_message(&change) {
+                                    return Some(Ok(self.sent(message)));
+                                }
+                            }
+                            Next::Lagged { .. } => self.phase = Phase::Lagged,
+                            Next::Closed => {
+                                self.phase = Phase::Ended;
+                                return Some(Err(Status::unavailable(
+                                    "the daemon is shutting down; reconnect and resume once it \
+                                     is back",
+                                )));
+                            }
+                        },
+                        () = self.heartbeat_timer.as_mut() => {
+                            let due = self.last_sent + self.heartbeat;
+                            if due <= Instant::now() {
+                                let heartbeat = self.message(
+                                    self.revision,
+                                    SystemTime::now(),
+                                    Kind::Heartbeat(v1::Heartbeat {}),
+                                );
+                                return Some(Ok(self.sent(heartbeat)));
+                            }
+                            self.heartbeat_timer.as_mut().reset(due);
+                        }
+                    }
                 }
-            };
+            }
         }
     }
 
-    /// Sends the snapshot (after a `Reset` when there is a cause) or the replay, then
-    /// `SnapshotComplete`; returns the subscription to follow.
-    async fn begin(
-        &mut self,
-        beginning: WatchBeginning,
-        mut reset: Option<Cause>,
-    ) -> Result<Subscription<InstanceEvent>, Gone> {
-        match beginning {
+    /// Fills the outbox with the snapshot (after a `Reset` when there is a cause) or the
+    /// replay, then `SnapshotComplete`, and follows the subscription that comes after.
+    fn begin(&mut self, start: WatchStart, mut reset: Option<Cause>) {
+        self.epoch = start.epoch.to_string();
+        let subscription = match start.beginning {
             WatchBeginning::Snapshot {
                 refused,
                 statuses,
@@ -159,37 +195,46 @@ impl Watcher {
                     });
                 }
                 let revision = subscription.start_revision;
+                let now = SystemTime::now();
                 if let Some(cause) = reset {
-                    self.send(
+                    let message = self.message(
                         revision,
-                        SystemTime::now(),
+                        now,
                         Kind::Reset(v1::Reset {
                             cause: cause as i32,
                         }),
-                    )
-                    .await?;
+                    );
+                    self.outbox.push_back(message);
                 }
                 for instance in self.snapshot(&statuses) {
-                    self.send(
+                    let message = self.message(
                         revision,
-                        SystemTime::now(),
+                        now,
                         Kind::Snapshot(v1::InstanceSnapshot {
                             instance: Some(instance),
                         }),
-                    )
-                    .await?;
+                    );
+                    self.outbox.push_back(message);
                 }
-                self.complete(revision).await?;
-                Ok(subscription)
+                subscription
             }
             WatchBeginning::Resumed(resumed) => {
                 for change in &resumed.backlog {
-                    self.send_event(change).await?;
+                    if let Some(message) = self.event_message(change) {
+                        self.outbox.push_back(message);
+                    }
                 }
-                self.complete(resumed.subscription.start_revision).await?;
-                Ok(resumed.subscription)
+                resumed.subscription
             }
-        }
+        };
+        self.revision = subscription.start_revision;
+        let complete = self.message(
+            self.revision,
+            SystemTime::now(),
+            Kind::SnapshotComplete(v1::SnapshotComplete {}),
+        );
+        self.outbox.push_back(complete);
+        self.phase = Phase::Following(subscription);
     }
 
     /// The snapshot items this watcher asked for: every instance, or the named ones with
@@ -209,68 +254,30 @@ impl Watcher {
             .collect()
     }
 
-    async fn complete(&mut self, revision: u64) -> Result<(), Gone> {
-        self.send(
-            revision,
-            SystemTime::now(),
-            Kind::SnapshotComplete(v1::SnapshotComplete {}),
-        )
-        .await
-    }
-
-    /// Forwards live changes and heartbeats; returns `Ok` when the watcher lagged. A closed
-    /// bus (the daemon stopping) ends the stream with UNAVAILABLE.
-    async fn follow(&mut self, mut subscription: Subscription<InstanceEvent>) -> Result<(), Gone> {
-        let mut revision = subscription.start_revision;
-        loop {
-            let heartbeat_due = self.last_sent + self.heartbeat;
-            tokio::select! {
-                biased;
-                next = subscription.next() => match next {
-                    Next::Event(change) => {
-                        revision = change.revision;
-                        self.send_event(&change).await?;
-                    }
-                    Next::Lagged { .. } => return Ok(()),
-                    Next::Closed => {
-                        let _ = self
-                            .outbox
-                            .send(Box::new(Err(Status::unavailable(
-                                "the daemon is shutting down; reconnect and resume once it is back",
-                            ))))
-                            .await;
-                        return Err(Gone);
-                    }
-                },
-                () = tokio::time::sleep_until(heartbeat_due) => {
-                    self.send(revision, SystemTime::now(), Kind::Heartbeat(v1::Heartbeat {}))
-                        .await?;
-                }
-            }
-        }
-    }
-
-    async fn send_event(&mut self, change: &Arc<Revisioned<InstanceEvent>>) -> Result<(), Gone> {
+    /// The message for `change`, or `None` when this watcher does not follow its instance.
+    fn event_message(
+        &self,
+        change: &Arc<Revisioned<InstanceEvent>>,
+    ) -> Option<v1::WatchStateResponse> {
         if !self.instances.is_empty() && !self.instances.contains(change.event.instance()) {
-            return Ok(());
+            return None;
         }
-        self.send(change.revision, change.at, convert::event(&change.event))
-            .await
+        Some(self.message(change.revision, change.at, convert::event(&change.event)))
     }
 
-    async fn send(&mut self, revision: u64, at: SystemTime, kind: Kind) -> Result<(), Gone> {
-        let message = v1::WatchStateResponse {
+    fn message(&self, revision: u64, at: SystemTime, kind: Kind) -> v1::WatchStateResponse {
+        v1::WatchStateResponse {
             epoch: self.epoch.clone(),
             revision,
             timestamp: Some(convert::timestamp(at)),
             kind: Some(kind),
-        };
-        self.outbox
-            .send(Box::new(Ok(message)))
-            .await
-            .map_err(|_| Gone)?;
+        }
+    }
+
+    /// Notes that `message` goes out now, for the heartbeat.
+    fn sent(&mut self, message: v1::WatchStateResponse) -> v1::WatchStateResponse {
         self.last_sent = Instant::now();
-        Ok(())
+        message
     }
 }
 
