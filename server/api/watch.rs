@@ -91,7 +91,7 @@ pub async fn start(router: RouterHandle, request: WatchRequest) -> Result<WatchS
     };
     watcher.begin(first, None);
     Ok(Box::pin(futures_util::stream::unfold(
-        watcher,
+        Box::new(watcher),
         |mut watcher| async move {
             let message = watcher.next_message().await?;
             Some((message, watcher))
