@@ -1070,8 +1070,39 @@ fn a_set_priority_outlives_a_restart_only_with_a_priorities_file() {
     );
     let daemon = restart(daemon, &keeping);
     assert_eq!(base_priority(&socket), 120, "{}", daemon.log_text());
+
+    // A reload that changes the configured priority keeps the one set over the API, and
+    // never shows the configured one on the way: no priority change at all is published.
+    let changed = format!(
+        "{}\n[api]\npriorities_file = \"{}\"\n",
+        daemon_lab::config_text(&[InstanceSpec::v3(140)]),
+        file.display()
+    );
+    lab.write_config("h1", &changed);
+    let published = rt.block_on(async {
+        let grpc = connect(&socket).await;
+        let mut stream = watch(&grpc, watch_request("vi")).await;
+        read_until(&mut stream, MARGIN, is_snapshot_complete).await;
+        grpc.clone()
+            .reload(proto::ReloadRequest {})
+            .await
+            .expect("Reload");
+        // Everything the reload published comes before the next heartbeat (1 s of quiet).
+        read_until(&mut stream, Duration::from_secs(3), |message| {
+            matches!(message.kind, Some(Kind::Heartbeat(_)))
+        })
+        .await
+    });
+    assert!(
+        !published
+            .iter()
+            .any(|message| matches!(message.kind, Some(Kind::PriorityChange(_)))),
+        "{published:#?}"
+    );
+    assert_eq!(base_priority(&socket), 120, "{}", daemon.log_text());
+
     // Back to the configured priority: the file forgets the instance.
-    set(&socket, 150);
+    set(&socket, 140);
     assert!(
         netns::wait_until(Duration::from_secs(2), daemon_lab::POLL, || {
             std::fs::read_to_string(&file).is_ok_and(|text| !text.contains("\nvi "))

@@ -555,9 +555,16 @@ impl InstanceDriver {
     }
 
     /// Moves to `new` settings in place (see [`settings::restart_needed`] for which changes
-    /// cannot): a new priority takes effect at once; a master installs added addresses,
-    /// removes dropped ones and announces the added ones.
-    pub async fn reconfigure(&mut self, now: Instant, new: InstanceSettings, io: &Io) {
+    /// cannot): a new priority takes effect at once, unless `set_over_api` holds a priority
+    /// set over the API, which stays; a master installs added addresses, removes dropped ones
+    /// and announces the added ones.
+    pub async fn reconfigure(
+        &mut self,
+        now: Instant,
+        new: InstanceSettings,
+        set_over_api: Option<Priority>,
+        io: &Io,
+    ) {
         let old = std::mem::replace(&mut self.settings, new);
         self.decode_options = settings::decode_options(&self.settings);
         self.checksum = settings::checksum_form(&self.settings);
@@ -584,11 +591,17 @@ impl InstanceDriver {
             }
         }
         match settings::priority(&self.settings) {
-            Ok(priority) if priority != self.base_priority => {
-                info!(instance = self.name(), from = %self.base_priority, to = %priority, "priority changed by reload");
-                self.set_base_priority(now, priority, io).await;
+            Ok(configured) => {
+                // Applied in one step, so no advert and no event carries the configured
+                // priority when a priority set over the API is to stay.
+                let priority = set_over_api
+                    .filter(|_| !configured.is_owner())
+                    .unwrap_or(configured);
+                if priority != self.base_priority {
+                    info!(instance = self.name(), from = %self.base_priority, to = %priority, "priority changed by reload");
+                    self.set_base_priority(now, priority, io).await;
+                }
             }
-            Ok(_) => {}
             Err(error) => error!(instance = self.name(), %error, "priority not changed"),
         }
     }

@@ -887,7 +887,14 @@ impl Router {
                 Some(mut driver) if !settings::restart_needed(driver.settings(), &settings) => {
                     in_place += 1;
                     outcome.changed.push(settings.name.clone());
-                    driver.reconfigure(now, settings, &self.io).await;
+                    let set_over_api = self
+                        .priority_overrides
+                        .borrow()
+                        .get(&settings.name)
+                        .copied();
+                    driver
+                        .reconfigure(now, settings, set_over_api, &self.io)
+                        .await;
                     self.drivers.push(driver);
                 }
                 Some(mut driver) => {
