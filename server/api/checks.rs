@@ -205,6 +205,9 @@ pub fn check_status(error: &CheckError) -> Status {
         CheckError::AlreadyExists(_) => Status::already_exists(format!(
             "{error}; pick another name, or UnregisterHealthCheck it first"
         )),
+        CheckError::NameConfigured { .. } => Status::already_exists(format!(
+            "{error}; a registered check needs a name no configured check has"
+        )),
         CheckError::NotFound(_) => Status::not_found(format!(
             "{error}; GetInstance lists each instance's checks, RegisterHealthCheck adds one"
         )),

@@ -104,6 +104,15 @@ pub enum CheckError {
     /// A registered check already has the name.
     #[error("a health check named `{0}` is already registered")]
     AlreadyExists(String),
+    /// A configured check has the name: events and metrics name checks, so a registered
+    /// one needs a name of its own.
+    #[error("health check `{name}` is configured for instance `{instance}`")]
+    NameConfigured {
+        /// The name.
+        name: String,
+        /// An instance whose configuration has a check of that name.
+        instance: String,
+    },
     /// No registered check has the name.
     #[error("no registered health check is named `{0}`")]
     NotFound(String),
@@ -203,6 +212,32 @@ impl HealthChecks {
                 error!(%error, check = %name, "configured health check not started");
             }
         }
+        self.warn_about_registered(instances);
+    }
+
+    /// After a reload, names what makes a registered check confusing: a configured check
+    /// that now has its name, or instances that are gone. The check stays registered (its
+    /// owner may still report to it) and applies again to an instance a later reload brings
+    /// back.
+    fn warn_about_registered(&self, instances: &[InstanceSettings]) {
+        for (key, check) in &self.checks {
+            let CheckKey::Registered { name } = key else {
+                continue;
+            };
+            if let Some(instance) = self.configured_instance_of(name) {
+                warn!(check = %name, %instance, "a configured health check has the name of a registered one; events and metrics now name both");
+            }
+            let gone: Vec<&str> = check
+                .status
+                .instances
+                .iter()
+                .filter(|name| !instances.iter().any(|settings| &settings.name == *name))
+                .map(String::as_str)
+                .collect();
+            if !gone.is_empty() {
+                warn!(check = %name, instances = ?gone, "a registered health check follows instances the configuration no longer has; it moves them again if they come back");
+            }
+        }
     }
 
     /// Registers a check from the API: probed by the daemon (with `probe` when the caller
@@ -220,6 +255,12 @@ impl HealthChecks {
         if self.checks.contains_key(&key) {
             return Err(CheckError::AlreadyExists(spec.name));
         }
+        if let Some(instance) = self.configured_instance_of(&spec.name) {
+            return Err(CheckError::NameConfigured {
+                name: spec.name,
+                instance: instance.to_owned(),
+            });
+        }
         if self.registered >= self.registered_limit {
             return Err(CheckError::TooMany {
                 limit: self.registered_limit,
@@ -229,6 +270,17 @@ impl HealthChecks {
         self.registered += 1;
         self.registrations.send_replace(self.registered());
         Ok(status)
+    }
+
+    /// An instance with a configured check named `name`, if any has one.
+    fn configured_instance_of(&self, name: &str) -> Option<&str> {
+        self.checks.keys().find_map(|key| match key {
+            CheckKey::Configured {
+                instance,
+                name: configured,
+            } if configured == name => Some(instance.as_str()),
+            _ => None,
+        })
     }
 
     /// Removes the registered check `name`; returns the instances it moved.
@@ -659,6 +711,30 @@ mod tests {
         assert!(checks.tracked_for("vi").is_empty());
         assert_eq!(checks.statuses_for("vi").len(), 2);
         assert!(checks.statuses_for("other").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_registered_check_may_not_take_a_configured_name() {
+        let text = "[instances.vi]\ninterface = \"eth0\"\nvrid = 7\npriority = 120\n\
+                    virtual_addresses = [\"192.0.2.100/24\"]\n\
+                    [instances.vi.health_checks.ready]\nkind = \"file\"\n\
+                    path = \"/nonexistent/vrrp-sidecar-test\"\n";
+        let instances =
+            crate::config::Config::from_str(text, crate::config::Format::Toml, "t.toml")
+                .expect("valid test config")
+                .instances;
+        let mut checks = HealthChecks::new(2);
+        checks.sync_configured(&instances);
+        assert_eq!(
+            checks.register(pushed("ready"), None, vec!["vi".into()], "me".into()),
+            Err(CheckError::NameConfigured {
+                name: "ready".into(),
+                instance: "vi".into()
+            })
+        );
+        checks
+            .register(pushed("app"), None, vec!["vi".into()], "me".into())
+            .expect("a name of its own");
     }
 
     #[tokio::test]
