@@ -551,10 +551,17 @@ fn registered_checks_are_validated_listed_kept_across_a_reload_and_removed() {
             .expect("registered")
             .into_inner();
         assert_eq!(registered.spec.as_ref().map(|spec| spec.weight), Some(-10));
-        let status = refused(
-            grpc.register_health_check(register(pushed_spec("app", "vi")))
-                .await,
-        );
+        // The same check again is the existing one (an application that restarted); the
+        // name with another spec is refused.
+        let again = grpc
+            .register_health_check(register(pushed_spec("app", "vi")))
+            .await
+            .expect("the same check again")
+            .into_inner();
+        assert_eq!(again.spec, registered.spec);
+        let mut heavier = pushed_spec("app", "vi");
+        heavier.weight = -20;
+        let status = refused(grpc.register_health_check(register(heavier)).await);
         assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
         // A report naming an unknown check ends the stream with NOT_FOUND.
         let reports = tokio_stream::iter([proto::HealthReport {

@@ -241,7 +241,8 @@ impl HealthChecks {
     }
 
     /// Registers a check from the API: probed by the daemon (with `probe` when the caller
-    /// set it up, else set up here), or pushed with a lease.
+    /// set it up, else set up here), or pushed with a lease. Registering a check that exists
+    /// with the same spec and instances returns it, with the caller as its owner.
     pub fn register(
         &mut self,
         spec: CheckSpec,
@@ -252,7 +253,15 @@ impl HealthChecks {
         let key = CheckKey::Registered {
             name: spec.name.clone(),
         };
-        if self.checks.contains_key(&key) {
+        if let Some(check) = self.checks.get_mut(&key) {
+            // The same check again (an application that restarted while the daemon kept
+            // its registration): the existing one, now owned by the caller.
+            if check.status.spec == spec && check.status.instances == instances {
+                check.status.owner = CheckOwner::Registered(owner);
+                let status = check.status.clone();
+                self.registrations.send_replace(self.registered());
+                return Ok(status);
+            }
             return Err(CheckError::AlreadyExists(spec.name));
         }
         if let Some(instance) = self.configured_instance_of(&spec.name) {
@@ -680,10 +689,20 @@ mod tests {
         checks
             .register(pushed("a"), None, vi(), "me".into())
             .expect("first");
+        let mut other = pushed("a");
+        other.weight = -20;
         assert_eq!(
-            checks.register(pushed("a"), None, vi(), "me".into()),
+            checks.register(other, None, vi(), "me".into()),
             Err(CheckError::AlreadyExists("a".into()))
         );
+        assert_eq!(
+            checks.register(pushed("a"), None, vec!["other".into()], "me".into()),
+            Err(CheckError::AlreadyExists("a".into()))
+        );
+        let again = checks
+            .register(pushed("a"), None, vi(), "restarted".into())
+            .expect("the same check again");
+        assert_eq!(again.owner, CheckOwner::Registered("restarted".into()));
         checks
             .register(pushed("b"), None, vi(), "me".into())
             .expect("second");
