@@ -61,7 +61,7 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
         None => {
             return Err(invalid(
                 "spec.kind",
-                "is missing: set one of exec, tcp, http, grpc or pushed",
+                "is missing: set one of exec, tcp, http, grpc, interface, file or pushed",
             ));
         }
         Some(Kind::Exec(exec)) => {
@@ -121,6 +121,35 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
             address: socket_address(&grpc.address, "spec.grpc.address")?,
             service: Some(grpc.service).filter(|service| !service.is_empty()),
         },
+        Some(Kind::Interface(interface)) => {
+            // Linux interface names: 1..15 bytes, no '/', ':' or white space (dev_valid_name).
+            let valid = (1..=15).contains(&interface.name.len())
+                && interface.name != "."
+                && interface.name != ".."
+                && !interface
+                    .name
+                    .chars()
+                    .any(|c| c == '/' || c == ':' || c.is_whitespace());
+            if !valid {
+                return Err(invalid(
+                    "spec.interface.name",
+                    "is not an interface name: 1 to 15 bytes without '/', ':' or spaces",
+                ));
+            }
+            ProbeSpec::Interface {
+                name: interface.name,
+            }
+        }
+        Some(Kind::File(file)) => {
+            let path = std::path::PathBuf::from(file.path);
+            if !path.is_absolute() {
+                return Err(invalid(
+                    "spec.file.path",
+                    "must be an absolute path: the daemon's working directory is not the caller's",
+                ));
+            }
+            ProbeSpec::File { path }
+        }
         Some(Kind::Pushed(pushed)) => {
             let ttl = period(pushed.lease_ttl, "spec.pushed.lease_ttl")?.ok_or_else(|| {
                 invalid(
@@ -375,4 +404,62 @@ fn socket_address(text: &str, field: &str) -> Result<SocketAddr, Status> {
 
 fn invalid(field: &str, problem: &str) -> Status {
     Status::invalid_argument(format!("{field} {problem}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: Kind) -> Option<v1::HealthCheckSpec> {
+        Some(v1::HealthCheckSpec {
+            name: "link".into(),
+            instance_names: vec!["vi".into()],
+            kind: Some(kind),
+            ..v1::HealthCheckSpec::default()
+        })
+    }
+
+    fn refusal(kind: Kind) -> String {
+        let status = parse_spec(spec(kind)).expect_err("refused");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        status.message().to_owned()
+    }
+
+    #[test]
+    fn interface_and_file_checks_round_trip_through_the_api() {
+        for kind in [
+            Kind::Interface(v1::InterfaceCheck {
+                name: "eth0".into(),
+            }),
+            Kind::File(v1::FileCheck {
+                path: "/run/app/weight".into(),
+            }),
+        ] {
+            let (check, instances) = parse_spec(spec(kind.clone())).expect("valid");
+            assert_eq!(
+                convert::check_spec(&check, &instances).kind,
+                Some(kind),
+                "{check:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_interface_names_and_relative_paths_say_which_field() {
+        for name in [
+            "",
+            "a-name-over-15-bytes",
+            "eth0:1",
+            "a/b",
+            "..",
+            "has space",
+        ] {
+            let message = refusal(Kind::Interface(v1::InterfaceCheck { name: name.into() }));
+            assert!(message.starts_with("spec.interface.name "), "{message}");
+        }
+        let message = refusal(Kind::File(v1::FileCheck {
+            path: "run/flag".into(),
+        }));
+        assert!(message.starts_with("spec.file.path "), "{message}");
+    }
 }

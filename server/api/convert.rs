@@ -233,8 +233,7 @@ pub fn health_check(status: &CheckStatus) -> v1::HealthCheck {
     }
 }
 
-/// A check's spec as the API describes it. Interface and file checks have no kind in the
-/// API (they come from the configuration file only), so theirs is left unset.
+/// A check's spec as the API describes it.
 pub fn check_spec(spec: &CheckSpec, instances: &[String]) -> v1::HealthCheckSpec {
     use v1::health_check_spec::Kind as CheckKind;
     let kind = match &spec.probe {
@@ -259,7 +258,12 @@ pub fn check_spec(spec: &CheckSpec, instances: &[String]) -> v1::HealthCheckSpec
             address: address.to_string(),
             service: service.clone().unwrap_or_default(),
         })),
-        ProbeSpec::Interface { .. } | ProbeSpec::File { .. } => None,
+        ProbeSpec::Interface { name } => Some(CheckKind::Interface(v1::InterfaceCheck {
+            name: name.clone(),
+        })),
+        ProbeSpec::File { path } => Some(CheckKind::File(v1::FileCheck {
+            path: path.display().to_string(),
+        })),
         ProbeSpec::Pushed(lease) => Some(CheckKind::Pushed(v1::PushedCheck {
             lease_ttl: Some(duration(lease.ttl)),
             on_lease_expiry: match lease.on_expiry {

@@ -296,8 +296,8 @@ fn checks_table(instances: &[proto::Instance]) -> String {
     table(header, &rows)
 }
 
-/// What a check looks at, in one word; "file/interface" for the configured kinds the API
-/// has no message for.
+/// What a check looks at, in one word; "?" for a kind this vrrpctl does not know (a newer
+/// daemon's).
 fn check_kind(spec: &proto::HealthCheckSpec) -> &'static str {
     use proto::health_check_spec::Kind;
     match spec.kind {
@@ -306,7 +306,9 @@ fn check_kind(spec: &proto::HealthCheckSpec) -> &'static str {
         Some(Kind::Http(_)) => "http",
         Some(Kind::Grpc(_)) => "grpc",
         Some(Kind::Pushed(_)) => "pushed",
-        None => "file/interface",
+        Some(Kind::Interface(_)) => "interface",
+        Some(Kind::File(_)) => "file",
+        None => "?",
     }
 }
 

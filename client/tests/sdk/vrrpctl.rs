@@ -149,7 +149,7 @@ async fn watch_json_prints_one_object_per_event() {
 #[tokio::test]
 async fn checks_prints_each_check_with_its_status() {
     use vrrp_sidecar_client::proto::{
-        HealthCheck, HealthCheckSpec, PushedCheck, health_check_spec::Kind,
+        FileCheck, HealthCheck, HealthCheckSpec, PushedCheck, health_check_spec::Kind,
     };
     let mut web = instance("vi_web", State::Master, 150);
     web.health_checks = vec![
@@ -170,6 +170,9 @@ async fn checks_prints_each_check_with_its_status() {
         HealthCheck {
             spec: Some(HealthCheckSpec {
                 name: "flag".into(),
+                kind: Some(Kind::File(FileCheck {
+                    path: "/run/flag".into(),
+                })),
                 ..HealthCheckSpec::default()
             }),
             owner: "config".into(),
@@ -181,8 +184,8 @@ async fn checks_prints_each_check_with_its_status() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        "INSTANCE  CHECK  KIND            WEIGHT  RESULT   PASSES  FAILS  OWNER            OUTPUT\n\
-         vi_web    app    pushed          -60     fail     0       3      uid 1000 pid 42  report stream closed\n\
-         vi_web    flag   file/interface  0       pending  0       0      config\n"
+        "INSTANCE  CHECK  KIND    WEIGHT  RESULT   PASSES  FAILS  OWNER            OUTPUT\n\
+         vi_web    app    pushed  -60     fail     0       3      uid 1000 pid 42  report stream closed\n\
+         vi_web    flag   file    0       pending  0       0      config\n"
     );
 }
