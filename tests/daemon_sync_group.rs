@@ -1,12 +1,18 @@
 //! A sync group on the real network: two routers, each with an instance on the outside LAN
 //! (eth0) and one on the inside LAN (eth1) in one group. When the inside link of the master
 //! goes down, its outside instance follows into Fault and the other router takes both
-//! addresses; when the link comes back, both instances return together.
+//! addresses; when the link comes back, both instances return together. The group's own
+//! notify program and FIFO hear of the group's changes as a whole, as keepalived's do.
 
 mod daemon_lab;
 mod netns;
 
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::process::Command;
 use std::time::Duration;
+
+use nix::sys::signal::Signal;
 
 use daemon_lab::{DaemonLab, ELECTION, POLL, VIP};
 use netns::{Lab, require_root, wait_until};
@@ -22,6 +28,15 @@ fn config(priority: u8) -> String {
          [instances.inside]\ninterface = \"eth1\"\nvrid = 52\npriority = {priority}\n\
          advert_interval = \"100ms\"\nvirtual_addresses = [\"{INSIDE_VIP}/24\"]\n\n\
          [sync_groups.gateway]\ninstances = [\"outside\", \"inside\"]\n"
+    )
+}
+
+/// h1's configuration: the group also runs `program` on every change of the group as a
+/// whole and writes it to `fifo`.
+fn config_with_group_notify(priority: u8, program: &str, fifo: &str) -> String {
+    format!(
+        "{}[sync_groups.gateway.notify]\non_change = \"{program}\"\nfifo = \"{fifo}\"\n",
+        config(priority)
     )
 }
 
@@ -41,7 +56,33 @@ fn an_instance_whose_link_goes_down_takes_its_group_along() {
         return;
     }
     let lab = DaemonLab::new(Lab::builder().host("h1").host("h2").second_lan().build());
-    let h1 = lab.start_with_config("h1", &config(150), &lab.api_socket("h1"));
+    let record = lab.scratch("group-record");
+    let program = lab.scratch("group-notify.sh");
+    std::fs::write(
+        &program,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", record.display()),
+    )
+    .expect("the notify program is written");
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
+        .expect("the notify program is executable");
+    let fifo = lab.scratch("group.fifo");
+    let created = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(created.success(), "mkfifo {}", fifo.display());
+    // Opened before the daemon, without blocking, so every line it writes waits here.
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap_or_else(|error| panic!("{}: {error}", fifo.display()));
+    let h1_config = config_with_group_notify(
+        150,
+        &program.display().to_string(),
+        &fifo.display().to_string(),
+    );
+    let h1 = lab.start_with_config("h1", &h1_config, &lab.api_socket("h1"));
     assert!(
         wait_until(ELECTION, POLL, || held(&lab, "h1") == (true, true)),
         "h1 never became master of both\n{}",
@@ -118,6 +159,33 @@ fn an_instance_whose_link_goes_down_takes_its_group_along() {
         held(&lab, "h2"),
         h1.log_text(),
         h2.log_text()
+    );
+
+    // Stopped, h1 hands both over (the group is BACKUP) and then stops (STOP). The group's
+    // changes as a whole, each once, in order; never one per member.
+    lab.signal(&h1, Signal::SIGTERM);
+    assert!(
+        lab.wait_exit(&h1, Duration::from_secs(10)).is_some(),
+        "h1 did not stop\n{}",
+        h1.log_text()
+    );
+    let expected = [
+        "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "BACKUP", "STOP",
+    ];
+    let recorded = std::fs::read_to_string(&record).unwrap_or_default();
+    assert_eq!(
+        recorded.lines().collect::<Vec<_>>(),
+        expected.map(|state| format!("GROUP gateway {state} 0")),
+        "{}",
+        h1.log_text()
+    );
+    let mut lines = String::new();
+    reader
+        .read_to_string(&mut lines)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", fifo.display()));
+    assert_eq!(
+        lines.lines().collect::<Vec<_>>(),
+        expected.map(|state| format!("GROUP \"gateway\" {state} 0"))
     );
     lab.finish();
 }

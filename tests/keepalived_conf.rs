@@ -343,14 +343,14 @@ fn sync_group_translates_with_its_members() {
     assert_round_trip(&config, "sync-group.conf");
 }
 
-/// What a group cannot carry is reported at its line: its own notify programs (an error:
-/// they would not run), a member that is no instance (the native check, at the member's
-/// line), and a group of one (a warning: it keeps nothing together).
+/// What a group cannot carry is reported at its line: a notify command with arguments (an
+/// error: it would not run as written), a member that is no instance (the native check, at
+/// the member's line), and a group of one (a warning: it keeps nothing together).
 #[test]
 fn sync_group_problems_are_reported_at_their_lines() {
     let path = write_conf(
         "sync_group_problems",
-        "vrrp_sync_group VG_1 {\n  group {\n    inside\n    nowhere\n  }\n  notify_master /bin/true\n}\n\
+        "vrrp_sync_group VG_1 {\n  group {\n    inside\n    nowhere\n  }\n  notify_master \"/bin/echo primary\"\n}\n\
          vrrp_sync_group VG_2 {\n  group {\n    inside\n  }\n}\n\
          vrrp_instance inside {\n  interface eth0\n  virtual_router_id 30\n  virtual_ipaddress {\n    192.0.2.30\n  }\n}\n",
     );
@@ -362,7 +362,7 @@ fn sync_group_problems_are_reported_at_their_lines() {
         errors[0]
     );
     assert!(
-        errors[1].contains(":6: vrrp_sync_group VG_1.notify_master: not supported"),
+        errors[1].contains(":6: vrrp_sync_group VG_1.notify_master: not supported: a notify program gets no arguments"),
         "{}",
         errors[1]
     );

@@ -88,6 +88,7 @@ pub(super) struct SyncGroupFile {
     pub(super) name: String,
     pub(super) path: FieldPath,
     pub(super) instances: Vec<Located<String>>,
+    pub(super) notify: NotifySettings,
 }
 
 /// `[api]`.

@@ -118,12 +118,14 @@ fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile>
             findings,
             |field, findings| findings.keep(field.non_empty_text()),
         );
+        let notify = read_optional_notify(&mut group, findings);
         group.finish(findings);
         if let Given::Valid(instances) = instances {
             groups.push(SyncGroupFile {
                 name,
                 path: field.path.clone(),
                 instances,
+                notify,
             });
         }
     }
@@ -545,13 +547,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
             .map(|checks| read_health_checks(checks, findings))
             .unwrap_or_default(),
     };
-    let notify = match table.get("notify") {
-        None => NotifySettings::default(),
-        Some(field) => findings
-            .keep(field.table())
-            .map(|notify| read_notify(notify, findings))
-            .unwrap_or_default(),
-    };
+    let notify = read_optional_notify(&mut table, findings);
     let email_alerts = given(&mut table, "email_alerts", findings, Field::boolean);
     table.finish(findings);
     InstanceFile {
@@ -965,6 +961,17 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
         }
     };
     Some(probe)
+}
+
+/// The `notify` table of an instance or a sync group; none notifies nothing.
+fn read_optional_notify(table: &mut Table, findings: &mut Findings) -> NotifySettings {
+    match table.get("notify") {
+        None => NotifySettings::default(),
+        Some(field) => findings
+            .keep(field.table())
+            .map(|notify| read_notify(notify, findings))
+            .unwrap_or_default(),
+    }
 }
 
 fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {

@@ -37,6 +37,9 @@ pub fn to_native_toml(config: &Config) -> String {
                 let members = group.instances.iter().map(text).collect();
                 let mut table = Table::new();
                 table.insert("instances".into(), Value::Array(members));
+                if group.notify != NotifySettings::default() {
+                    table.insert("notify".into(), Value::Table(notify(&group.notify)));
+                }
                 (group.name.clone(), Value::Table(table))
             })
             .collect();

@@ -36,6 +36,9 @@ pub struct SyncGroupSettings {
     pub name: String,
     /// Its instances, at least two, each in no other group, in the order written.
     pub instances: Vec<String>,
+    /// What is notified when the group as a whole changes state (keepalived's
+    /// `vrrp_sync_group` notify programs): `GROUP` lines and arguments instead of `INSTANCE`.
+    pub notify: NotifySettings,
 }
 
 /// The mail server and addresses of e-mail alerts (keepalived's `smtp_server`,

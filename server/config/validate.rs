@@ -276,6 +276,7 @@ fn check_sync_groups(
         checked.push(SyncGroupSettings {
             name: group.name.clone(),
             instances: members,
+            notify: group.notify.clone(),
         });
     }
     checked.sort_by(|a, b| a.name.cmp(&b.name));

@@ -6,7 +6,8 @@
 //! keepalived.conf sets to the name as written there);
 //! the program for the new state (`on_master`, `on_backup`, `on_fault`, `on_stop`) runs with
 //! no arguments; the `on_change` program runs with `INSTANCE name STATE priority`. STATE is
-//! `MASTER`, `BACKUP`, `FAULT` or `STOP`.
+//! `MASTER`, `BACKUP`, `FAULT` or `STOP`. A sync group's changes are notified the same way
+//! with `GROUP` for `INSTANCE` and priority 0, as keepalived does.
 //!
 //! The router only queues the change: one task per instance writes and runs everything, each
 //! program waited for (up to [`PROGRAM_TIMEOUT`]) before the next starts, so a program sees
@@ -55,17 +56,26 @@ pub async fn drain(timeout: Duration) -> bool {
     PENDING_CHANGES.load(Ordering::Acquire) == 0
 }
 
+/// Whose change is notified: keepalived's first word of the FIFO line and arguments.
+#[derive(Clone, Copy, Debug)]
+enum Subject {
+    Instance,
+    Group,
+}
+
 /// One state change to notify.
 #[derive(Debug)]
 struct Change {
-    instance: String,
+    subject: Subject,
+    /// The instance's or group's own name (the settings may give another for scripts).
+    name: String,
     state: State,
     priority: u8,
     settings: NotifySettings,
 }
 
-/// The notifications of one instance. The task behind it starts with the first change that
-/// has something to notify, so an instance without notify settings costs nothing.
+/// The notifications of one instance or sync group. The task behind it starts with the first
+/// change that has something to notify, so one without notify settings costs nothing.
 #[derive(Debug, Default)]
 pub struct Notifier {
     changes: Option<mpsc::UnboundedSender<Change>>,
@@ -81,11 +91,29 @@ impl Notifier {
         priority: u8,
         settings: &NotifySettings,
     ) {
+        self.queue(Subject::Instance, instance, state, priority, settings);
+    }
+
+    /// Queues the notifications of sync group `group` entering `state` as a whole, as
+    /// `settings` (the group's) ask; returns at once. Must run inside a tokio runtime.
+    pub fn group_state_changed(&mut self, group: &str, state: State, settings: &NotifySettings) {
+        self.queue(Subject::Group, group, state, 0, settings);
+    }
+
+    fn queue(
+        &mut self,
+        subject: Subject,
+        name: &str,
+        state: State,
+        priority: u8,
+        settings: &NotifySettings,
+    ) {
         if *settings == NotifySettings::default() {
             return;
         }
         let change = Change {
-            instance: instance.to_owned(),
+            subject,
+            name: name.to_owned(),
             state,
             priority,
             settings: settings.clone(),
@@ -98,10 +126,7 @@ impl Notifier {
         PENDING_CHANGES.fetch_add(1, Ordering::AcqRel);
         if changes.send(change).is_err() {
             PENDING_CHANGES.fetch_sub(1, Ordering::AcqRel);
-            error!(
-                instance,
-                "the notification task is gone; change not notified"
-            );
+            error!(name, "the notification task is gone; change not notified");
         }
     }
 }
@@ -131,12 +156,16 @@ async fn notify_in_order(mut changes: mpsc::UnboundedReceiver<Change>) {
 async fn notify(change: &Change, open_fifo: &mut Option<(PathBuf, File)>) {
     let settings = &change.settings;
     let state = keepalived_state(change.state);
-    let name = settings.name.as_deref().unwrap_or(&change.instance);
+    let name = settings.name.as_deref().unwrap_or(&change.name);
+    let subject = match change.subject {
+        Subject::Instance => "INSTANCE",
+        Subject::Group => "GROUP",
+    };
     if let Some(fifo) = &settings.fifo {
-        let line = format!("INSTANCE \"{name}\" {state} {}\n", change.priority);
+        let line = format!("{subject} \"{name}\" {state} {}\n", change.priority);
         if let Err(error) = write_fifo(open_fifo, fifo, &line) {
             *open_fifo = None;
-            warn!(instance = %change.instance, fifo = %fifo.display(), %error, "notify FIFO not written");
+            warn!(name = %change.name, fifo = %fifo.display(), %error, "notify FIFO not written");
         }
     }
     let for_state = match change.state {
@@ -146,12 +175,12 @@ async fn notify(change: &Change, open_fifo: &mut Option<(PathBuf, File)>) {
         State::Initialize => &settings.on_stop,
     };
     if let Some(program) = for_state {
-        run(program, &[], &change.instance).await;
+        run(program, &[], &change.name).await;
     }
     if let Some(program) = &settings.on_change {
         let priority = change.priority.to_string();
-        let arguments = ["INSTANCE", name, state, &priority];
-        run(program, &arguments, &change.instance).await;
+        let arguments = [subject, name, state, &priority];
+        run(program, &arguments, &change.name).await;
     }
 }
 
@@ -181,7 +210,7 @@ fn write_fifo(
 }
 
 /// Runs `program` with `arguments` and waits for it, at most [`PROGRAM_TIMEOUT`].
-async fn run(program: &Path, arguments: &[&str], instance: &str) {
+async fn run(program: &Path, arguments: &[&str], whose: &str) {
     let child = Command::new(program)
         .args(arguments)
         .stdin(std::process::Stdio::null())
@@ -190,22 +219,22 @@ async fn run(program: &Path, arguments: &[&str], instance: &str) {
     let mut child = match child {
         Ok(child) => child,
         Err(error) => {
-            warn!(instance, program = %program.display(), %error, "notify program not started");
+            warn!(name = whose, program = %program.display(), %error, "notify program not started");
             return;
         }
     };
     match tokio::time::timeout(PROGRAM_TIMEOUT, child.wait()).await {
         Ok(Ok(status)) if status.success() => {}
         Ok(Ok(status)) => {
-            warn!(instance, program = %program.display(), %status, "notify program failed");
+            warn!(name = whose, program = %program.display(), %status, "notify program failed");
         }
         Ok(Err(error)) => {
-            warn!(instance, program = %program.display(), %error, "notify program not waited for");
+            warn!(name = whose, program = %program.display(), %error, "notify program not waited for");
         }
         Err(_) => {
             // kill_on_drop ends it when `child` goes out of scope here.
             warn!(
-                instance,
+                name = whose,
                 program = %program.display(),
                 timeout_s = PROGRAM_TIMEOUT.as_secs(),
                 "notify program killed: it ran too long"

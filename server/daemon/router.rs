@@ -30,6 +30,7 @@ use super::control::{
     ControlError, ReloadOutcome, ResignStarted, ResumePoint, WatchBeginning, WatchStart,
 };
 use super::email_alert::AlertMailer;
+use super::notify::Notifier;
 use super::status::{InstanceEvent, InstanceStatus};
 use super::sync_group::{self, GroupMove, SyncGroups};
 
@@ -168,6 +169,10 @@ pub struct Router {
     watcher_limit: usize,
     stopping_signal: watch::Sender<bool>,
     sync_groups: SyncGroups,
+    /// Each sync group's state as a whole, as last notified, by name; kept across reloads.
+    group_states: HashMap<String, State>,
+    /// The notifications of each sync group, by name.
+    group_notifiers: HashMap<String, Notifier>,
     checks: HealthChecks,
     /// Priorities set over the API, for the file that keeps them across restarts.
     priority_overrides: watch::Sender<PriorityOverrides>,
@@ -230,6 +235,8 @@ impl Router {
             watcher_limit: parts.watcher_limit,
             stopping_signal: parts.stopping,
             sync_groups: parts.sync_groups,
+            group_states: HashMap::new(),
+            group_notifiers: HashMap::new(),
             checks: HealthChecks::new(parts.registered_check_limit),
             priority_overrides: watch::Sender::new(parts.priority_overrides),
         })
@@ -316,6 +323,7 @@ impl Router {
     pub async fn run(mut self) {
         // The start-up transitions of the instances started before the loop.
         self.follow_sync_groups().await;
+        self.notify_sync_groups();
         self.publish_events();
         self.sync_checks().await;
         self.publish_events();
@@ -351,6 +359,7 @@ impl Router {
                 self.retire_stopped().await;
             }
             self.follow_sync_groups().await;
+            self.notify_sync_groups();
             self.publish_events();
         }
         info!("every instance stopped");
@@ -392,6 +401,39 @@ impl Router {
             }
         }
         warn!("sync group moves did not settle within one input; the rest follow the next one");
+    }
+
+    /// Notifies each sync group whose state as a whole changed (see
+    /// [`sync_group::group_state`]); a group's last change is STOP, once none of its members
+    /// runs.
+    fn notify_sync_groups(&mut self) {
+        for group in self.sync_groups.groups() {
+            let members: Vec<Option<State>> = group
+                .instances
+                .iter()
+                .map(|name| {
+                    self.drivers
+                        .iter()
+                        .find(|driver| driver.name() == name)
+                        .map(InstanceDriver::state)
+                })
+                .collect();
+            let before = self
+                .group_states
+                .get(&group.name)
+                .copied()
+                .unwrap_or(State::Initialize);
+            let state = sync_group::group_state(&members, before);
+            if state == before {
+                continue;
+            }
+            info!(group = %group.name, from = %before, to = %state, "sync group changed state");
+            self.group_states.insert(group.name.clone(), state);
+            self.group_notifiers
+                .entry(group.name.clone())
+                .or_default()
+                .group_state_changed(&group.name, state, &group.notify);
+        }
     }
 
     /// Hands every driver's pending changes to the bus, driver by driver.
@@ -868,6 +910,10 @@ impl Router {
         let now = Instant::now();
         self.io.interfaces.extend(reload.interfaces);
         self.sync_groups = SyncGroups::new(&reload.config.sync_groups);
+        let groups = &self.sync_groups;
+        let kept = |name: &String| groups.groups().iter().any(|group| group.name == *name);
+        self.group_states.retain(|name, _| kept(name));
+        self.group_notifiers.retain(|name, _| kept(name));
         self.io
             .alerts
             .reconfigure(reload.config.email_alerts.clone());

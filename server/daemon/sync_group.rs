@@ -112,6 +112,11 @@ impl SyncGroups {
         self.groups.is_empty()
     }
 
+    /// Every group.
+    pub fn groups(&self) -> &[SyncGroupSettings] {
+        &self.groups
+    }
+
     /// The moves that follow from `transitions` (the last input's, oldest first) and the
     /// members' states as `view` reports them (`None`: not running, left alone).
     pub fn moves(
@@ -185,6 +190,24 @@ impl SyncGroups {
     }
 }
 
+/// The state of a group as a whole, which its notify programs hear of (keepalived's group
+/// state): FAULT while any member is in Fault; MASTER once every member is master; BACKUP
+/// once every member is backup; STOP (Initialize) once none runs. `members` are the members'
+/// states, `None` for one not running. While the members are on their way from one of these
+/// to another (some master, some backup), the group keeps its state `before`.
+pub fn group_state(members: &[Option<State>], before: State) -> State {
+    let state = |member: &Option<State>| member.unwrap_or(State::Initialize);
+    if members.iter().any(|member| state(member) == State::Fault) {
+        return State::Fault;
+    }
+    for whole in [State::Master, State::Backup, State::Initialize] {
+        if members.iter().all(|member| state(member) == whole) {
+            return whole;
+        }
+    }
+    before
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -195,7 +218,28 @@ mod tests {
         SyncGroups::new(&[SyncGroupSettings {
             name: "gw".into(),
             instances: vec!["outside".into(), "inside".into()],
+            notify: Default::default(),
         }])
+    }
+
+    #[test]
+    fn a_group_changes_state_once_its_members_agree_and_faults_at_once() {
+        use State::{Backup, Fault, Initialize, Master};
+        // Starting: one member up, the other not yet; then both backup.
+        assert_eq!(group_state(&[Some(Backup), None], Initialize), Initialize);
+        assert_eq!(
+            group_state(&[Some(Backup), Some(Backup)], Initialize),
+            Backup
+        );
+        // Taking over: half-way keeps BACKUP, all masters make MASTER.
+        assert_eq!(group_state(&[Some(Master), Some(Backup)], Backup), Backup);
+        assert_eq!(group_state(&[Some(Master), Some(Master)], Backup), Master);
+        // One member's Fault is the group's at once, whatever the others are.
+        assert_eq!(group_state(&[Some(Master), Some(Fault)], Master), Fault);
+        assert_eq!(group_state(&[Some(Fault), Some(Fault)], Fault), Fault);
+        // Stopping one by one: STOP only once none runs.
+        assert_eq!(group_state(&[None, Some(Master)], Master), Master);
+        assert_eq!(group_state(&[None, Some(Initialize)], Master), Initialize);
     }
 
     fn member(state: State) -> MemberView {
@@ -286,6 +330,7 @@ mod tests {
         let groups = SyncGroups::new(&[SyncGroupSettings {
             name: "gw".into(),
             instances: vec!["a".into(), "b".into(), "c".into()],
+            notify: Default::default(),
         }]);
         let moves = moves_of(
             &groups,

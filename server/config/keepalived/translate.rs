@@ -878,29 +878,12 @@ impl Translator<'_> {
                 }
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                let Some(command) = self.one_argument(child, &keyword_path) else {
-                    return;
-                };
-                if command.split_whitespace().count() > 1 {
-                    self.error(
-                        child,
-                        &keyword_path,
-                        "not supported: a notify program gets no arguments from the file here; \
-                         put the command in a script file and name that",
-                    );
-                    return;
+                if let Some((key, command)) = self.notify_program(child, &keyword_path) {
+                    self.origins.insert(path.key("notify").key(key), origin);
+                    instance
+                        .notify
+                        .insert(key.to_owned(), Value::String(command));
                 }
-                let key = match child.keyword.as_str() {
-                    "notify_master" => "on_master",
-                    "notify_backup" => "on_backup",
-                    "notify_fault" => "on_fault",
-                    "notify_stop" => "on_stop",
-                    _ => "on_change",
-                };
-                self.origins.insert(path.key("notify").key(key), origin);
-                instance
-                    .notify
-                    .insert(key.to_owned(), Value::String(command.to_owned()));
             }
             "track_script" | "track_file" | "track_interface" => {
                 self.tracks(child, &keyword_path, &path.key("health_checks"), instance)
@@ -918,6 +901,32 @@ impl Translator<'_> {
             }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
         }
+    }
+
+    /// A `notify*` keyword of an instance or a sync group: the native key and the program.
+    fn notify_program(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+    ) -> Option<(&'static str, String)> {
+        let command = self.one_argument(node, keyword_path)?;
+        if command.split_whitespace().count() > 1 {
+            self.error(
+                node,
+                keyword_path,
+                "not supported: a notify program gets no arguments from the file here; put \
+                 the command in a script file and name that",
+            );
+            return None;
+        }
+        let key = match node.keyword.as_str() {
+            "notify_master" => "on_master",
+            "notify_backup" => "on_backup",
+            "notify_fault" => "on_fault",
+            "notify_stop" => "on_stop",
+            _ => "on_change",
+        };
+        Some((key, command.to_owned()))
     }
 
     /// `smtp_alert` alone (on), or with a value keepalived reads as a boolean.
@@ -965,6 +974,7 @@ impl Translator<'_> {
             .key("sync_groups")
             .key(&native_name(&name));
         let mut members: Vec<(Value, Origin)> = Vec::new();
+        let mut notify = Table::new();
         let mut group_line = None;
         for child in self.block(node, &keyword_path) {
             let child_path = keyword_path.key(&child.keyword);
@@ -993,13 +1003,13 @@ impl Translator<'_> {
                     }
                 }
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                    self.error(
-                        child,
-                        &child_path,
-                        "not supported: a sync group's own notify programs are not run here \
-                         (the group would change state without them); put notify programs \
-                         on its instances",
-                    );
+                    if let Some((key, command)) = self.notify_program(child, &child_path) {
+                        self.origins.insert(
+                            path.key("notify").key(key),
+                            Self::origin(child, &child_path),
+                        );
+                        notify.insert(key.to_owned(), Value::String(command));
+                    }
                 }
                 _ => self.not_translated(child, &child_path, "vrrp_sync_group"),
             }
@@ -1036,6 +1046,18 @@ impl Translator<'_> {
         );
         let mut table = Table::new();
         table.insert("instances".into(), Value::Array(values));
+        // keepalived writes a group's changes to the global FIFO too (`GROUP "name" ...`).
+        if let Some((fifo, origin)) = self.globals.fifo.clone() {
+            self.origins.insert(path.key("notify").key("fifo"), origin);
+            notify.insert("fifo".into(), Value::String(fifo));
+        }
+        if !notify.is_empty() {
+            // Scripts match on the name as written, not the native one.
+            if native_name(&name) != name {
+                notify.insert("name".into(), Value::String(name.clone()));
+            }
+            table.insert("notify".into(), Value::Table(notify));
+        }
         sync_groups.insert(native_name(&name), Value::Table(table));
     }
 
