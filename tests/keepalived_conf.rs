@@ -343,6 +343,42 @@ fn sync_group_translates_with_its_members() {
     assert_round_trip(&config, "sync-group.conf");
 }
 
+/// A sync group's trackers become weight-0 checks of every member (a failure faults the
+/// member and the group follows, as in keepalived); a weight written there is ignored with
+/// one warning, not one per member.
+#[test]
+fn sync_group_trackers_become_weight_zero_checks_of_each_member() {
+    let path = Path::new("tests/fixtures/keepalived-corpus/39-sync-group-track.conf");
+    let (config, warnings) = load_keepalived_conf(path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        summary(&warnings),
+        [(
+            19,
+            Severity::Warning,
+            "vrrp_sync_group gateway.track_script.chk_uplink".into()
+        )]
+    );
+    assert_eq!(config.instances.len(), 2);
+    for instance in &config.instances {
+        let checks: Vec<(&str, i16)> = instance
+            .health_checks
+            .iter()
+            .map(|check| (check.name.as_str(), check.weight))
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                ("chk_conntrackd", 0),
+                ("chk_uplink", 0),
+                ("interface-eth2", 0)
+            ],
+            "{}",
+            instance.name
+        );
+    }
+    assert_round_trip(&config, "39-sync-group-track.conf");
+}
+
 /// What a group cannot carry is reported at its line: a notify command with arguments (an
 /// error: it would not run as written), a member that is no instance (the native check, at
 /// the member's line), and a group of one (a warning: it keeps nothing together).

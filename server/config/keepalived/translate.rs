@@ -98,6 +98,7 @@ pub(super) fn translate(
         globals: Globals::default(),
         group_members: BTreeMap::new(),
         group_alerts: Vec::new(),
+        group_tracks: BTreeMap::new(),
         scripts: BTreeMap::new(),
         track_files: BTreeMap::new(),
     };
@@ -112,6 +113,13 @@ pub(super) fn translate(
             "vrrp_track_file" => translator.vrrp_track_file(node),
             _ => {}
         }
+    }
+    // Before the instances: a group's trackers become checks of its members.
+    for node in nodes
+        .iter()
+        .filter(|node| node.keyword == "vrrp_sync_group")
+    {
+        translator.collect_group_tracks(node);
     }
     let mut instances = Table::new();
     let mut sync_groups = Table::new();
@@ -203,6 +211,9 @@ struct Translator<'d> {
     group_members: BTreeMap<String, Vec<String>>,
     /// Each sync group's `smtp_alert`, which applies to its members.
     group_alerts: Vec<(String, bool, Origin)>,
+    /// The `track_*` blocks of each member's sync group, by the member's name as written,
+    /// with the group's keyword path: each member tracks them itself.
+    group_tracks: BTreeMap<String, Vec<(Node, FieldPath)>>,
     scripts: BTreeMap<String, CheckDefinition>,
     track_files: BTreeMap<String, CheckDefinition>,
 }
@@ -215,12 +226,11 @@ impl Translator<'_> {
         keyword_path: &FieldPath,
         message: impl Into<String>,
     ) {
-        self.diagnostics.push(Diagnostic::new(
-            severity,
-            &node.position,
-            keyword_path.clone(),
-            message,
-        ));
+        let diagnostic = Diagnostic::new(severity, &node.position, keyword_path.clone(), message);
+        // A sync group's tracker is translated once per member; its problems are said once.
+        if !self.diagnostics.contains(&diagnostic) {
+            self.diagnostics.push(diagnostic);
+        }
     }
 
     fn warn(&mut self, node: &Node, keyword_path: &FieldPath, message: impl Into<String>) {
@@ -731,6 +741,15 @@ impl Translator<'_> {
         for child in self.block(node, &keyword_path) {
             self.instance_keyword(child, &keyword_path, &path, &mut instance);
         }
+        for (track, group_path) in self.group_tracks.get(&name).cloned().unwrap_or_default() {
+            self.tracks(
+                &track,
+                &group_path.key(&track.keyword),
+                &path.key("health_checks"),
+                &mut instance,
+                Tracker::SyncGroup,
+            );
+        }
         self.finish_instance(&keyword_path, &path, &mut instance);
         instances.insert(native, Value::Table(instance.table));
     }
@@ -885,9 +904,13 @@ impl Translator<'_> {
                         .insert(key.to_owned(), Value::String(command));
                 }
             }
-            "track_script" | "track_file" | "track_interface" => {
-                self.tracks(child, &keyword_path, &path.key("health_checks"), instance)
-            }
+            "track_script" | "track_file" | "track_interface" => self.tracks(
+                child,
+                &keyword_path,
+                &path.key("health_checks"),
+                instance,
+                Tracker::Instance,
+            ),
             "smtp_alert" => {
                 if let Some(enabled) = self.boolean_flag(child, &keyword_path) {
                     self.set(
@@ -900,6 +923,40 @@ impl Translator<'_> {
                 }
             }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
+        }
+    }
+
+    /// Notes the `track_*` blocks of sync group `node` for each of its members.
+    fn collect_group_tracks(&mut self, node: &Node) {
+        if node.arguments.is_empty() {
+            // `sync_group` reports the missing name.
+            return;
+        }
+        let keyword_path = FieldPath::root().key(&named(node));
+        let children = node.block.as_deref().unwrap_or_default();
+        let tracks: Vec<(Node, FieldPath)> = children
+            .iter()
+            .filter(|child| {
+                matches!(
+                    child.keyword.as_str(),
+                    "track_script" | "track_file" | "track_interface"
+                )
+            })
+            .map(|child| (child.clone(), keyword_path.clone()))
+            .collect();
+        if tracks.is_empty() {
+            return;
+        }
+        let members = children
+            .iter()
+            .filter(|child| child.keyword == "group")
+            .flat_map(|group| group.block.as_deref().unwrap_or_default())
+            .map(|member| member.keyword.clone());
+        for member in members {
+            self.group_tracks
+                .entry(member)
+                .or_default()
+                .extend(tracks.iter().cloned());
         }
     }
 
@@ -1002,6 +1059,8 @@ impl Translator<'_> {
                         ));
                     }
                 }
+                // Taken by `collect_group_tracks` into each member.
+                "track_script" | "track_file" | "track_interface" => {}
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                     if let Some((key, command)) = self.notify_program(child, &child_path) {
                         self.origins.insert(
@@ -1339,6 +1398,7 @@ impl Translator<'_> {
         keyword_path: &FieldPath,
         checks_path: &FieldPath,
         instance: &mut InstanceTranslation,
+        tracker: Tracker,
     ) {
         for track in self.block(node, keyword_path) {
             let track_path = keyword_path.key(&track.keyword);
@@ -1413,6 +1473,20 @@ impl Translator<'_> {
             }
             self.origins
                 .insert(check_path.clone(), Self::origin(track, &track_path));
+            let weight = match tracker {
+                Tracker::Instance => weight,
+                Tracker::SyncGroup => {
+                    if weight.is_some() {
+                        self.warn(
+                            track,
+                            &track_path,
+                            "ignored: a sync group's tracker puts the whole group in Fault \
+                             when it fails, whatever its weight, as in keepalived",
+                        );
+                    }
+                    Some(Value::Integer(0))
+                }
+            };
             if let Some(weight) = weight {
                 check.insert("weight".into(), weight);
                 self.origins
@@ -1532,6 +1606,16 @@ impl Translator<'_> {
                 .insert("health_checks".into(), Value::Table(checks));
         }
     }
+}
+
+/// Whose `track_*` block is translated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tracker {
+    /// The instance's own: weights as written.
+    Instance,
+    /// Its sync group's: a failure puts the whole group in Fault, as in keepalived (a member's
+    /// weight-0 check faults it and the group follows), so the weight is 0.
+    SyncGroup,
 }
 
 /// What an instance's keywords set, gathered before the keywords that depend on each other
