@@ -28,6 +28,8 @@ fn main() -> miette::Result<()> {
         .map_err(|error| miette::miette!("writing {}: {error}", descriptor_path.display()))?;
 
     tonic_prost_build::configure()
+        // tonic's protobuf codec with smaller per-call buffers; see server/api/codec.rs.
+        .codec_path("crate::api::codec::SidecarCodec")
         .compile_fds(compiler.file_descriptor_set())
         .map_err(|error| miette::miette!("generating Rust from the protos: {error}"))?;
     Ok(())

@@ -1,7 +1,8 @@
 //! The gRPC contract, generated from `proto/vrrp/v1/sidecar.proto` by `build.rs`, and (with
 //! the `daemon` feature) the daemon's server for it.
 //!
-//! The generated part is always built, because the client SDK uses it. The server part:
+//! The generated part is always built, because the client SDK uses it, and so is `codec`,
+//! the protobuf codec it is generated with (smaller buffers than tonic's). The server part:
 //! - `listener`: the Unix socket (and optional TCP listener with TLS), reflection and the
 //!   standard health service;
 //! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
@@ -10,6 +11,8 @@
 //! - `checks`: health-check specs from the API, and `ReportHealth` streams;
 //! - `check_store`: registered checks kept in a file across restarts, when configured;
 //! - `convert`: the daemon's status and events as protobuf messages.
+
+pub mod codec;
 
 /// Package `vrrp.v1`: the `Sidecar` service and its messages.
 pub mod v1 {
