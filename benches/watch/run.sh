@@ -7,7 +7,8 @@
 # the first, `vi`, while the API churns the priority of the second, `churned` (a priority
 # change sends an advert at once, so the churned instance's own timing is not steady). The
 # subscribers are the bench binary benches/watch/latency.rs, in another process, on the
-# daemon's Unix socket. Only 192.0.2.0/24 is used.
+# daemon's Unix socket. Only 192.0.2.0/24 is used. Last, benches/watch/h2_floor.rs makes the
+# same fan-out with bare HTTP/2 (the h2 crate, no gRPC, no daemon) as the floor under it.
 #
 # Usage (as root, from the repository):
 #   benches/watch/run.sh [--counts "1 100 1000 10000"] [--changes 20] [--churn SECONDS]
@@ -40,19 +41,24 @@ done
 repository=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repository"
 cargo build --release --bin vrrp-sidecar >&2
-cargo bench --bench watch_latency --no-run >&2
-bench=$(cargo bench --bench watch_latency --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*watch_latency[^"]*\)".*/\1/p' | tail -1)
-[[ -x $bench ]] || { echo "could not find the bench binary" >&2; exit 70; }
+cargo bench --bench watch_latency --bench watch_h2_floor --no-run >&2
+executable() {
+    cargo bench --bench "$1" --no-run --message-format=json 2>/dev/null |
+        sed -n "s/.*\"executable\":\"\([^\"]*$1[^\"]*\)\".*/\1/p" | tail -1
+}
+bench=$(executable watch_latency)
+floor=$(executable watch_h2_floor)
+[[ -x $bench && -x $floor ]] || { echo "could not find the bench binaries" >&2; exit 70; }
 
 namespace=vswatch-$$
 work=$(mktemp -d "/tmp/$namespace.XXXXXX")
 daemon_pid=""
 capture_pid=""
+floor_pid=""
 
 cleanup() {
     local pid
-    for pid in $capture_pid $daemon_pid; do
+    for pid in $capture_pid $daemon_pid $floor_pid; do
         kill -TERM "$pid" 2>/dev/null || true
         { wait "$pid" || true; } 2>/dev/null
     done
@@ -134,3 +140,12 @@ advert_timing "\`churned\` changed every 5 ms, every subscriber reads" churn
 advert_timing "\`churned\` changed every 5 ms, one subscriber stalled" churn --stalled
 echo
 cat "$work/churn.txt"
+
+echo
+echo "The floor: the same fan-out over bare HTTP/2 (h2 crate; one task per connection on each"
+echo "side, no gRPC, no daemon), $changes messages per row:"
+echo
+"$floor" --serve "$work/floor.sock" &
+floor_pid=$!
+for _ in $(seq 50); do [[ -S $work/floor.sock ]] && break; sleep 0.1; done
+"$floor" --socket "$work/floor.sock" --counts "$counts" --changes "$changes"
