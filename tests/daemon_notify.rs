@@ -6,9 +6,6 @@ mod daemon_lab;
 mod netns;
 
 use std::io::Read;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -20,15 +17,6 @@ use netns::{Lab, require_root};
 /// that never comes, for a bound of a few advert intervals, then its notifications drain.
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
-/// Writes an executable shell script at `path` that appends `words` and its arguments as
-/// one line to `record`.
-fn recording_program(path: &Path, record: &Path, words: &str) {
-    let text = format!("#!/bin/sh\necho \"{words} $*\" >> '{}'\n", record.display());
-    std::fs::write(path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-}
-
 #[test]
 fn fifo_lines_and_programs_follow_the_state_changes_in_order() {
     if !require_root("fifo_lines_and_programs_follow_the_state_changes_in_order") {
@@ -36,23 +24,11 @@ fn fifo_lines_and_programs_follow_the_state_changes_in_order() {
     }
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
     let record = lab.scratch("record");
-    let fifo = lab.scratch("notify.fifo");
-    let created = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(created.success(), "mkfifo {}", fifo.display());
-    // Opened before the daemon, without blocking, so every line it writes waits here.
-    let mut reader = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap_or_else(|error| panic!("{}: {error}", fifo.display()));
+    let (fifo, mut reader) = lab.notify_fifo("notify.fifo");
     let programs: Vec<String> = ["on_master", "on_backup", "on_stop", "on_change"]
         .iter()
         .map(|name| {
-            let path = lab.scratch(&format!("{name}.sh"));
-            recording_program(&path, &record, name);
+            let path = lab.recording_program(&format!("{name}.sh"), &record, &format!("{name} "));
             format!("{name} = \"{}\"", path.display())
         })
         .collect();
@@ -114,17 +90,7 @@ fn a_keepalived_conf_runs_its_notify_programs_and_fifo_in_order() {
     }
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
     let record = lab.scratch("record");
-    let fifo = lab.scratch("notify.fifo");
-    let created = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(created.success(), "mkfifo {}", fifo.display());
-    let mut reader = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap_or_else(|error| panic!("{}: {error}", fifo.display()));
+    let (fifo, mut reader) = lab.notify_fifo("notify.fifo");
     let mut lines = Vec::new();
     for keyword in [
         "notify_master",
@@ -133,8 +99,7 @@ fn a_keepalived_conf_runs_its_notify_programs_and_fifo_in_order() {
         "notify_stop",
         "notify",
     ] {
-        let path = lab.scratch(&format!("{keyword}.sh"));
-        recording_program(&path, &record, keyword);
+        let path = lab.recording_program(&format!("{keyword}.sh"), &record, &format!("{keyword} "));
         lines.push(format!("    {keyword} {}", path.display()));
     }
     let text = format!(

@@ -8,8 +8,6 @@ mod daemon_lab;
 mod netns;
 
 use std::io::Read;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -57,26 +55,8 @@ fn an_instance_whose_link_goes_down_takes_its_group_along() {
     }
     let lab = DaemonLab::new(Lab::builder().host("h1").host("h2").second_lan().build());
     let record = lab.scratch("group-record");
-    let program = lab.scratch("group-notify.sh");
-    std::fs::write(
-        &program,
-        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", record.display()),
-    )
-    .expect("the notify program is written");
-    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
-        .expect("the notify program is executable");
-    let fifo = lab.scratch("group.fifo");
-    let created = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(created.success(), "mkfifo {}", fifo.display());
-    // Opened before the daemon, without blocking, so every line it writes waits here.
-    let mut reader = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .unwrap_or_else(|error| panic!("{}: {error}", fifo.display()));
+    let program = lab.recording_program("group-notify.sh", &record, "");
+    let (fifo, mut reader) = lab.notify_fifo("group.fifo");
     let h1_config = config_with_group_notify(
         150,
         &program.display().to_string(),

@@ -183,6 +183,36 @@ impl DaemonLab {
         self.directory.join(name)
     }
 
+    /// A FIFO named `name` in the scratch directory, already open for reading without
+    /// blocking, so every line a daemon writes to it waits there until the test reads it.
+    pub fn notify_fifo(&self, name: &str) -> (PathBuf, std::fs::File) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let fifo = self.scratch(name);
+        let created = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(created.success(), "mkfifo {}", fifo.display());
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap_or_else(|error| panic!("{}: {error}", fifo.display()));
+        (fifo, reader)
+    }
+
+    /// An executable shell script `name` in the scratch directory that appends `words` and
+    /// its arguments as one line to `record`; returns its path.
+    pub fn recording_program(&self, name: &str, record: &Path, words: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.scratch(name);
+        let text = format!("#!/bin/sh\necho \"{words}$*\" >> '{}'\n", record.display());
+        std::fs::write(&path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        path
+    }
+
     /// Writes `text` as `host`'s configuration and returns its path.
     pub fn write_config(&self, host: &str, text: &str) -> PathBuf {
         let path = self.directory.join(format!("{host}.toml"));
