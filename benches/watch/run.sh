@@ -107,7 +107,7 @@ advert_timing() {
     kill -TERM "$capture_pid"; { wait "$capture_pid" || true; } 2>/dev/null; capture_pid=""
     # One line per interval: its deviation from 100 ms; then mean, p99 and max of |deviation|.
     awk '/ IP 192\.0\.2\.1 > .* vrid 51,/ { if (seen) printf "%.6f\n", ($1 - last) * 1000 - 100; last = $1; seen = 1 }' \
-        "$capture" | awk '{ print ($1 < 0 ? -$1 : $1), $1 }' | sort -n |
+        "$capture" | awk '{ printf "%.6f %.6f\n", ($1 < 0 ? -$1 : $1), $1 }' | sort -n |
         awk -v label="$label" '
             { absolute[NR] = $1; sum += $2 }
             END {
