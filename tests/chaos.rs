@@ -20,6 +20,19 @@ const CI_FAULTS: usize = 200;
 /// script draws a fresh seed each time to explore further.
 const CI_SEED: u64 = 7;
 
+/// Every kind of fault a schedule can draw.
+const FAULT_KINDS: [&str; 5] = ["freeze", "kill", "link-down", "loss", "partition"];
+
+/// The same seed gives the same schedule, and the CI run's draws every kind of fault.
+#[test]
+fn schedule_is_replayable() {
+    let schedule = chaos_lab::schedule(CI_SEED, CI_FAULTS);
+    assert_eq!(schedule, chaos_lab::schedule(CI_SEED, CI_FAULTS));
+    let kinds: std::collections::BTreeSet<&str> =
+        schedule.iter().map(|fault| fault.kind()).collect();
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), FAULT_KINDS);
+}
+
 #[test]
 fn bounded_chaos() {
     if !require_root("bounded_chaos") {

@@ -1,6 +1,6 @@
 //! Chaos against three real daemons: a seeded random schedule of faults (SIGKILL and
-//! restart, SIGSTOP/SIGCONT, link down/up, a partition that heals) while the kernel's address
-//! events say who holds the VIP and a client pings it every 10 ms.
+//! restart, SIGSTOP/SIGCONT, link down/up, a partition that heals, loss of VRRP packets)
+//! while the kernel's address events say who holds the VIP and a client pings it every 10 ms.
 //!
 //! Who holds the VIP is read from rtnetlink address events, one listener per namespace inside
 //! this process, stamped with `Instant` the moment they are read: polling `ip -j addr` costs a
@@ -8,8 +8,37 @@
 //! hosts would really be 30 ms or worse), and `ip monitor` stamps lines with the wall clock in
 //! another process; an event listener misses no change and shares the fault clock.
 //!
-//! Packet loss and delay with `tc netem` are not in the schedule: this kernel has no
-//! `sch_netem` (nor tc actions), which `netem_available` checks and the report says.
+//! Packet loss is made with nftables, not `tc netem`: kernels without `sch_netem` (this one
+//! has neither it nor tc actions) still have nf_tables and its `numgen` expression. A loss
+//! fault drops a share P (5 to 30 %, from the seed) of the host's VRRP packets, in and out,
+//! with `numgen random mod 100 < P drop` in a table of its own in the host's namespace.
+//!
+//! # What is asserted
+//!
+//! With A the advert interval (100 ms) and Master_Down_Interval = 3 × A + Skew_Time
+//! (RFC 9568 §6.1) of the lowest priority:
+//!
+//! - after every fault, no stretch without a holder longer than Master_Down_Interval + 50 ms;
+//! - two holders: for a link down, no longer than A + 50 ms (the demoted master drops its VIP
+//!   on the first advert it hears); for a kill or a freeze, the stale VIP of the dead or
+//!   frozen master until its kernel lifetime ends ([`VIP_LIFETIME`] + 50 ms); a partition is
+//!   free to have two holders while it lasts;
+//! - after the fault is undone, one master within Master_Down_Interval + 50 ms, and no second
+//!   holder for longer than A + 50 ms (or the stale lifetime after a kill or a freeze);
+//! - at the end, the VIP only on the host whose daemon says it is master.
+//!
+//! Under loss a second holder is the protocol working, not a fault: a backup that misses the
+//! adverts of a whole Master_Down_Interval (three in a row, each lost with probability P)
+//! takes over (§6.4.2), and stays master until one of the master's adverts reaches it again,
+//! when the higher priority sends it back to backup (§6.4.3); the master ignores its
+//! lower-priority adverts throughout. Each of the master's adverts crosses the lossy host once
+//! (as sender or as receiver), so the number lost in a row after the takeover is geometric:
+//! n or more with probability P^n. The bound takes the smallest n with P^n ≤ 10⁻⁵
+//! ([`LOSS_RUN_ODDS`]): two holders for at most (n + 1) × A + 50 ms (one interval to the
+//! master's next advert, n lost), 1.15 s at 30 %, 0.55 s at 5 %. Loss never takes the VIP
+//! from the master (only a higher priority does), so the no-holder bound stays as it is; and
+//! because a takeover needs three losses in a row, one host must hold the VIP for most of
+//! the time under loss: at least [`LOSS_ONE_HOLDER_SHARE`] of all loss faults together.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -47,6 +76,12 @@ const SETTLED_FOR: Duration = Duration::from_millis(700);
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the client pings the VIP.
 const PROBE_EVERY: Duration = Duration::from_millis(10);
+/// The chance, under loss, of a run of lost adverts longer than the two-holder bound allows.
+const LOSS_RUN_ODDS: f64 = 1e-5;
+/// The least share of all loss faults' time with exactly one holder.
+const LOSS_ONE_HOLDER_SHARE: f64 = 0.9;
+/// The nftables table a loss fault adds to a host's namespace and deletes when undone.
+const LOSS_TABLE: &str = "chaos_loss";
 
 /// One injected fault and how long it lasts before it is undone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +95,12 @@ pub enum Fault {
     /// Move the host's bridge port to a bridge of its own (its link stays up), back after
     /// the pause.
     Partition { host: usize, pause: Duration },
+    /// Drop `percent` % of the host's VRRP packets, in and out, until the pause ends.
+    Loss {
+        host: usize,
+        percent: u8,
+        pause: Duration,
+    },
 }
 
 impl Fault {
@@ -68,7 +109,8 @@ impl Fault {
             Fault::Kill { host, .. }
             | Fault::Freeze { host, .. }
             | Fault::LinkDown { host, .. }
-            | Fault::Partition { host, .. } => host,
+            | Fault::Partition { host, .. }
+            | Fault::Loss { host, .. } => host,
         }
     }
 
@@ -77,29 +119,30 @@ impl Fault {
             Fault::Kill { pause, .. }
             | Fault::Freeze { pause, .. }
             | Fault::LinkDown { pause, .. }
-            | Fault::Partition { pause, .. } => pause,
+            | Fault::Partition { pause, .. }
+            | Fault::Loss { pause, .. } => pause,
         }
     }
 
-    fn kind(self) -> &'static str {
+    /// What kind of fault it is, as the report names it.
+    pub fn kind(self) -> &'static str {
         match self {
             Fault::Kill { .. } => "kill",
             Fault::Freeze { .. } => "freeze",
             Fault::LinkDown { .. } => "link-down",
             Fault::Partition { .. } => "partition",
+            Fault::Loss { .. } => "loss",
         }
     }
 }
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} for {} ms",
-            self.kind(),
-            HOSTS[self.host()].0,
-            self.pause().as_millis()
-        )
+        write!(f, "{} {}", self.kind(), HOSTS[self.host()].0)?;
+        if let Fault::Loss { percent, .. } = self {
+            write!(f, " of {percent} %")?;
+        }
+        write!(f, " for {} ms", self.pause().as_millis())
     }
 }
 
@@ -135,7 +178,7 @@ pub fn schedule(seed: u64, faults: usize) -> Vec<Fault> {
             } else {
                 usize::try_from(random.below(3)).expect("below 3")
             };
-            match random.below(4) {
+            match random.below(5) {
                 0 => Fault::Kill {
                     host,
                     pause: random.millis(0, 1000),
@@ -148,9 +191,15 @@ pub fn schedule(seed: u64, faults: usize) -> Vec<Fault> {
                     host,
                     pause: random.millis(200, 1500),
                 },
-                _ => Fault::Partition {
+                3 => Fault::Partition {
                     host,
                     pause: random.millis(300, 1500),
+                },
+                _ => Fault::Loss {
+                    host,
+                    percent: 5 + u8::try_from(random.below(26)).expect("below 26"),
+                    // Long enough for a few runs of three lost adverts at the higher shares.
+                    pause: random.millis(500, 2500),
                 },
             }
         })
@@ -169,13 +218,74 @@ pub fn seed_from_env() -> u64 {
     }
 }
 
-/// Whether `tc qdisc ... netem` works in a namespace of `lab`.
-fn netem_available(ns: &Netns) -> bool {
-    ns.run(&[
-        "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
-    ])
-    .status
-    .success()
+/// The longest run of lost adverts the two-holder bound allows under `percent` % loss: the
+/// smallest n with P^n ≤ [`LOSS_RUN_ODDS`].
+fn loss_run(percent: u8) -> u32 {
+    let lost = f64::from(percent) / 100.0;
+    // At most 30 % loss, so the quotient is a small positive number (10 at 30 %).
+    (LOSS_RUN_ODDS.ln() / lost.ln()).ceil() as u32
+}
+
+/// Two holders allowed while `percent` % of VRRP packets are lost (see the module docs).
+fn loss_overlap_bound(percent: u8) -> Duration {
+    ADVERT_INTERVAL * (loss_run(percent) + 1) + SLACK
+}
+
+/// VRRP packets that loss faults saw and dropped, from their nftables counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LostPackets {
+    /// VRRP packets in and out of the lossy hosts.
+    pub seen: u64,
+    /// Of those, the ones dropped.
+    pub dropped: u64,
+}
+
+impl LostPackets {
+    /// The counters of `nft -j list table` of a loss table: a rule that drops counts drops,
+    /// the other one counts every VRRP packet.
+    fn counted(listing: &str) -> Self {
+        let json: serde_json::Value = serde_json::from_str(listing)
+            .unwrap_or_else(|error| panic!("nft -j printed invalid JSON ({error}): {listing}"));
+        let mut counted = LostPackets::default();
+        let items = json["nftables"].as_array().map_or(&[][..], Vec::as_slice);
+        for expressions in items
+            .iter()
+            .filter_map(|item| item["rule"]["expr"].as_array())
+        {
+            let packets = expressions
+                .iter()
+                .find_map(|expression| expression["counter"]["packets"].as_u64())
+                .unwrap_or(0);
+            if expressions
+                .iter()
+                .any(|expression| expression.get("drop").is_some())
+            {
+                counted.dropped += packets;
+            } else {
+                counted.seen += packets;
+            }
+        }
+        counted
+    }
+}
+
+impl std::ops::AddAssign for LostPackets {
+    fn add_assign(&mut self, other: Self) {
+        self.seen += other.seen;
+        self.dropped += other.dropped;
+    }
+}
+
+/// How the holders went over a window.
+struct Stretches {
+    /// The longest stretch with no holder.
+    none: Duration,
+    /// The longest stretch with two or more.
+    many: Duration,
+    /// The first instant with exactly one.
+    first_single: Option<Instant>,
+    /// All the time with exactly one.
+    single: Duration,
 }
 
 /// A change of who holds the VIP, as the kernel reported it.
@@ -305,6 +415,10 @@ pub struct FaultOutcome {
     pub two_holders_after: Duration,
     /// From undoing the fault to a single holder.
     pub one_master_after: Duration,
+    /// From the fault to undoing it.
+    pub lasted: Duration,
+    /// The time with exactly one holder while the fault lasted.
+    pub one_holder_during: Duration,
     /// The longest gap between the client's ping replies in the window, less the interval.
     pub client_outage: Duration,
     /// From the fault to the cluster settling again.
@@ -318,6 +432,8 @@ pub struct ChaosReport {
     pub seed: u64,
     /// One entry per fault run.
     pub outcomes: Vec<FaultOutcome>,
+    /// What the loss faults dropped.
+    pub lost: LostPackets,
     /// The whole run, lab included.
     pub took: Duration,
 }
@@ -330,6 +446,18 @@ impl ChaosReport {
             .map(|outcome| (field(outcome), Some(outcome.fault)))
             .max_by_key(|(duration, _)| *duration)
             .unwrap_or((Duration::ZERO, None))
+    }
+
+    /// The share of the loss faults' time with exactly one holder, if there were any.
+    fn loss_one_holder_share(&self) -> Option<f64> {
+        let losses = self
+            .outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome.fault, Fault::Loss { .. }));
+        let (single, lasted) = losses.fold((Duration::ZERO, Duration::ZERO), |sums, outcome| {
+            (sums.0 + outcome.one_holder_during, sums.1 + outcome.lasted)
+        });
+        (!lasted.is_zero()).then(|| single.as_secs_f64() / lasted.as_secs_f64())
     }
 
     /// A summary for the test output and the note.
@@ -372,6 +500,34 @@ impl ChaosReport {
             self.worst(|o| o.one_master_after),
         );
         text += &line("max client outage", self.worst(|o| o.client_outage));
+        text += "  per kind: faults survived; max no-holder / two holders during / two holders \
+                 after / to one master after undoing\n";
+        for (kind, survived) in &kinds {
+            let of_kind = || {
+                self.outcomes
+                    .iter()
+                    .filter(move |outcome| outcome.fault.kind() == *kind)
+            };
+            let max = |field: fn(&FaultOutcome) -> Duration| {
+                of_kind().map(field).max().unwrap_or_default()
+            };
+            text += &format!(
+                "    {kind}: {survived}; {:?} / {:?} / {:?} / {:?}\n",
+                max(|o| o.no_holder),
+                max(|o| o.two_holders_during),
+                max(|o| o.two_holders_after),
+                max(|o| o.one_master_after),
+            );
+        }
+        if let Some(share) = self.loss_one_holder_share() {
+            text += &format!(
+                "  loss: one holder for {:.2} % of the loss faults' time; {} of {} VRRP \
+                 packets dropped\n",
+                share * 100.0,
+                self.lost.dropped,
+                self.lost.seen
+            );
+        }
         text
     }
 }
@@ -383,6 +539,7 @@ struct ChaosLab {
     events: Arc<Mutex<Vec<HolderEvent>>>,
     stop: Arc<AtomicBool>,
     watchers: Vec<JoinHandle<()>>,
+    lost: LostPackets,
 }
 
 impl Drop for ChaosLab {
@@ -450,45 +607,45 @@ impl ChaosLab {
         .flatten()
     }
 
-    /// Stretches of `from..to` with no holder and with two or more, as their longest
-    /// lengths, and the first instant from `from` on with exactly one holder.
-    fn stretches(&self, from: Instant, to: Instant) -> (Duration, Duration, Option<Instant>) {
+    /// How the holders went over `from..to`.
+    fn stretches(&self, from: Instant, to: Instant) -> Stretches {
         let mut holders = self.holders_at(from);
         let count = |holders: &[bool; 3]| holders.iter().filter(|holds| **holds).count();
         let mut state_since = from;
         let mut current = count(&holders);
-        let (mut longest_none, mut longest_many) = (Duration::ZERO, Duration::ZERO);
-        let mut first_single = (current == 1).then_some(from);
+        let mut stretches = Stretches {
+            none: Duration::ZERO,
+            many: Duration::ZERO,
+            first_single: (current == 1).then_some(from),
+            single: Duration::ZERO,
+        };
+        let mut close = |state: usize, length: Duration| match state {
+            0 => stretches.none = stretches.none.max(length),
+            1 => stretches.single += length,
+            _ => stretches.many = stretches.many.max(length),
+        };
         let events: Vec<HolderEvent> = self
             .events()
             .into_iter()
             .filter(|event| event.at > from && event.at <= to)
             .collect();
+        let mut first_single = stretches.first_single;
         for event in events {
             holders[event.host] = event.holds;
             let next = count(&holders);
             if next == current {
                 continue;
             }
-            let length = event.at - state_since;
-            match current {
-                0 => longest_none = longest_none.max(length),
-                1 => {}
-                _ => longest_many = longest_many.max(length),
-            }
+            close(current, event.at - state_since);
             if next == 1 && first_single.is_none() {
                 first_single = Some(event.at);
             }
             current = next;
             state_since = event.at;
         }
-        let length = to - state_since;
-        match current {
-            0 => longest_none = longest_none.max(length),
-            1 => {}
-            _ => longest_many = longest_many.max(length),
-        }
-        (longest_none, longest_many, first_single)
+        close(current, to - state_since);
+        stretches.first_single = first_single;
+        stretches
     }
 
     fn port(&self, host: usize) -> &'static str {
@@ -528,6 +685,25 @@ impl ChaosLab {
                 bridge.ip(&["link", "set", port, "nomaster"]);
                 bridge.ip(&["link", "set", port, "master", "br0"]);
             }
+            Fault::Loss { percent, pause, .. } => {
+                // One transaction, so both directions start losing together; the counters
+                // show in the report that the loss was real.
+                let mut script = format!("add table inet {LOSS_TABLE}");
+                for (chain, hook) in [("in", "input"), ("out", "output")] {
+                    script += &format!(
+                        "; add chain inet {LOSS_TABLE} {chain} \
+                         {{ type filter hook {hook} priority 0; }}\
+                         ; add rule inet {LOSS_TABLE} {chain} meta l4proto vrrp counter\
+                         ; add rule inet {LOSS_TABLE} {chain} meta l4proto vrrp \
+                         numgen random mod 100 < {percent} counter drop"
+                    );
+                }
+                ns.run_ok(&["nft", &script]);
+                std::thread::sleep(pause);
+                let listing = ns.run_ok(&["nft", "-j", "list", "table", "inet", LOSS_TABLE]);
+                ns.run_ok(&["nft", "delete", "table", "inet", LOSS_TABLE]);
+                self.lost += LostPackets::counted(&listing);
+            }
         }
         Instant::now()
     }
@@ -552,11 +728,6 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         builder = builder.host(name);
     }
     let lab = DaemonLab::new(builder.host(CLIENT).build());
-    if netem_available(lab.ns(CLIENT)) {
-        println!("chaos: tc netem works here, but loss/delay faults are not in this schedule");
-    } else {
-        println!("chaos: no sch_netem in this kernel: packet loss and delay faults skipped");
-    }
     lab.lab.bridge.ip(&["link", "add", "br9", "type", "bridge"]);
     lab.lab.bridge.ip(&["link", "set", "br9", "up"]);
     let vip: Ipv4Addr = VIP.parse().expect("the lab's VIP");
@@ -567,6 +738,7 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         events: Arc::clone(&events),
         stop: Arc::clone(&stop),
         watchers: Vec::new(),
+        lost: LostPackets::default(),
         lab,
     };
     for (host, (name, _)) in HOSTS.iter().enumerate() {
@@ -617,15 +789,20 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
             );
         };
         let settled_seen = Instant::now();
-        let (no_holder, two_holders_during, _) = chaos.stretches(fault_at, undone_at);
-        let (no_holder_after, two_holders_after, single) = chaos.stretches(undone_at, settled_seen);
-        let one_master_after = single.map_or(settled_at - undone_at, |at| at - undone_at);
+        let during = chaos.stretches(fault_at, undone_at);
+        let after = chaos.stretches(undone_at, settled_seen);
+        let (two_holders_during, two_holders_after) = (during.many, after.many);
+        let one_master_after = after
+            .first_single
+            .map_or(settled_at - undone_at, |at| at - undone_at);
         let outcome = FaultOutcome {
             fault,
-            no_holder: no_holder.max(no_holder_after),
+            no_holder: during.none.max(after.none),
             two_holders_during,
             two_holders_after,
             one_master_after,
+            lasted: undone_at - fault_at,
+            one_holder_during: during.single,
             client_outage: Duration::ZERO,
             took: settled_seen - fault_at,
         };
@@ -641,6 +818,7 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
             // A dead or frozen master cannot remove its VIP: the kernel lifetime does.
             Fault::Kill { .. } | Fault::Freeze { .. } => Some(stale_bound),
             Fault::LinkDown { .. } => Some(overlap_bound),
+            Fault::Loss { percent, .. } => Some(loss_overlap_bound(percent)),
         };
         if let Some(bound) = during_bound
             && two_holders_during > bound
@@ -654,7 +832,8 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         let after_bound = match fault {
             Fault::Partition { .. } => None,
             Fault::Kill { .. } | Fault::Freeze { .. } => Some(stale_bound),
-            Fault::LinkDown { .. } => Some(overlap_bound),
+            // Without loss the master's next advert ends a takeover the loss caused.
+            Fault::LinkDown { .. } | Fault::Loss { .. } => Some(overlap_bound),
         };
         if let Some(bound) = after_bound
             && two_holders_after > bound
@@ -716,8 +895,16 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
     let report = ChaosReport {
         seed,
         outcomes,
+        lost: chaos.lost,
         took: started.elapsed(),
     };
+    if let Some(share) = report.loss_one_holder_share() {
+        assert!(
+            share >= LOSS_ONE_HOLDER_SHARE,
+            "one holder for only {:.1} % of the loss faults' time\n{replay}",
+            share * 100.0
+        );
+    }
     drop(chaos);
     report
 }
