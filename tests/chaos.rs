@@ -21,7 +21,7 @@ const CI_FAULTS: usize = 200;
 const CI_SEED: u64 = 7;
 
 /// Every kind of fault a schedule can draw.
-const FAULT_KINDS: [&str; 5] = ["freeze", "kill", "link-down", "loss", "partition"];
+const FAULT_KINDS: [&str; 6] = ["delay", "freeze", "kill", "link-down", "loss", "partition"];
 
 /// The same seed gives the same schedule, and the CI run's draws every kind of fault.
 #[test]

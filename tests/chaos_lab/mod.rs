@@ -1,6 +1,7 @@
 //! Chaos against three real daemons: a seeded random schedule of faults (SIGKILL and
-//! restart, SIGSTOP/SIGCONT, link down/up, a partition that heals, loss of VRRP packets)
-//! while the kernel's address events say who holds the VIP and a client pings it every 10 ms.
+//! restart, SIGSTOP/SIGCONT, link down/up, a partition that heals, loss and delay of VRRP
+//! packets) while the kernel's address events say who holds the VIP and a client pings it
+//! every 10 ms.
 //!
 //! Who holds the VIP is read from rtnetlink address events, one listener per namespace inside
 //! this process, stamped with `Instant` the moment they are read: polling `ip -j addr` costs a
@@ -12,6 +13,11 @@
 //! has neither it nor tc actions) still have nf_tables and its `numgen` expression. A loss
 //! fault drops a share P (5 to 30 %, from the seed) of the host's VRRP packets, in and out,
 //! with `numgen random mod 100 < P drop` in a table of its own in the host's namespace.
+//! Delay, which nf_tables can only hand to userspace (and its `queue` statement is not in
+//! this kernel either), goes through iptables' NFQUEUE target to a delayer thread of this
+//! process in the host's namespace ([`delay`]), which holds each VRRP packet in and out for
+//! D and then accepts it: mostly D of 10 to 80 ms, within what the protocol absorbs, and
+//! one time in five 400 ms to 1 s, longer than Master_Down_Interval.
 //!
 //! # What is asserted
 //!
@@ -39,6 +45,15 @@
 //! from the master (only a higher priority does), so the no-holder bound stays as it is; and
 //! because a takeover needs three losses in a row, one host must hold the VIP for most of
 //! the time under loss: at least [`LOSS_ONE_HOLDER_SHARE`] of all loss faults together.
+//!
+//! Under a delay D the master's adverts keep their spacing and arrive D late, so the first
+//! delayed one comes A + D after the last prompt one: with A + D under the first backup's
+//! Master_Down_Interval (h2's, the shortest) nothing changes and two holders are bound by
+//! A + 50 ms as for a link down. With a longer D that backup takes over at its
+//! Master_Down_Interval and goes back when the delayed advert arrives, so the bound grows by
+//! A + D − Master_Down_Interval(h2). The no-holder bound stays, and a delay fault ends only
+//! when the delayer has let go of every packet it held (a stale advert arriving later
+//! would delay the next fault's takeover).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,6 +72,10 @@ use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 
 use crate::daemon_lab::{Daemon, DaemonLab, InstanceSpec, VIP, master_down_interval_100ms};
 use crate::netns::{Lab, Netns, wait_until};
+
+mod delay;
+
+use delay::Delayer;
 
 /// The daemons' hosts and priorities, highest first: the first is master when all is well.
 const HOSTS: [(&str, u8); 3] = [("h1", 150), ("h2", 120), ("h3", 100)];
@@ -82,6 +101,8 @@ const LOSS_RUN_ODDS: f64 = 1e-5;
 const LOSS_ONE_HOLDER_SHARE: f64 = 0.9;
 /// The nftables table a loss fault adds to a host's namespace and deletes when undone.
 const LOSS_TABLE: &str = "chaos_loss";
+/// The NFQUEUE queue of each host's delayer (queues are per namespace).
+const DELAY_QUEUE: u16 = 0;
 
 /// One injected fault and how long it lasts before it is undone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +122,12 @@ pub enum Fault {
         percent: u8,
         pause: Duration,
     },
+    /// Hold each of the host's VRRP packets, in and out, for `delay` until the pause ends.
+    Delay {
+        host: usize,
+        delay: Duration,
+        pause: Duration,
+    },
 }
 
 impl Fault {
@@ -110,7 +137,8 @@ impl Fault {
             | Fault::Freeze { host, .. }
             | Fault::LinkDown { host, .. }
             | Fault::Partition { host, .. }
-            | Fault::Loss { host, .. } => host,
+            | Fault::Loss { host, .. }
+            | Fault::Delay { host, .. } => host,
         }
     }
 
@@ -120,7 +148,8 @@ impl Fault {
             | Fault::Freeze { pause, .. }
             | Fault::LinkDown { pause, .. }
             | Fault::Partition { pause, .. }
-            | Fault::Loss { pause, .. } => pause,
+            | Fault::Loss { pause, .. }
+            | Fault::Delay { pause, .. } => pause,
         }
     }
 
@@ -132,6 +161,7 @@ impl Fault {
             Fault::LinkDown { .. } => "link-down",
             Fault::Partition { .. } => "partition",
             Fault::Loss { .. } => "loss",
+            Fault::Delay { .. } => "delay",
         }
     }
 }
@@ -139,8 +169,10 @@ impl Fault {
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind(), HOSTS[self.host()].0)?;
-        if let Fault::Loss { percent, .. } = self {
-            write!(f, " of {percent} %")?;
+        match self {
+            Fault::Loss { percent, .. } => write!(f, " of {percent} %")?,
+            Fault::Delay { delay, .. } => write!(f, " by {} ms", delay.as_millis())?,
+            _ => {}
         }
         write!(f, " for {} ms", self.pause().as_millis())
     }
@@ -178,7 +210,7 @@ pub fn schedule(seed: u64, faults: usize) -> Vec<Fault> {
             } else {
                 usize::try_from(random.below(3)).expect("below 3")
             };
-            match random.below(5) {
+            match random.below(6) {
                 0 => Fault::Kill {
                     host,
                     pause: random.millis(0, 1000),
@@ -195,12 +227,25 @@ pub fn schedule(seed: u64, faults: usize) -> Vec<Fault> {
                     host,
                     pause: random.millis(300, 1500),
                 },
-                _ => Fault::Loss {
+                4 => Fault::Loss {
                     host,
                     percent: 5 + u8::try_from(random.below(26)).expect("below 26"),
                     // Long enough for a few runs of three lost adverts at the higher shares.
                     pause: random.millis(500, 2500),
                 },
+                _ => {
+                    let delay = if random.below(5) == 0 {
+                        random.millis(400, 1000)
+                    } else {
+                        random.millis(10, 80)
+                    };
+                    Fault::Delay {
+                        host,
+                        delay,
+                        // Past the delay, so that delayed adverts arrive while it lasts.
+                        pause: delay + random.millis(300, 1500),
+                    }
+                }
             }
         })
         .collect()
@@ -434,6 +479,10 @@ pub struct ChaosReport {
     pub outcomes: Vec<FaultOutcome>,
     /// What the loss faults dropped.
     pub lost: LostPackets,
+    /// VRRP packets the delay faults held and then let go.
+    pub delayed: u64,
+    /// The most one of them was let go after its delay was up.
+    pub delayed_late: Duration,
     /// The whole run, lab included.
     pub took: Duration,
 }
@@ -528,6 +577,10 @@ impl ChaosReport {
                 self.lost.seen
             );
         }
+        text += &format!(
+            "  delay: {} VRRP packets held and let go, at most {:?} after their delay\n",
+            self.delayed, self.delayed_late
+        );
         text
     }
 }
@@ -540,11 +593,15 @@ struct ChaosLab {
     stop: Arc<AtomicBool>,
     watchers: Vec<JoinHandle<()>>,
     lost: LostPackets,
+    /// One per daemon host, in [`HOSTS`] order.
+    delayers: Vec<Delayer>,
 }
 
 impl Drop for ChaosLab {
     fn drop(&mut self) {
-        // Ends the listener threads, also when a failed assertion unwinds through here.
+        // Ends the listener and delayer threads, also when a failed assertion unwinds
+        // through here.
+        self.delayers.clear();
         self.stop.store(true, Ordering::Relaxed);
         for watcher in self.watchers.drain(..) {
             let _ = watcher.join();
@@ -704,6 +761,39 @@ impl ChaosLab {
                 ns.run_ok(&["nft", "delete", "table", "inet", LOSS_TABLE]);
                 self.lost += LostPackets::counted(&listing);
             }
+            Fault::Delay { delay, pause, .. } => {
+                let delayer = &self.delayers[host];
+                delayer.set_delay(delay);
+                let queue = DELAY_QUEUE.to_string();
+                // --queue-bypass: packets pass undelayed rather than dropped if no delayer
+                // were bound.
+                let rule = |action: &str, chain: &str| {
+                    ns.run_ok(&[
+                        "iptables",
+                        action,
+                        chain,
+                        "-p",
+                        "112",
+                        "-j",
+                        "NFQUEUE",
+                        "--queue-num",
+                        &queue,
+                        "--queue-bypass",
+                    ]);
+                };
+                rule("-A", "INPUT");
+                rule("-A", "OUTPUT");
+                std::thread::sleep(pause);
+                rule("-D", "INPUT");
+                rule("-D", "OUTPUT");
+                let drained = wait_until(delay + SLACK * 10, Duration::from_millis(5), || {
+                    delayer.held() == 0
+                });
+                if let Some(failure) = delayer.failure() {
+                    panic!("the delayer of {name} failed: {failure}");
+                }
+                assert!(drained, "the delayer of {name} still holds packets");
+            }
         }
         Instant::now()
     }
@@ -739,6 +829,7 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         stop: Arc::clone(&stop),
         watchers: Vec::new(),
         lost: LostPackets::default(),
+        delayers: Vec::new(),
         lab,
     };
     for (host, (name, _)) in HOSTS.iter().enumerate() {
@@ -755,6 +846,7 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         ready
             .recv_timeout(Duration::from_secs(5))
             .expect("the address listener started");
+        chaos.delayers.push(Delayer::start(&ns, DELAY_QUEUE));
     }
     // Highest priority first, so the first election is not a race between process starts.
     for (host, (name, _)) in HOSTS.iter().enumerate() {
@@ -776,6 +868,8 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
     let no_holder_bound = master_down_interval_100ms(lowest.into()) + SLACK;
     let overlap_bound = ADVERT_INTERVAL + SLACK;
     let stale_bound = VIP_LIFETIME + SLACK;
+    // The first backup to take over when adverts come late: the highest priority after h1.
+    let first_backup_down = master_down_interval_100ms(HOSTS[1].1.into());
     let one_master_bound = master_down_interval_100ms(lowest.into()) + SLACK;
     let mut outcomes = Vec::new();
     let mut windows = Vec::new();
@@ -819,6 +913,9 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
             Fault::Kill { .. } | Fault::Freeze { .. } => Some(stale_bound),
             Fault::LinkDown { .. } => Some(overlap_bound),
             Fault::Loss { percent, .. } => Some(loss_overlap_bound(percent)),
+            Fault::Delay { delay, .. } => {
+                Some(overlap_bound + (ADVERT_INTERVAL + delay).saturating_sub(first_backup_down))
+            }
         };
         if let Some(bound) = during_bound
             && two_holders_during > bound
@@ -832,8 +929,10 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         let after_bound = match fault {
             Fault::Partition { .. } => None,
             Fault::Kill { .. } | Fault::Freeze { .. } => Some(stale_bound),
-            // Without loss the master's next advert ends a takeover the loss caused.
-            Fault::LinkDown { .. } | Fault::Loss { .. } => Some(overlap_bound),
+            // Without loss or delay the master's next advert ends a takeover they caused.
+            Fault::LinkDown { .. } | Fault::Loss { .. } | Fault::Delay { .. } => {
+                Some(overlap_bound)
+            }
         };
         if let Some(bound) = after_bound
             && two_holders_after > bound
@@ -896,6 +995,13 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         seed,
         outcomes,
         lost: chaos.lost,
+        delayed: chaos.delayers.iter().map(Delayer::accepted).sum(),
+        delayed_late: chaos
+            .delayers
+            .iter()
+            .map(Delayer::latest)
+            .max()
+            .unwrap_or_default(),
         took: started.elapsed(),
     };
     if let Some(share) = report.loss_one_holder_share() {
