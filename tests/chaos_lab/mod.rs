@@ -88,9 +88,9 @@ const SLACK: Duration = Duration::from_millis(50);
 /// The kernel lifetime a master gives its VIPs: a killed or frozen master's VIP is gone by
 /// then, which bounds how long it overlaps with its successor's.
 const VIP_LIFETIME: Duration = Duration::from_secs(2);
-/// How long one holder must stay unchanged before the cluster counts as settled: longer
-/// than a returning higher-priority host takes to preempt (its Master_Down_Interval).
-const SETTLED_FOR: Duration = Duration::from_millis(700);
+/// How long h1 must hold the VIP alone, unchanged, before the cluster counts as settled:
+/// four adverts, in which any host not yet following h1 hears it.
+const SETTLED_FOR: Duration = Duration::from_millis(400);
 /// The longest wait for the cluster to settle.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the client pings the VIP.
@@ -646,19 +646,25 @@ impl ChaosLab {
         changed
     }
 
-    /// Waits until one host alone has held the VIP for [`SETTLED_FOR`]; returns when that
-    /// stretch began, or `None` after [`SETTLE_TIMEOUT`].
-    fn settle(&self) -> Option<Instant> {
+    /// Waits until h1, the highest priority, alone has held the VIP for [`SETTLED_FOR`],
+    /// counted from `since` at the earliest; returns when that stretch began, or `None`
+    /// after [`SETTLE_TIMEOUT`].
+    ///
+    /// Every fault ends with h1 master again (it preempts, RFC 9568 §6.4.2), so another
+    /// single holder is not settled yet. Counting from `since` (when the fault was undone)
+    /// matters when nothing changed after it for a while: h1 back from a link down takes
+    /// the VIP back only a Master_Down_Interval later, and without it its preemption (and
+    /// any change that trails a fault) would land in the next fault's window.
+    fn settle(&self, since: Instant) -> Option<Instant> {
         let mut settled_since = None;
         wait_until(SETTLE_TIMEOUT, Duration::from_millis(20), || {
             let now = Instant::now();
-            let holders = self.holders_at(now);
-            if holders.iter().filter(|holds| **holds).count() != 1 {
+            if self.holders_at(now) != [true, false, false] {
                 return false;
             }
             let last_change = self.last_change().unwrap_or(now);
             settled_since = Some(last_change);
-            now.duration_since(last_change) >= SETTLED_FOR
+            now.duration_since(last_change.max(since)) >= SETTLED_FOR
         })
         .then_some(settled_since)
         .flatten()
@@ -722,7 +728,16 @@ impl ChaosLab {
                     .lab
                     .wait_exit(&self.daemons[host], Duration::from_secs(2));
                 std::thread::sleep(pause);
+                let transitions = self.daemons[host].states().len();
                 self.daemons[host] = self.lab.start(name, &Self::instances(host));
+                // Undone once the new daemon runs: it logs its first transition after
+                // removing the stale VIP its predecessor left.
+                assert!(
+                    wait_until(SETTLE_TIMEOUT, Duration::from_millis(10), || {
+                        self.daemons[host].states().len() > transitions
+                    }),
+                    "the restarted daemon on {name} logged no transition"
+                );
             }
             Fault::Freeze { pause, .. } => {
                 self.lab.signal(&self.daemons[host], Signal::SIGSTOP);
@@ -856,7 +871,10 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         std::thread::sleep(Duration::from_millis(500));
     }
     let pings = probe(chaos.lab.ns(CLIENT), vip, Arc::clone(&stop));
-    assert!(chaos.settle().is_some(), "no single master at the start");
+    assert!(
+        chaos.settle(Instant::now()).is_some(),
+        "no single master at the start"
+    );
 
     // The first backup to take over has the lowest priority among the survivors; the bound
     // uses the lowest priority of all, which covers every case.
@@ -876,7 +894,7 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
     for (n, fault) in plan.iter().copied().enumerate() {
         let fault_at = Instant::now();
         let undone_at = chaos.inject(fault);
-        let Some(settled_at) = chaos.settle() else {
+        let Some(settled_at) = chaos.settle(undone_at) else {
             panic!(
                 "fault {n} ({fault}): no single master within {SETTLE_TIMEOUT:?}; holders {:?}\n{replay}",
                 chaos.holders_at(Instant::now())
