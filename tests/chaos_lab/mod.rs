@@ -9,8 +9,8 @@
 //! hosts would really be 30 ms or worse), and `ip monitor` stamps lines with the wall clock in
 //! another process; an event listener misses no change and shares the fault clock.
 //!
-//! Packet loss is made with nftables, not `tc netem`: kernels without `sch_netem` (this one
-//! has neither it nor tc actions) still have nf_tables and its `numgen` expression. A loss
+//! Packet loss is made with nftables, not `tc netem`: kernels without `sch_netem` (such as
+//! this CI's) still have nf_tables and its `numgen` expression. A loss
 //! fault drops a share P (5 to 30 %, from the seed) of the host's VRRP packets, in and out,
 //! with `numgen random mod 100 < P drop` in a table of its own in the host's namespace.
 //! Delay, which nf_tables can only hand to userspace (and its `queue` statement is not in
