@@ -5,9 +5,10 @@
 #   scripts/chaos.sh 200
 #   scripts/chaos.sh 40 1733000000123456789
 #
-# It runs the ignored `long_chaos` test of the same binary CI builds (the debug profile: a
-# release build would be a second full build of the workspace for no gain, since the daemons
-# spend their time waiting on timers and sockets).
+# The loss and delay faults need nft and iptables (Debian's nftables and iptables packages,
+# which .ci/run installs). It runs the ignored `long_chaos` test of the same binary CI builds
+# (the debug profile: a release build would be a second full build of the workspace for no
+# gain, since the daemons spend their time waiting on timers and sockets).
 set -euo pipefail
 
 faults="${1:?usage: scripts/chaos.sh FAULTS [SEED]}"

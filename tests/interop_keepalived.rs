@@ -22,7 +22,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use daemon_lab::{Daemon, DaemonLab, InstanceSpec, MARGIN, POLL, VIP, VIP6, seed_in_lab};
-use netns::{Lab, require_root, still_listed, wait_until};
+use netns::{Lab, still_listed, wait_until};
 
 /// The host running our daemon: 192.0.2.1 and 2001:db8::1 on eth0.
 const OURS: &str = "ours";
@@ -46,31 +46,10 @@ const OUR_LOG_FILTER: &str = "info,vrrp_sidecar::daemon::router=debug";
 /// How long a killed or stopped process may take to be gone.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
 
-/// Whether the test may run: root, keepalived and tshark. Missing tools with `CI=true` fail
-/// the test, because CI must never skip the interoperability matrix in silence.
+/// Whether the test may run: root, keepalived and tshark (CI must never skip the
+/// interoperability matrix in silence).
 fn require_tools(test: &str) -> bool {
-    if !require_root(test) {
-        return false;
-    }
-    let path = std::env::var("PATH").unwrap_or_default();
-    let missing: Vec<&str> = TOOLS
-        .iter()
-        .filter(|(tool, _)| {
-            !std::env::split_paths(&path).any(|directory| directory.join(tool).is_file())
-        })
-        .map(|(_, package)| *package)
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{test} needs {missing:?} on PATH and CI=true: .ci/run must apt-get install the \
-             Debian packages {missing:?}"
-        );
-    }
-    eprintln!("skipping {test}: {missing:?} not installed");
-    false
+    netns::require_tools(test, &TOOLS)
 }
 
 /// The VRRP timing of one virtual router: the advert interval and both priorities.

@@ -572,6 +572,38 @@ fn master_answers_lower_priority_with_an_advert_at_once_like_keepalived() {
     assert_eq!(instance.poll_timeout(), Some(now + Duration::from_secs(1)));
 }
 
+/// After a partition heals, hosts may still send to the second master, which stops answering
+/// for the addresses: the master that stayed master announces them again (keepalived's
+/// default; its issue 166), but not for priority 0, which comes from a master stopping.
+#[test]
+fn master_announces_its_addresses_again_on_lower_priority_like_keepalived() {
+    let clock = Clock::new();
+    let config = v3_config(200);
+    let mut instance = master(config.clone(), &clock);
+    instance
+        .handle_packet(clock.ms(4200), ip("192.0.2.99"), &advert_like(&config, 100))
+        .unwrap();
+    let announced: Vec<Vec<IpAddr>> = drain(&mut instance)
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Announce(addresses) => Some(addresses),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(announced, vec![config.virtual_addresses.clone()]);
+
+    instance
+        .handle_packet(clock.ms(4300), ip("192.0.2.99"), &advert_like(&config, 0))
+        .unwrap();
+    let actions = drain(&mut instance);
+    assert!(
+        !actions
+            .iter()
+            .any(|action| matches!(action, Action::Announce(_))),
+        "{actions:?}"
+    );
+}
+
 #[test]
 fn master_shutdown_sends_priority_zero_and_removes_addresses_rfc9568_6_4_3() {
     let clock = Clock::new();

@@ -451,6 +451,15 @@ impl Instance {
             // so a second master (after a partition heals) steps down without waiting for
             // our Adver_Timer.
             self.advertise_now(now);
+            if theirs != PRIORITY_STOPPING {
+                // And announce the addresses again, as keepalived does by default: hosts
+                // that followed the second master's announcements still send to it, and
+                // it stops answering for the addresses when it steps down (keepalived
+                // issue 166). Nothing else would correct them before their ARP or
+                // neighbour entries expire, since this master never changed state.
+                self.actions
+                    .push_back(Action::Announce(self.config.virtual_addresses.clone()));
+            }
         }
     }
 

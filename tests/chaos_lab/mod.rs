@@ -1,6 +1,7 @@
 //! Chaos against three real daemons: a seeded random schedule of faults (SIGKILL and
-//! restart, SIGSTOP/SIGCONT, link down/up, a partition that heals) while the kernel's address
-//! events say who holds the VIP and a client pings it every 10 ms.
+//! restart, SIGSTOP/SIGCONT, link down/up, a partition that heals, loss and delay of VRRP
+//! packets) while the kernel's address events say who holds the VIP and a client pings it
+//! every 10 ms.
 //!
 //! Who holds the VIP is read from rtnetlink address events, one listener per namespace inside
 //! this process, stamped with `Instant` the moment they are read: polling `ip -j addr` costs a
@@ -8,8 +9,51 @@
 //! hosts would really be 30 ms or worse), and `ip monitor` stamps lines with the wall clock in
 //! another process; an event listener misses no change and shares the fault clock.
 //!
-//! Packet loss and delay with `tc netem` are not in the schedule: this kernel has no
-//! `sch_netem` (nor tc actions), which `netem_available` checks and the report says.
+//! Packet loss is made with nftables, not `tc netem`: kernels without `sch_netem` (such as
+//! this CI's) still have nf_tables and its `numgen` expression. A loss
+//! fault drops a share P (5 to 30 %, from the seed) of the host's VRRP packets, in and out,
+//! with `numgen random mod 100 < P drop` in a table of its own in the host's namespace.
+//! Delay, which nf_tables can only hand to userspace (and its `queue` statement is not in
+//! this kernel either), goes through iptables' NFQUEUE target to a delayer thread of this
+//! process in the host's namespace ([`delay`]), which holds each VRRP packet in and out for
+//! D and then accepts it: mostly D of 10 to 80 ms, within what the protocol absorbs, and
+//! one time in five 400 ms to 1 s, longer than Master_Down_Interval.
+//!
+//! # What is asserted
+//!
+//! With A the advert interval (100 ms) and Master_Down_Interval = 3 × A + Skew_Time
+//! (RFC 9568 §6.1) of the lowest priority:
+//!
+//! - after every fault, no stretch without a holder longer than Master_Down_Interval + 50 ms;
+//! - two holders: for a link down, no longer than A + 50 ms (the demoted master drops its VIP
+//!   on the first advert it hears); for a kill or a freeze, the stale VIP of the dead or
+//!   frozen master until its kernel lifetime ends ([`VIP_LIFETIME`] + 50 ms); a partition is
+//!   free to have two holders while it lasts;
+//! - after the fault is undone, one master within Master_Down_Interval + 50 ms, and no second
+//!   holder for longer than A + 50 ms (or the stale lifetime after a kill or a freeze);
+//! - at the end, the VIP only on the host whose daemon says it is master.
+//!
+//! Under loss a second holder is the protocol working, not a fault: a backup that misses the
+//! adverts of a whole Master_Down_Interval (three in a row, each lost with probability P)
+//! takes over (§6.4.2), and stays master until one of the master's adverts reaches it again,
+//! when the higher priority sends it back to backup (§6.4.3); the master ignores its
+//! lower-priority adverts throughout. Each of the master's adverts crosses the lossy host once
+//! (as sender or as receiver), so the number lost in a row after the takeover is geometric:
+//! n or more with probability P^n. The bound takes the smallest n with P^n ≤ 10⁻⁵
+//! ([`LOSS_RUN_ODDS`]): two holders for at most (n + 1) × A + 50 ms (one interval to the
+//! master's next advert, n lost), 1.15 s at 30 %, 0.55 s at 5 %. Loss never takes the VIP
+//! from the master (only a higher priority does), so the no-holder bound stays as it is; and
+//! because a takeover needs three losses in a row, one host must hold the VIP for most of
+//! the time under loss: at least [`LOSS_ONE_HOLDER_SHARE`] of all loss faults together.
+//!
+//! Under a delay D the master's adverts keep their spacing and arrive D late, so the first
+//! delayed one comes A + D after the last prompt one: with A + D under the first backup's
+//! Master_Down_Interval (h2's, the shortest) nothing changes and two holders are bound by
+//! A + 50 ms as for a link down. With a longer D that backup takes over at its
+//! Master_Down_Interval and goes back when the delayed advert arrives, so the bound grows by
+//! A + D − Master_Down_Interval(h2). The no-holder bound stays, and a delay fault ends only
+//! when the delayer has let go of every packet it held (a stale advert arriving later
+//! would delay the next fault's takeover).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,6 +73,10 @@ use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use crate::daemon_lab::{Daemon, DaemonLab, InstanceSpec, VIP, master_down_interval_100ms};
 use crate::netns::{Lab, Netns, wait_until};
 
+mod delay;
+
+use delay::Delayer;
+
 /// The daemons' hosts and priorities, highest first: the first is master when all is well.
 const HOSTS: [(&str, u8); 3] = [("h1", 150), ("h2", 120), ("h3", 100)];
 /// The client that pings the VIP.
@@ -40,13 +88,21 @@ const SLACK: Duration = Duration::from_millis(50);
 /// The kernel lifetime a master gives its VIPs: a killed or frozen master's VIP is gone by
 /// then, which bounds how long it overlaps with its successor's.
 const VIP_LIFETIME: Duration = Duration::from_secs(2);
-/// How long one holder must stay unchanged before the cluster counts as settled: longer
-/// than a returning higher-priority host takes to preempt (its Master_Down_Interval).
-const SETTLED_FOR: Duration = Duration::from_millis(700);
+/// How long h1 must hold the VIP alone, unchanged, before the cluster counts as settled:
+/// four adverts, in which any host not yet following h1 hears it.
+const SETTLED_FOR: Duration = Duration::from_millis(400);
 /// The longest wait for the cluster to settle.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the client pings the VIP.
 const PROBE_EVERY: Duration = Duration::from_millis(10);
+/// The chance, under loss, of a run of lost adverts longer than the two-holder bound allows.
+const LOSS_RUN_ODDS: f64 = 1e-5;
+/// The least share of all loss faults' time with exactly one holder.
+const LOSS_ONE_HOLDER_SHARE: f64 = 0.9;
+/// The nftables table a loss fault adds to a host's namespace and deletes when undone.
+const LOSS_TABLE: &str = "chaos_loss";
+/// The NFQUEUE queue of each host's delayer (queues are per namespace).
+const DELAY_QUEUE: u16 = 0;
 
 /// One injected fault and how long it lasts before it is undone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +116,18 @@ pub enum Fault {
     /// Move the host's bridge port to a bridge of its own (its link stays up), back after
     /// the pause.
     Partition { host: usize, pause: Duration },
+    /// Drop `percent` % of the host's VRRP packets, in and out, until the pause ends.
+    Loss {
+        host: usize,
+        percent: u8,
+        pause: Duration,
+    },
+    /// Hold each of the host's VRRP packets, in and out, for `delay` until the pause ends.
+    Delay {
+        host: usize,
+        delay: Duration,
+        pause: Duration,
+    },
 }
 
 impl Fault {
@@ -68,7 +136,9 @@ impl Fault {
             Fault::Kill { host, .. }
             | Fault::Freeze { host, .. }
             | Fault::LinkDown { host, .. }
-            | Fault::Partition { host, .. } => host,
+            | Fault::Partition { host, .. }
+            | Fault::Loss { host, .. }
+            | Fault::Delay { host, .. } => host,
         }
     }
 
@@ -77,29 +147,34 @@ impl Fault {
             Fault::Kill { pause, .. }
             | Fault::Freeze { pause, .. }
             | Fault::LinkDown { pause, .. }
-            | Fault::Partition { pause, .. } => pause,
+            | Fault::Partition { pause, .. }
+            | Fault::Loss { pause, .. }
+            | Fault::Delay { pause, .. } => pause,
         }
     }
 
-    fn kind(self) -> &'static str {
+    /// What kind of fault it is, as the report names it.
+    pub fn kind(self) -> &'static str {
         match self {
             Fault::Kill { .. } => "kill",
             Fault::Freeze { .. } => "freeze",
             Fault::LinkDown { .. } => "link-down",
             Fault::Partition { .. } => "partition",
+            Fault::Loss { .. } => "loss",
+            Fault::Delay { .. } => "delay",
         }
     }
 }
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} for {} ms",
-            self.kind(),
-            HOSTS[self.host()].0,
-            self.pause().as_millis()
-        )
+        write!(f, "{} {}", self.kind(), HOSTS[self.host()].0)?;
+        match self {
+            Fault::Loss { percent, .. } => write!(f, " of {percent} %")?,
+            Fault::Delay { delay, .. } => write!(f, " by {} ms", delay.as_millis())?,
+            _ => {}
+        }
+        write!(f, " for {} ms", self.pause().as_millis())
     }
 }
 
@@ -135,7 +210,7 @@ pub fn schedule(seed: u64, faults: usize) -> Vec<Fault> {
             } else {
                 usize::try_from(random.below(3)).expect("below 3")
             };
-            match random.below(4) {
+            match random.below(6) {
                 0 => Fault::Kill {
                     host,
                     pause: random.millis(0, 1000),
@@ -148,10 +223,29 @@ pub fn schedule(seed: u64, faults: usize) -> Vec<Fault> {
                     host,
                     pause: random.millis(200, 1500),
                 },
-                _ => Fault::Partition {
+                3 => Fault::Partition {
                     host,
                     pause: random.millis(300, 1500),
                 },
+                4 => Fault::Loss {
+                    host,
+                    percent: 5 + u8::try_from(random.below(26)).expect("below 26"),
+                    // Long enough for a few runs of three lost adverts at the higher shares.
+                    pause: random.millis(500, 2500),
+                },
+                _ => {
+                    let delay = if random.below(5) == 0 {
+                        random.millis(400, 1000)
+                    } else {
+                        random.millis(10, 80)
+                    };
+                    Fault::Delay {
+                        host,
+                        delay,
+                        // Past the delay, so that delayed adverts arrive while it lasts.
+                        pause: delay + random.millis(300, 1500),
+                    }
+                }
             }
         })
         .collect()
@@ -169,13 +263,74 @@ pub fn seed_from_env() -> u64 {
     }
 }
 
-/// Whether `tc qdisc ... netem` works in a namespace of `lab`.
-fn netem_available(ns: &Netns) -> bool {
-    ns.run(&[
-        "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
-    ])
-    .status
-    .success()
+/// The longest run of lost adverts the two-holder bound allows under `percent` % loss: the
+/// smallest n with P^n ≤ [`LOSS_RUN_ODDS`].
+fn loss_run(percent: u8) -> u32 {
+    let lost = f64::from(percent) / 100.0;
+    // At most 30 % loss, so the quotient is a small positive number (10 at 30 %).
+    (LOSS_RUN_ODDS.ln() / lost.ln()).ceil() as u32
+}
+
+/// Two holders allowed while `percent` % of VRRP packets are lost (see the module docs).
+fn loss_overlap_bound(percent: u8) -> Duration {
+    ADVERT_INTERVAL * (loss_run(percent) + 1) + SLACK
+}
+
+/// VRRP packets that loss faults saw and dropped, from their nftables counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LostPackets {
+    /// VRRP packets in and out of the lossy hosts.
+    pub seen: u64,
+    /// Of those, the ones dropped.
+    pub dropped: u64,
+}
+
+impl LostPackets {
+    /// The counters of `nft -j list table` of a loss table: a rule that drops counts drops,
+    /// the other one counts every VRRP packet.
+    fn counted(listing: &str) -> Self {
+        let json: serde_json::Value = serde_json::from_str(listing)
+            .unwrap_or_else(|error| panic!("nft -j printed invalid JSON ({error}): {listing}"));
+        let mut counted = LostPackets::default();
+        let items = json["nftables"].as_array().map_or(&[][..], Vec::as_slice);
+        for expressions in items
+            .iter()
+            .filter_map(|item| item["rule"]["expr"].as_array())
+        {
+            let packets = expressions
+                .iter()
+                .find_map(|expression| expression["counter"]["packets"].as_u64())
+                .unwrap_or(0);
+            if expressions
+                .iter()
+                .any(|expression| expression.get("drop").is_some())
+            {
+                counted.dropped += packets;
+            } else {
+                counted.seen += packets;
+            }
+        }
+        counted
+    }
+}
+
+impl std::ops::AddAssign for LostPackets {
+    fn add_assign(&mut self, other: Self) {
+        self.seen += other.seen;
+        self.dropped += other.dropped;
+    }
+}
+
+/// How the holders went over a window.
+struct Stretches {
+    /// The longest stretch with no holder.
+    none: Duration,
+    /// The longest stretch with two or more.
+    many: Duration,
+    /// The first instant with exactly one.
+    first_single: Option<Instant>,
+    /// All the time with exactly one.
+    single: Duration,
 }
 
 /// A change of who holds the VIP, as the kernel reported it.
@@ -305,6 +460,10 @@ pub struct FaultOutcome {
     pub two_holders_after: Duration,
     /// From undoing the fault to a single holder.
     pub one_master_after: Duration,
+    /// From the fault to undoing it.
+    pub lasted: Duration,
+    /// The time with exactly one holder while the fault lasted.
+    pub one_holder_during: Duration,
     /// The longest gap between the client's ping replies in the window, less the interval.
     pub client_outage: Duration,
     /// From the fault to the cluster settling again.
@@ -318,6 +477,12 @@ pub struct ChaosReport {
     pub seed: u64,
     /// One entry per fault run.
     pub outcomes: Vec<FaultOutcome>,
+    /// What the loss faults dropped.
+    pub lost: LostPackets,
+    /// VRRP packets the delay faults held and then let go.
+    pub delayed: u64,
+    /// The most one of them was let go after its delay was up.
+    pub delayed_late: Duration,
     /// The whole run, lab included.
     pub took: Duration,
 }
@@ -330,6 +495,18 @@ impl ChaosReport {
             .map(|outcome| (field(outcome), Some(outcome.fault)))
             .max_by_key(|(duration, _)| *duration)
             .unwrap_or((Duration::ZERO, None))
+    }
+
+    /// The share of the loss faults' time with exactly one holder, if there were any.
+    fn loss_one_holder_share(&self) -> Option<f64> {
+        let losses = self
+            .outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome.fault, Fault::Loss { .. }));
+        let (single, lasted) = losses.fold((Duration::ZERO, Duration::ZERO), |sums, outcome| {
+            (sums.0 + outcome.one_holder_during, sums.1 + outcome.lasted)
+        });
+        (!lasted.is_zero()).then(|| single.as_secs_f64() / lasted.as_secs_f64())
     }
 
     /// A summary for the test output and the note.
@@ -372,6 +549,38 @@ impl ChaosReport {
             self.worst(|o| o.one_master_after),
         );
         text += &line("max client outage", self.worst(|o| o.client_outage));
+        text += "  per kind: faults survived; max no-holder / two holders during / two holders \
+                 after / to one master after undoing\n";
+        for (kind, survived) in &kinds {
+            let of_kind = || {
+                self.outcomes
+                    .iter()
+                    .filter(move |outcome| outcome.fault.kind() == *kind)
+            };
+            let max = |field: fn(&FaultOutcome) -> Duration| {
+                of_kind().map(field).max().unwrap_or_default()
+            };
+            text += &format!(
+                "    {kind}: {survived}; {:?} / {:?} / {:?} / {:?}\n",
+                max(|o| o.no_holder),
+                max(|o| o.two_holders_during),
+                max(|o| o.two_holders_after),
+                max(|o| o.one_master_after),
+            );
+        }
+        if let Some(share) = self.loss_one_holder_share() {
+            text += &format!(
+                "  loss: one holder for {:.2} % of the loss faults' time; {} of {} VRRP \
+                 packets dropped\n",
+                share * 100.0,
+                self.lost.dropped,
+                self.lost.seen
+            );
+        }
+        text += &format!(
+            "  delay: {} VRRP packets held and let go, at most {:?} after their delay\n",
+            self.delayed, self.delayed_late
+        );
         text
     }
 }
@@ -383,11 +592,16 @@ struct ChaosLab {
     events: Arc<Mutex<Vec<HolderEvent>>>,
     stop: Arc<AtomicBool>,
     watchers: Vec<JoinHandle<()>>,
+    lost: LostPackets,
+    /// One per daemon host, in [`HOSTS`] order.
+    delayers: Vec<Delayer>,
 }
 
 impl Drop for ChaosLab {
     fn drop(&mut self) {
-        // Ends the listener threads, also when a failed assertion unwinds through here.
+        // Ends the listener and delayer threads, also when a failed assertion unwinds
+        // through here.
+        self.delayers.clear();
         self.stop.store(true, Ordering::Relaxed);
         for watcher in self.watchers.drain(..) {
             let _ = watcher.join();
@@ -432,63 +646,69 @@ impl ChaosLab {
         changed
     }
 
-    /// Waits until one host alone has held the VIP for [`SETTLED_FOR`]; returns when that
-    /// stretch began, or `None` after [`SETTLE_TIMEOUT`].
-    fn settle(&self) -> Option<Instant> {
+    /// Waits until h1, the highest priority, alone has held the VIP for [`SETTLED_FOR`],
+    /// counted from `since` at the earliest; returns when that stretch began, or `None`
+    /// after [`SETTLE_TIMEOUT`].
+    ///
+    /// Every fault ends with h1 master again (it preempts, RFC 9568 §6.4.2), so another
+    /// single holder is not settled yet. Counting from `since` (when the fault was undone)
+    /// matters when nothing changed after it for a while: h1 back from a link down takes
+    /// the VIP back only a Master_Down_Interval later, and without it its preemption (and
+    /// any change that trails a fault) would land in the next fault's window.
+    fn settle(&self, since: Instant) -> Option<Instant> {
         let mut settled_since = None;
         wait_until(SETTLE_TIMEOUT, Duration::from_millis(20), || {
             let now = Instant::now();
-            let holders = self.holders_at(now);
-            if holders.iter().filter(|holds| **holds).count() != 1 {
+            if self.holders_at(now) != [true, false, false] {
                 return false;
             }
             let last_change = self.last_change().unwrap_or(now);
             settled_since = Some(last_change);
-            now.duration_since(last_change) >= SETTLED_FOR
+            now.duration_since(last_change.max(since)) >= SETTLED_FOR
         })
         .then_some(settled_since)
         .flatten()
     }
 
-    /// Stretches of `from..to` with no holder and with two or more, as their longest
-    /// lengths, and the first instant from `from` on with exactly one holder.
-    fn stretches(&self, from: Instant, to: Instant) -> (Duration, Duration, Option<Instant>) {
+    /// How the holders went over `from..to`.
+    fn stretches(&self, from: Instant, to: Instant) -> Stretches {
         let mut holders = self.holders_at(from);
         let count = |holders: &[bool; 3]| holders.iter().filter(|holds| **holds).count();
         let mut state_since = from;
         let mut current = count(&holders);
-        let (mut longest_none, mut longest_many) = (Duration::ZERO, Duration::ZERO);
-        let mut first_single = (current == 1).then_some(from);
+        let mut stretches = Stretches {
+            none: Duration::ZERO,
+            many: Duration::ZERO,
+            first_single: (current == 1).then_some(from),
+            single: Duration::ZERO,
+        };
+        let mut close = |state: usize, length: Duration| match state {
+            0 => stretches.none = stretches.none.max(length),
+            1 => stretches.single += length,
+            _ => stretches.many = stretches.many.max(length),
+        };
         let events: Vec<HolderEvent> = self
             .events()
             .into_iter()
             .filter(|event| event.at > from && event.at <= to)
             .collect();
+        let mut first_single = stretches.first_single;
         for event in events {
             holders[event.host] = event.holds;
             let next = count(&holders);
             if next == current {
                 continue;
             }
-            let length = event.at - state_since;
-            match current {
-                0 => longest_none = longest_none.max(length),
-                1 => {}
-                _ => longest_many = longest_many.max(length),
-            }
+            close(current, event.at - state_since);
             if next == 1 && first_single.is_none() {
                 first_single = Some(event.at);
             }
             current = next;
             state_since = event.at;
         }
-        let length = to - state_since;
-        match current {
-            0 => longest_none = longest_none.max(length),
-            1 => {}
-            _ => longest_many = longest_many.max(length),
-        }
-        (longest_none, longest_many, first_single)
+        close(current, to - state_since);
+        stretches.first_single = first_single;
+        stretches
     }
 
     fn port(&self, host: usize) -> &'static str {
@@ -508,7 +728,16 @@ impl ChaosLab {
                     .lab
                     .wait_exit(&self.daemons[host], Duration::from_secs(2));
                 std::thread::sleep(pause);
+                let transitions = self.daemons[host].states().len();
                 self.daemons[host] = self.lab.start(name, &Self::instances(host));
+                // Undone once the new daemon runs: it logs its first transition after
+                // removing the stale VIP its predecessor left.
+                assert!(
+                    wait_until(SETTLE_TIMEOUT, Duration::from_millis(10), || {
+                        self.daemons[host].states().len() > transitions
+                    }),
+                    "the restarted daemon on {name} logged no transition"
+                );
             }
             Fault::Freeze { pause, .. } => {
                 self.lab.signal(&self.daemons[host], Signal::SIGSTOP);
@@ -527,6 +756,58 @@ impl ChaosLab {
                 std::thread::sleep(pause);
                 bridge.ip(&["link", "set", port, "nomaster"]);
                 bridge.ip(&["link", "set", port, "master", "br0"]);
+            }
+            Fault::Loss { percent, pause, .. } => {
+                // One transaction, so both directions start losing together; the counters
+                // show in the report that the loss was real.
+                let mut script = format!("add table inet {LOSS_TABLE}");
+                for (chain, hook) in [("in", "input"), ("out", "output")] {
+                    script += &format!(
+                        "; add chain inet {LOSS_TABLE} {chain} \
+                         {{ type filter hook {hook} priority 0; }}\
+                         ; add rule inet {LOSS_TABLE} {chain} meta l4proto vrrp counter\
+                         ; add rule inet {LOSS_TABLE} {chain} meta l4proto vrrp \
+                         numgen random mod 100 < {percent} counter drop"
+                    );
+                }
+                ns.run_ok(&["nft", &script]);
+                std::thread::sleep(pause);
+                let listing = ns.run_ok(&["nft", "-j", "list", "table", "inet", LOSS_TABLE]);
+                ns.run_ok(&["nft", "delete", "table", "inet", LOSS_TABLE]);
+                self.lost += LostPackets::counted(&listing);
+            }
+            Fault::Delay { delay, pause, .. } => {
+                let delayer = &self.delayers[host];
+                delayer.set_delay(delay);
+                let queue = DELAY_QUEUE.to_string();
+                // --queue-bypass: packets pass undelayed rather than dropped if no delayer
+                // were bound.
+                let rule = |action: &str, chain: &str| {
+                    ns.run_ok(&[
+                        "iptables",
+                        action,
+                        chain,
+                        "-p",
+                        "112",
+                        "-j",
+                        "NFQUEUE",
+                        "--queue-num",
+                        &queue,
+                        "--queue-bypass",
+                    ]);
+                };
+                rule("-A", "INPUT");
+                rule("-A", "OUTPUT");
+                std::thread::sleep(pause);
+                rule("-D", "INPUT");
+                rule("-D", "OUTPUT");
+                let drained = wait_until(delay + SLACK * 10, Duration::from_millis(5), || {
+                    delayer.held() == 0
+                });
+                if let Some(failure) = delayer.failure() {
+                    panic!("the delayer of {name} failed: {failure}");
+                }
+                assert!(drained, "the delayer of {name} still holds packets");
             }
         }
         Instant::now()
@@ -552,11 +833,6 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         builder = builder.host(name);
     }
     let lab = DaemonLab::new(builder.host(CLIENT).build());
-    if netem_available(lab.ns(CLIENT)) {
-        println!("chaos: tc netem works here, but loss/delay faults are not in this schedule");
-    } else {
-        println!("chaos: no sch_netem in this kernel: packet loss and delay faults skipped");
-    }
     lab.lab.bridge.ip(&["link", "add", "br9", "type", "bridge"]);
     lab.lab.bridge.ip(&["link", "set", "br9", "up"]);
     let vip: Ipv4Addr = VIP.parse().expect("the lab's VIP");
@@ -567,6 +843,8 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         events: Arc::clone(&events),
         stop: Arc::clone(&stop),
         watchers: Vec::new(),
+        lost: LostPackets::default(),
+        delayers: Vec::new(),
         lab,
     };
     for (host, (name, _)) in HOSTS.iter().enumerate() {
@@ -583,6 +861,7 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         ready
             .recv_timeout(Duration::from_secs(5))
             .expect("the address listener started");
+        chaos.delayers.push(Delayer::start(&ns, DELAY_QUEUE));
     }
     // Highest priority first, so the first election is not a race between process starts.
     for (host, (name, _)) in HOSTS.iter().enumerate() {
@@ -592,7 +871,10 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         std::thread::sleep(Duration::from_millis(500));
     }
     let pings = probe(chaos.lab.ns(CLIENT), vip, Arc::clone(&stop));
-    assert!(chaos.settle().is_some(), "no single master at the start");
+    assert!(
+        chaos.settle(Instant::now()).is_some(),
+        "no single master at the start"
+    );
 
     // The first backup to take over has the lowest priority among the survivors; the bound
     // uses the lowest priority of all, which covers every case.
@@ -604,28 +886,35 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
     let no_holder_bound = master_down_interval_100ms(lowest.into()) + SLACK;
     let overlap_bound = ADVERT_INTERVAL + SLACK;
     let stale_bound = VIP_LIFETIME + SLACK;
+    // The first backup to take over when adverts come late: the highest priority after h1.
+    let first_backup_down = master_down_interval_100ms(HOSTS[1].1.into());
     let one_master_bound = master_down_interval_100ms(lowest.into()) + SLACK;
     let mut outcomes = Vec::new();
     let mut windows = Vec::new();
     for (n, fault) in plan.iter().copied().enumerate() {
         let fault_at = Instant::now();
         let undone_at = chaos.inject(fault);
-        let Some(settled_at) = chaos.settle() else {
+        let Some(settled_at) = chaos.settle(undone_at) else {
             panic!(
                 "fault {n} ({fault}): no single master within {SETTLE_TIMEOUT:?}; holders {:?}\n{replay}",
                 chaos.holders_at(Instant::now())
             );
         };
         let settled_seen = Instant::now();
-        let (no_holder, two_holders_during, _) = chaos.stretches(fault_at, undone_at);
-        let (no_holder_after, two_holders_after, single) = chaos.stretches(undone_at, settled_seen);
-        let one_master_after = single.map_or(settled_at - undone_at, |at| at - undone_at);
+        let during = chaos.stretches(fault_at, undone_at);
+        let after = chaos.stretches(undone_at, settled_seen);
+        let (two_holders_during, two_holders_after) = (during.many, after.many);
+        let one_master_after = after
+            .first_single
+            .map_or(settled_at - undone_at, |at| at - undone_at);
         let outcome = FaultOutcome {
             fault,
-            no_holder: no_holder.max(no_holder_after),
+            no_holder: during.none.max(after.none),
             two_holders_during,
             two_holders_after,
             one_master_after,
+            lasted: undone_at - fault_at,
+            one_holder_during: during.single,
             client_outage: Duration::ZERO,
             took: settled_seen - fault_at,
         };
@@ -641,6 +930,10 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
             // A dead or frozen master cannot remove its VIP: the kernel lifetime does.
             Fault::Kill { .. } | Fault::Freeze { .. } => Some(stale_bound),
             Fault::LinkDown { .. } => Some(overlap_bound),
+            Fault::Loss { percent, .. } => Some(loss_overlap_bound(percent)),
+            Fault::Delay { delay, .. } => {
+                Some(overlap_bound + (ADVERT_INTERVAL + delay).saturating_sub(first_backup_down))
+            }
         };
         if let Some(bound) = during_bound
             && two_holders_during > bound
@@ -654,7 +947,10 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         let after_bound = match fault {
             Fault::Partition { .. } => None,
             Fault::Kill { .. } | Fault::Freeze { .. } => Some(stale_bound),
-            Fault::LinkDown { .. } => Some(overlap_bound),
+            // Without loss or delay the master's next advert ends a takeover they caused.
+            Fault::LinkDown { .. } | Fault::Loss { .. } | Fault::Delay { .. } => {
+                Some(overlap_bound)
+            }
         };
         if let Some(bound) = after_bound
             && two_holders_after > bound
@@ -716,8 +1012,23 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
     let report = ChaosReport {
         seed,
         outcomes,
+        lost: chaos.lost,
+        delayed: chaos.delayers.iter().map(Delayer::accepted).sum(),
+        delayed_late: chaos
+            .delayers
+            .iter()
+            .map(Delayer::latest)
+            .max()
+            .unwrap_or_default(),
         took: started.elapsed(),
     };
+    if let Some(share) = report.loss_one_holder_share() {
+        assert!(
+            share >= LOSS_ONE_HOLDER_SHARE,
+            "one holder for only {:.1} % of the loss faults' time\n{replay}",
+            share * 100.0
+        );
+    }
     drop(chaos);
     report
 }

@@ -41,6 +41,34 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
+/// Whether the test may run: root, and every `(tool, Debian package)` of `tools` on PATH.
+/// Missing tools with `CI=true` fail the test, naming what `.ci/run` must install, because
+/// CI must never skip a kernel test in silence; elsewhere they print a skip line.
+pub fn require_tools(test: &str, tools: &[(&str, &str)]) -> bool {
+    if !require_root(test) {
+        return false;
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|(tool, _)| {
+            !std::env::split_paths(&path).any(|directory| directory.join(tool).is_file())
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "{test} needs {missing:?} on PATH and CI=true: .ci/run must apt-get install the \
+             Debian packages {missing:?}"
+        );
+    }
+    eprintln!("skipping {test}: {missing:?} not installed");
+    false
+}
+
 /// Polls `condition` every `poll` until it holds or `timeout` passes; also stops after
 /// `timeout / poll + 1` tries so a slow condition cannot stretch the wait unboundedly.
 pub fn wait_until(timeout: Duration, poll: Duration, mut condition: impl FnMut() -> bool) -> bool {
