@@ -592,8 +592,26 @@ fn master_announces_its_addresses_again_on_lower_priority_like_keepalived() {
         .collect();
     assert_eq!(announced, vec![config.virtual_addresses.clone()]);
 
+    // At most one announcement a second, however many lower-priority adverts arrive.
+    let announcements = |instance: &mut Instance| {
+        drain(instance)
+            .into_iter()
+            .filter(|action| matches!(action, Action::Announce(_)))
+            .count()
+    };
+    for at in [4250, 4700, 5199] {
+        instance
+            .handle_packet(clock.ms(at), ip("192.0.2.99"), &advert_like(&config, 100))
+            .unwrap();
+        assert_eq!(announcements(&mut instance), 0, "at {at} ms");
+    }
     instance
-        .handle_packet(clock.ms(4300), ip("192.0.2.99"), &advert_like(&config, 0))
+        .handle_packet(clock.ms(5200), ip("192.0.2.99"), &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(announcements(&mut instance), 1);
+
+    instance
+        .handle_packet(clock.ms(6300), ip("192.0.2.99"), &advert_like(&config, 0))
         .unwrap();
     let actions = drain(&mut instance);
     assert!(

@@ -49,9 +49,17 @@ pub struct Instance {
     yielding: Option<Yielding>,
     /// The primary address of the master we last accepted, or ours while we are master.
     master_address: Option<IpAddr>,
+    /// When we last announced our addresses again on hearing a lower priority; see
+    /// [`LOWER_PRIORITY_ANNOUNCE_GAP`].
+    lower_priority_announced: Option<Instant>,
     actions: VecDeque<Action>,
     counters: Counters,
 }
+
+/// The least time between two announcements a master makes on hearing a lower priority: one
+/// corrects the hosts a second master had drawn; more would only let a flood of forged
+/// lower-priority adverts turn each advert into a burst of gratuitous ARPs.
+const LOWER_PRIORITY_ANNOUNCE_GAP: Duration = Duration::from_secs(1);
 
 /// How long a router that resigned leaves its lower-priority successor alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +130,7 @@ impl Instance {
             phase: Phase::Initialize,
             preempt_hold: PreemptHold::NotStarted,
             yielding: None,
+            lower_priority_announced: None,
             master_address: None,
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -451,12 +460,16 @@ impl Instance {
             // so a second master (after a partition heals) steps down without waiting for
             // our Adver_Timer.
             self.advertise_now(now);
-            if theirs != PRIORITY_STOPPING {
+            let announced_lately = self
+                .lower_priority_announced
+                .is_some_and(|at| now.saturating_duration_since(at) < LOWER_PRIORITY_ANNOUNCE_GAP);
+            if theirs != PRIORITY_STOPPING && !announced_lately {
                 // And announce the addresses again, as keepalived does by default: hosts
                 // that followed the second master's announcements still send to it, and
                 // it stops answering for the addresses when it steps down (keepalived
                 // issue 166). Nothing else would correct them before their ARP or
                 // neighbour entries expire, since this master never changed state.
+                self.lower_priority_announced = Some(now);
                 self.actions
                     .push_back(Action::Announce(self.config.virtual_addresses.clone()));
             }
