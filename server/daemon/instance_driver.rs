@@ -30,7 +30,7 @@ use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
 use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
 use super::sync_group::{GroupMove, GroupTransition, MemberView};
-use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
+use super::vips::{InstallReason, PlacedVip, VipWorker, place};
 
 /// How long a master that handed over keeps answering for the addresses after it heard its
 /// successor. The successor's first advertisement leaves before its gratuitous ARPs (those go
@@ -62,8 +62,6 @@ pub struct InstanceDriver {
     decode_options: DecodeOptions,
     checksum: V3Ipv4Checksum,
     announcements: AnnounceSchedule,
-    /// While master: when the VIPs' kernel lifetime is next renewed.
-    vip_refresh_at: Option<Instant>,
     /// After a handover by `Resign` (or SIGTERM): when we let go of the addresses. See
     /// [`RESIGN_RELEASE_GRACE`].
     release_at: Option<Instant>,
@@ -151,7 +149,6 @@ impl InstanceDriver {
             settings,
             instance,
             announcements: AnnounceSchedule::default(),
-            vip_refresh_at: None,
             release_at: None,
             release_span: Span::none(),
             cause: PendingCause::default(),
@@ -376,13 +373,13 @@ impl InstanceDriver {
         self.instance.config().primary_address
     }
 
-    /// The earliest time it needs to be woken: a protocol timer, an announcement or a VIP
-    /// renewal.
+    /// The earliest time it needs to be woken: a protocol timer, an announcement or the end
+    /// of a handover's release grace. (The router renews the VIPs' lifetimes for every
+    /// master at once.)
     pub fn next_deadline(&self) -> Option<Instant> {
         [
             self.instance.poll_timeout(),
             self.announcements.next_deadline(),
-            self.vip_refresh_at,
             self.release_at,
         ]
         .into_iter()
@@ -525,12 +522,16 @@ impl InstanceDriver {
         if let Some(messages) = self.announcements.take_due(now, &self.settings.garp) {
             io.vips.announce(self.name(), self.held_vips(io), messages);
         }
-        if let Some(due) = self.vip_refresh_at
-            && due <= now
-        {
-            io.vips
-                .install(self.name(), self.held_vips(io), InstallReason::Refresh);
-            self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
+    }
+
+    /// The addresses whose kernel lifetime the router's periodic renewal renews: every one
+    /// the instance holds while master (a resigning master still holds them), none in any
+    /// other state.
+    pub fn renewable_vips(&self, io: &Io) -> Vec<PlacedVip> {
+        if self.state() == State::Master {
+            self.held_vips(io)
+        } else {
+            Vec::new()
         }
     }
 
@@ -623,10 +624,8 @@ impl InstanceDriver {
                     }
                     if from == State::Master {
                         self.announcements.stop();
-                        self.vip_refresh_at = None;
                     }
                     if to == State::Master {
-                        self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
                         // Still installed: the take-over's install renews them in place.
                         self.release_at = None;
                     }

@@ -39,7 +39,7 @@ use super::priority_store::PriorityOverrides;
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::{Arrival, Sockets};
 use super::timer::PreciseTimer;
-use super::vips::{VipWorker, micros, place};
+use super::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
 
 /// What the rest of the daemon asks of the router.
 #[derive(Debug)]
@@ -171,6 +171,9 @@ pub struct Router {
     checks: HealthChecks,
     /// Priorities set over the API, for the file that keeps them across restarts.
     priority_overrides: watch::Sender<PriorityOverrides>,
+    /// When the VIPs of every master next have their kernel lifetime renewed: one tick for
+    /// the whole daemon, so the renewals go to the kernel together (see [`super::vips`]).
+    vip_renewal_at: Instant,
 }
 
 /// Why an instance could not be started.
@@ -232,6 +235,7 @@ impl Router {
             sync_groups: parts.sync_groups,
             checks: HealthChecks::new(parts.registered_check_limit),
             priority_overrides: watch::Sender::new(parts.priority_overrides),
+            vip_renewal_at: Instant::now() + VIP_REFRESH_EVERY,
         })
     }
 
@@ -592,6 +596,7 @@ impl Router {
         self.drivers
             .iter()
             .filter_map(InstanceDriver::next_deadline)
+            .chain([self.vip_renewal_at])
             .min()
     }
 
@@ -610,6 +615,25 @@ impl Router {
             if driver.next_deadline().is_some_and(|due| due <= now) {
                 driver.on_timeout(now, &self.io).await;
             }
+        }
+        // After the instances' own timers: one that just left Master is not renewed. A new
+        // master's take-over install gave its VIPs a full lifetime, and the next tick comes
+        // within VIP_REFRESH_EVERY of it, as the guarantee in `super::vips` needs.
+        if self.vip_renewal_at <= now {
+            let renewable: Vec<(String, PlacedVip)> = self
+                .drivers
+                .iter()
+                .flat_map(|driver| {
+                    driver
+                        .renewable_vips(&self.io)
+                        .into_iter()
+                        .map(|placed| (driver.name().to_owned(), placed))
+                })
+                .collect();
+            if !renewable.is_empty() {
+                self.io.vips.renew(renewable);
+            }
+            self.vip_renewal_at = now + VIP_REFRESH_EVERY;
         }
     }
 
