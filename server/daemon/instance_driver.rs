@@ -61,6 +61,9 @@ pub struct InstanceDriver {
     socket_key: SocketKey,
     decode_options: DecodeOptions,
     checksum: V3Ipv4Checksum,
+    /// The addresses the advertisements carry, from the current settings: kept ready, since
+    /// every advertisement needs them and the settings change only on reload.
+    advertised: Vec<IpAddr>,
     announcements: AnnounceSchedule,
     /// After a handover by `Resign` (or SIGTERM): when we let go of the addresses. See
     /// [`RESIGN_RELEASE_GRACE`].
@@ -146,6 +149,7 @@ impl InstanceDriver {
             socket_key: settings::socket_key(&settings),
             decode_options: settings::decode_options(&settings),
             checksum: settings::checksum_form(&settings),
+            advertised: settings::advertised_addresses(&settings),
             settings,
             instance,
             announcements: AnnounceSchedule::default(),
@@ -562,6 +566,7 @@ impl InstanceDriver {
         let old = std::mem::replace(&mut self.settings, new);
         self.decode_options = settings::decode_options(&self.settings);
         self.checksum = settings::checksum_form(&self.settings);
+        self.advertised = settings::advertised_addresses(&self.settings);
         if self.state() == State::Master {
             let before = place(&old, &io.interfaces);
             let after = self.held_vips(io);
@@ -663,7 +668,8 @@ impl InstanceDriver {
                         .in_scope(|| io.vips.announce(self.name(), self.held_vips(io), messages));
                 }
                 Action::SendAdvertisement(mut advert) => {
-                    advert.addresses = settings::advertised_addresses(&self.settings);
+                    // In place: the core's list has the same length but for a reload.
+                    advert.addresses.clone_from(&self.advertised);
                     self.send(&advert, io).await;
                 }
             }
@@ -765,11 +771,12 @@ impl InstanceDriver {
             Family::Ipv4 => IpAddr::V4(VRRP_GROUP_V4),
             Family::Ipv6 => IpAddr::V6(VRRP_GROUP_V6),
         };
+        let group = [group];
         let destinations = match &self.settings.unicast {
-            Some(unicast) => unicast.peers.clone(),
-            None => vec![group],
+            Some(unicast) => unicast.peers.as_slice(),
+            None => &group,
         };
-        for destination in destinations {
+        for &destination in destinations {
             // The VRRPv3 checksum covers a pseudo-header with the destination, so each
             // peer gets its own encoding.
             let payload = match advert.encode(source, destination, self.checksum) {

@@ -329,7 +329,7 @@ impl Router {
             // last, for the same reason towards commands and link events.
             tokio::select! {
                 biased;
-                () = self.timer.sleep_until(deadline) => self.on_timeout().await,
+                () = self.timer.sleep_until(deadline) => self.on_timeout(deadline).await,
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command).await,
                     // Every sender is gone: nothing can stop us gracefully any more.
@@ -600,9 +600,11 @@ impl Router {
             .min()
     }
 
-    async fn on_timeout(&mut self) {
+    /// Runs whatever is due; `deadline` is the one the router slept until (nothing changed
+    /// since it was computed), the earliest of them.
+    async fn on_timeout(&mut self, deadline: Option<Instant>) {
         let now = Instant::now();
-        if let Some(due) = self.next_deadline() {
+        if let Some(due) = deadline {
             let late = now.saturating_duration_since(due);
             if late > LATE_TIMER {
                 // The router was busy or starved of CPU: every timer slips by this much,
