@@ -7,7 +7,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use netns::{Lab, Netns, require_root, runtime, tear_down, wait_until};
-use vrrp_sidecar::net::{Addresses, Interface, Netlink, Vip};
+use vrrp_sidecar::net::addresses::RENEWALS_PER_DATAGRAM;
+use vrrp_sidecar::net::{Addresses, Interface, Netlink, RenewalError, Renewals, Vip};
 
 const VIP4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
 const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
@@ -202,6 +203,69 @@ fn re_adding_a_vip_refreshes_its_lifetime() {
                 .all(|vip| kernel_entry(&ns, vip.address).is_none())
         });
         assert!(expired, "VIPs outlived their last refresh by 6 s");
+    });
+    tear_down(lab);
+}
+
+/// A full datagram of renewals (IPv4 and IPv6 together) keeps every address alive past its
+/// lifetime; one the kernel refuses (an interface that does not exist) is counted while the
+/// rest of its datagram still goes through.
+#[test]
+fn renewing_a_batch_refreshes_every_lifetime_and_counts_refusals() {
+    if !require_root("renewing_a_batch_refreshes_every_lifetime_and_counts_refusals") {
+        return;
+    }
+    let lab = Lab::builder().host("h1").build();
+    let ns = lab.host("h1").ns.clone();
+    let lifetime = Some(Duration::from_secs(2));
+    in_h1(&lab, async move |_addresses, eth0| {
+        let renewals = Renewals::connect().expect("netlink socket");
+        let half = u8::try_from(RENEWALS_PER_DATAGRAM / 2).expect("a small batch");
+        let vips: Vec<Vip> = (0..half)
+            .map(|n| vip(Ipv4Addr::new(192, 0, 2, 100 + n).into(), 24, None, lifetime))
+            .chain((0..half).map(|n| {
+                let address = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 1, n.into());
+                vip(address.into(), 64, None, lifetime)
+            }))
+            .collect();
+        let batch: Vec<(&Interface, &Vip)> = vips.iter().map(|vip| (&eth0, vip)).collect();
+        assert_eq!(batch.len(), RENEWALS_PER_DATAGRAM);
+        // The first renewal installs them (NLM_F_CREATE), the later ones renew them.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(4) {
+            renewals.renew(&batch).await.expect("renewed");
+            let missing: Vec<IpAddr> = vips
+                .iter()
+                .map(|vip| vip.address)
+                .filter(|&address| kernel_entry(&ns, address).is_none())
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "missing at {:?} despite renewals: {missing:?}",
+                started.elapsed()
+            );
+            thread::sleep(Duration::from_millis(500));
+        }
+
+        let nowhere = Interface {
+            index: 999_999,
+            ..eth0.clone()
+        };
+        let mut with_refusal = batch.clone();
+        with_refusal[1].0 = &nowhere;
+        match renewals.renew(&with_refusal).await {
+            Err(RenewalError::Kernel { refused: 1, .. }) => {}
+            other => panic!("expected one refusal, got {other:?}"),
+        }
+        let last = vips.last().expect("a batch");
+        let entry = kernel_entry(&ns, last.address).expect("renewed after the refusal");
+        assert_eq!(entry["valid_life_time"], 2, "{entry}");
+
+        let expired = wait_until(Duration::from_secs(6), POLL, || {
+            vips.iter()
+                .all(|vip| kernel_entry(&ns, vip.address).is_none())
+        });
+        assert!(expired, "addresses outlived their last renewal by 6 s");
     });
     tear_down(lab);
 }

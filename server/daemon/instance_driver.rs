@@ -30,7 +30,7 @@ use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
 use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
 use super::sync_group::{GroupMove, GroupTransition, MemberView};
-use super::vips::{InstallReason, PlacedVip, VIP_REFRESH_EVERY, VipWorker, place};
+use super::vips::{InstallReason, PlacedVip, VipWorker, place};
 
 /// How long a master that handed over keeps answering for the addresses after it heard its
 /// successor. The successor's first advertisement leaves before its gratuitous ARPs (those go
@@ -61,9 +61,10 @@ pub struct InstanceDriver {
     socket_key: SocketKey,
     decode_options: DecodeOptions,
     checksum: V3Ipv4Checksum,
+    /// The addresses the advertisements carry, from the current settings: kept ready, since
+    /// every advertisement needs them and the settings change only on reload.
+    advertised: Vec<IpAddr>,
     announcements: AnnounceSchedule,
-    /// While master: when the VIPs' kernel lifetime is next renewed.
-    vip_refresh_at: Option<Instant>,
     /// After a handover by `Resign` (or SIGTERM): when we let go of the addresses. See
     /// [`RESIGN_RELEASE_GRACE`].
     release_at: Option<Instant>,
@@ -148,10 +149,10 @@ impl InstanceDriver {
             socket_key: settings::socket_key(&settings),
             decode_options: settings::decode_options(&settings),
             checksum: settings::checksum_form(&settings),
+            advertised: settings::advertised_addresses(&settings),
             settings,
             instance,
             announcements: AnnounceSchedule::default(),
-            vip_refresh_at: None,
             release_at: None,
             release_span: Span::none(),
             cause: PendingCause::default(),
@@ -376,13 +377,13 @@ impl InstanceDriver {
         self.instance.config().primary_address
     }
 
-    /// The earliest time it needs to be woken: a protocol timer, an announcement or a VIP
-    /// renewal.
+    /// The earliest time it needs to be woken: a protocol timer, an announcement or the end
+    /// of a handover's release grace. (The router renews the VIPs' lifetimes for every
+    /// master at once.)
     pub fn next_deadline(&self) -> Option<Instant> {
         [
             self.instance.poll_timeout(),
             self.announcements.next_deadline(),
-            self.vip_refresh_at,
             self.release_at,
         ]
         .into_iter()
@@ -525,12 +526,16 @@ impl InstanceDriver {
         if let Some(messages) = self.announcements.take_due(now, &self.settings.garp) {
             io.vips.announce(self.name(), self.held_vips(io), messages);
         }
-        if let Some(due) = self.vip_refresh_at
-            && due <= now
-        {
-            io.vips
-                .install(self.name(), self.held_vips(io), InstallReason::Refresh);
-            self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
+    }
+
+    /// The addresses whose kernel lifetime the router's periodic renewal renews: every one
+    /// the instance holds while master (a resigning master still holds them), none in any
+    /// other state.
+    pub fn renewable_vips(&self, io: &Io) -> Vec<PlacedVip> {
+        if self.state() == State::Master {
+            self.held_vips(io)
+        } else {
+            Vec::new()
         }
     }
 
@@ -568,6 +573,7 @@ impl InstanceDriver {
         let old = std::mem::replace(&mut self.settings, new);
         self.decode_options = settings::decode_options(&self.settings);
         self.checksum = settings::checksum_form(&self.settings);
+        self.advertised = settings::advertised_addresses(&self.settings);
         if self.state() == State::Master {
             let before = place(&old, &io.interfaces);
             let after = self.held_vips(io);
@@ -636,10 +642,8 @@ impl InstanceDriver {
                     }
                     if from == State::Master {
                         self.announcements.stop();
-                        self.vip_refresh_at = None;
                     }
                     if to == State::Master {
-                        self.vip_refresh_at = Some(now + VIP_REFRESH_EVERY);
                         // Still installed: the take-over's install renews them in place.
                         self.release_at = None;
                     }
@@ -677,7 +681,8 @@ impl InstanceDriver {
                         .in_scope(|| io.vips.announce(self.name(), self.held_vips(io), messages));
                 }
                 Action::SendAdvertisement(mut advert) => {
-                    advert.addresses = settings::advertised_addresses(&self.settings);
+                    // In place: the core's list has the same length but for a reload.
+                    advert.addresses.clone_from(&self.advertised);
                     self.send(&advert, io).await;
                 }
             }
@@ -779,11 +784,12 @@ impl InstanceDriver {
             Family::Ipv4 => IpAddr::V4(VRRP_GROUP_V4),
             Family::Ipv6 => IpAddr::V6(VRRP_GROUP_V6),
         };
+        let group = [group];
         let destinations = match &self.settings.unicast {
-            Some(unicast) => unicast.peers.clone(),
-            None => vec![group],
+            Some(unicast) => unicast.peers.as_slice(),
+            None => &group,
         };
-        for destination in destinations {
+        for &destination in destinations {
             // The VRRPv3 checksum covers a pseudo-header with the destination, so each
             // peer gets its own encoding.
             let payload = match advert.encode(source, destination, self.checksum) {

@@ -50,7 +50,7 @@ use crate::api::{
 };
 use crate::config::{Config, ConfigSource};
 use crate::events::{Epoch, EventBus};
-use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink};
+use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink, Renewals};
 use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 
 use control::RouterHandle;
@@ -183,7 +183,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     for instance in &config.instances {
         vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
     }
-    let (vips, vip_worker) = VipWorker::spawn(addresses);
+    let (vips, vip_worker) = VipWorker::spawn(addresses, Renewals::connect()?);
     for instance in &config.instances {
         vips.prepare(&instance.name, place(instance, &interfaces));
     }

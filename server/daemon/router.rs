@@ -40,7 +40,7 @@ use super::priority_store::PriorityOverrides;
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::{Arrival, Sockets};
 use super::timer::PreciseTimer;
-use super::vips::{VipWorker, micros, place};
+use super::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
 
 /// What the rest of the daemon asks of the router.
 #[derive(Debug)]
@@ -176,6 +176,9 @@ pub struct Router {
     checks: HealthChecks,
     /// Priorities set over the API, for the file that keeps them across restarts.
     priority_overrides: watch::Sender<PriorityOverrides>,
+    /// When the VIPs of every master next have their kernel lifetime renewed: one tick for
+    /// the whole daemon, so the renewals go to the kernel together (see [`super::vips`]).
+    vip_renewal_at: Instant,
 }
 
 /// Why an instance could not be started.
@@ -239,6 +242,7 @@ impl Router {
             group_notifiers: HashMap::new(),
             checks: HealthChecks::new(parts.registered_check_limit),
             priority_overrides: watch::Sender::new(parts.priority_overrides),
+            vip_renewal_at: Instant::now() + VIP_REFRESH_EVERY,
         })
     }
 
@@ -333,7 +337,7 @@ impl Router {
             // last, for the same reason towards commands and link events.
             tokio::select! {
                 biased;
-                () = self.timer.sleep_until(deadline) => self.on_timeout().await,
+                () = self.timer.sleep_until(deadline) => self.on_timeout(deadline).await,
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command).await,
                     // Every sender is gone: nothing can stop us gracefully any more.
@@ -634,12 +638,15 @@ impl Router {
         self.drivers
             .iter()
             .filter_map(InstanceDriver::next_deadline)
+            .chain([self.vip_renewal_at])
             .min()
     }
 
-    async fn on_timeout(&mut self) {
+    /// Runs whatever is due; `deadline` is the one the router slept until (nothing changed
+    /// since it was computed), the earliest of them.
+    async fn on_timeout(&mut self, deadline: Option<Instant>) {
         let now = Instant::now();
-        if let Some(due) = self.next_deadline() {
+        if let Some(due) = deadline {
             let late = now.saturating_duration_since(due);
             if late > LATE_TIMER {
                 // The router was busy or starved of CPU: every timer slips by this much,
@@ -652,6 +659,25 @@ impl Router {
             if driver.next_deadline().is_some_and(|due| due <= now) {
                 driver.on_timeout(now, &self.io).await;
             }
+        }
+        // After the instances' own timers: one that just left Master is not renewed. A new
+        // master's take-over install gave its VIPs a full lifetime, and the next tick comes
+        // within VIP_REFRESH_EVERY of it, as the guarantee in `super::vips` needs.
+        if self.vip_renewal_at <= now {
+            let renewable: Vec<(String, PlacedVip)> = self
+                .drivers
+                .iter()
+                .flat_map(|driver| {
+                    driver
+                        .renewable_vips(&self.io)
+                        .into_iter()
+                        .map(|placed| (driver.name().to_owned(), placed))
+                })
+                .collect();
+            if !renewable.is_empty() {
+                self.io.vips.renew(renewable);
+            }
+            self.vip_renewal_at = now + VIP_REFRESH_EVERY;
         }
     }
 

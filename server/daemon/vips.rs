@@ -11,6 +11,9 @@
 //! keepalived then keeps answering for them for good (its issue #2361). Ours are installed
 //! with a lifetime of [`VIP_LIFETIME`] that the living master renews every
 //! [`VIP_REFRESH_EVERY`], so the kernel deletes them by itself soon after the daemon dies.
+//! The router renews the VIPs of every master together, on one daemon-wide tick, and the
+//! worker packs them into few netlink datagrams ([`Renewals`]): renewing each instance's on
+//! a clock of its own cost a netlink round trip and several task wake-ups per address.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -22,7 +25,8 @@ use tokio::task::JoinHandle;
 use tracing::{Span, debug, error, info, trace, warn};
 
 use crate::config::{InstanceSettings, VirtualAddress};
-use crate::net::{Addresses, Announcer, Interface, Vip};
+use crate::net::addresses::RENEWALS_PER_DATAGRAM;
+use crate::net::{Addresses, Announcer, Interface, Renewals, Vip};
 use crate::telemetry::spans::{self, VipWork};
 
 use super::settings::{held_addresses, placement};
@@ -32,8 +36,8 @@ use super::settings::{held_addresses, placement};
 /// every second a killed master's VIP is gone 1 to 2.25 s after its last refresh.
 pub const VIP_LIFETIME: Duration = Duration::from_secs(2);
 
-/// How often a master renews the lifetime of its VIPs: half the lifetime, so one late or
-/// lost refresh does not let an address expire under a living master.
+/// How often the VIPs of every master are renewed: half the lifetime, so one late or lost
+/// refresh does not let an address expire under a living master.
 pub const VIP_REFRESH_EVERY: Duration = Duration::from_secs(1);
 
 /// A netlink call slower than this is logged at warn: it held up the VIP work of every
@@ -93,7 +97,7 @@ pub fn place(
 pub enum InstallReason {
     /// The instance became master.
     TakeOver,
-    /// The periodic renewal of the lifetime.
+    /// The periodic renewal of the lifetime, one by one after a batch of renewals failed.
     Refresh,
     /// Someone else deleted the address while we are master.
     PutBack,
@@ -125,6 +129,9 @@ enum Operation {
         instance: String,
         vips: Vec<PlacedVip>,
     },
+    Renew {
+        vips: Vec<(String, PlacedVip)>,
+    },
 }
 
 /// The router's handle on the VIP worker: queues operations and never waits. Not `Clone`:
@@ -143,9 +150,9 @@ pub struct VipWorker {
 impl VipWorker {
     /// Starts the worker on the current runtime. It ends once every handle is dropped and
     /// the queue is drained, which is how the daemon waits for its last removals.
-    pub fn spawn(addresses: Addresses) -> (VipWorker, JoinHandle<()>) {
+    pub fn spawn(addresses: Addresses, renewals: Renewals) -> (VipWorker, JoinHandle<()>) {
         let (operations, queue) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(queue, addresses));
+        let task = tokio::spawn(run(queue, addresses, renewals));
         (VipWorker { operations }, task)
     }
 
@@ -156,6 +163,12 @@ impl VipWorker {
             vips,
             reason,
         });
+    }
+
+    /// Renews the lifetime of `vips`, each with the instance that holds it, in as few
+    /// netlink datagrams as they fit in.
+    pub fn renew(&self, vips: Vec<(String, PlacedVip)>) {
+        self.queue(Operation::Renew { vips });
     }
 
     /// Removes `vips`; an address already gone is not an error.
@@ -201,7 +214,11 @@ impl VipWorker {
     }
 }
 
-async fn run(mut queue: mpsc::UnboundedReceiver<(Operation, Span)>, addresses: Addresses) {
+async fn run(
+    mut queue: mpsc::UnboundedReceiver<(Operation, Span)>,
+    addresses: Addresses,
+    renewals: Renewals,
+) {
     let mut announcers = Announcers::default();
     while let Some((operation, parent)) = queue.recv().await {
         match operation {
@@ -236,6 +253,43 @@ async fn run(mut queue: mpsc::UnboundedReceiver<(Operation, Span)>, addresses: A
                 for placed in &vips {
                     announcers.for_interface(&instance, &placed.interface);
                 }
+            }
+            Operation::Renew { vips } => {
+                for batch in vips.chunks(RENEWALS_PER_DATAGRAM) {
+                    renew(&addresses, &renewals, batch).await;
+                }
+            }
+        }
+    }
+}
+
+/// Renews `batch` in one datagram; if the kernel refused any of it, adds each again on its
+/// own, which names the address that fails and puts back one that went missing.
+async fn renew(addresses: &Addresses, renewals: &Renewals, batch: &[(String, PlacedVip)]) {
+    let started = Instant::now();
+    let placed: Vec<(&Interface, &Vip)> = batch
+        .iter()
+        .map(|(_, placed)| (&placed.interface, &placed.vip))
+        .collect();
+    let result = renewals.renew(&placed).await;
+    let elapsed = started.elapsed();
+    if elapsed > SLOW_NETLINK_CALL {
+        warn!(
+            addresses = batch.len(),
+            elapsed_us = micros(elapsed),
+            "slow netlink call renewing virtual addresses"
+        );
+    }
+    match result {
+        Ok(()) => trace!(
+            addresses = batch.len(),
+            elapsed_us = micros(elapsed),
+            "renewed virtual addresses"
+        ),
+        Err(error) => {
+            warn!(%error, addresses = batch.len(), "renewing virtual addresses together failed; renewing them one by one");
+            for (instance, placed) in batch {
+                install(addresses, instance, placed, InstallReason::Refresh).await;
             }
         }
     }

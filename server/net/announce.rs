@@ -52,7 +52,7 @@ impl Announcer {
         };
         let socket = Socket::new(Domain::PACKET, Type::RAW, None).map_err(open_error)?;
         socket.set_nonblocking(true).map_err(open_error)?;
-        let socket = register(socket).map_err(open_error)?;
+        let socket = register(socket, Interest::WRITABLE).map_err(open_error)?;
         Ok(Self {
             socket,
             interface: interface.clone(),

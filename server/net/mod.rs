@@ -18,7 +18,7 @@ pub mod socket;
 
 use std::fmt;
 
-pub use addresses::{Addresses, InstalledAddress, Vip};
+pub use addresses::{Addresses, InstalledAddress, RenewalError, Renewals, Vip};
 pub use announce::Announcer;
 pub use error::NetError;
 pub use link::{Interface, LinkEvent, LinkEvents};

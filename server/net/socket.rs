@@ -96,7 +96,11 @@ impl VrrpSocket {
             Family::Ipv6 => configure_ipv6(&socket, interface.index),
         }
         .map_err(|(step, source)| step_error(step)(source))?;
-        let socket = register(socket).map_err(step_error("register with tokio"))?;
+        // Readable only: a registration for writability would wake a thread for every packet
+        // sent, when the kernel frees its buffer (sock_wfree → EPOLLOUT), 2,550 times a
+        // second for 255 masters at 100 ms. `send` waits for room only when there is none.
+        let socket =
+            register(socket, Interest::READABLE).map_err(step_error("register with tokio"))?;
         Ok(Self {
             socket,
             interface: interface.clone(),
@@ -127,18 +131,33 @@ impl VrrpSocket {
         }
     }
 
-    /// Sends one advertisement to `destination`: the VRRP group, or a unicast peer.
+    /// Sends one advertisement to `destination`: the VRRP group, or a unicast peer. Waits
+    /// only while the socket's send buffer is full.
     pub async fn send(&self, payload: &[u8], destination: IpAddr) -> Result<(), NetError> {
-        self.socket
-            .async_io(Interest::WRITABLE, |socket| {
-                self.send_one(socket.as_raw_fd(), payload, destination)
-            })
-            .await
-            .map_err(|source| NetError::Send {
-                interface: self.interface.name.clone(),
-                destination,
-                source,
-            })
+        let send_error = |source| NetError::Send {
+            interface: self.interface.name.clone(),
+            destination,
+            source,
+        };
+        loop {
+            match self.send_one(self.socket.as_raw_fd(), payload, destination) {
+                Err(full) if full.kind() == io::ErrorKind::WouldBlock => {
+                    self.wait_writable().await.map_err(send_error)?;
+                }
+                sent => return sent.map_err(send_error),
+            }
+        }
+    }
+
+    /// Waits until the send buffer has room again. The socket itself is registered for
+    /// reading only (see `open`), so a duplicate of its descriptor is registered for
+    /// writability for as long as the wait lasts. epoll reports a descriptor that is
+    /// already writable when it is added, so room made since the failed send is not missed.
+    async fn wait_writable(&self) -> io::Result<()> {
+        let duplicate = self.socket.get_ref().try_clone()?;
+        let watched = register(duplicate, Interest::WRITABLE)?;
+        watched.writable().await?.retain_ready();
+        Ok(())
     }
 
     /// Sends the advertisement to every unicast peer in turn; a failure for one peer does
@@ -374,12 +393,13 @@ fn set_raw_option<T>(socket: &Socket, level: i32, name: i32, value: &T) -> io::R
     }
 }
 
-/// Hands `socket` to the tokio reactor of the current runtime.
-pub(crate) fn register(socket: Socket) -> io::Result<AsyncFd<Socket>> {
+/// Hands `socket` to the tokio reactor of the current runtime, for `interest`.
+pub(crate) fn register(socket: Socket, interest: Interest) -> io::Result<AsyncFd<Socket>> {
     // SAFETY: the `Socket` owns its descriptor and closes it only when dropped, which
     // happens only when the `AsyncFd` that now owns it is dropped; its `as_raw_fd` always
     // returns that one descriptor.
-    unsafe { AsyncFd::register(socket) }.map_err(|error| error.into_parts().1)
+    unsafe { AsyncFd::register_with_interest(socket, interest) }
+        .map_err(|error| error.into_parts().1)
 }
 
 fn interface_index_c_int(index: u32) -> io::Result<libc::c_int> {
