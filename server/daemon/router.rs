@@ -161,6 +161,9 @@ pub struct Router {
     lookups: mpsc::UnboundedReceiver<(String, Result<Interface, NetError>)>,
     /// Interfaces whose last link event said down.
     links_down: HashSet<u32>,
+    /// Interfaces read again after link events were lost (`LinkEvent::Overrun`): their
+    /// look-up says what their link is, unless a link event about them came meanwhile.
+    resyncing: HashSet<String>,
     /// Set once a shutdown began; the router ends when no instance is left.
     stopping: bool,
     /// Packets for a VRID no instance on that socket has.
@@ -232,6 +235,7 @@ impl Router {
             lookups_sender,
             lookups,
             links_down: HashSet::new(),
+            resyncing: HashSet::new(),
             stopping: false,
             unknown_vrid_packets: 0,
             events: parts.events,
@@ -804,35 +808,25 @@ impl Router {
         let now = Instant::now();
         match event {
             LinkEvent::LinkDown(index) => {
-                self.links_down.insert(index);
-                for driver in &mut self.drivers {
-                    let on_it = self
-                        .io
-                        .interfaces
-                        .get(&driver.settings().interface)
-                        .is_some_and(|interface| interface.index == index);
-                    if on_it {
-                        driver
-                            .command(
-                                now,
-                                Command::EnterFault(FaultCause::InterfaceDown),
-                                &self.io,
-                            )
-                            .await;
-                    }
-                }
+                self.stop_resync(index);
+                self.link_down(now, index).await;
             }
             LinkEvent::LinkUp(index) => {
+                self.stop_resync(index);
                 // Look the interface up again off the router: after a flap its IPv6
                 // link-local address may be new (keepalived-baseline.md, pitfall 4).
                 self.links_down.remove(&index);
-                let name = self
-                    .io
-                    .interfaces
-                    .values()
-                    .find(|interface| interface.index == index)
-                    .map(|interface| interface.name.clone());
-                if let Some(name) = name {
+                if let Some(name) = self.interface_name(index) {
+                    self.look_up(name, Duration::ZERO);
+                }
+            }
+            LinkEvent::Overrun => {
+                warn!(
+                    "link events were lost (the kernel's event buffer overflowed); reading every interface again"
+                );
+                let names: Vec<String> = self.io.interfaces.keys().cloned().collect();
+                for name in names {
+                    self.resyncing.insert(name.clone());
                     self.look_up(name, Duration::ZERO);
                 }
             }
@@ -841,6 +835,44 @@ impl Router {
                     driver.address_removed(index, address, &self.io);
                 }
             }
+        }
+    }
+
+    /// Faults the instances on the interface with index `index`, whose link went down.
+    async fn link_down(&mut self, now: Instant, index: u32) {
+        self.links_down.insert(index);
+        for driver in &mut self.drivers {
+            let on_it = self
+                .io
+                .interfaces
+                .get(&driver.settings().interface)
+                .is_some_and(|interface| interface.index == index);
+            if on_it {
+                driver
+                    .command(
+                        now,
+                        Command::EnterFault(FaultCause::InterfaceDown),
+                        &self.io,
+                    )
+                    .await;
+            }
+        }
+    }
+
+    fn interface_name(&self, index: u32) -> Option<String> {
+        self.io
+            .interfaces
+            .values()
+            .find(|interface| interface.index == index)
+            .map(|interface| interface.name.clone())
+    }
+
+    /// A link event about interface `index` is newer than any resync look-up of it.
+    fn stop_resync(&mut self, index: u32) {
+        if !self.resyncing.is_empty()
+            && let Some(name) = self.interface_name(index)
+        {
+            self.resyncing.remove(&name);
         }
     }
 
@@ -857,11 +889,24 @@ impl Router {
         let interface = match looked_up {
             Ok(interface) => interface,
             Err(error) => {
+                self.resyncing.remove(&name);
                 warn!(%error, "interface not read after its link came up; its instances stay in Fault");
                 return;
             }
         };
         self.io.interfaces.insert(name.clone(), interface.clone());
+        if self.resyncing.remove(&name) {
+            // Read after events were lost, and no event about it came since: what it says
+            // is the link's state now.
+            if !interface.running {
+                if !self.links_down.contains(&interface.index) {
+                    warn!(interface = %name, "its link went down while events were lost");
+                    self.link_down(Instant::now(), interface.index).await;
+                }
+                return;
+            }
+            self.links_down.remove(&interface.index);
+        }
         if self.links_down.contains(&interface.index) || !interface.running {
             // It went down again meanwhile; its next LinkUp looks it up again.
             return;

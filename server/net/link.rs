@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
 
 use futures_channel::mpsc::UnboundedReceiver;
 use futures_util::StreamExt;
@@ -11,7 +12,7 @@ use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{AddressFlags, AddressHeaderFlags};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use rtnetlink::sys::SocketAddr;
+use rtnetlink::sys::{AsyncSocket, SocketAddr};
 
 use super::addresses::{address_flags, message_address, netlink_errno};
 use super::{NetError, Netlink};
@@ -141,6 +142,33 @@ pub enum LinkEvent {
     /// An address was deleted from the interface with this index, by someone else or by
     /// the kernel (lifetime expiry, IPv6 link down): a VIP may need putting back.
     AddressRemoved(u32, IpAddr),
+    /// The kernel dropped events because the socket's buffer was full: any link may have
+    /// changed unseen, so every interface must be read again.
+    Overrun,
+}
+
+/// The receive buffer asked for the event socket: thousands of messages.
+const EVENT_BUFFER_BYTES: usize = 1 << 20;
+
+/// SO_RCVBUFFORCE: a receive buffer of `bytes` even above `net.core.rmem_max`.
+fn force_receive_buffer(fd: std::os::fd::RawFd, bytes: usize) -> std::io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `fd` is an open socket for the duration of the call and `value` outlives it;
+    // the option takes an int, whose size is passed.
+    let result = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&raw const value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Link and address events from the rtnetlink multicast groups of the calling namespace.
@@ -158,7 +186,7 @@ impl LinkEvents {
         const PURPOSE: &str = "link and address events";
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| NetError::NoRuntime { purpose: PURPOSE })?;
-        let (connection, _handle, messages) = rtnetlink::new_multicast_connection(&[
+        let (mut connection, _handle, messages) = rtnetlink::new_multicast_connection(&[
             MulticastGroup::Link,
             MulticastGroup::Ipv4Ifaddr,
             MulticastGroup::Ipv6Ifaddr,
@@ -167,6 +195,13 @@ impl LinkEvents {
             purpose: PURPOSE,
             source,
         })?;
+        // Room for bursts: a renewal tick makes the kernel report up to 64 addresses at once
+        // per datagram. Forced past rmem_max, which CAP_NET_ADMIN allows; without it the
+        // kernel's default stays and an overrun is still handled (see `LinkEvent::Overrun`).
+        let socket = connection.socket_mut().socket_mut();
+        if force_receive_buffer(socket.as_raw_fd(), EVENT_BUFFER_BYTES).is_err() {
+            let _ = socket.set_rx_buf_sz(EVENT_BUFFER_BYTES);
+        }
         runtime.spawn(connection);
         Ok(Self {
             messages,
@@ -178,8 +213,14 @@ impl LinkEvents {
     /// after that only changes are reported. `None` means the netlink socket closed.
     pub async fn next(&mut self) -> Option<LinkEvent> {
         while let Some((message, _)) = self.messages.next().await {
-            let NetlinkPayload::InnerMessage(message) = message.payload else {
-                continue;
+            let message = match message.payload {
+                NetlinkPayload::InnerMessage(message) => message,
+                NetlinkPayload::Overrun(_) => {
+                    // What was reported before is no longer known to be current.
+                    self.operational.clear();
+                    return Some(LinkEvent::Overrun);
+                }
+                _ => continue,
             };
             let event = match message {
                 RouteNetlinkMessage::NewLink(link) => self.operational_change(&link, true),
@@ -206,5 +247,49 @@ impl LinkEvents {
         } else {
             LinkEvent::LinkDown(index)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_link(index: u32, running: bool) -> NetlinkMessage<RouteNetlinkMessage> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        if running {
+            link.header.flags = LinkFlags::Up | LinkFlags::Running;
+        }
+        NetlinkMessage::from(RouteNetlinkMessage::NewLink(link))
+    }
+
+    #[tokio::test]
+    async fn an_overrun_is_reported_and_the_next_link_message_reports_its_state_again() {
+        let (sender, messages) = futures_channel::mpsc::unbounded();
+        let mut events = LinkEvents {
+            messages,
+            operational: HashMap::new(),
+        };
+        let overrun = NetlinkMessage::new(
+            rtnetlink::packet_core::NetlinkHeader::default(),
+            NetlinkPayload::Overrun(Vec::new()),
+        );
+        for message in [
+            new_link(2, true),
+            new_link(2, true),
+            overrun,
+            new_link(2, true),
+        ] {
+            sender
+                .unbounded_send((message, SocketAddr::new(0, 0)))
+                .expect("the receiver is alive");
+        }
+        drop(sender);
+        assert_eq!(events.next().await, Some(LinkEvent::LinkUp(2)));
+        // The repeated message about an unchanged link is not an event...
+        assert_eq!(events.next().await, Some(LinkEvent::Overrun));
+        // ...but after an overrun the link's state is reported again.
+        assert_eq!(events.next().await, Some(LinkEvent::LinkUp(2)));
+        assert_eq!(events.next().await, None);
     }
 }
