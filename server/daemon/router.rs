@@ -876,11 +876,13 @@ impl Router {
         }
     }
 
-    /// An interface whose link came back, read again: reopen its sockets if it changed and
-    /// take its instances out of Fault; an instance whose source address changed is
-    /// replaced by a new one (the core's primary address is fixed), and one whose source is
-    /// not there yet (a new IPv6 link-local address still in DAD) stays in Fault until a
-    /// later look-up finds it.
+    /// An interface read again, after its link came back or after link events were lost.
+    /// Read after lost events (and no event about it since), its link state is taken as it
+    /// is: down faults its instances. Up: reopen its sockets if it changed and take its
+    /// instances out of Fault; an instance whose source address changed is replaced by a new
+    /// one (the core's primary address is fixed), and one whose source is not there yet (a
+    /// new IPv6 link-local address still in DAD) stays in Fault until a later look-up finds
+    /// it.
     async fn on_interface_looked_up(
         &mut self,
         name: String,
