@@ -168,48 +168,36 @@ pub fn watch_request(name: &str) -> WatchStateRequest {
     }
 }
 
-/// An external tool the test needs, found at `path` or on `PATH` as `name`. Missing: with
-/// `CI=true` the test fails (CI must install it), elsewhere it is skipped with a line.
-pub fn require_tool(test: &str, name: &str, path: &Path) -> Option<PathBuf> {
+/// An external tool the test needs, found at `path` or on `PATH` as `name`; the test fails
+/// without it, naming the script that installs it (tests that need one are `#[ignore]`d).
+pub fn require_tool(test: &str, name: &str, path: &Path) -> PathBuf {
     if path.exists() {
-        return Some(path.to_owned());
+        return path.to_owned();
     }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|directory| directory.join(name))
             .find(|candidate| candidate.exists())
     });
-    if on_path.is_some() {
-        return on_path;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
+    on_path.unwrap_or_else(|| {
         panic!(
-            "{test} needs {name} ({}) and CI=true: .ci/run must install it",
+            "{test} needs {name} ({}): scripts/install-test-deps.sh installs it",
             path.display()
-        );
-    }
-    eprintln!(
-        "skipping {test}: {name} is not installed ({})",
-        path.display()
-    );
-    None
+        )
+    })
 }
 
-/// The CI venv's Python if it can import grpc and grpc_tools.
-pub fn require_python_grpc(test: &str) -> Option<PathBuf> {
+/// The CI venv's Python, which can import grpc and grpc_tools; the test fails without it.
+pub fn require_python_grpc(test: &str) -> PathBuf {
     let python = PathBuf::from(CI_VENV).join("bin/python3");
     let importable = std::process::Command::new(&python)
         .args(["-c", "import grpc, grpc_tools"])
         .output()
         .is_ok_and(|output| output.status.success());
-    if importable {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{test} needs Python with grpcio and grpcio-tools in {CI_VENV} and CI=true: .ci/run must install them"
-        );
-    }
-    eprintln!("skipping {test}: no Python with grpcio and grpcio-tools in {CI_VENV}");
-    None
+    assert!(
+        importable,
+        "{test} needs Python with grpcio and grpcio-tools in {CI_VENV}: \
+         scripts/install-test-deps.sh installs them"
+    );
+    python
 }
