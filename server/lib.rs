@@ -15,14 +15,9 @@
 
 pub mod api;
 pub mod config;
-#[cfg(feature = "daemon")]
 pub mod daemon;
-#[cfg(feature = "daemon")]
 pub mod events;
-#[cfg(feature = "daemon")]
 pub mod health;
-#[cfg(feature = "daemon")]
 pub mod net;
-#[cfg(feature = "daemon")]
 pub mod telemetry;
 pub use vrrp_sidecar_core as vrrp;
