@@ -1,7 +1,7 @@
 //! Talking to the real daemon's API in a namespace lab: connecting over its Unix socket (the
 //! file system is shared, so the test process connects from outside the namespace), reading
 //! `WatchState` streams with bounded waits, and finding the external clients (grpcurl, Python
-//! grpcio) the CI installs.
+//! grpcio, Node grpc-js) the CI installs.
 //!
 //! Each test binary uses a different part of this module, so unused items are expected.
 #![allow(dead_code)]
@@ -16,6 +16,9 @@ use vrrp_sidecar_client::{Client, GrpcClient, Target};
 
 /// Where `.ci/run` installs grpcurl and Python's grpcio (one virtual environment).
 pub const CI_VENV: &str = "/opt/grpcurl";
+
+/// Where `.ci/run` installs Node's @grpc/grpc-js and @grpc/proto-loader (npm --prefix).
+pub const CI_NODE_MODULES: &str = "/opt/grpc-node/node_modules";
 
 /// A multi-threaded runtime for a test's client side.
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -211,5 +214,29 @@ pub fn require_python_grpc(test: &str) -> Option<PathBuf> {
         );
     }
     eprintln!("skipping {test}: no Python with grpcio and grpcio-tools in {CI_VENV}");
+    None
+}
+
+/// `node` and the CI's node_modules if they hold @grpc/grpc-js and @grpc/proto-loader.
+pub fn require_node_grpc(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let node_modules = PathBuf::from(CI_NODE_MODULES);
+    let node = require_tool(test, "node", Path::new("/usr/bin/node"))?;
+    let loadable = std::process::Command::new(&node)
+        .args([
+            "-e",
+            "require('@grpc/grpc-js'); require('@grpc/proto-loader')",
+        ])
+        .env("NODE_PATH", &node_modules)
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if loadable {
+        return Some((node, node_modules));
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "{test} needs @grpc/grpc-js and @grpc/proto-loader in {CI_NODE_MODULES} and CI=true: .ci/run must install them"
+        );
+    }
+    eprintln!("skipping {test}: no @grpc/grpc-js and @grpc/proto-loader in {CI_NODE_MODULES}");
     None
 }
