@@ -818,6 +818,48 @@ mod tests {
         assert_eq!(rewritten, input);
     }
 
+    /// A frame as a fuzzer may shape it: a header block frame (HEADERS or CONTINUATION, any
+    /// flags, stream 1 or 3) with arbitrary HPACK bytes, or any other frame.
+    fn arbitrary_frame() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        (
+            prop_oneof![Just(HEADERS), Just(CONTINUATION), Just(DATA), any::<u8>()],
+            any::<u8>(),
+            prop_oneof![Just(1u32), Just(3u32)],
+            proptest::collection::vec(any::<u8>(), 0..64),
+        )
+            .prop_map(|(kind, flags, stream_id, payload)| frame(kind, flags, stream_id, &payload))
+    }
+
+    proptest::proptest! {
+        /// A hostile or broken client cannot make the layer panic, and how the socket splits
+        /// its bytes changes nothing; a connection the layer gave up on reaches h2 as sent.
+        #[test]
+        fn any_bytes_any_split_never_panic_and_rewrite_alike(
+            frames in proptest::collection::vec(arbitrary_frame(), 0..8),
+            split in 1usize..40,
+        ) {
+            let mut input = PREFACE.to_vec();
+            for frame in &frames {
+                input.extend_from_slice(frame);
+            }
+            let mut whole_rewriter = AuthorityRewriter::new();
+            let mut whole = Vec::new();
+            whole_rewriter.feed(&input, &mut whole);
+            whole_rewriter.give_up(&mut whole);
+            let mut pieces_rewriter = AuthorityRewriter::new();
+            let mut pieces = Vec::new();
+            for piece in input.chunks(split) {
+                pieces_rewriter.feed(piece, &mut pieces);
+            }
+            pieces_rewriter.give_up(&mut pieces);
+            proptest::prop_assert_eq!(&whole, &pieces);
+            if !frames.iter().any(|frame| matches!(frame[3], HEADERS | CONTINUATION)) {
+                proptest::prop_assert_eq!(&whole, &input);
+            }
+        }
+    }
+
     /// The request above, sent over an in-memory connection to an h2 server, through the
     /// rewriter or not: what the client reads back within two seconds, and the authority of
     /// the request h2 accepted, if it accepted one.
