@@ -16,9 +16,9 @@
 //!   option, so a patched h2 would relax the TCP listener too, unless hyper and tonic were
 //!   patched as well to carry the option through.
 //! - A vendored h2 is the daemon's whole HTTP/2 stack held at one version: every h2 release,
-//!   security fixes included (the reset flood fixed in 0.3.21, the CONTINUATION flood in
-//!   0.4.4), would need re-vendoring and re-patching, and when hyper requires a newer h2 cargo
-//!   drops the patch with only a warning.
+//!   security fixes included (RUSTSEC-2024-0332, the CONTINUATION flood, fixed in 0.4.4;
+//!   RUSTSEC-2026-0258, unbounded empty DATA frames, this year), would need re-vendoring and
+//!   re-patching, and when hyper requires a newer h2 cargo drops the patch with only a warning.
 //! - This layer reads only the client-to-server bytes of the Unix socket and relies only on
 //!   wire formats that do not change (RFC 9113 §4.1, §6.2, §6.10; RFC 7541): h2 upgrades arrive
 //!   as usual. Frames other than header blocks pass unchanged, padding and all. Each header
