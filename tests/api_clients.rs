@@ -49,16 +49,11 @@ fn text(output: &Output) -> String {
 }
 
 #[test]
+#[ignore = "lab: needs root, grpcurl; scripts/test runs it"]
 fn grpcurl_with_its_defaults_lists_describes_calls_and_watches_a_failover() {
     let test = "grpcurl_with_its_defaults_lists_describes_calls_and_watches_a_failover";
-    if !require_root(test) {
-        return;
-    }
-    let Some(grpcurl_binary) =
-        require_tool(test, "grpcurl", &PathBuf::from(CI_VENV).join("bin/grpcurl"))
-    else {
-        return;
-    };
+    require_root(test);
+    let grpcurl_binary = require_tool(test, "grpcurl", &PathBuf::from(CI_VENV).join("bin/grpcurl"));
     let lab = lab(&["h1", "h2"]);
     let (master, _backup) =
         lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
@@ -170,16 +165,11 @@ fn grpcurl_with_its_defaults_lists_describes_calls_and_watches_a_failover() {
 /// listener accepts it, the plaintext TCP listener on loopback refuses it as h2 does, so the
 /// relaxed check is the Unix socket's alone.
 #[test]
+#[ignore = "lab: needs root, grpcurl; scripts/test runs it"]
 fn a_socket_path_authority_is_accepted_on_the_unix_socket_and_refused_over_tcp() {
     let test = "a_socket_path_authority_is_accepted_on_the_unix_socket_and_refused_over_tcp";
-    if !require_root(test) {
-        return;
-    }
-    let Some(grpcurl_binary) =
-        require_tool(test, "grpcurl", &PathBuf::from(CI_VENV).join("bin/grpcurl"))
-    else {
-        return;
-    };
+    require_root(test);
+    let grpcurl_binary = require_tool(test, "grpcurl", &PathBuf::from(CI_VENV).join("bin/grpcurl"));
     let lab = lab(&["h1"]);
     let socket = lab.api_socket("h1");
     let config = format!(
@@ -253,14 +243,11 @@ fn example(relative: &str) -> PathBuf {
 /// `vi`, registers a pushed check with weight -60 and a 1 s lease, reports passing three
 /// times and then failing; its host drops to 90, below the backup's 100, and loses the VIP.
 #[test]
+#[ignore = "lab: needs root, grpcio; scripts/test runs it"]
 fn the_python_example_reports_health_under_a_lease_and_sees_its_host_lose_mastership() {
     let test = "the_python_example_reports_health_under_a_lease_and_sees_its_host_lose_mastership";
-    if !require_root(test) {
-        return;
-    }
-    let Some(python) = require_python_grpc(test) else {
-        return;
-    };
+    require_root(test);
+    let python = require_python_grpc(test);
     let lab = lab(&["h1", "h2"]);
     let stubs = lab.scratch("python-stubs");
     python_stubs(&python, &stubs);
@@ -302,14 +289,11 @@ fn the_python_example_reports_health_under_a_lease_and_sees_its_host_lose_master
 /// `examples/node/set_priority.js` on the backup's socket: it watches `vi`, raises its
 /// priority above the master's, and sees the preemption it causes.
 #[test]
+#[ignore = "lab: needs root, node with @grpc/grpc-js; scripts/test runs it"]
 fn the_node_example_sets_priority_and_sees_the_preemption() {
     let test = "the_node_example_sets_priority_and_sees_the_preemption";
-    if !require_root(test) {
-        return;
-    }
-    let Some((node, node_modules)) = require_node_grpc(test) else {
-        return;
-    };
+    require_root(test);
+    let (node, node_modules) = require_node_grpc(test);
     let lab = lab(&["h1", "h2"]);
     lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
     let started = Instant::now();

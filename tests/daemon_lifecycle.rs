@@ -36,10 +36,9 @@ fn first_gap(lab: &DaemonLab, host: &str, address: &str, duration: Duration) -> 
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn reload_changes_priority_and_addresses_in_place_without_a_flap() {
-    if !require_root("reload_changes_priority_and_addresses_in_place_without_a_flap") {
-        return;
-    }
+    require_root("reload_changes_priority_and_addresses_in_place_without_a_flap");
     let lab = two_hosts();
     let hosts = ["h1", "h2"];
     let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
@@ -90,10 +89,9 @@ fn reload_changes_priority_and_addresses_in_place_without_a_flap() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn reload_starts_and_stops_instances_and_a_broken_config_changes_nothing() {
-    if !require_root("reload_starts_and_stops_instances_and_a_broken_config_changes_nothing") {
-        return;
-    }
+    require_root("reload_starts_and_stops_instances_and_a_broken_config_changes_nothing");
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
     let daemon = lab.start("h1", &[InstanceSpec::v3(150)]);
     assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
@@ -148,10 +146,9 @@ fn reload_starts_and_stops_instances_and_a_broken_config_changes_nothing() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_stale_vip_is_removed_before_the_daemon_becomes_backup() {
-    if !require_root("a_stale_vip_is_removed_before_the_daemon_becomes_backup") {
-        return;
-    }
+    require_root("a_stale_vip_is_removed_before_the_daemon_becomes_backup");
     let lab = two_hosts();
     let hosts = ["h1", "h2"];
     // What a killed run leaves behind: the VIP on the host that will be backup.
@@ -184,10 +181,9 @@ fn a_stale_vip_is_removed_before_the_daemon_becomes_backup() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_vip_deleted_under_the_master_is_put_back() {
-    if !require_root("a_vip_deleted_under_the_master_is_put_back") {
-        return;
-    }
+    require_root("a_vip_deleted_under_the_master_is_put_back");
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
     let daemon = lab.start("h1", &[InstanceSpec::v3(150)]);
     assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
@@ -215,10 +211,9 @@ fn a_vip_deleted_under_the_master_is_put_back() {
 const REFUSED: &str = "advertisement refused (RFC 9568 §7.1); this reason is logged again only after the master changes";
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it() {
-    if !require_root("a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it") {
-        return;
-    }
+    require_root("a_refused_advert_is_logged_once_with_the_setting_that_would_fix_it");
     let lab = two_hosts();
     // h2 expects the VRRPv3-over-IPv4 checksum without the pseudo-header; h1 sends the
     // default form, so h2 refuses every advert of h1 (10 a second).
@@ -257,10 +252,9 @@ fn is_gratuitous_arp(frame: &[u8], vip: std::net::Ipv4Addr) -> bool {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn announcements_come_in_bursts_then_refreshes_as_configured() {
-    if !require_root("announcements_come_in_bursts_then_refreshes_as_configured") {
-        return;
-    }
+    require_root("announcements_come_in_bursts_then_refreshes_as_configured");
     let lab = DaemonLab::new(Lab::builder().host("h1").host("c").build());
     let vip: std::net::Ipv4Addr = VIP.parse().expect("the test VIP");
     let capture = capture(
@@ -301,10 +295,9 @@ fn announcements_come_in_bursts_then_refreshes_as_configured() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_lone_master_waits_for_a_successor_on_sigterm_but_not_on_a_second_one() {
-    if !require_root("a_lone_master_waits_for_a_successor_on_sigterm_but_not_on_a_second_one") {
-        return;
-    }
+    require_root("a_lone_master_waits_for_a_successor_on_sigterm_but_not_on_a_second_one");
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
     // The address owner (255) is master from the start (RFC 9568 §6.4.1); with 1 s adverts
     // its handover bound, Master_Down_Interval, is about 3 s.

@@ -182,6 +182,17 @@ pub fn keep_only(keep: &[Capability]) -> Result<(), PrivilegeError> {
     Ok(())
 }
 
+/// The network capabilities the daemon cannot work without that the calling thread lacks in
+/// its effective set: a daemon started as neither root nor with them granted fails on its
+/// first socket or address, so it is better told at once.
+pub fn missing_network_capabilities() -> Vec<Capability> {
+    let effective = capability_set_of_this_thread("CapEff:").unwrap_or(0);
+    [Capability::NetAdmin, Capability::NetRaw]
+        .into_iter()
+        .filter(|capability| effective & (1 << *capability as u32) == 0)
+        .collect()
+}
+
 /// The calling thread's permitted set, from /proc; empty when it cannot be read, so that
 /// nothing is asked for that the kernel would refuse.
 fn permitted_of_this_thread() -> u64 {

@@ -14,10 +14,10 @@ use vrrp_sidecar_client::proto::watch_state_response::Kind;
 use vrrp_sidecar_client::proto::{self, WatchStateRequest, WatchStateResponse};
 use vrrp_sidecar_client::{Client, GrpcClient, Target};
 
-/// Where `.ci/run` installs grpcurl and Python's grpcio (one virtual environment).
+/// Where `scripts/install-test-deps.sh` installs grpcurl and Python's grpcio (one virtual environment).
 pub const CI_VENV: &str = "/opt/grpcurl";
 
-/// Where `.ci/run` installs Node's @grpc/grpc-js and @grpc/proto-loader (npm --prefix).
+/// Where `scripts/install-test-deps.sh` installs Node's @grpc/grpc-js and @grpc/proto-loader.
 pub const CI_NODE_MODULES: &str = "/opt/grpc-node/node_modules";
 
 /// A multi-threaded runtime for a test's client side.
@@ -171,56 +171,45 @@ pub fn watch_request(name: &str) -> WatchStateRequest {
     }
 }
 
-/// An external tool the test needs, found at `path` or on `PATH` as `name`. Missing: with
-/// `CI=true` the test fails (CI must install it), elsewhere it is skipped with a line.
-pub fn require_tool(test: &str, name: &str, path: &Path) -> Option<PathBuf> {
+/// An external tool the test needs, found at `path` or on `PATH` as `name`; the test fails
+/// without it, naming the script that installs it (tests that need one are `#[ignore]`d).
+pub fn require_tool(test: &str, name: &str, path: &Path) -> PathBuf {
     if path.exists() {
-        return Some(path.to_owned());
+        return path.to_owned();
     }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|directory| directory.join(name))
             .find(|candidate| candidate.exists())
     });
-    if on_path.is_some() {
-        return on_path;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
+    on_path.unwrap_or_else(|| {
         panic!(
-            "{test} needs {name} ({}) and CI=true: .ci/run must install it",
+            "{test} needs {name} ({}): scripts/install-test-deps.sh installs it",
             path.display()
-        );
-    }
-    eprintln!(
-        "skipping {test}: {name} is not installed ({})",
-        path.display()
-    );
-    None
+        )
+    })
 }
 
-/// The CI venv's Python if it can import grpc and grpc_tools.
-pub fn require_python_grpc(test: &str) -> Option<PathBuf> {
+/// The CI venv's Python, which can import grpc and grpc_tools; the test fails without it.
+pub fn require_python_grpc(test: &str) -> PathBuf {
     let python = PathBuf::from(CI_VENV).join("bin/python3");
     let importable = std::process::Command::new(&python)
         .args(["-c", "import grpc, grpc_tools"])
         .output()
         .is_ok_and(|output| output.status.success());
-    if importable {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{test} needs Python with grpcio and grpcio-tools in {CI_VENV} and CI=true: .ci/run must install them"
-        );
-    }
-    eprintln!("skipping {test}: no Python with grpcio and grpcio-tools in {CI_VENV}");
-    None
+    assert!(
+        importable,
+        "{test} needs Python with grpcio and grpcio-tools in {CI_VENV}: \
+         scripts/install-test-deps.sh installs them"
+    );
+    python
 }
 
-/// `node` and the CI's node_modules if they hold @grpc/grpc-js and @grpc/proto-loader.
-pub fn require_node_grpc(test: &str) -> Option<(PathBuf, PathBuf)> {
+/// `node` and the node_modules that hold @grpc/grpc-js and @grpc/proto-loader; the test fails
+/// without them.
+pub fn require_node_grpc(test: &str) -> (PathBuf, PathBuf) {
     let node_modules = PathBuf::from(CI_NODE_MODULES);
-    let node = require_tool(test, "node", Path::new("/usr/bin/node"))?;
+    let node = require_tool(test, "node", Path::new("/usr/bin/node"));
     let loadable = std::process::Command::new(&node)
         .args([
             "-e",
@@ -229,14 +218,10 @@ pub fn require_node_grpc(test: &str) -> Option<(PathBuf, PathBuf)> {
         .env("NODE_PATH", &node_modules)
         .output()
         .is_ok_and(|output| output.status.success());
-    if loadable {
-        return Some((node, node_modules));
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{test} needs @grpc/grpc-js and @grpc/proto-loader in {CI_NODE_MODULES} and CI=true: .ci/run must install them"
-        );
-    }
-    eprintln!("skipping {test}: no @grpc/grpc-js and @grpc/proto-loader in {CI_NODE_MODULES}");
-    None
+    assert!(
+        loadable,
+        "{test} needs @grpc/grpc-js and @grpc/proto-loader in {CI_NODE_MODULES}: \
+         scripts/install-test-deps.sh installs them"
+    );
+    (node, node_modules)
 }
