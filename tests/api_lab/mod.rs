@@ -14,7 +14,8 @@ use vrrp_sidecar_client::proto::watch_state_response::Kind;
 use vrrp_sidecar_client::proto::{self, WatchStateRequest, WatchStateResponse};
 use vrrp_sidecar_client::{Client, GrpcClient, Target};
 
-/// Where `scripts/install-test-deps.sh` installs grpcurl and Python's grpcio (one virtual environment).
+/// Where `scripts/install-test-deps.sh` installs grpcurl and Python's grpcio (one virtual
+/// environment).
 pub const CI_VENV: &str = "/opt/grpcurl";
 
 /// Where `scripts/install-test-deps.sh` installs Node's @grpc/grpc-js and @grpc/proto-loader.
