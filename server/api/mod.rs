@@ -5,6 +5,8 @@
 //! the protobuf codec it is generated with (smaller buffers than tonic's). The server part:
 //! - `listener`: the Unix socket (and optional TCP listener with TLS), reflection and the
 //!   standard health service;
+//! - `unix_authority`: the Unix socket's connections, with the `:authority` stock gRPC
+//!   clients send there made acceptable to h2;
 //! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
 //! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats);
 //! - `auth`: who may call mutating RPCs over TCP;
@@ -34,6 +36,8 @@ pub(crate) mod convert;
 mod listener;
 #[cfg(feature = "daemon")]
 mod service;
+#[cfg(feature = "daemon")]
+mod unix_authority;
 #[cfg(feature = "daemon")]
 mod watch;
 
