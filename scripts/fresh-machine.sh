@@ -72,7 +72,8 @@ in_fresh() {
 if ! grep -qs bookworm-security "$root/etc/apt/sources.list"; then
     echo "deb http://deb.debian.org/debian-security bookworm-security main" >>"$root/etc/apt/sources.list"
 fi
-in_fresh 'command -v ip cargo git sudo >/dev/null || { apt-get update -qq &&
+in_fresh 'for tool in ip cargo git sudo; do command -v $tool >/dev/null || missing=1; done
+    [ -z "${missing:-}" ] || { apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     iproute2 rustc-web cargo-web git ca-certificates sudo >/dev/null; }'
 
