@@ -64,18 +64,31 @@ mount_here "$root/run" -t tmpfs tmpfs
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 grep -q "$(hostname)" "$root/etc/hosts" 2>/dev/null || echo "127.0.1.1 $(hostname)" >>"$root/etc/hosts"
 
+# What a machine of this network has too: its extra CA certificates (a TLS-inspecting proxy
+# in front of the package registries, say) and the variables that point clients at them.
+ca_variables=()
+for variable in SSL_CERT_FILE CURL_CA_BUNDLE GIT_SSL_CAINFO PIP_CERT REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS; do
+    if [[ -n ${!variable:-} ]]; then
+        ca_variables+=("$variable=${!variable}")
+    fi
+done
 in_fresh() {
-    chroot "$root" env -i HOME=/root TERM="${TERM:-dumb}" \
+    chroot "$root" env -i HOME=/root TERM="${TERM:-dumb}" "${ca_variables[@]}" \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         bash -c "$1"
 }
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 if ! grep -qs bookworm-security "$root/etc/apt/sources.list"; then
     echo "deb http://deb.debian.org/debian-security bookworm-security main" >>"$root/etc/apt/sources.list"
 fi
 in_fresh 'for tool in ip cargo git sudo; do command -v $tool >/dev/null || missing=1; done
     [ -z "${missing:-}" ] || { apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    iproute2 rustc-web cargo-web git ca-certificates sudo >/dev/null; }'
+    iproute2 rustc-web cargo-web git ca-certificates sudo >/dev/null; }
+    update-ca-certificates >/dev/null'
 
 # A clean clone of HEAD, and the shared folder beside it where the tests look for it.
 if findmnt --list --noheadings -o TARGET | grep -q "^$root/work"; then
