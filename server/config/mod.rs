@@ -58,7 +58,9 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use error::{ConfigError, FieldPath, PathSegment, Problem, SourceLocation};
-pub use keepalived::{Diagnostic, Severity, load_keepalived_conf};
+pub use keepalived::{
+    Diagnostic, KeepalivedOptions, Severity, load_keepalived_conf, load_keepalived_conf_with,
+};
 pub use render::to_native_toml;
 pub use settings::{
     ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,

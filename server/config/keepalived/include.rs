@@ -1,7 +1,10 @@
 //! Reading a keepalived.conf with the files it includes, as one stream of tokens.
 //!
-//! `include PATTERN`, as the first word of a line, is replaced by the tokens of every file
-//! the pattern matches, in name order. A relative pattern is taken from the directory of the
+//! Each line goes through keepalived's preprocessing first ([`super::preprocess`]), with one
+//! set of definitions for the whole tree of files. `include PATTERN` (or keepalived's
+//! `includer`, `includem`, `includew`, `includeb`, `includea`, which differ only in which
+//! missing files keepalived reports), as the first word of a line, is replaced by the tokens
+//! of every file the pattern matches, in name order. A relative pattern is taken from the directory of the
 //! file that includes it, so a tree of files can be moved as a whole. A pattern that matches
 //! nothing is a warning, as in keepalived; an include that leads back to a file being read is
 //! an error, as is nesting deeper than [`MAX_INCLUDE_DEPTH`].
@@ -10,7 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
 use super::Diagnostic;
-use super::lexer::{Position, Token, TokenKind, lex};
+use super::lexer::{Position, Token, TokenKind, lex_line};
+use super::preprocess::Preprocessor;
 
 /// How deep includes may nest. Cycles are caught by name; this bounds what names cannot
 /// catch (a chain of distinct generated files) and is far beyond any real layout.
@@ -20,13 +24,15 @@ pub const MAX_INCLUDE_DEPTH: usize = 8;
 /// way; `Err` with a message when the top file itself cannot be read.
 pub(super) fn read_with_includes(
     path: &Path,
+    config_id: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Vec<Token>, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot be read: {error}"))?;
+    let text = read_text(path).map_err(|error| format!("cannot be read: {error}"))?;
     let mut reader = Reader {
         diagnostics,
         tokens: Vec::new(),
         chain: Vec::new(),
+        preprocessor: Preprocessor::new(config_id),
     };
     reader.expand(path, &text);
     Ok(reader.tokens)
@@ -37,6 +43,28 @@ struct Reader<'d> {
     tokens: Vec<Token>,
     /// The files being read, outermost first, as canonical paths (for cycles) and as named.
     chain: Vec<(PathBuf, String)>,
+    preprocessor: Preprocessor,
+}
+
+/// The text of a file; bytes that are not UTF-8 (a comment in Latin-1) are replaced rather
+/// than failing the file, as keepalived reads bytes.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()))
+}
+
+/// Whether `line` is one of keepalived's include lines (`is_include()` in `lib/parser.c`).
+fn is_include(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("include") else {
+        return false;
+    };
+    let mut chars = rest.chars();
+    match chars.next() {
+        Some(c) if c.is_whitespace() => true,
+        Some('r' | 'm' | 'w' | 'b' | 'a') => chars.next().is_some_and(char::is_whitespace),
+        _ => false,
+    }
 }
 
 impl Reader<'_> {
@@ -45,21 +73,23 @@ impl Reader<'_> {
         // A file that cannot be canonicalized was still read; its own name stands in.
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         self.chain.push((canonical, name.clone()));
-        let tokens = lex(text, &Rc::from(name.as_str()), self.diagnostics);
-        let mut index = 0;
-        while index < tokens.len() {
-            let starts_line = index == 0 || tokens[index - 1].kind == TokenKind::EndOfLine;
-            if starts_line && tokens[index].word() == Some("include") {
-                let line_end = tokens[index..]
-                    .iter()
-                    .position(|token| token.kind == TokenKind::EndOfLine)
-                    .map_or(tokens.len(), |offset| index + offset);
-                self.include(path, &tokens[index], &tokens[index + 1..line_end]);
+        let file: Rc<str> = Rc::from(name.as_str());
+        for (index, raw) in text.lines().enumerate() {
+            let position = Position {
+                file: Rc::clone(&file),
+                line: index + 1,
+            };
+            let Some(line) = self.preprocessor.line(raw, &position, self.diagnostics) else {
+                continue;
+            };
+            if is_include(&line) {
+                let mut tokens = Vec::new();
+                lex_line(&line, &position, &mut tokens);
                 // The include line's end is dropped with it: its tokens stand in for it.
-                index = line_end + 1;
+                let arguments = &tokens[1..tokens.len() - 1];
+                self.include(path, &tokens[0], arguments);
             } else {
-                self.tokens.push(tokens[index].clone());
-                index += 1;
+                lex_line(&line, &position, &mut self.tokens);
             }
         }
         self.chain.pop();
@@ -138,7 +168,7 @@ impl Reader<'_> {
             );
             return;
         }
-        match std::fs::read_to_string(file) {
+        match read_text(file) {
             Ok(text) => self.expand(file, &text),
             Err(error) => self.error(
                 position,

@@ -11,7 +11,7 @@ use toml::{Table, Value};
 
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
 use super::super::settings::host_name;
-use super::keywords::{IGNORED, REFUSED};
+use super::keywords::{Treatment, lookup};
 use super::lexer::Position;
 use super::parse::Node;
 use super::{Diagnostic, Severity};
@@ -110,7 +110,7 @@ pub(super) fn translate(
     for node in nodes {
         match node.keyword.as_str() {
             "vrrp_script" => translator.vrrp_script(node),
-            "vrrp_track_file" => translator.vrrp_track_file(node),
+            "vrrp_track_file" | "track_file" => translator.vrrp_track_file(node),
             _ => {}
         }
     }
@@ -125,10 +125,10 @@ pub(super) fn translate(
     let mut sync_groups = Table::new();
     for node in nodes {
         match node.keyword.as_str() {
-            "global_defs" | "vrrp_script" | "vrrp_track_file" => {}
+            "global_defs" | "vrrp_script" | "vrrp_track_file" | "track_file" => {}
             "vrrp_instance" => translator.instance(node, &mut instances),
             "vrrp_sync_group" => translator.sync_group(node, &mut sync_groups),
-            other => translator.refuse_top_level(node, other),
+            _ => translator.not_translated(node, &FieldPath::root().key(&named(node)), ""),
         }
     }
     let mut native = Table::new();
@@ -261,42 +261,33 @@ impl Translator<'_> {
         self.origins.insert(table_path.key(key), origin);
     }
 
-    /// Reports a keyword found in the ignored or refused lists, or as unknown; `context`
-    /// names the block it was found in.
+    /// Reports a keyword that is not translated, as [`super::keywords`] says, or as unknown;
+    /// `context` names the block it was found in, as the keyword table names it. Either way
+    /// it is left out with a warning, as keepalived skips what it does not use.
     fn not_translated(&mut self, node: &Node, keyword_path: &FieldPath, context: &str) {
-        if let Some((_, why)) = IGNORED.iter().find(|(keyword, _)| *keyword == node.keyword) {
-            self.warn(node, keyword_path, format!("ignored: {why}"));
-        } else if let Some((_, why)) = REFUSED.iter().find(|(keyword, _)| *keyword == node.keyword)
-        {
-            self.error(node, keyword_path, format!("not supported: {why}"));
-        } else {
-            // An error, not keepalived's warning: a misspelling cannot be told apart from a
-            // keepalived feature this translation does not know, and dropping the latter
-            // would change behaviour unseen.
-            self.error(
-                node,
-                keyword_path,
+        let message = match lookup(context, &node.keyword).map(|keyword| keyword.treatment) {
+            Some(Treatment::Ignored(why)) => format!("ignored: {why}"),
+            Some(Treatment::NotYet(instead)) => {
+                format!("not carried out yet (issue 17), left out: {instead}")
+            }
+            Some(Treatment::Translated) => format!(
+                "`{}` is not read in this form here; left out",
+                node.keyword
+            ),
+            None => {
+                let block = if context.is_empty() {
+                    "at the top level".to_owned()
+                } else {
+                    format!("in {context}")
+                };
                 format!(
-                    "`{}` is not a {context} keyword this translation knows; remove it or \
-                     configure its effect natively",
+                    "unknown keyword `{}` {block}; skipped, as keepalived skips it (\"Unknown \
+                     keyword\")",
                     node.keyword
-                ),
-            );
-        }
-    }
-
-    fn refuse_top_level(&mut self, node: &Node, keyword: &str) {
-        let keyword_path = FieldPath::root().key(&named(node));
-        if keyword.starts_with('@') || keyword.starts_with('$') {
-            self.error(
-                node,
-                &keyword_path,
-                "conditional lines (`@id`) and definitions (`$NAME=`) are not supported; \
-                 write the values out",
-            );
-        } else {
-            self.not_translated(node, &keyword_path, "top-level");
-        }
+                )
+            }
+        };
+        self.warn(node, keyword_path, message);
     }
 
     /// The one argument of `node`, or `None` after reporting why there is not one.
@@ -1299,7 +1290,7 @@ impl Translator<'_> {
                         origin,
                     );
                 }
-                _ => self.not_translated(child, &child_path, "authentication"),
+                _ => self.not_translated(child, &child_path, "vrrp_instance.authentication"),
             }
         }
         auth
