@@ -210,6 +210,11 @@ impl Field {
     pub(super) fn is_table(&self) -> bool {
         matches!(self.value.kind, ValueKind::Table(_))
     }
+
+    /// Whether this is a list (as opposed to a string form of the same field).
+    pub(super) fn is_list(&self) -> bool {
+        matches!(self.value.kind, ValueKind::Array(_))
+    }
 }
 
 /// A table being read: it hands out fields by key and remembers the keys asked for, so that

@@ -386,7 +386,8 @@ pub enum Probe {
 
 /// Programs run and a FIFO written on state changes (`[instances.<name>.notify]`).
 ///
-/// Programs are run without a shell; what arguments they get is the notifier's business.
+/// Programs are run without a shell, with the arguments of [`Self::arguments`] first and
+/// then those the notifier adds (keepalived's order).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NotifySettings {
     /// Run on becoming master.
@@ -405,4 +406,22 @@ pub struct NotifySettings {
     /// a translated keepalived.conf keeps its `VI_1` there, which scripts match on, while
     /// the native name is `vi_1`.
     pub name: Option<String>,
+    /// The arguments each program is given before the notifier's own, as written in the
+    /// configuration (`on_master = ["/usr/local/bin/notify", "master"]`).
+    pub arguments: NotifyArguments,
+}
+
+/// The configured arguments of each notify program; empty for a program written alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotifyArguments {
+    /// Of [`NotifySettings::on_master`].
+    pub on_master: Vec<String>,
+    /// Of [`NotifySettings::on_backup`].
+    pub on_backup: Vec<String>,
+    /// Of [`NotifySettings::on_fault`].
+    pub on_fault: Vec<String>,
+    /// Of [`NotifySettings::on_stop`].
+    pub on_stop: Vec<String>,
+    /// Of [`NotifySettings::on_change`].
+    pub on_change: Vec<String>,
 }

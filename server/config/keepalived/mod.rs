@@ -18,6 +18,7 @@
 //! every native check applies unchanged; problems that check finds are reported at the
 //! keepalived line the value came from.
 
+mod command;
 mod include;
 pub mod keywords;
 mod lexer;
