@@ -493,7 +493,9 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     let virtual_addresses = list_of(
         &mut table,
         "virtual_addresses",
-        Some("an instance advertises at least one address"),
+        // Optional: a VRRPv2 instance may have none, as keepalived's; validate.rs refuses
+        // a VRRPv3 one without, as keepalived does.
+        None,
         findings,
         virtual_address,
     );

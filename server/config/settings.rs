@@ -228,7 +228,9 @@ pub struct InstanceSettings {
     pub priority: u8,
     /// How often the master advertises.
     pub advert_interval: AdvertInterval,
-    /// The addresses advertised and held by the master; at least one, all of [`Self::family`].
+    /// The addresses advertised and held by the master, all of [`Self::family`]; none only
+    /// for a VRRPv2 instance (keepalived's instances that move addresses from notify
+    /// programs), which then advertises an empty list.
     pub virtual_addresses: Vec<VirtualAddress>,
     /// Addresses the master also holds but does not advertise (either family).
     pub excluded_addresses: Vec<VirtualAddress>,
@@ -257,8 +259,15 @@ pub struct InstanceSettings {
 impl InstanceSettings {
     /// The family of the advertised addresses, and so of the adverts.
     pub fn family(&self) -> Family {
-        // validate.rs refuses an instance without a virtual address, so there is a first one.
-        Family::of(self.virtual_addresses[0].address)
+        if let Some(first) = self.virtual_addresses.first() {
+            return Family::of(first.address);
+        }
+        // No virtual address (VRRPv2 only): the family of the unicast addresses, otherwise
+        // IPv4, VRRPv2's only family.
+        self.unicast
+            .as_ref()
+            .and_then(|unicast| unicast.source.or_else(|| unicast.peers.first().copied()))
+            .map_or(Family::Ipv4, Family::of)
     }
 }
 

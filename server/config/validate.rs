@@ -121,6 +121,20 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         .map(|addresses| check_addresses(addresses, &instance.excluded_addresses, findings))
         .unwrap_or(None);
 
+    let no_addresses = match &instance.virtual_addresses {
+        Given::Absent => true,
+        Given::Valid(addresses) => addresses.is_empty(),
+        Given::Invalid => false,
+    };
+    if no_addresses && version == Some(Version::V3) {
+        findings.add(
+            &path.key("virtual_addresses"),
+            "missing; a VRRPv3 instance advertises at least one address (keepalived refuses \
+             one without, too); only a VRRPv2 instance (version = 2) may have none, as \
+             keepalived allows, for setups that move addresses from notify programs",
+        );
+    }
+
     if let (Some(Version::V2), Some(Family::Ipv6)) = (version, family) {
         findings.add(
             &path.key("version"),
@@ -220,7 +234,10 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         version: version?,
         priority: priority?,
         advert_interval: advert_interval?,
-        virtual_addresses: values(instance.virtual_addresses.valid()?),
+        virtual_addresses: match &instance.virtual_addresses {
+            Given::Absent => Vec::new(),
+            given => values(given.valid()?),
+        },
         excluded_addresses: values(&instance.excluded_addresses),
         unicast: unicast?,
         auth: instance.auth.or(Auth::None)?,

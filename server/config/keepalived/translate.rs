@@ -1792,6 +1792,25 @@ impl Translator<'_> {
         if is_owner {
             self.owner_checks(instance);
         }
+        let advertises_none = instance
+            .table
+            .get("virtual_addresses")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty);
+        if advertises_none
+            && version == Some(2)
+            && let Some(origin) = self.origins.get(path).cloned()
+        {
+            // vrrp.c: "No VIP specified; at least one is sensible" (a VRRPv3 instance is
+            // refused, by keepalived and by the native check).
+            self.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                &origin.position,
+                origin.keyword_path,
+                "no virtual address, as keepalived allows with a warning: the instance elects \
+                 and notifies, and its adverts list no address",
+            ));
+        }
         if let Some((source, source_node, source_path)) = instance.source.take() {
             if instance.has_peers {
                 let origin = Self::origin(&source_node, &source_path);
