@@ -106,14 +106,18 @@ fn convert_prints_native_toml_that_check_accepts() {
     }
 }
 
+/// An unknown keyword is a warning, as keepalived's "Unknown keyword"; `--strict` makes it
+/// an error, with exit 78 from check, convert and run alike.
 #[test]
 fn errors_exit_78_with_file_and_line_from_check_convert_and_run() {
     let file = fixture("unknown-keyword.conf");
+    let lenient = run(&["check", "--keepalived-conf", &file]);
+    assert!(lenient.status.success(), "{lenient:?}");
     let expected = format!("{file}:4: vrrp_instance web.vrrp_frobnicate: ");
     for args in [
-        vec!["check", "--keepalived-conf", &file],
-        vec!["convert", &file],
-        vec!["--keepalived-conf", &file],
+        vec!["check", "--strict", "--keepalived-conf", &file],
+        vec!["convert", "--strict", &file],
+        vec!["--strict", "--keepalived-conf", &file],
     ] {
         let output = run(&args);
         assert_eq!(
@@ -126,6 +130,41 @@ fn errors_exit_78_with_file_and_line_from_check_convert_and_run() {
         assert_eq!(lines.len(), 1, "{args:?}: {lines:#?}");
         assert!(lines[0].starts_with(&expected), "{args:?}: {}", lines[0]);
     }
+}
+
+/// What keepalived refuses is an error without `--strict` too: a VRID out of range.
+#[test]
+fn a_file_keepalived_refuses_exits_78() {
+    let file = "tests/fixtures/keepalived-corpus/36-error-bad-values.conf";
+    let output = run(&["check", "--keepalived-conf", file]);
+    assert_eq!(output.status.code(), Some(EX_CONFIG), "{output:?}");
+    let lines = stderr_lines(&output);
+    assert!(
+        lines[0].starts_with(&format!("{file}:4: vrrp_instance web.virtual_router_id: ")),
+        "{lines:#?}"
+    );
+}
+
+/// `-i`/`--config-id` chooses the `@ID` lines, as keepalived's `-i`.
+#[test]
+fn config_id_chooses_the_conditional_lines() {
+    let directory = std::env::temp_dir().join(format!("vst-config-id-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).expect("the temporary directory is writable");
+    let file = directory.join("keepalived.conf");
+    std::fs::write(
+        &file,
+        "vrrp_instance web {\n interface eth0\n virtual_router_id 9\n@lb1 priority 150\n\
+         @^lb1 priority 100\n virtual_ipaddress {\n  192.0.2.9/24\n }\n}\n",
+    )
+    .expect("the temporary directory is writable");
+    let file = file.display().to_string();
+    for (id, priority) in [("lb1", 150), ("lb2", 100)] {
+        let output = run(&["convert", "-i", id, &file]);
+        assert!(output.status.success(), "{output:?}");
+        let native = String::from_utf8_lossy(&output.stdout);
+        assert!(native.contains(&format!("priority = {priority}")), "{id}: {native}");
+    }
+    let _ = std::fs::remove_dir_all(&directory);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
 use super::Diagnostic;
-use super::lexer::{Position, Token, TokenKind, lex_line};
+use super::lexer::{Position, Token, lex_line};
 use super::preprocess::Preprocessor;
 
 /// How deep includes may nest. Cycles are caught by name; this bounds what names cannot
@@ -83,11 +83,11 @@ impl Reader<'_> {
                 continue;
             };
             if is_include(&line) {
-                let mut tokens = Vec::new();
-                lex_line(&line, &position, &mut tokens);
-                // The include line's end is dropped with it: its tokens stand in for it.
-                let arguments = &tokens[1..tokens.len() - 1];
-                self.include(path, &tokens[0], arguments);
+                // keepalived globs the rest of the line as it is, braces and all.
+                let pattern = line
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, rest)| rest.trim());
+                self.include(path, &position, pattern);
             } else {
                 lex_line(&line, &position, &mut self.tokens);
             }
@@ -95,36 +95,29 @@ impl Reader<'_> {
         self.chain.pop();
     }
 
-    fn include(&mut self, including: &Path, keyword: &Token, arguments: &[Token]) {
-        let position = &keyword.position;
-        let pattern = match arguments {
-            [argument] => match argument.word() {
-                Some(pattern) => pattern,
-                None => {
-                    self.error(
-                        position,
-                        "include takes a file name or pattern, not a brace",
-                    );
+    fn include(&mut self, including: &Path, position: &Position, written: &str) {
+        // A pattern in double quotes is taken without them (keepalived would look for a
+        // name with quotes in it, which no one means).
+        let pattern = written
+            .strip_prefix('"')
+            .and_then(|inner| inner.strip_suffix('"'))
+            .unwrap_or(written);
+        if pattern.is_empty() {
+            self.error(position, "include takes a file name or pattern");
+            return;
+        }
+        let base = including.parent().unwrap_or(Path::new(""));
+        let mut matches = Vec::new();
+        for alternative in expand_braces(pattern) {
+            match expand_pattern(&base.join(&alternative)) {
+                Ok(found) => matches.extend(found),
+                Err(error) => {
+                    self.error(position, format!("include {pattern}: {error}"));
                     return;
                 }
-            },
-            _ => {
-                self.error(
-                    position,
-                    "include takes exactly one file name or pattern (quote a name with spaces)",
-                );
-                return;
             }
-        };
-        let base = including.parent().unwrap_or(Path::new(""));
+        }
         let pattern_path = base.join(pattern);
-        let matches = match expand_pattern(&pattern_path) {
-            Ok(matches) => matches,
-            Err(error) => {
-                self.error(position, format!("include {pattern}: {error}"));
-                return;
-            }
-        };
         if matches.is_empty() {
             self.diagnostics.push(Diagnostic::warning(
                 position,
@@ -183,6 +176,48 @@ impl Reader<'_> {
     fn error(&mut self, position: &Position, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic::error(position, message));
     }
+}
+
+/// `pattern` with its `{a,b}` alternatives spelled out, as glob's GLOB_BRACE, which
+/// keepalived uses, does: `x{a,b}y` is `xay` and `xby`; nested braces work; a brace without
+/// a partner is an ordinary character.
+fn expand_braces(pattern: &str) -> Vec<String> {
+    let bytes = pattern.as_bytes();
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_owned()];
+    };
+    let mut depth = 0;
+    let mut commas = Vec::new();
+    let mut close = None;
+    for (index, &byte) in bytes.iter().enumerate().skip(open) {
+        match byte {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(index);
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas.push(index),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![pattern.to_owned()];
+    };
+    let (prefix, suffix) = (&pattern[..open], &pattern[close + 1..]);
+    let mut bounds = vec![open];
+    bounds.extend(&commas);
+    bounds.push(close);
+    let mut expanded = Vec::new();
+    for window in bounds.windows(2) {
+        let alternative = &pattern[window[0] + 1..window[1]];
+        for rest in expand_braces(&format!("{alternative}{suffix}")) {
+            expanded.push(format!("{prefix}{rest}"));
+        }
+    }
+    expanded
 }
 
 /// The files `pattern` names, sorted: `*`, `?` and `[...]` work in any component, as in a
@@ -311,6 +346,14 @@ mod tests {
         let pattern: Vec<char> = pattern.chars().collect();
         let name: Vec<char> = name.chars().collect();
         wildcard_match(&pattern, &name)
+    }
+
+    #[test]
+    fn braces_spell_out_alternatives() {
+        assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(expand_braces("{x,y{1,2}}.conf"), ["x.conf", "y1.conf", "y2.conf"]);
+        assert_eq!(expand_braces("a{b"), ["a{b"]);
+        assert_eq!(expand_braces("plain"), ["plain"]);
     }
 
     #[test]

@@ -102,6 +102,9 @@ pub(super) fn translate(
         group_tracks: BTreeMap::new(),
         scripts: BTreeMap::new(),
         track_files: BTreeMap::new(),
+        group_of: BTreeMap::new(),
+        claimed: BTreeMap::new(),
+        current_instance: None,
     };
     // Definitions first: keepalived lets an instance refer to a script defined after it.
     // global_defs before the scripts, wherever it is: its script_user applies to them all.
@@ -121,6 +124,7 @@ pub(super) fn translate(
         .filter(|node| node.keyword == "vrrp_sync_group")
     {
         translator.collect_group_tracks(node);
+        translator.collect_group_members(node);
     }
     let mut instances = Table::new();
     let mut sync_groups = Table::new();
@@ -217,6 +221,12 @@ struct Translator<'d> {
     group_tracks: BTreeMap<String, Vec<(Node, FieldPath)>>,
     scripts: BTreeMap<String, CheckDefinition>,
     track_files: BTreeMap<String, CheckDefinition>,
+    /// The sync group of each member, by names as written.
+    group_of: BTreeMap<String, String>,
+    /// Each advertised address and the instance (name as written) that advertises it first.
+    claimed: BTreeMap<IpAddr, String>,
+    /// The instance being translated, name as written.
+    current_instance: Option<String>,
 }
 
 impl Translator<'_> {
@@ -801,6 +811,7 @@ impl Translator<'_> {
             keepalived_name: Some(name.clone()),
             ..InstanceTranslation::default()
         };
+        self.current_instance = Some(name.clone());
         for child in self.block(node, &keyword_path) {
             self.instance_keyword(child, &keyword_path, &path, &mut instance);
         }
@@ -993,6 +1004,24 @@ impl Translator<'_> {
                 }
             }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
+        }
+    }
+
+    /// Notes the sync group of each member of sync group `node`.
+    fn collect_group_members(&mut self, node: &Node) {
+        let Some(group) = node.arguments.first() else {
+            return;
+        };
+        let members = node
+            .block
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|child| child.keyword == "group")
+            .flat_map(|child| child.block.as_deref().unwrap_or_default());
+        for member in members {
+            self.group_of
+                .insert(member.keyword.clone(), group.clone());
         }
     }
 
@@ -1564,6 +1593,21 @@ impl Translator<'_> {
             if first_family.is_none() {
                 first_family = family;
             }
+            if node.keyword == "virtual_ipaddress"
+                && let Some(holder) = self.shared_in_group(&entry.keyword)
+            {
+                // keepalived lets two instances advertise one address; in one sync group
+                // they are master together, so the first one holding it is enough.
+                self.warn(
+                    entry,
+                    &entry_path,
+                    format!(
+                        "left out: `{holder}`, of the same sync group, advertises it too and \
+                         holds it whenever this instance does"
+                    ),
+                );
+                continue;
+            }
             self.origins.insert(
                 native_path.index(addresses.len()),
                 Self::origin(entry, &entry_path),
@@ -1906,6 +1950,29 @@ impl Translator<'_> {
                          changes, so a check with weight {weight} is dropped"
                     ),
                 );
+            }
+        }
+    }
+}
+
+impl Translator<'_> {
+    /// The instance, of the current one's sync group, that advertises the address `text`
+    /// before it; the address is claimed for the current instance when none does.
+    fn shared_in_group(&mut self, text: &str) -> Option<String> {
+        let address: IpAddr = text.split('/').next()?.parse().ok()?;
+        let current = self.current_instance.clone()?;
+        match self.claimed.get(&address) {
+            Some(holder) if *holder != current => {
+                let same_group = matches!(
+                    (self.group_of.get(holder), self.group_of.get(&current)),
+                    (Some(a), Some(b)) if a == b
+                );
+                same_group.then(|| holder.clone())
+            }
+            Some(_) => None,
+            None => {
+                self.claimed.insert(address, current);
+                None
             }
         }
     }
