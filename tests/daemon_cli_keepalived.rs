@@ -162,7 +162,10 @@ fn config_id_chooses_the_conditional_lines() {
         let output = run(&["convert", "-i", id, &file]);
         assert!(output.status.success(), "{output:?}");
         let native = String::from_utf8_lossy(&output.stdout);
-        assert!(native.contains(&format!("priority = {priority}")), "{id}: {native}");
+        assert!(
+            native.contains(&format!("priority = {priority}")),
+            "{id}: {native}"
+        );
     }
     let _ = std::fs::remove_dir_all(&directory);
 }

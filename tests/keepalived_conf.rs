@@ -631,7 +631,11 @@ fn features_not_yet_carried_out_warn_and_load() {
         ],
         "{printed:#?}"
     );
-    assert!(printed.iter().all(|warning| warning.contains("not carried out yet (issue 17)")));
+    assert!(
+        printed
+            .iter()
+            .all(|warning| warning.contains("not carried out yet (issue 17)"))
+    );
     assert_eq!(config.instances[0].auth, Auth::None);
 }
 
@@ -778,7 +782,10 @@ fn script_user_and_init_fail_carry_over() {
     let (_, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(
         summary(&warnings),
-        [(3, Severity::Warning, "vrrp_script chk.user".into())]
+        [
+            (3, Severity::Warning, "vrrp_script chk.user".into()),
+            (6, Severity::Warning, "vrrp_instance VI_1".into())
+        ]
     );
 }
 
@@ -818,7 +825,10 @@ fn the_keyword_table_covers_keepalived_2_2_7() {
         .expect("the keyword list is readable");
     let mut count = 0;
     let mut missing = Vec::new();
-    for line in listed.lines().filter(|line| !line.starts_with('#') && !line.is_empty()) {
+    for line in listed
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+    {
         let (context, keyword) = line.split_once(' ').expect("CONTEXT KEYWORD");
         let context = if context == "-" { "" } else { context };
         count += 1;
@@ -871,7 +881,11 @@ fn an_unquoted_notify_line_names_a_user_as_keepalived_reads_it() {
     assert_eq!(config.instances[0].notify.on_master, None);
     assert_eq!(
         summary(&warnings),
-        [(7, Severity::Warning, "vrrp_instance web.notify_master".into())]
+        [(
+            7,
+            Severity::Warning,
+            "vrrp_instance web.notify_master".into()
+        )]
     );
 }
 
@@ -900,11 +914,7 @@ fn script_lines_are_split_as_keepalived_splits_them() {
         commands,
         [
             vec!["pidof", "haproxy"],
-            vec![
-                "/bin/sh",
-                "-c",
-                "curl -s http://127.0.0.1/ | grep -q ok"
-            ],
+            vec!["/bin/sh", "-c", "curl -s http://127.0.0.1/ | grep -q ok"],
             vec!["/usr/bin/killall"],
         ]
     );
@@ -914,7 +924,9 @@ fn script_lines_are_split_as_keepalived_splits_them() {
     );
 }
 
-/// keepalived's `$NAME=value`, `${NAME}` and `@id` / `@^id` lines, with `--config-id`.
+/// keepalived's `$NAME=value`, `${NAME}` and `@id` / `@^id` lines, with `--config-id`. A
+/// bare `$NAME` is replaced only before a blank, `,`, `)` or the end of the line, as in
+/// keepalived's find_definition(): `$VIP/24` stays as written, and is no address.
 #[test]
 fn definitions_and_conditional_lines_follow_keepalived() {
     use vrrp_sidecar::config::{KeepalivedOptions, load_keepalived_conf_with};
@@ -922,7 +934,7 @@ fn definitions_and_conditional_lines_follow_keepalived() {
         "conditional",
         "$IF=eth0\n$VIP=192.0.2.9\nvrrp_instance VI_${IF} {\n interface $IF\n \
          virtual_router_id 9\n@lb1 priority 150\n@^lb1 priority 100\n \
-         virtual_ipaddress {\n  $VIP/24\n }\n}\n",
+         virtual_ipaddress {\n  ${VIP}/24\n  $VIP/24\n }\n}\n",
     );
     let priority = |id: &str| {
         let options = KeepalivedOptions {
@@ -932,9 +944,22 @@ fn definitions_and_conditional_lines_follow_keepalived() {
         let (config, _) =
             load_keepalived_conf_with(&path, &options).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(config.instances[0].interface, "eth0");
-        assert_eq!(config.instances[0].virtual_addresses[0].address, ip("192.0.2.9"));
+        assert_eq!(
+            config.instances[0].virtual_addresses[0].address,
+            ip("192.0.2.9")
+        );
         config.instances[0].priority
     };
+    let error = load_keepalived_conf(&path).expect_err("$VIP/24 is not replaced, as in keepalived");
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert!(error.to_string().contains(":10: "), "{error}");
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .expect("written above")
+            .replace("  $VIP/24\n", ""),
+    )
+    .expect("the target directory is writable");
     assert_eq!(priority("lb1"), 150);
     assert_eq!(priority("lb2"), 100);
 }
@@ -974,5 +999,8 @@ fn strict_makes_warnings_errors() {
     let path = fixture("unknown-keyword.conf");
     let error = load_keepalived_conf_with(&path, &strict).expect_err("a warning fails");
     assert_eq!(error.problems().len(), 1);
-    assert!(error.to_string().contains("(an error with --strict)"), "{error}");
+    assert!(
+        error.to_string().contains("(an error with --strict)"),
+        "{error}"
+    );
 }

@@ -247,7 +247,10 @@ fn wild_files() -> Vec<PathBuf> {
         .expect("the wild corpus directory exists")
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "conf"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "conf")
+        })
         .collect();
     files.sort();
     files
@@ -276,7 +279,10 @@ fn the_wild_corpus_loads_as_keepalived_runs_it() {
             .output()
             .expect("the binary runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let warnings = stderr.lines().filter(|line| line.contains(": warning: ")).count();
+        let warnings = stderr
+            .lines()
+            .filter(|line| line.contains(": warning: "))
+            .count();
         match output.status.code() {
             Some(0) => {
                 report.push(format!("{name}: loads, {warnings} warning(s)"));

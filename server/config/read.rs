@@ -15,8 +15,8 @@ use super::fields::{Field, Finding, Findings, Table};
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifyArguments, NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings, V3Ipv4Checksum,
-    VirtualAddress,
+    NotifyArguments, NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings,
+    V3Ipv4Checksum, VirtualAddress,
 };
 
 /// keepalived's `vrrp_garp_master_repeat` default.
@@ -1021,9 +1021,9 @@ fn program_with_arguments(field: &Field) -> Result<(PathBuf, Vec<String>), Findi
     }
     let words = field.list()?;
     let Some((program, arguments)) = words.split_first() else {
-        return Err(field.problem(
-            "must name a program, like [\"/usr/local/bin/notify\", \"master\"]",
-        ));
+        return Err(
+            field.problem("must name a program, like [\"/usr/local/bin/notify\", \"master\"]")
+        );
     };
     let arguments = arguments
         .iter()

@@ -121,17 +121,26 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         .map(|addresses| check_addresses(addresses, &instance.excluded_addresses, findings))
         .unwrap_or(None);
 
-    let no_addresses = match &instance.virtual_addresses {
-        Given::Absent => true,
-        Given::Valid(addresses) => addresses.is_empty(),
-        Given::Invalid => false,
+    // keepalived refuses a VRRPv3 instance without addresses and runs a VRRPv2 one (for
+    // setups that move addresses from notify programs); so does this.
+    let addresses_path = path.key("virtual_addresses");
+    let missing = match &instance.virtual_addresses {
+        Given::Absent => Some("missing"),
+        // Empty as written, not emptied by addresses already reported.
+        Given::Valid(addresses)
+            if addresses.is_empty() && !findings.any_within(&addresses_path) =>
+        {
+            Some("is empty")
+        }
+        _ => None,
     };
-    if no_addresses && version == Some(Version::V3) {
+    if let (Some(missing), Some(Version::V3)) = (missing, version) {
         findings.add(
-            &path.key("virtual_addresses"),
-            "missing; a VRRPv3 instance advertises at least one address (keepalived refuses \
-             one without, too); only a VRRPv2 instance (version = 2) may have none, as \
-             keepalived allows, for setups that move addresses from notify programs",
+            &addresses_path,
+            format!(
+                "{missing}; a VRRPv3 instance advertises at least one address (a VRRPv2 one \
+                 may have none, as in keepalived)"
+            ),
         );
     }
 

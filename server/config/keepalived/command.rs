@@ -23,9 +23,11 @@ pub(super) fn split(text: &str) -> Result<Vec<String>, String> {
         let mut quote: Option<char> = None;
         while let Some(c) = chars.next() {
             match (c, quote) {
-                ('\\', _) => word.push(escaped(&mut chars).ok_or_else(|| {
-                    format!("a backslash ends `{text}` with nothing to escape")
-                })?),
+                ('\\', _) => {
+                    word.push(escaped(&mut chars).ok_or_else(|| {
+                        format!("a backslash ends `{text}` with nothing to escape")
+                    })?)
+                }
                 (c, Some(open)) if c == open => quote = None,
                 (c, Some(_)) => word.push(c),
                 ('"' | '\'', None) => quote = Some(c),
@@ -94,7 +96,10 @@ mod tests {
             words("notify_master \"/etc/keepalived/notify.sh master\""),
             vec!["notify_master", "/etc/keepalived/notify.sh master"]
         );
-        assert_eq!(words("/bin/sh -c 'pidof x'"), vec!["/bin/sh", "-c", "pidof x"]);
+        assert_eq!(
+            words("/bin/sh -c 'pidof x'"),
+            vec!["/bin/sh", "-c", "pidof x"]
+        );
         assert_eq!(words("a\"b c\"d 'e'"), vec!["ab cd", "e"]);
         assert_eq!(
             words("sh -c \"echo '中文 ok'\""),

@@ -351,7 +351,10 @@ mod tests {
     #[test]
     fn braces_spell_out_alternatives() {
         assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
-        assert_eq!(expand_braces("{x,y{1,2}}.conf"), ["x.conf", "y1.conf", "y2.conf"]);
+        assert_eq!(
+            expand_braces("{x,y{1,2}}.conf"),
+            ["x.conf", "y1.conf", "y2.conf"]
+        );
         assert_eq!(expand_braces("a{b"), ["a{b"]);
         assert_eq!(expand_braces("plain"), ["plain"]);
     }

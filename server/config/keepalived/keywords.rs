@@ -109,8 +109,16 @@ const TRACK_PROCESS: &str = "the process is not watched, so the priority never c
 /// The keywords, by block, in keepalived's source order.
 pub const KEYWORDS: &[Keyword] = &[
     // Top level: vrrp_parser.c.
-    not_yet(TOP, "track_group", "static addresses, routes and rules are not managed here"),
-    ignored(TRACK_GROUP, "group", "static addresses, routes and rules are not managed here"),
+    not_yet(
+        TOP,
+        "track_group",
+        "static addresses, routes and rules are not managed here",
+    ),
+    ignored(
+        TRACK_GROUP,
+        "group",
+        "static addresses, routes and rules are not managed here",
+    ),
     not_yet(
         TOP,
         "static_ipaddress",
@@ -132,7 +140,11 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(GROUP, "track_script"),
     translated(GROUP, "track_file"),
     not_yet(GROUP, "track_process", TRACK_PROCESS),
-    ignored(GROUP, "track_bfd", "BFD is not part of this daemon; nothing is tracked for it"),
+    ignored(
+        GROUP,
+        "track_bfd",
+        "BFD is not part of this daemon; nothing is tracked for it",
+    ),
     translated(GROUP, "notify_backup"),
     translated(GROUP, "notify_master"),
     translated(GROUP, "notify_fault"),
@@ -368,7 +380,11 @@ pub const KEYWORDS: &[Keyword] = &[
         "a link change takes effect at once, without a delay",
     ),
     // Top level: global_parser.c.
-    ignored(TOP, "linkbeat_use_polling", "links are watched through netlink events"),
+    ignored(
+        TOP,
+        "linkbeat_use_polling",
+        "links are watched through netlink events",
+    ),
     ignored(
         TOP,
         "net_namespace",
@@ -387,7 +403,11 @@ pub const KEYWORDS: &[Keyword] = &[
     // global_defs: global_parser.c.
     ignored(GLOBAL, "process_names", "the process keeps its own name"),
     ignored(GLOBAL, "process_name", "the process keeps its own name"),
-    ignored(GLOBAL, "vrrp_process_name", "the process keeps its own name"),
+    ignored(
+        GLOBAL,
+        "vrrp_process_name",
+        "the process keeps its own name",
+    ),
     ignored(GLOBAL, "checker_process_name", OTHER_DAEMONS),
     ignored(GLOBAL, "lvs_process_name", OTHER_DAEMONS),
     ignored(GLOBAL, "bfd_process_name", OTHER_DAEMONS),
@@ -578,7 +598,11 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(GLOBAL, "vrrp_netlink_cmd_rcv_bufs", PROCESS_TUNING),
     ignored(GLOBAL, "vrrp_netlink_cmd_rcv_bufs_force", PROCESS_TUNING),
     ignored(GLOBAL, "vrrp_netlink_monitor_rcv_bufs", PROCESS_TUNING),
-    ignored(GLOBAL, "vrrp_netlink_monitor_rcv_bufs_force", PROCESS_TUNING),
+    ignored(
+        GLOBAL,
+        "vrrp_netlink_monitor_rcv_bufs_force",
+        PROCESS_TUNING,
+    ),
     ignored(GLOBAL, "process_monitor_rcv_bufs", PROCESS_TUNING),
     ignored(GLOBAL, "process_monitor_rcv_bufs_force", PROCESS_TUNING),
     ignored(GLOBAL, "lvs_netlink_cmd_rcv_bufs", LVS),
@@ -601,9 +625,21 @@ pub const KEYWORDS: &[Keyword] = &[
         "adverts for unknown VRIDs are counted in the metrics",
     ),
     not_yet(GLOBAL, "vmac_prefix", "no virtual MAC interface is made"),
-    not_yet(GLOBAL, "vmac_addr_prefix", "no virtual MAC interface is made"),
-    ignored(GLOBAL, "umask", "the daemon keeps the umask it is started with"),
-    ignored(GLOBAL, "random_seed", "keepalived's own ~SEQ and ${_RANDOM}"),
+    not_yet(
+        GLOBAL,
+        "vmac_addr_prefix",
+        "no virtual MAC interface is made",
+    ),
+    ignored(
+        GLOBAL,
+        "umask",
+        "the daemon keeps the umask it is started with",
+    ),
+    ignored(
+        GLOBAL,
+        "random_seed",
+        "keepalived's own ~SEQ and ${_RANDOM}",
+    ),
     ignored(GLOBAL, "reload_check_config", RELOAD),
     ignored(GLOBAL, "reload_time_file", RELOAD),
     ignored(GLOBAL, "reload_repeat", RELOAD),

@@ -9,7 +9,6 @@
 
 use std::rc::Rc;
 
-
 /// Where a token was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Position {

@@ -154,13 +154,14 @@ pub fn load_keepalived_conf_with(
     let name = path.display().to_string();
     let mut diagnostics = Vec::new();
     let config_id = options.effective_config_id();
-    let tokens = include::read_with_includes(path, &config_id, &mut diagnostics).map_err(|message| {
-        ConfigError::new(vec![Problem {
-            source_location: SourceLocation::File { file: name.clone() },
-            field_path: FieldPath::root(),
-            message,
-        }])
-    })?;
+    let tokens =
+        include::read_with_includes(path, &config_id, &mut diagnostics).map_err(|message| {
+            ConfigError::new(vec![Problem {
+                source_location: SourceLocation::File { file: name.clone() },
+                field_path: FieldPath::root(),
+                message,
+            }])
+        })?;
     let nodes = parse::parse(&tokens, &mut diagnostics);
     let translation = translate::translate(&nodes, &name, &mut diagnostics);
     let native_text = translation.native_toml();

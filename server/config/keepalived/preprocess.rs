@@ -112,7 +112,12 @@ impl Preprocessor {
 
     /// Reads `$NAME=value`; false when the line is not a definition (keepalived then reads
     /// it as an ordinary line).
-    fn define(&mut self, line: &str, position: &Position, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    fn define(
+        &mut self,
+        line: &str,
+        position: &Position,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> bool {
         let body = &line[1..];
         let name_length = body
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -200,7 +205,11 @@ impl Preprocessor {
 
 /// keepalived's `decomment()`: leading and trailing blanks and the comment removed, `\#` and
 /// `\!` outside quotes made plain characters.
-pub(super) fn decomment(line: &str, position: &Position, diagnostics: &mut Vec<Diagnostic>) -> String {
+pub(super) fn decomment(
+    line: &str,
+    position: &Position,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> String {
     let line = line.trim_start_matches([' ', '\t']);
     let mut kept = String::with_capacity(line.len());
     let mut in_quote = false;

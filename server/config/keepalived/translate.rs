@@ -281,10 +281,9 @@ impl Translator<'_> {
             Some(Treatment::NotYet(instead)) => {
                 format!("not carried out yet (issue 17), left out: {instead}")
             }
-            Some(Treatment::Translated) => format!(
-                "`{}` is not read in this form here; left out",
-                node.keyword
-            ),
+            Some(Treatment::Translated) => {
+                format!("`{}` is not read in this form here; left out", node.keyword)
+            }
             None => {
                 let block = if context.is_empty() {
                     "at the top level".to_owned()
@@ -1020,8 +1019,7 @@ impl Translator<'_> {
             .filter(|child| child.keyword == "group")
             .flat_map(|child| child.block.as_deref().unwrap_or_default());
         for member in members {
-            self.group_of
-                .insert(member.keyword.clone(), group.clone());
+            self.group_of.insert(member.keyword.clone(), group.clone());
         }
     }
 
