@@ -1004,3 +1004,40 @@ fn strict_makes_warnings_errors() {
         "{error}"
     );
 }
+
+/// `vrrp_strict` drops authentication, as keepalived's strict mode does (so both ends of a
+/// link send the same adverts), and refuses unicast peers, as keepalived does.
+#[test]
+fn strict_mode_drops_authentication_and_refuses_unicast() {
+    let text = |peers: &str| {
+        format!(
+            "global_defs {{\n vrrp_strict\n}}\nvrrp_instance web {{\n interface eth0\n \
+             virtual_router_id 7\n authentication {{\n  auth_type PASS\n  auth_pass secret\n }}\n\
+             {peers} virtual_ipaddress {{\n  192.0.2.7\n }}\n}}\n"
+        )
+    };
+    let path = write_conf("strict", &text(""));
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(config.instances[0].auth, Auth::None);
+    assert_eq!(
+        summary(&warnings),
+        [
+            (2, Severity::Warning, "global_defs.vrrp_strict".into()),
+            (
+                7,
+                Severity::Warning,
+                "vrrp_instance web.authentication".into()
+            )
+        ]
+    );
+    let path = write_conf(
+        "strict-unicast",
+        &text(" unicast_peer {\n  192.0.2.8\n }\n"),
+    );
+    let errors = errors_of(&path);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains(":11: vrrp_instance web.unicast_peer: "),
+        "{errors:#?}"
+    );
+}

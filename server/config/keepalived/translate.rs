@@ -187,6 +187,8 @@ struct Globals {
     /// `smtp_alert_vrrp` wins, as in keepalived.
     smtp_alert: Option<(bool, Origin)>,
     smtp_alert_vrrp: Option<(bool, Origin)>,
+    /// `vrrp_strict`: strict mode for every instance.
+    strict: bool,
 }
 
 /// A `vrrp_script` or `vrrp_track_file`, translated once and copied into every instance
@@ -465,6 +467,10 @@ impl Translator<'_> {
                             self.globals.smtp_alert_vrrp = value;
                         }
                     }
+                }
+                "vrrp_strict" => {
+                    self.globals.strict = true;
+                    self.not_translated(child, &keyword_path, "global_defs");
                 }
                 _ => self.not_translated(child, &keyword_path, "global_defs"),
             }
@@ -901,6 +907,7 @@ impl Translator<'_> {
                     peers.push(Value::String(address));
                 }
                 instance.has_peers = true;
+                instance.peers = Some(child.clone());
                 self.set(
                     &mut instance.table,
                     path,
@@ -1001,6 +1008,10 @@ impl Translator<'_> {
                         origin,
                     );
                 }
+            }
+            "strict_mode" => {
+                instance.strict = true;
+                self.not_translated(child, &keyword_path, "vrrp_instance");
             }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
         }
@@ -1474,6 +1485,16 @@ impl Translator<'_> {
                 _ => self.not_translated(child, &child_path, "vrrp_instance.authentication"),
             }
         }
+        if !ignored && auth.contains_key("type") && !auth.contains_key("password") {
+            // vrrp.c: "Authentication specified but no password given. Ignoring".
+            self.warn(
+                node,
+                keyword_path,
+                "ignored, as keepalived ignores it: there is no auth_pass, so the instance runs \
+                 without authentication",
+            );
+            return None;
+        }
         (!ignored && auth.contains_key("type")).then_some(auth)
     }
 
@@ -1798,6 +1819,27 @@ impl Translator<'_> {
             }
         }
         let version = instance.table.get("version").and_then(Value::as_integer);
+        let strict = instance.strict || self.globals.strict;
+        if strict && let Some(statement) = instance.authentication.take() {
+            // vrrp.c: "Strict mode does not support authentication. Ignoring."
+            instance.table.remove("authentication");
+            self.warn(
+                &statement,
+                &keyword_path.key("authentication"),
+                "ignored, as keepalived ignores it: strict mode has no authentication",
+            );
+        }
+        if strict && let Some(peers) = &instance.peers {
+            // vrrp.c: "Unicast peers are not supported in strict mode", and the instance
+            // does not run.
+            let peers = peers.clone();
+            self.error(
+                &peers,
+                &keyword_path.key("unicast_peer"),
+                "keepalived refuses unicast peers in strict mode (vrrp_strict / strict_mode) on \
+                 an interface that can multicast; remove one or the other",
+            );
+        }
         if version == Some(3)
             && let Some(statement) = instance.authentication.take()
         {
@@ -2011,6 +2053,10 @@ struct InstanceTranslation {
     advert_int: Option<(Node, String)>,
     /// The `track_*` statement each check came from, by native check name.
     check_statements: BTreeMap<String, (Node, FieldPath)>,
+    /// `strict_mode`.
+    strict: bool,
+    /// The `unicast_peer` statement.
+    peers: Option<Node>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
