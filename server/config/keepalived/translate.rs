@@ -1593,6 +1593,19 @@ impl Translator<'_> {
             if !usable {
                 continue;
             }
+            // keepalived's parse_ipaddress(): an entry that is no address is skipped ("VRRP
+            // parsed invalid IP ... skipping IP"), and the instance runs without it.
+            if address_family(&entry.keyword).is_none() {
+                self.warn(
+                    entry,
+                    &entry_path,
+                    format!(
+                        "skipped, as keepalived skips it: \"{}\" is not an address",
+                        entry.keyword
+                    ),
+                );
+                continue;
+            }
             // keepalived's alloc_vrrp_vip(): an advertised address of the other family than
             // the instance's first is ignored ("address family must match VRRP instance").
             let family = address_family(&entry.keyword);
