@@ -277,3 +277,53 @@ fn the_seed_configurations_run_against_each_other_and_fail_over() {
     println!("seed master killed: the seed backup holds the VIP after {takeover:?}");
     lab.finish();
 }
+
+/// An instance without virtual addresses (the cloud setups that move an address from notify
+/// programs), as keepalived 2.2.7 runs it: the higher priority becomes master and its notify
+/// program gets the file's own argument, then keepalived's four; the other hears its empty
+/// adverts and stays backup, then takes over when the master is killed.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn instances_without_addresses_elect_and_notify_with_the_files_arguments() {
+    require_root("instances_without_addresses_elect_and_notify_with_the_files_arguments");
+    let lab = DaemonLab::new(Lab::builder().host("h1").host("h2").build());
+    let record = lab.scratch("notified");
+    let program = lab.recording_program("notify.sh", &record, "");
+    let conf = |priority: u8| {
+        format!(
+            "vrrp_instance EIP {{\n    interface eth0\n    virtual_router_id 61\n    \
+             priority {priority}\n    advert_int 1\n    notify \"{} from-the-file\"\n}}\n",
+            program.display()
+        )
+    };
+    let notified = || std::fs::read_to_string(&record).unwrap_or_default();
+    let (first, _) = lab.start_keepalived_conf("h1", &conf(150));
+    assert!(
+        first.wait_state_count("MASTER", 1, SEED_ELECTION),
+        "h1 was not elected\n{}",
+        first.log_text()
+    );
+    assert!(
+        wait_until(MARGIN, POLL, || notified()
+            .contains("from-the-file INSTANCE EIP MASTER 150")),
+        "{:?}",
+        notified()
+    );
+    let (second, _) = lab.start_keepalived_conf("h2", &conf(100));
+    // Two of the master's 1 s adverts, which list no address, reach h2: it stays backup.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(second.states(), ["BACKUP"], "{}", second.log_text());
+    lab.signal(&first, Signal::SIGKILL);
+    assert!(
+        second.wait_state_count("MASTER", 1, SEED_BACKUP_MASTER_DOWN + MARGIN),
+        "h2 did not take over\n{}",
+        second.log_text()
+    );
+    assert!(
+        wait_until(MARGIN, POLL, || notified()
+            .contains("from-the-file INSTANCE EIP MASTER 100")),
+        "{:?}",
+        notified()
+    );
+    lab.finish();
+}
