@@ -993,7 +993,7 @@ fn sync_group_keepalived_master_ours_backup() {
 /// backup, and takes over when the master is killed. Both daemons give the notify program
 /// the file's argument followed by keepalived's four.
 fn without_addresses(test: &'static str, master_host: &str) {
-    let mut interop = InteropLab::new(test);
+    let interop = InteropLab::new(test);
     let program_for = |host: &str| {
         let record = interop.lab.scratch(&format!("{host}-notified"));
         let program = interop
