@@ -10,7 +10,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 use tracing::{error, info, warn};
 
 use vrrp_sidecar::config::{
-    ConfigError, ConfigSource, Diagnostic, LogFormat, load_keepalived_conf, to_native_toml,
+    ConfigError, ConfigSource, Diagnostic, KeepalivedOptions, LogFormat, load_keepalived_conf_with,
+    to_native_toml,
 };
 use vrrp_sidecar::daemon::privileges;
 use vrrp_sidecar::daemon::{self, logging};
@@ -54,6 +55,16 @@ struct Cli {
     /// A keepalived.conf to run from (or check) instead of a native configuration.
     #[arg(long, value_name = "FILE", global = true)]
     keepalived_conf: Option<PathBuf>,
+
+    /// keepalived's `-i`: the configuration id that `@ID` lines of a keepalived.conf are
+    /// compared with; by default the host name up to its first dot, as keepalived's.
+    #[arg(long, short = 'i', value_name = "ID", global = true)]
+    config_id: Option<String>,
+
+    /// Every warning about a keepalived.conf is an error (exit 78): the file must carry
+    /// over exactly, with nothing left out or corrected.
+    #[arg(long, global = true)]
+    strict: bool,
 
     /// How log lines are written; overrides the configuration's `global.log_format`.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -102,13 +113,13 @@ enum LogFormatArg {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
-        Some(Subcommands::Convert { file }) => return convert(file),
+        Some(Subcommands::Convert { file }) => return convert(file, &keepalived_options(&cli)),
         Some(Subcommands::Demo(args)) => return demo::run(args),
         _ => {}
     }
     let source = match (cli.config.clone(), cli.keepalived_conf.clone()) {
         (Some(path), _) => ConfigSource::Native(path),
-        (None, Some(path)) => ConfigSource::Keepalived(path),
+        (None, Some(path)) => ConfigSource::Keepalived(path, keepalived_options(&cli)),
         (None, None) => Cli::command()
             .error(
                 ErrorKind::MissingRequiredArgument,
@@ -119,6 +130,13 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Subcommands::Check) => check(&source),
         _ => run(cli.log_format, cli.api_socket, source),
+    }
+}
+
+fn keepalived_options(cli: &Cli) -> KeepalivedOptions {
+    KeepalivedOptions {
+        config_id: cli.config_id.clone(),
+        strict: cli.strict,
     }
 }
 
@@ -140,8 +158,8 @@ fn check(source: &ConfigSource) -> ExitCode {
     }
 }
 
-fn convert(keepalived_conf: &Path) -> ExitCode {
-    match load_keepalived_conf(keepalived_conf) {
+fn convert(keepalived_conf: &Path, options: &KeepalivedOptions) -> ExitCode {
+    match load_keepalived_conf_with(keepalived_conf, options) {
         Ok((config, warnings)) => {
             print_warnings(&warnings);
             print!("{}", to_native_toml(&config));

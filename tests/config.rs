@@ -452,18 +452,33 @@ fn the_owner_always_preempts_and_keeps_its_priority() {
     );
 }
 
+/// A VRRPv2 instance may have no virtual address, as keepalived's may (setups that move an
+/// address from notify programs); it advertises an empty list, in IPv4.
+#[test]
+fn a_vrrpv2_instance_may_have_no_virtual_address() {
+    let config = Config::from_str(
+        "[instances.web]\ninterface = \"eth0\"\nvrid = 51\nversion = 2\n",
+        Format::Toml,
+        "test.toml",
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let instance = &config.instances[0];
+    assert!(instance.virtual_addresses.is_empty());
+    assert_eq!(instance.family(), Family::Ipv4);
+}
+
 #[test]
 fn virtual_addresses_are_required_and_not_empty() {
     assert_eq!(
         problems("[instances.web]\ninterface = \"eth0\"\nvrid = 51\nvirtual_addresses = []\n"),
         [
-            "test.toml:4: instances.web.virtual_addresses: is empty; an instance advertises at least one address"
+            "test.toml:4: instances.web.virtual_addresses: is empty; a VRRPv3 instance advertises at least one address (a VRRPv2 one may have none, as in keepalived)"
         ]
     );
     assert_eq!(
         problems("[instances.web]\ninterface = \"eth0\"\nvrid = 51\n"),
         [
-            "test.toml:1: instances.web.virtual_addresses: missing; an instance advertises at least one address"
+            "test.toml:1: instances.web.virtual_addresses: missing; a VRRPv3 instance advertises at least one address (a VRRPv2 one may have none, as in keepalived)"
         ]
     );
 }
@@ -779,7 +794,8 @@ fn an_override_for_an_instance_the_file_lacks_is_blamed_on_the_variable() {
             "environment VRRP_SIDECAR__INSTANCES__WBE__PRIORITY: instances.wbe.vrid: missing; \
              every instance needs its Virtual Router ID (keepalived's virtual_router_id)",
             "environment VRRP_SIDECAR__INSTANCES__WBE__PRIORITY: instances.wbe.virtual_addresses: \
-             missing; an instance advertises at least one address",
+             missing; a VRRPv3 instance advertises at least one address (a VRRPv2 one may have \
+             none, as in keepalived)",
         ]
     );
 }

@@ -986,3 +986,85 @@ fn sync_group_keepalived_master_ours_backup() {
     require_tools("sync_group_keepalived_master_ours_backup");
     sync_group("sync_group_keepalived_master_ours_backup", THEIRS);
 }
+
+/// The same keepalived.conf, an instance without virtual addresses whose notify program has
+/// an argument of its own, on ours and on keepalived 2.2.7: the one with `master_host`'s
+/// higher priority is elected, the other hears its adverts (which list no address) and stays
+/// backup, and takes over when the master is killed. Both daemons give the notify program
+/// the file's argument followed by keepalived's four.
+fn without_addresses(test: &'static str, master_host: &str) {
+    let interop = InteropLab::new(test);
+    let program_for = |host: &str| {
+        let record = interop.lab.scratch(&format!("{host}-notified"));
+        let program = interop
+            .lab
+            .recording_program(&format!("{host}-notify.sh"), &record, "");
+        (record, program)
+    };
+    let conf = |program: &Path, priority: u8| {
+        format!(
+            "vrrp_instance EIP {{\n    interface eth0\n    virtual_router_id 61\n    \
+             priority {priority}\n    advert_int 1\n    notify \"{} from-the-file\"\n}}\n",
+            program.display()
+        )
+    };
+    let router = |host: &str, program: &Path, priority: u8| {
+        if host == OURS {
+            Router::OursFromKeepalivedConf(conf(program, priority))
+        } else {
+            Router::Keepalived(conf(program, priority))
+        }
+    };
+    let backup_host = other(master_host);
+    let (master_record, master_program) = program_for(master_host);
+    let (backup_record, backup_program) = program_for(backup_host);
+    let read = |record: &Path| std::fs::read_to_string(record).unwrap_or_default();
+    let master = interop.start(master_host, &router(master_host, &master_program, 150));
+    let elected = Duration::from_secs(4) + START_SLACK;
+    assert!(
+        wait_until(elected, POLL, || read(&master_record)
+            .contains("from-the-file INSTANCE EIP MASTER 150")),
+        "{master_host} was not elected within {elected:?}: {:?}\n{}",
+        read(&master_record),
+        master.log_text()
+    );
+    let backup = interop.start(backup_host, &router(backup_host, &backup_program, 100));
+    // Two of the master's 1 s adverts, which list no address, reach the backup.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        !read(&backup_record).contains("MASTER"),
+        "{backup_host} did not stay backup: {:?}\n{}",
+        read(&backup_record),
+        backup.log_text()
+    );
+    let killed = Instant::now();
+    interop.crash(&master);
+    let bound = V2_SEED.master_down_interval(100) + START_SLACK;
+    assert!(
+        wait_until(bound, POLL, || read(&backup_record)
+            .contains("from-the-file INSTANCE EIP MASTER 100")),
+        "{backup_host} did not take over within {bound:?}: {:?}\n{}",
+        read(&backup_record),
+        backup.log_text()
+    );
+    println!(
+        "{test}: {master_host} killed, {backup_host} notified MASTER after {:?}",
+        killed.elapsed()
+    );
+    interop.stop(&backup);
+    interop.finish();
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn without_addresses_ours_master_keepalived_backup() {
+    require_tools("without_addresses_ours_master_keepalived_backup");
+    without_addresses("without_addresses_ours_master_keepalived_backup", OURS);
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn without_addresses_keepalived_master_ours_backup() {
+    require_tools("without_addresses_keepalived_master_ours_backup");
+    without_addresses("without_addresses_keepalived_master_ours_backup", THEIRS);
+}

@@ -229,3 +229,101 @@ fn round_trip(config: &Config) -> Result<(), String> {
         ))
     }
 }
+
+/// keepalived.conf files from public repositories (tests/fixtures/keepalived-wild/SOURCES.tsv
+/// names each one's project and path), which keepalived 2.2.7 runs, all 60 of them.
+const WILD: &str = "tests/fixtures/keepalived-wild";
+
+/// How many of the wild files must load: keepalived 2.2.7 runs them all (`keepalived -t`
+/// exits 0, 5 or 6, never 3), and this daemon takes keepalived's verdict as its own.
+const WILD_MUST_LOAD: usize = 58;
+
+/// The wild files that do not load, each with why. keepalived 2.2.7 runs every one of them;
+/// a file listed here is one where this daemon still departs from that verdict.
+const WILD_NOT_LOADING: &[(&str, &str)] = &[];
+
+fn wild_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(WILD)
+        .expect("the wild corpus directory exists")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "conf")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `check --keepalived-conf` of the real binary on every wild file, reported per file: the
+/// exit status, the number of warnings and the first error. Then `convert` of each file that
+/// loads, read back by the native loader: the same configuration.
+#[test]
+fn the_wild_corpus_loads_as_keepalived_runs_it() {
+    let files = wild_files();
+    assert_eq!(files.len(), 60, "the wild corpus has 60 files");
+    let mut report = Vec::new();
+    let mut loaded = Vec::new();
+    let mut not_loading = Vec::new();
+    for path in &files {
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("corpus names are UTF-8")
+            .to_owned();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_vrrp-sidecar"))
+            .args(["check", "--keepalived-conf"])
+            .arg(path)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let warnings = stderr
+            .lines()
+            .filter(|line| line.contains(": warning: "))
+            .count();
+        match output.status.code() {
+            Some(0) => {
+                report.push(format!("{name}: loads, {warnings} warning(s)"));
+                loaded.push(path.clone());
+            }
+            code => {
+                let first_error = stderr
+                    .lines()
+                    .find(|line| !line.contains(": warning: "))
+                    .unwrap_or_default();
+                report.push(format!("{name}: exit {code:?}: {first_error}"));
+                not_loading.push(name);
+            }
+        }
+    }
+    let report = report.join("\n");
+    println!("{report}\n{} of {} load", loaded.len(), files.len());
+    let listed: Vec<&str> = WILD_NOT_LOADING.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        not_loading, listed,
+        "the files that do not load are not the ones listed, per file:\n{report}"
+    );
+    assert!(
+        loaded.len() >= WILD_MUST_LOAD,
+        "{} of {} load, at least {WILD_MUST_LOAD} must:\n{report}",
+        loaded.len(),
+        files.len()
+    );
+    let mut failures = Vec::new();
+    for path in &loaded {
+        match load_keepalived_conf(path) {
+            Ok((config, _)) => {
+                if let Err(difference) = round_trip(&config) {
+                    failures.push(format!("{}: {difference}", path.display()));
+                }
+            }
+            Err(error) => failures.push(format!(
+                "{}: check loaded it, the library does not:\n{error}",
+                path.display()
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -989,6 +989,27 @@ fn advert_without_addresses_is_dropped_rfc9568_5_2_5() {
     assert_eq!(instance.counters().dropped(DropReason::EmptyAddressList), 1);
 }
 
+/// keepalived runs a VRRPv2 instance without addresses (cloud setups that move an address
+/// from notify programs); such an instance hears its peers' adverts, which list none, and
+/// a VRRPv3 one is refused, as keepalived refuses it.
+#[test]
+fn a_v2_instance_without_addresses_hears_adverts_listing_none() {
+    let clock = Clock::new();
+    let mut config = v2_config(100);
+    config.virtual_addresses.clear();
+    assert_eq!(config.validate(), Ok(()));
+    let mut instance = started(config.clone(), &clock);
+    let advert = advert_like(&config, 200);
+    assert!(advert.addresses.is_empty());
+    instance
+        .handle_packet(clock.ms(1000), ip("192.0.2.20"), &advert)
+        .unwrap();
+    assert_eq!(instance.master_address(), Some(ip("192.0.2.20")));
+    let mut v3 = v3_config(100);
+    v3.virtual_addresses.clear();
+    assert_eq!(v3.validate(), Err(InstanceConfigError::NoVirtualAddresses));
+}
+
 #[test]
 fn v2_advert_with_other_authentication_is_dropped_rfc3768_7_1() {
     let clock = Clock::new();

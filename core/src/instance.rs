@@ -384,7 +384,9 @@ impl Instance {
         if from == self.config.primary_address {
             return Err(DropReason::OwnAdvertisement);
         }
-        if advert.addresses.is_empty() {
+        // An instance without addresses of its own (VRRPv2, as keepalived allows) hears
+        // peers like it, whose adverts list none.
+        if advert.addresses.is_empty() && !self.config.virtual_addresses.is_empty() {
             return Err(DropReason::EmptyAddressList);
         }
         if self.config.version == Version::V2 {

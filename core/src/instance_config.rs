@@ -71,7 +71,9 @@ impl InstanceConfig {
         if self.vrid == 0 {
             return Err(InstanceConfigError::VridZero);
         }
-        if self.virtual_addresses.is_empty() {
+        // keepalived 2.2.7 runs a VRRPv2 instance without addresses (its adverts list none)
+        // and refuses a VRRPv3 one, as here.
+        if self.virtual_addresses.is_empty() && self.version == Version::V3 {
             return Err(InstanceConfigError::NoVirtualAddresses);
         }
         if let Some(&address) = self
@@ -111,8 +113,9 @@ pub enum InstanceConfigError {
     /// VRID 0 is not valid (RFC 9568 §5.2.3: 1..=255).
     #[error("the VRID must be 1..=255, not 0")]
     VridZero,
-    /// A virtual router needs at least one address (RFC 9568 §5.2.5).
-    #[error("a virtual router needs at least one virtual address")]
+    /// A VRRPv3 virtual router needs at least one address (RFC 9568 §5.2.5); a VRRPv2 one
+    /// may have none, as keepalived's may.
+    #[error("a VRRPv3 virtual router needs at least one virtual address")]
     NoVirtualAddresses,
     /// A virtual address is not of the primary address's family (RFC 9568 §1: the families
     /// are separate virtual routers).

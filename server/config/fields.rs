@@ -41,6 +41,14 @@ impl Findings {
         result.map_err(|finding| self.0.push(finding)).ok()
     }
 
+    /// Whether a problem was found at `path` or inside it.
+    pub(super) fn any_within(&self, path: &FieldPath) -> bool {
+        let prefix = path.to_string();
+        self.0
+            .iter()
+            .any(|finding| finding.path.to_string().starts_with(&prefix))
+    }
+
     /// Whether no problem was found.
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -209,6 +217,11 @@ impl Field {
     /// Whether this is a table (as opposed to a string or number form of the same field).
     pub(super) fn is_table(&self) -> bool {
         matches!(self.value.kind, ValueKind::Table(_))
+    }
+
+    /// Whether this is a list (as opposed to a string form of the same field).
+    pub(super) fn is_list(&self) -> bool {
+        matches!(self.value.kind, ValueKind::Array(_))
     }
 }
 

@@ -58,12 +58,14 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use error::{ConfigError, FieldPath, PathSegment, Problem, SourceLocation};
-pub use keepalived::{Diagnostic, Severity, load_keepalived_conf};
+pub use keepalived::{
+    Diagnostic, KeepalivedOptions, Severity, load_keepalived_conf, load_keepalived_conf_with,
+};
 pub use render::to_native_toml;
 pub use settings::{
     ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
-    InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
-    SyncGroupSettings, TcpListenerSettings, TcpSecurity, TelemetrySettings, TlsSettings,
+    InstanceSettings, LogFormat, LogLevel, NotifyArguments, NotifySettings, OtlpProtocol, Preempt,
+    Probe, SyncGroupSettings, TcpListenerSettings, TcpSecurity, TelemetrySettings, TlsSettings,
     UnicastSettings, V3Ipv4Checksum, VirtualAddress, host_name,
 };
 pub use source::ConfigSource;

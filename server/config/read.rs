@@ -15,8 +15,8 @@ use super::fields::{Field, Finding, Findings, Table};
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings, V3Ipv4Checksum,
-    VirtualAddress,
+    NotifyArguments, NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings,
+    V3Ipv4Checksum, VirtualAddress,
 };
 
 /// keepalived's `vrrp_garp_master_repeat` default.
@@ -493,7 +493,9 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     let virtual_addresses = list_of(
         &mut table,
         "virtual_addresses",
-        Some("an instance advertises at least one address"),
+        // Optional: a VRRPv2 instance may have none, as keepalived's; validate.rs refuses
+        // a VRRPv3 one without, as keepalived does.
+        None,
         findings,
         virtual_address,
     );
@@ -978,20 +980,54 @@ fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
     let name = given(&mut table, "name", findings, Field::non_empty_text)
         .valid()
         .cloned();
-    let mut path = |key| {
-        given(&mut table, key, findings, absolute_path)
+    let mut program = |key| {
+        given(&mut table, key, findings, program_with_arguments)
             .valid()
             .cloned()
+            .unzip()
     };
+    let (on_master, on_master_arguments) = program("on_master");
+    let (on_backup, on_backup_arguments) = program("on_backup");
+    let (on_fault, on_fault_arguments) = program("on_fault");
+    let (on_stop, on_stop_arguments) = program("on_stop");
+    let (on_change, on_change_arguments) = program("on_change");
+    let fifo = given(&mut table, "fifo", findings, absolute_path)
+        .valid()
+        .cloned();
     let notify = NotifySettings {
-        on_master: path("on_master"),
-        on_backup: path("on_backup"),
-        on_fault: path("on_fault"),
-        on_stop: path("on_stop"),
-        on_change: path("on_change"),
-        fifo: path("fifo"),
+        on_master,
+        on_backup,
+        on_fault,
+        on_stop,
+        on_change,
+        fifo,
         name,
+        arguments: NotifyArguments {
+            on_master: on_master_arguments.unwrap_or_default(),
+            on_backup: on_backup_arguments.unwrap_or_default(),
+            on_fault: on_fault_arguments.unwrap_or_default(),
+            on_stop: on_stop_arguments.unwrap_or_default(),
+            on_change: on_change_arguments.unwrap_or_default(),
+        },
     };
     table.finish(findings);
     notify
+}
+
+/// A notify program: its absolute path alone, or a list of the path and its arguments.
+fn program_with_arguments(field: &Field) -> Result<(PathBuf, Vec<String>), Finding> {
+    if !field.is_list() {
+        return Ok((absolute_path(field)?, Vec::new()));
+    }
+    let words = field.list()?;
+    let Some((program, arguments)) = words.split_first() else {
+        return Err(
+            field.problem("must name a program, like [\"/usr/local/bin/notify\", \"master\"]")
+        );
+    };
+    let arguments = arguments
+        .iter()
+        .map(Field::text)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((absolute_path(program)?, arguments))
 }

@@ -351,17 +351,31 @@ fn health_check(check: &HealthCheck) -> Table {
 }
 
 fn notify(settings: &NotifySettings) -> Table {
-    let mut table: Table = [
-        ("on_master", &settings.on_master),
-        ("on_backup", &settings.on_backup),
-        ("on_fault", &settings.on_fault),
-        ("on_stop", &settings.on_stop),
-        ("on_change", &settings.on_change),
-        ("fifo", &settings.fifo),
-    ]
-    .into_iter()
-    .filter_map(|(key, program)| Some((key.to_owned(), path(program.as_ref()?))))
-    .collect();
+    let arguments = &settings.arguments;
+    let programs = [
+        ("on_master", &settings.on_master, &arguments.on_master),
+        ("on_backup", &settings.on_backup, &arguments.on_backup),
+        ("on_fault", &settings.on_fault, &arguments.on_fault),
+        ("on_stop", &settings.on_stop, &arguments.on_stop),
+        ("on_change", &settings.on_change, &arguments.on_change),
+    ];
+    let mut table: Table = programs
+        .into_iter()
+        .filter_map(|(key, program, arguments)| {
+            let program = path(program.as_ref()?);
+            let value = if arguments.is_empty() {
+                program
+            } else {
+                let mut words = vec![program];
+                words.extend(arguments.iter().map(text));
+                Value::Array(words)
+            };
+            Some((key.to_owned(), value))
+        })
+        .collect();
+    if let Some(fifo) = &settings.fifo {
+        table.insert("fifo".into(), path(fifo));
+    }
     if let Some(name) = &settings.name {
         table.insert("name".into(), text(name));
     }

@@ -203,7 +203,9 @@ pub struct InstanceSettings {
     pub priority: u8,
     /// How often the master advertises.
     pub advert_interval: AdvertInterval,
-    /// The addresses advertised and held by the master; at least one, all of [`Self::family`].
+    /// The addresses advertised and held by the master, all of [`Self::family`]; none only
+    /// for a VRRPv2 instance (keepalived's instances that move addresses from notify
+    /// programs), which then advertises an empty list.
     pub virtual_addresses: Vec<VirtualAddress>,
     /// Addresses the master also holds but does not advertise (either family).
     pub excluded_addresses: Vec<VirtualAddress>,
@@ -232,8 +234,15 @@ pub struct InstanceSettings {
 impl InstanceSettings {
     /// The family of the advertised addresses, and so of the adverts.
     pub fn family(&self) -> Family {
-        // validate.rs refuses an instance without a virtual address, so there is a first one.
-        Family::of(self.virtual_addresses[0].address)
+        if let Some(first) = self.virtual_addresses.first() {
+            return Family::of(first.address);
+        }
+        // No virtual address (VRRPv2 only): the family of the unicast addresses, otherwise
+        // IPv4, VRRPv2's only family.
+        self.unicast
+            .as_ref()
+            .and_then(|unicast| unicast.source.or_else(|| unicast.peers.first().copied()))
+            .map_or(Family::Ipv4, Family::of)
     }
 }
 
@@ -361,7 +370,8 @@ pub enum Probe {
 
 /// Programs run and a FIFO written on state changes (`[instances.<name>.notify]`).
 ///
-/// Programs are run without a shell; what arguments they get is the notifier's business.
+/// Programs are run without a shell, with the arguments of [`Self::arguments`] first and
+/// then those the notifier adds (keepalived's order).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NotifySettings {
     /// Run on becoming master.
@@ -380,4 +390,22 @@ pub struct NotifySettings {
     /// a translated keepalived.conf keeps its `VI_1` there, which scripts match on, while
     /// the native name is `vi_1`.
     pub name: Option<String>,
+    /// The arguments each program is given before the notifier's own, as written in the
+    /// configuration (`on_master = ["/usr/local/bin/notify", "master"]`).
+    pub arguments: NotifyArguments,
+}
+
+/// The configured arguments of each notify program; empty for a program written alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotifyArguments {
+    /// Of [`NotifySettings::on_master`].
+    pub on_master: Vec<String>,
+    /// Of [`NotifySettings::on_backup`].
+    pub on_backup: Vec<String>,
+    /// Of [`NotifySettings::on_fault`].
+    pub on_fault: Vec<String>,
+    /// Of [`NotifySettings::on_stop`].
+    pub on_stop: Vec<String>,
+    /// Of [`NotifySettings::on_change`].
+    pub on_change: Vec<String>,
 }

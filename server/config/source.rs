@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
-use super::keepalived::{Diagnostic, load_keepalived_conf};
+use super::keepalived::{Diagnostic, KeepalivedOptions, load_keepalived_conf_with};
 use super::settings::Config;
 
 /// A configuration file and the loader that reads it.
@@ -12,15 +12,16 @@ use super::settings::Config;
 pub enum ConfigSource {
     /// A native file (`.toml`, `.yaml` or `.yml`), read by [`Config::load`].
     Native(PathBuf),
-    /// A keepalived.conf and the files it includes, read by [`load_keepalived_conf`].
-    Keepalived(PathBuf),
+    /// A keepalived.conf and the files it includes, read by
+    /// [`super::load_keepalived_conf`] with the options given on the command line.
+    Keepalived(PathBuf, KeepalivedOptions),
 }
 
 impl ConfigSource {
     /// The file as it was given.
     pub fn path(&self) -> &Path {
         match self {
-            ConfigSource::Native(path) | ConfigSource::Keepalived(path) => path,
+            ConfigSource::Native(path) | ConfigSource::Keepalived(path, _) => path,
         }
     }
 
@@ -29,7 +30,7 @@ impl ConfigSource {
     pub fn load(&self) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
         match self {
             ConfigSource::Native(path) => Config::load(path).map(|config| (config, Vec::new())),
-            ConfigSource::Keepalived(path) => load_keepalived_conf(path),
+            ConfigSource::Keepalived(path, options) => load_keepalived_conf_with(path, options),
         }
     }
 }

@@ -121,6 +121,29 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         .map(|addresses| check_addresses(addresses, &instance.excluded_addresses, findings))
         .unwrap_or(None);
 
+    // keepalived refuses a VRRPv3 instance without addresses and runs a VRRPv2 one (for
+    // setups that move addresses from notify programs); so does this.
+    let addresses_path = path.key("virtual_addresses");
+    let missing = match &instance.virtual_addresses {
+        Given::Absent => Some("missing"),
+        // Empty as written, not emptied by addresses already reported.
+        Given::Valid(addresses)
+            if addresses.is_empty() && !findings.any_within(&addresses_path) =>
+        {
+            Some("is empty")
+        }
+        _ => None,
+    };
+    if let (Some(missing), Some(Version::V3)) = (missing, version) {
+        findings.add(
+            &addresses_path,
+            format!(
+                "{missing}; a VRRPv3 instance advertises at least one address (a VRRPv2 one \
+                 may have none, as in keepalived)"
+            ),
+        );
+    }
+
     if let (Some(Version::V2), Some(Family::Ipv6)) = (version, family) {
         findings.add(
             &path.key("version"),
@@ -220,7 +243,10 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         version: version?,
         priority: priority?,
         advert_interval: advert_interval?,
-        virtual_addresses: values(instance.virtual_addresses.valid()?),
+        virtual_addresses: match &instance.virtual_addresses {
+            Given::Absent => Vec::new(),
+            given => values(given.valid()?),
+        },
         excluded_addresses: values(&instance.excluded_addresses),
         unicast: unicast?,
         auth: instance.auth.or(Auth::None)?,

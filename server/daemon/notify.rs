@@ -5,7 +5,8 @@
 //! (the name is the instance's, or the `name` of its notify settings, which a translated
 //! keepalived.conf sets to the name as written there);
 //! the program for the new state (`on_master`, `on_backup`, `on_fault`, `on_stop`) runs with
-//! no arguments; the `on_change` program runs with `INSTANCE name STATE priority`. STATE is
+//! its configured arguments only; the `on_change` program runs with its configured arguments
+//! followed by `INSTANCE name STATE priority`, keepalived's order. STATE is
 //! `MASTER`, `BACKUP`, `FAULT` or `STOP`. A sync group's changes are notified the same way
 //! with `GROUP` for `INSTANCE` and priority 0, as keepalived does.
 //!
@@ -168,18 +169,25 @@ async fn notify(change: &Change, open_fifo: &mut Option<(PathBuf, File)>) {
             warn!(name = %change.name, fifo = %fifo.display(), %error, "notify FIFO not written");
         }
     }
-    let for_state = match change.state {
-        State::Master => &settings.on_master,
-        State::Backup => &settings.on_backup,
-        State::Fault => &settings.on_fault,
-        State::Initialize => &settings.on_stop,
+    let configured = &settings.arguments;
+    let (for_state, its_arguments) = match change.state {
+        State::Master => (&settings.on_master, &configured.on_master),
+        State::Backup => (&settings.on_backup, &configured.on_backup),
+        State::Fault => (&settings.on_fault, &configured.on_fault),
+        State::Initialize => (&settings.on_stop, &configured.on_stop),
     };
     if let Some(program) = for_state {
-        run(program, &[], &change.name).await;
+        let arguments: Vec<&str> = its_arguments.iter().map(String::as_str).collect();
+        run(program, &arguments, &change.name).await;
     }
     if let Some(program) = &settings.on_change {
         let priority = change.priority.to_string();
-        let arguments = [subject, name, state, &priority];
+        let arguments: Vec<&str> = configured
+            .on_change
+            .iter()
+            .map(String::as_str)
+            .chain([subject, name, state, priority.as_str()])
+            .collect();
         run(program, &arguments, &change.name).await;
     }
 }

@@ -1,7 +1,10 @@
 //! Reading a keepalived.conf with the files it includes, as one stream of tokens.
 //!
-//! `include PATTERN`, as the first word of a line, is replaced by the tokens of every file
-//! the pattern matches, in name order. A relative pattern is taken from the directory of the
+//! Each line goes through keepalived's preprocessing first ([`super::preprocess`]), with one
+//! set of definitions for the whole tree of files. `include PATTERN` (or keepalived's
+//! `includer`, `includem`, `includew`, `includeb`, `includea`, which differ only in which
+//! missing files keepalived reports), as the first word of a line, is replaced by the tokens
+//! of every file the pattern matches, in name order. A relative pattern is taken from the directory of the
 //! file that includes it, so a tree of files can be moved as a whole. A pattern that matches
 //! nothing is a warning, as in keepalived; an include that leads back to a file being read is
 //! an error, as is nesting deeper than [`MAX_INCLUDE_DEPTH`].
@@ -10,7 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
 use super::Diagnostic;
-use super::lexer::{Position, Token, TokenKind, lex};
+use super::lexer::{Position, Token, lex_line};
+use super::preprocess::Preprocessor;
 
 /// How deep includes may nest. Cycles are caught by name; this bounds what names cannot
 /// catch (a chain of distinct generated files) and is far beyond any real layout.
@@ -20,13 +24,15 @@ pub const MAX_INCLUDE_DEPTH: usize = 8;
 /// way; `Err` with a message when the top file itself cannot be read.
 pub(super) fn read_with_includes(
     path: &Path,
+    config_id: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Vec<Token>, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot be read: {error}"))?;
+    let text = read_text(path).map_err(|error| format!("cannot be read: {error}"))?;
     let mut reader = Reader {
         diagnostics,
         tokens: Vec::new(),
         chain: Vec::new(),
+        preprocessor: Preprocessor::new(config_id),
     };
     reader.expand(path, &text);
     Ok(reader.tokens)
@@ -37,6 +43,28 @@ struct Reader<'d> {
     tokens: Vec<Token>,
     /// The files being read, outermost first, as canonical paths (for cycles) and as named.
     chain: Vec<(PathBuf, String)>,
+    preprocessor: Preprocessor,
+}
+
+/// The text of a file; bytes that are not UTF-8 (a comment in Latin-1) are replaced rather
+/// than failing the file, as keepalived reads bytes.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()))
+}
+
+/// Whether `line` is one of keepalived's include lines (`is_include()` in `lib/parser.c`).
+fn is_include(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("include") else {
+        return false;
+    };
+    let mut chars = rest.chars();
+    match chars.next() {
+        Some(c) if c.is_whitespace() => true,
+        Some('r' | 'm' | 'w' | 'b' | 'a') => chars.next().is_some_and(char::is_whitespace),
+        _ => false,
+    }
 }
 
 impl Reader<'_> {
@@ -45,56 +73,51 @@ impl Reader<'_> {
         // A file that cannot be canonicalized was still read; its own name stands in.
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         self.chain.push((canonical, name.clone()));
-        let tokens = lex(text, &Rc::from(name.as_str()), self.diagnostics);
-        let mut index = 0;
-        while index < tokens.len() {
-            let starts_line = index == 0 || tokens[index - 1].kind == TokenKind::EndOfLine;
-            if starts_line && tokens[index].word() == Some("include") {
-                let line_end = tokens[index..]
-                    .iter()
-                    .position(|token| token.kind == TokenKind::EndOfLine)
-                    .map_or(tokens.len(), |offset| index + offset);
-                self.include(path, &tokens[index], &tokens[index + 1..line_end]);
-                // The include line's end is dropped with it: its tokens stand in for it.
-                index = line_end + 1;
+        let file: Rc<str> = Rc::from(name.as_str());
+        for (index, raw) in text.lines().enumerate() {
+            let position = Position {
+                file: Rc::clone(&file),
+                line: index + 1,
+            };
+            let Some(line) = self.preprocessor.line(raw, &position, self.diagnostics) else {
+                continue;
+            };
+            if is_include(&line) {
+                // keepalived globs the rest of the line as it is, braces and all.
+                let pattern = line
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, rest)| rest.trim());
+                self.include(path, &position, pattern);
             } else {
-                self.tokens.push(tokens[index].clone());
-                index += 1;
+                lex_line(&line, &position, &mut self.tokens);
             }
         }
         self.chain.pop();
     }
 
-    fn include(&mut self, including: &Path, keyword: &Token, arguments: &[Token]) {
-        let position = &keyword.position;
-        let pattern = match arguments {
-            [argument] => match argument.word() {
-                Some(pattern) => pattern,
-                None => {
-                    self.error(
-                        position,
-                        "include takes a file name or pattern, not a brace",
-                    );
+    fn include(&mut self, including: &Path, position: &Position, written: &str) {
+        // A pattern in double quotes is taken without them (keepalived would look for a
+        // name with quotes in it, which no one means).
+        let pattern = written
+            .strip_prefix('"')
+            .and_then(|inner| inner.strip_suffix('"'))
+            .unwrap_or(written);
+        if pattern.is_empty() {
+            self.error(position, "include takes a file name or pattern");
+            return;
+        }
+        let base = including.parent().unwrap_or(Path::new(""));
+        let mut matches = Vec::new();
+        for alternative in expand_braces(pattern) {
+            match expand_pattern(&base.join(&alternative)) {
+                Ok(found) => matches.extend(found),
+                Err(error) => {
+                    self.error(position, format!("include {pattern}: {error}"));
                     return;
                 }
-            },
-            _ => {
-                self.error(
-                    position,
-                    "include takes exactly one file name or pattern (quote a name with spaces)",
-                );
-                return;
             }
-        };
-        let base = including.parent().unwrap_or(Path::new(""));
+        }
         let pattern_path = base.join(pattern);
-        let matches = match expand_pattern(&pattern_path) {
-            Ok(matches) => matches,
-            Err(error) => {
-                self.error(position, format!("include {pattern}: {error}"));
-                return;
-            }
-        };
         if matches.is_empty() {
             self.diagnostics.push(Diagnostic::warning(
                 position,
@@ -138,7 +161,7 @@ impl Reader<'_> {
             );
             return;
         }
-        match std::fs::read_to_string(file) {
+        match read_text(file) {
             Ok(text) => self.expand(file, &text),
             Err(error) => self.error(
                 position,
@@ -153,6 +176,48 @@ impl Reader<'_> {
     fn error(&mut self, position: &Position, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic::error(position, message));
     }
+}
+
+/// `pattern` with its `{a,b}` alternatives spelled out, as glob's GLOB_BRACE, which
+/// keepalived uses, does: `x{a,b}y` is `xay` and `xby`; nested braces work; a brace without
+/// a partner is an ordinary character.
+fn expand_braces(pattern: &str) -> Vec<String> {
+    let bytes = pattern.as_bytes();
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_owned()];
+    };
+    let mut depth = 0;
+    let mut commas = Vec::new();
+    let mut close = None;
+    for (index, &byte) in bytes.iter().enumerate().skip(open) {
+        match byte {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(index);
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas.push(index),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![pattern.to_owned()];
+    };
+    let (prefix, suffix) = (&pattern[..open], &pattern[close + 1..]);
+    let mut bounds = vec![open];
+    bounds.extend(&commas);
+    bounds.push(close);
+    let mut expanded = Vec::new();
+    for window in bounds.windows(2) {
+        let alternative = &pattern[window[0] + 1..window[1]];
+        for rest in expand_braces(&format!("{alternative}{suffix}")) {
+            expanded.push(format!("{prefix}{rest}"));
+        }
+    }
+    expanded
 }
 
 /// The files `pattern` names, sorted: `*`, `?` and `[...]` work in any component, as in a
@@ -281,6 +346,17 @@ mod tests {
         let pattern: Vec<char> = pattern.chars().collect();
         let name: Vec<char> = name.chars().collect();
         wildcard_match(&pattern, &name)
+    }
+
+    #[test]
+    fn braces_spell_out_alternatives() {
+        assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(
+            expand_braces("{x,y{1,2}}.conf"),
+            ["x.conf", "y1.conf", "y2.conf"]
+        );
+        assert_eq!(expand_braces("a{b"), ["a{b"]);
+        assert_eq!(expand_braces("plain"), ["plain"]);
     }
 
     #[test]

@@ -1,136 +1,697 @@
-//! The keepalived keywords that are not translated, each with why: those whose absence
-//! changes behaviour (errors) and those whose absence does not (warnings). Keywords that are
-//! translated are handled in `translate.rs`; any other is unknown, and an error there.
+//! Every keyword keepalived 2.2.7's VRRP process knows, with what happens to it here.
+//!
+//! keepalived refuses no keyword: one it does not know gets "Unknown keyword" and is skipped,
+//! and the rest of the file still runs. So no keyword is refused here either; a keyword is
+//! [`Treatment::Translated`] into a native field, [`Treatment::Ignored`] with a warning
+//! saying why leaving it out does not matter or what the daemon does instead, or
+//! [`Treatment::NotYet`]: a VRRP feature this daemon does not carry out yet (issue 17), with
+//! a warning saying what it does instead. Values keepalived refuses are refused where the
+//! value is read (`translate.rs`), with keepalived's reason.
+//!
+//! The list of keywords is that of `init_vrrp_keywords()` in
+//! `keepalived/vrrp/vrrp_parser.c` and `init_global_keywords()` in
+//! `keepalived/core/global_parser.c` of keepalived 2.2.7, plus `add_track_file_keywords()`
+//! (`keepalived/trackers/track_file.c`), LVS and BFD, which the VRRP process also reads;
+//! `tests/keepalived_conf.rs` checks that it covers the first two, keyword by keyword.
 
-/// Keywords with no native equivalent whose absence changes behaviour, with why; anywhere.
-pub(super) const REFUSED: &[(&str, &str)] = &[
-    (
-        "use_vmac",
-        "virtual MAC interfaces are not supported: the address would answer with the \
-         interface's own MAC, and clients would have to re-learn it on failover",
+/// What happens to a keyword.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Treatment {
+    /// Translated into the native configuration.
+    Translated,
+    /// Left out with a warning: the reason, or what the daemon does instead.
+    Ignored(&'static str),
+    /// A VRRP feature not carried out yet (issue 17), left out with a warning: what the
+    /// daemon does instead.
+    NotYet(&'static str),
+}
+
+/// One keyword in one block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keyword {
+    /// The block it belongs in, as keepalived nests them: `""` for the top level,
+    /// `global_defs`, `vrrp_instance`, `vrrp_instance.authentication`, `vrrp_sync_group`,
+    /// `vrrp_script`, `vrrp_track_process`, `garp_group`, `track_group`, `track_file`.
+    pub context: &'static str,
+    /// The keyword.
+    pub name: &'static str,
+    /// What happens to it here.
+    pub treatment: Treatment,
+}
+
+/// The keyword `name` of block `context`, when keepalived 2.2.7's VRRP process knows it.
+pub fn lookup(context: &str, name: &str) -> Option<&'static Keyword> {
+    let context = match context {
+        "vrrp_track_file" => "track_file",
+        other => other,
+    };
+    KEYWORDS
+        .iter()
+        .find(|keyword| keyword.context == context && keyword.name == name)
+}
+
+const fn translated(context: &'static str, name: &'static str) -> Keyword {
+    Keyword {
+        context,
+        name,
+        treatment: Treatment::Translated,
+    }
+}
+
+const fn ignored(context: &'static str, name: &'static str, why: &'static str) -> Keyword {
+    Keyword {
+        context,
+        name,
+        treatment: Treatment::Ignored(why),
+    }
+}
+
+const fn not_yet(context: &'static str, name: &'static str, instead: &'static str) -> Keyword {
+    Keyword {
+        context,
+        name,
+        treatment: Treatment::NotYet(instead),
+    }
+}
+
+const TOP: &str = "";
+const GLOBAL: &str = "global_defs";
+const INSTANCE: &str = "vrrp_instance";
+const AUTH: &str = "vrrp_instance.authentication";
+const GROUP: &str = "vrrp_sync_group";
+const SCRIPT: &str = "vrrp_script";
+const PROCESS: &str = "vrrp_track_process";
+const GARP_GROUP: &str = "garp_group";
+const TRACK_GROUP: &str = "track_group";
+const TRACK_FILE: &str = "track_file";
+
+const OTHER_DAEMONS: &str = "it configures keepalived's checker, BFD or parent process, which \
+                             this daemon does not have";
+const PROCESS_TUNING: &str = "keepalived's own process scheduling and buffers; this daemon's \
+                              are not configured here";
+const SNMP: &str = "SNMP is not served; state and metrics are available over the API and \
+                    the Prometheus endpoint";
+const DBUS: &str = "DBus is not served; state is available over the gRPC API";
+const LVS: &str = "LVS (IPVS) is not part of this daemon; run keepalived's checker alone \
+                   (`keepalived --check`) beside it to keep load balancing";
+const RELOAD: &str = "keepalived's reload machinery; this daemon rereads its file on SIGHUP";
+const GARP_SPACING: &str = "the announcements of one burst are sent back to back, without \
+                            keepalived's spacing";
+const LOWER_PRIO_GARP: &str = "a master that hears a lower priority advert sends its own \
+                               advert, without keepalived's extra announcements";
+const STRICT: &str = "strict mode's extra checks and defaults are not applied; the instance \
+                      runs as keepalived runs it without strict mode";
+const FIFO_SCRIPT: &str = "the FIFO is written, but no program is started to read it; start \
+                           the reader separately";
+const TRACK_PROCESS: &str = "the process is not watched, so the priority never changes for \
+                             it; check the process with a vrrp_script";
+
+/// The keywords, by block, in keepalived's source order.
+pub const KEYWORDS: &[Keyword] = &[
+    // Top level: vrrp_parser.c.
+    not_yet(
+        TOP,
+        "track_group",
+        "static addresses, routes and rules are not managed here",
     ),
-    ("vmac_xmit_base", "virtual MAC interfaces are not supported"),
-    (
-        "virtual_routes",
-        "routes that follow the master are not supported; add them from a notify script",
+    ignored(
+        TRACK_GROUP,
+        "group",
+        "static addresses, routes and rules are not managed here",
     ),
-    (
-        "virtual_rules",
-        "rules that follow the master are not supported; add them from a notify script",
-    ),
-    (
+    not_yet(
+        TOP,
         "static_ipaddress",
-        "static addresses are not managed here; configure them with the system's network tools",
+        "static addresses are not added; configure them with the system's network tools",
     ),
-    (
+    not_yet(
+        TOP,
         "static_routes",
-        "static routes are not managed here; configure them with the system's network tools",
+        "static routes are not added; configure them with the system's network tools",
     ),
-    (
+    not_yet(
+        TOP,
         "static_rules",
-        "static rules are not managed here; configure them with the system's network tools",
+        "static rules are not added; configure them with the system's network tools",
     ),
-    (
-        "virtual_server",
-        "LVS (IPVS) load balancing is not part of this daemon; keep keepalived's checker for it",
+    translated(TOP, "vrrp_sync_group"),
+    translated(GROUP, "group"),
+    translated(GROUP, "track_interface"),
+    translated(GROUP, "track_script"),
+    translated(GROUP, "track_file"),
+    not_yet(GROUP, "track_process", TRACK_PROCESS),
+    ignored(
+        GROUP,
+        "track_bfd",
+        "BFD is not part of this daemon; nothing is tracked for it",
     ),
-    (
-        "virtual_server_group",
-        "LVS (IPVS) load balancing is not part of this daemon; keep keepalived's checker for it",
+    translated(GROUP, "notify_backup"),
+    translated(GROUP, "notify_master"),
+    translated(GROUP, "notify_fault"),
+    translated(GROUP, "notify_stop"),
+    translated(GROUP, "notify"),
+    translated(GROUP, "smtp_alert"),
+    not_yet(
+        GROUP,
+        "global_tracking",
+        "the members' own trackers apply as keepalived applies them without it",
     ),
-    (
-        "track_process",
-        "process tracking is not supported; use a vrrp_script that checks the process",
+    not_yet(
+        GROUP,
+        "sync_group_tracking_weight",
+        "the members' trackers with a weight apply to the member alone",
     ),
-    (
-        "vrrp_track_process",
-        "process tracking is not supported; use a vrrp_script that checks the process",
+    not_yet(
+        GROUP,
+        "notify_priority_changes",
+        "priority changes are not written to the FIFO, only state changes",
     ),
-    ("track_bfd", "BFD tracking is not supported"),
-    ("bfd_instance", "BFD is not supported"),
-    (
-        "vrrp_strict",
-        "strict mode changes many defaults (accept mode, owner behaviour, no auth); set what \
-         it implies explicitly instead",
+    not_yet(TOP, "garp_group", GARP_SPACING),
+    ignored(GARP_GROUP, "garp_interval", GARP_SPACING),
+    ignored(GARP_GROUP, "gna_interval", GARP_SPACING),
+    ignored(GARP_GROUP, "interface", GARP_SPACING),
+    ignored(GARP_GROUP, "interfaces", GARP_SPACING),
+    ignored(
+        TOP,
+        "linkbeat_interfaces",
+        "links are watched through netlink events, which keepalived's linkbeat polling \
+         stands in for",
     ),
-    (
-        "strict_mode",
-        "strict mode changes many defaults (accept mode, owner behaviour, no auth); set what \
-         it implies explicitly instead",
+    translated(TOP, "vrrp_instance"),
+    not_yet(
+        INSTANCE,
+        "use_vmac",
+        "no virtual MAC interface is made: the addresses are added to the interface itself \
+         and answer with its own MAC, so neighbours re-learn the MAC after a failover from \
+         the gratuitous ARPs",
     ),
-    (
-        "init_file",
-        "the tracked file is not created or written here; create it before starting",
+    not_yet(
+        INSTANCE,
+        "use_vmac_addr",
+        "no virtual MAC is set; the interface's own MAC answers",
     ),
-];
-
-/// Keywords that are left out without changing what the routers do, with why; anywhere.
-pub(super) const IGNORED: &[(&str, &str)] = &[
-    (
-        "enable_script_security",
-        "programs are run directly, never through a shell, but their ownership and \
-         permissions are not checked as keepalived does; keep scripts root-owned and not \
-         writable by others",
+    not_yet(
+        INSTANCE,
+        "vmac_xmit_base",
+        "adverts go out on the interface itself, as there is no virtual MAC interface",
     ),
-    (
-        "enable_traps",
-        "SNMP is not served; metrics and state are available over the API",
+    not_yet(
+        INSTANCE,
+        "use_ipvlan",
+        "no ipvlan interface is made; the addresses are added to the interface itself",
     ),
-    (
-        "enable_snmp_vrrp",
-        "SNMP is not served; metrics and state are available over the API",
+    translated(INSTANCE, "unicast_peer"),
+    not_yet(
+        INSTANCE,
+        "unicast_fault_no_peer",
+        "an instance without peers sends multicast, as keepalived does without this keyword",
     ),
-    (
-        "snmp_socket",
-        "SNMP is not served; metrics and state are available over the API",
+    not_yet(
+        INSTANCE,
+        "check_unicast_src",
+        "unicast adverts are taken from any source, as keepalived does without this keyword",
     ),
-    (
-        "vrrp_garp_interval",
-        "announcements of one burst are sent back to back, without keepalived's spacing",
+    ignored(
+        INSTANCE,
+        "old_unicast_checksum",
+        "the checksum of unicast VRRPv3 adverts is always the RFC's",
     ),
-    (
-        "vrrp_gna_interval",
-        "announcements of one burst are sent back to back, without keepalived's spacing",
+    ignored(
+        INSTANCE,
+        "native_ipv6",
+        "an instance with IPv6 addresses is always IPv6, whatever its interface",
     ),
-    (
-        "vrrp_garp_master_refresh_repeat",
-        "a refresh sends one announcement per address",
+    translated(INSTANCE, "state"),
+    translated(INSTANCE, "interface"),
+    ignored(
+        INSTANCE,
+        "vrf",
+        "the instance runs in the default VRF of the interface's namespace",
     ),
-    (
+    not_yet(
+        INSTANCE,
+        "dont_track_primary",
+        "the instance's interface is tracked: its going down puts the instance in Fault",
+    ),
+    translated(INSTANCE, "track_interface"),
+    translated(INSTANCE, "track_script"),
+    translated(INSTANCE, "track_file"),
+    not_yet(INSTANCE, "track_process", TRACK_PROCESS),
+    ignored(
+        INSTANCE,
+        "track_bfd",
+        "BFD is not part of this daemon; nothing is tracked for it",
+    ),
+    translated(INSTANCE, "mcast_src_ip"),
+    translated(INSTANCE, "unicast_src_ip"),
+    translated(INSTANCE, "mcast_dst_ip"),
+    not_yet(
+        INSTANCE,
+        "track_src_ip",
+        "the source address is not tracked; a change of it is not noticed",
+    ),
+    translated(INSTANCE, "virtual_router_id"),
+    not_yet(
+        INSTANCE,
+        "unicast_ttl",
+        "unicast adverts are sent with TTL 255, keepalived's default",
+    ),
+    translated(INSTANCE, "version"),
+    translated(INSTANCE, "priority"),
+    translated(INSTANCE, "advert_int"),
+    translated(INSTANCE, "virtual_ipaddress"),
+    translated(INSTANCE, "virtual_ipaddress_excluded"),
+    ignored(
+        INSTANCE,
+        "promote_secondaries",
+        "the kernel's promote_secondaries setting is left as it is",
+    ),
+    ignored(
+        INSTANCE,
+        "linkbeat_use_polling",
+        "links are watched through netlink events",
+    ),
+    not_yet(
+        INSTANCE,
+        "virtual_routes",
+        "the routes are not added on becoming master; add them from a notify program",
+    ),
+    not_yet(
+        INSTANCE,
+        "virtual_rules",
+        "the rules are not added on becoming master; add them from a notify program",
+    ),
+    translated(INSTANCE, "accept"),
+    translated(INSTANCE, "no_accept"),
+    not_yet(
+        INSTANCE,
+        "skip_check_adv_addr",
+        "every advert's addresses are compared, which changes nothing but a log line",
+    ),
+    not_yet(INSTANCE, "strict_mode", STRICT),
+    translated(INSTANCE, "preempt"),
+    translated(INSTANCE, "nopreempt"),
+    translated(INSTANCE, "preempt_delay"),
+    ignored(INSTANCE, "debug", "logging is set by the native log_level"),
+    translated(INSTANCE, "notify_backup"),
+    translated(INSTANCE, "notify_master"),
+    translated(INSTANCE, "notify_fault"),
+    translated(INSTANCE, "notify_stop"),
+    not_yet(
+        INSTANCE,
+        "notify_deleted",
+        "no program runs when the instance is removed by a reload",
+    ),
+    translated(INSTANCE, "notify"),
+    not_yet(
+        INSTANCE,
+        "notify_master_rx_lower_pri",
+        "no program runs when the master hears a lower priority",
+    ),
+    translated(INSTANCE, "smtp_alert"),
+    not_yet(
+        INSTANCE,
+        "notify_priority_changes",
+        "priority changes are not written to the FIFO, only state changes",
+    ),
+    ignored(INSTANCE, "lvs_sync_daemon_interface", LVS),
+    translated(INSTANCE, "garp_master_delay"),
+    translated(INSTANCE, "garp_master_refresh"),
+    translated(INSTANCE, "garp_master_repeat"),
+    ignored(
+        INSTANCE,
         "garp_master_refresh_repeat",
         "a refresh sends one announcement per address",
     ),
-    (
-        "vrrp_garp_lower_prio_delay",
-        "no extra announcements follow a lower-priority advert",
+    not_yet(INSTANCE, "garp_lower_prio_delay", LOWER_PRIO_GARP),
+    not_yet(INSTANCE, "garp_lower_prio_repeat", LOWER_PRIO_GARP),
+    not_yet(
+        INSTANCE,
+        "down_timer_adverts",
+        "the master is declared down after 3 adverts are missed (RFC 9568)",
     ),
-    (
-        "vrrp_garp_lower_prio_repeat",
-        "no extra announcements follow a lower-priority advert",
+    not_yet(
+        INSTANCE,
+        "garp_extra_if",
+        "announcements go out on the instance's interfaces only",
     ),
-    (
-        "garp_lower_prio_delay",
-        "no extra announcements follow a lower-priority advert",
+    not_yet(
+        INSTANCE,
+        "vmac_garp_intvl",
+        "announcements go out on the instance's interfaces only",
     ),
-    (
-        "garp_lower_prio_repeat",
-        "no extra announcements follow a lower-priority advert",
+    not_yet(
+        INSTANCE,
+        "lower_prio_no_advert",
+        "a master that hears a lower priority answers with an advert, as keepalived does \
+         without this keyword",
     ),
-    (
-        "max_auto_priority",
-        "keepalived's own process scheduling; this daemon's is not configured here",
+    not_yet(
+        INSTANCE,
+        "higher_prio_send_advert",
+        "a master that hears a higher priority steps down without a last advert",
     ),
-    (
-        "vrrp_priority",
-        "keepalived's own process scheduling; this daemon's is not configured here",
+    ignored(INSTANCE, "kernel_rx_buf_size", PROCESS_TUNING),
+    translated(INSTANCE, "authentication"),
+    translated(AUTH, "auth_type"),
+    translated(AUTH, "auth_pass"),
+    translated(TOP, "vrrp_script"),
+    translated(SCRIPT, "script"),
+    translated(SCRIPT, "interval"),
+    translated(SCRIPT, "timeout"),
+    translated(SCRIPT, "weight"),
+    translated(SCRIPT, "rise"),
+    translated(SCRIPT, "fall"),
+    translated(SCRIPT, "user"),
+    translated(SCRIPT, "init_fail"),
+    not_yet(TOP, "vrrp_track_process", TRACK_PROCESS),
+    ignored(PROCESS, "process", TRACK_PROCESS),
+    ignored(PROCESS, "param_match", TRACK_PROCESS),
+    ignored(PROCESS, "weight", TRACK_PROCESS),
+    ignored(PROCESS, "quorum", TRACK_PROCESS),
+    ignored(PROCESS, "quorum_max", TRACK_PROCESS),
+    ignored(PROCESS, "delay", TRACK_PROCESS),
+    ignored(PROCESS, "terminate_delay", TRACK_PROCESS),
+    ignored(PROCESS, "fork_delay", TRACK_PROCESS),
+    ignored(PROCESS, "full_command", TRACK_PROCESS),
+    not_yet(
+        TOP,
+        "interface_up_down_delays",
+        "a link change takes effect at once, without a delay",
     ),
-    (
-        "vrrp_rt_priority",
-        "keepalived's own process scheduling; this daemon's is not configured here",
+    // Top level: global_parser.c.
+    ignored(
+        TOP,
+        "linkbeat_use_polling",
+        "links are watched through netlink events",
     ),
-    (
-        "vrrp_no_swap",
-        "keepalived's own process scheduling; this daemon's is not configured here",
+    ignored(
+        TOP,
+        "net_namespace",
+        "the daemon runs in the namespace it is started in; start it there (`ip netns exec`)",
     ),
-    ("debug", "logging is set by the native log_level"),
+    ignored(TOP, "net_namespace_ipvs", LVS),
+    ignored(TOP, "namespace_with_ipsets", "ipsets are not used here"),
+    ignored(TOP, "use_pid_dir", "the daemon writes no PID file"),
+    ignored(
+        TOP,
+        "instance",
+        "several daemons on one host are kept apart by their API sockets",
+    ),
+    ignored(TOP, "child_wait_time", OTHER_DAEMONS),
+    translated(TOP, "global_defs"),
+    // global_defs: global_parser.c.
+    ignored(GLOBAL, "process_names", "the process keeps its own name"),
+    ignored(GLOBAL, "process_name", "the process keeps its own name"),
+    ignored(
+        GLOBAL,
+        "vrrp_process_name",
+        "the process keeps its own name",
+    ),
+    ignored(GLOBAL, "checker_process_name", OTHER_DAEMONS),
+    ignored(GLOBAL, "lvs_process_name", OTHER_DAEMONS),
+    ignored(GLOBAL, "bfd_process_name", OTHER_DAEMONS),
+    translated(GLOBAL, "router_id"),
+    translated(GLOBAL, "notification_email_from"),
+    translated(GLOBAL, "smtp_server"),
+    translated(GLOBAL, "smtp_helo_name"),
+    translated(GLOBAL, "smtp_connect_timeout"),
+    translated(GLOBAL, "notification_email"),
+    translated(GLOBAL, "smtp_alert"),
+    ignored(
+        GLOBAL,
+        "startup_script",
+        "no program runs at start; run it from the service manager (ExecStartPre=)",
+    ),
+    ignored(
+        GLOBAL,
+        "startup_script_timeout",
+        "no program runs at start; run it from the service manager (ExecStartPre=)",
+    ),
+    ignored(
+        GLOBAL,
+        "shutdown_script",
+        "no program runs at exit; run it from the service manager (ExecStopPost=)",
+    ),
+    ignored(
+        GLOBAL,
+        "shutdown_script_timeout",
+        "no program runs at exit; run it from the service manager (ExecStopPost=)",
+    ),
+    ignored(GLOBAL, "max_auto_priority", PROCESS_TUNING),
+    ignored(GLOBAL, "min_auto_priority_delay", PROCESS_TUNING),
+    translated(GLOBAL, "smtp_alert_vrrp"),
+    ignored(GLOBAL, "smtp_alert_checker", LVS),
+    ignored(GLOBAL, "checker_log_all_failures", LVS),
+    ignored(
+        GLOBAL,
+        "dynamic_interfaces",
+        "an interface that is missing at start is an error when the daemon starts, not a \
+         Fault until it appears",
+    ),
+    ignored(GLOBAL, "no_email_faults", LVS),
+    ignored(
+        GLOBAL,
+        "default_interface",
+        "every instance names its interface here; one without is refused by the native check",
+    ),
+    ignored(
+        GLOBAL,
+        "disable_local_igmp",
+        "no IGMP setting of the interfaces is changed",
+    ),
+    ignored(GLOBAL, "lvs_timeouts", LVS),
+    ignored(GLOBAL, "lvs_flush", LVS),
+    ignored(GLOBAL, "lvs_flush_on_stop", LVS),
+    ignored(GLOBAL, "lvs_flush_onstop", LVS),
+    ignored(GLOBAL, "lvs_sync_daemon", LVS),
+    translated(GLOBAL, "vrrp_mcast_group4"),
+    translated(GLOBAL, "vrrp_mcast_group6"),
+    translated(GLOBAL, "vrrp_garp_master_delay"),
+    translated(GLOBAL, "vrrp_garp_master_repeat"),
+    translated(GLOBAL, "vrrp_garp_master_refresh"),
+    ignored(
+        GLOBAL,
+        "vrrp_garp_master_refresh_repeat",
+        "a refresh sends one announcement per address",
+    ),
+    not_yet(GLOBAL, "vrrp_garp_lower_prio_delay", LOWER_PRIO_GARP),
+    not_yet(GLOBAL, "vrrp_garp_lower_prio_repeat", LOWER_PRIO_GARP),
+    not_yet(
+        GLOBAL,
+        "vrrp_down_timer_adverts",
+        "the master is declared down after 3 adverts are missed (RFC 9568)",
+    ),
+    not_yet(GLOBAL, "vrrp_garp_interval", GARP_SPACING),
+    not_yet(GLOBAL, "vrrp_gna_interval", GARP_SPACING),
+    not_yet(
+        GLOBAL,
+        "vrrp_min_garp",
+        "the configured announcements are sent, not keepalived's single one",
+    ),
+    not_yet(
+        GLOBAL,
+        "vrrp_garp_extra_if",
+        "announcements go out on the instances' interfaces only",
+    ),
+    not_yet(
+        GLOBAL,
+        "vrrp_vmac_garp_intvl",
+        "announcements go out on the instances' interfaces only",
+    ),
+    not_yet(
+        GLOBAL,
+        "vrrp_lower_prio_no_advert",
+        "a master that hears a lower priority answers with an advert, as keepalived does \
+         without this keyword",
+    ),
+    not_yet(
+        GLOBAL,
+        "vrrp_higher_prio_send_advert",
+        "a master that hears a higher priority steps down without a last advert",
+    ),
+    translated(GLOBAL, "vrrp_version"),
+    not_yet(
+        GLOBAL,
+        "vrrp_iptables",
+        "no firewall rules are added; with accept mode off, the addresses still answer",
+    ),
+    not_yet(
+        GLOBAL,
+        "vrrp_ipsets",
+        "no firewall rules are added; with accept mode off, the addresses still answer",
+    ),
+    not_yet(
+        GLOBAL,
+        "nftables",
+        "no firewall rules are added; with accept mode off, the addresses still answer",
+    ),
+    ignored(GLOBAL, "nftables_priority", "no firewall rules are added"),
+    ignored(GLOBAL, "nftables_ifindex", "no firewall rules are added"),
+    ignored(GLOBAL, "nftables_ipvs", LVS),
+    ignored(GLOBAL, "nftables_ipvs_priority", LVS),
+    ignored(GLOBAL, "nftables_ipvs_start_fwmark", LVS),
+    ignored(GLOBAL, "nftables_counters", "no firewall rules are added"),
+    not_yet(
+        GLOBAL,
+        "vrrp_check_unicast_src",
+        "unicast adverts are taken from any source, as keepalived does without this keyword",
+    ),
+    not_yet(
+        GLOBAL,
+        "vrrp_skip_check_adv_addr",
+        "every advert's addresses are compared, which changes nothing but a log line",
+    ),
+    not_yet(GLOBAL, "vrrp_strict", STRICT),
+    ignored(GLOBAL, "vrrp_priority", PROCESS_TUNING),
+    ignored(GLOBAL, "vrrp_no_swap", PROCESS_TUNING),
+    ignored(GLOBAL, "vrrp_rt_priority", PROCESS_TUNING),
+    ignored(GLOBAL, "vrrp_cpu_affinity", PROCESS_TUNING),
+    ignored(GLOBAL, "vrrp_rlimit_rttime", PROCESS_TUNING),
+    ignored(GLOBAL, "vrrp_rlimit_rtime", PROCESS_TUNING),
+    translated(GLOBAL, "notify_fifo"),
+    not_yet(GLOBAL, "notify_fifo_script", FIFO_SCRIPT),
+    translated(GLOBAL, "vrrp_notify_fifo"),
+    not_yet(GLOBAL, "vrrp_notify_fifo_script", FIFO_SCRIPT),
+    not_yet(
+        GLOBAL,
+        "vrrp_notify_priority_changes",
+        "priority changes are not written to the FIFO, only state changes",
+    ),
+    ignored(
+        GLOBAL,
+        "fifo_write_vrrp_states_on_reload",
+        "a reload writes only the changes it makes to the FIFO",
+    ),
+    ignored(GLOBAL, "lvs_notify_fifo", LVS),
+    ignored(GLOBAL, "lvs_notify_fifo_script", LVS),
+    ignored(GLOBAL, "checker_priority", OTHER_DAEMONS),
+    ignored(GLOBAL, "checker_no_swap", OTHER_DAEMONS),
+    ignored(GLOBAL, "checker_rt_priority", OTHER_DAEMONS),
+    ignored(GLOBAL, "checker_cpu_affinity", OTHER_DAEMONS),
+    ignored(GLOBAL, "checker_rlimit_rttime", OTHER_DAEMONS),
+    ignored(GLOBAL, "checker_rlimit_rtime", OTHER_DAEMONS),
+    ignored(GLOBAL, "bfd_priority", OTHER_DAEMONS),
+    ignored(GLOBAL, "bfd_no_swap", OTHER_DAEMONS),
+    ignored(GLOBAL, "bfd_rt_priority", OTHER_DAEMONS),
+    ignored(GLOBAL, "bfd_cpu_affinity", OTHER_DAEMONS),
+    ignored(GLOBAL, "bfd_rlimit_rttime", OTHER_DAEMONS),
+    ignored(GLOBAL, "bfd_rlimit_rtime", OTHER_DAEMONS),
+    ignored(GLOBAL, "snmp_socket", SNMP),
+    ignored(GLOBAL, "enable_traps", SNMP),
+    ignored(GLOBAL, "enable_snmp_vrrp", SNMP),
+    ignored(GLOBAL, "enable_snmp_keepalived", SNMP),
+    ignored(GLOBAL, "enable_snmp_rfc", SNMP),
+    ignored(GLOBAL, "enable_snmp_rfcv2", SNMP),
+    ignored(GLOBAL, "enable_snmp_rfcv3", SNMP),
+    ignored(GLOBAL, "enable_snmp_checker", SNMP),
+    ignored(GLOBAL, "enable_dbus", DBUS),
+    ignored(GLOBAL, "dbus_service_name", DBUS),
+    translated(GLOBAL, "script_user"),
+    ignored(
+        GLOBAL,
+        "enable_script_security",
+        "programs are run directly, never through a shell, but their ownership and \
+         permissions are not checked as keepalived checks them; keep scripts root-owned and \
+         not writable by others",
+    ),
+    ignored(GLOBAL, "vrrp_netlink_cmd_rcv_bufs", PROCESS_TUNING),
+    ignored(GLOBAL, "vrrp_netlink_cmd_rcv_bufs_force", PROCESS_TUNING),
+    ignored(GLOBAL, "vrrp_netlink_monitor_rcv_bufs", PROCESS_TUNING),
+    ignored(
+        GLOBAL,
+        "vrrp_netlink_monitor_rcv_bufs_force",
+        PROCESS_TUNING,
+    ),
+    ignored(GLOBAL, "process_monitor_rcv_bufs", PROCESS_TUNING),
+    ignored(GLOBAL, "process_monitor_rcv_bufs_force", PROCESS_TUNING),
+    ignored(GLOBAL, "lvs_netlink_cmd_rcv_bufs", LVS),
+    ignored(GLOBAL, "lvs_netlink_cmd_rcv_bufs_force", LVS),
+    ignored(GLOBAL, "lvs_netlink_monitor_rcv_bufs", LVS),
+    ignored(GLOBAL, "lvs_netlink_monitor_rcv_bufs_force", LVS),
+    ignored(GLOBAL, "rs_init_notifies", LVS),
+    ignored(GLOBAL, "no_checker_emails", LVS),
+    ignored(GLOBAL, "vrrp_rx_bufs_policy", PROCESS_TUNING),
+    ignored(GLOBAL, "vrrp_rx_bufs_multiplier", PROCESS_TUNING),
+    not_yet(
+        GLOBAL,
+        "vrrp_startup_delay",
+        "the instances start at once; delay the daemon's start in the service manager if \
+         the network needs time",
+    ),
+    ignored(
+        GLOBAL,
+        "log_unknown_vrids",
+        "adverts for unknown VRIDs are counted in the metrics",
+    ),
+    not_yet(GLOBAL, "vmac_prefix", "no virtual MAC interface is made"),
+    not_yet(
+        GLOBAL,
+        "vmac_addr_prefix",
+        "no virtual MAC interface is made",
+    ),
+    ignored(
+        GLOBAL,
+        "umask",
+        "the daemon keeps the umask it is started with",
+    ),
+    ignored(
+        GLOBAL,
+        "random_seed",
+        "keepalived's own ~SEQ and ${_RANDOM}",
+    ),
+    ignored(GLOBAL, "reload_check_config", RELOAD),
+    ignored(GLOBAL, "reload_time_file", RELOAD),
+    ignored(GLOBAL, "reload_repeat", RELOAD),
+    ignored(GLOBAL, "reload_file", RELOAD),
+    ignored(
+        GLOBAL,
+        "include_check",
+        "an include that matches nothing is a warning, whatever this says",
+    ),
+    ignored(GLOBAL, "config_save_dir", RELOAD),
+    ignored(GLOBAL, "tmp_config_directory", RELOAD),
+    ignored(
+        GLOBAL,
+        "data_use_instance",
+        "state is read over the API, not from keepalived's data files",
+    ),
+    // track_file.c.
+    translated(TOP, "track_file"),
+    translated(TOP, "vrrp_track_file"),
+    translated(TRACK_FILE, "file"),
+    translated(TRACK_FILE, "weight"),
+    ignored(
+        TRACK_FILE,
+        "init_file",
+        "the tracked file is not created or written; create it before starting",
+    ),
+    // check_parser.c and bfd_parser.c, which keepalived's VRRP process reads and skips.
+    ignored(TOP, "virtual_server", LVS),
+    ignored(TOP, "virtual_server_group", LVS),
+    ignored(TOP, "SSL", LVS),
+    ignored(
+        TOP,
+        "bfd_instance",
+        "BFD is not part of this daemon; nothing is tracked for it",
+    ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_keyword_is_listed_once_per_block() {
+        for (index, keyword) in KEYWORDS.iter().enumerate() {
+            assert!(
+                !KEYWORDS[..index]
+                    .iter()
+                    .any(|other| other.context == keyword.context && other.name == keyword.name),
+                "{} {} twice",
+                keyword.context,
+                keyword.name
+            );
+        }
+    }
+}

@@ -1,14 +1,13 @@
-//! Splitting keepalived.conf text into words, braces and line ends, each with its file and
+//! Splitting keepalived.conf lines into words, braces and line ends, each with its file and
 //! line.
 //!
 //! keepalived's syntax is line-oriented: a keyword takes the words after it on its line, so
 //! the ends of lines are tokens too. Braces are tokens of their own even where they touch a
-//! word (`virtual_ipaddress{`), and `#` or `!` outside quotes starts a comment that runs to
-//! the end of the line.
+//! word (`virtual_ipaddress{`). The lines come from [`super::preprocess`], comments already
+//! removed; words are split as keepalived's `alloc_strvec_r()` splits them: at blanks, a
+//! double-quoted string being one word without its quotes.
 
 use std::rc::Rc;
-
-use super::Diagnostic;
 
 /// Where a token was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +38,10 @@ pub(super) struct Token {
     pub(super) kind: TokenKind,
     /// Where it was written.
     pub(super) position: Position,
+    /// The line it is on, as keepalived reads it (comments removed, definitions replaced).
+    pub(super) line: Rc<str>,
+    /// Where on `line` it starts, in bytes.
+    pub(super) column: usize,
 }
 
 impl Token {
@@ -51,80 +54,68 @@ impl Token {
     }
 }
 
-/// The tokens of `text`, a file named `file`; an unterminated quote is reported in
-/// `diagnostics` and taken to run to the end of its line.
-pub(super) fn lex(text: &str, file: &Rc<str>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    for (index, line_text) in text.lines().enumerate() {
-        let position = Position {
-            file: Rc::clone(file),
-            line: index + 1,
-        };
-        let line_start = tokens.len();
-        lex_line(line_text, &position, &mut tokens, diagnostics);
-        if tokens.len() > line_start {
-            tokens.push(Token {
-                kind: TokenKind::EndOfLine,
-                position,
-            });
-        }
-    }
-    tokens
-}
-
-fn lex_line(
-    line: &str,
-    position: &Position,
-    tokens: &mut Vec<Token>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    let token = |kind| Token {
+/// The tokens of `line`, one line as keepalived reads it, followed by an end of line when
+/// there is at least one.
+pub(super) fn lex_line(line: &str, position: &Position, tokens: &mut Vec<Token>) {
+    let shared: Rc<str> = Rc::from(line);
+    let token = |kind, column| Token {
         kind,
         position: position.clone(),
+        line: Rc::clone(&shared),
+        column,
     };
-    let mut chars = line.chars().peekable();
+    let line_start = tokens.len();
+    let mut chars = line.char_indices().peekable();
     let mut word = String::new();
-    let flush = |word: &mut String, tokens: &mut Vec<Token>| {
+    let mut word_start = 0;
+    let flush = |word: &mut String, start: usize, tokens: &mut Vec<Token>| {
         if !word.is_empty() {
-            tokens.push(token(TokenKind::Word(std::mem::take(word))));
+            tokens.push(token(TokenKind::Word(std::mem::take(word)), start));
         }
     };
-    while let Some(c) = chars.next() {
+    while let Some((index, c)) = chars.next() {
         match c {
-            '#' | '!' => break,
             '{' | '}' => {
-                flush(&mut word, tokens);
-                tokens.push(token(if c == '{' {
-                    TokenKind::Open
-                } else {
-                    TokenKind::Close
-                }));
+                flush(&mut word, word_start, tokens);
+                tokens.push(token(
+                    if c == '{' {
+                        TokenKind::Open
+                    } else {
+                        TokenKind::Close
+                    },
+                    index,
+                ));
             }
             '"' => {
-                flush(&mut word, tokens);
+                flush(&mut word, word_start, tokens);
                 let mut quoted = String::new();
                 let mut closed = false;
-                for inner in chars.by_ref() {
+                for (_, inner) in chars.by_ref() {
                     if inner == '"' {
                         closed = true;
                         break;
                     }
                     quoted.push(inner);
                 }
-                if !closed {
-                    diagnostics.push(Diagnostic::error(
-                        position,
-                        "a quoted string is not closed on its line; it is taken to run to \
-                         the end of the line",
-                    ));
+                // keepalived drops an unclosed quote with the rest of the line; the
+                // preprocessor has said so.
+                if closed {
+                    tokens.push(token(TokenKind::Word(quoted), index));
                 }
-                tokens.push(token(TokenKind::Word(quoted)));
             }
-            c if c.is_whitespace() => flush(&mut word, tokens),
-            c => word.push(c),
+            c if c.is_whitespace() => flush(&mut word, word_start, tokens),
+            c => {
+                if word.is_empty() {
+                    word_start = index;
+                }
+                word.push(c);
+            }
         }
     }
-    flush(&mut word, tokens);
+    flush(&mut word, word_start, tokens);
+    if tokens.len() > line_start {
+        tokens.push(token(TokenKind::EndOfLine, line.len()));
+    }
 }
 
 #[cfg(test)]
@@ -132,11 +123,15 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<TokenKind> {
-        let mut diagnostics = Vec::new();
-        lex(text, &Rc::from("t.conf"), &mut diagnostics)
-            .into_iter()
-            .map(|token| token.kind)
-            .collect()
+        let mut tokens = Vec::new();
+        let position = Position {
+            file: Rc::from("t.conf"),
+            line: 1,
+        };
+        for line in text.lines() {
+            lex_line(line, &position, &mut tokens);
+        }
+        tokens.into_iter().map(|token| token.kind).collect()
     }
 
     fn word(text: &str) -> TokenKind {
@@ -158,35 +153,24 @@ mod tests {
     }
 
     #[test]
-    fn comments_end_the_line_and_blank_lines_give_nothing() {
+    fn blank_lines_give_nothing() {
         assert_eq!(
-            kinds("state MASTER # Tag 為 MASTER\n\n! whole line\nnopreempt!x"),
-            vec![
-                word("state"),
-                word("MASTER"),
-                TokenKind::EndOfLine,
-                word("nopreempt"),
-                TokenKind::EndOfLine
-            ]
+            kinds("state MASTER\n\n"),
+            vec![word("state"), word("MASTER"), TokenKind::EndOfLine]
         );
     }
 
     #[test]
-    fn quotes_keep_spaces_and_comment_marks() {
+    fn double_quotes_keep_spaces_and_single_quotes_do_not() {
         assert_eq!(
-            kinds("script \"/bin/check -x # not a comment\""),
+            kinds("script \"/bin/check -x # not a comment\" 'a b'"),
             vec![
                 word("script"),
                 word("/bin/check -x # not a comment"),
+                word("'a"),
+                word("b'"),
                 TokenKind::EndOfLine
             ]
         );
-    }
-
-    #[test]
-    fn lines_are_counted_from_one() {
-        let mut diagnostics = Vec::new();
-        let tokens = lex("\n\na b\n", &Rc::from("t.conf"), &mut diagnostics);
-        assert!(tokens.iter().all(|token| token.position.line == 3));
     }
 }

@@ -15,6 +15,10 @@ pub(super) struct Node {
     pub(super) keyword: String,
     /// The words after it on its line.
     pub(super) arguments: Vec<String>,
+    /// The statement as keepalived hands it to a keyword's handler: its line from the
+    /// keyword to the first brace outside double quotes. Programs are split from it again,
+    /// with keepalived's rules for quotes and escapes.
+    pub(super) text: String,
     /// Where the first word was written.
     pub(super) position: Position,
     /// The statements of its `{ ... }`, when it has one.
@@ -75,6 +79,7 @@ pub(super) fn parse(tokens: &[Token], diagnostics: &mut Vec<Diagnostic>) -> Vec<
                 let node = Node {
                     keyword: keyword.clone(),
                     arguments,
+                    text: statement_text(&token.line[token.column..]).to_owned(),
                     position: token.position.clone(),
                     block: None,
                 };
@@ -111,6 +116,23 @@ pub(super) fn parse(tokens: &[Token], diagnostics: &mut Vec<Diagnostic>) -> Vec<
     top_level
 }
 
+/// `rest`, a line from a statement's first word on, up to the first `{` or `}` outside
+/// double quotes, without the blanks before it (keepalived's `read_line()` splits a line
+/// there).
+fn statement_text(rest: &str) -> &str {
+    let mut in_quote = false;
+    let end = rest
+        .char_indices()
+        .find(|&(_, c)| {
+            if c == '"' {
+                in_quote = !in_quote;
+            }
+            !in_quote && (c == '{' || c == '}')
+        })
+        .map_or(rest.len(), |(index, _)| index);
+    rest[..end].trim_end()
+}
+
 /// Adds a finished statement to the innermost open block, or to the top level.
 fn push(open_blocks: &mut [OpenBlock], top_level: &mut Vec<Node>, node: Node) {
     match open_blocks.last_mut() {
@@ -123,14 +145,28 @@ fn push(open_blocks: &mut [OpenBlock], top_level: &mut Vec<Node>, node: Node) {
 mod tests {
     use std::rc::Rc;
 
-    use super::super::lexer::lex;
+    use super::super::lexer::lex_line;
     use super::*;
 
     fn tree(text: &str) -> (Vec<Node>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
-        let tokens = lex(text, &Rc::from("t.conf"), &mut diagnostics);
+        let mut tokens = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let position = Position {
+                file: Rc::from("t.conf"),
+                line: index + 1,
+            };
+            lex_line(line, &position, &mut tokens);
+        }
         let nodes = parse(&tokens, &mut diagnostics);
         (nodes, diagnostics)
+    }
+
+    #[test]
+    fn a_statement_keeps_its_text_up_to_a_brace() {
+        let (nodes, _) = tree("vrrp_script x { script \"a '{' b\" x }");
+        let script = &nodes[0].block.as_ref().expect("a block")[0];
+        assert_eq!(script.text, "script \"a '{' b\" x");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use toml::{Table, Value};
 
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
 use super::super::settings::host_name;
-use super::keywords::{IGNORED, REFUSED};
+use super::command;
+use super::keywords::{Treatment, lookup};
 use super::lexer::Position;
 use super::parse::Node;
 use super::{Diagnostic, Severity};
@@ -101,6 +102,9 @@ pub(super) fn translate(
         group_tracks: BTreeMap::new(),
         scripts: BTreeMap::new(),
         track_files: BTreeMap::new(),
+        group_of: BTreeMap::new(),
+        claimed: BTreeMap::new(),
+        current_instance: None,
     };
     // Definitions first: keepalived lets an instance refer to a script defined after it.
     // global_defs before the scripts, wherever it is: its script_user applies to them all.
@@ -110,7 +114,7 @@ pub(super) fn translate(
     for node in nodes {
         match node.keyword.as_str() {
             "vrrp_script" => translator.vrrp_script(node),
-            "vrrp_track_file" => translator.vrrp_track_file(node),
+            "vrrp_track_file" | "track_file" => translator.vrrp_track_file(node),
             _ => {}
         }
     }
@@ -120,15 +124,16 @@ pub(super) fn translate(
         .filter(|node| node.keyword == "vrrp_sync_group")
     {
         translator.collect_group_tracks(node);
+        translator.collect_group_members(node);
     }
     let mut instances = Table::new();
     let mut sync_groups = Table::new();
     for node in nodes {
         match node.keyword.as_str() {
-            "global_defs" | "vrrp_script" | "vrrp_track_file" => {}
+            "global_defs" | "vrrp_script" | "vrrp_track_file" | "track_file" => {}
             "vrrp_instance" => translator.instance(node, &mut instances),
             "vrrp_sync_group" => translator.sync_group(node, &mut sync_groups),
-            other => translator.refuse_top_level(node, other),
+            _ => translator.not_translated(node, &FieldPath::root().key(&named(node)), ""),
         }
     }
     let mut native = Table::new();
@@ -182,6 +187,8 @@ struct Globals {
     /// `smtp_alert_vrrp` wins, as in keepalived.
     smtp_alert: Option<(bool, Origin)>,
     smtp_alert_vrrp: Option<(bool, Origin)>,
+    /// `vrrp_strict`: strict mode for every instance.
+    strict: bool,
 }
 
 /// A `vrrp_script` or `vrrp_track_file`, translated once and copied into every instance
@@ -216,6 +223,12 @@ struct Translator<'d> {
     group_tracks: BTreeMap<String, Vec<(Node, FieldPath)>>,
     scripts: BTreeMap<String, CheckDefinition>,
     track_files: BTreeMap<String, CheckDefinition>,
+    /// The sync group of each member, by names as written.
+    group_of: BTreeMap<String, String>,
+    /// Each advertised address and the instance (name as written) that advertises it first.
+    claimed: BTreeMap<IpAddr, String>,
+    /// The instance being translated, name as written.
+    current_instance: Option<String>,
 }
 
 impl Translator<'_> {
@@ -261,42 +274,32 @@ impl Translator<'_> {
         self.origins.insert(table_path.key(key), origin);
     }
 
-    /// Reports a keyword found in the ignored or refused lists, or as unknown; `context`
-    /// names the block it was found in.
+    /// Reports a keyword that is not translated, as [`super::keywords`] says, or as unknown;
+    /// `context` names the block it was found in, as the keyword table names it. Either way
+    /// it is left out with a warning, as keepalived skips what it does not use.
     fn not_translated(&mut self, node: &Node, keyword_path: &FieldPath, context: &str) {
-        if let Some((_, why)) = IGNORED.iter().find(|(keyword, _)| *keyword == node.keyword) {
-            self.warn(node, keyword_path, format!("ignored: {why}"));
-        } else if let Some((_, why)) = REFUSED.iter().find(|(keyword, _)| *keyword == node.keyword)
-        {
-            self.error(node, keyword_path, format!("not supported: {why}"));
-        } else {
-            // An error, not keepalived's warning: a misspelling cannot be told apart from a
-            // keepalived feature this translation does not know, and dropping the latter
-            // would change behaviour unseen.
-            self.error(
-                node,
-                keyword_path,
+        let message = match lookup(context, &node.keyword).map(|keyword| keyword.treatment) {
+            Some(Treatment::Ignored(why)) => format!("ignored: {why}"),
+            Some(Treatment::NotYet(instead)) => {
+                format!("not carried out yet (issue 17), left out: {instead}")
+            }
+            Some(Treatment::Translated) => {
+                format!("`{}` is not read in this form here; left out", node.keyword)
+            }
+            None => {
+                let block = if context.is_empty() {
+                    "at the top level".to_owned()
+                } else {
+                    format!("in {context}")
+                };
                 format!(
-                    "`{}` is not a {context} keyword this translation knows; remove it or \
-                     configure its effect natively",
+                    "unknown keyword `{}` {block}; skipped, as keepalived skips it (\"Unknown \
+                     keyword\")",
                     node.keyword
-                ),
-            );
-        }
-    }
-
-    fn refuse_top_level(&mut self, node: &Node, keyword: &str) {
-        let keyword_path = FieldPath::root().key(&named(node));
-        if keyword.starts_with('@') || keyword.starts_with('$') {
-            self.error(
-                node,
-                &keyword_path,
-                "conditional lines (`@id`) and definitions (`$NAME=`) are not supported; \
-                 write the values out",
-            );
-        } else {
-            self.not_translated(node, &keyword_path, "top-level");
-        }
+                )
+            }
+        };
+        self.warn(node, keyword_path, message);
     }
 
     /// The one argument of `node`, or `None` after reporting why there is not one.
@@ -326,17 +329,29 @@ impl Translator<'_> {
         }
     }
 
-    /// Checks that a flag such as `nopreempt` has neither values nor block.
+    /// Checks that a flag such as `nopreempt` has no block. Words after it are ignored
+    /// with a warning, as keepalived's handlers for flags never read them (`nopreempt 1`).
     fn flag(&mut self, node: &Node, keyword_path: &FieldPath) -> bool {
-        if node.arguments.is_empty() && node.block.is_none() {
-            return true;
+        if node.block.is_some() {
+            self.error(
+                node,
+                keyword_path,
+                format!("`{}` takes no block", node.keyword),
+            );
+            return false;
         }
-        self.error(
-            node,
-            keyword_path,
-            format!("`{}` takes no value", node.keyword),
-        );
-        false
+        if !node.arguments.is_empty() {
+            self.warn(
+                node,
+                keyword_path,
+                format!(
+                    "`{}` takes no value: \"{}\" is ignored, as keepalived ignores it",
+                    node.keyword,
+                    node.arguments.join(" ")
+                ),
+            );
+        }
+        true
     }
 
     /// The statements of `node`'s block, or none after reporting that it has no block.
@@ -453,6 +468,10 @@ impl Translator<'_> {
                         }
                     }
                 }
+                "vrrp_strict" => {
+                    self.globals.strict = true;
+                    self.not_translated(child, &keyword_path, "global_defs");
+                }
                 _ => self.not_translated(child, &keyword_path, "global_defs"),
             }
         }
@@ -503,14 +522,9 @@ impl Translator<'_> {
             let child_path = keyword_path.key(&child.keyword);
             let errors_before = self.error_count();
             let native_key = match child.keyword.as_str() {
-                "script" => {
-                    if let Some(command) = self.one_argument(child, &child_path) {
-                        self.script_command(child, &child_path, command)
-                            .map(|words| ("command", Value::Array(words)))
-                    } else {
-                        None
-                    }
-                }
+                "script" => self
+                    .script_command(child, &child_path)
+                    .map(|words| ("command", Value::Array(words))),
                 "interval" | "timeout" => self
                     .one_argument(child, &child_path)
                     .map(|text| (child.keyword.as_str(), Value::String(text.to_owned()))),
@@ -539,10 +553,13 @@ impl Translator<'_> {
             definition.has_error |= self.error_count() > errors_before;
         }
         if !definition.fields.contains_key("command") && !definition.has_error {
-            self.error(
+            // keepalived: "No script set for vrrp_script - removing"; its trackers then
+            // find nothing and go on without it.
+            self.warn(
                 node,
                 &keyword_path,
-                "a vrrp_script needs `script \"PROGRAM ARGS\"`",
+                "removed, as keepalived removes it: there is no usable `script \"PROGRAM \
+                 ARGS\"`; the instances that track it run without it",
             );
             definition.has_error = true;
         }
@@ -567,7 +584,7 @@ impl Translator<'_> {
     }
 
     /// keepalived's `user USER [GROUP]` of a vrrp_script. The script runs with the user's
-    /// primary group here, so a different group is refused rather than dropped.
+    /// primary group here; a group is left out with a warning.
     fn script_user(
         &mut self,
         node: &Node,
@@ -575,16 +592,16 @@ impl Translator<'_> {
     ) -> Option<(&'static str, Value)> {
         match node.arguments.as_slice() {
             [user] => Some(("user", Value::String(user.clone()))),
-            [user, _group] => {
-                self.error(
+            [user, group] => {
+                self.warn(
                     node,
                     keyword_path,
                     format!(
-                        "not supported: the script runs with {user}'s primary group here; \
-                         remove the group, or make it {user}'s primary group"
+                        "the script runs with {user}'s primary group here, not with {group} \
+                         as keepalived runs it"
                     ),
                 );
-                None
+                Some(("user", Value::String(user.clone())))
             }
             _ => {
                 self.error(node, keyword_path, "`user` takes a user name");
@@ -655,30 +672,91 @@ impl Translator<'_> {
         }
     }
 
-    /// The words of a `script` line. keepalived splits it into words itself and runs the
-    /// program without a shell, as the native exec check does; its quoting rules are not
-    /// reproduced, so a line with quotes inside is refused rather than split differently.
-    fn script_command(
+    /// The program and arguments of a `script` statement, split as keepalived splits them
+    /// ([`command::split`]): the statement's second word is the command, split again into
+    /// the program and its arguments; words after the command are ignored, as keepalived
+    /// ignores them.
+    fn script_command(&mut self, node: &Node, keyword_path: &FieldPath) -> Option<Vec<Value>> {
+        let words = self.statement_words(node, keyword_path)?;
+        let Some(command) = words.get(1) else {
+            self.warn(node, keyword_path, "ignored: `script` names no program");
+            return None;
+        };
+        if words.len() > 2 {
+            self.warn(
+                node,
+                keyword_path,
+                format!(
+                    "only \"{command}\" is the command, as keepalived reads it: the words after \
+                     it ({}) are ignored; quote the whole command to pass them as arguments",
+                    words[2..].join(" ")
+                ),
+            );
+        }
+        let argv = self.command_words(node, keyword_path, command)?;
+        Some(argv.into_iter().map(Value::String).collect())
+    }
+
+    /// The words of `node`'s statement, split as keepalived splits a program's statement;
+    /// `None` after a warning when keepalived could not split it either.
+    fn statement_words(&mut self, node: &Node, keyword_path: &FieldPath) -> Option<Vec<String>> {
+        match command::split(&node.text) {
+            Ok(words) => Some(words),
+            Err(why) => {
+                self.warn(
+                    node,
+                    keyword_path,
+                    format!("ignored, as keepalived ignores it: {why}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `command` split into the program and its arguments; `None` after a warning when it
+    /// is empty or cannot be split.
+    fn command_words(
         &mut self,
         node: &Node,
         keyword_path: &FieldPath,
         command: &str,
-    ) -> Option<Vec<Value>> {
-        if command.contains(['\'', '"', '\\']) {
-            self.error(
-                node,
-                keyword_path,
-                "quotes or backslashes inside the script line are not translated; put the \
-                 command in a script file and name that",
-            );
-            return None;
+    ) -> Option<Vec<String>> {
+        match command::split(command) {
+            Ok(words) if !words.is_empty() => Some(words),
+            Ok(_) => {
+                self.warn(node, keyword_path, "ignored: the command is empty");
+                None
+            }
+            Err(why) => {
+                self.warn(
+                    node,
+                    keyword_path,
+                    format!("ignored, as keepalived ignores it: {why}"),
+                );
+                None
+            }
         }
-        Some(
-            command
-                .split_whitespace()
-                .map(|word| Value::String(word.to_owned()))
-                .collect(),
-        )
+    }
+
+    /// An address as keepalived's `inet_stosockaddr()` reads it: anything from a `/` or `-`
+    /// on (a prefix length, a range) is dropped, with a warning here.
+    fn bare_address(&mut self, node: &Node, keyword_path: &FieldPath, text: &str) -> String {
+        match text.find(['/', '-']) {
+            Some(cut) => {
+                let address = &text[..cut];
+                self.warn(
+                    node,
+                    keyword_path,
+                    format!(
+                        "\"{}\" after the address is ignored, as keepalived ignores it: {address} \
+                         is used",
+                        &text[cut..]
+                    ),
+                );
+                address.to_owned()
+            }
+            None => text.to_owned(),
+        }
     }
 
     /// The value of `weight N`, or of a track line's `weight N` arguments.
@@ -738,6 +816,7 @@ impl Translator<'_> {
             keepalived_name: Some(name.clone()),
             ..InstanceTranslation::default()
         };
+        self.current_instance = Some(name.clone());
         for child in self.block(node, &keyword_path) {
             self.instance_keyword(child, &keyword_path, &path, &mut instance);
         }
@@ -791,7 +870,10 @@ impl Translator<'_> {
                         instance.priority = text.parse().ok();
                         ("priority", number_or_text(text))
                     }
-                    "advert_int" => ("advert_interval", Value::String(text.to_owned())),
+                    "advert_int" => {
+                        instance.advert_int = Some((child.clone(), text.to_owned()));
+                        ("advert_interval", Value::String(text.to_owned()))
+                    }
                     "version" => ("version", number_or_text(text)),
                     _ => ("preempt_delay", Value::String(text.to_owned())),
                 };
@@ -799,7 +881,8 @@ impl Translator<'_> {
             }
             "mcast_src_ip" | "unicast_src_ip" => {
                 if let Some(text) = self.one_argument(child, &keyword_path) {
-                    instance.source = Some((text.to_owned(), child.clone(), keyword_path));
+                    let address = self.bare_address(child, &keyword_path, text);
+                    instance.source = Some((address, child.clone(), keyword_path));
                 }
             }
             "mcast_dst_ip" => self.multicast_group(child, &keyword_path),
@@ -820,9 +903,11 @@ impl Translator<'_> {
                         path.key("unicast_peers").index(peers.len()),
                         Self::origin(peer, &peer_path),
                     );
-                    peers.push(Value::String(peer.keyword.clone()));
+                    let address = self.bare_address(peer, &peer_path, &peer.keyword);
+                    peers.push(Value::String(address));
                 }
                 instance.has_peers = true;
+                instance.peers = Some(child.clone());
                 self.set(
                     &mut instance.table,
                     path,
@@ -834,11 +919,15 @@ impl Translator<'_> {
             "authentication" => {
                 let errors_before = self.error_count();
                 let auth = self.authentication(child, &keyword_path, &path.key("authentication"));
-                // A refused block (AH) is left out, so the native check does not add that
-                // the type is missing.
+                // A block left out (AH, an unknown type, no type) gives no native
+                // authentication, as keepalived runs such an instance without.
+                let Some(auth) = auth else {
+                    return;
+                };
                 if self.error_count() > errors_before {
                     return;
                 }
+                instance.authentication = Some(child.clone());
                 self.set(
                     &mut instance.table,
                     path,
@@ -897,11 +986,9 @@ impl Translator<'_> {
                 }
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                if let Some((key, command)) = self.notify_program(child, &keyword_path) {
+                if let Some((key, program)) = self.notify_program(child, &keyword_path) {
                     self.origins.insert(path.key("notify").key(key), origin);
-                    instance
-                        .notify
-                        .insert(key.to_owned(), Value::String(command));
+                    instance.notify.insert(key.to_owned(), program);
                 }
             }
             "track_script" | "track_file" | "track_interface" => self.tracks(
@@ -922,7 +1009,28 @@ impl Translator<'_> {
                     );
                 }
             }
+            "strict_mode" => {
+                instance.strict = true;
+                self.not_translated(child, &keyword_path, "vrrp_instance");
+            }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
+        }
+    }
+
+    /// Notes the sync group of each member of sync group `node`.
+    fn collect_group_members(&mut self, node: &Node) {
+        let Some(group) = node.arguments.first() else {
+            return;
+        };
+        let members = node
+            .block
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|child| child.keyword == "group")
+            .flat_map(|child| child.block.as_deref().unwrap_or_default());
+        for member in members {
+            self.group_of.insert(member.keyword.clone(), group.clone());
         }
     }
 
@@ -960,21 +1068,62 @@ impl Translator<'_> {
         }
     }
 
-    /// A `notify*` keyword of an instance or a sync group: the native key and the program.
+    /// A `notify*` keyword of an instance or a sync group: the native key and the program
+    /// with its arguments, split as keepalived splits them (`notify_script_init()` in
+    /// `lib/notify.c`): the second word of the statement is the command, the third and
+    /// fourth the user and group to run it as.
     fn notify_program(
         &mut self,
         node: &Node,
         keyword_path: &FieldPath,
-    ) -> Option<(&'static str, String)> {
-        let command = self.one_argument(node, keyword_path)?;
-        if command.split_whitespace().count() > 1 {
-            self.error(
+    ) -> Option<(&'static str, Value)> {
+        let words = self.statement_words(node, keyword_path)?;
+        let Some(command) = words.get(1) else {
+            self.warn(
                 node,
                 keyword_path,
-                "not supported: a notify program gets no arguments from the file here; put \
-                 the command in a script file and name that",
+                format!("ignored: `{}` names no program", node.keyword),
             );
             return None;
+        };
+        if let Some(user) = words.get(2) {
+            let exists = matches!(nix::unistd::User::from_name(user), Ok(Some(_)));
+            if !exists {
+                self.warn(
+                    node,
+                    keyword_path,
+                    format!(
+                        "ignored, as keepalived ignores it: keepalived reads \"{user}\" as the \
+                         user to run \"{command}\" as, and there is no such user here (quote \
+                         the command to give it arguments)"
+                    ),
+                );
+                return None;
+            }
+            self.warn(
+                node,
+                keyword_path,
+                format!(
+                    "runs as the daemon's user, not as \"{user}\": notify programs have no user \
+                     of their own here"
+                ),
+            );
+        }
+        let mut argv = self.command_words(node, keyword_path, command)?;
+        match resolve_program(&argv[0]) {
+            Some(program) => argv[0] = program,
+            None => {
+                self.warn(
+                    node,
+                    keyword_path,
+                    format!(
+                        "ignored, as keepalived ignores it: there is no program \"{}\" on the \
+                         PATH",
+                        argv[0]
+                    ),
+                );
+                return None;
+            }
         }
         let key = match node.keyword.as_str() {
             "notify_master" => "on_master",
@@ -983,7 +1132,12 @@ impl Translator<'_> {
             "notify_stop" => "on_stop",
             _ => "on_change",
         };
-        Some((key, command.to_owned()))
+        let value = if argv.len() == 1 {
+            Value::String(argv.remove(0))
+        } else {
+            Value::Array(argv.into_iter().map(Value::String).collect())
+        };
+        Some((key, value))
     }
 
     /// `smtp_alert` alone (on), or with a value keepalived reads as a boolean.
@@ -1062,12 +1216,12 @@ impl Translator<'_> {
                 // Taken by `collect_group_tracks` into each member.
                 "track_script" | "track_file" | "track_interface" => {}
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                    if let Some((key, command)) = self.notify_program(child, &child_path) {
+                    if let Some((key, program)) = self.notify_program(child, &child_path) {
                         self.origins.insert(
                             path.key("notify").key(key),
                             Self::origin(child, &child_path),
                         );
-                        notify.insert(key.to_owned(), Value::String(command));
+                        notify.insert(key.to_owned(), program);
                     }
                 }
                 _ => self.not_translated(child, &child_path, "vrrp_sync_group"),
@@ -1157,6 +1311,24 @@ impl Translator<'_> {
         }
         let globals = &self.globals;
         let configured = globals.smtp_server.is_some() && !globals.email_to.is_empty();
+        if wanted.is_empty()
+            && configured
+            && let Some(placeholder) = unusable_mail_setting(globals)
+            && let Some((_, origin)) = globals.smtp_server.clone()
+        {
+            // keepalived sends no mail unless smtp_alert says so (its default is off), so it
+            // never looks at these; neither does the native configuration.
+            self.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                &origin.position,
+                origin.keyword_path.clone(),
+                format!(
+                    "ignored: the mail settings are not used (no smtp_alert), and \
+                     \"{placeholder}\" is no usable address, so they are left out"
+                ),
+            ));
+            return;
+        }
         if !configured {
             let missing = if globals.smtp_server.is_none() {
                 "smtp_server"
@@ -1257,8 +1429,9 @@ impl Translator<'_> {
         node: &Node,
         keyword_path: &FieldPath,
         native_path: &FieldPath,
-    ) -> Table {
+    ) -> Option<Table> {
         let mut auth = Table::new();
+        let mut ignored = false;
         for child in self.block(node, keyword_path) {
             let child_path = keyword_path.key(&child.keyword);
             let origin = Self::origin(child, &child_path);
@@ -1271,19 +1444,29 @@ impl Translator<'_> {
                         Value::String("pass".into()),
                         origin,
                     ),
-                    Some("AH") => self.error(
-                        child,
-                        &child_path,
-                        "not supported: IPsec AH authentication is not implemented; peers \
-                         using it would drop every advert sent from here",
-                    ),
-                    Some(other) => self.error(
-                        child,
-                        &child_path,
-                        format!(
-                            "\"{other}\" is not an authentication type; keepalived takes PASS or AH"
-                        ),
-                    ),
+                    Some("AH") => {
+                        self.warn(
+                            child,
+                            &child_path,
+                            "not carried out yet (issue 17), left out: IPsec AH \
+                             authentication; adverts are sent and taken without \
+                             authentication, so a keepalived peer using AH drops them (both \
+                             become master): run every router of this VRID from this file",
+                        );
+                        ignored = true;
+                    }
+                    Some(other) => {
+                        self.warn(
+                            child,
+                            &child_path,
+                            format!(
+                                "\"{other}\" is not an authentication type (PASS or AH): \
+                                 keepalived ignores it and runs the instance without \
+                                 authentication, as here"
+                            ),
+                        );
+                        ignored = true;
+                    }
                     None => {}
                 },
                 "auth_pass" => {
@@ -1299,10 +1482,20 @@ impl Translator<'_> {
                         origin,
                     );
                 }
-                _ => self.not_translated(child, &child_path, "authentication"),
+                _ => self.not_translated(child, &child_path, "vrrp_instance.authentication"),
             }
         }
-        auth
+        if !ignored && auth.contains_key("type") && !auth.contains_key("password") {
+            // vrrp.c: "Authentication specified but no password given. Ignoring".
+            self.warn(
+                node,
+                keyword_path,
+                "ignored, as keepalived ignores it: there is no auth_pass, so the instance runs \
+                 without authentication",
+            );
+            return None;
+        }
+        (!ignored && auth.contains_key("type")).then_some(auth)
     }
 
     /// The part of `password` keepalived sends: its first 8 bytes.
@@ -1341,6 +1534,7 @@ impl Translator<'_> {
         native_path: &FieldPath,
     ) -> Vec<Value> {
         let mut addresses = Vec::new();
+        let mut first_family: Option<bool> = None;
         for entry in self.block(node, keyword_path) {
             let entry_path = keyword_path.key(&entry.keyword);
             let mut options = Table::new();
@@ -1350,17 +1544,40 @@ impl Translator<'_> {
                 let key = match option.as_str() {
                     "dev" => "dev",
                     "label" => "label",
+                    // keepalived's other options (`parse_ipaddress()` in vrrp_ipaddress.c),
+                    // with the number of words each takes.
                     other => {
-                        self.error(
+                        let values = match other {
+                            "brd" | "broadcast" | "scope" | "preferred_lft" | "track_group" => 1,
+                            "no_track" | "home" | "-nodad" | "nodad" | "noprefixroute"
+                            | "autojoin" => 0,
+                            _ => {
+                                self.warn(
+                                    entry,
+                                    &entry_path,
+                                    format!(
+                                        "ignored, as keepalived ignores it: `{other}` is not an \
+                                         address option; the words after it too"
+                                    ),
+                                );
+                                break;
+                            }
+                        };
+                        let value: Vec<&String> = words.by_ref().take(values).collect();
+                        let written = std::iter::once(other)
+                            .chain(value.iter().map(|word| word.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        self.warn(
                             entry,
                             &entry_path,
                             format!(
-                                "not supported: the address option `{other}` is not translated \
-                                 (only dev and label are)"
+                                "`{written}` is left out: the address is added with its \
+                                 prefix, device and label only (the kernel's broadcast and \
+                                 scope defaults; removed when it goes, whatever no_track says)"
                             ),
                         );
-                        usable = false;
-                        break;
+                        continue;
                     }
                 };
                 match words.next() {
@@ -1374,6 +1591,53 @@ impl Translator<'_> {
                 }
             }
             if !usable {
+                continue;
+            }
+            // keepalived's parse_ipaddress(): an entry that is no address is skipped ("VRRP
+            // parsed invalid IP ... skipping IP"), and the instance runs without it.
+            if address_family(&entry.keyword).is_none() {
+                self.warn(
+                    entry,
+                    &entry_path,
+                    format!(
+                        "skipped, as keepalived skips it: \"{}\" is not an address",
+                        entry.keyword
+                    ),
+                );
+                continue;
+            }
+            // keepalived's alloc_vrrp_vip(): an advertised address of the other family than
+            // the instance's first is ignored ("address family must match VRRP instance").
+            let family = address_family(&entry.keyword);
+            if node.keyword == "virtual_ipaddress"
+                && let (Some(first), Some(this)) = (first_family, family)
+                && first != this
+            {
+                self.warn(
+                    entry,
+                    &entry_path,
+                    "ignored, as keepalived ignores it: its family differs from the \
+                     instance's first address (list it in virtual_ipaddress_excluded to hold \
+                     it without advertising it)",
+                );
+                continue;
+            }
+            if first_family.is_none() {
+                first_family = family;
+            }
+            if node.keyword == "virtual_ipaddress"
+                && let Some(holder) = self.shared_in_group(&entry.keyword)
+            {
+                // keepalived lets two instances advertise one address; in one sync group
+                // they are master together, so the first one holding it is enough.
+                self.warn(
+                    entry,
+                    &entry_path,
+                    format!(
+                        "left out: `{holder}`, of the same sync group, advertises it too and \
+                         holds it whenever this instance does"
+                    ),
+                );
                 continue;
             }
             self.origins.insert(
@@ -1445,12 +1709,13 @@ impl Translator<'_> {
                             definition.origins.clone(),
                         ),
                         None => {
-                            self.error(
+                            self.warn(
                                 track,
                                 &track_path,
                                 format!(
-                                    "there is no {defined_by} named `{}`; keepalived would run \
-                                     without this check",
+                                    "ignored: there is no {defined_by} named `{}`; the \
+                                     instance runs without this check, as keepalived's does \
+                                     (\"not found, ignoring\")",
                                     track.keyword
                                 ),
                             );
@@ -1459,12 +1724,26 @@ impl Translator<'_> {
                     }
                 }
             };
-            if instance.checks.contains_key(&check_name) {
-                self.error(
-                    track,
-                    &track_path,
-                    format!("a check called `{check_name}` is already tracked by this instance"),
-                );
+            if let Some(Value::Table(existing)) = instance.checks.get_mut(&check_name) {
+                if tracker == Tracker::SyncGroup {
+                    // keepalived tracks it for the group as well as for the member, and a
+                    // member of a sync group has no weights: its failure faults the group.
+                    existing.insert("weight".into(), Value::Integer(0));
+                    self.warn(
+                        track,
+                        &track_path,
+                        format!(
+                            "the member also tracks `{check_name}` itself; it is tracked once, \
+                             with weight 0, as a sync group's trackers are"
+                        ),
+                    );
+                } else {
+                    self.warn(
+                        track,
+                        &track_path,
+                        format!("ignored: `{check_name}` is already tracked by this instance"),
+                    );
+                }
                 continue;
             }
             let check_path = checks_path.key(&check_name);
@@ -1492,6 +1771,9 @@ impl Translator<'_> {
                 self.origins
                     .insert(check_path.key("weight"), Self::origin(track, &track_path));
             }
+            instance
+                .check_statements
+                .insert(check_name.clone(), (track.clone(), track_path.clone()));
             instance.checks.insert(check_name, Value::Table(check));
         }
     }
@@ -1548,6 +1830,83 @@ impl Translator<'_> {
             if let Some(origin) = origin {
                 self.origins.insert(path.key("version"), origin);
             }
+        }
+        let version = instance.table.get("version").and_then(Value::as_integer);
+        let strict = instance.strict || self.globals.strict;
+        if strict && let Some(statement) = instance.authentication.take() {
+            // vrrp.c: "Strict mode does not support authentication. Ignoring."
+            instance.table.remove("authentication");
+            self.warn(
+                &statement,
+                &keyword_path.key("authentication"),
+                "ignored, as keepalived ignores it: strict mode has no authentication",
+            );
+        }
+        if strict && let Some(peers) = &instance.peers {
+            // vrrp.c: "Unicast peers are not supported in strict mode", and the instance
+            // does not run.
+            let peers = peers.clone();
+            self.error(
+                &peers,
+                &keyword_path.key("unicast_peer"),
+                "keepalived refuses unicast peers in strict mode (vrrp_strict / strict_mode) on \
+                 an interface that can multicast; remove one or the other",
+            );
+        }
+        if version == Some(3)
+            && let Some(statement) = instance.authentication.take()
+        {
+            // vrrp.c: "VRRP version 3 does not support authentication. Ignoring."
+            instance.table.remove("authentication");
+            self.warn(
+                &statement,
+                &keyword_path.key("authentication"),
+                "ignored, as keepalived ignores it: VRRPv3 has no authentication (RFC 9568)",
+            );
+        }
+        if version == Some(2)
+            && let Some((statement, text)) = instance.advert_int.take()
+            && let Ok(seconds) = text.parse::<f64>()
+            && seconds.fract() != 0.0
+            && seconds > 0.0
+            && seconds < 255.0
+        {
+            // vrrp.c: "VRRPv2 advertisement interval must be an integer. rounding", to the
+            // nearest second, and never below one.
+            let rounded = (seconds.round() as i64).max(1);
+            self.warn(
+                &statement,
+                &keyword_path.key("advert_int"),
+                format!(
+                    "VRRPv2 carries whole seconds: {text} s is rounded to {rounded} s, as \
+                     keepalived rounds it"
+                ),
+            );
+            instance
+                .table
+                .insert("advert_interval".into(), Value::Integer(rounded));
+        }
+        if is_owner {
+            self.owner_checks(instance);
+        }
+        let advertises_none = instance
+            .table
+            .get("virtual_addresses")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty);
+        if advertises_none
+            && version == Some(2)
+            && let Some(origin) = self.origins.get(path).cloned()
+        {
+            // vrrp.c: "No VIP specified; at least one is sensible" (a VRRPv3 instance is
+            // refused, by keepalived and by the native check).
+            self.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                &origin.position,
+                origin.keyword_path,
+                "no virtual address, as keepalived allows with a warning: the instance elects \
+                 and notifies, and its adverts list no address",
+            ));
         }
         if let Some((source, source_node, source_path)) = instance.source.take() {
             if instance.has_peers {
@@ -1608,6 +1967,70 @@ impl Translator<'_> {
     }
 }
 
+impl Translator<'_> {
+    /// The checks of an address owner (priority 255), whose priority never changes: as
+    /// keepalived's vrrp_complete_instance() does, a weighted script or interface is
+    /// dropped, a tracked file's default weight becomes 0 and any other weight drops it.
+    fn owner_checks(&mut self, instance: &mut InstanceTranslation) {
+        let names: Vec<String> = instance.checks.keys().cloned().collect();
+        for name in names {
+            let Some(Value::Table(check)) = instance.checks.get_mut(&name) else {
+                continue;
+            };
+            let weight = check.get("weight").and_then(Value::as_integer).unwrap_or(0);
+            if weight == 0 {
+                continue;
+            }
+            let is_file = check.get("kind").and_then(Value::as_str) == Some("file");
+            let Some((statement, path)) = instance.check_statements.get(&name).cloned() else {
+                continue;
+            };
+            if is_file && weight == 1 {
+                check.insert("weight".into(), Value::Integer(0));
+                self.warn(
+                    &statement,
+                    &path,
+                    "the address owner's priority never changes: the file's weight is 0 \
+                     (a non-zero value means Fault), as keepalived sets it",
+                );
+            } else {
+                instance.checks.remove(&name);
+                self.warn(
+                    &statement,
+                    &path,
+                    format!(
+                        "ignored, as keepalived ignores it: the address owner's priority never \
+                         changes, so a check with weight {weight} is dropped"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+impl Translator<'_> {
+    /// The instance, of the current one's sync group, that advertises the address `text`
+    /// before it; the address is claimed for the current instance when none does.
+    fn shared_in_group(&mut self, text: &str) -> Option<String> {
+        let address: IpAddr = text.split('/').next()?.parse().ok()?;
+        let current = self.current_instance.clone()?;
+        match self.claimed.get(&address) {
+            Some(holder) if *holder != current => {
+                let same_group = matches!(
+                    (self.group_of.get(holder), self.group_of.get(&current)),
+                    (Some(a), Some(b)) if a == b
+                );
+                same_group.then(|| holder.clone())
+            }
+            Some(_) => None,
+            None => {
+                self.claimed.insert(address, current);
+                None
+            }
+        }
+    }
+}
+
 /// Whose `track_*` block is translated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tracker {
@@ -1637,6 +2060,16 @@ struct InstanceTranslation {
     checks: Table,
     /// The instance's name as written, which notifications keep.
     keepalived_name: Option<String>,
+    /// The `authentication` statement, when it gave a native one.
+    authentication: Option<Node>,
+    /// The `advert_int` statement and its value as written.
+    advert_int: Option<(Node, String)>,
+    /// The `track_*` statement each check came from, by native check name.
+    check_statements: BTreeMap<String, (Node, FieldPath)>,
+    /// `strict_mode`.
+    strict: bool,
+    /// The `unicast_peer` statement.
+    peers: Option<Node>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
@@ -1663,6 +2096,50 @@ fn native_name(name: &str) -> String {
         native.push_str("unnamed");
     }
     native
+}
+
+/// A program as keepalived finds it: a name with a `/` as written (relative to the
+/// directory the daemon starts in, `/` for a service), a bare name on the PATH as `execvp`
+/// finds it; `None` for a bare name found nowhere.
+fn resolve_program(name: &str) -> Option<String> {
+    if name.contains('/') {
+        return Some(if name.starts_with('/') {
+            name.to_owned()
+        } else {
+            format!("/{}", name.trim_start_matches("./"))
+        });
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|directory| directory.join(name))
+        .find(|candidate| candidate.is_file())
+        .map(|found| found.display().to_string())
+}
+
+/// The first mail setting that is a placeholder rather than an address or host
+/// (`notification_email_from root`, `smtp_server **`), if any.
+fn unusable_mail_setting(globals: &Globals) -> Option<String> {
+    let addresses = globals
+        .email_from
+        .iter()
+        .chain(&globals.email_to)
+        .map(|(address, _)| address);
+    for address in addresses {
+        if !address.contains('@') {
+            return Some(address.clone());
+        }
+    }
+    let (server, _) = globals.smtp_server.as_ref()?;
+    let host_like = server
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
+    (!host_like).then(|| server.clone())
+}
+
+/// Whether an address as written (`192.0.2.1/24`) is IPv6; `None` when it is no address.
+fn address_family(text: &str) -> Option<bool> {
+    let address = text.split('/').next()?.parse::<IpAddr>().ok()?;
+    Some(address.is_ipv6())
 }
 
 /// `smtp_server HOST [PORT]` as a native `host:port`, an IPv6 address in brackets.
