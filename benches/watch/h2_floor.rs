@@ -48,13 +48,21 @@ fn main() {
             .and_then(|at| arguments.get(at + 1))
             .cloned()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime starts");
+    let runtime = if arguments.iter().any(|a| a == "--current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime starts")
+    };
     if let Some(socket) = value("--serve") {
-        runtime.block_on(serve(PathBuf::from(socket)));
+        let per_stream = arguments.iter().any(|a| a == "--per-stream-tasks");
+        runtime.block_on(serve(PathBuf::from(socket), per_stream));
         return;
     }
     let Some(socket) = value("--socket") else {
@@ -84,12 +92,12 @@ fn now_nanos() -> u64 {
         .map_or(0, |since| since.as_nanos() as u64)
 }
 
-async fn serve(socket: PathBuf) {
+async fn serve(socket: PathBuf, per_stream: bool) {
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket).expect("the socket binds");
     let (rounds, _) = broadcast::channel::<Bytes>(4);
     let ticker = rounds.clone();
-    tokio::spawn(async move {
+    let tick = async move {
         let mut interval = tokio::time::interval(ROUND);
         loop {
             interval.tick().await;
@@ -98,7 +106,8 @@ async fn serve(socket: PathBuf) {
             // No receiver yet is fine: nobody is connected.
             let _ = ticker.send(Bytes::from(message));
         }
-    });
+    };
+    tokio::spawn(tick);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -118,8 +127,17 @@ async fn serve(socket: PathBuf) {
                     accepted = connection.accept() => match accepted {
                         Some(Ok((_request, mut respond))) => {
                             let response = http::Response::new(());
-                            if let Ok(send) = respond.send_response(response, false) {
-                                streams.push(send);
+                            if let Ok(mut send) = respond.send_response(response, false) {
+                                if per_stream {
+                                    let mut round = round.resubscribe();
+                                    tokio::spawn(async move {
+                                        while let Ok(message) = round.recv().await {
+                                            if send.send_data(message, false).is_err() { return; }
+                                        }
+                                    });
+                                } else {
+                                    streams.push(send);
+                                }
                             }
                         }
                         _ => return,

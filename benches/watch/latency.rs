@@ -25,6 +25,8 @@ mod api_lab;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use vrrp_sidecar_client::GrpcClient;
 use vrrp_sidecar_client::proto::watch_state_response::Kind;
 use vrrp_sidecar_client::proto::{SetPriorityRequest, WatchStateRequest};
@@ -139,28 +141,21 @@ async fn measure(options: &Options, count: usize) {
     for _ in 0..count.div_ceil(STREAMS_PER_CONNECTION) {
         connections.push(connect(&options.socket).await);
     }
-    let mut readers = Vec::with_capacity(count);
-    for n in 0..count {
-        let mut stream = watch(
-            &connections[n / STREAMS_PER_CONNECTION],
-            watch_request(&options.instance),
-        )
-        .await;
-        read_until(&mut stream, READ_TIMEOUT, is_snapshot_complete).await;
-        let changes = options.changes;
+    let mut readers = Vec::with_capacity(connections.len());
+    for (connection, client) in connections.iter().enumerate() {
+        let streams = STREAMS_PER_CONNECTION.min(count - connection * STREAMS_PER_CONNECTION);
+        let mut opened = Vec::with_capacity(streams);
+        for _ in 0..streams {
+            let mut stream = watch(client, watch_request(&options.instance)).await;
+            read_until(&mut stream, READ_TIMEOUT, is_snapshot_complete).await;
+            opened.push(read_changes(stream, options.changes));
+        }
+        // One task per connection reads all its streams, as the floor's client does.
         readers.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(changes);
-            while latencies.len() < changes {
-                let message = next(&mut stream, READ_TIMEOUT).await;
-                let read_at = SystemTime::now();
-                if let Some(Kind::PriorityChange(_)) = message.kind {
-                    let sent: SystemTime = message
-                        .timestamp
-                        .expect("every event carries its timestamp")
-                        .try_into()
-                        .expect("the daemon's timestamps are valid");
-                    latencies.push(read_at.duration_since(sent).unwrap_or_default());
-                }
+            let mut latencies = Vec::new();
+            let mut reads: FuturesUnordered<_> = opened.into_iter().collect();
+            while let Some(stream_latencies) = reads.next().await {
+                latencies.extend(stream_latencies);
             }
             latencies
         }));
@@ -191,6 +186,27 @@ async fn measure(options: &Options, count: usize) {
         rss
     );
     set_priority(&control, &options.instance, 150).await;
+}
+
+/// The latencies of the next `changes` `PriorityChange` events of `stream`.
+async fn read_changes(
+    mut stream: tonic::Streaming<vrrp_sidecar_client::proto::WatchStateResponse>,
+    changes: usize,
+) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(changes);
+    while latencies.len() < changes {
+        let message = next(&mut stream, READ_TIMEOUT).await;
+        let read_at = SystemTime::now();
+        if let Some(Kind::PriorityChange(_)) = message.kind {
+            let sent: SystemTime = message
+                .timestamp
+                .expect("every event carries its timestamp")
+                .try_into()
+                .expect("the daemon's timestamps are valid");
+            latencies.push(read_at.duration_since(sent).unwrap_or_default());
+        }
+    }
+    latencies
 }
 
 /// Changes the priority every 5 ms for `duration`, with one subscriber that never reads

@@ -6,7 +6,9 @@
 //! - `listener`: the Unix socket (and optional TCP listener with TLS), reflection and the
 //!   standard health service;
 //! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
-//! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats);
+//! - `runtime`: the thread the API's connections and streams run on;
+//! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats), each change
+//!   encoded once for every stream;
 //! - `auth`: who may call mutating RPCs over TCP;
 //! - `checks`: health-check specs from the API, and `ReportHealth` streams;
 //! - `check_store`: registered checks kept in a file across restarts, when configured;
@@ -32,6 +34,8 @@ mod checks;
 pub(crate) mod convert;
 #[cfg(feature = "daemon")]
 mod listener;
+#[cfg(feature = "daemon")]
+mod runtime;
 #[cfg(feature = "daemon")]
 mod service;
 #[cfg(feature = "daemon")]

@@ -1,7 +1,15 @@
-//! One `WatchState` stream, written by the HTTP/2 stream's own task: each time the client
-//! has room for a message, the stream reads the router's event bus for the next one. With
-//! thousands of watchers, a change costs one wake-up per watcher and no copy through a
-//! second task.
+//! `WatchState`, served by hand beside the generated `vrrp.v1.Sidecar` server: each change is
+//! encoded once, as the length-prefixed gRPC message, and every stream following its instance
+//! sends those same bytes.
+//!
+//! tonic's generated route would turn each change into a `WatchStateResponse` and encode it
+//! again for every stream, through a per-call encode buffer; with thousands of watchers that
+//! was most of the daemon's work per change. [`WatchStateRoute`] answers the method's path
+//! itself (the request, the response headers, the body and the trailers are the same on the
+//! wire, so grpcurl, grpcio and the SDK see no difference) and hands every other path to the
+//! generated server. The body of one stream is its [`Watcher`], written by the HTTP/2
+//! stream's own task: each time the client has room for a message, the stream reads the
+//! router's event bus for the next one.
 //!
 //! The stream starts from what the router handed over in one step (a snapshot and its
 //! subscription, or a resume's backlog and its subscription). When the client reads too
@@ -10,19 +18,30 @@
 //! and starts again with a `Reset` and a fresh snapshot, so the client never sees a silent gap.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::convert::Infallible;
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use futures_util::Stream;
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http_body::Frame;
+use http_body_util::{BodyExt, Limited, StreamBody};
+use prost::Message;
 use tokio::time::{Instant, Sleep};
 use tonic::Status;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tower_service::Service;
 
 use crate::daemon::control::{ResumePoint, RouterHandle, WatchBeginning, WatchStart};
 use crate::daemon::status::{InstanceEvent, InstanceStatus};
 use crate::events::{Next, ResumeRefused, Revisioned, Subscription};
 
 use super::convert;
+use super::listener::MAX_REQUEST_BYTES;
 use super::service::control_status;
 use super::v1::watch_state_response::Kind;
 use super::v1::{self, reset::Cause};
@@ -32,8 +51,17 @@ const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
 /// The shortest and longest heartbeat interval a watcher may ask for.
 const HEARTBEAT_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(300));
 
-/// The stream a `WatchState` call returns.
-pub type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::WatchStateResponse, Status>> + Send>>;
+/// The HTTP/2 path of the method [`WatchStateRoute`] serves: `/{package.Service}/{Method}`.
+const WATCH_STATE_PATH: &str = "/vrrp.v1.Sidecar/WatchState";
+
+/// The gRPC message prefix: a compressed flag and the message's length (4 bytes, big-endian).
+const PREFIX_BYTES: usize = 5;
+
+/// How many recently encoded changes are kept for the streams that have not sent them yet.
+/// Streams read the bus in revision order and close together, so the newest few are almost
+/// always enough; one that falls further behind encodes the change again, which only costs
+/// time.
+const ENCODED_CHANGES: usize = 16;
 
 /// A checked `WatchStateRequest`.
 #[derive(Debug)]
@@ -71,32 +99,253 @@ impl WatchRequest {
     }
 }
 
-/// Starts the stream: asks the router first, so a refusal (RESOURCE_EXHAUSTED, UNAVAILABLE)
-/// is the call's status.
-pub async fn start(router: RouterHandle, request: WatchRequest) -> Result<WatchStream, Status> {
-    let first = router
-        .watch(request.resume.clone())
+/// The generated `vrrp.v1.Sidecar` server with `WatchState` served by [`Watches`].
+#[derive(Clone, Debug)]
+pub struct WatchStateRoute<S> {
+    generated: S,
+    watches: Arc<Watches>,
+}
+
+impl<S> WatchStateRoute<S> {
+    /// Serves `WatchState` from `router`, and every other method of the service through
+    /// `generated`.
+    pub fn new(generated: S, router: RouterHandle) -> Self {
+        WatchStateRoute {
+            generated,
+            watches: Arc::new(Watches {
+                router,
+                encoded: Mutex::new(VecDeque::with_capacity(ENCODED_CHANGES)),
+            }),
+        }
+    }
+}
+
+impl<S: NamedService> NamedService for WatchStateRoute<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> Service<http::Request<Body>> for WatchStateRoute<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.generated.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        if request.uri().path() == WATCH_STATE_PATH {
+            let watches = Arc::clone(&self.watches);
+            Box::pin(async move { Ok(watches.serve(request.into_body()).await) })
+        } else {
+            Box::pin(self.generated.call(request))
+        }
+    }
+}
+
+/// What every `WatchState` stream of one listener shares: the router, and the changes
+/// already encoded.
+#[derive(Debug)]
+pub struct Watches {
+    router: RouterHandle,
+    /// The latest changes as length-prefixed `WatchStateResponse`s, oldest first.
+    encoded: Mutex<VecDeque<EncodedChange>>,
+}
+
+/// One change on the wire.
+#[derive(Debug)]
+struct EncodedChange {
+    /// The change itself: held, so its address identifies it while it is here.
+    change: Arc<Revisioned<InstanceEvent>>,
+    /// Its instance's key, to filter on without comparing names.
+    instance: InstanceKey,
+    /// The length-prefixed message.
+    frame: Bytes,
+}
+
+impl Watches {
+    /// Answers one `WatchState` call: the stream, or a status when the request is malformed
+    /// or the router refuses (RESOURCE_EXHAUSTED, UNAVAILABLE).
+    async fn serve(self: Arc<Self>, body: Body) -> http::Response<Body> {
+        let started = match read_request(body).await.and_then(WatchRequest::parse) {
+            Ok(request) => self.start(request).await,
+            Err(status) => Err(status),
+        };
+        match started {
+            Ok(watcher) => {
+                let frames =
+                    futures_util::stream::unfold(Box::new(watcher), |mut watcher| async move {
+                        let frame = watcher.next_frame().await?;
+                        Some((Ok::<_, Infallible>(frame), watcher))
+                    });
+                let mut response = http::Response::new(Body::new(StreamBody::new(frames)));
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+                response
+            }
+            Err(status) => status.into_http(),
+        }
+    }
+
+    /// Starts a stream: asks the router first, so a refusal is the call's status.
+    async fn start(self: Arc<Self>, request: WatchRequest) -> Result<Watcher, Status> {
+        let first = self
+            .router
+            .watch(request.resume.clone())
+            .await
+            .map_err(|error| control_status(&error))?;
+        let mut watcher = Watcher {
+            followed: request
+                .instances
+                .iter()
+                .map(|name| InstanceKey::of(name))
+                .collect(),
+            instances: request.instances,
+            heartbeat: request.heartbeat,
+            heartbeat_timer: Box::pin(tokio::time::sleep(request.heartbeat)),
+            last_sent: Instant::now(),
+            epoch: String::new(),
+            revision: 0,
+            outbox: VecDeque::new(),
+            phase: Phase::Ended,
+            watches: self,
+        };
+        watcher.begin(first, None);
+        Ok(watcher)
+    }
+
+    /// `change` on the wire (encoded now if no stream has sent it yet), and its instance's
+    /// key.
+    fn encoded(
+        &self,
+        change: &Arc<Revisioned<InstanceEvent>>,
+        epoch: &str,
+    ) -> (InstanceKey, Bytes) {
+        // Nothing is left half-done under the lock, so a panic elsewhere leaves the cache
+        // usable.
+        let mut encoded = self.encoded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = encoded
+            .iter()
+            .rev()
+            .find(|known| Arc::ptr_eq(&known.change, change))
+        {
+            return (known.instance, known.frame.clone());
+        }
+        let message = response(
+            epoch,
+            change.revision,
+            change.at,
+            convert::event(&change.event),
+        );
+        let known = EncodedChange {
+            change: Arc::clone(change),
+            instance: InstanceKey::of(change.event.instance()),
+            frame: frame(&message),
+        };
+        let found = (known.instance, known.frame.clone());
+        if encoded.len() == ENCODED_CHANGES {
+            encoded.pop_front();
+        }
+        encoded.push_back(known);
+        found
+    }
+}
+
+/// An instance name as a number, the same for the same name throughout the run: a stream
+/// compares numbers with each change, and names only when the numbers match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct InstanceKey(u64);
+
+impl InstanceKey {
+    fn of(name: &str) -> Self {
+        // Keyed once per run, so a client cannot choose names that collide on purpose.
+        static HASHER: LazyLock<RandomState> = LazyLock::new(RandomState::new);
+        InstanceKey(HASHER.hash_one(name))
+    }
+}
+
+/// Reads the request's one message: INTERNAL when it is missing, extra or malformed (as
+/// tonic answers), OUT_OF_RANGE when larger than the API accepts, UNIMPLEMENTED when
+/// compressed (the API offers no compression).
+async fn read_request(body: Body) -> Result<v1::WatchStateRequest, Status> {
+    let limit = PREFIX_BYTES + MAX_REQUEST_BYTES;
+    let bytes = Limited::new(body, limit)
+        .collect()
         .await
-        .map_err(|error| control_status(&error))?;
-    let mut watcher = Watcher {
-        router,
-        instances: request.instances,
-        heartbeat: request.heartbeat,
-        heartbeat_timer: Box::pin(tokio::time::sleep(request.heartbeat)),
-        last_sent: Instant::now(),
-        epoch: String::new(),
-        revision: 0,
-        outbox: VecDeque::new(),
-        phase: Phase::Ended,
+        .map_err(|error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                Status::out_of_range(format!(
+                    "the request is larger than the {} bytes the API accepts",
+                    MAX_REQUEST_BYTES
+                ))
+            } else {
+                Status::from_error(error)
+            }
+        })?
+        .to_bytes();
+    decode_request(&bytes)
+}
+
+/// The message of a request body holding exactly one uncompressed gRPC message.
+fn decode_request(body: &[u8]) -> Result<v1::WatchStateRequest, Status> {
+    let Some((prefix, message)) = body.split_at_checked(PREFIX_BYTES) else {
+        return Err(Status::internal("Missing request message."));
     };
-    watcher.begin(first, None);
-    Ok(Box::pin(futures_util::stream::unfold(
-        Box::new(watcher),
-        |mut watcher| async move {
-            let message = watcher.next_message().await?;
-            Some((message, watcher))
-        },
-    )))
+    if prefix[0] != 0 {
+        return Err(Status::unimplemented(
+            "compressed requests are not accepted: send WatchStateRequest uncompressed",
+        ));
+    }
+    let length = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]);
+    if usize::try_from(length).ok() != Some(message.len()) {
+        return Err(Status::internal(format!(
+            "the request body holds {} bytes after a message prefix of {length} bytes; \
+             WatchState takes exactly one message",
+            message.len()
+        )));
+    }
+    v1::WatchStateRequest::decode(message)
+        .map_err(|error| Status::internal(format!("decoding WatchStateRequest: {error}")))
+}
+
+/// A `WatchStateResponse`.
+fn response(epoch: &str, revision: u64, at: SystemTime, kind: Kind) -> v1::WatchStateResponse {
+    v1::WatchStateResponse {
+        epoch: epoch.to_owned(),
+        revision,
+        timestamp: Some(convert::timestamp(at)),
+        kind: Some(kind),
+    }
+}
+
+/// `message` as gRPC sends it: the uncompressed flag, its length, the encoded message.
+fn frame(message: &v1::WatchStateResponse) -> Bytes {
+    let length = message.encoded_len();
+    let mut frame = BytesMut::with_capacity(PREFIX_BYTES + length);
+    frame.put_u8(0);
+    frame.put_u32(
+        u32::try_from(length).expect("a WatchStateResponse is a few hundred bytes at most"),
+    );
+    message
+        .encode(&mut frame)
+        .expect("the buffer was sized by encoded_len");
+    frame.freeze()
+}
+
+/// The trailers that end a stream with `status`.
+fn trailers(status: &Status) -> Frame<Bytes> {
+    let mut trailers = http::HeaderMap::new();
+    if let Err(unencodable) = status.add_header(&mut trailers) {
+        trailers.clear();
+        // Only a message that cannot be a header value gets here; its code still goes out.
+        let _ = Status::new(unencodable.code(), "").add_header(&mut trailers);
+    }
+    Frame::trailers(trailers)
 }
 
 /// Where the stream stands once its outbox is empty.
@@ -110,8 +359,11 @@ enum Phase {
 }
 
 struct Watcher {
-    router: RouterHandle,
+    watches: Arc<Watches>,
+    /// The names asked for, in order, for snapshots; empty follows every instance.
     instances: BTreeSet<String>,
+    /// Their keys, for filtering changes.
+    followed: Vec<InstanceKey>,
     heartbeat: Duration,
     /// Fires at most once per heartbeat interval; when it fires early (something was sent
     /// since it was set), it is set again instead of being moved on every message.
@@ -121,24 +373,25 @@ struct Watcher {
     /// The latest revision the client is up to date with, for messages that are not events.
     revision: u64,
     /// Messages made in one go (a snapshot, a resume's backlog), sent before anything else.
-    outbox: VecDeque<v1::WatchStateResponse>,
+    outbox: VecDeque<Bytes>,
     phase: Phase,
 }
 
 impl Watcher {
-    /// The next message for the client; `None` ends the stream.
-    async fn next_message(&mut self) -> Option<Result<v1::WatchStateResponse, Status>> {
+    /// The next frame of the response body: a message, or the trailers that end the stream
+    /// with an error; `None` once they are sent.
+    async fn next_frame(&mut self) -> Option<Frame<Bytes>> {
         loop {
             if let Some(message) = self.outbox.pop_front() {
-                return Some(Ok(self.sent(message)));
+                return Some(self.sent(message));
             }
             match &mut self.phase {
                 Phase::Ended => return None,
-                Phase::Lagged => match self.router.watch(None).await {
+                Phase::Lagged => match self.watches.router.watch(None).await {
                     Ok(start) => self.begin(start, Some(Cause::SubscriberLagged)),
                     Err(error) => {
                         self.phase = Phase::Ended;
-                        return Some(Err(control_status(&error)));
+                        return Some(trailers(&control_status(&error)));
                     }
                 },
                 Phase::Following(subscription) => {
@@ -148,13 +401,13 @@ impl Watcher {
                             Next::Event(change) => {
                                 self.revision = change.revision;
                                 if let Some(message) = self.event_message(&change) {
-                                    return Some(Ok(self.sent(message)));
+                                    return Some(self.sent(message));
                                 }
                             }
                             Next::Lagged { .. } => self.phase = Phase::Lagged,
                             Next::Closed => {
                                 self.phase = Phase::Ended;
-                                return Some(Err(Status::unavailable(
+                                return Some(trailers(&Status::unavailable(
                                     "the daemon is shutting down; reconnect and resume once it \
                                      is back",
                                 )));
@@ -168,7 +421,7 @@ impl Watcher {
                                     SystemTime::now(),
                                     Kind::Heartbeat(v1::Heartbeat {}),
                                 );
-                                return Some(Ok(self.sent(heartbeat)));
+                                return Some(self.sent(heartbeat));
                             }
                             self.heartbeat_timer.as_mut().reset(due);
                         }
@@ -254,30 +507,25 @@ impl Watcher {
             .collect()
     }
 
-    /// The message for `change`, or `None` when this watcher does not follow its instance.
-    fn event_message(
-        &self,
-        change: &Arc<Revisioned<InstanceEvent>>,
-    ) -> Option<v1::WatchStateResponse> {
-        if !self.instances.is_empty() && !self.instances.contains(change.event.instance()) {
-            return None;
-        }
-        Some(self.message(change.revision, change.at, convert::event(&change.event)))
+    /// The message for `change`, shared with every stream that sends it, or `None` when
+    /// this watcher does not follow its instance.
+    fn event_message(&self, change: &Arc<Revisioned<InstanceEvent>>) -> Option<Bytes> {
+        let (instance, message) = self.watches.encoded(change, &self.epoch);
+        let follows = self.followed.is_empty()
+            || (self.followed.contains(&instance)
+                && self.instances.contains(change.event.instance()));
+        follows.then_some(message)
     }
 
-    fn message(&self, revision: u64, at: SystemTime, kind: Kind) -> v1::WatchStateResponse {
-        v1::WatchStateResponse {
-            epoch: self.epoch.clone(),
-            revision,
-            timestamp: Some(convert::timestamp(at)),
-            kind: Some(kind),
-        }
+    /// A message of this stream alone, encoded.
+    fn message(&self, revision: u64, at: SystemTime, kind: Kind) -> Bytes {
+        frame(&response(&self.epoch, revision, at, kind))
     }
 
     /// Notes that `message` goes out now, for the heartbeat.
-    fn sent(&mut self, message: v1::WatchStateResponse) -> v1::WatchStateResponse {
+    fn sent(&mut self, message: Bytes) -> Frame<Bytes> {
         self.last_sent = Instant::now();
-        message
+        Frame::data(message)
     }
 }
 
