@@ -14,11 +14,15 @@
 #
 # Usage (as root, from the repository):
 #   benches/watch/run.sh [--counts "1 100 1000 10000"] [--changes 20] [--churn SECONDS]
+#       [--daemon PATH]
+# --daemon runs another build of the daemon (an older commit's, for a before/after
+# comparison) instead of this tree's target/release/vrrp-sidecar.
 set -euo pipefail
 
 counts="1 100 1000 10000"
 changes=20
 churn_seconds=10
+daemon=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -27,6 +31,7 @@ while (($#)); do
         --counts) counts=$2; shift 2 ;;
         --changes) changes=$2; shift 2 ;;
         --churn) churn_seconds=$2; shift 2 ;;
+        --daemon) daemon=$(realpath "$2"); shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option $1" >&2; usage >&2; exit 64 ;;
     esac
@@ -43,6 +48,7 @@ done
 repository=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repository"
 cargo build --release --bin vrrp-sidecar >&2
+daemon=${daemon:-$repository/target/release/vrrp-sidecar}
 cargo bench --bench watch_latency --bench watch_h2_floor --no-run >&2
 executable() {
     cargo bench --bench "$1" --no-run --message-format=json 2>/dev/null |
@@ -92,7 +98,7 @@ priority = 150
 advert_interval = "100ms"
 virtual_addresses = ["192.0.2.101/24"]
 EOF
-ip netns exec "$namespace" target/release/vrrp-sidecar --config "$work/daemon.toml" \
+ip netns exec "$namespace" "$daemon" --config "$work/daemon.toml" \
     --api-socket "$work/api.sock" >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
 
@@ -129,6 +135,7 @@ for _ in $(seq 50); do [[ -S $work/floor.sock ]] && break; sleep 0.1; done
 [[ -S $work/floor.sock ]] || { echo "the floor server did not start" >&2; exit 70; }
 
 echo "watch benchmark: $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
+echo "daemon: $daemon"
 echo
 echo "Delivery latency, transition to the subscriber's read ($changes changes per row; release"
 echo "build, subscribers in another process, 100 streams per connection, one reading task per"

@@ -48,7 +48,7 @@ use tower_service::Service;
 
 use crate::daemon::control::{ResumePoint, RouterHandle, WatchBeginning, WatchStart};
 use crate::daemon::status::{InstanceEvent, InstanceStatus};
-use crate::events::{Next, ResumeRefused, Revisioned, Subscription};
+use crate::events::{Epoch, Next, ResumeRefused, Revisioned, Subscription};
 
 use super::convert;
 use super::listener::MAX_REQUEST_BYTES;
@@ -203,15 +203,16 @@ impl EncodedChange {
     }
 }
 
-/// Reads the router's bus for every stream, from `start` on, and hands each change on
+/// Reads the router's bus for every stream, from `subscription` on, and hands each change on
 /// encoded; starts over from a fresh subscription when it lags.
-async fn run_hub(router: RouterHandle, mut start: WatchStart, streams: broadcast::Sender<HubItem>) {
+async fn run_hub(
+    router: RouterHandle,
+    mut relay: (Epoch, Subscription<InstanceEvent>),
+    streams: broadcast::Sender<HubItem>,
+) {
     loop {
-        let epoch = start.epoch.to_string();
-        let mut subscription = match start.beginning {
-            WatchBeginning::Snapshot { subscription, .. } => subscription,
-            WatchBeginning::Resumed(resumed) => resumed.subscription,
-        };
+        let (epoch, mut subscription) = relay;
+        let epoch = epoch.to_string();
         let lagged = loop {
             match subscription.next().await {
                 Next::Event(change) => {
@@ -225,8 +226,8 @@ async fn run_hub(router: RouterHandle, mut start: WatchStart, streams: broadcast
         };
         // Subscribed again before the streams hear of it, so a stream that starts over
         // asks the router after the hub's new subscription began.
-        start = match router.watch(None).await {
-            Ok(start) if lagged => start,
+        relay = match router.relay().await {
+            Ok(relay) if lagged => relay,
             _ => {
                 let _ = streams.send(HubItem::Closed);
                 return;
@@ -268,13 +269,13 @@ impl Watches {
             .get_or_try_init(|| async {
                 // The hub's own start, waited for, so no stream asks the router before the
                 // hub is subscribed.
-                let start = self
+                let relay = self
                     .router
-                    .watch(None)
+                    .relay()
                     .await
                     .map_err(|error| control_status(&error))?;
                 let (streams, _) = broadcast::channel(HUB_QUEUE);
-                tokio::spawn(run_hub(self.router.clone(), start, streams.clone()));
+                tokio::spawn(run_hub(self.router.clone(), relay, streams.clone()));
                 Ok::<_, Status>(streams)
             })
             .await?;
