@@ -6,7 +6,7 @@
 #   scripts/chaos.sh 40 1733000000123456789
 #
 # The loss and delay faults need nft and iptables (Debian's nftables and iptables packages,
-# which .ci/run installs). It runs the ignored `long_chaos` test of the same binary CI builds
+# which scripts/install-test-deps.sh installs). It runs the `bounded_chaos` test of the binary CI builds
 # (the debug profile: a release build would be a second full build of the workspace for no
 # gain, since the daemons spend their time waiting on timers and sockets).
 set -euo pipefail
@@ -18,4 +18,4 @@ export CHAOS_FAULTS="$faults"
 if [[ $# -ge 2 ]]; then
     export CHAOS_SEED="$2"
 fi
-cargo test --locked --test chaos -- --ignored --exact long_chaos --nocapture
+cargo test --locked --test chaos -- --include-ignored --exact bounded_chaos --nocapture

@@ -5,7 +5,8 @@
 //! - [`config`]: the native configuration file (TOML or YAML, environment overrides), checked
 //!   in full into a typed [`config::Config`].
 //! - [`events`]: the revisioned change history that `WatchState` streams follow.
-//! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers).
+//! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers): the
+//!   `vrrp-sidecar-core` crate, which depends on neither tokio nor the kernel.
 //! - [`net`]: the only place that touches the kernel (raw sockets, rtnetlink, AF_PACKET).
 //! - [`health`]: health checks, each a task that runs on its interval and reports its verdict.
 //! - [`daemon`]: the router task that runs every instance on the real network, its VIP
@@ -14,14 +15,9 @@
 
 pub mod api;
 pub mod config;
-#[cfg(feature = "daemon")]
 pub mod daemon;
-#[cfg(feature = "daemon")]
 pub mod events;
-#[cfg(feature = "daemon")]
 pub mod health;
-#[cfg(feature = "daemon")]
 pub mod net;
-#[cfg(feature = "daemon")]
 pub mod telemetry;
-pub mod vrrp;
+pub use vrrp_sidecar_core as vrrp;

@@ -21,6 +21,8 @@ use vrrp_sidecar::telemetry::Telemetry;
 const EXIT_INVALID_CONFIG: u8 = 78;
 /// Exit status for a daemon that could not start or failed while running.
 const EXIT_FAILED: u8 = 1;
+/// Exit status when the daemon lacks the privileges it needs: sysexits.h's EX_NOPERM.
+const EXIT_NEEDS_PRIVILEGES: u8 = 77;
 
 /// A VRRP (RFC 3768 v2, RFC 9568 v3) high-availability daemon.
 ///
@@ -220,6 +222,19 @@ fn run(
         }
         let kept: Vec<String> = keep.iter().map(ToString::to_string).collect();
         info!(capabilities = %kept.join(" "), "running as root with only these capabilities");
+    } else {
+        let missing = privileges::missing_network_capabilities();
+        if !missing.is_empty() {
+            let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+            eprintln!(
+                "vrrp-sidecar: needs {} to send adverts and hold addresses: run it as root \
+                 (sudo), or grant CAP_NET_ADMIN and CAP_NET_RAW (systemd's \
+                 AmbientCapabilities=, or setcap cap_net_admin,cap_net_raw+ep on the binary; \
+                 README, \"Running in production\")",
+                missing.join(" and ")
+            );
+            return ExitCode::from(EXIT_NEEDS_PRIVILEGES);
+        }
     }
     // Two workers: the router keeps running while the VIP worker or a look-up waits on
     // netlink, and the daemon stays small.

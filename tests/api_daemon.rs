@@ -53,10 +53,9 @@ fn set_priority(name: &str, priority: u32) -> proto::SetPriorityRequest {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_watch_on_the_backup_sees_the_failover_and_the_sdk_follows_it() {
-    if !require_root("a_watch_on_the_backup_sees_the_failover_and_the_sdk_follows_it") {
-        return;
-    }
+    require_root("a_watch_on_the_backup_sees_the_failover_and_the_sdk_follows_it");
     let lab = lab(&["h1", "h2"]);
     let (master, _backup) =
         lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
@@ -112,10 +111,9 @@ fn a_watch_on_the_backup_sees_the_failover_and_the_sdk_follows_it() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn resume_replays_exactly_the_missed_events_and_a_bad_resume_resets() {
-    if !require_root("resume_replays_exactly_the_missed_events_and_a_bad_resume_resets") {
-        return;
-    }
+    require_root("resume_replays_exactly_the_missed_events_and_a_bad_resume_resets");
     let lab = lab(&["h1"]);
     lab.start("h1", &[InstanceSpec::v3(150)]);
     // Alone, it becomes master after Master_Down_Interval; no transition may come later.
@@ -177,10 +175,9 @@ fn resume_replays_exactly_the_missed_events_and_a_bad_resume_resets() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn the_socket_is_private_a_stale_one_is_replaced_and_a_live_one_is_kept() {
-    if !require_root("the_socket_is_private_a_stale_one_is_replaced_and_a_live_one_is_kept") {
-        return;
-    }
+    require_root("the_socket_is_private_a_stale_one_is_replaced_and_a_live_one_is_kept");
     let lab = lab(&["h1", "h2"]);
     let socket = lab.api_socket("h1");
     let first = lab.start("h1", &[InstanceSpec::v3(150)]);
@@ -222,10 +219,9 @@ fn the_socket_is_private_a_stale_one_is_replaced_and_a_live_one_is_kept() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn bad_input_gets_the_documented_status_codes() {
-    if !require_root("bad_input_gets_the_documented_status_codes") {
-        return;
-    }
+    require_root("bad_input_gets_the_documented_status_codes");
     let lab = lab(&["h1"]);
     let owner = InstanceSpec {
         name: "owner",
@@ -358,10 +354,9 @@ fn bad_input_gets_the_documented_status_codes() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_stalled_watcher_holds_up_neither_adverts_nor_other_watchers() {
-    if !require_root("a_stalled_watcher_holds_up_neither_adverts_nor_other_watchers") {
-        return;
-    }
+    require_root("a_stalled_watcher_holds_up_neither_adverts_nor_other_watchers");
     let lab = lab(&["h1", "h2"]);
     let (_master, _backup) =
         lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
@@ -449,10 +444,9 @@ fn a_stalled_watcher_holds_up_neither_adverts_nor_other_watchers() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn over_tcp_only_a_client_with_a_mutating_token_may_mutate() {
-    if !require_root("over_tcp_only_a_client_with_a_mutating_token_may_mutate") {
-        return;
-    }
+    require_root("over_tcp_only_a_client_with_a_mutating_token_may_mutate");
     let lab = lab(&["h1"]);
     let tokens = lab.scratch("tokens");
     std::fs::write(&tokens, "# name token\nops s3cret\nviewer l00k read-only\n")
@@ -515,10 +509,9 @@ fn over_tcp_only_a_client_with_a_mutating_token_may_mutate() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn delivery_latency_with_many_watchers() {
-    if !require_root("delivery_latency_with_many_watchers") {
-        return;
-    }
+    require_root("delivery_latency_with_many_watchers");
     let lab = lab(&["h1"]);
     lab.start("h1", &[InstanceSpec::v3(150)]);
     assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
@@ -670,16 +663,11 @@ fn make_certificates(openssl: &std::path::Path, directory: &std::path::Path) {
 }
 
 #[test]
+#[ignore = "lab: needs root, openssl; scripts/test runs it"]
 fn over_tls_a_client_certificate_may_mutate_and_a_bare_client_may_only_read() {
     let test = "over_tls_a_client_certificate_may_mutate_and_a_bare_client_may_only_read";
-    if !require_root(test) {
-        return;
-    }
-    let Some(openssl) =
-        api_lab::require_tool(test, "openssl", std::path::Path::new("/usr/bin/openssl"))
-    else {
-        return;
-    };
+    require_root(test);
+    let openssl = api_lab::require_tool(test, "openssl", std::path::Path::new("/usr/bin/openssl"));
     let lab = lab(&["h1"]);
     let directory = lab.scratch("pki");
     std::fs::create_dir_all(&directory).expect("PKI directory");
@@ -728,11 +716,10 @@ fn over_tls_a_client_certificate_may_mutate_and_a_bare_client_may_only_read() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn grpc_health_reports_the_daemon_not_mastership_and_turns_not_serving_when_stopping() {
     let test = "grpc_health_reports_the_daemon_not_mastership_and_turns_not_serving_when_stopping";
-    if !require_root(test) {
-        return;
-    }
+    require_root(test);
     use tonic_health::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let lab = lab(&["h1", "h2"]);
@@ -795,12 +782,9 @@ fn replied_sequences(log: &str) -> Vec<u32> {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn resign_hands_over_without_losing_a_probe_and_preempts_again_after_its_hold_down() {
-    if !require_root(
-        "resign_hands_over_without_losing_a_probe_and_preempts_again_after_its_hold_down",
-    ) {
-        return;
-    }
+    require_root("resign_hands_over_without_losing_a_probe_and_preempts_again_after_its_hold_down");
     let lab = lab(&["h1", "h2", "c"]);
     let hosts = ["h1", "h2"];
     lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
@@ -895,12 +879,9 @@ fn resign_hands_over_without_losing_a_probe_and_preempts_again_after_its_hold_do
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn the_sdk_watch_survives_a_daemon_restart_with_a_reset_and_misses_no_transition() {
-    if !require_root(
-        "the_sdk_watch_survives_a_daemon_restart_with_a_reset_and_misses_no_transition",
-    ) {
-        return;
-    }
+    require_root("the_sdk_watch_survives_a_daemon_restart_with_a_reset_and_misses_no_transition");
     let lab = lab(&["h1"]);
     let daemon = lab.start("h1", &[InstanceSpec::v3(150)]);
     assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
@@ -1016,10 +997,9 @@ fn describe(event: &Event) -> String {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_set_priority_outlives_a_restart_only_with_a_priorities_file() {
-    if !require_root("a_set_priority_outlives_a_restart_only_with_a_priorities_file") {
-        return;
-    }
+    require_root("a_set_priority_outlives_a_restart_only_with_a_priorities_file");
     let lab = lab(&["h1"]);
     let file = lab.scratch("priorities");
     let plain = daemon_lab::config_text(&[InstanceSpec::v3(150)]);

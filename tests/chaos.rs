@@ -1,10 +1,9 @@
 //! Chaos against three real daemons (see `chaos_lab` for the faults and the bounds).
 //!
 //! `bounded_chaos` is the CI run: [`CI_FAULTS`] faults of [`CI_SEED`] (or `CHAOS_SEED`).
-//! `long_chaos` is for `scripts/chaos.sh FAULTS [SEED]`, which runs it with `--ignored`: the
-//! same lab and assertions, `CHAOS_FAULTS` faults. Both live in this test binary rather than
-//! in an example so they share the namespace lab, its clean-up on failure and the binary
-//! cargo builds for the tests.
+//! `scripts/chaos.sh FAULTS [SEED]` runs the same test, lab and assertions with
+//! `CHAOS_FAULTS` faults. It lives in this test binary rather than in an example so it shares
+//! the namespace lab, its clean-up on failure and the binary cargo builds for the tests.
 
 mod chaos_lab;
 mod daemon_lab;
@@ -37,26 +36,23 @@ fn schedule_is_replayable() {
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), FAULT_KINDS);
 }
 
+/// [`CI_FAULTS`] faults of [`CI_SEED`], or `CHAOS_FAULTS` faults of `CHAOS_SEED` (a fresh seed
+/// when unset) as `scripts/chaos.sh` asks.
 #[test]
+#[ignore = "lab: needs root, nft, iptables; scripts/test runs it"]
 fn bounded_chaos() {
-    if !require_tools("bounded_chaos", &TOOLS) {
-        return;
-    }
-    let seed = std::env::var("CHAOS_SEED").map_or(CI_SEED, |_| chaos_lab::seed_from_env());
-    let report = chaos_lab::run(seed, CI_FAULTS);
-    println!("{}", report.summary());
-}
-
-#[test]
-#[ignore = "long: run by scripts/chaos.sh with CHAOS_FAULTS"]
-fn long_chaos() {
-    if !require_tools("long_chaos", &TOOLS) {
-        return;
-    }
-    let faults = std::env::var("CHAOS_FAULTS")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .expect("CHAOS_FAULTS=<number of faults>");
-    let report = chaos_lab::run(chaos_lab::seed_from_env(), faults);
+    require_tools("bounded_chaos", &TOOLS);
+    let faults = std::env::var("CHAOS_FAULTS").ok().map(|text| {
+        text.parse()
+            .unwrap_or_else(|_| panic!("CHAOS_FAULTS={text:?} is not a number of faults"))
+    });
+    let (seed, faults) = match faults {
+        Some(faults) => (chaos_lab::seed_from_env(), faults),
+        None => (
+            std::env::var("CHAOS_SEED").map_or(CI_SEED, |_| chaos_lab::seed_from_env()),
+            CI_FAULTS,
+        ),
+    };
+    let report = chaos_lab::run(seed, faults);
     println!("{}", report.summary());
 }

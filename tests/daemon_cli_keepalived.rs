@@ -146,10 +146,9 @@ fn a_native_and_a_keepalived_configuration_exclude_each_other() {
 /// The daemon runs the seed's master, logs its warnings with file and line at start, and a
 /// SIGHUP rereads the keepalived.conf (not some native file): a new priority is applied.
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn the_daemon_runs_a_keepalived_conf_and_rereads_it_on_sighup() {
-    if !require_root("the_daemon_runs_a_keepalived_conf_and_rereads_it_on_sighup") {
-        return;
-    }
+    require_root("the_daemon_runs_a_keepalived_conf_and_rereads_it_on_sighup");
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
     let seed = seed_in_lab(
         "seed-master.conf",
@@ -203,10 +202,9 @@ const SEED_ELECTION: Duration = Duration::from_secs(5);
 /// Both seed configurations run under `--keepalived-conf` against each other: the master's
 /// file wins, the backup's file stays backup, and takes over when the master is killed.
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn the_seed_configurations_run_against_each_other_and_fail_over() {
-    if !require_root("the_seed_configurations_run_against_each_other_and_fail_over") {
-        return;
-    }
+    require_root("the_seed_configurations_run_against_each_other_and_fail_over");
     let lab = DaemonLab::new(Lab::builder().host("h1").host("h2").build());
     let hosts = ["h1", "h2"];
     let master_ip = Ipv4Addr::new(192, 0, 2, 1);

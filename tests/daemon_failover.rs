@@ -31,10 +31,9 @@ fn lab(hosts: &[&str]) -> DaemonLab {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn the_highest_priority_is_elected_and_announced() {
-    if !require_root("the_highest_priority_is_elected_and_announced") {
-        return;
-    }
+    require_root("the_highest_priority_is_elected_and_announced");
     let lab = lab(&["h1", "h2", "h3", "c"]);
     let hosts = ["h1", "h2", "h3"];
     let started = Instant::now();
@@ -68,10 +67,9 @@ fn the_highest_priority_is_elected_and_announced() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself() {
-    if !require_root("sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself") {
-        return;
-    }
+    require_root("sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself");
     let lab = lab(&["h1", "h2", "c"]);
     let hosts = ["h1", "h2"];
     let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
@@ -152,10 +150,9 @@ fn sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn link_down_puts_the_master_in_fault_and_link_up_brings_it_back() {
-    if !require_root("link_down_puts_the_master_in_fault_and_link_up_brings_it_back") {
-        return;
-    }
+    require_root("link_down_puts_the_master_in_fault_and_link_up_brings_it_back");
     let lab = lab(&["h1", "h2"]);
     let hosts = ["h1", "h2"];
     let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
@@ -194,10 +191,9 @@ fn link_down_puts_the_master_in_fault_and_link_up_brings_it_back() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_daemon_started_on_a_down_link_waits_in_fault_until_the_link_comes_up() {
-    if !require_root("a_daemon_started_on_a_down_link_waits_in_fault_until_the_link_comes_up") {
-        return;
-    }
+    require_root("a_daemon_started_on_a_down_link_waits_in_fault_until_the_link_comes_up");
     let lab = lab(&["h1", "h2"]);
     let hosts = ["h1", "h2"];
     let backup = lab.start("h2", &[InstanceSpec::v3(100)]);
@@ -231,10 +227,9 @@ fn a_daemon_started_on_a_down_link_waits_in_fault_until_the_link_comes_up() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn sigterm_hands_over_with_priority_zero_and_exits_cleanly() {
-    if !require_root("sigterm_hands_over_with_priority_zero_and_exits_cleanly") {
-        return;
-    }
+    require_root("sigterm_hands_over_with_priority_zero_and_exits_cleanly");
     let lab = lab(&["h1", "h2"]);
     let hosts = ["h1", "h2"];
     let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
@@ -271,10 +266,9 @@ fn sigterm_hands_over_with_priority_zero_and_exits_cleanly() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn a_higher_priority_backup_preempts_unless_nopreempt() {
-    if !require_root("a_higher_priority_backup_preempts_unless_nopreempt") {
-        return;
-    }
+    require_root("a_higher_priority_backup_preempts_unless_nopreempt");
     let lab = lab(&["h1", "h2", "h3", "h4"]);
     // Two separate virtual routers on one LAN: h1 preempts h2 on VRID 51, h3 (nopreempt)
     // leaves h4 master on VRID 52.
@@ -328,10 +322,9 @@ fn a_higher_priority_backup_preempts_unless_nopreempt() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn ipv6_vrrpv3_fails_over_and_moves_the_client_with_an_unsolicited_na() {
-    if !require_root("ipv6_vrrpv3_fails_over_and_moves_the_client_with_an_unsolicited_na") {
-        return;
-    }
+    require_root("ipv6_vrrpv3_fails_over_and_moves_the_client_with_an_unsolicited_na");
     let lab = lab(&["h1", "h2", "c"]);
     let hosts = ["h1", "h2"];
     let vip6 = format!("{VIP6}/64");
@@ -376,10 +369,9 @@ fn ipv6_vrrpv3_fails_over_and_moves_the_client_with_an_unsolicited_na() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn unicast_peers_elect_and_fail_over() {
-    if !require_root("unicast_peers_elect_and_fail_over") {
-        return;
-    }
+    require_root("unicast_peers_elect_and_fail_over");
     let lab = lab(&["h1", "h2"]);
     let hosts = ["h1", "h2"];
     let (master, backup) = lab.start_pair(
@@ -408,10 +400,9 @@ fn unicast_peers_elect_and_fail_over() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn an_ipv6_master_recovers_after_a_link_flap_that_drops_its_addresses() {
-    if !require_root("an_ipv6_master_recovers_after_a_link_flap_that_drops_its_addresses") {
-        return;
-    }
+    require_root("an_ipv6_master_recovers_after_a_link_flap_that_drops_its_addresses");
     let lab = lab(&["h1", "h2"]);
     let hosts = ["h1", "h2"];
     // The kernel default (keepalived-baseline.md, pitfall 4): link down deletes every IPv6
@@ -456,10 +447,9 @@ fn an_ipv6_master_recovers_after_a_link_flap_that_drops_its_addresses() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn an_ipv6_instance_waits_in_fault_for_a_link_local_address() {
-    if !require_root("an_ipv6_instance_waits_in_fault_for_a_link_local_address") {
-        return;
-    }
+    require_root("an_ipv6_instance_waits_in_fault_for_a_link_local_address");
     let lab = lab(&["h1"]);
     // No link-local address, as while one is still in duplicate address detection: the
     // kernel makes none (addr_gen_mode 1) and the one made at link-up is flushed.

@@ -49,10 +49,9 @@ fn held(lab: &DaemonLab, host: &str) -> (bool, bool) {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn an_instance_whose_link_goes_down_takes_its_group_along() {
-    if !require_root("an_instance_whose_link_goes_down_takes_its_group_along") {
-        return;
-    }
+    require_root("an_instance_whose_link_goes_down_takes_its_group_along");
     let lab = DaemonLab::new(Lab::builder().host("h1").host("h2").second_lan().build());
     let record = lab.scratch("group-record");
     let program = lab.recording_program("group-notify.sh", &record, "");

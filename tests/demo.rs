@@ -154,10 +154,9 @@ fn wait_for_line(
 const PROBE_STARTED: &str = "[3/6]";
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn the_demo_walks_through_failover_and_leaves_nothing_behind() {
-    if !require_root("the_demo_walks_through_failover_and_leaves_nothing_behind") {
-        return;
-    }
+    require_root("the_demo_walks_through_failover_and_leaves_nothing_behind");
     let mut demo = start_demo();
     let pid = demo.id();
     let stdout = lines_of(demo.stdout.take().expect("stdout is piped"));
@@ -196,10 +195,9 @@ fn the_demo_walks_through_failover_and_leaves_nothing_behind() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn ctrl_c_halfway_stops_the_demo_and_removes_the_lab() {
-    if !require_root("ctrl_c_halfway_stops_the_demo_and_removes_the_lab") {
-        return;
-    }
+    require_root("ctrl_c_halfway_stops_the_demo_and_removes_the_lab");
     let mut demo = start_demo();
     let pid = demo.id();
     let stdout = lines_of(demo.stdout.take().expect("stdout is piped"));

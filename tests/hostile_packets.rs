@@ -437,10 +437,9 @@ fn holds_none(lab: &DaemonLab, host: &str) -> bool {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn hostile_adverts_are_refused_counted_and_change_nothing() {
-    if !require_root("hostile_adverts_are_refused_counted_and_change_nothing") {
-        return;
-    }
+    require_root("hostile_adverts_are_refused_counted_and_change_nothing");
     let lab = DaemonLab::new(
         Lab::builder()
             .host("h1")

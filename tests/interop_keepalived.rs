@@ -46,9 +46,8 @@ const OUR_LOG_FILTER: &str = "info,vrrp_sidecar::daemon::router=debug";
 /// How long a killed or stopped process may take to be gone.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
 
-/// Whether the test may run: root, keepalived and tshark (CI must never skip the
-/// interoperability matrix in silence).
-fn require_tools(test: &str) -> bool {
+/// Fails the test unless it runs as root with keepalived and tshark.
+fn require_tools(test: &str) {
     netns::require_tools(test, &TOOLS)
 }
 
@@ -628,17 +627,17 @@ fn v2_seed(test: &'static str, master_host: &str) {
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn v2_seed_pass_auth_ours_master_keepalived_backup() {
-    if require_tools("v2_seed_pass_auth_ours_master_keepalived_backup") {
-        v2_seed("v2_seed_pass_auth_ours_master_keepalived_backup", OURS);
-    }
+    require_tools("v2_seed_pass_auth_ours_master_keepalived_backup");
+    v2_seed("v2_seed_pass_auth_ours_master_keepalived_backup", OURS);
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn v2_seed_pass_auth_keepalived_master_ours_backup() {
-    if require_tools("v2_seed_pass_auth_keepalived_master_ours_backup") {
-        v2_seed("v2_seed_pass_auth_keepalived_master_ours_backup", THEIRS);
-    }
+    require_tools("v2_seed_pass_auth_keepalived_master_ours_backup");
+    v2_seed("v2_seed_pass_auth_keepalived_master_ours_backup", THEIRS);
 }
 
 /// VRRPv3 at 100 ms holding `address` (IPv4 or IPv6), with `master_host` the master.
@@ -686,47 +685,47 @@ fn v3(test: &'static str, master_host: &str, address_with_prefix: &str) {
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn v3_ipv4_ours_master_keepalived_backup() {
-    if require_tools("v3_ipv4_ours_master_keepalived_backup") {
-        v3(
-            "v3_ipv4_ours_master_keepalived_backup",
-            OURS,
-            &format!("{VIP}/24"),
-        );
-    }
+    require_tools("v3_ipv4_ours_master_keepalived_backup");
+    v3(
+        "v3_ipv4_ours_master_keepalived_backup",
+        OURS,
+        &format!("{VIP}/24"),
+    );
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn v3_ipv4_keepalived_master_ours_backup() {
-    if require_tools("v3_ipv4_keepalived_master_ours_backup") {
-        v3(
-            "v3_ipv4_keepalived_master_ours_backup",
-            THEIRS,
-            &format!("{VIP}/24"),
-        );
-    }
+    require_tools("v3_ipv4_keepalived_master_ours_backup");
+    v3(
+        "v3_ipv4_keepalived_master_ours_backup",
+        THEIRS,
+        &format!("{VIP}/24"),
+    );
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn v3_ipv6_ours_master_keepalived_backup() {
-    if require_tools("v3_ipv6_ours_master_keepalived_backup") {
-        v3(
-            "v3_ipv6_ours_master_keepalived_backup",
-            OURS,
-            &format!("{VIP6}/64"),
-        );
-    }
+    require_tools("v3_ipv6_ours_master_keepalived_backup");
+    v3(
+        "v3_ipv6_ours_master_keepalived_backup",
+        OURS,
+        &format!("{VIP6}/64"),
+    );
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn v3_ipv6_keepalived_master_ours_backup() {
-    if require_tools("v3_ipv6_keepalived_master_ours_backup") {
-        v3(
-            "v3_ipv6_keepalived_master_ours_backup",
-            THEIRS,
-            &format!("{VIP6}/64"),
-        );
-    }
+    require_tools("v3_ipv6_keepalived_master_ours_backup");
+    v3(
+        "v3_ipv6_keepalived_master_ours_backup",
+        THEIRS,
+        &format!("{VIP6}/64"),
+    );
 }
 
 /// Two routers that must not form one virtual router: both start, each takes the VIP after
@@ -804,17 +803,17 @@ fn wrong_password(test: &'static str, ours_master: bool) {
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn wrong_password_ours_higher_priority() {
-    if require_tools("wrong_password_ours_higher_priority") {
-        wrong_password("wrong_password_ours_higher_priority", true);
-    }
+    require_tools("wrong_password_ours_higher_priority");
+    wrong_password("wrong_password_ours_higher_priority", true);
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn wrong_password_keepalived_higher_priority() {
-    if require_tools("wrong_password_keepalived_higher_priority") {
-        wrong_password("wrong_password_keepalived_higher_priority", false);
-    }
+    require_tools("wrong_password_keepalived_higher_priority");
+    wrong_password("wrong_password_keepalived_higher_priority", false);
 }
 
 /// VRRPv3 at 100 ms with VRID 51 on ours and 52 on keepalived, holding the same address;
@@ -857,17 +856,17 @@ fn wrong_vrid(test: &'static str, ours_master: bool) {
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn wrong_vrid_ours_higher_priority() {
-    if require_tools("wrong_vrid_ours_higher_priority") {
-        wrong_vrid("wrong_vrid_ours_higher_priority", true);
-    }
+    require_tools("wrong_vrid_ours_higher_priority");
+    wrong_vrid("wrong_vrid_ours_higher_priority", true);
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn wrong_vrid_keepalived_higher_priority() {
-    if require_tools("wrong_vrid_keepalived_higher_priority") {
-        wrong_vrid("wrong_vrid_keepalived_higher_priority", false);
-    }
+    require_tools("wrong_vrid_keepalived_higher_priority");
+    wrong_vrid("wrong_vrid_keepalived_higher_priority", false);
 }
 
 /// The inside address of the sync group cells, on the second LAN.
@@ -975,15 +974,15 @@ fn sync_group(test: &'static str, master_host: &'static str) {
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn sync_group_ours_master_keepalived_backup() {
-    if require_tools("sync_group_ours_master_keepalived_backup") {
-        sync_group("sync_group_ours_master_keepalived_backup", OURS);
-    }
+    require_tools("sync_group_ours_master_keepalived_backup");
+    sync_group("sync_group_ours_master_keepalived_backup", OURS);
 }
 
 #[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn sync_group_keepalived_master_ours_backup() {
-    if require_tools("sync_group_keepalived_master_ours_backup") {
-        sync_group("sync_group_keepalived_master_ours_backup", THEIRS);
-    }
+    require_tools("sync_group_keepalived_master_ours_backup");
+    sync_group("sync_group_keepalived_master_ours_backup", THEIRS);
 }

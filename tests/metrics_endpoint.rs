@@ -77,11 +77,9 @@ fn config(priority: u8, telemetry: &str) -> String {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn the_prometheus_endpoint_counts_adverts_and_failovers_and_otlp_gets_the_same() {
-    if !require_root("the_prometheus_endpoint_counts_adverts_and_failovers_and_otlp_gets_the_same")
-    {
-        return;
-    }
+    require_root("the_prometheus_endpoint_counts_adverts_and_failovers_and_otlp_gets_the_same");
     let lab = DaemonLab::new(Lab::builder().host("h1").host("h2").build());
     let rt = runtime();
     let receiver = Receiver::start(lab.ns("h2"), &rt);

@@ -45,10 +45,9 @@ fn in_h1<T: Send + 'static>(
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn vips_appear_with_label_and_without_tentative_then_go_idempotently() {
-    if !require_root("vips_appear_with_label_and_without_tentative_then_go_idempotently") {
-        return;
-    }
+    require_root("vips_appear_with_label_and_without_tentative_then_go_idempotently");
     // DAD on, so that "not tentative" proves the nodad flag rather than the lab's setting.
     let lab = Lab::builder()
         .host("h1")
@@ -112,10 +111,9 @@ fn vips_appear_with_label_and_without_tentative_then_go_idempotently() {
 /// A VIP with a finite lifetime disappears by itself; this is what frees the VIP of a
 /// killed daemon. Prints the measured expiry for the record.
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn vip_with_a_two_second_lifetime_expires_by_itself() {
-    if !require_root("vip_with_a_two_second_lifetime_expires_by_itself") {
-        return;
-    }
+    require_root("vip_with_a_two_second_lifetime_expires_by_itself");
     let lab = Lab::builder().host("h1").build();
     let ns = lab.host("h1").ns.clone();
     let lifetime = Some(Duration::from_secs(2));
@@ -171,10 +169,9 @@ fn vip_with_a_two_second_lifetime_expires_by_itself() {
 
 /// Re-adding (NLM_F_REPLACE) restarts the lifetime: the living master keeps its VIP.
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn re_adding_a_vip_refreshes_its_lifetime() {
-    if !require_root("re_adding_a_vip_refreshes_its_lifetime") {
-        return;
-    }
+    require_root("re_adding_a_vip_refreshes_its_lifetime");
     let lab = Lab::builder().host("h1").build();
     let ns = lab.host("h1").ns.clone();
     let lifetime = Some(Duration::from_secs(2));
@@ -211,10 +208,9 @@ fn re_adding_a_vip_refreshes_its_lifetime() {
 /// lifetime; one the kernel refuses (an interface that does not exist) is counted while the
 /// rest of its datagram still goes through.
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn renewing_a_batch_refreshes_every_lifetime_and_counts_refusals() {
-    if !require_root("renewing_a_batch_refreshes_every_lifetime_and_counts_refusals") {
-        return;
-    }
+    require_root("renewing_a_batch_refreshes_every_lifetime_and_counts_refusals");
     let lab = Lab::builder().host("h1").build();
     let ns = lab.host("h1").ns.clone();
     let lifetime = Some(Duration::from_secs(2));

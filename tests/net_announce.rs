@@ -24,9 +24,7 @@ fn moves_client_to_new_master(
     ping_family: &str,
     announce: impl AsyncFnOnce(Announcer) + Send + 'static,
 ) {
-    if !require_root(test) {
-        return;
-    }
+    require_root(test);
     let lab = Lab::builder().host("h1").host("h2").host("client").build();
     let (h1, h2, client) = (
         &lab.host("h1").ns,
@@ -72,6 +70,7 @@ fn moves_client_to_new_master(
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn gratuitous_arp_moves_the_clients_arp_entry() {
     moves_client_to_new_master(
         "gratuitous_arp_moves_the_clients_arp_entry",
@@ -88,6 +87,7 @@ fn gratuitous_arp_moves_the_clients_arp_entry() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn unsolicited_na_moves_the_clients_neighbour_entry() {
     moves_client_to_new_master(
         "unsolicited_na_moves_the_clients_neighbour_entry",

@@ -30,10 +30,9 @@ async fn expect_event(events: &mut LinkEvents, wanted: impl Fn(&LinkEvent) -> bo
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn link_down_and_up_are_reported() {
-    if !require_root("link_down_and_up_are_reported") {
-        return;
-    }
+    require_root("link_down_and_up_are_reported");
     let lab = Lab::builder().host("h1").build();
     let ns = lab.host("h1").ns.clone();
     ns.clone().enter(move || {
@@ -61,10 +60,9 @@ fn link_down_and_up_are_reported() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn deleting_a_vip_with_ip_addr_del_is_reported() {
-    if !require_root("deleting_a_vip_with_ip_addr_del_is_reported") {
-        return;
-    }
+    require_root("deleting_a_vip_with_ip_addr_del_is_reported");
     let lab = Lab::builder().host("h1").build();
     let ns = lab.host("h1").ns.clone();
     ns.ip(&["addr", "add", "192.0.2.100/24", "dev", "eth0"]);
@@ -94,10 +92,9 @@ fn deleting_a_vip_with_ip_addr_del_is_reported() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn looking_up_a_missing_interface_names_it() {
-    if !require_root("looking_up_a_missing_interface_names_it") {
-        return;
-    }
+    require_root("looking_up_a_missing_interface_names_it");
     let lab = Lab::builder().host("h1").build();
     let result = lab.host("h1").ns.enter(|| {
         runtime().block_on(async {

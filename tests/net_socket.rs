@@ -62,10 +62,9 @@ async fn assert_silent(socket: &VrrpSocket) {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn ipv4_multicast_advert_arrives_with_ttl_255_and_is_not_looped_back() {
-    if !require_root("ipv4_multicast_advert_arrives_with_ttl_255_and_is_not_looped_back") {
-        return;
-    }
+    require_root("ipv4_multicast_advert_arrives_with_ttl_255_and_is_not_looped_back");
     let lab = two_hosts();
     let (h1, h2) = (lab.host("h1"), lab.host("h2"));
     let (h1_eth0, h2_eth0) = (lookup(&h1.ns), lookup(&h2.ns));
@@ -97,10 +96,9 @@ fn ipv4_multicast_advert_arrives_with_ttl_255_and_is_not_looped_back() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn ipv6_multicast_advert_comes_from_the_link_local_address() {
-    if !require_root("ipv6_multicast_advert_comes_from_the_link_local_address") {
-        return;
-    }
+    require_root("ipv6_multicast_advert_comes_from_the_link_local_address");
     let lab = two_hosts();
     let (h1, h2) = (lab.host("h1"), lab.host("h2"));
     let (h1_eth0, h2_eth0) = (lookup(&h1.ns), lookup(&h2.ns));
@@ -135,10 +133,9 @@ fn ipv6_multicast_advert_comes_from_the_link_local_address() {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn unicast_peers_receive_with_hop_limit_255() {
-    if !require_root("unicast_peers_receive_with_hop_limit_255") {
-        return;
-    }
+    require_root("unicast_peers_receive_with_hop_limit_255");
     let lab = two_hosts();
     let (h1, h2) = (lab.host("h1"), lab.host("h2"));
     let (h1_eth0, h2_eth0) = (lookup(&h1.ns), lookup(&h2.ns));
@@ -178,10 +175,9 @@ fn unicast_peers_receive_with_hop_limit_255() {
 /// Pitfall 8: the lab has no default route, so a raw socket that does not name its
 /// interface gets ENETUNREACH for 224.0.0.18; the VRRP socket names it and gets through.
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn multicast_send_works_without_a_default_route() {
-    if !require_root("multicast_send_works_without_a_default_route") {
-        return;
-    }
+    require_root("multicast_send_works_without_a_default_route");
     let lab = two_hosts();
     let (h1, h2) = (lab.host("h1"), lab.host("h2"));
     assert_eq!(h1.ns.ip(&["route", "show", "default"]).trim(), "");
@@ -218,10 +214,9 @@ fn multicast_send_works_without_a_default_route() {
 /// Pitfall 9: a raw socket would see protocol 112 from every interface; each socket only
 /// returns what arrived on its own.
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn each_socket_hears_only_its_own_interface() {
-    if !require_root("each_socket_hears_only_its_own_interface") {
-        return;
-    }
+    require_root("each_socket_hears_only_its_own_interface");
     let lab = Lab::builder().host("h1").host("h2").second_lan().build();
     let (h1, h2) = (lab.host("h1"), lab.host("h2"));
     let h1_eth0 = lookup(&h1.ns);

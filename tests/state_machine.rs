@@ -1028,6 +1028,69 @@ fn address_list_mismatch_is_accepted_and_counted_rfc9568_7_1() {
     assert_eq!(instance.counters().dropped_total(), 0);
 }
 
+/// A reload's new address list is what the instance advertises and compares received
+/// advertisements with; the state and its timers do not move.
+#[test]
+fn new_virtual_addresses_are_advertised_and_checked_from_then_on_rfc9568_7_1() {
+    let clock = Clock::new();
+    let config = v3_config(100);
+    let mut backup = started(config.clone(), &clock);
+    let mut master = master(v3_config(200), &clock);
+    let reloaded = vec![ip("192.0.2.100"), ip("192.0.2.101")];
+    backup.set_virtual_addresses(reloaded.clone()).unwrap();
+    master.set_virtual_addresses(reloaded.clone()).unwrap();
+    assert_eq!(backup.config().virtual_addresses, reloaded);
+    assert_eq!(master.state(), State::Master);
+    assert!(
+        drain(&mut master).is_empty(),
+        "a new list alone sends nothing"
+    );
+
+    let deadline = master
+        .poll_timeout()
+        .expect("a master runs its advert timer");
+    master.handle_timeout(deadline);
+    let sent = drain(&mut master);
+    let advert = sent
+        .iter()
+        .find_map(|action| match action {
+            Action::SendAdvertisement(advert) => Some(advert.clone()),
+            _ => None,
+        })
+        .expect("the advert timer sends an advertisement");
+    assert_eq!(advert.addresses, reloaded);
+
+    backup
+        .handle_packet(deadline, ip("192.0.2.20"), &advert)
+        .unwrap();
+    assert_eq!(backup.counters().address_list_mismatches, 0);
+    let mut old_list = advert.clone();
+    old_list.addresses = config.virtual_addresses.clone();
+    backup
+        .handle_packet(deadline, ip("192.0.2.20"), &old_list)
+        .unwrap();
+    assert_eq!(backup.counters().address_list_mismatches, 1);
+}
+
+#[test]
+fn new_virtual_addresses_that_break_the_rules_are_refused_and_change_nothing() {
+    let clock = Clock::new();
+    let config = v3_config(100);
+    let mut instance = started(config.clone(), &clock);
+    assert_eq!(
+        instance.set_virtual_addresses(Vec::new()),
+        Err(InstanceConfigError::NoVirtualAddresses)
+    );
+    assert_eq!(
+        instance.set_virtual_addresses(vec![ip("2001:db8::100")]),
+        Err(InstanceConfigError::MixedFamilies(ip("2001:db8::100")))
+    );
+    assert_eq!(
+        instance.config().virtual_addresses,
+        config.virtual_addresses
+    );
+}
+
 #[test]
 fn owner_processes_adverts_so_duplicate_owners_settle_rfc9568_7_1_erratum_8298() {
     let clock = Clock::new();

@@ -90,10 +90,9 @@ impl NotifyListener {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn ready_comes_once_the_api_answers_then_watchdog_reload_and_stop() {
-    if !require_root("ready_comes_once_the_api_answers_then_watchdog_reload_and_stop") {
-        return;
-    }
+    require_root("ready_comes_once_the_api_answers_then_watchdog_reload_and_stop");
     let lab = DaemonLab::new(Lab::builder().host("h1").build());
     let notify_path = lab.scratch("notify.sock");
     let listener = NotifyListener::bind(&notify_path);
@@ -226,33 +225,27 @@ enum Granted {
 }
 
 #[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
 fn runs_as_an_unprivileged_user_with_only_net_admin_and_net_raw() {
-    if !require_root("runs_as_an_unprivileged_user_with_only_net_admin_and_net_raw") {
-        return;
-    }
+    require_root("runs_as_an_unprivileged_user_with_only_net_admin_and_net_raw");
     run_unprivileged(Granted::Ambient);
 }
 
 #[test]
+#[ignore = "lab: needs root, setcap; scripts/test runs it"]
 fn runs_as_an_unprivileged_user_from_file_capabilities_like_the_image() {
-    if !require_root("runs_as_an_unprivileged_user_from_file_capabilities_like_the_image") {
-        return;
-    }
+    require_root("runs_as_an_unprivileged_user_from_file_capabilities_like_the_image");
     run_unprivileged(Granted::FileCapabilities);
 }
 
-/// The setcap program, from libcap2-bin; `None` (a skip) outside CI when it is missing.
-fn setcap() -> Option<&'static str> {
+/// The setcap program, from libcap2-bin; the test fails without it.
+fn setcap() -> &'static str {
     const SETCAP: &str = "/usr/sbin/setcap";
-    if std::path::Path::new(SETCAP).exists() {
-        return Some(SETCAP);
-    }
     assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{SETCAP} is missing and CI=true: .ci/run installs libcap2-bin"
+        std::path::Path::new(SETCAP).exists(),
+        "{SETCAP} is missing: scripts/install-test-deps.sh installs libcap2-bin"
     );
-    eprintln!("skipping: {SETCAP} is missing (apt install libcap2-bin)");
-    None
+    SETCAP
 }
 
 /// Starts the daemon as nobody with CAP_NET_ADMIN and CAP_NET_RAW granted as `granted`
@@ -286,9 +279,7 @@ fn run_unprivileged(granted: Granted) {
         ),
         // The image's build stage runs this same setcap on its copy of the binary.
         Granted::FileCapabilities => {
-            let Some(setcap) = setcap() else {
-                return;
-            };
+            let setcap = setcap();
             let copy = lab.scratch("vrrp-sidecar");
             std::fs::copy(BINARY, &copy).expect("copying the binary");
             let marked = std::process::Command::new(setcap)

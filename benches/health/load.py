@@ -30,10 +30,7 @@ async def keep_alive(stub, name, first_ack):
 
 
 async def main():
-    # grpcio sends the socket path as :authority unless told otherwise; tonic refuses it.
-    channel = grpc.aio.insecure_channel(
-        "unix://" + socket_path, options=[("grpc.default_authority", "localhost")]
-    )
+    channel = grpc.aio.insecure_channel("unix://" + socket_path)
     stub = rpc.SidecarStub(channel)
     ttl = duration_pb2.Duration()
     ttl.FromNanoseconds(int(lease * 1e9))

@@ -167,7 +167,7 @@ measure loaded
 import sys, grpc
 sys.path.insert(0, sys.argv[2])
 from vrrp.v1 import sidecar_pb2 as pb, sidecar_pb2_grpc as rpc
-channel = grpc.insecure_channel("unix://" + sys.argv[1], options=[("grpc.default_authority", "localhost")])
+channel = grpc.insecure_channel("unix://" + sys.argv[1])
 instance = rpc.SidecarStub(channel).GetInstance(pb.GetInstanceRequest(name="vi"))
 failing = sum(1 for check in instance.health_checks if not check.passing)
 print(f"after the loaded phase: {len(instance.health_checks)} checks, {failing} failing, "

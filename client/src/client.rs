@@ -8,8 +8,8 @@ use tonic::transport::Channel;
 use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
-use vrrp_sidecar::api::v1 as proto;
-use vrrp_sidecar::api::v1::sidecar_client::SidecarClient;
+use vrrp_sidecar_proto::v1 as proto;
+use vrrp_sidecar_proto::v1::sidecar_client::SidecarClient;
 
 use crate::connect::{Authorization, ClientBuilder, Target};
 use crate::watch::{Session, Watch, WatchOptions};

@@ -71,5 +71,5 @@ pub use tonic::Code;
 pub use tonic_health::ServingStatus;
 pub use trace::traceparent;
 /// The generated `vrrp.v1` messages, so an application can depend on this crate alone.
-pub use vrrp_sidecar::api::v1 as proto;
+pub use vrrp_sidecar_proto::v1 as proto;
 pub use watch::{Event, ResetCause, Watch, WatchOptions};

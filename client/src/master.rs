@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep, sleep_until};
-use vrrp_sidecar::api::v1::State;
+use vrrp_sidecar_proto::v1::State;
 
 use crate::watch::{Received, Session};
 use crate::{Event, GrpcClient, WatchOptions};

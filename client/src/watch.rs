@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep_until, timeout_at};
 use tokio_stream::Stream;
 use tonic::Streaming;
-use vrrp_sidecar::api::v1 as proto;
-use vrrp_sidecar::api::v1::watch_state_response::Kind;
+use vrrp_sidecar_proto::v1 as proto;
+use vrrp_sidecar_proto::v1::watch_state_response::Kind;
 
 use crate::{Backoff, Error, GrpcClient};
 

@@ -16,7 +16,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use vrrp_sidecar::vrrp::{
+use vrrp_sidecar_core::{
     Advertisement, Auth, DecodeOptions, DecodedAdvertisement, IpHeader, V3Ipv4Checksum, Version,
 };
 

@@ -15,6 +15,7 @@ use thiserror::Error;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::transport::server::Router;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
@@ -29,6 +30,7 @@ use super::FILE_DESCRIPTOR_SET;
 use super::auth::{MutationGuard, TokensError};
 use super::runtime::ApiRuntime;
 use super::service::{Reloader, SidecarService};
+use super::unix_authority::UnixApiStream;
 use super::v1::sidecar_server::{SERVICE_NAME, SidecarServer};
 use super::watch::WatchStateRoute;
 
@@ -160,13 +162,14 @@ impl ApiServer {
         let runtime = ApiRuntime::start().map_err(ApiError::Runtime)?;
         let mut servers = Vec::new();
         let unix_router = services(Server::builder(), MutationGuard::SocketPermissions);
+        // The socket path, its %-encoding or nothing as `:authority`, which stock gRPC
+        // clients send here, become acceptable to h2 (see unix_authority); TCP keeps h2's check.
+        let unix_connections =
+            UnixListenerStream::new(unix).map(|accepted| accepted.map(UnixApiStream::new));
         servers.push(serve(
             &runtime,
             "unix",
-            unix_router.serve_with_incoming_shutdown(
-                UnixListenerStream::new(unix),
-                wait_closed(closed.clone()),
-            ),
+            unix_router.serve_with_incoming_shutdown(unix_connections, wait_closed(closed.clone())),
         ));
         info!(socket = %settings.socket.display(), "API listening");
         if let Some((listener, server, guard)) = tcp {

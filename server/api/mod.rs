@@ -1,10 +1,10 @@
-//! The gRPC contract, generated from `proto/vrrp/v1/sidecar.proto` by `build.rs`, and (with
-//! the `daemon` feature) the daemon's server for it.
-//!
-//! The generated part is always built, because the client SDK uses it, and so is `codec`,
-//! the protobuf codec it is generated with (smaller buffers than tonic's). The server part:
+//! The daemon's gRPC server for the `vrrp.v1` contract, which the `vrrp-sidecar-proto` crate
+//! generates from `proto/vrrp/v1/sidecar.proto` (re-exported here as [`v1`], with its
+//! [`codec`] and the descriptor set for reflection). The server:
 //! - `listener`: the Unix socket (and optional TCP listener with TLS), reflection and the
 //!   standard health service;
+//! - `unix_authority`: the Unix socket's connections, with the `:authority` stock gRPC
+//!   clients send there made acceptable to h2;
 //! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
 //! - `runtime`: the thread the API's connections and streams run on;
 //! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats), each change
@@ -14,36 +14,18 @@
 //! - `check_store`: registered checks kept in a file across restarts, when configured;
 //! - `convert`: the daemon's status and events as protobuf messages.
 
-pub mod codec;
+pub use vrrp_sidecar_proto::{FILE_DESCRIPTOR_SET, codec, v1};
 
-/// Package `vrrp.v1`: the `Sidecar` service and its messages.
-pub mod v1 {
-    tonic::include_proto!("vrrp.v1");
-}
-
-/// The encoded `FileDescriptorSet` of every proto file, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vrrp_descriptor");
-
-#[cfg(feature = "daemon")]
 mod auth;
-#[cfg(feature = "daemon")]
 mod check_store;
-#[cfg(feature = "daemon")]
 mod checks;
-#[cfg(feature = "daemon")]
 pub(crate) mod convert;
-#[cfg(feature = "daemon")]
 mod listener;
-#[cfg(feature = "daemon")]
 mod runtime;
-#[cfg(feature = "daemon")]
 mod service;
-#[cfg(feature = "daemon")]
+mod unix_authority;
 mod watch;
 
-#[cfg(feature = "daemon")]
 pub use check_store::{CheckStoreError, StoredCheck, load_registered, spawn_store_writer};
-#[cfg(feature = "daemon")]
 pub use listener::{ApiError, ApiServer};
-#[cfg(feature = "daemon")]
 pub use service::Reloader;

@@ -1,9 +1,9 @@
 //! One instance inside the router: the sans-IO [`Instance`] plus what carrying out its actions
 //! needs (codec options, announcement schedule, VIP renewal, rate-limited logging).
 //!
-//! The driver is the authority on which addresses the instance holds and advertises: the
-//! core's copy is fixed when it is created, and a reload changes addresses in place, so every
-//! advertisement, install, removal and announcement takes the list from the current settings.
+//! A reload changes the addresses in place: the core takes the new list for its adverts and
+//! its receive check, and the driver installs, removes and announces the difference, since it
+//! knows the interface each address lives on.
 
 use std::collections::{HashMap, HashSet};
 use std::mem::{Discriminant, discriminant};
@@ -61,9 +61,6 @@ pub struct InstanceDriver {
     socket_key: SocketKey,
     decode_options: DecodeOptions,
     checksum: V3Ipv4Checksum,
-    /// The addresses the advertisements carry, from the current settings: kept ready, since
-    /// every advertisement needs them and the settings change only on reload.
-    advertised: Vec<IpAddr>,
     announcements: AnnounceSchedule,
     /// After a handover by `Resign` (or SIGTERM): when we let go of the addresses. See
     /// [`RESIGN_RELEASE_GRACE`].
@@ -149,7 +146,6 @@ impl InstanceDriver {
             socket_key: settings::socket_key(&settings),
             decode_options: settings::decode_options(&settings),
             checksum: settings::checksum_form(&settings),
-            advertised: settings::advertised_addresses(&settings),
             settings,
             instance,
             announcements: AnnounceSchedule::default(),
@@ -573,7 +569,12 @@ impl InstanceDriver {
         let old = std::mem::replace(&mut self.settings, new);
         self.decode_options = settings::decode_options(&self.settings);
         self.checksum = settings::checksum_form(&self.settings);
-        self.advertised = settings::advertised_addresses(&self.settings);
+        if let Err(error) = self
+            .instance
+            .set_virtual_addresses(settings::advertised_addresses(&self.settings))
+        {
+            error!(instance = self.name(), %error, "addresses not changed in the protocol core");
+        }
         if self.state() == State::Master {
             let before = place(&old, &io.interfaces);
             let after = self.held_vips(io);
@@ -680,9 +681,7 @@ impl InstanceDriver {
                     transition
                         .in_scope(|| io.vips.announce(self.name(), self.held_vips(io), messages));
                 }
-                Action::SendAdvertisement(mut advert) => {
-                    // In place: the core's list has the same length but for a reload.
-                    advert.addresses.clone_from(&self.advertised);
+                Action::SendAdvertisement(advert) => {
                     self.send(&advert, io).await;
                 }
             }

@@ -11,6 +11,14 @@
 //! Linux keeps capabilities per thread, and a new thread inherits its creator's. So this runs
 //! in `main` before the runtime starts its threads; every thread of the daemon then has the
 //! reduced sets.
+//!
+//! Why not the caps crate (0.5.6; it would add one crate, libc and thiserror 1 being in the
+//! tree, and replace the three `unsafe` calls below, about 60 lines): its `Capability` enum
+//! ends at CAP_CHECKPOINT_RESTORE (40), so a capability a newer kernel adds could not be
+//! removed from the bounding set, which is what "given up for good" rests on; here every
+//! number up to `/proc/sys/kernel/cap_last_cap` is dropped. And its `CapsError` is a string,
+//! so telling EPERM (no CAP_SETPCAP, as in a container: leave the bounding set) from a real
+//! failure would mean matching the message text.
 
 use std::fmt;
 use std::io;
@@ -172,6 +180,17 @@ pub fn keep_only(keep: &[Capability]) -> Result<(), PrivilegeError> {
         return Err(PrivilegeError::Ambient(io::Error::last_os_error()));
     }
     Ok(())
+}
+
+/// The network capabilities the daemon cannot work without that the calling thread lacks in
+/// its effective set: a daemon started as neither root nor with them granted fails on its
+/// first socket or address, so it is better told at once.
+pub fn missing_network_capabilities() -> Vec<Capability> {
+    let effective = capability_set_of_this_thread("CapEff:").unwrap_or(0);
+    [Capability::NetAdmin, Capability::NetRaw]
+        .into_iter()
+        .filter(|capability| effective & (1 << *capability as u32) == 0)
+        .collect()
 }
 
 /// The calling thread's permitted set, from /proc; empty when it cannot be read, so that

@@ -32,6 +32,9 @@ pub const CLIENT_ADDRESS: &str = "192.0.2.50";
 /// The interface every host and the client have on the LAN.
 pub const INTERFACE: &str = "eth0";
 
+/// Where `ip netns add` keeps the namespaces it names.
+const NETNS_DIRECTORY: &str = "/run/netns";
+
 /// What went wrong while building or driving the lab.
 #[derive(Debug, Error)]
 pub enum LabError {
@@ -123,6 +126,11 @@ impl Lab {
     /// The namespace name of `host` (`h1`, `client`).
     pub fn namespace(&self, host: &str) -> String {
         format!("{}-{host}", self.base)
+    }
+
+    /// The file `ip netns add` made for `host`'s namespace, which `setns` takes.
+    pub fn namespace_file(&self, host: &str) -> PathBuf {
+        Path::new(NETNS_DIRECTORY).join(self.namespace(host))
     }
 
     /// Builds the LAN: a bridge in its own namespace, then each of `hosts` with
@@ -349,6 +357,35 @@ impl Drop for Lab {
 /// the conversion cannot fail.
 fn child_pid(child: &Child) -> Pid {
     Pid::from_raw(i32::try_from(child.id()).expect("Linux PIDs are at most 2^22"))
+}
+
+/// What the demo needs of the machine and does not have, each with its fix; empty when the lab
+/// can be built. Root is checked before this, by the caller.
+pub fn missing_prerequisites() -> Vec<String> {
+    let mut missing = Vec::new();
+    if !Path::new("/proc/self/ns/net").exists() {
+        missing.push(
+            "this kernel has no network namespaces (CONFIG_NET_NS); the demo needs them".to_owned(),
+        );
+    }
+    match Command::new("ip")
+        .args(["netns", "list"])
+        .stdin(Stdio::null())
+        .output()
+    {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => missing.push(
+            "`ip` is not installed: install iproute2 (apt-get install iproute2, dnf install \
+             iproute)"
+                .to_owned(),
+        ),
+        Err(error) => missing.push(format!("`ip` cannot be run: {error}")),
+        Ok(output) if !output.status.success() => missing.push(format!(
+            "`ip netns list` failed, so `ip` cannot manage namespaces here: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+        Ok(_) => {}
+    }
+    missing
 }
 
 /// Runs `ip args` and returns its standard output.

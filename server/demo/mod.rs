@@ -5,7 +5,11 @@
 //! the end, also when it fails or is interrupted with Ctrl-C.
 //!
 //! - [`lab`]: namespaces, bridge, veths and addresses (with `ip`), the daemons, clean-up.
-//! - [`probe`]: the client's ping of the VIP and the longest gap between replies.
+//! - [`probe`]: the client's echo requests to the VIP (its own, no `ping` needed) and the
+//!   longest gap between replies.
+//!
+//! It needs root, a kernel with network namespaces and `ip` (iproute2), nothing else; what is
+//! missing is named, with its fix, before anything is built.
 
 mod lab;
 mod probe;
@@ -33,6 +37,8 @@ use probe::{Gap, PROBE_INTERVAL, Probe, ProbeError};
 const EXIT_NEEDS_ROOT: u8 = 77;
 /// Exit status for an `--advert-interval` the configuration refuses: EX_USAGE.
 const EXIT_BAD_ARGUMENT: u8 = 64;
+/// Exit status when the machine lacks something the lab needs: sysexits.h's EX_UNAVAILABLE.
+const EXIT_PREREQUISITE_MISSING: u8 = 69;
 /// Exit status when the demo failed on the way (and cleaned up).
 const EXIT_FAILED: u8 = 1;
 /// Exit status after Ctrl-C (or SIGTERM) and clean-up: 128 + SIGINT, as shells report it.
@@ -123,6 +129,14 @@ pub fn run(args: &DemoArgs) -> ExitCode {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("demo needs root: it creates network namespaces; run with sudo");
         return ExitCode::from(EXIT_NEEDS_ROOT);
+    }
+    let missing = lab::missing_prerequisites();
+    if !missing.is_empty() {
+        eprintln!("vrrp-sidecar demo cannot build its lab on this machine:");
+        for problem in &missing {
+            eprintln!("  - {problem}");
+        }
+        return ExitCode::from(EXIT_PREREQUISITE_MISSING);
     }
     let waits = match Waits::install() {
         Ok(waits) => waits,

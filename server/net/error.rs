@@ -53,7 +53,7 @@ pub enum NetError {
         what: &'static str,
     },
     /// No interface has this name.
-    #[error("no interface named {interface}")]
+    #[error("no interface named {interface} on this host (`ip link` lists the ones it has)")]
     NoSuchInterface {
         /// The name that was looked up.
         interface: String,

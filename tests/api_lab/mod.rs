@@ -1,7 +1,7 @@
 //! Talking to the real daemon's API in a namespace lab: connecting over its Unix socket (the
 //! file system is shared, so the test process connects from outside the namespace), reading
 //! `WatchState` streams with bounded waits, and finding the external clients (grpcurl, Python
-//! grpcio) the CI installs.
+//! grpcio, Node grpc-js) the CI installs.
 //!
 //! Each test binary uses a different part of this module, so unused items are expected.
 #![allow(dead_code)]
@@ -14,8 +14,12 @@ use vrrp_sidecar_client::proto::watch_state_response::Kind;
 use vrrp_sidecar_client::proto::{self, WatchStateRequest, WatchStateResponse};
 use vrrp_sidecar_client::{Client, GrpcClient, Target};
 
-/// Where `.ci/run` installs grpcurl and Python's grpcio (one virtual environment).
+/// Where `scripts/install-test-deps.sh` installs grpcurl and Python's grpcio (one virtual
+/// environment).
 pub const CI_VENV: &str = "/opt/grpcurl";
+
+/// Where `scripts/install-test-deps.sh` installs Node's @grpc/grpc-js and @grpc/proto-loader.
+pub const CI_NODE_MODULES: &str = "/opt/grpc-node/node_modules";
 
 /// A multi-threaded runtime for a test's client side.
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -168,48 +172,57 @@ pub fn watch_request(name: &str) -> WatchStateRequest {
     }
 }
 
-/// An external tool the test needs, found at `path` or on `PATH` as `name`. Missing: with
-/// `CI=true` the test fails (CI must install it), elsewhere it is skipped with a line.
-pub fn require_tool(test: &str, name: &str, path: &Path) -> Option<PathBuf> {
+/// An external tool the test needs, found at `path` or on `PATH` as `name`; the test fails
+/// without it, naming the script that installs it (tests that need one are `#[ignore]`d).
+pub fn require_tool(test: &str, name: &str, path: &Path) -> PathBuf {
     if path.exists() {
-        return Some(path.to_owned());
+        return path.to_owned();
     }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|directory| directory.join(name))
             .find(|candidate| candidate.exists())
     });
-    if on_path.is_some() {
-        return on_path;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
+    on_path.unwrap_or_else(|| {
         panic!(
-            "{test} needs {name} ({}) and CI=true: .ci/run must install it",
+            "{test} needs {name} ({}): scripts/install-test-deps.sh installs it",
             path.display()
-        );
-    }
-    eprintln!(
-        "skipping {test}: {name} is not installed ({})",
-        path.display()
-    );
-    None
+        )
+    })
 }
 
-/// The CI venv's Python if it can import grpc and grpc_tools.
-pub fn require_python_grpc(test: &str) -> Option<PathBuf> {
+/// The CI venv's Python, which can import grpc and grpc_tools; the test fails without it.
+pub fn require_python_grpc(test: &str) -> PathBuf {
     let python = PathBuf::from(CI_VENV).join("bin/python3");
     let importable = std::process::Command::new(&python)
         .args(["-c", "import grpc, grpc_tools"])
         .output()
         .is_ok_and(|output| output.status.success());
-    if importable {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{test} needs Python with grpcio and grpcio-tools in {CI_VENV} and CI=true: .ci/run must install them"
-        );
-    }
-    eprintln!("skipping {test}: no Python with grpcio and grpcio-tools in {CI_VENV}");
-    None
+    assert!(
+        importable,
+        "{test} needs Python with grpcio and grpcio-tools in {CI_VENV}: \
+         scripts/install-test-deps.sh installs them"
+    );
+    python
+}
+
+/// `node` and the node_modules that hold @grpc/grpc-js and @grpc/proto-loader; the test fails
+/// without them.
+pub fn require_node_grpc(test: &str) -> (PathBuf, PathBuf) {
+    let node_modules = PathBuf::from(CI_NODE_MODULES);
+    let node = require_tool(test, "node", Path::new("/usr/bin/node"));
+    let loadable = std::process::Command::new(&node)
+        .args([
+            "-e",
+            "require('@grpc/grpc-js'); require('@grpc/proto-loader')",
+        ])
+        .env("NODE_PATH", &node_modules)
+        .output()
+        .is_ok_and(|output| output.status.success());
+    assert!(
+        loadable,
+        "{test} needs @grpc/grpc-js and @grpc/proto-loader in {CI_NODE_MODULES}: \
+         scripts/install-test-deps.sh installs them"
+    );
+    (node, node_modules)
 }

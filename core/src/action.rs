@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use super::packet::Advertisement;
 use super::state::{State, TransitionReason};
 
-/// One output of an [`crate::vrrp::Instance`], taken with `poll_action` and carried out in order.
+/// One output of an [`crate::Instance`], taken with `poll_action` and carried out in order.
 ///
 /// Becoming master yields, in this order: `StateChanged`, `InstallAddresses`,
 /// `SendAdvertisement`, `Announce`. The addresses go in before the advertisement leaves, so

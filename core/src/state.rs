@@ -47,7 +47,7 @@ pub enum FaultCause {
     SyncGroup,
 }
 
-/// Why a state change happened, reported with every [`crate::vrrp::Action::StateChanged`].
+/// Why a state change happened, reported with every [`crate::Action::StateChanged`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TransitionReason {
     /// The Startup event (RFC 9568 §6.4.1): to Backup, or to Master for the address owner.
@@ -73,7 +73,7 @@ pub enum TransitionReason {
     /// The fault cleared.
     FaultCleared,
     /// Another instance of its sync group became master, and this one followed
-    /// ([`crate::vrrp::Command::FollowGroupToMaster`]).
+    /// ([`crate::Command::FollowGroupToMaster`]).
     SyncGroup,
 }
 

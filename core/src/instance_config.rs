@@ -10,7 +10,7 @@ use super::packet::{Auth, Version};
 use super::priority::Priority;
 
 /// What the core needs to run one virtual router (RFC 9568 §6.1 "Parameters Per Virtual
-/// Router"). The config layer builds and validates it; [`crate::vrrp::Instance::new`] checks the
+/// Router"). The config layer builds and validates it; [`crate::Instance::new`] checks the
 /// protocol-level rules again so the core never runs on a combination the RFCs forbid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceConfig {

@@ -1,4 +1,4 @@
-//! The codec of the `vrrp.v1` services (set in `build.rs`): protobuf exactly as tonic's
+//! The codec of the `vrrp.v1` services (set in this crate's `build.rs`): protobuf exactly as tonic's
 //! `ProstCodec` writes and reads it, with smaller buffers.
 //!
 //! tonic gives every call an 8 KiB encode buffer up front (and every streamed request an

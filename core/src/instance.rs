@@ -138,6 +138,23 @@ impl Instance {
         })
     }
 
+    /// Replaces the virtual addresses, as a reload does: from now on our advertisements carry
+    /// `addresses`, and a received advertisement is compared with them (RFC 9568 §7.1's
+    /// address-list check). The state does not change. Installing, removing and announcing
+    /// the difference is the caller's, which knows the interface each address lives on.
+    /// Refused, leaving the instance unchanged, when the list breaks a rule of
+    /// [`InstanceConfig::validate`] (empty, or another family than ours).
+    pub fn set_virtual_addresses(
+        &mut self,
+        addresses: Vec<IpAddr>,
+    ) -> Result<(), InstanceConfigError> {
+        let mut changed = self.config.clone();
+        changed.virtual_addresses = addresses;
+        changed.validate()?;
+        self.config = changed;
+        Ok(())
+    }
+
     /// The configuration the instance was created with.
     pub fn config(&self) -> &InstanceConfig {
         &self.config

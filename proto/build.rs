@@ -1,11 +1,12 @@
-//! Compiles `proto/` into Rust with protox (a pure-Rust protobuf compiler, so no system
+//! Compiles `vrrp/v1/*.proto` into Rust with protox (a pure-Rust protobuf compiler, so no system
 //! `protoc` is needed) and tonic-prost-build, and keeps the encoded descriptor set for gRPC
 //! server reflection.
 
 use std::path::PathBuf;
 
-const PROTO_ROOT: &str = "proto";
-const PROTO_FILES: &[&str] = &["proto/vrrp/v1/sidecar.proto"];
+/// The import root: this crate's folder, where `vrrp/v1/` holds the package's files.
+const PROTO_ROOT: &str = ".";
+const PROTO_FILES: &[&str] = &["vrrp/v1/sidecar.proto"];
 
 fn main() -> miette::Result<()> {
     // `compile_fds` does not emit rerun-if-changed lines itself (only the protoc path does), so
@@ -28,8 +29,8 @@ fn main() -> miette::Result<()> {
         .map_err(|error| miette::miette!("writing {}: {error}", descriptor_path.display()))?;
 
     tonic_prost_build::configure()
-        // tonic's protobuf codec with smaller per-call buffers; see server/api/codec.rs.
-        .codec_path("crate::api::codec::SidecarCodec")
+        // tonic's protobuf codec with smaller per-call buffers; see src/codec.rs.
+        .codec_path("crate::codec::SidecarCodec")
         .compile_fds(compiler.file_descriptor_set())
         .map_err(|error| miette::miette!("generating Rust from the protos: {error}"))?;
     Ok(())
