@@ -21,6 +21,8 @@
 
 #[path = "../../tests/api_lab/mod.rs"]
 mod api_lab;
+#[path = "cpu.rs"]
+mod cpu;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -106,8 +108,11 @@ fn main() {
         match options.churn {
             Some(duration) => churn(&options, duration).await,
             None => {
-                println!("| subscribers | deliveries | median | p99 | max | daemon RSS |");
-                println!("|---:|---:|---:|---:|---:|---:|");
+                println!(
+                    "| subscribers | deliveries | median | p99 | max | daemon RSS | \
+                     daemon CPU per delivery | subscribers' CPU per delivery |"
+                );
+                println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
                 for &count in &options.counts {
                     measure(&options, count).await;
                 }
@@ -163,6 +168,9 @@ async fn measure(options: &Options, count: usize) {
     let rss = options.daemon_pid.map(resident_set).unwrap_or_default();
     // Enough time between changes for every subscriber to read the previous one.
     let spacing = Duration::from_millis(50).max(Duration::from_micros(20 * count as u64));
+    let daemon = options.daemon_pid.map(|pid| pid.to_string());
+    let daemon_cpu = || daemon.as_deref().and_then(cpu::cpu_nanos);
+    let cpu_before = (daemon_cpu(), cpu::cpu_nanos("self"));
     for change in 0..options.changes {
         set_priority(&control, &options.instance, 151 - (change % 2) as u32).await;
         tokio::time::sleep(spacing).await;
@@ -175,15 +183,18 @@ async fn measure(options: &Options, count: usize) {
                 .expect("a reader never panics but on a timeout"),
         );
     }
+    let cpu_after = (daemon_cpu(), cpu::cpu_nanos("self"));
     latencies.sort();
     let at = |fraction: f64| latencies[((latencies.len() - 1) as f64 * fraction) as usize];
     println!(
-        "| {count} | {} | {:.3} ms | {:.3} ms | {:.3} ms | {} |",
+        "| {count} | {} | {:.3} ms | {:.3} ms | {:.3} ms | {} | {} | {} |",
         latencies.len(),
         millis(at(0.5)),
         millis(at(0.99)),
         millis(at(1.0)),
-        rss
+        rss,
+        cpu::per_delivery(cpu_before.0, cpu_after.0, latencies.len()),
+        cpu::per_delivery(cpu_before.1, cpu_after.1, latencies.len()),
     );
     set_priority(&control, &options.instance, 150).await;
 }

@@ -150,9 +150,11 @@ ours() {
     "$bench" --socket "$work/api.sock" --daemon-pid "$daemon_pid" --instance churned \
         --counts "$1" --changes "$changes" >"$work/ours.txt"
 }
+cpu_rows=""
 for count in $counts; do
     advert_timing "$count" ours "$count" >"$work/adverts.txt"
-    "$floor" --socket "$work/floor.sock" --counts "$count" --changes "$changes" >"$work/floor.txt"
+    "$floor" --socket "$work/floor.sock" --server-pid "$floor_pid" --counts "$count" \
+        --changes "$changes" >"$work/floor.txt"
     ours_p99=$(row_field "$work/ours.txt" 5)
     floor_p99=$(row_field "$work/floor.txt" 5)
     ratio=$(awk -v ours="${ours_p99% ms}" -v floor="${floor_p99% ms}" \
@@ -160,7 +162,18 @@ for count in $counts; do
     echo "| $count | $(row_field "$work/ours.txt" 4) | $ours_p99 |" \
         "$(row_field "$work/floor.txt" 4) | $floor_p99 | $ratio |" \
         "$(row_field "$work/ours.txt" 7) | $(row_field "$work/adverts.txt" 5) |"
+    cpu_rows+="| $count | $(row_field "$work/ours.txt" 8) | $(row_field "$work/ours.txt" 9) |"
+    cpu_rows+=" $(row_field "$work/floor.txt" 7) | $(row_field "$work/floor.txt" 8) |"$'\n'
 done
+
+echo
+echo "CPU time per delivery while the row's changes went out and were read (user + system,"
+echo "from /proc at 10 ms resolution): the daemon's and our subscribers' process; the floor's"
+echo "server and client process."
+echo
+echo "| subscribers | daemon | our subscribers | floor server | floor client |"
+echo "|---:|---:|---:|---:|---:|"
+printf '%s' "$cpu_rows"
 
 echo
 echo "Advert timing, 100 ms nominal (interval minus 100 ms: mean; |deviation|: p99, max):"
