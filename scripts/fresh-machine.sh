@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Tries the README's first commands the way a newcomer meets them: on a minimal Debian 12
-# (debootstrap --variant=minbase, so no ping, keepalived, tshark or grpcurl; iproute2, a C
-# linker, git and sudo are added, as a fresh server has them), with this machine's Rust
-# toolchain bind-mounted and a clone of this repository's HEAD. As root:
+# (debootstrap --variant=minbase, so no ping, keepalived, tshark or grpcurl; iproute2, git and
+# sudo are added, as a fresh server has them), with Rust from Debian's own packages (rustc-web
+# and cargo-web, which bookworm carries at a current version) and a clone of this repository's
+# HEAD. Nothing of this machine is mounted into it but /proc, /sys and /dev, which network
+# namespaces need. As root:
 #
 #   scripts/fresh-machine.sh                 # the demo: cargo build && sudo ... demo
 #   scripts/fresh-machine.sh --tests         # then the test command, scripts/test
 #   scripts/fresh-machine.sh --shell         # a shell in the fresh machine, to try the rest
 #
 # The root file system is kept in FRESH_ROOT (default /var/tmp/vrrp-sidecar-fresh), so a second
-# run skips debootstrap; delete it for a truly new machine. Every mount is undone on exit.
+# run skips debootstrap; for a truly new machine, delete it once this script has exited (it
+# unmounts everything on exit; check with `findmnt -R FRESH_ROOT` before deleting, since
+# deleting through a live /dev or /sys mount deletes the host's).
 set -euo pipefail
 
 mode=demo
@@ -26,8 +30,6 @@ fi
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 root=${FRESH_ROOT:-/var/tmp/vrrp-sidecar-fresh}
-cargo_home=${CARGO_HOME:-$HOME/.cargo}
-rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
 
 if [[ ! -f $root/etc/debian_version ]]; then
     command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
@@ -59,21 +61,40 @@ mount --make-rslave "$root/sys"
 mount_here "$root/dev" --rbind /dev
 mount --make-rslave "$root/dev"
 mount_here "$root/run" -t tmpfs tmpfs
-mount_here "$root/root/.cargo" --bind "$cargo_home"
-mount_here "$root/root/.rustup" --bind "$rustup_home"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 grep -q "$(hostname)" "$root/etc/hosts" 2>/dev/null || echo "127.0.1.1 $(hostname)" >>"$root/etc/hosts"
 
+# What a machine of this network has too: its extra CA certificates (a TLS-inspecting proxy
+# in front of the package registries, say) and the variables that point clients at them.
+ca_variables=()
+for variable in SSL_CERT_FILE CURL_CA_BUNDLE GIT_SSL_CAINFO PIP_CERT REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS; do
+    if [[ -n ${!variable:-} ]]; then
+        ca_variables+=("$variable=${!variable}")
+    fi
+done
 in_fresh() {
-    chroot "$root" env -i HOME=/root TERM="${TERM:-dumb}" \
-        PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    chroot "$root" env -i HOME=/root TERM="${TERM:-dumb}" "${ca_variables[@]}" \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         bash -c "$1"
 }
-in_fresh 'command -v ip gcc git sudo >/dev/null || { apt-get update -qq &&
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
+if ! grep -qs bookworm-security "$root/etc/apt/sources.list"; then
+    echo "deb http://deb.debian.org/debian-security bookworm-security main" >>"$root/etc/apt/sources.list"
+fi
+in_fresh 'for tool in ip cargo git sudo; do command -v $tool >/dev/null || missing=1; done
+    [ -z "${missing:-}" ] || { apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    iproute2 gcc libc6-dev git ca-certificates sudo >/dev/null; }'
+    iproute2 rustc-web cargo-web git ca-certificates sudo >/dev/null; }
+    update-ca-certificates >/dev/null'
 
 # A clean clone of HEAD, and the shared folder beside it where the tests look for it.
+if findmnt --list --noheadings -o TARGET | grep -q "^$root/work"; then
+    echo "scripts/fresh-machine.sh: something is mounted under $root/work; not deleting it" >&2
+    exit 1
+fi
 rm -rf "$root/work"
 mkdir -p "$root/work"
 git clone -q "$repo" "$root/work/vrrp-sidecar"

@@ -8,6 +8,7 @@
 //! - [`vrrp`]: the protocol core, sans-IO (codec, state machine, timers): the
 //!   `vrrp-sidecar-core` crate, which depends on neither tokio nor the kernel.
 //! - [`net`]: the only place that touches the kernel (raw sockets, rtnetlink, AF_PACKET).
+//! - [`store`]: files kept across restarts, written so a crash never leaves half of one.
 //! - [`health`]: health checks, each a task that runs on its interval and reports its verdict.
 //! - [`daemon`]: the router task that runs every instance on the real network, its VIP
 //!   worker, signals and logging.
@@ -19,5 +20,6 @@ pub mod daemon;
 pub mod events;
 pub mod health;
 pub mod net;
+pub mod store;
 pub mod telemetry;
 pub use vrrp_sidecar_core as vrrp;

@@ -8,8 +8,9 @@ use std::time::Duration;
 use netns::{Lab, Netns, require_root, runtime, tear_down};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::runtime::Handle;
-use vrrp_sidecar::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_PROTOCOL};
 use vrrp_sidecar::net::{Family, Interface, Netlink, ReceivedAdvert, VrrpSocket};
+use vrrp_sidecar::vrrp::packet::IP_PROTOCOL;
+use vrrp_sidecar::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 
 /// An advert-sized payload (v3 header plus one IPv4 address); its content is opaque here.
 const PAYLOAD: [u8; 12] = [0x31, 51, 100, 1, 0, 10, 0xab, 0xcd, 192, 0, 2, 100];
@@ -183,8 +184,12 @@ fn multicast_send_works_without_a_default_route() {
     assert_eq!(h1.ns.ip(&["route", "show", "default"]).trim(), "");
     assert_eq!(h1.ns.ip(&["-6", "route", "show", "default"]).trim(), "");
     let plain_send = h1.ns.enter(|| {
-        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(VRRP_PROTOCOL)))
-            .expect("raw socket");
+        let socket = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IP_PROTOCOL))),
+        )
+        .expect("raw socket");
         let group = SockAddr::from(SocketAddr::new(VRRP_GROUP_V4.into(), 0));
         socket
             .send_to(&PAYLOAD, &group)

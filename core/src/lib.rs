@@ -11,11 +11,13 @@
 //!   configuration, [`command`] its commands, [`action`] its outputs, [`state`] its states and
 //!   transition reasons, [`counters`] its statistics and drop reasons.
 //! - [`timers`]: Skew_Time and Master_Down_Interval.
+//! - [`family`]: the address family, its VRRP multicast group, the hop limit.
 //! - [`priority`]: priorities and the effective priority under tracked checks.
 
 pub mod action;
 pub mod command;
 pub mod counters;
+pub mod family;
 pub mod instance;
 pub mod instance_config;
 pub mod interval;
@@ -27,6 +29,7 @@ pub mod timers;
 pub use action::Action;
 pub use command::{Command, CommandRejected};
 pub use counters::{Counters, DropReason};
+pub use family::{Family, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT};
 pub use instance::Instance;
 pub use instance_config::{InstanceConfig, InstanceConfigError};
 pub use interval::AdvertInterval;

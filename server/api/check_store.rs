@@ -3,9 +3,9 @@
 //!
 //! The file holds each check as a length-delimited `vrrp.v1.HealthCheck`, the message the API
 //! already describes checks with, so it needs no format of its own and reads back through the
-//! same validation as a `RegisterHealthCheck`. A writer task rewrites it (a temporary file,
-//! then a rename, so a crash leaves the old or the new list, never half of one) whenever the
-//! set of registered checks changes; the router only hands the list over.
+//! same validation as a `RegisterHealthCheck`. A writer task rewrites it
+//! ([`crate::store::write_atomically`], so a crash leaves the old or the new list, never half of
+//! one) whenever the set of registered checks changes; the router only hands the list over.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -109,7 +109,7 @@ pub fn spawn_store_writer(
                     .encode_length_delimited(&mut bytes)
                     .expect("a Vec grows as needed, so encoding into it cannot run out of room");
             }
-            match write_atomically(&path, &bytes).await {
+            match crate::store::write_atomically(&path, &bytes).await {
                 Ok(()) => {
                     info!(checks = checks.len(), file = %path.display(), "registered checks saved")
                 }
@@ -117,12 +117,4 @@ pub fn spawn_store_writer(
             }
         }
     })
-}
-
-async fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    let temporary = PathBuf::from(temporary);
-    tokio::fs::write(&temporary, bytes).await?;
-    tokio::fs::rename(&temporary, path).await
 }

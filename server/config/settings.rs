@@ -185,33 +185,8 @@ pub struct TlsSettings {
     pub client_ca: Option<PathBuf>,
 }
 
-/// An address family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Family {
-    /// IPv4.
-    Ipv4,
-    /// IPv6.
-    Ipv6,
-}
-
-impl Family {
-    /// The family of `address`.
-    pub fn of(address: IpAddr) -> Family {
-        match address {
-            IpAddr::V4(_) => Family::Ipv4,
-            IpAddr::V6(_) => Family::Ipv6,
-        }
-    }
-}
-
-impl std::fmt::Display for Family {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Family::Ipv4 => "IPv4",
-            Family::Ipv6 => "IPv6",
-        })
-    }
-}
+/// An address family: the protocol core's.
+pub use crate::vrrp::Family;
 
 /// One virtual router (`[instances.<name>]`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{Span, debug, error, info, warn};
 
 use crate::config::InstanceSettings;
-use crate::net::socket::{VRRP_GROUP_V4, VRRP_GROUP_V6};
-use crate::net::{Family, Interface, ReceivedAdvert};
+use crate::net::{Interface, ReceivedAdvert};
 use crate::telemetry::metrics::TransitionStats;
 use crate::telemetry::spans::{self, Cause, PendingCause, TransitionFields};
 use crate::vrrp::{
@@ -779,11 +778,7 @@ impl InstanceDriver {
             return;
         };
         let source = self.primary_address();
-        let group = match self.socket_key.family {
-            Family::Ipv4 => IpAddr::V4(VRRP_GROUP_V4),
-            Family::Ipv6 => IpAddr::V6(VRRP_GROUP_V6),
-        };
-        let group = [group];
+        let group = [self.socket_key.family.vrrp_group()];
         let destinations = match &self.settings.unicast {
             Some(unicast) => unicast.peers.as_slice(),
             None => &group,

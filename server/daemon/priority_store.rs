@@ -3,7 +3,7 @@
 //!
 //! The file is text, one `INSTANCE PRIORITY` line per instance whose priority differs from
 //! the configured one, so an operator can read (and delete) it. The router only publishes the
-//! current set; a writer task rewrites the file (a temporary file, then a rename, so a crash
+//! current set; a writer task rewrites the file ([`crate::store::write_atomically`], so a crash
 //! leaves the old or the new set, never half of one), off the router's path.
 
 use std::collections::BTreeMap;
@@ -127,10 +127,7 @@ pub fn spawn_writer(
 }
 
 async fn write(path: &Path, overrides: &PriorityOverrides) -> io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".new");
-    tokio::fs::write(&temporary, render(overrides)).await?;
-    tokio::fs::rename(&temporary, path).await
+    crate::store::write_atomically(path, render(overrides).as_bytes()).await
 }
 
 #[cfg(test)]

@@ -16,8 +16,6 @@ pub mod link;
 pub mod netlink;
 pub mod socket;
 
-use std::fmt;
-
 pub use addresses::{Addresses, InstalledAddress, RenewalError, Renewals, Vip};
 pub use announce::Announcer;
 pub use error::NetError;
@@ -25,20 +23,5 @@ pub use link::{Interface, LinkEvent, LinkEvents};
 pub use netlink::Netlink;
 pub use socket::{ReceivedAdvert, VrrpSocket};
 
-/// The IP family a socket or an address belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// IPv4: VRRP v2 or v3 over IPv4.
-    Ipv4,
-    /// IPv6: VRRP v3 only (RFC 9568).
-    Ipv6,
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::Ipv4 => "IPv4",
-            Family::Ipv6 => "IPv6",
-        })
-    }
-}
+/// The IP family a socket or an address belongs to: the protocol core's.
+pub use crate::vrrp::Family;

@@ -20,14 +20,8 @@ use tokio::io::unix::AsyncFd;
 
 use super::{Family, Interface, NetError};
 
-/// IP protocol number of VRRP (RFC 9568 §5.1.1.4).
-pub const VRRP_PROTOCOL: i32 = 112;
-/// The IPv4 multicast group advertisements go to (RFC 9568 §5.1.1.2).
-pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-/// The IPv6 multicast group advertisements go to (RFC 9568 §5.1.2.2).
-pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
-/// TTL / hop limit sent, and the only one a receiver accepts (RFC 9568 §5.1.1.3, §7.1).
-pub const VRRP_HOP_LIMIT: u8 = 255;
+use crate::vrrp::packet::IP_PROTOCOL;
+pub use crate::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT};
 /// DSCP CS6 (network control) in the TOS / traffic class byte, as keepalived sends.
 const TRAFFIC_CLASS_CS6: u8 = 0xc0;
 /// Room for the largest advertisement (8-byte header and 255 IPv6 addresses) after an
@@ -82,8 +76,12 @@ impl VrrpSocket {
             Family::Ipv4 => Domain::IPV4,
             Family::Ipv6 => Domain::IPV6,
         };
-        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(VRRP_PROTOCOL)))
-            .map_err(step_error("socket"))?;
+        let socket = Socket::new(
+            domain,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IP_PROTOCOL))),
+        )
+        .map_err(step_error("socket"))?;
         socket
             .set_nonblocking(true)
             .map_err(step_error("non-blocking"))?;
