@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench --bench watch_h2_floor -- --serve SOCKET
 //! cargo bench --bench watch_h2_floor -- --socket SOCKET [--counts "1 100 1000 10000"] [--changes 20]
+//!     [--server-pid PID]
 //! ```
 //!
 //! The server (`--serve`) accepts HTTP/2 connections on a Unix socket and answers each
@@ -25,6 +26,9 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast;
+
+#[path = "cpu.rs"]
+mod cpu;
 
 /// Streams per connection, as in `latency.rs`.
 const STREAMS_PER_CONNECTION: usize = 100;
@@ -48,13 +52,21 @@ fn main() {
             .and_then(|at| arguments.get(at + 1))
             .cloned()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime starts");
+    let runtime = if arguments.iter().any(|a| a == "--current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime starts")
+    };
     if let Some(socket) = value("--serve") {
-        runtime.block_on(serve(PathBuf::from(socket)));
+        let per_stream = arguments.iter().any(|a| a == "--per-stream-tasks");
+        runtime.block_on(serve(PathBuf::from(socket), per_stream));
         return;
     }
     let Some(socket) = value("--socket") else {
@@ -69,11 +81,15 @@ fn main() {
     let changes: usize = value("--changes")
         .map(|changes| changes.parse().expect("--changes: a number"))
         .unwrap_or(20);
+    let server = value("--server-pid");
     runtime.block_on(async {
-        println!("| streams | deliveries | median | p99 | max |");
-        println!("|---:|---:|---:|---:|---:|");
+        println!(
+            "| streams | deliveries | median | p99 | max | server CPU per delivery | \
+             client CPU per delivery |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
         for count in counts {
-            measure(Path::new(&socket), count, changes).await;
+            measure(Path::new(&socket), count, changes, server.as_deref()).await;
         }
     });
 }
@@ -84,12 +100,12 @@ fn now_nanos() -> u64 {
         .map_or(0, |since| since.as_nanos() as u64)
 }
 
-async fn serve(socket: PathBuf) {
+async fn serve(socket: PathBuf, per_stream: bool) {
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket).expect("the socket binds");
     let (rounds, _) = broadcast::channel::<Bytes>(4);
     let ticker = rounds.clone();
-    tokio::spawn(async move {
+    let tick = async move {
         let mut interval = tokio::time::interval(ROUND);
         loop {
             interval.tick().await;
@@ -98,7 +114,8 @@ async fn serve(socket: PathBuf) {
             // No receiver yet is fine: nobody is connected.
             let _ = ticker.send(Bytes::from(message));
         }
-    });
+    };
+    tokio::spawn(tick);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -118,8 +135,17 @@ async fn serve(socket: PathBuf) {
                     accepted = connection.accept() => match accepted {
                         Some(Ok((_request, mut respond))) => {
                             let response = http::Response::new(());
-                            if let Ok(send) = respond.send_response(response, false) {
-                                streams.push(send);
+                            if let Ok(mut send) = respond.send_response(response, false) {
+                                if per_stream {
+                                    let mut round = round.resubscribe();
+                                    tokio::spawn(async move {
+                                        while let Ok(message) = round.recv().await {
+                                            if send.send_data(message, false).is_err() { return; }
+                                        }
+                                    });
+                                } else {
+                                    streams.push(send);
+                                }
                             }
                         }
                         _ => return,
@@ -135,7 +161,7 @@ async fn serve(socket: PathBuf) {
 }
 
 /// Opens `count` streams, reads `changes` messages on each and prints the latencies.
-async fn measure(socket: &Path, count: usize, changes: usize) {
+async fn measure(socket: &Path, count: usize, changes: usize, server: Option<&str>) {
     let mut readers = Vec::new();
     for first in (0..count).step_by(STREAMS_PER_CONNECTION) {
         let streams = STREAMS_PER_CONNECTION.min(count - first);
@@ -163,6 +189,8 @@ async fn measure(socket: &Path, count: usize, changes: usize) {
         }
         readers.push(tokio::spawn(read_all(open, changes)));
     }
+    let server_cpu = || server.and_then(cpu::cpu_nanos);
+    let cpu_before = (server_cpu(), cpu::cpu_nanos("self"));
     let mut latencies = Vec::with_capacity(count * changes);
     for reader in readers {
         latencies.extend(
@@ -171,15 +199,18 @@ async fn measure(socket: &Path, count: usize, changes: usize) {
                 .expect("a reader never panics but on a timeout"),
         );
     }
+    let cpu_after = (server_cpu(), cpu::cpu_nanos("self"));
     latencies.sort_unstable();
     let at = |fraction: f64| latencies[((latencies.len() - 1) as f64 * fraction) as usize];
     let millis = |nanos: u64| nanos as f64 / 1e6;
     println!(
-        "| {count} | {} | {:.3} ms | {:.3} ms | {:.3} ms |",
+        "| {count} | {} | {:.3} ms | {:.3} ms | {:.3} ms | {} | {} |",
         latencies.len(),
         millis(at(0.5)),
         millis(at(0.99)),
-        millis(at(1.0))
+        millis(at(1.0)),
+        cpu::per_delivery(cpu_before.0, cpu_after.0, latencies.len()),
+        cpu::per_delivery(cpu_before.1, cpu_after.1, latencies.len()),
     );
 }
 

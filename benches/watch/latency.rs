@@ -21,10 +21,14 @@
 
 #[path = "../../tests/api_lab/mod.rs"]
 mod api_lab;
+#[path = "cpu.rs"]
+mod cpu;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use vrrp_sidecar_client::GrpcClient;
 use vrrp_sidecar_client::proto::watch_state_response::Kind;
 use vrrp_sidecar_client::proto::{SetPriorityRequest, WatchStateRequest};
@@ -104,8 +108,11 @@ fn main() {
         match options.churn {
             Some(duration) => churn(&options, duration).await,
             None => {
-                println!("| subscribers | deliveries | median | p99 | max | daemon RSS |");
-                println!("|---:|---:|---:|---:|---:|---:|");
+                println!(
+                    "| subscribers | deliveries | median | p99 | max | daemon RSS | \
+                     daemon CPU per delivery | subscribers' CPU per delivery |"
+                );
+                println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
                 for &count in &options.counts {
                     measure(&options, count).await;
                 }
@@ -139,28 +146,21 @@ async fn measure(options: &Options, count: usize) {
     for _ in 0..count.div_ceil(STREAMS_PER_CONNECTION) {
         connections.push(connect(&options.socket).await);
     }
-    let mut readers = Vec::with_capacity(count);
-    for n in 0..count {
-        let mut stream = watch(
-            &connections[n / STREAMS_PER_CONNECTION],
-            watch_request(&options.instance),
-        )
-        .await;
-        read_until(&mut stream, READ_TIMEOUT, is_snapshot_complete).await;
-        let changes = options.changes;
+    let mut readers = Vec::with_capacity(connections.len());
+    for (connection, client) in connections.iter().enumerate() {
+        let streams = STREAMS_PER_CONNECTION.min(count - connection * STREAMS_PER_CONNECTION);
+        let mut opened = Vec::with_capacity(streams);
+        for _ in 0..streams {
+            let mut stream = watch(client, watch_request(&options.instance)).await;
+            read_until(&mut stream, READ_TIMEOUT, is_snapshot_complete).await;
+            opened.push(read_changes(stream, options.changes));
+        }
+        // One task per connection reads all its streams, as the floor's client does.
         readers.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(changes);
-            while latencies.len() < changes {
-                let message = next(&mut stream, READ_TIMEOUT).await;
-                let read_at = SystemTime::now();
-                if let Some(Kind::PriorityChange(_)) = message.kind {
-                    let sent: SystemTime = message
-                        .timestamp
-                        .expect("every event carries its timestamp")
-                        .try_into()
-                        .expect("the daemon's timestamps are valid");
-                    latencies.push(read_at.duration_since(sent).unwrap_or_default());
-                }
+            let mut latencies = Vec::new();
+            let mut reads: FuturesUnordered<_> = opened.into_iter().collect();
+            while let Some(stream_latencies) = reads.next().await {
+                latencies.extend(stream_latencies);
             }
             latencies
         }));
@@ -168,6 +168,9 @@ async fn measure(options: &Options, count: usize) {
     let rss = options.daemon_pid.map(resident_set).unwrap_or_default();
     // Enough time between changes for every subscriber to read the previous one.
     let spacing = Duration::from_millis(50).max(Duration::from_micros(20 * count as u64));
+    let daemon = options.daemon_pid.map(|pid| pid.to_string());
+    let daemon_cpu = || daemon.as_deref().and_then(cpu::cpu_nanos);
+    let cpu_before = (daemon_cpu(), cpu::cpu_nanos("self"));
     for change in 0..options.changes {
         set_priority(&control, &options.instance, 151 - (change % 2) as u32).await;
         tokio::time::sleep(spacing).await;
@@ -180,17 +183,41 @@ async fn measure(options: &Options, count: usize) {
                 .expect("a reader never panics but on a timeout"),
         );
     }
+    let cpu_after = (daemon_cpu(), cpu::cpu_nanos("self"));
     latencies.sort();
     let at = |fraction: f64| latencies[((latencies.len() - 1) as f64 * fraction) as usize];
     println!(
-        "| {count} | {} | {:.3} ms | {:.3} ms | {:.3} ms | {} |",
+        "| {count} | {} | {:.3} ms | {:.3} ms | {:.3} ms | {} | {} | {} |",
         latencies.len(),
         millis(at(0.5)),
         millis(at(0.99)),
         millis(at(1.0)),
-        rss
+        rss,
+        cpu::per_delivery(cpu_before.0, cpu_after.0, latencies.len()),
+        cpu::per_delivery(cpu_before.1, cpu_after.1, latencies.len()),
     );
     set_priority(&control, &options.instance, 150).await;
+}
+
+/// The latencies of the next `changes` `PriorityChange` events of `stream`.
+async fn read_changes(
+    mut stream: tonic::Streaming<vrrp_sidecar_client::proto::WatchStateResponse>,
+    changes: usize,
+) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(changes);
+    while latencies.len() < changes {
+        let message = next(&mut stream, READ_TIMEOUT).await;
+        let read_at = SystemTime::now();
+        if let Some(Kind::PriorityChange(_)) = message.kind {
+            let sent: SystemTime = message
+                .timestamp
+                .expect("every event carries its timestamp")
+                .try_into()
+                .expect("the daemon's timestamps are valid");
+            latencies.push(read_at.duration_since(sent).unwrap_or_default());
+        }
+    }
+    latencies
 }
 
 /// Changes the priority every 5 ms for `duration`, with one subscriber that never reads

@@ -28,13 +28,15 @@ use crate::telemetry::spans;
 
 use super::FILE_DESCRIPTOR_SET;
 use super::auth::{MutationGuard, TokensError};
+use super::runtime::ApiRuntime;
 use super::service::{Reloader, SidecarService};
 use super::unix_authority::UnixApiStream;
 use super::v1::sidecar_server::{SERVICE_NAME, SidecarServer};
+use super::watch::WatchStateRoute;
 
 /// The largest request message accepted: every request is a few names and numbers, so
 /// anything near this is a mistake or an attack; tonic answers OUT_OF_RANGE with both sizes.
-const MAX_REQUEST_BYTES: usize = 64 * 1024;
+pub(super) const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// Concurrent HTTP/2 streams (calls, watches and health reports included) one connection may
 /// have open; more wait in the client (gRPC queues them) or are refused by HTTP/2 itself. Twice
@@ -95,6 +97,9 @@ pub enum ApiError {
     /// The reflection service could not be built from the descriptors.
     #[error("building the reflection service: {0}")]
     Reflection(String),
+    /// The API's thread could not be started.
+    #[error("starting the API's thread: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// The running API; [`ApiServer::stop`] closes it and removes the socket file.
@@ -103,6 +108,7 @@ pub struct ApiServer {
     socket_path: PathBuf,
     close: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
+    runtime: ApiRuntime,
 }
 
 impl ApiServer {
@@ -139,19 +145,21 @@ impl ApiServer {
                 .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
                 .trace_fn(spans::grpc_request);
             server
-                .add_service(
+                .add_service(WatchStateRoute::new(
                     SidecarServer::new(SidecarService::new(
                         router.clone(),
                         reloader.clone(),
                         Arc::new(guard),
                     ))
                     .max_decoding_message_size(MAX_REQUEST_BYTES),
-                )
+                    router.clone(),
+                ))
                 .add_service(health_service.clone())
                 .add_service(reflection_v1.clone())
                 .add_service(reflection_v1alpha.clone())
         };
         let (close, closed) = watch::channel(false);
+        let runtime = ApiRuntime::start().map_err(ApiError::Runtime)?;
         let mut servers = Vec::new();
         let unix_router = services(Server::builder(), MutationGuard::SocketPermissions);
         // The socket path, its %-encoding or nothing as `:authority`, which stock gRPC
@@ -159,6 +167,7 @@ impl ApiServer {
         let unix_connections =
             UnixListenerStream::new(unix).map(|accepted| accepted.map(UnixApiStream::new));
         servers.push(serve(
+            &runtime,
             "unix",
             unix_router.serve_with_incoming_shutdown(unix_connections, wait_closed(closed.clone())),
         ));
@@ -167,6 +176,7 @@ impl ApiServer {
             let address = listener.local_addr().ok();
             let tcp_router = services(server, guard);
             servers.push(serve(
+                &runtime,
                 "tcp",
                 tcp_router.serve_with_incoming_shutdown(
                     TcpListenerStream::new(listener),
@@ -190,6 +200,7 @@ impl ApiServer {
             socket_path: settings.socket.clone(),
             close,
             servers,
+            runtime,
         })
     }
 
@@ -202,6 +213,7 @@ impl ApiServer {
                 abort.abort();
             }
         }
+        self.runtime.stop().await;
         if let Err(error) = std::fs::remove_file(&self.socket_path)
             && error.kind() != ErrorKind::NotFound
         {
@@ -232,11 +244,13 @@ async fn wait_closed(mut closed: watch::Receiver<bool>) {
     let _ = closed.wait_for(|closed| *closed).await;
 }
 
+/// Serves on the API's thread (see `runtime`).
 fn serve(
+    runtime: &ApiRuntime,
     listener: &'static str,
     serving: impl Future<Output = Result<(), tonic::transport::Error>> + Send + 'static,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
+    runtime.handle().spawn(async move {
         if let Err(error) = serving.await {
             error!(listener, %error, "the API listener failed");
         }

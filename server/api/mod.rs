@@ -6,7 +6,9 @@
 //! - `unix_authority`: the Unix socket's connections, with the `:authority` stock gRPC
 //!   clients send there made acceptable to h2;
 //! - `service`: the `vrrp.v1.Sidecar` RPCs, each a request to the router task;
-//! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats);
+//! - `runtime`: the thread the API's connections and streams run on;
+//! - `watch`: the `WatchState` stream (snapshot, replay, resets, heartbeats), each change
+//!   encoded once for every stream;
 //! - `auth`: who may call mutating RPCs over TCP;
 //! - `checks`: health-check specs from the API, and `ReportHealth` streams;
 //! - `check_store`: registered checks kept in a file across restarts, when configured;
@@ -19,6 +21,7 @@ mod check_store;
 mod checks;
 pub(crate) mod convert;
 mod listener;
+mod runtime;
 mod service;
 mod unix_authority;
 mod watch;

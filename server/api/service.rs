@@ -17,7 +17,6 @@ use crate::vrrp::{Priority, State};
 
 use super::auth::MutationGuard;
 use super::v1::{self, sidecar_server::Sidecar};
-use super::watch::{WatchRequest, WatchStream, start};
 use super::{checks, convert};
 
 /// What a `Reload` call rereads, the same as SIGHUP.
@@ -111,14 +110,17 @@ fn reload_status(error: &ReloadError) -> Status {
 
 #[tonic::async_trait]
 impl Sidecar for SidecarService {
-    type WatchStateStream = WatchStream;
+    type WatchStateStream = futures_util::stream::Empty<Result<v1::WatchStateResponse, Status>>;
 
+    /// Never called: the listeners mount this service inside `WatchStateRoute`, which answers
+    /// `WatchState` itself with each change encoded once for every stream.
     async fn watch_state(
         &self,
-        request: Request<v1::WatchStateRequest>,
+        _request: Request<v1::WatchStateRequest>,
     ) -> Result<Response<Self::WatchStateStream>, Status> {
-        let request = WatchRequest::parse(request.into_inner())?;
-        start(self.router.clone(), request).await.map(Response::new)
+        Err(Status::internal(
+            "WatchState is served by WatchStateRoute, not the generated route",
+        ))
     }
 
     async fn list_instances(

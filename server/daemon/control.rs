@@ -142,6 +142,12 @@ impl RouterHandle {
             .await?
     }
 
+    /// A subscription to every change from now on, for a relay that hands them on to
+    /// watchers: not counted as a watcher, and never refused for their number.
+    pub async fn relay(&self) -> Result<(Epoch, Subscription<InstanceEvent>), ControlError> {
+        self.ask(|reply| RouterCommand::Relay { reply }).await
+    }
+
     /// Sets `instance`'s base priority.
     pub async fn set_priority(
         &self,

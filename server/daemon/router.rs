@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, Family, InstanceSettings};
-use crate::events::EventBus;
+use crate::events::{Epoch, EventBus, Subscription};
 use crate::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
 use crate::telemetry::spans::Cause;
 use crate::vrrp::{Command, FaultCause, Priority, State};
@@ -71,6 +71,12 @@ pub enum RouterCommand {
         resume: Option<ResumePoint>,
         /// Where the start goes.
         reply: oneshot::Sender<Result<WatchStart, ControlError>>,
+    },
+    /// Subscribe a relay: a reader of every change that hands them on to watchers (the
+    /// API's `WatchState` hub), not counted as a watcher itself.
+    Relay {
+        /// Where the epoch and the subscription go.
+        reply: oneshot::Sender<(Epoch, Subscription<InstanceEvent>)>,
     },
     /// Set an instance's base priority.
     SetPriority {
@@ -731,6 +737,9 @@ impl Router {
             }
             RouterCommand::Watch { resume, reply } => {
                 let _ = reply.send(self.start_watch(resume));
+            }
+            RouterCommand::Relay { reply } => {
+                let _ = reply.send((self.events.epoch().clone(), self.events.subscribe_relay()));
             }
             RouterCommand::SetPriority {
                 instance,

@@ -15,6 +15,7 @@ mod epoch;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use tokio::sync::broadcast;
@@ -41,6 +42,8 @@ pub struct EventBus<E> {
     history: VecDeque<Arc<Revisioned<E>>>,
     history_limit: usize,
     live: broadcast::Sender<Arc<Revisioned<E>>>,
+    /// How many of the live queue's readers are relays, not watchers.
+    relays: Arc<AtomicUsize>,
 }
 
 /// A watcher's place in the live queue.
@@ -50,6 +53,18 @@ pub struct Subscription<E> {
     /// in the same router step includes every change up to here.
     pub start_revision: u64,
     receiver: broadcast::Receiver<Arc<Revisioned<E>>>,
+    /// Set for a relay: takes it off the relay count when it is dropped (held, never read).
+    _relay: Option<RelayCount>,
+}
+
+/// One relay in [`EventBus`]'s count, for as long as its subscription lives.
+#[derive(Debug)]
+struct RelayCount(Arc<AtomicUsize>);
+
+impl Drop for RelayCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What a watcher reads next.
@@ -113,6 +128,7 @@ impl<E> EventBus<E> {
             history: VecDeque::with_capacity(history_limit.max(1)),
             history_limit: history_limit.max(1),
             live,
+            relays: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -126,9 +142,9 @@ impl<E> EventBus<E> {
         self.last_revision
     }
 
-    /// How many watchers are subscribed.
+    /// How many watchers are subscribed (relays are not watchers).
     pub fn watcher_count(&self) -> usize {
-        self.live.receiver_count()
+        watchers(self.live.receiver_count(), &self.relays)
     }
 
     /// Records a change and hands it to every watcher; returns its revision.
@@ -156,6 +172,17 @@ impl<E> EventBus<E> {
         Subscription {
             start_revision: self.last_revision,
             receiver: self.live.subscribe(),
+            _relay: None,
+        }
+    }
+
+    /// Like [`EventBus::subscribe`], for a relay: a reader that hands every change on to
+    /// watchers of its own, which are the ones to count, not the relay.
+    pub fn subscribe_relay(&self) -> Subscription<E> {
+        self.relays.fetch_add(1, Ordering::Relaxed);
+        Subscription {
+            _relay: Some(RelayCount(Arc::clone(&self.relays))),
+            ..self.subscribe()
         }
     }
 
@@ -197,10 +224,18 @@ impl<E: Send + Sync + 'static> EventBus<E> {
     /// the live queue open after the bus is gone.
     pub fn watcher_gauge(&self) -> WatcherGauge {
         let live = self.live.downgrade();
+        let relays = Arc::clone(&self.relays);
         WatcherGauge(Arc::new(move || {
-            live.upgrade().map_or(0, |sender| sender.receiver_count())
+            live.upgrade()
+                .map_or(0, |sender| watchers(sender.receiver_count(), &relays))
         }))
     }
+}
+
+/// The watchers among `readers` of the live queue. A relay's subscription leaves the queue
+/// just before the relay count, so for an instant this may count one watcher less.
+fn watchers(readers: usize, relays: &AtomicUsize) -> usize {
+    readers.saturating_sub(relays.load(Ordering::Relaxed))
 }
 
 /// How many watchers a bus has; see [`EventBus::watcher_gauge`].
@@ -346,6 +381,21 @@ mod tests {
                 current: "boot-1".to_owned()
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_relay_reads_every_change_but_is_not_counted_as_a_watcher() {
+        let mut bus = bus(8, 8);
+        let gauge = bus.watcher_gauge();
+        let watcher = bus.subscribe();
+        let mut relay = bus.subscribe_relay();
+        assert_eq!((bus.watcher_count(), gauge.count()), (1, 1));
+        bus.publish(SystemTime::UNIX_EPOCH, "change");
+        assert_eq!(next_revision(&mut relay).await, Some(1));
+        drop(relay);
+        assert_eq!((bus.watcher_count(), gauge.count()), (1, 1));
+        drop(watcher);
+        assert_eq!((bus.watcher_count(), gauge.count()), (0, 0));
     }
 
     #[tokio::test]
