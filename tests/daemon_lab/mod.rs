@@ -8,7 +8,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -607,4 +608,155 @@ pub fn capture(
 /// The MAC of `host`'s eth0.
 pub fn mac_of(lab: &DaemonLab, host: &str) -> [u8; 6] {
     lab.ns(host).mac("eth0")
+}
+
+/// A client pinging an IPv4 address from inside a namespace every `every`, recording when each
+/// reply came, until it is stopped or dropped: what an application on that client feels.
+pub struct Probe {
+    replies: Arc<Mutex<Vec<Instant>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    every: Duration,
+}
+
+impl Probe {
+    /// Starts pinging `address` from `ns` every `every`.
+    pub fn start(ns: &Netns, address: Ipv4Addr, every: Duration) -> Probe {
+        let replies = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let replies = Arc::clone(&replies);
+            let stop = Arc::clone(&stop);
+            ns.spawn_inside(move || ping(address, every, &replies, &stop))
+        };
+        Probe {
+            replies,
+            stop,
+            thread: Some(thread),
+            every,
+        }
+    }
+
+    /// How often it pings.
+    pub fn every(&self) -> Duration {
+        self.every
+    }
+
+    /// When every reply so far came, in order.
+    pub fn replies(&self) -> Vec<Instant> {
+        self.replies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits until a reply comes after `after`; whether one did within `timeout`.
+    pub fn wait_reply_after(&self, after: Instant, timeout: Duration) -> bool {
+        wait_until(timeout, Duration::from_millis(5), || {
+            self.replies().last().is_some_and(|last| *last > after)
+        })
+    }
+
+    /// The longest time without a reply over `from..to`: between two replies, counting the
+    /// last one before `from` and the first one after `to`, so an outage that began before
+    /// the window or outlasts it is measured whole. Without a reply after `to`, the time
+    /// from the last reply to now counts.
+    pub fn longest_silence(&self, from: Instant, to: Instant) -> Duration {
+        let replies = self.replies();
+        let start = replies.iter().rposition(|at| *at <= from).unwrap_or(0);
+        let end = replies
+            .iter()
+            .position(|at| *at >= to)
+            .unwrap_or(replies.len().saturating_sub(1));
+        let Some(span) = replies.get(start..=end) else {
+            return to.saturating_duration_since(from);
+        };
+        let between = span
+            .windows(2)
+            .map(|pair| pair[1] - pair[0])
+            .max()
+            .unwrap_or_default();
+        let trailing = span
+            .last()
+            .filter(|last| **last < to)
+            .map_or(Duration::ZERO, Instant::elapsed);
+        let leading = span
+            .first()
+            .filter(|first| **first > from)
+            .map_or(Duration::ZERO, |first| *first - from);
+        between.max(trailing).max(leading)
+    }
+
+    /// Stops pinging and returns every reply's time.
+    pub fn stop(mut self) -> Vec<Instant> {
+        self.finish();
+        self.replies()
+    }
+
+    fn finish(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the probe thread does not panic");
+        }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The probe's loop: an ICMP echo request every `every` on a raw socket, replies recorded as
+/// they are read. Bounded by `stop`, which the probe sets when stopped or dropped.
+fn ping(address: Ipv4Addr, every: Duration, replies: &Mutex<Vec<Instant>>, stop: &AtomicBool) {
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::RAW,
+        Some(socket2::Protocol::ICMPV4),
+    )
+    .expect("a raw ICMP socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(1)))
+        .expect("a read timeout");
+    let destination = std::net::SocketAddrV4::new(address, 0).into();
+    let identifier: u16 = 0x5eed;
+    let mut sequence: u16 = 0;
+    let mut next_send = Instant::now();
+    let mut bytes = [0u8; 1500];
+    while !stop.load(Ordering::Relaxed) {
+        if Instant::now() >= next_send {
+            sequence = sequence.wrapping_add(1);
+            // A send fails while the client has no neighbour entry; the next one retries.
+            let _ = socket.send_to(&echo_request(identifier, sequence), &destination);
+            next_send += every;
+        }
+        let Ok(length) = std::io::Read::read(&mut &socket, &mut bytes) else {
+            continue;
+        };
+        // IPv4 header (20 bytes, no options from Linux), then ICMP type 0 with our id.
+        if length >= 28 && bytes[20] == 0 && bytes[24..26] == identifier.to_be_bytes() {
+            replies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Instant::now());
+        }
+    }
+}
+
+/// An ICMP echo request with `identifier` and `sequence` and its checksum.
+fn echo_request(identifier: u16, sequence: u16) -> Vec<u8> {
+    let mut message = vec![8, 0, 0, 0];
+    message.extend_from_slice(&identifier.to_be_bytes());
+    message.extend_from_slice(&sequence.to_be_bytes());
+    let mut sum: u32 = message
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let checksum = !(u16::try_from(sum).expect("folded to 16 bits"));
+    message[2..4].copy_from_slice(&checksum.to_be_bytes());
+    message
 }
