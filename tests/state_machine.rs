@@ -652,14 +652,18 @@ fn a_lower_priority_heard_soon_after_an_announcement_is_announced_with_the_next_
         .unwrap();
     assert_eq!(announcements(&drain(&mut instance)), 0);
     // advertise_now moved the Adver_Timer to one interval after the second advert.
-    let next = instance.poll_timeout().expect("a master runs its Adver_Timer");
+    let next = instance
+        .poll_timeout()
+        .expect("a master runs its Adver_Timer");
     assert_eq!(next, clock.ms(5201));
     instance.handle_timeout(next);
     let actions = drain(&mut instance);
     assert_eq!(sent_priorities(&actions), vec![200]);
     assert_eq!(announcements(&actions), 1);
     // Only once: the advert after that announces nothing.
-    let next = instance.poll_timeout().expect("a master runs its Adver_Timer");
+    let next = instance
+        .poll_timeout()
+        .expect("a master runs its Adver_Timer");
     instance.handle_timeout(next);
     assert_eq!(announcements(&drain(&mut instance)), 0);
 }

@@ -657,34 +657,47 @@ impl Probe {
         })
     }
 
-    /// The longest time without a reply over `from..to`: between two replies, counting the
-    /// last one before `from` and the first one after `to`, so an outage that began before
-    /// the window or outlasts it is measured whole. Without a reply after `to`, the time
-    /// from the last reply to now counts.
-    pub fn longest_silence(&self, from: Instant, to: Instant) -> Duration {
+    /// The stretches without a reply that touch `from..to`: between two replies, counting
+    /// the last one before `from` and the first one after `to`, so an outage that began
+    /// before the window or outlasts it is seen whole. Before the first reply the window's
+    /// start stands in for a reply, and without a reply after `to`, now does.
+    fn silences(&self, from: Instant, to: Instant) -> Vec<(Instant, Instant)> {
         let replies = self.replies();
-        let start = replies.iter().rposition(|at| *at <= from).unwrap_or(0);
-        let end = replies
-            .iter()
-            .position(|at| *at >= to)
-            .unwrap_or(replies.len().saturating_sub(1));
-        let Some(span) = replies.get(start..=end) else {
-            return to.saturating_duration_since(from);
-        };
-        let between = span
-            .windows(2)
-            .map(|pair| pair[1] - pair[0])
+        let start = replies.iter().rposition(|at| *at <= from);
+        let end = replies.iter().position(|at| *at >= to);
+        let mut points: Vec<Instant> = Vec::new();
+        if start.is_none() {
+            points.push(from);
+        }
+        points.extend(
+            replies[start.unwrap_or(0)..end.map_or(replies.len(), |end| end + 1)]
+                .iter()
+                .copied(),
+        );
+        if end.is_none() {
+            points.push(Instant::now().max(to));
+        }
+        points.windows(2).map(|pair| (pair[0], pair[1])).collect()
+    }
+
+    /// The longest time without a reply over `from..to`, outages that began before or
+    /// outlast the window counted whole.
+    pub fn longest_silence(&self, from: Instant, to: Instant) -> Duration {
+        self.silences(from, to)
+            .into_iter()
+            .map(|(began, ended)| ended - began)
             .max()
-            .unwrap_or_default();
-        let trailing = span
-            .last()
-            .filter(|last| **last < to)
-            .map_or(Duration::ZERO, Instant::elapsed);
-        let leading = span
-            .first()
-            .filter(|first| **first > from)
-            .map_or(Duration::ZERO, |first| *first - from);
-        between.max(trailing).max(leading)
+            .unwrap_or_default()
+    }
+
+    /// The longest time without a reply over `from..to` counted from `from` only: how long
+    /// after `from` the client still went without one.
+    pub fn longest_silence_after(&self, from: Instant, to: Instant) -> Duration {
+        self.silences(from, to)
+            .into_iter()
+            .map(|(began, ended)| ended.saturating_duration_since(began.max(from)))
+            .max()
+            .unwrap_or_default()
     }
 
     /// Stops pinging and returns every reply's time.

@@ -264,7 +264,10 @@ fn run_phases(scenario: &Scenario, lan: &mut Lan) -> Result<(), String> {
     // master's adverts were lost draws the client, and if both its takeover advert and the
     // advert it sends as it steps down are lost too, the master never learns it should
     // announce again (the chance is the loss rate squared per such takeover).
-    let lossy_opening = scenario.chaos.as_ref().is_some_and(|chaos| chaos.loss > 0.0);
+    let lossy_opening = scenario
+        .chaos
+        .as_ref()
+        .is_some_and(|chaos| chaos.loss > 0.0);
     let master = steady_master(lan, window, "after the election", !lossy_opening)?;
     expect_best(lan, master, None, undisturbed)?;
 
