@@ -282,6 +282,81 @@ fn a_killed_daemon_costs_the_client_nothing_at_100ms_adverts() {
     );
 }
 
+/// Partition heals the client's neighbour entry must follow within an advert interval (plus
+/// the lab's polling margin); without the step-down advert it would keep the second
+/// master's MAC until the entry is probed again, seconds later.
+const HEALS: usize = 6;
+
+/// The master is cut off on a bridge of its own, the backup takes over and its gratuitous
+/// ARP moves the client; at the heal, whichever of the two masters advertises first, the
+/// client's entry must point back at the master within an advert interval. Heals come at
+/// random phases of the two advert clocks, so both orders occur over [`HEALS`] heals.
+#[test]
+fn after_a_partition_heals_the_clients_arp_entry_follows_the_master_within_an_interval() {
+    if !require_root(
+        "after_a_partition_heals_the_clients_arp_entry_follows_the_master_within_an_interval",
+    ) {
+        return;
+    }
+    let lab = lab(&["h1", "h2", "c"]);
+    let hosts = ["h1", "h2"];
+    let bridge = lab.lab.bridge.clone();
+    bridge.ip(&["link", "add", "br9", "type", "bridge"]);
+    bridge.ip(&["link", "set", "br9", "up"]);
+    let move_port = |to: &str| {
+        bridge.ip(&["link", "set", "h1", "nomaster"]);
+        bridge.ip(&["link", "set", "h1", "master", to]);
+    };
+    let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
+    assert!(lab.wait_sole_holder(&hosts, "h1", VIP, ELECTION).is_some());
+    assert_eq!(lab.resolve("c", VIP), mac_of(&lab, "h1"));
+    let interval = Duration::from_millis(100);
+    for heal in 0..HEALS {
+        move_port("br9");
+        let bound = master_down_interval_100ms(100) + MARGIN;
+        assert!(
+            lab.wait_holding("h2", VIP, true, bound).is_some(),
+            "heal {heal}: h2 did not take over within {bound:?}\n{}",
+            backup.log_text()
+        );
+        assert!(
+            netns::wait_until(Duration::from_secs(1), daemon_lab::POLL, || {
+                lab.neighbour_mac("c", VIP) == Some(mac_of(&lab, "h2"))
+            }),
+            "heal {heal}: h2's announcement did not move the client"
+        );
+        // A random phase, so either master may advertise first after the heal.
+        std::thread::sleep(Duration::from_millis(200 + 37 * heal as u64));
+        let healed = Instant::now();
+        move_port("br0");
+        let bound = interval + MARGIN;
+        let followed = netns::wait_until(bound, daemon_lab::POLL, || {
+            lab.neighbour_mac("c", VIP) == Some(mac_of(&lab, "h1"))
+        });
+        println!(
+            "heal {heal}: the client follows h1 again {:?} after the heal",
+            healed.elapsed()
+        );
+        assert!(
+            followed,
+            "heal {heal}: the client still points at {:?} {bound:?} after the heal \
+             (h1 is {:?}, h2 {:?})\n{}",
+            lab.neighbour_mac("c", VIP),
+            mac_of(&lab, "h1"),
+            mac_of(&lab, "h2"),
+            master.log_text()
+        );
+        assert!(
+            lab.wait_sole_holder(&hosts, "h1", VIP, bound).is_some(),
+            "heal {heal}: holders {:?}",
+            lab.holders(&hosts, VIP)
+        );
+        // Settled before the next cut: the backup follows h1 again.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    lab.finish();
+}
+
 #[test]
 fn link_down_puts_the_master_in_fault_and_link_up_brings_it_back() {
     if !require_root("link_down_puts_the_master_in_fault_and_link_up_brings_it_back") {

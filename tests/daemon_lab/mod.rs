@@ -610,100 +610,103 @@ pub fn mac_of(lab: &DaemonLab, host: &str) -> [u8; 6] {
     lab.ns(host).mac("eth0")
 }
 
-/// A client pinging an IPv4 address from inside a namespace every `every`, recording when each
-/// reply came, until it is stopped or dropped: what an application on that client feels.
+/// A client pinging an IPv4 address from inside a namespace every `every`, recording when
+/// each request left and when its reply came, until it is stopped or dropped: what an
+/// application on that client feels.
+///
+/// An outage is counted from the first request that got no reply until the reply to the
+/// next one that did: time when the probe thread itself was not running (a loaded machine
+/// starving it) sent no request, so it is not mistaken for the VIP not answering.
 pub struct Probe {
-    replies: Arc<Mutex<Vec<Instant>>>,
+    pings: Arc<Mutex<Pings>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
-    every: Duration,
+}
+
+/// Every request sent so far, by index (carried in the echo's payload), and its reply.
+#[derive(Default)]
+struct Pings {
+    sent: Vec<Instant>,
+    replied: Vec<Option<Instant>>,
 }
 
 impl Probe {
     /// Starts pinging `address` from `ns` every `every`.
     pub fn start(ns: &Netns, address: Ipv4Addr, every: Duration) -> Probe {
-        let replies = Arc::new(Mutex::new(Vec::new()));
+        let pings = Arc::new(Mutex::new(Pings::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let replies = Arc::clone(&replies);
+            let pings = Arc::clone(&pings);
             let stop = Arc::clone(&stop);
-            ns.spawn_inside(move || ping(address, every, &replies, &stop))
+            ns.spawn_inside(move || ping(address, every, &pings, &stop))
         };
         Probe {
-            replies,
+            pings,
             stop,
             thread: Some(thread),
-            every,
         }
     }
 
-    /// How often it pings.
-    pub fn every(&self) -> Duration {
-        self.every
-    }
-
-    /// When every reply so far came, in order.
-    pub fn replies(&self) -> Vec<Instant> {
-        self.replies
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    fn pings(&self) -> std::sync::MutexGuard<'_, Pings> {
+        self.pings.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Waits until a reply comes after `after`; whether one did within `timeout`.
     pub fn wait_reply_after(&self, after: Instant, timeout: Duration) -> bool {
         wait_until(timeout, Duration::from_millis(5), || {
-            self.replies().last().is_some_and(|last| *last > after)
+            self.pings()
+                .replied
+                .iter()
+                .rev()
+                .flatten()
+                .any(|at| *at > after)
         })
     }
 
-    /// The stretches without a reply that touch `from..to`: between two replies, counting
-    /// the last one before `from` and the first one after `to`, so an outage that began
-    /// before the window or outlasts it is seen whole. Before the first reply the window's
-    /// start stands in for a reply, and without a reply after `to`, now does.
-    fn silences(&self, from: Instant, to: Instant) -> Vec<(Instant, Instant)> {
-        let replies = self.replies();
-        let start = replies.iter().rposition(|at| *at <= from);
-        let end = replies.iter().position(|at| *at >= to);
-        let mut points: Vec<Instant> = Vec::new();
-        if start.is_none() {
-            points.push(from);
+    /// The outages that touch `from..to`, as (first unanswered request sent, next reply):
+    /// one still running ends now.
+    fn outages(&self, from: Instant, to: Instant) -> Vec<(Instant, Instant)> {
+        let pings = self.pings();
+        let mut outages = Vec::new();
+        let mut began: Option<Instant> = None;
+        for (sent, replied) in pings.sent.iter().zip(&pings.replied) {
+            match (replied, began) {
+                (None, None) => began = Some(*sent),
+                (Some(reply), Some(start)) => {
+                    if *reply >= from && start <= to {
+                        outages.push((start, *reply));
+                    }
+                    began = None;
+                }
+                _ => {}
+            }
         }
-        points.extend(
-            replies[start.unwrap_or(0)..end.map_or(replies.len(), |end| end + 1)]
-                .iter()
-                .copied(),
-        );
-        if end.is_none() {
-            points.push(Instant::now().max(to));
+        if let Some(start) = began
+            && start <= to
+        {
+            outages.push((start, Instant::now()));
         }
-        points.windows(2).map(|pair| (pair[0], pair[1])).collect()
+        outages
     }
 
-    /// The longest time without a reply over `from..to`, outages that began before or
-    /// outlast the window counted whole.
+    /// The longest outage over `from..to`, counted whole when it began before the window or
+    /// outlasts it.
     pub fn longest_silence(&self, from: Instant, to: Instant) -> Duration {
-        self.silences(from, to)
+        self.outages(from, to)
             .into_iter()
-            .map(|(began, ended)| ended - began)
+            .map(|(began, ended)| ended.saturating_duration_since(began))
             .max()
             .unwrap_or_default()
     }
 
-    /// The longest time without a reply over `from..to` counted from `from` only: how long
-    /// after `from` the client still went without one.
+    /// The longest outage over `from..to` counted from `from` only: how long after `from`
+    /// the client still went without a reply.
     pub fn longest_silence_after(&self, from: Instant, to: Instant) -> Duration {
-        self.silences(from, to)
+        self.outages(from, to)
             .into_iter()
             .map(|(began, ended)| ended.saturating_duration_since(began.max(from)))
             .max()
             .unwrap_or_default()
-    }
-
-    /// Stops pinging and returns every reply's time.
-    pub fn stop(mut self) -> Vec<Instant> {
-        self.finish();
-        self.replies()
     }
 
     fn finish(&mut self) {
@@ -720,9 +723,10 @@ impl Drop for Probe {
     }
 }
 
-/// The probe's loop: an ICMP echo request every `every` on a raw socket, replies recorded as
-/// they are read. Bounded by `stop`, which the probe sets when stopped or dropped.
-fn ping(address: Ipv4Addr, every: Duration, replies: &Mutex<Vec<Instant>>, stop: &AtomicBool) {
+/// The probe's loop: an ICMP echo request every `every` on a raw socket, its index in the
+/// payload, replies matched by that index as they are read. Bounded by `stop`, which the
+/// probe sets when stopped or dropped.
+fn ping(address: Ipv4Addr, every: Duration, pings: &Mutex<Pings>, stop: &AtomicBool) {
     let socket = socket2::Socket::new(
         socket2::Domain::IPV4,
         socket2::Type::RAW,
@@ -734,34 +738,49 @@ fn ping(address: Ipv4Addr, every: Duration, replies: &Mutex<Vec<Instant>>, stop:
         .expect("a read timeout");
     let destination = std::net::SocketAddrV4::new(address, 0).into();
     let identifier: u16 = 0x5eed;
-    let mut sequence: u16 = 0;
     let mut next_send = Instant::now();
     let mut bytes = [0u8; 1500];
+    let lock = || pings.lock().unwrap_or_else(PoisonError::into_inner);
     while !stop.load(Ordering::Relaxed) {
-        if Instant::now() >= next_send {
-            sequence = sequence.wrapping_add(1);
-            // A send fails while the client has no neighbour entry; the next one retries.
-            let _ = socket.send_to(&echo_request(identifier, sequence), &destination);
-            next_send += every;
+        let now = Instant::now();
+        if now >= next_send {
+            let index = {
+                let mut pings = lock();
+                pings.sent.push(now);
+                pings.replied.push(None);
+                u32::try_from(pings.sent.len() - 1).expect("fewer than 4 billion pings")
+            };
+            // A send fails while the client has no neighbour entry; the request counts as
+            // unanswered, as it is for an application.
+            let _ = socket.send_to(&echo_request(identifier, index), &destination);
+            // After a stall, carry on from now rather than send the missed ones in a burst.
+            next_send = (next_send + every).max(now);
         }
         let Ok(length) = std::io::Read::read(&mut &socket, &mut bytes) else {
             continue;
         };
-        // IPv4 header (20 bytes, no options from Linux), then ICMP type 0 with our id.
-        if length >= 28 && bytes[20] == 0 && bytes[24..26] == identifier.to_be_bytes() {
-            replies
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(Instant::now());
+        // IPv4 header (20 bytes, no options from Linux), then ICMP type 0 with our id, the
+        // sequence, and the index in the payload.
+        if length >= 32 && bytes[20] == 0 && bytes[24..26] == identifier.to_be_bytes() {
+            let index = u32::from_be_bytes([bytes[28], bytes[29], bytes[30], bytes[31]]);
+            let at = Instant::now();
+            let Ok(index) = usize::try_from(index) else {
+                continue;
+            };
+            if let Some(slot) = lock().replied.get_mut(index) {
+                *slot = Some(at);
+            }
         }
     }
 }
 
-/// An ICMP echo request with `identifier` and `sequence` and its checksum.
-fn echo_request(identifier: u16, sequence: u16) -> Vec<u8> {
+/// An ICMP echo request with `identifier`, the low bits of `index` as its sequence, `index`
+/// as its payload, and its checksum.
+fn echo_request(identifier: u16, index: u32) -> Vec<u8> {
     let mut message = vec![8, 0, 0, 0];
     message.extend_from_slice(&identifier.to_be_bytes());
-    message.extend_from_slice(&sequence.to_be_bytes());
+    message.extend_from_slice(&(index as u16).to_be_bytes());
+    message.extend_from_slice(&index.to_be_bytes());
     let mut sum: u32 = message
         .chunks(2)
         .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
