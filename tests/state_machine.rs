@@ -513,9 +513,10 @@ fn master_yields_to_higher_priority_removes_addresses_and_learns_interval_rfc956
         )]
     );
     assert!(removes_addresses(&actions));
-    // One advert with our own priority first (keepalived's higher_prio_send_advert), so
-    // the master that stays hears a lower priority and announces; none after that.
-    assert_eq!(sent_priorities(&actions), vec![100]);
+    // Adverts with our own priority first (keepalived's higher_prio_send_advert, three
+    // times as nothing acknowledges them), so the master that stays hears a lower priority
+    // and announces; none after that.
+    assert_eq!(sent_priorities(&actions), vec![100, 100, 100]);
     assert!(
         matches!(actions[0], Action::SendAdvertisement(_)),
         "the advert goes before the transition: {actions:?}"

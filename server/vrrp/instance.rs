@@ -23,14 +23,18 @@ use super::timers::{self, Timer};
 /// The priority a stopping or resigning master advertises (RFC 9568 §6.4.3).
 const PRIORITY_STOPPING: u8 = 0;
 
+/// How many adverts with our own priority a master sends as it steps down for a higher
+/// priority (see `master_receives`): each lost with probability P, all of them with P³.
+const STEP_DOWN_ADVERTS: usize = 3;
+
 /// One virtual router on this host: its state, timers and counters.
 ///
 /// Behaviour beyond the RFC text, each explained where it is implemented:
 /// - a master that hears a lower priority advertises at once (keepalived's default), so a
 ///   second master that appeared during a partition steps down within one network delay;
-/// - a master that hears a higher priority advertises its own once before it steps down
-///   (keepalived's `higher_prio_send_advert`), so the master that stays hears a lower
-///   priority and announces its addresses whichever of the two spoke first after a
+/// - a master that hears a higher priority advertises its own before it steps down
+///   (keepalived's `higher_prio_send_advert`, repeated), so the master that stays hears a
+///   lower priority and announces its addresses whichever of the two spoke first after a
 ///   partition healed;
 /// - adverts are processed even when we are the address owner (RFC 9568 erratum 8298), so two
 ///   owners of one VRID settle on one master instead of both forwarding;
@@ -461,13 +465,16 @@ impl Instance {
             // Addresses of one family compare as unsigned integers in network byte order,
             // which is what `IpAddr`'s ordering does (RFC 9568 §6.4.3).
             //
-            // Before stepping down, one advert with our priority, as keepalived's
+            // Before stepping down, an advert with our priority, as keepalived's
             // `higher_prio_send_advert` does: after a partition heals, hosts that followed
             // our announcements still send to us, and only the other master can move them.
             // If it spoke first it has not heard us since the heal, and RFC 9568 §6.4.3
             // leaves it nothing else to react to; this advert is the lower priority that
-            // makes it announce its addresses again.
-            self.send_advertisement(ours);
+            // makes it announce its addresses again. Nothing acknowledges it, so it is
+            // repeated as gratuitous ARPs are: one lost would strand those hosts.
+            for _ in 0..STEP_DOWN_ADVERTS {
+                self.send_advertisement(ours);
+            }
             self.master_address = Some(from);
             self.leave_master(now, Some(advert), TransitionReason::HigherPriorityAdvert);
         } else {

@@ -52,11 +52,12 @@
 //! - loss: A + P + 50 ms. Loss never takes the VIP from the master; a backup that missed
 //!   three adverts takes over and draws the client with its gratuitous ARP, and when it
 //!   steps down the client is stranded until the master announces, which it does on hearing
-//!   the backup's takeover advert (before the step-down, so no outage) or the advert the
-//!   backup sends as it steps down (at once, or with its next advert, within A, if it
-//!   announced in the last interval). Not covered: if both of those adverts are lost (P²
-//!   per spurious takeover, 9 % at 30 % loss) the master never learns, and the client stays
-//!   stranded until its neighbour entry is probed again.
+//!   the backup's takeover advert (before the step-down, so no outage) or one of the three
+//!   adverts the backup sends as it steps down (at once, or with its next advert, within A,
+//!   if it announced in the last interval). Not covered: if all four are lost (P⁴ per
+//!   spurious takeover, 0.8 % at 30 % loss, and a spurious takeover needs three adverts
+//!   lost in a row) the master never learns, and the client stays stranded until its
+//!   neighbour entry is probed again, seconds later.
 //! - delay D: Master_Down_Interval + P + 50 ms. Only a D with A + D past a backup's
 //!   Master_Down_Interval moves the client: the backup takes over at its Master_Down_Interval
 //!   after the last prompt advert and steps down when the first delayed one arrives, A + D
