@@ -568,7 +568,8 @@ impl SeenFrame {
 
 /// Captures, from inside `ns`, the frames of `ethertype` that `keep` accepts, with an
 /// AF_PACKET socket: until `after_first` has passed since the first kept frame, or until
-/// `at_most` has passed if none comes.
+/// `at_most` has passed if none comes. Each frame is stamped with the kernel's receive time
+/// (SO_TIMESTAMPNS), so a capture thread that a loaded machine runs late does not shift it.
 pub fn capture(
     ns: &Netns,
     ethertype: u16,
@@ -576,28 +577,56 @@ pub fn capture(
     after_first: Duration,
     at_most: Duration,
 ) -> std::thread::JoinHandle<Vec<SeenFrame>> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+    use std::os::fd::AsRawFd;
     ns.spawn_inside(move || {
         let protocol = socket2::Protocol::from(i32::from(ethertype.to_be()));
-        let mut socket =
+        let socket =
             socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, Some(protocol))
                 .expect("AF_PACKET socket");
         socket.set_read_timeout(Some(POLL)).expect("a read timeout");
+        setsockopt(&socket, sockopt::ReceiveTimestampns, &true).expect("SO_TIMESTAMPNS");
         let mut seen: Vec<SeenFrame> = Vec::new();
         let mut frame = [0u8; 1514];
+        let mut control = nix::cmsg_space!(nix::sys::time::TimeSpec);
         let mut deadline = Instant::now() + at_most;
         while Instant::now() < deadline {
-            let Ok(length) = std::io::Read::read(&mut socket, &mut frame) else {
+            let mut iov = [std::io::IoSliceMut::new(&mut frame)];
+            let Ok(message) = recvmsg::<()>(
+                socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut control),
+                MsgFlags::empty(),
+            ) else {
                 continue;
             };
+            let stamp = message.cmsgs().ok().and_then(|mut messages| {
+                messages.find_map(|message| match message {
+                    ControlMessageOwned::ScmTimestampns(stamp) => Some(Duration::from(stamp)),
+                    _ => None,
+                })
+            });
+            let length = message.bytes;
             if !keep(&frame[..length]) {
                 continue;
             }
+            // The stamp is wall-clock time: carried over to the monotonic clock by how long
+            // ago it was.
             let now = Instant::now();
+            let ago = stamp
+                .and_then(|stamp| {
+                    let wall = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()?;
+                    wall.checked_sub(stamp)
+                })
+                .unwrap_or_default();
+            let at = now.checked_sub(ago).unwrap_or(now);
             if seen.is_empty() {
                 deadline = now + after_first;
             }
             seen.push(SeenFrame {
-                at: now,
+                at,
                 bytes: frame[..length].to_vec(),
             });
         }
