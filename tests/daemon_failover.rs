@@ -10,15 +10,17 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use daemon_lab::{
-    DaemonLab, ELECTION, ETH_P_IP, InstanceSpec, MARGIN, SeenFrame, VIP, VIP6, capture, mac_of,
-    master_down_interval_100ms, skew_time_100ms,
+    DaemonLab, ELECTION, ETH_P_IP, InstanceSpec, MARGIN, Probe, SeenFrame, VIP, VIP6, capture,
+    mac_of, master_down_interval_100ms, skew_time_100ms,
 };
 use netns::{Lab, require_root};
 
-/// How far a VRRP timer may be from its bound on the wire: tokio's timer wakes on whole
-/// milliseconds and the capture reads frames a little after they pass; five times this is
-/// allowed late, for a loaded two-core machine.
+/// How far a VRRP timer may seem early on the wire: tokio's timer wakes on whole
+/// milliseconds, and the kernel stamps the frames of the two hosts a little apart.
 const TIMER_SLACK: Duration = Duration::from_millis(5);
+/// How much later than its timer (and the lateness it logs) a backup's first advert may
+/// leave on a loaded machine: another preemption between the timer and the send.
+const PREEMPTED: Duration = Duration::from_millis(50);
 /// How long a killed master's VIP may outlive it (issue 3: at most 3 s).
 const STALE_VIP_BOUND: Duration = Duration::from_secs(3);
 
@@ -61,7 +63,9 @@ fn the_highest_priority_is_elected_and_announced() {
     let lifetime = entry["valid_life_time"]
         .as_u64()
         .expect("a finite lifetime");
-    assert!(lifetime <= 2, "VIP lifetime {lifetime} s, want at most 2 s");
+    // At 100 ms adverts the slowest backup's Master_Down_Interval (399.6 ms) plus the
+    // renewal slack (600 ms) fits in the kernel's shortest lifetime.
+    assert!(lifetime <= 1, "VIP lifetime {lifetime} s, want 1 s");
     assert_eq!(lab.resolve("c", VIP), mac_of(&lab, "h2"));
     lab.finish();
 }
@@ -141,12 +145,242 @@ fn sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself() {
         .expect("no advert from the old master");
     let detection = first_new - last_old;
     let expected = master_down_interval_100ms(100);
-    println!("SIGKILL: detection on the wire {detection:?} (Master_Down_Interval {expected:?})");
+    // A machine busy with other work wakes the backup's timer late, and the backup logs by
+    // how much: that is the scheduler's share, not the protocol's (under a CPU hog, 10 to
+    // 36 ms), and it can preempt the backup again between the timer and the send (up to
+    // 33 ms more measured with `stress-ng --cpu 2` beside). Early is never allowed.
+    let late = takeover_timer_lateness(&backup);
+    println!(
+        "SIGKILL: detection on the wire {detection:?} (Master_Down_Interval {expected:?}, the \
+         backup's timer fired {late:?} late)"
+    );
     assert!(
-        detection + TIMER_SLACK >= expected && detection <= expected + TIMER_SLACK * 5,
-        "detection {detection:?}, Master_Down_Interval {expected:?}"
+        detection + TIMER_SLACK >= expected && detection <= expected + late + PREEMPTED,
+        "detection {detection:?}, Master_Down_Interval {expected:?}, timer {late:?} late"
     );
     lab.finish();
+}
+
+/// Master_Down_Interval of a VRRPv3 backup at `priority` with adverts every `interval`
+/// (RFC 9568 §6.1).
+fn master_down_interval(priority: u32, interval: Duration) -> Duration {
+    interval * 3 + interval * (256 - priority) / 256
+}
+
+/// The longest a client may go without a reply when only the master's daemon is killed.
+const KILLED_DAEMON_SILENCE: Duration = Duration::from_millis(200);
+
+/// How long after the kill the dead daemon's host may keep the VIP, beyond the
+/// Master_Down_Interval the lifetime is chosen from (that of the slowest backup, priority 1).
+const KILLED_DAEMON_LETS_GO: Duration = Duration::from_millis(1500);
+
+/// SIGKILL of the master's daemon alone, the host alive, at `interval` adverts: its host
+/// answers for the VIP until the backup's gratuitous ARP moves the client, so the client
+/// never goes [`KILLED_DAEMON_SILENCE`] without a reply, and the kernel deletes the orphaned
+/// VIP within Master_Down_Interval + [`KILLED_DAEMON_LETS_GO`] of the kill.
+fn a_killed_daemon_costs_the_client_nothing(test: &str, interval: &'static str) {
+    if !require_root(test) {
+        return;
+    }
+    let advert = humantime_interval(interval);
+    let lab = lab(&["h1", "h2", "c"]);
+    let hosts = ["h1", "h2"];
+    let spec = |priority| InstanceSpec {
+        advert_interval: interval,
+        ..InstanceSpec::v3(priority)
+    };
+    let election = master_down_interval(150, advert) + MARGIN + ELECTION;
+    let master = lab.start("h1", &[spec(150)]);
+    assert!(
+        lab.wait_holding("h1", VIP, true, election).is_some(),
+        "h1 never became master\n{}",
+        master.log_text()
+    );
+    let backup = lab.start("h2", &[spec(100)]);
+    assert!(
+        backup.wait_state_count("BACKUP", 1, ELECTION),
+        "h2 never started\n{}",
+        backup.log_text()
+    );
+    // A few adverts, so the backup's timer runs from the master's adverts.
+    std::thread::sleep(advert * 3);
+    assert!(lab.wait_sole_holder(&hosts, "h1", VIP, election).is_some());
+    let lifetime = lab.address_entry("h1", VIP).expect("h1 holds the VIP")["valid_life_time"]
+        .as_u64()
+        .expect("a finite lifetime");
+    let vip: std::net::Ipv4Addr = VIP.parse().expect("the lab's VIP");
+    let probe = Probe::start(lab.ns("c"), vip, Duration::from_millis(10));
+    assert!(
+        probe.wait_reply_after(Instant::now(), Duration::from_secs(2)),
+        "the client never reached the VIP"
+    );
+    assert_eq!(lab.neighbour_mac("c", VIP), Some(mac_of(&lab, "h1")));
+    std::thread::sleep(Duration::from_millis(200));
+
+    let killed = Instant::now();
+    lab.signal(&master, Signal::SIGKILL);
+    let takeover_bound = master_down_interval(100, advert) + MARGIN;
+    let took_over = lab.wait_holding("h2", VIP, true, takeover_bound);
+    assert!(
+        took_over.is_some(),
+        "h2 did not take the VIP within {takeover_bound:?}\n{}",
+        backup.log_text()
+    );
+    let slowest_backup = master_down_interval(1, advert);
+    let lets_go_bound = slowest_backup + KILLED_DAEMON_LETS_GO;
+    let let_go = lab.wait_holding("h1", VIP, false, lets_go_bound + MARGIN);
+    let let_go_after = killed.elapsed();
+    assert!(
+        let_go.is_some(),
+        "the killed daemon's host still holds the VIP {let_go_after:?} after the kill"
+    );
+    // Replies after the VIP left h1 show the client had moved to h2 by then.
+    let since = Instant::now();
+    assert!(
+        probe.wait_reply_after(since, Duration::from_secs(1)),
+        "no reply once h1 let go"
+    );
+    let silence = probe.longest_silence(killed, since);
+    println!(
+        "SIGKILL at {interval} adverts: lifetime {lifetime} s; h2 holds the VIP {:?} after the \
+         kill (Master_Down_Interval {:?}), h1 let go {let_go_after:?} after it (bound \
+         {lets_go_bound:?}); the client's longest silence {silence:?}",
+        took_over.unwrap_or_default(),
+        master_down_interval(100, advert),
+    );
+    assert!(
+        let_go_after <= lets_go_bound,
+        "h1 let go {let_go_after:?} after the kill > {lets_go_bound:?}"
+    );
+    assert!(
+        silence <= KILLED_DAEMON_SILENCE,
+        "the client went {silence:?} without a reply > {KILLED_DAEMON_SILENCE:?}"
+    );
+    assert_eq!(lab.neighbour_mac("c", VIP), Some(mac_of(&lab, "h2")));
+    assert_eq!(backup.states(), ["BACKUP", "MASTER"]);
+    drop(probe);
+    lab.finish();
+}
+
+/// `"1s"` or `"100ms"` as a duration.
+fn humantime_interval(text: &str) -> Duration {
+    match text.strip_suffix("ms") {
+        Some(millis) => Duration::from_millis(millis.parse().expect("a number of ms")),
+        None => Duration::from_secs(
+            text.strip_suffix('s')
+                .and_then(|secs| secs.parse().ok())
+                .expect("a number of seconds"),
+        ),
+    }
+}
+
+#[test]
+fn a_killed_daemon_costs_the_client_nothing_at_1s_adverts() {
+    a_killed_daemon_costs_the_client_nothing(
+        "a_killed_daemon_costs_the_client_nothing_at_1s_adverts",
+        "1s",
+    );
+}
+
+#[test]
+fn a_killed_daemon_costs_the_client_nothing_at_100ms_adverts() {
+    a_killed_daemon_costs_the_client_nothing(
+        "a_killed_daemon_costs_the_client_nothing_at_100ms_adverts",
+        "100ms",
+    );
+}
+
+/// Partition heals the client's neighbour entry must follow within an advert interval (plus
+/// the lab's polling margin); without the step-down advert it would keep the second
+/// master's MAC until the entry is probed again, seconds later.
+const HEALS: usize = 6;
+
+/// The master is cut off on a bridge of its own, the backup takes over and its gratuitous
+/// ARP moves the client; at the heal, whichever of the two masters advertises first, the
+/// client's entry must point back at the master within an advert interval. Heals come at
+/// random phases of the two advert clocks, so both orders occur over [`HEALS`] heals.
+#[test]
+fn after_a_partition_heals_the_clients_arp_entry_follows_the_master_within_an_interval() {
+    if !require_root(
+        "after_a_partition_heals_the_clients_arp_entry_follows_the_master_within_an_interval",
+    ) {
+        return;
+    }
+    let lab = lab(&["h1", "h2", "c"]);
+    let hosts = ["h1", "h2"];
+    let bridge = lab.lab.bridge.clone();
+    bridge.ip(&["link", "add", "br9", "type", "bridge"]);
+    bridge.ip(&["link", "set", "br9", "up"]);
+    let move_port = |to: &str| {
+        bridge.ip(&["link", "set", "h1", "nomaster"]);
+        bridge.ip(&["link", "set", "h1", "master", to]);
+    };
+    let (master, backup) = lab.start_pair("h1", InstanceSpec::v3(150), "h2", InstanceSpec::v3(100));
+    assert!(lab.wait_sole_holder(&hosts, "h1", VIP, ELECTION).is_some());
+    assert_eq!(lab.resolve("c", VIP), mac_of(&lab, "h1"));
+    let interval = Duration::from_millis(100);
+    for heal in 0..HEALS {
+        move_port("br9");
+        let bound = master_down_interval_100ms(100) + MARGIN;
+        assert!(
+            lab.wait_holding("h2", VIP, true, bound).is_some(),
+            "heal {heal}: h2 did not take over within {bound:?}\n{}",
+            backup.log_text()
+        );
+        assert!(
+            netns::wait_until(Duration::from_secs(1), daemon_lab::POLL, || {
+                lab.neighbour_mac("c", VIP) == Some(mac_of(&lab, "h2"))
+            }),
+            "heal {heal}: h2's announcement did not move the client"
+        );
+        // A random phase, so either master may advertise first after the heal.
+        std::thread::sleep(Duration::from_millis(200 + 37 * heal as u64));
+        let healed = Instant::now();
+        move_port("br0");
+        let bound = interval + MARGIN;
+        let followed = netns::wait_until(bound, daemon_lab::POLL, || {
+            lab.neighbour_mac("c", VIP) == Some(mac_of(&lab, "h1"))
+        });
+        println!(
+            "heal {heal}: the client follows h1 again {:?} after the heal",
+            healed.elapsed()
+        );
+        assert!(
+            followed,
+            "heal {heal}: the client still points at {:?} {bound:?} after the heal \
+             (h1 is {:?}, h2 {:?})\n{}",
+            lab.neighbour_mac("c", VIP),
+            mac_of(&lab, "h1"),
+            mac_of(&lab, "h2"),
+            master.log_text()
+        );
+        assert!(
+            lab.wait_sole_holder(&hosts, "h1", VIP, bound).is_some(),
+            "heal {heal}: holders {:?}",
+            lab.holders(&hosts, VIP)
+        );
+        // Settled before the next cut: the backup follows h1 again.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    lab.finish();
+}
+
+/// How late `daemon` logged the timer that made it master to have fired: the "a VRRP timer
+/// fired late" line the router writes just before it runs that timer, if any.
+fn takeover_timer_lateness(daemon: &daemon_lab::Daemon) -> Duration {
+    let lines = daemon.log_lines();
+    let Some(takeover) = lines.iter().position(|line| {
+        line["message"].as_str() == Some("state changed") && line["to"].as_str() == Some("MASTER")
+    }) else {
+        return Duration::ZERO;
+    };
+    lines[..takeover]
+        .iter()
+        .rev()
+        .take(3)
+        .find(|line| line["message"].as_str() == Some("a VRRP timer fired late"))
+        .and_then(|line| line["late_us"].as_u64())
+        .map_or(Duration::ZERO, Duration::from_micros)
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Hostile packets against the real daemon: an attacker on the same bridge sends crafted
 //! adverts that each fail one receive check (RFC 9568 §7.1, RFC 3768 §7.1, and the unicast
 //! peer list). Each must be refused and logged under its reason, no state may change, and the
-//! master's adverts must keep their 100 ms rhythm on the wire throughout.
+//! master's 100 ms adverts must neither lapse long enough for its backup to take over nor
+//! gain extra ones on the wire throughout.
 //!
 //! Every packet aimed at the master claims priority 254 (were it accepted, the master would
 //! step down) and every packet aimed at the backup claims priority 0 (were it accepted, the
@@ -32,11 +33,18 @@ const BACKUP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 /// The attacker's own address (third host of the lab): a source no instance knows.
 const ATTACKER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 3);
 const V2_PASSWORD: &str = "secret";
-/// The v3 advert interval, and what the master's gaps on the wire are held to.
-const ADVERT_INTERVAL: Duration = Duration::from_millis(100);
-/// How far one gap between two of the master's adverts may stray from the interval: the
-/// daemon's timerfd is precise to well under a millisecond, the rest is a loaded machine.
-const GAP_TOLERANCE: Duration = Duration::from_millis(15);
+/// The longest gap between two of the master's adverts the attack may cause: the backup's
+/// Master_Down_Interval (priority 100 at 100 ms: 300 ms + 156/256 × 100 ms), the silence
+/// after which it would take over (RFC 9568 §6.4.2). Tighter timing is not asserted: under
+/// a CPU hog beside the test the master's timer fires 10 to 36 ms late, as often before and
+/// after the attack as during it (its own "a VRRP timer fired late" lines), and a stall of
+/// the whole machine once delayed one advert by 207 ms; that is the scheduler, not the
+/// attack. The gaps are printed.
+const LONGEST_GAP: Duration = Duration::from_nanos(360_937_500);
+/// The shortest gap allowed: an advert the master sent on top of its rhythm (as it does on
+/// hearing a lower priority, RFC 9568 §6.4.3 as keepalived reads it) would come at a random
+/// point of the interval, so over the rounds some would fall below half of it.
+const SHORTEST_GAP: Duration = Duration::from_millis(50);
 /// Rounds of the check phase: every crafted packet is sent once per round.
 const ROUNDS: usize = 40;
 /// The pause between rounds.
@@ -563,8 +571,9 @@ fn hostile_adverts_are_refused_counted_and_change_nothing() {
         gaps.len()
     );
     assert!(
-        longest <= ADVERT_INTERVAL + GAP_TOLERANCE && shortest + GAP_TOLERANCE >= ADVERT_INTERVAL,
-        "the master's advert gaps strayed: {shortest:?}..{longest:?}"
+        longest < LONGEST_GAP && shortest >= SHORTEST_GAP,
+        "the master's advert gaps strayed: {shortest:?}..{longest:?}, allowed \
+         {SHORTEST_GAP:?}..{LONGEST_GAP:?}"
     );
     lab.finish();
 }

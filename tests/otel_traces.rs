@@ -319,11 +319,16 @@ fn a_transition_a_check_causes_is_a_child_of_the_checks_run() {
                 h1.log_text()
             )
         });
-    let spans = receiver.spans();
-    let run = spans
-        .iter()
-        .find(|span| span.span_id == fault.parent_span_id)
-        .unwrap_or_else(|| panic!("the fault's parent was not exported: {fault:#?}\n{spans:#?}"));
+    // A span is exported when it ends, and the check's run ends after the transition it
+    // caused, so it may come in a later batch than its child: wait for it.
+    let run = receiver
+        .wait_for_span(EXPORTED, |span| span.span_id == fault.parent_span_id)
+        .unwrap_or_else(|| {
+            panic!(
+                "the fault's parent was not exported: {fault:#?}\n{:#?}",
+                receiver.spans()
+            )
+        });
     assert_eq!(run.name, "vrrp.check.run", "{run:#?}");
     assert_eq!(run.trace_id, fault.trace_id);
     assert_eq!(

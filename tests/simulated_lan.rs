@@ -78,7 +78,7 @@ mod scripted {
 
     use vrrp_sidecar::vrrp::{AdvertInterval, Command, InstanceConfig, Priority, State, Version};
 
-    use crate::sim::lan::{Lan, WireModel};
+    use crate::sim::lan::{Lan, TraceEvent, WireModel};
     use crate::sim::rng::Rng;
 
     fn node(address: &str, priority: u8, interval_centis: u16) -> InstanceConfig {
@@ -123,6 +123,61 @@ mod scripted {
         lan.run_until(Duration::from_millis(11_002), |_| {});
         assert_eq!(lan.in_state(State::Master), vec![1]);
         assert_eq!(lan.vip_holders(), vec![1]);
+    }
+
+    /// After a partition heals, the client follows the master within one advert interval
+    /// (plus the wire's delay), whichever master advertises first. The client sits with the
+    /// lower-priority node, which became master while apart and drew it with its
+    /// announcement; the heal comes at 20 moments spread over one interval, so in some runs
+    /// the higher priority speaks first (the lower one steps down at once) and in others
+    /// the lower one does (the higher one hears a lower priority and announces).
+    #[test]
+    fn after_a_heal_the_client_reaches_the_master_within_one_interval_whoever_speaks_first() {
+        let interval = Duration::from_secs(1);
+        let delay = Duration::from_millis(1);
+        let mut first_speakers = Vec::new();
+        for step in 0..20u32 {
+            let mut lan = Lan::new(
+                vec![node("192.0.2.10", 100, 100), node("192.0.2.20", 200, 100)],
+                wire(1),
+                Rng::new(4),
+            );
+            start_all(&mut lan);
+            lan.run_until(Duration::from_secs(5), |_| {});
+            assert_eq!(lan.client, Some(1), "the client follows the first master");
+            lan.set_wire(wire(1), vec![0, 1]);
+            lan.run_until(Duration::from_secs(10), |_| {});
+            assert_eq!(lan.in_state(State::Master), vec![0, 1], "two masters apart");
+            assert_eq!(lan.client, Some(0), "the client followed n0 while apart");
+
+            let heal = Duration::from_secs(10) + interval * step / 20;
+            lan.run_until(heal, |_| {});
+            lan.set_wire(wire(1), vec![0, 0]);
+            let bound = heal + interval + delay * 2;
+            let mut reached = None;
+            lan.run_until(bound, |lan| {
+                if reached.is_none() && lan.client == Some(1) && lan.vip_holders() == [1] {
+                    reached = Some(lan.now());
+                }
+            });
+            let first = lan.trace.iter().find_map(|line| match line.event {
+                TraceEvent::Sent { node, .. } if line.at > heal => Some(node),
+                _ => None,
+            });
+            first_speakers.push(first);
+            assert!(
+                reached.is_some(),
+                "heal at {heal:?}, n{first:?} spoke first: the client follows n{:?}, holders \
+                 {:?} at {bound:?}\n{}",
+                lan.client,
+                lan.vip_holders(),
+                lan.render_trace()
+            );
+            lan.run_until(bound + interval * 5, |_| {});
+            assert_eq!(lan.client, Some(1));
+            assert_eq!(lan.vip_holders(), vec![1]);
+        }
+        assert!(first_speakers.contains(&Some(0)) && first_speakers.contains(&Some(1)));
     }
 
     #[test]

@@ -513,7 +513,14 @@ fn master_yields_to_higher_priority_removes_addresses_and_learns_interval_rfc956
         )]
     );
     assert!(removes_addresses(&actions));
-    assert!(sent_priorities(&actions).is_empty());
+    // Adverts with our own priority first (keepalived's higher_prio_send_advert, three
+    // times as nothing acknowledges them), so the master that stays hears a lower priority
+    // and announces; none after that.
+    assert_eq!(sent_priorities(&actions), vec![100, 100, 100]);
+    assert!(
+        matches!(actions[0], Action::SendAdvertisement(_)),
+        "the advert goes before the transition: {actions:?}"
+    );
     assert_eq!(instance.master_adver_interval(), centis(50));
     let down = master_down_interval(Version::V3, priority(100), centis(50));
     assert_eq!(instance.poll_timeout(), Some(now + down));
@@ -592,7 +599,8 @@ fn master_announces_its_addresses_again_on_lower_priority_like_keepalived() {
         .collect();
     assert_eq!(announced, vec![config.virtual_addresses.clone()]);
 
-    // At most one announcement a second, however many lower-priority adverts arrive.
+    // At most one announcement per interval (1 s here) as they arrive, however many
+    // lower-priority adverts come.
     let announcements = |instance: &mut Instance| {
         drain(instance)
             .into_iter()
@@ -620,6 +628,45 @@ fn master_announces_its_addresses_again_on_lower_priority_like_keepalived() {
             .any(|action| matches!(action, Action::Announce(_))),
         "{actions:?}"
     );
+}
+
+/// A lower priority heard within an interval of the last announcement is answered with the
+/// next advert, not dropped: it may be the advert a second master sends as it steps down,
+/// whose own announcement can reach the hosts after ours.
+#[test]
+fn a_lower_priority_heard_soon_after_an_announcement_is_announced_with_the_next_advert() {
+    let clock = Clock::new();
+    let config = v3_config(200);
+    let mut instance = master(config.clone(), &clock);
+    let announcements = |actions: &[Action]| {
+        actions
+            .iter()
+            .filter(|action| matches!(action, Action::Announce(_)))
+            .count()
+    };
+    instance
+        .handle_packet(clock.ms(4200), ip("192.0.2.99"), &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(announcements(&drain(&mut instance)), 1);
+    instance
+        .handle_packet(clock.ms(4201), ip("192.0.2.98"), &advert_like(&config, 150))
+        .unwrap();
+    assert_eq!(announcements(&drain(&mut instance)), 0);
+    // advertise_now moved the Adver_Timer to one interval after the second advert.
+    let next = instance
+        .poll_timeout()
+        .expect("a master runs its Adver_Timer");
+    assert_eq!(next, clock.ms(5201));
+    instance.handle_timeout(next);
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), vec![200]);
+    assert_eq!(announcements(&actions), 1);
+    // Only once: the advert after that announces nothing.
+    let next = instance
+        .poll_timeout()
+        .expect("a master runs its Adver_Timer");
+    instance.handle_timeout(next);
+    assert_eq!(announcements(&drain(&mut instance)), 0);
 }
 
 #[test]

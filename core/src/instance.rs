@@ -23,11 +23,19 @@ use super::timers::{self, Timer};
 /// The priority a stopping or resigning master advertises (RFC 9568 §6.4.3).
 const PRIORITY_STOPPING: u8 = 0;
 
+/// How many adverts with our own priority a master sends as it steps down for a higher
+/// priority (see `master_receives`): each lost with probability P, all of them with P³.
+const STEP_DOWN_ADVERTS: usize = 3;
+
 /// One virtual router on this host: its state, timers and counters.
 ///
 /// Behaviour beyond the RFC text, each explained where it is implemented:
 /// - a master that hears a lower priority advertises at once (keepalived's default), so a
 ///   second master that appeared during a partition steps down within one network delay;
+/// - a master that hears a higher priority advertises its own before it steps down
+///   (keepalived's `higher_prio_send_advert`, repeated), so the master that stays hears a
+///   lower priority and announces its addresses whichever of the two spoke first after a
+///   partition healed;
 /// - adverts are processed even when we are the address owner (RFC 9568 erratum 8298), so two
 ///   owners of one VRID settle on one master instead of both forwarding;
 /// - an address list that differs from ours is counted, not dropped (keepalived 2.3.3 and
@@ -49,17 +57,15 @@ pub struct Instance {
     yielding: Option<Yielding>,
     /// The primary address of the master we last accepted, or ours while we are master.
     master_address: Option<IpAddr>,
-    /// When we last announced our addresses again on hearing a lower priority; see
-    /// [`LOWER_PRIORITY_ANNOUNCE_GAP`].
+    /// When we last announced our addresses again on hearing a lower priority: at most once
+    /// per advertisement interval (see `master_receives`).
     lower_priority_announced: Option<Instant>,
+    /// A lower priority was heard within that interval: announce again with the next advert
+    /// rather than not at all.
+    lower_priority_announce_due: bool,
     actions: VecDeque<Action>,
     counters: Counters,
 }
-
-/// The least time between two announcements a master makes on hearing a lower priority: one
-/// corrects the hosts a second master had drawn; more would only let a flood of forged
-/// lower-priority adverts turn each advert into a burst of gratuitous ARPs.
-const LOWER_PRIORITY_ANNOUNCE_GAP: Duration = Duration::from_secs(1);
 
 /// How long a router that resigned leaves its lower-priority successor alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +137,7 @@ impl Instance {
             preempt_hold: PreemptHold::NotStarted,
             yielding: None,
             lower_priority_announced: None,
+            lower_priority_announce_due: false,
             master_address: None,
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -280,6 +287,11 @@ impl Instance {
                     None => self.priority.get(),
                 };
                 self.send_advertisement(priority);
+                if std::mem::take(&mut self.lower_priority_announce_due)
+                    && priority != PRIORITY_STOPPING
+                {
+                    self.announce_on_lower_priority(now);
+                }
                 self.phase = Phase::Master {
                     adver_timer: now + self.config.advert_interval.as_duration(),
                     resign_deadline,
@@ -471,6 +483,17 @@ impl Instance {
         {
             // Addresses of one family compare as unsigned integers in network byte order,
             // which is what `IpAddr`'s ordering does (RFC 9568 §6.4.3).
+            //
+            // Before stepping down, an advert with our priority, as keepalived's
+            // `higher_prio_send_advert` does: after a partition heals, hosts that followed
+            // our announcements still send to us, and only the other master can move them.
+            // If it spoke first it has not heard us since the heal, and RFC 9568 §6.4.3
+            // leaves it nothing else to react to; this advert is the lower priority that
+            // makes it announce its addresses again. Nothing acknowledges it, so it is
+            // repeated as gratuitous ARPs are: one lost would strand those hosts.
+            for _ in 0..STEP_DOWN_ADVERTS {
+                self.send_advertisement(ours);
+            }
             self.master_address = Some(from);
             self.leave_master(now, Some(advert), TransitionReason::HigherPriorityAdvert);
         } else {
@@ -479,20 +502,36 @@ impl Instance {
             // so a second master (after a partition heals) steps down without waiting for
             // our Adver_Timer.
             self.advertise_now(now);
-            let announced_lately = self
-                .lower_priority_announced
-                .is_some_and(|at| now.saturating_duration_since(at) < LOWER_PRIORITY_ANNOUNCE_GAP);
-            if theirs != PRIORITY_STOPPING && !announced_lately {
+            if theirs != PRIORITY_STOPPING {
                 // And announce the addresses again, as keepalived does by default: hosts
                 // that followed the second master's announcements still send to it, and
                 // it stops answering for the addresses when it steps down (keepalived
                 // issue 166). Nothing else would correct them before their ARP or
                 // neighbour entries expire, since this master never changed state.
-                self.lower_priority_announced = Some(now);
-                self.actions
-                    .push_back(Action::Announce(self.config.virtual_addresses.clone()));
+                //
+                // At most once per advertisement interval, so a flood of forged
+                // lower-priority adverts cannot turn each into a burst of gratuitous ARPs;
+                // one heard within the interval is answered with the next advert instead of
+                // not at all. It may be the second master's advert as it steps down, and
+                // its own announcement, queued behind its address install, can reach the
+                // hosts after ours did.
+                let announced_lately = self.lower_priority_announced.is_some_and(|at| {
+                    now.saturating_duration_since(at) < self.config.advert_interval.as_duration()
+                });
+                if announced_lately {
+                    self.lower_priority_announce_due = true;
+                } else {
+                    self.announce_on_lower_priority(now);
+                }
             }
         }
+    }
+
+    fn announce_on_lower_priority(&mut self, now: Instant) {
+        self.lower_priority_announced = Some(now);
+        self.lower_priority_announce_due = false;
+        self.actions
+            .push_back(Action::Announce(self.config.virtual_addresses.clone()));
     }
 
     fn start(&mut self, now: Instant) -> Result<(), CommandRejected> {
@@ -647,6 +686,7 @@ impl Instance {
         // While master we use our own interval; a learned one is only for following others.
         self.master_adver_interval = self.config.advert_interval;
         self.yielding = None;
+        self.lower_priority_announce_due = false;
         self.master_address = Some(self.config.primary_address);
         self.actions.push_back(Action::InstallAddresses(
             self.config.virtual_addresses.clone(),

@@ -665,6 +665,12 @@ impl Router {
                 warn!(late_us = micros(late), "a VRRP timer fired late");
             }
         }
+        let master_down_due = self.drivers.iter().any(|driver| {
+            driver.state() == State::Backup && driver.next_deadline().is_some_and(|due| due <= now)
+        });
+        if master_down_due {
+            self.take_queued_packets().await;
+        }
         for driver in &mut self.drivers {
             if driver.next_deadline().is_some_and(|due| due <= now) {
                 driver.on_timeout(now, &self.io).await;
@@ -688,6 +694,26 @@ impl Router {
                 self.io.vips.renew(renewable);
             }
             self.vip_renewal_at = now + VIP_REFRESH_EVERY;
+        }
+    }
+
+    /// Handles the packets already received before a backup's master-down timer fires: an
+    /// advert that arrived before the deadline but was not read yet (the router woke for
+    /// the timer and the packet together, or the process was stalled, frozen or starved of
+    /// CPU, with adverts piling up in the socket meanwhile) means the master is alive, and
+    /// firing the timer first would make a takeover the next packet undoes, its gratuitous
+    /// ARP drawing the clients away for nothing. The timer itself fires only when a master
+    /// falls silent, so this costs nothing in steady state; the packets taken are those
+    /// queued at this moment, so a flood delays a takeover by one queue's worth at most.
+    async fn take_queued_packets(&mut self) {
+        // The receivers run on the runtime's other threads: let them hand over what the
+        // kernel has queued for them.
+        tokio::task::yield_now().await;
+        for _ in 0..self.arrivals.len() {
+            let Ok((key, packet)) = self.arrivals.try_recv() else {
+                break;
+            };
+            self.on_packet(key, packet).await;
         }
     }
 

@@ -9,11 +9,23 @@
 //!
 //! Why a finite lifetime: a master killed with SIGKILL cannot remove its addresses, and
 //! keepalived then keeps answering for them for good (its issue #2361). Ours are installed
-//! with a lifetime of [`VIP_LIFETIME`] that the living master renews every
-//! [`VIP_REFRESH_EVERY`], so the kernel deletes them by itself soon after the daemon dies.
+//! with a lifetime ([`vip_lifetime`]) that the living master renews every
+//! [`VIP_REFRESH_EVERY`], so the kernel deletes them by itself after the daemon dies.
 //! The router renews the VIPs of every master together, on one daemon-wide tick, and the
 //! worker packs them into few netlink datagrams ([`Renewals`]): renewing each instance's on
 //! a clock of its own cost a netlink round trip and several task wake-ups per address.
+//!
+//! How long: a killed daemon's host should answer for the VIP until a backup takes over and
+//! its gratuitous ARP moves the clients, so that they lose nothing, and let go soon after.
+//! A backup takes over Master_Down_Interval after the last advert it heard, and the last
+//! renewal came up to [`VIP_REFRESH_EVERY`] (plus a late tick) before that advert; so the
+//! lifetime is the longest Master_Down_Interval any backup of the instance would use (that
+//! of priority 1) plus that renewal slack, rounded up to the kernel's whole seconds. The
+//! price: a killed master's VIP outlives the takeover by up to the renewal slack, the
+//! rounding and the kernel's expiry delay (the removal is scheduled on a whole jiffies
+//! second when that is within a quarter second, `check_lifetime` in the kernel's
+//! `net/ipv4/devinet.c`): at most 5.25 s after the kill at 1 s adverts, where a backup of
+//! priority 1 takes over after 3.996 s, and 1.25 s at 100 ms.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -28,17 +40,30 @@ use crate::config::{InstanceSettings, VirtualAddress};
 use crate::net::addresses::RENEWALS_PER_DATAGRAM;
 use crate::net::{Addresses, Announcer, Interface, Renewals, Vip};
 use crate::telemetry::spans::{self, VipWork};
+use crate::vrrp::{AdvertInterval, Priority, Version, master_down_interval};
 
 use super::settings::{held_addresses, placement};
 
-/// The valid and preferred lifetime of an installed VIP. The kernel counts whole seconds and
-/// deletes an expired address within about a quarter second of expiry, so with a refresh
-/// every second a killed master's VIP is gone 1 to 2.25 s after its last refresh.
-pub const VIP_LIFETIME: Duration = Duration::from_secs(2);
+/// How often the VIPs of every master are renewed. It is part of every lifetime (see
+/// [`vip_lifetime`]), so it is kept short enough for a 100 ms instance's lifetime to be the
+/// kernel's shortest, one second: 255 masters then cost 510 renewals a second, packed 64 to
+/// a datagram.
+pub const VIP_REFRESH_EVERY: Duration = Duration::from_millis(500);
 
-/// How often the VIPs of every master are renewed: half the lifetime, so one late or lost
-/// refresh does not let an address expire under a living master.
-pub const VIP_REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// How late a renewal may reach the kernel besides the tick itself: the router serving the
+/// tick late on a loaded machine, the VIP work queued ahead of it.
+const LATE_RENEWAL: Duration = Duration::from_millis(100);
+
+/// The valid and preferred lifetime of the VIPs of an instance of `version` advertising
+/// every `advert_interval` (see the module docs for why): the Master_Down_Interval of a
+/// backup of priority 1, the slowest any backup can be (RFC 9568 §6.1, RFC 3768 §6.1), plus
+/// the renewal slack, rounded up to whole seconds, the kernel's unit.
+pub fn vip_lifetime(version: Version, advert_interval: AdvertInterval) -> Duration {
+    let slowest_takeover = master_down_interval(version, Priority::MIN, advert_interval);
+    let needed = slowest_takeover + VIP_REFRESH_EVERY + LATE_RENEWAL;
+    let whole_seconds = needed.as_secs() + u64::from(needed.subsec_nanos() > 0);
+    Duration::from_secs(whole_seconds)
+}
 
 /// A netlink call slower than this is logged at warn: it held up the VIP work of every
 /// instance queued behind it.
@@ -54,27 +79,29 @@ pub struct PlacedVip {
 }
 
 impl PlacedVip {
-    /// `address` on `interface`, with the finite [`VIP_LIFETIME`].
-    pub fn new(interface: Interface, address: &VirtualAddress) -> Self {
+    /// `address` on `interface`, with the finite `lifetime` of [`vip_lifetime`].
+    pub fn new(interface: Interface, address: &VirtualAddress, lifetime: Duration) -> Self {
         PlacedVip {
             interface,
             vip: Vip {
                 address: address.address,
                 prefix_len: address.prefix_len,
                 label: address.label.clone(),
-                lifetime: Some(VIP_LIFETIME),
+                lifetime: Some(lifetime),
             },
         }
     }
 }
 
-/// The addresses `settings` holds, placed on their interfaces as last looked up. The daemon
-/// looks up every interface an instance names before creating it, so none should be
-/// missing; one that is gets its address skipped with an error rather than stop the others.
+/// The addresses `settings` holds, placed on their interfaces as last looked up, with the
+/// instance's [`vip_lifetime`]. The daemon looks up every interface an instance names before
+/// creating it, so none should be missing; one that is gets its address skipped with an
+/// error rather than stop the others.
 pub fn place(
     settings: &InstanceSettings,
     interfaces: &HashMap<String, Interface>,
 ) -> Vec<PlacedVip> {
+    let lifetime = vip_lifetime(settings.version, settings.advert_interval);
     held_addresses(settings)
         .filter_map(|address| {
             let name = placement(settings, address);
@@ -87,7 +114,7 @@ pub fn place(
                 );
                 return None;
             };
-            Some(PlacedVip::new(interface.clone(), address))
+            Some(PlacedVip::new(interface.clone(), address, lifetime))
         })
         .collect()
 }
@@ -446,4 +473,66 @@ impl Announcers {
 fn forwards_ipv6(interface: &str) -> bool {
     std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{interface}/forwarding"))
         .is_ok_and(|value| value.trim() == "1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interval(centiseconds: u16) -> AdvertInterval {
+        AdvertInterval::from_centis(centiseconds).expect("a non-zero interval")
+    }
+
+    #[test]
+    fn a_100ms_instance_gets_the_kernels_shortest_lifetime_one_second() {
+        // 300 ms + 255/256 × 100 ms + 500 ms + 100 ms = 999.6 ms.
+        assert_eq!(
+            vip_lifetime(Version::V3, interval(10)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            vip_lifetime(Version::V3, interval(1)),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn a_1s_instance_outlives_the_slowest_backups_takeover_3_996s_by_the_slack() {
+        // 3 s + 255/256 s + 600 ms = 4.596 s, rounded up.
+        assert_eq!(
+            vip_lifetime(Version::V3, interval(100)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            vip_lifetime(Version::V2, interval(100)),
+            Duration::from_secs(5)
+        );
+        // VRRPv2's skew stays a fraction of a second at longer intervals (RFC 3768 §6.1).
+        assert_eq!(
+            vip_lifetime(Version::V2, interval(300)),
+            Duration::from_secs(11)
+        );
+    }
+
+    #[test]
+    fn no_lifetime_is_shorter_than_the_slowest_takeover_plus_the_slack_nor_a_second_longer() {
+        for version in [Version::V2, Version::V3] {
+            for centiseconds in (1..=4095).step_by(7) {
+                if version == Version::V2 && centiseconds % 100 != 0 {
+                    continue;
+                }
+                let interval = interval(centiseconds);
+                let needed = master_down_interval(version, Priority::MIN, interval)
+                    + VIP_REFRESH_EVERY
+                    + LATE_RENEWAL;
+                let lifetime = vip_lifetime(version, interval);
+                assert!(lifetime >= needed, "{version:?} {interval}: {lifetime:?}");
+                assert!(
+                    lifetime < needed + Duration::from_secs(1),
+                    "{version:?} {interval}: {lifetime:?}"
+                );
+                assert_eq!(lifetime.subsec_nanos(), 0);
+            }
+        }
+    }
 }

@@ -27,7 +27,7 @@ use thiserror::Error;
 use tokio::signal::unix::{SignalKind, signal};
 
 use vrrp_sidecar::config::{Config, ConfigError};
-use vrrp_sidecar::daemon::vips::VIP_LIFETIME;
+use vrrp_sidecar::daemon::vips::vip_lifetime;
 use vrrp_sidecar::vrrp::{AdvertInterval, Priority, Version, master_down_interval, skew_time};
 
 use lab::{CLIENT_ADDRESS, Lab, LabError, VIP};
@@ -376,7 +376,7 @@ fn crash_the_master(stage: &mut Stage, probe: &Probe) -> Result<Gap, DemoError> 
     );
     stage.waits.until(
         &format!("{}'s orphaned VIP expiring", first.name),
-        VIP_LIFETIME + START_SLACK,
+        vip_lifetime(Version::V3, stage.interval) + START_SLACK,
         || Ok(!stage.lab.holds_vip(first.name)?),
     )?;
     println!(
@@ -384,7 +384,7 @@ fn crash_the_master(stage: &mut Stage, probe: &Probe) -> Result<Gap, DemoError> 
          it with a {} lifetime that only a living master renews.",
         first.name,
         millis(crashed.elapsed()),
-        millis(VIP_LIFETIME)
+        millis(vip_lifetime(Version::V3, stage.interval))
     );
     Ok(crash)
 }

@@ -31,7 +31,39 @@
 //!   free to have two holders while it lasts;
 //! - after the fault is undone, one master within Master_Down_Interval + 50 ms, and no second
 //!   holder for longer than A + 50 ms (or the stale lifetime after a kill or a freeze);
-//! - at the end, the VIP only on the host whose daemon says it is master.
+//! - at the end, the VIP only on the host whose daemon says it is master;
+//! - what the client feels: the longest it goes without a reply to its 10 ms pings, from the
+//!   fault until its first reply after the cluster settled (outages that outlast the window
+//!   are measured whole), under the bounds below.
+//!
+//! The client's bounds, P the probe interval (a reply can come up to P late), each with
+//! 50 ms of slack:
+//!
+//! - kill, freeze or link down of the master: Master_Down_Interval + P + 50 ms. A killed or
+//!   frozen master's host keeps answering until its VIP's lifetime ends, which is chosen to
+//!   outlast the slowest backup's takeover, so the client mostly loses nothing; a link down
+//!   or a daemon restarted within Master_Down_Interval (which removes the stale VIP at start)
+//!   leaves the client without a holder until a backup's timer fires and its gratuitous ARP
+//!   moves it.
+//! - a partition: Master_Down_Interval + P + 50 ms while it lasts (the master cut off, as for
+//!   a link down), and A + P + 50 ms after the heal: the first advert after the heal comes
+//!   within A, and whichever master sends it, the higher-priority one hears a lower priority
+//!   and announces at once (the lower one advertises its own priority as it steps down).
+//! - loss: A + P + 50 ms. Loss never takes the VIP from the master; a backup that missed
+//!   three adverts takes over and draws the client with its gratuitous ARP, and when it
+//!   steps down the client is stranded until the master announces, which it does on hearing
+//!   the backup's takeover advert (before the step-down, so no outage) or one of the three
+//!   adverts the backup sends as it steps down (at once, or with its next advert, within A,
+//!   if it announced in the last interval). Not covered: if all four are lost (P⁴ per
+//!   spurious takeover, 0.8 % at 30 % loss, and a spurious takeover needs three adverts
+//!   lost in a row) the master never learns, and the client stays stranded until its
+//!   neighbour entry is probed again, seconds later.
+//! - delay D: Master_Down_Interval + P + 50 ms. Only a D with A + D past a backup's
+//!   Master_Down_Interval moves the client: the backup takes over at its Master_Down_Interval
+//!   after the last prompt advert and steps down when the first delayed one arrives, A + D
+//!   after it; the master hears the takeover advert D late, Master_Down_Interval + D after
+//!   it, and announces: Master_Down_Interval − A stranded, plus up to A if that announcement
+//!   waits for its next advert.
 //!
 //! Under loss a second holder is the protocol working, not a fault: a backup that misses the
 //! adverts of a whole Master_Down_Interval (three in a row, each lost with probability P)
@@ -57,7 +89,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -70,8 +102,9 @@ use rtnetlink::packet_core::NetlinkPayload;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 
-use crate::daemon_lab::{Daemon, DaemonLab, InstanceSpec, VIP, master_down_interval_100ms};
+use crate::daemon_lab::{Daemon, DaemonLab, InstanceSpec, Probe, VIP, master_down_interval_100ms};
 use crate::netns::{Lab, Netns, wait_until};
+use vrrp_sidecar::vrrp::{AdvertInterval, Version};
 
 mod delay;
 
@@ -85,9 +118,20 @@ const CLIENT: &str = "c";
 const ADVERT_INTERVAL: Duration = Duration::from_millis(100);
 /// What the brief allows beyond each protocol bound.
 const SLACK: Duration = Duration::from_millis(50);
-/// The kernel lifetime a master gives its VIPs: a killed or frozen master's VIP is gone by
-/// then, which bounds how long it overlaps with its successor's.
-const VIP_LIFETIME: Duration = Duration::from_secs(2);
+/// The kernel lifetime a master gives its VIPs (the daemon's own rule for VRRPv3 at
+/// [`ADVERT_INTERVAL`]): a killed or frozen master's VIP is gone by then, which bounds how
+/// long it overlaps with its successor's.
+fn vip_lifetime() -> Duration {
+    let interval = AdvertInterval::from_centis(10).expect("100 ms is a valid interval");
+    vrrp_sidecar::daemon::vips::vip_lifetime(Version::V3, interval)
+}
+/// How long after its lifetime ends the kernel deletes an address: up to a quarter second,
+/// when the expiry is rounded to a whole second of jiffies (`check_lifetime` in
+/// `net/ipv4/devinet.c`).
+const KERNEL_EXPIRY_DELAY: Duration = Duration::from_millis(250);
+/// How long the client may wait for its first reply once the cluster settled before the
+/// outage counts as unbounded (and fails whatever the bound).
+const CLIENT_RECOVERY: Duration = Duration::from_secs(10);
 /// How long h1 must hold the VIP alone, unchanged, before the cluster counts as settled:
 /// four adverts, in which any host not yet following h1 hears it.
 const SETTLED_FOR: Duration = Duration::from_millis(400);
@@ -271,6 +315,25 @@ fn loss_run(percent: u8) -> u32 {
     (LOSS_RUN_ODDS.ln() / lost.ln()).ceil() as u32
 }
 
+/// The longest the client may go without a ping reply for `fault` (from the fault until it
+/// has a reply after the cluster settled), and for a partition also after the heal, with
+/// `lowest` the lowest priority of the daemons (see the module docs for the derivations).
+fn client_silence_bound(fault: Fault, lowest: u8) -> (Duration, Option<Duration>) {
+    let master_down = master_down_interval_100ms(lowest.into());
+    let probe_and_slack = PROBE_EVERY + SLACK;
+    match fault {
+        Fault::Kill { .. } | Fault::Freeze { .. } | Fault::LinkDown { .. } => {
+            (master_down + probe_and_slack, None)
+        }
+        Fault::Partition { .. } => (
+            master_down + probe_and_slack,
+            Some(ADVERT_INTERVAL + probe_and_slack),
+        ),
+        Fault::Loss { .. } => (ADVERT_INTERVAL + probe_and_slack, None),
+        Fault::Delay { .. } => (master_down + probe_and_slack, None),
+    }
+}
+
 /// Two holders allowed while `percent` % of VRRP packets are lost (see the module docs).
 fn loss_overlap_bound(percent: u8) -> Duration {
     ADVERT_INTERVAL * (loss_run(percent) + 1) + SLACK
@@ -393,60 +456,6 @@ fn watch_vip(
     })
 }
 
-/// Pings `vip` from `ns` every [`PROBE_EVERY`] until `stop`; returns when replies came.
-fn probe(ns: &Netns, vip: Ipv4Addr, stop: Arc<AtomicBool>) -> JoinHandle<Vec<Instant>> {
-    ns.spawn_inside(move || {
-        let socket = socket2::Socket::new(
-            socket2::Domain::IPV4,
-            socket2::Type::RAW,
-            Some(socket2::Protocol::ICMPV4),
-        )
-        .expect("a raw ICMP socket");
-        socket
-            .set_read_timeout(Some(Duration::from_millis(1)))
-            .expect("a read timeout");
-        let destination = SocketAddrV4::new(vip, 0).into();
-        let identifier: u16 = 0x5eed;
-        let mut replies = Vec::new();
-        let mut sequence: u16 = 0;
-        let mut next_send = Instant::now();
-        let mut bytes = [0u8; 1500];
-        while !stop.load(Ordering::Relaxed) {
-            if Instant::now() >= next_send {
-                sequence = sequence.wrapping_add(1);
-                // A send fails while the client has no neighbour entry; the next one retries.
-                let _ = socket.send_to(&echo_request(identifier, sequence), &destination);
-                next_send += PROBE_EVERY;
-            }
-            let Ok(length) = std::io::Read::read(&mut &socket, &mut bytes) else {
-                continue;
-            };
-            // IPv4 header (20 bytes, no options from Linux), then ICMP type 0 with our id.
-            if length >= 28 && bytes[20] == 0 && bytes[24..26] == identifier.to_be_bytes() {
-                replies.push(Instant::now());
-            }
-        }
-        replies
-    })
-}
-
-/// An ICMP echo request with `identifier` and `sequence` and its checksum.
-fn echo_request(identifier: u16, sequence: u16) -> Vec<u8> {
-    let mut message = vec![8, 0, 0, 0];
-    message.extend_from_slice(&identifier.to_be_bytes());
-    message.extend_from_slice(&sequence.to_be_bytes());
-    let mut sum: u32 = message
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    let checksum = !(u16::try_from(sum).expect("folded to 16 bits"));
-    message[2..4].copy_from_slice(&checksum.to_be_bytes());
-    message
-}
-
 /// What one fault did to the VIP.
 #[derive(Clone, Debug)]
 pub struct FaultOutcome {
@@ -464,8 +473,11 @@ pub struct FaultOutcome {
     pub lasted: Duration,
     /// The time with exactly one holder while the fault lasted.
     pub one_holder_during: Duration,
-    /// The longest gap between the client's ping replies in the window, less the interval.
+    /// The longest the client went without a ping reply, from the fault until it had a
+    /// reply again after the cluster settled, less the probe interval.
     pub client_outage: Duration,
+    /// For a partition, the longest it went without one after the heal, less the interval.
+    pub client_outage_after_heal: Duration,
     /// From the fault to the cluster settling again.
     pub took: Duration,
 }
@@ -549,8 +561,12 @@ impl ChaosReport {
             self.worst(|o| o.one_master_after),
         );
         text += &line("max client outage", self.worst(|o| o.client_outage));
+        text += &line(
+            "max client outage after a partition healed",
+            self.worst(|o| o.client_outage_after_heal),
+        );
         text += "  per kind: faults survived; max no-holder / two holders during / two holders \
-                 after / to one master after undoing\n";
+                 after / to one master after undoing / client outage\n";
         for (kind, survived) in &kinds {
             let of_kind = || {
                 self.outcomes
@@ -561,11 +577,12 @@ impl ChaosReport {
                 of_kind().map(field).max().unwrap_or_default()
             };
             text += &format!(
-                "    {kind}: {survived}; {:?} / {:?} / {:?} / {:?}\n",
+                "    {kind}: {survived}; {:?} / {:?} / {:?} / {:?} / {:?}\n",
                 max(|o| o.no_holder),
                 max(|o| o.two_holders_during),
                 max(|o| o.two_holders_after),
                 max(|o| o.one_master_after),
+                max(|o| o.client_outage),
             );
         }
         if let Some(share) = self.loss_one_holder_share() {
@@ -870,7 +887,7 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
             .push(chaos.lab.start(name, &ChaosLab::instances(host)));
         std::thread::sleep(Duration::from_millis(500));
     }
-    let pings = probe(chaos.lab.ns(CLIENT), vip, Arc::clone(&stop));
+    let pings = Probe::start(chaos.lab.ns(CLIENT), vip, PROBE_EVERY);
     assert!(
         chaos.settle(Instant::now()).is_some(),
         "no single master at the start"
@@ -885,13 +902,14 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
         .unwrap_or(1);
     let no_holder_bound = master_down_interval_100ms(lowest.into()) + SLACK;
     let overlap_bound = ADVERT_INTERVAL + SLACK;
-    let stale_bound = VIP_LIFETIME + SLACK;
+    let stale_bound = vip_lifetime() + KERNEL_EXPIRY_DELAY + SLACK;
+    let client_bound = |fault: Fault| client_silence_bound(fault, lowest);
     // The first backup to take over when adverts come late: the highest priority after h1.
     let first_backup_down = master_down_interval_100ms(HOSTS[1].1.into());
     let one_master_bound = master_down_interval_100ms(lowest.into()) + SLACK;
     let mut outcomes = Vec::new();
-    let mut windows = Vec::new();
     for (n, fault) in plan.iter().copied().enumerate() {
+        // The client has a reply before each fault, so its outage is this fault's alone.
         let fault_at = Instant::now();
         let undone_at = chaos.inject(fault);
         let Some(settled_at) = chaos.settle(undone_at) else {
@@ -901,6 +919,11 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
             );
         };
         let settled_seen = Instant::now();
+        // The client's outage ends with its first reply after the cluster settled; without
+        // one it runs on and is measured up to now.
+        pings.wait_reply_after(settled_seen, CLIENT_RECOVERY);
+        let client_silence = pings.longest_silence(fault_at, settled_seen);
+        let client_silence_after_heal = pings.longest_silence_after(undone_at, settled_seen);
         let during = chaos.stretches(fault_at, undone_at);
         let after = chaos.stretches(undone_at, settled_seen);
         let (two_holders_during, two_holders_after) = (during.many, after.many);
@@ -915,10 +938,28 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
             one_master_after,
             lasted: undone_at - fault_at,
             one_holder_during: during.single,
-            client_outage: Duration::ZERO,
+            client_outage: client_silence.saturating_sub(PROBE_EVERY),
+            client_outage_after_heal: match fault {
+                Fault::Partition { .. } => client_silence_after_heal.saturating_sub(PROBE_EVERY),
+                _ => Duration::ZERO,
+            },
             took: settled_seen - fault_at,
         };
         let mut broken = Vec::new();
+        let (silence_bound, after_heal_bound) = client_bound(fault);
+        if client_silence > silence_bound {
+            broken.push(format!(
+                "the client went {client_silence:?} without a reply > {silence_bound:?}"
+            ));
+        }
+        if let Some(bound) = after_heal_bound
+            && client_silence_after_heal > bound
+        {
+            broken.push(format!(
+                "the client went {client_silence_after_heal:?} without a reply after the heal \
+                 > {bound:?}"
+            ));
+        }
         if outcome.no_holder > no_holder_bound {
             broken.push(format!(
                 "no holder for {:?} > {no_holder_bound:?}",
@@ -979,26 +1020,12 @@ pub fn run(seed: u64, faults: usize) -> ChaosReport {
                 ))
                 .collect::<Vec<_>>()
         );
-        windows.push((fault_at, settled_seen));
         outcomes.push(outcome);
     }
 
     // Ends the probe and the address listeners; the end state is read from the kernel.
     stop.store(true, Ordering::Relaxed);
-    let replies = pings.join().expect("the probe thread");
-    for (outcome, (from, to)) in outcomes.iter_mut().zip(&windows) {
-        let inside: Vec<Instant> = replies
-            .iter()
-            .copied()
-            .filter(|at| at >= from && at <= to)
-            .collect();
-        let longest = inside
-            .windows(2)
-            .map(|pair| pair[1] - pair[0])
-            .max()
-            .unwrap_or(*to - *from);
-        outcome.client_outage = longest.saturating_sub(PROBE_EVERY);
-    }
+    drop(pings);
 
     // At the end: the VIP only on the host whose daemon says it is master.
     for (host, (name, _)) in HOSTS.iter().enumerate() {

@@ -8,7 +8,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -567,7 +568,8 @@ impl SeenFrame {
 
 /// Captures, from inside `ns`, the frames of `ethertype` that `keep` accepts, with an
 /// AF_PACKET socket: until `after_first` has passed since the first kept frame, or until
-/// `at_most` has passed if none comes.
+/// `at_most` has passed if none comes. Each frame is stamped with the kernel's receive time
+/// (SO_TIMESTAMPNS), so a capture thread that a loaded machine runs late does not shift it.
 pub fn capture(
     ns: &Netns,
     ethertype: u16,
@@ -575,28 +577,56 @@ pub fn capture(
     after_first: Duration,
     at_most: Duration,
 ) -> std::thread::JoinHandle<Vec<SeenFrame>> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+    use std::os::fd::AsRawFd;
     ns.spawn_inside(move || {
         let protocol = socket2::Protocol::from(i32::from(ethertype.to_be()));
-        let mut socket =
+        let socket =
             socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, Some(protocol))
                 .expect("AF_PACKET socket");
         socket.set_read_timeout(Some(POLL)).expect("a read timeout");
+        setsockopt(&socket, sockopt::ReceiveTimestampns, &true).expect("SO_TIMESTAMPNS");
         let mut seen: Vec<SeenFrame> = Vec::new();
         let mut frame = [0u8; 1514];
+        let mut control = nix::cmsg_space!(nix::sys::time::TimeSpec);
         let mut deadline = Instant::now() + at_most;
         while Instant::now() < deadline {
-            let Ok(length) = std::io::Read::read(&mut socket, &mut frame) else {
+            let mut iov = [std::io::IoSliceMut::new(&mut frame)];
+            let Ok(message) = recvmsg::<()>(
+                socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut control),
+                MsgFlags::empty(),
+            ) else {
                 continue;
             };
+            let stamp = message.cmsgs().ok().and_then(|mut messages| {
+                messages.find_map(|message| match message {
+                    ControlMessageOwned::ScmTimestampns(stamp) => Some(Duration::from(stamp)),
+                    _ => None,
+                })
+            });
+            let length = message.bytes;
             if !keep(&frame[..length]) {
                 continue;
             }
+            // The stamp is wall-clock time: carried over to the monotonic clock by how long
+            // ago it was.
             let now = Instant::now();
+            let ago = stamp
+                .and_then(|stamp| {
+                    let wall = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()?;
+                    wall.checked_sub(stamp)
+                })
+                .unwrap_or_default();
+            let at = now.checked_sub(ago).unwrap_or(now);
             if seen.is_empty() {
                 deadline = now + after_first;
             }
             seen.push(SeenFrame {
-                at: now,
+                at,
                 bytes: frame[..length].to_vec(),
             });
         }
@@ -607,4 +637,187 @@ pub fn capture(
 /// The MAC of `host`'s eth0.
 pub fn mac_of(lab: &DaemonLab, host: &str) -> [u8; 6] {
     lab.ns(host).mac("eth0")
+}
+
+/// A client pinging an IPv4 address from inside a namespace every `every`, recording when
+/// each request left and when its reply came, until it is stopped or dropped: what an
+/// application on that client feels.
+///
+/// An outage is counted from the first request that got no reply until the reply to the
+/// next one that did: time when the probe thread itself was not running (a loaded machine
+/// starving it) sent no request, so it is not mistaken for the VIP not answering.
+pub struct Probe {
+    pings: Arc<Mutex<Pings>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Every request sent so far, by index (carried in the echo's payload), and its reply.
+#[derive(Default)]
+struct Pings {
+    sent: Vec<Instant>,
+    replied: Vec<Option<Instant>>,
+}
+
+impl Probe {
+    /// Starts pinging `address` from `ns` every `every`.
+    pub fn start(ns: &Netns, address: Ipv4Addr, every: Duration) -> Probe {
+        let pings = Arc::new(Mutex::new(Pings::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let pings = Arc::clone(&pings);
+            let stop = Arc::clone(&stop);
+            ns.spawn_inside(move || ping(address, every, &pings, &stop))
+        };
+        Probe {
+            pings,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn pings(&self) -> std::sync::MutexGuard<'_, Pings> {
+        self.pings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until a reply comes after `after`; whether one did within `timeout`.
+    pub fn wait_reply_after(&self, after: Instant, timeout: Duration) -> bool {
+        wait_until(timeout, Duration::from_millis(5), || {
+            self.pings()
+                .replied
+                .iter()
+                .rev()
+                .flatten()
+                .any(|at| *at > after)
+        })
+    }
+
+    /// The outages that touch `from..to`, as (first unanswered request sent, next reply):
+    /// one still running ends now.
+    fn outages(&self, from: Instant, to: Instant) -> Vec<(Instant, Instant)> {
+        let pings = self.pings();
+        let mut outages = Vec::new();
+        let mut began: Option<Instant> = None;
+        for (sent, replied) in pings.sent.iter().zip(&pings.replied) {
+            match (replied, began) {
+                (None, None) => began = Some(*sent),
+                (Some(reply), Some(start)) => {
+                    if *reply >= from && start <= to {
+                        outages.push((start, *reply));
+                    }
+                    began = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(start) = began
+            && start <= to
+        {
+            outages.push((start, Instant::now()));
+        }
+        outages
+    }
+
+    /// The longest outage over `from..to`, counted whole when it began before the window or
+    /// outlasts it.
+    pub fn longest_silence(&self, from: Instant, to: Instant) -> Duration {
+        self.outages(from, to)
+            .into_iter()
+            .map(|(began, ended)| ended.saturating_duration_since(began))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The longest outage over `from..to` counted from `from` only: how long after `from`
+    /// the client still went without a reply.
+    pub fn longest_silence_after(&self, from: Instant, to: Instant) -> Duration {
+        self.outages(from, to)
+            .into_iter()
+            .map(|(began, ended)| ended.saturating_duration_since(began.max(from)))
+            .max()
+            .unwrap_or_default()
+    }
+
+    fn finish(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the probe thread does not panic");
+        }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The probe's loop: an ICMP echo request every `every` on a raw socket, its index in the
+/// payload, replies matched by that index as they are read. Bounded by `stop`, which the
+/// probe sets when stopped or dropped.
+fn ping(address: Ipv4Addr, every: Duration, pings: &Mutex<Pings>, stop: &AtomicBool) {
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::RAW,
+        Some(socket2::Protocol::ICMPV4),
+    )
+    .expect("a raw ICMP socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(1)))
+        .expect("a read timeout");
+    let destination = std::net::SocketAddrV4::new(address, 0).into();
+    let identifier: u16 = 0x5eed;
+    let mut next_send = Instant::now();
+    let mut bytes = [0u8; 1500];
+    let lock = || pings.lock().unwrap_or_else(PoisonError::into_inner);
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now >= next_send {
+            let index = {
+                let mut pings = lock();
+                pings.sent.push(now);
+                pings.replied.push(None);
+                u32::try_from(pings.sent.len() - 1).expect("fewer than 4 billion pings")
+            };
+            // A send fails while the client has no neighbour entry; the request counts as
+            // unanswered, as it is for an application.
+            let _ = socket.send_to(&echo_request(identifier, index), &destination);
+            // After a stall, carry on from now rather than send the missed ones in a burst.
+            next_send = (next_send + every).max(now);
+        }
+        let Ok(length) = std::io::Read::read(&mut &socket, &mut bytes) else {
+            continue;
+        };
+        // IPv4 header (20 bytes, no options from Linux), then ICMP type 0 with our id, the
+        // sequence, and the index in the payload.
+        if length >= 32 && bytes[20] == 0 && bytes[24..26] == identifier.to_be_bytes() {
+            let index = u32::from_be_bytes([bytes[28], bytes[29], bytes[30], bytes[31]]);
+            let at = Instant::now();
+            let Ok(index) = usize::try_from(index) else {
+                continue;
+            };
+            if let Some(slot) = lock().replied.get_mut(index) {
+                *slot = Some(at);
+            }
+        }
+    }
+}
+
+/// An ICMP echo request with `identifier`, the low bits of `index` as its sequence, `index`
+/// as its payload, and its checksum.
+fn echo_request(identifier: u16, index: u32) -> Vec<u8> {
+    let mut message = vec![8, 0, 0, 0];
+    message.extend_from_slice(&identifier.to_be_bytes());
+    message.extend_from_slice(&(index as u16).to_be_bytes());
+    message.extend_from_slice(&index.to_be_bytes());
+    let mut sum: u32 = message
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let checksum = !(u16::try_from(sum).expect("folded to 16 bits"));
+    message[2..4].copy_from_slice(&checksum.to_be_bytes());
+    message
 }

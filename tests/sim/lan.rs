@@ -95,6 +95,10 @@ pub enum TraceEvent {
     Check {
         what: String,
     },
+    Announced {
+        node: usize,
+        heard_by_client: bool,
+    },
 }
 
 pub struct TraceLine {
@@ -128,6 +132,18 @@ impl fmt::Display for TraceLine {
                 model.delay_min, model.jitter, model.loss
             ),
             TraceEvent::Check { what } => write!(f, "check: {what}"),
+            TraceEvent::Announced {
+                node,
+                heard_by_client,
+            } => write!(
+                f,
+                "n{node} announces the addresses{}",
+                if *heard_by_client {
+                    ", the client follows"
+                } else {
+                    " out of the client's reach"
+                }
+            ),
         }
     }
 }
@@ -174,7 +190,15 @@ pub struct Lan {
     sequence: u64,
     rng: Rng,
     pub trace: Vec<TraceLine>,
+    /// The node whose announcement (gratuitous ARP or unsolicited NA) the client heard last,
+    /// which is where its neighbour entry sends traffic for the addresses; `None` before any,
+    /// when it would resolve the addresses and reach whoever holds them. The client sits in
+    /// partition group [`CLIENT_GROUP`].
+    pub client: Option<usize>,
 }
+
+/// The partition group the client is in.
+pub const CLIENT_GROUP: u8 = 0;
 
 impl Lan {
     pub fn new(configs: Vec<InstanceConfig>, wire: WireModel, rng: Rng) -> Self {
@@ -200,6 +224,7 @@ impl Lan {
             sequence: 0,
             rng,
             trace: Vec::new(),
+            client: None,
         }
     }
 
@@ -328,7 +353,16 @@ impl Lan {
                 Action::SendAdvertisement(advert) => self.broadcast(index, advert),
                 Action::InstallAddresses(_) => self.nodes[index].holds_vip = true,
                 Action::RemoveAddresses(_) => self.nodes[index].holds_vip = false,
-                Action::Announce(_) => {}
+                Action::Announce(_) => {
+                    let heard_by_client = self.nodes[index].group == CLIENT_GROUP;
+                    if heard_by_client {
+                        self.client = Some(index);
+                    }
+                    self.record(TraceEvent::Announced {
+                        node: index,
+                        heard_by_client,
+                    });
+                }
                 Action::StateChanged { from, to, reason } => self.record(TraceEvent::Transition {
                     node: index,
                     from,
@@ -379,6 +413,15 @@ impl Lan {
         (0..self.nodes.len())
             .filter(|&index| self.nodes[index].instance.is_some() && self.nodes[index].holds_vip)
             .collect()
+    }
+
+    /// Whether the client's traffic for the addresses reaches a holder: it follows the last
+    /// announcement it heard to a live node holding them, or it heard none and resolves them.
+    pub fn client_reaches_a_holder(&self) -> bool {
+        match self.client {
+            None => true,
+            Some(node) => self.vip_holders().contains(&node),
+        }
     }
 
     /// The trace, one event per line.
