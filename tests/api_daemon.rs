@@ -26,8 +26,12 @@ use netns::{Lab, require_root};
 
 /// How long h1's adverts are captured: the priority storm must end within it.
 const STORM_CAPTURE: Duration = Duration::from_secs(15);
-/// 100 ms adverts plus the timer slack of a loaded two-core machine.
-const ADVERT_GAP_BOUND: Duration = Duration::from_millis(120);
+/// The longest gap between h1's 100 ms adverts the storm may cause: the Master_Down_Interval
+/// of a priority-100 backup (3 × 100 ms + Skew_Time 60.9 ms), beyond which the backup would
+/// take over. A router held up by the stalled watcher would miss adverts until the watcher's
+/// Reset, seconds later; a shorter bound only measured how much CPU the rest of a loaded
+/// machine left the daemon (a full suite running beside it stretched a gap to 167 ms).
+const ADVERT_GAP_BOUND: Duration = Duration::from_millis(360);
 
 fn lab(hosts: &[&str]) -> DaemonLab {
     let mut builder = Lab::builder();
@@ -438,7 +442,7 @@ fn a_stalled_watcher_holds_up_neither_adverts_nor_other_watchers() {
         during.len() > 10,
         "too few adverts captured during the storm"
     );
-    // 100 ms adverts; a SetPriority only adds adverts, so a longer gap is a delayed advert.
+    // A SetPriority only adds adverts, so a long gap is a delayed advert.
     assert!(longest < ADVERT_GAP_BOUND, "longest advert gap {longest:?}");
     lab.finish();
 }
