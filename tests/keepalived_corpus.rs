@@ -114,8 +114,13 @@ fn place(location: &SourceLocation, file: &Path) -> String {
 }
 
 fn corpus() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(CORPUS)
-        .expect("the corpus directory exists")
+    conf_files(CORPUS)
+}
+
+/// The `.conf` files of `directory`, sorted.
+fn conf_files(directory: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(directory)
+        .unwrap_or_else(|error| panic!("{directory}: {error}"))
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| {
@@ -245,17 +250,7 @@ const WILD_MUST_LOAD: usize = 58;
 const WILD_NOT_LOADING: &[(&str, &str)] = &[];
 
 fn wild_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(WILD)
-        .expect("the wild corpus directory exists")
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "conf")
-        })
-        .collect();
-    files.sort();
-    files
+    conf_files(WILD)
 }
 
 /// `check --keepalived-conf` of the real binary on every wild file, reported per file: the
