@@ -42,7 +42,7 @@ const START_SLACK: Duration = Duration::from_secs(1);
 const TSHARK_WAIT: Duration = Duration::from_secs(10);
 /// The log filter of our daemons: info, plus the router's debug lines, which count the
 /// packets of VRIDs not configured here (a wrong VRID is dropped without a warning).
-const OUR_LOG_FILTER: &str = "info,vrrp_sidecar::daemon::router=debug";
+const OUR_LOG_FILTER: &str = "info,vrrp_sidecar::router::event_loop=debug";
 /// How long a killed or stopped process may take to be gone.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
 

@@ -9,6 +9,8 @@ use std::net::IpAddr;
 
 use toml::{Table, Value};
 
+use crate::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6};
+
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
 use super::super::settings::host_name;
 use super::command;
@@ -17,10 +19,6 @@ use super::lexer::Position;
 use super::parse::Node;
 use super::{Diagnostic, Severity};
 
-/// The IPv4 group adverts go to (RFC 9568 §5.1.1.2); the only one used here.
-const IPV4_GROUP: &str = "224.0.0.18";
-/// The IPv6 group adverts go to (RFC 9568 §5.1.2.2); the only one used here.
-const IPV6_GROUP: &str = "ff02::12";
 /// VRRPv2 carries an 8-byte password; keepalived sends the first 8 bytes of a longer one.
 const PASSWORD_BYTES: usize = 8;
 /// The priority of the address owner, which keepalived starts as master whatever `state` says.
@@ -482,10 +480,11 @@ impl Translator<'_> {
         let Some(text) = self.one_argument(node, keyword_path) else {
             return;
         };
-        let standard = [IPV4_GROUP, IPV6_GROUP]
-            .iter()
-            .filter_map(|group| group.parse::<IpAddr>().ok())
-            .any(|group| text.parse::<IpAddr>().ok() == Some(group));
+        // RFC 9568 §5.1.1.2 and §5.1.2.2: the only groups adverts go to here.
+        let (v4, v6) = (IpAddr::V4(VRRP_GROUP_V4), IpAddr::V6(VRRP_GROUP_V6));
+        let standard = text
+            .parse::<IpAddr>()
+            .is_ok_and(|group| group == v4 || group == v6);
         if standard {
             self.warn(
                 node,
@@ -497,9 +496,9 @@ impl Translator<'_> {
                 node,
                 keyword_path,
                 format!(
-                    "not supported: adverts go to the standard group ({IPV4_GROUP} or \
-                     {IPV6_GROUP}) here, so peers listening on {text} would not hear them; \
-                     use unicast_peer for a private channel"
+                    "not supported: adverts go to the standard group ({v4} or {v6}) here, so \
+                     peers listening on {text} would not hear them; use unicast_peer for a \
+                     private channel"
                 ),
             );
         }
