@@ -54,6 +54,12 @@ struct Case {
     /// How the master leaves in both runs (the same both ways round, so that both daemons
     /// meet the same events and their notify programs must see the same arguments).
     departure: Departure,
+    /// Whether the copies get `script_user root` (rule 7 of [`adapt`]).
+    script_user_root: bool,
+    /// The commands (`KEYWORD#N`, the N-th use of the keyword in the file) that keepalived
+    /// 2.2.7 runs in these runs, and so ours too: the others are never called for (a
+    /// `notify_fault`), or keepalived drops them, each case saying why.
+    commands: &'static [&'static str],
 }
 
 /// The hosts' addresses on the lab's LANs: `eth0` (192.0.2.0/24) and `eth1`
@@ -87,6 +93,8 @@ struct Side<'a> {
     recorder: &'a dyn Fn(&str) -> PathBuf,
     /// The FIFO this copy's `vrrp_notify_fifo` names.
     fifo: PathBuf,
+    /// Rule 7.
+    script_user_root: bool,
 }
 
 /// The keywords whose value is a command keepalived runs, without a shell.
@@ -184,6 +192,15 @@ fn replace_word(text: &str, from: &str, to: &str) -> String {
     result
 }
 
+/// Whether `line` is a `$NAME=value` definition.
+fn is_definition(line: &str) -> bool {
+    line.trim_start().strip_prefix('$').is_some_and(|rest| {
+        rest.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+    })
+}
+
 /// What the first pass learns of a file.
 #[derive(Default)]
 struct Shape {
@@ -267,8 +284,8 @@ fn shape_of(text: &str) -> Shape {
         version: 2,
         ..Shape::default()
     };
-    for line in text.lines() {
-        if let Some((name, value)) = line.trim().strip_prefix('$').and_then(|d| d.split_once('=')) {
+    for line in text.lines().filter(|line| is_definition(line)) {
+        if let Some((name, value)) = line.trim().trim_start_matches('$').split_once('=') {
             shape
                 .definitions
                 .insert(name.trim().to_owned(), value.trim().to_owned());
@@ -281,7 +298,7 @@ fn shape_of(text: &str) -> Shape {
     let mut instance_has_priority = false;
     let mut instance_line = 0;
     for (index, line) in text.lines().enumerate() {
-        if line.trim_start().starts_with('$') {
+        if is_definition(line) {
             continue;
         }
         let expanded = shape.expand(line);
@@ -462,6 +479,10 @@ fn address_map(text: &str, shape: &Shape, host: &str) -> BTreeMap<Ipv4Addr, Ipv4
 ///    with no priority gets 50, under keepalived's default of 100), so the master and the
 ///    backup are defined whatever the file says; lines under `@id` conditions are left to
 ///    the configuration ids, which pick the roles themselves.
+/// 7. Only where the case asks: `script_user root` after `enable_script_security`. Without
+///    a `script_user`, keepalived runs nothing of such a file on a host without the user
+///    keepalived_script, as the lab's hosts (044 shows it, on both daemons); a file whose
+///    programs are under test gets a user.
 fn adapt(text: &str, side: &Side) -> String {
     let shape = shape_of(text);
     let map = address_map(text, &shape, side.host);
@@ -503,6 +524,11 @@ fn adapt(text: &str, side: &Side) -> String {
                     .map_or(line.len(), |end| program_start + end);
                 let recorder = (side.recorder)(&tag);
                 line.replace_range(program_start..program_end, &recorder.display().to_string());
+            }
+            // Rule 7.
+            Some("enable_script_security") if side.script_user_root => {
+                let indent = &line[..line.len() - line.trim_start().len()];
+                line = format!("{line}\n{indent}script_user root");
             }
             // Rule 4.
             Some("script_user" | "user") => {
@@ -553,12 +579,14 @@ fn user_exists(name: &str) -> bool {
 }
 
 /// The recording program for `tag` on `host`: appends a line `TAG [ARG]...` (every argument
-/// in brackets, so spaces inside an argument show) to `record`, and exits 0.
+/// in brackets, so spaces inside an argument show) to `record` in one write (programs run
+/// at once must not interleave their lines), and exits 0.
 fn make_recorder(directory: &Path, host: &str, tag: &str, record: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = directory.join(format!("{host}-{}.sh", tag.replace('#', "-")));
     let text = format!(
-        "#!/bin/sh\n{{ printf '%s' '{tag}'; printf ' [%s]' \"$@\"; echo; }} >> '{}'\n",
+        "#!/bin/sh\nline='{tag}'\nfor argument in \"$@\"; do line=\"$line [$argument]\"; done\n\
+         printf '%s\\n' \"$line\" >> '{}'\n",
         record.display()
     );
     std::fs::write(&path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
@@ -675,6 +703,7 @@ fn run(
                 fifo: interop
                     .lab
                     .scratch(&format!("{host}-{run_number}-vrrp.fifo")),
+                script_user_root: case.script_user_root,
             },
         )
     };
@@ -745,8 +774,17 @@ fn run(
         Departure::Crash => interop.crash(&master),
         Departure::Stop => interop.stop(&master),
     }
+    // A crashed master leaves its addresses set (nothing ran to remove them): the backup
+    // holds them too then; a stopped one removes them, so the backup holds them alone.
+    let taken_over = || match (addresses.is_empty(), case.departure) {
+        (true, _) => notified_master(&backup_record, backup_since),
+        (false, Departure::Crash) => addresses
+            .iter()
+            .all(|address| holds(interop, backup_host, *address)),
+        (false, Departure::Stop) => sole_holder(interop, backup_host, &addresses),
+    };
     assert!(
-        wait_until(bound, POLL, || is_master(backup_host, &backup_record, backup_since)),
+        wait_until(bound, POLL, taken_over),
         "{test}: run {run_number}: {backup_host} did not take over within {bound:?} of the \
          master's {:?}: holders {:?}\n{backup_host}:\n{}",
         case.departure,
@@ -760,6 +798,41 @@ fn run(
         case.departure
     );
     interop.stop(&backup);
+    // What the crash left on the master's host goes, as the daemon's next start would
+    // remove it, so that the next run starts from a clean host.
+    if case.departure == Departure::Crash {
+        for address in &addresses {
+            let interfaces: &[&str] = if case.second_lan {
+                &["eth0", "eth1"]
+            } else {
+                &["eth0"]
+            };
+            for interface in interfaces {
+                let prefixes = interop
+                    .lab
+                    .ns(master_host)
+                    .addresses(interface)
+                    .into_iter()
+                    .filter(|entry| entry["local"].as_str() == Some(address.to_string().as_str()))
+                    .filter_map(|entry| entry["prefixlen"].as_u64())
+                    .collect::<Vec<_>>();
+                for prefix in prefixes {
+                    interop.lab.ns(master_host).ip(&[
+                        "addr",
+                        "del",
+                        &format!("{address}/{prefix}"),
+                        "dev",
+                        *interface,
+                    ]);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        holders(interop, &addresses),
+        vec![Vec::<&str>::new(); addresses.len()],
+        "{test}: run {run_number}: addresses left after both daemons stopped"
+    );
     takeover
 }
 
@@ -851,9 +924,11 @@ fn corpus_file(test: &'static str, case: &Case) {
         let side = if ours.contains(line) { "only ours" } else { "only keepalived" };
         println!("{test}:   {side}: {line}");
     }
-    assert!(
-        !theirs.is_empty() || (!text.contains("notify") && !text.contains("script")),
-        "{test}: keepalived ran none of the file's commands"
+    let expected: BTreeSet<String> = case.commands.iter().map(|tag| (*tag).to_owned()).collect();
+    assert_eq!(
+        tags(&theirs),
+        expected,
+        "{test}: keepalived did not run the commands the case expects"
     );
     assert_eq!(
         without_known(&ours),
@@ -906,7 +981,7 @@ macro_rules! corpus_test {
 }
 
 // Notify programs with arguments (`"/etc/keepalived/notify.sh Master"`), tab indentation,
-// nopreempt, unicast, a check script.
+// nopreempt, unicast, a check script (rule 7: run as root, so that they run at all).
 corpus_test!(
     file_034_notify_arguments_unicast,
     Case {
@@ -914,6 +989,8 @@ corpus_test!(
         config_ids: None,
         second_lan: false,
         departure: Departure::Crash,
+        script_user_root: true,
+        commands: &["notify_backup#1", "notify_master#1", "script#1"],
     }
 );
 
@@ -926,11 +1003,15 @@ corpus_test!(
         config_ids: None,
         second_lan: false,
         departure: Departure::Stop,
+        script_user_root: false,
+        commands: &["notify_backup#1", "notify_master#1", "script#1"],
     }
 );
 
 // Two LVS `virtual_server` blocks skipped, a sync group over two interfaces with VRID 51 on
-// both, unquoted multi-word `notify_master script parth`, a misspelled keyword.
+// both, a misspelled keyword. No command runs: in the unquoted `notify_master script parth`
+// keepalived reads `parth` as the user, which no host has, and no instance tracks the
+// script.
 corpus_test!(
     file_052_lvs_sync_group_two_lans,
     Case {
@@ -938,6 +1019,8 @@ corpus_test!(
         config_ids: None,
         second_lan: true,
         departure: Departure::Crash,
+        script_user_root: false,
+        commands: &[],
     }
 );
 
@@ -949,10 +1032,14 @@ corpus_test!(
         config_ids: None,
         second_lan: false,
         departure: Departure::Stop,
+        script_user_root: false,
+        commands: &["script#1", "script#2"],
     }
 );
 
 // Scripts `/bin/bash -c '... $(echo 2*0.9|bc) ...'`, preempt_delay, a weight override.
+// `enable_script_security` without `script_user` on hosts without the user
+// keepalived_script: keepalived removes the three scripts, and so must ours.
 corpus_test!(
     file_044_bash_c_scripts_preempt_delay,
     Case {
@@ -960,6 +1047,8 @@ corpus_test!(
         config_ids: None,
         second_lan: false,
         departure: Departure::Crash,
+        script_user_root: false,
+        commands: &[],
     }
 );
 
@@ -972,6 +1061,8 @@ corpus_test!(
         config_ids: None,
         second_lan: false,
         departure: Departure::Stop,
+        script_user_root: false,
+        commands: &["notify_master#1", "script#1"],
     }
 );
 
@@ -983,6 +1074,8 @@ corpus_test!(
         config_ids: None,
         second_lan: false,
         departure: Departure::Crash,
+        script_user_root: false,
+        commands: &["notify_backup#1", "notify_master#1", "notify_stop#1", "script#1"],
     }
 );
 
@@ -994,6 +1087,8 @@ corpus_test!(
         config_ids: None,
         second_lan: false,
         departure: Departure::Stop,
+        script_user_root: false,
+        commands: &["script#1", "script#2", "script#3", "vrrp_notify_fifo_script#1"],
     }
 );
 
@@ -1005,10 +1100,13 @@ corpus_test!(
         config_ids: Some(("keepalivedgroup-workers-x7k2p", "keepalivedgroup-workers-other")),
         second_lan: false,
         departure: Departure::Crash,
+        script_user_root: false,
+        commands: &["script#1"],
     }
 );
 
-// VRRPv3 with an LVS NAT block skipped, `vrrp_iptables`, unicast to two peers (one absent).
+// VRRPv3 with an LVS NAT block skipped, `vrrp_iptables`, unicast to two peers (one absent);
+// the file has no command.
 corpus_test!(
     file_045_v3_lvs_unicast,
     Case {
@@ -1016,6 +1114,8 @@ corpus_test!(
         config_ids: None,
         second_lan: false,
         departure: Departure::Stop,
+        script_user_root: false,
+        commands: &[],
     }
 );
 
@@ -1035,6 +1135,7 @@ fn adaptation_rules() {
         backup,
         recorder: &recorder,
         fifo: PathBuf::from("/lab/fifo"),
+        script_user_root: false,
     };
     let master = adapt(text, &side(false));
     let backup = adapt(text, &side(true));
@@ -1064,3 +1165,4 @@ fn adaptation_rules() {
     assert_eq!(shape.first_lan_vrids, BTreeSet::new());
     assert_eq!(shape.virtual_addresses, ["10.9.9.60".parse::<Ipv4Addr>().unwrap()]);
 }
+
