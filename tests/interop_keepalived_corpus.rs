@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use daemon_lab::{MARGIN, POLL};
 use keepalived_lab::{
-    InteropLab, OURS, OURS_IPV4, Running, START_SLACK, THEIRS, THEIRS_IPV4, assert_adverts,
-    other, require_tools,
+    InteropLab, OURS, OURS_IPV4, Running, START_SLACK, THEIRS, THEIRS_IPV4, assert_adverts, other,
+    require_tools,
 };
 use netns::wait_until;
 
@@ -154,7 +154,8 @@ fn ipv4_literals(text: &str) -> Vec<(std::ops::Range<usize>, Ipv4Addr)> {
     let mut found = Vec::new();
     let mut start = 0;
     while start < bytes.len() {
-        let boundary_before = start == 0 || !(bytes[start - 1].is_ascii_digit() || bytes[start - 1] == b'.');
+        let boundary_before =
+            start == 0 || !(bytes[start - 1].is_ascii_digit() || bytes[start - 1] == b'.');
         if bytes[start].is_ascii_digit() && boundary_before {
             let mut end = start;
             while end < bytes.len() && (bytes[end].is_ascii_digit() || bytes[end] == b'.') {
@@ -304,7 +305,10 @@ fn shape_of(text: &str) -> Shape {
         let expanded = shape.expand(line);
         let code = code_part(&expanded);
         let (keyword, _, rest) = keyword_of(code);
-        let words: Vec<String> = rest.split_whitespace().map(|word| shape.resolve(word)).collect();
+        let words: Vec<String> = rest
+            .split_whitespace()
+            .map(|word| shape.resolve(word))
+            .collect();
         let inside = blocks.iter().map(String::as_str).collect::<Vec<_>>();
         match (inside.as_slice(), keyword) {
             (["vrrp_instance"], Some("interface")) => {
@@ -324,7 +328,10 @@ fn shape_of(text: &str) -> Shape {
                 }
             }
             (["global_defs"], Some("vrrp_version")) => {
-                shape.version = words.first().and_then(|word| word.parse().ok()).unwrap_or(2);
+                shape.version = words
+                    .first()
+                    .and_then(|word| word.parse().ok())
+                    .unwrap_or(2);
             }
             (["vrrp_instance"], Some("unicast_src_ip" | "mcast_src_ip")) => {
                 if let Some(address) = words.first().and_then(|word| word.parse().ok()) {
@@ -334,7 +341,8 @@ fn shape_of(text: &str) -> Shape {
             _ => {}
         }
         // Addresses listed inside a block: peers and virtual addresses.
-        let in_block = |name: &str| inside.len() == 2 && inside[0] == "vrrp_instance" && inside[1] == name;
+        let in_block =
+            |name: &str| inside.len() == 2 && inside[0] == "vrrp_instance" && inside[1] == name;
         let first = keyword.map(|keyword| shape.resolve(keyword));
         let listed = first
             .as_deref()
@@ -342,7 +350,9 @@ fn shape_of(text: &str) -> Shape {
             .and_then(|word| word.parse::<Ipv4Addr>().ok());
         if let Some(address) = listed {
             if in_block("unicast_peer") {
-                shape.peers.push((address, shape.lan_of(&instance_interface)));
+                shape
+                    .peers
+                    .push((address, shape.lan_of(&instance_interface)));
             } else if in_block("virtual_ipaddress") {
                 shape.virtual_addresses.push(address);
             }
@@ -743,7 +753,11 @@ fn run(
     let master_since = recorded(&master_record).len();
     let master = start(master_host, false);
     assert!(
-        wait_until(election, POLL, || is_master(master_host, &master_record, master_since)),
+        wait_until(election, POLL, || is_master(
+            master_host,
+            &master_record,
+            master_since
+        )),
         "{test}: run {run_number}: {master_host} was not elected within {election:?}: holders \
          {:?}\n{}",
         holders(interop, &addresses),
@@ -921,7 +935,11 @@ fn corpus_file(test: &'static str, case: &Case) {
         println!("{test}:   keepalived: {line}");
     }
     for line in ours.symmetric_difference(&theirs) {
-        let side = if ours.contains(line) { "only ours" } else { "only keepalived" };
+        let side = if ours.contains(line) {
+            "only ours"
+        } else {
+            "only keepalived"
+        };
         println!("{test}:   {side}: {line}");
     }
     let expected: BTreeSet<String> = case.commands.iter().map(|tag| (*tag).to_owned()).collect();
@@ -1075,7 +1093,12 @@ corpus_test!(
         second_lan: false,
         departure: Departure::Crash,
         script_user_root: false,
-        commands: &["notify_backup#1", "notify_master#1", "notify_stop#1", "script#1"],
+        commands: &[
+            "notify_backup#1",
+            "notify_master#1",
+            "notify_stop#1",
+            "script#1"
+        ],
     }
 );
 
@@ -1088,7 +1111,12 @@ corpus_test!(
         second_lan: false,
         departure: Departure::Stop,
         script_user_root: false,
-        commands: &["script#1", "script#2", "script#3", "vrrp_notify_fifo_script#1"],
+        commands: &[
+            "script#1",
+            "script#2",
+            "script#3",
+            "vrrp_notify_fifo_script#1"
+        ],
     }
 );
 
@@ -1097,7 +1125,10 @@ corpus_test!(
     file_021_config_id_conditionals,
     Case {
         file: "021-k8s-keepalived-operator.conf",
-        config_ids: Some(("keepalivedgroup-workers-x7k2p", "keepalivedgroup-workers-other")),
+        config_ids: Some((
+            "keepalivedgroup-workers-x7k2p",
+            "keepalivedgroup-workers-other"
+        )),
         second_lan: false,
         departure: Departure::Crash,
         script_user_root: false,
@@ -1163,6 +1194,8 @@ fn adaptation_rules() {
     let shape = shape_of(text);
     assert_eq!(shape.interfaces, ["em1", "em2"]);
     assert_eq!(shape.first_lan_vrids, BTreeSet::new());
-    assert_eq!(shape.virtual_addresses, ["10.9.9.60".parse::<Ipv4Addr>().unwrap()]);
+    assert_eq!(
+        shape.virtual_addresses,
+        ["10.9.9.60".parse::<Ipv4Addr>().unwrap()]
+    );
 }
-

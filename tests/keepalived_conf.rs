@@ -933,14 +933,20 @@ fn script_security_without_a_script_user_follows_keepalived() {
         );
         assert!(config.instances[0].notify.on_master.is_some());
     } else {
-        assert_eq!(checks(&config), [("own".to_owned(), Some("root".to_owned()))]);
+        assert_eq!(
+            checks(&config),
+            [("own".to_owned(), Some("root".to_owned()))]
+        );
         assert_eq!(config.instances[0].notify.on_master, None);
         let removed: Vec<String> = warnings
             .iter()
             .filter(|warning| warning.message.contains("keepalived_script"))
             .map(|warning| warning.keyword_path.to_string())
             .collect();
-        assert_eq!(removed, ["vrrp_script chk", "vrrp_instance web.notify_master"]);
+        assert_eq!(
+            removed,
+            ["vrrp_script chk", "vrrp_instance web.notify_master"]
+        );
     }
     // Without enable_script_security, root when there is no keepalived_script.
     let open = write_conf("script-security-off", body);
