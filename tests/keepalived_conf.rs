@@ -940,7 +940,7 @@ fn script_security_without_a_script_user_follows_keepalived() {
         assert_eq!(config.instances[0].notify.on_master, None);
         let removed: Vec<String> = warnings
             .iter()
-            .filter(|warning| warning.message.contains("keepalived_script"))
+            .filter(|warning| warning.message.contains("no user to run it as"))
             .map(|warning| warning.keyword_path.to_string())
             .collect();
         assert_eq!(
