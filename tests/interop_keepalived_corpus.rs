@@ -264,11 +264,6 @@ impl Shape {
         result
     }
 
-    /// `word` with the definitions it refers to expanded.
-    fn resolve(&self, word: &str) -> String {
-        self.expand(word)
-    }
-
     /// The lab interface index of the file's interface `name`.
     fn lan_of(&self, name: &str) -> usize {
         self.interfaces
@@ -307,7 +302,7 @@ fn shape_of(text: &str) -> Shape {
         let (keyword, _, rest) = keyword_of(code);
         let words: Vec<String> = rest
             .split_whitespace()
-            .map(|word| shape.resolve(word))
+            .map(|word| shape.expand(word))
             .collect();
         let inside = blocks.iter().map(String::as_str).collect::<Vec<_>>();
         match (inside.as_slice(), keyword) {
@@ -343,7 +338,7 @@ fn shape_of(text: &str) -> Shape {
         // Addresses listed inside a block: peers and virtual addresses.
         let in_block =
             |name: &str| inside.len() == 2 && inside[0] == "vrrp_instance" && inside[1] == name;
-        let first = keyword.map(|keyword| shape.resolve(keyword));
+        let first = keyword.map(|keyword| shape.expand(keyword));
         let listed = first
             .as_deref()
             .and_then(|word| word.split('/').next())
