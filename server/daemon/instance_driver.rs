@@ -29,6 +29,7 @@ use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
 use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
 use super::sync_group::{GroupMove, GroupTransition, MemberView};
+use super::vip_firewall::drops_vip_traffic;
 use super::vips::{InstallReason, PlacedVip, VipWorker, place};
 
 /// How long a master that handed over keeps answering for the addresses after it heard its
@@ -663,6 +664,9 @@ impl InstanceDriver {
                     }
                 }
                 Action::InstallAddresses(_) => transition.in_scope(|| {
+                    if drops_vip_traffic(&self.settings) {
+                        io.vips.block(self.name(), self.held_vips(io));
+                    }
                     io.vips
                         .install(self.name(), self.held_vips(io), InstallReason::TakeOver);
                 }),

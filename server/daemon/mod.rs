@@ -9,6 +9,7 @@
 //! - [`timer`]: the router's timerfd, precise to microseconds.
 //! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
 //!   announce).
+//! - [`vip_firewall`]: the nftables rules of accept mode off, kept by the VIP worker.
 //! - [`announce`]: when announcement bursts and refreshes are due.
 //! - [`notify`]: the notify FIFO and programs of state changes, off the router.
 //! - [`sync_group`]: which instances follow which when a member of a sync group changes.
@@ -36,6 +37,7 @@ pub mod status;
 pub mod sync_group;
 pub mod systemd;
 pub mod timer;
+pub mod vip_firewall;
 pub mod vips;
 
 use std::collections::{BTreeSet, HashMap};
@@ -183,6 +185,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     for instance in &config.instances {
         vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
     }
+    vip_firewall::clean_stale(&config).await;
     let (vips, vip_worker) = VipWorker::spawn(addresses, Renewals::connect()?);
     for instance in &config.instances {
         vips.prepare(&instance.name, place(instance, &interfaces));

@@ -138,7 +138,7 @@ pub fn instance_config(
         Preempt::After(delay) => (true, delay),
         Preempt::Never => (false, std::time::Duration::ZERO),
     };
-    let config = InstanceConfig {
+    let mut config = InstanceConfig {
         vrid: settings.vrid,
         version: settings.version,
         primary_address,
@@ -149,7 +149,17 @@ pub fn instance_config(
         accept_mode: settings.accept_mode,
         virtual_addresses: advertised_addresses(settings),
         auth: settings.auth.clone(),
+        ..InstanceConfig::new(
+            settings.vrid,
+            settings.version,
+            primary_address,
+            priority,
+            Vec::new(),
+        )
     };
+    if settings.strict_mode {
+        config.apply_strict_mode();
+    }
     config.validate()?;
     Ok(config)
 }
@@ -179,7 +189,7 @@ pub fn checksum_form(settings: &InstanceSettings) -> V3Ipv4Checksum {
 /// Whether going from `old` to `new` needs a fresh core instance. Priority, addresses,
 /// announcements, unicast peers and the checksum form apply in place; what the core's timers
 /// and receive checks are built on (interface, VRID, version, interval, authentication,
-/// preemption, accept mode) does not.
+/// preemption, accept mode, strict mode) does not.
 pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
     old.interface != new.interface
         || old.family() != new.family()
@@ -189,6 +199,7 @@ pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
         || old.auth != new.auth
         || old.preempt != new.preempt
         || old.accept_mode != new.accept_mode
+        || old.strict_mode != new.strict_mode
 }
 
 fn net_family(family: config::Family) -> net::Family {

@@ -43,6 +43,7 @@ use crate::telemetry::spans::{self, VipWork};
 use crate::vrrp::{AdvertInterval, Priority, Version, master_down_interval};
 
 use super::settings::{held_addresses, placement};
+use super::vip_firewall::VipFirewall;
 
 /// How often the VIPs of every master are renewed. It is part of every lifetime (see
 /// [`vip_lifetime`]), so it is kept short enough for a 100 ms instance's lifetime to be the
@@ -159,6 +160,10 @@ enum Operation {
     Renew {
         vips: Vec<(String, PlacedVip)>,
     },
+    Block {
+        instance: String,
+        vips: Vec<PlacedVip>,
+    },
 }
 
 /// The router's handle on the VIP worker: queues operations and never waits. Not `Clone`:
@@ -224,6 +229,15 @@ impl VipWorker {
         });
     }
 
+    /// Drops traffic to and from `vips` (accept mode off) until they are removed; queued
+    /// before their install (see [`super::vip_firewall`]).
+    pub fn block(&self, instance: &str, vips: Vec<PlacedVip>) {
+        self.queue(Operation::Block {
+            instance: instance.to_owned(),
+            vips,
+        });
+    }
+
     /// Opens the announcement sockets `vips` will need, so that a takeover's first
     /// gratuitous ARP does not wait for a socket to be created.
     pub fn prepare(&self, instance: &str, vips: Vec<PlacedVip>) {
@@ -247,6 +261,7 @@ async fn run(
     renewals: Renewals,
 ) {
     let mut announcers = Announcers::default();
+    let mut firewall = VipFirewall::default();
     while let Some((operation, parent)) = queue.recv().await {
         match operation {
             Operation::Install {
@@ -255,6 +270,9 @@ async fn run(
                 reason,
             } => {
                 let _span = spans::vip_work(&parent, VipWork::Install, &instance, vips.len());
+                if matches!(reason, InstallReason::Reload | InstallReason::PutBack) {
+                    firewall.extend(&instance, &vips).await;
+                }
                 for placed in &vips {
                     install(&addresses, &instance, placed, reason).await;
                 }
@@ -264,7 +282,9 @@ async fn run(
                 for placed in &vips {
                     remove(&addresses, &instance, placed).await;
                 }
+                firewall.release(&instance, &vips).await;
             }
+            Operation::Block { instance, vips } => firewall.block(&instance, &vips).await,
             Operation::RemoveStale { instance, vips } => {
                 remove_stale(&addresses, &instance, &vips).await;
             }
@@ -288,6 +308,8 @@ async fn run(
             }
         }
     }
+    // Every handle is gone: the daemon is stopping, its last removals are done.
+    firewall.finish().await;
 }
 
 /// Renews `batch` in one datagram; if the kernel refused any of it, adds each again on its
