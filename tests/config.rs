@@ -1003,16 +1003,16 @@ fn strict_mode_refuses_what_it_cannot_run() {
              password = \"secret\"\n"
         ),
         [
-            "test.toml:9: instances.web.unicast_peers: strict mode advertises to the VRRP \
-             multicast group only (keepalived refuses unicast peers in strict mode); remove \
-             the peers or strict_mode",
-            "test.toml:10: instances.web.authentication: strict mode has no authentication \
-             (RFC 3768 removed it; keepalived ignores it in strict mode); remove it",
             "test.toml:7: instances.web.preempt_delay: strict mode preempts at once \
              (keepalived resets preempt_delay in strict mode); remove it",
             "test.toml:8: instances.web.accept_mode: accept mode for a VRRPv2 router that does \
              not own the addresses breaks RFC 3768 (keepalived resets it in strict mode); \
              remove it, use version = 3, or priority 255",
+            "test.toml:9: instances.web.unicast_peers: strict mode advertises to the VRRP \
+             multicast group only (keepalived refuses unicast peers in strict mode); remove \
+             the peers or strict_mode",
+            "test.toml:10: instances.web.authentication: strict mode has no authentication \
+             (RFC 3768 removed it; keepalived ignores it in strict mode); remove it",
         ]
     );
     assert_eq!(
@@ -1026,6 +1026,6 @@ fn strict_mode_refuses_what_it_cannot_run() {
     );
     assert_eq!(
         web_problems("strict_mode = \"yes\"\n"),
-        ["test.toml:5: instances.web.strict_mode: expected a boolean (true or false), found a string"]
+        ["test.toml:5: instances.web.strict_mode: expected true or false, found the string \"yes\""]
     );
 }

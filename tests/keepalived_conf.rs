@@ -1124,7 +1124,7 @@ fn strict_mode_resets_what_keepalived_resets_with_a_warning_each() {
                 "vrrp_instance six.preempt_delay".into()
             ),
             (
-                11,
+                10,
                 Severity::Warning,
                 "vrrp_instance six.virtual_ipaddress".into()
             ),

@@ -908,7 +908,6 @@ impl Translator<'_> {
                     peers.push(Value::String(address));
                 }
                 instance.has_peers = true;
-                instance.peers = Some(child.clone());
                 self.set(
                     &mut instance.table,
                     path,
@@ -1849,7 +1848,7 @@ impl Translator<'_> {
                 Value::Boolean(true),
                 origin,
             );
-            self.strict_corrections(keyword_path, path, instance, version, is_owner);
+            self.strict_corrections(path, instance, version, is_owner);
         }
         if strict && let Some(statement) = instance.authentication.take() {
             // vrrp.c: "Strict mode does not support authentication. Ignoring."
@@ -1858,17 +1857,6 @@ impl Translator<'_> {
                 &statement,
                 &keyword_path.key("authentication"),
                 "ignored, as keepalived ignores it: strict mode has no authentication",
-            );
-        }
-        if strict && let Some(peers) = &instance.peers {
-            // vrrp.c: "Unicast peers are not supported in strict mode", and the instance
-            // does not run.
-            let peers = peers.clone();
-            self.error(
-                &peers,
-                &keyword_path.key("unicast_peer"),
-                "keepalived refuses unicast peers in strict mode (vrrp_strict / strict_mode) on \
-                 an interface that can multicast; remove one or the other",
             );
         }
         if version == Some(3)
@@ -1993,7 +1981,6 @@ impl Translator<'_> {
     /// is left for the errors, here and in the native checks.
     fn strict_corrections(
         &mut self,
-        keyword_path: &FieldPath,
         path: &FieldPath,
         instance: &mut InstanceTranslation,
         version: Option<i64>,
@@ -2169,8 +2156,6 @@ struct InstanceTranslation {
     check_statements: BTreeMap<String, (Node, FieldPath)>,
     /// `strict_mode`, on or off, where it was written.
     strict: Option<(bool, Origin)>,
-    /// The `unicast_peer` statement.
-    peers: Option<Node>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
