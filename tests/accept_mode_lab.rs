@@ -205,10 +205,10 @@ impl AcceptLab {
 
     /// Whether ours has the VIP in its nftables set (the table may not exist at all).
     fn ours_blocks_vip(&self) -> bool {
-        let output = self
-            .lab
-            .ns(OURS)
-            .run(&["nft", "list", "set", "inet", "vrrp_sidecar", "vips4"]);
+        let output =
+            self.lab
+                .ns(OURS)
+                .run(&["nft", "list", "set", "inet", "vrrp_sidecar", "vips4"]);
         output.status.success() && String::from_utf8_lossy(&output.stdout).contains(VIP)
     }
 
@@ -240,9 +240,10 @@ impl AcceptLab {
             "{}: {when}: the client does not resolve {VIP} to {master}'s MAC",
             self.test
         );
-        let ping = self.lab.ns(CLIENT).run(&[
-            "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", VIP,
-        ]);
+        let ping = self
+            .lab
+            .ns(CLIENT)
+            .run(&["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", VIP]);
         let tcp = self.lab.ns(CLIENT).enter(|| {
             let target = SocketAddr::from((VIP.parse::<Ipv4Addr>().expect("VIP"), TCP_PORT));
             TcpStream::connect_timeout(&target, PROBE_WAIT).is_ok()
@@ -357,7 +358,11 @@ fn ours_master_first(test: &'static str, mode: Mode) {
         ours.log_text()
     );
     assert_eq!(lab.keepalived_blocks_vip(), !mode.reachable(), "{test}");
-    lab.assert_reachability(THEIRS, mode.reachable(), "keepalived master after ours stopped");
+    lab.assert_reachability(
+        THEIRS,
+        mode.reachable(),
+        "keepalived master after ours stopped",
+    );
     lab.stop_keepalived(theirs);
     lab.finish();
 }
@@ -384,7 +389,11 @@ fn keepalived_master_first(test: &'static str, mode: Mode) {
         "{test}: ours took over: nftables set\n{}",
         ours.log_text()
     );
-    lab.assert_reachability(OURS, mode.reachable(), "ours master after keepalived stopped");
+    lab.assert_reachability(
+        OURS,
+        mode.reachable(),
+        "ours master after keepalived stopped",
+    );
 
     let second = lab.start_keepalived(&mode.conf(MASTER_PRIORITY));
     lab.wait_sole_holder(THEIRS, "keepalived restarted and preempted");

@@ -988,7 +988,10 @@ fn accept_mode_defaults_follow_strict_mode_and_round_trip() {
     assert_eq!(accept("accept_mode = false\n"), (false, false));
     assert_eq!(accept("strict_mode = true\n"), (false, true));
     assert_eq!(accept("strict_mode = true\npriority = 255\n"), (true, true));
-    assert_eq!(accept("strict_mode = true\naccept_mode = true\n"), (true, true));
+    assert_eq!(
+        accept("strict_mode = true\naccept_mode = true\n"),
+        (true, true)
+    );
     assert_eq!(accept("strict_mode = false\n"), (true, false));
 }
 
@@ -1026,6 +1029,8 @@ fn strict_mode_refuses_what_it_cannot_run() {
     );
     assert_eq!(
         web_problems("strict_mode = \"yes\"\n"),
-        ["test.toml:5: instances.web.strict_mode: expected true or false, found the string \"yes\""]
+        [
+            "test.toml:5: instances.web.strict_mode: expected true or false, found the string \"yes\""
+        ]
     );
 }

@@ -1106,7 +1106,10 @@ fn strict_mode_resets_what_keepalived_resets_with_a_warning_each() {
     assert!(!six.accept_mode);
     let four = instance("four");
     assert!(four.strict_mode);
-    assert!(!four.accept_mode, "accept is reset for VRRPv2 in strict mode");
+    assert!(
+        !four.accept_mode,
+        "accept is reset for VRRPv2 in strict mode"
+    );
     let owner = instance("owner");
     assert!(owner.strict_mode);
     assert!(owner.accept_mode, "the owner accepts in strict mode");
@@ -1144,5 +1147,8 @@ fn strict_mode_refuses_an_instance_without_addresses() {
     );
     let errors = errors_of(&path);
     assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert!(errors[0].contains("strict mode needs at least one virtual address"), "{errors:#?}");
+    assert!(
+        errors[0].contains("strict mode needs at least one virtual address"),
+        "{errors:#?}"
+    );
 }

@@ -75,7 +75,9 @@ impl VipFirewall {
             return;
         }
         match Firewall.block(&new).await {
-            Ok(()) => info!(instance, addresses = ?addresses(&new), "dropping traffic to the virtual addresses (accept mode off)"),
+            Ok(()) => {
+                info!(instance, addresses = ?addresses(&new), "dropping traffic to the virtual addresses (accept mode off)")
+            }
             Err(error) => {
                 report(instance, "block", &error);
                 for address in &new {
@@ -110,7 +112,9 @@ impl VipFirewall {
             return;
         }
         match Firewall.unblock(&freed).await {
-            Ok(()) => info!(instance, addresses = ?addresses(&freed), "no longer dropping traffic to the virtual addresses"),
+            Ok(()) => {
+                info!(instance, addresses = ?addresses(&freed), "no longer dropping traffic to the virtual addresses")
+            }
             Err(error) => report(instance, "unblock", &error),
         }
     }

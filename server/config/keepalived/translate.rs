@@ -1998,7 +1998,7 @@ impl Translator<'_> {
             .table
             .get("preempt_delay")
             .and_then(Value::as_str)
-            .is_some_and(|text| text.parse::<f64>().map_or(true, |delay| delay != 0.0));
+            .is_some_and(|text| text.parse::<f64>() != Ok(0.0));
         if delay_given {
             // vrrp.c: "preempt_delay is incompatible with strict mode - resetting".
             self.warn_field(
