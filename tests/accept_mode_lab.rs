@@ -11,6 +11,7 @@
 //! Needs root, keepalived, nft and ping: `scripts/test` runs it; without them it fails
 //! naming what to install.
 
+mod api_lab;
 mod daemon_lab;
 mod netns;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use vrrp_sidecar_client::proto;
 
 use daemon_lab::{Daemon, DaemonLab, MARGIN, POLL, VIP};
 use netns::{Lab, wait_until};
@@ -212,6 +214,25 @@ impl AcceptLab {
         output.status.success() && String::from_utf8_lossy(&output.stdout).contains(VIP)
     }
 
+    /// What ours' API says of its instance: `(accept_mode, strict_mode)`.
+    fn ours_api_modes(&self) -> (bool, bool) {
+        let runtime = api_lab::runtime();
+        let socket = self.lab.api_socket(OURS);
+        let instances = runtime.block_on(async {
+            let mut client = api_lab::connect(&socket).await;
+            client
+                .list_instances(proto::ListInstancesRequest {})
+                .await
+                .expect("ListInstances")
+                .into_inner()
+                .instances
+        });
+        let [instance] = instances.as_slice() else {
+            panic!("{}: one instance expected: {instances:#?}", self.test);
+        };
+        (instance.accept_mode, instance.strict_mode)
+    }
+
     /// Whether ours' table exists in its namespace.
     fn ours_table_exists(&self) -> bool {
         let output = self.lab.ns(OURS).run(&["nft", "list", "tables"]);
@@ -349,6 +370,14 @@ fn ours_master_first(test: &'static str, mode: Mode) {
         ours.log_text()
     );
     lab.assert_reachability(OURS, mode.reachable(), "ours master");
+    assert_eq!(
+        lab.ours_api_modes(),
+        (
+            mode.reachable(),
+            matches!(mode, Mode::Strict | Mode::StrictAccept)
+        ),
+        "{test}: (accept_mode, strict_mode) over the API"
+    );
 
     lab.stop_ours(&ours);
     lab.wait_sole_holder(THEIRS, "ours stopped");
