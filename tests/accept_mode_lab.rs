@@ -4,9 +4,10 @@
 //! `accept` (keepalived's default outside strict mode) the master answers; with `no_accept`,
 //! or strict mode's default for a router that does not own the address, it drops everything
 //! sent to the VIP while ARP still resolves it. The same reachability must hold whichever
-//! implementation is master, in both directions of each pair; and ours must hold its nftables
+//! implementation is master, in both directions of each pair, over IPv4 and (accept and
+//! no_accept) IPv6, where neighbour discovery must still pass; and ours must hold its nftables
 //! rules exactly while master: gone when it steps down, at exit, and after a crash at the
-//! next start.
+//! next start. Ours' API reports the accept and strict modes it runs.
 //!
 //! Needs root, keepalived, nft and ping: `scripts/test` runs it; without them it fails
 //! naming what to install.
@@ -15,7 +16,7 @@ mod api_lab;
 mod daemon_lab;
 mod netns;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use vrrp_sidecar_client::proto;
 
-use daemon_lab::{Daemon, DaemonLab, MARGIN, POLL, VIP};
+use daemon_lab::{Daemon, DaemonLab, MARGIN, POLL, VIP, VIP6};
 use netns::{Lab, wait_until};
 
 /// The host running our daemon: 192.0.2.1 on eth0.
@@ -75,8 +76,8 @@ impl Mode {
         matches!(self, Mode::Default | Mode::StrictAccept)
     }
 
-    /// The keepalived.conf both implementations run, at `priority`.
-    fn conf(self, priority: u8) -> String {
+    /// The keepalived.conf both implementations run, at `priority`, holding `vip`.
+    fn conf(self, priority: u8, vip: &str) -> String {
         let strict = if matches!(self, Mode::Strict | Mode::StrictAccept) {
             "    vrrp_strict\n"
         } else {
@@ -91,7 +92,8 @@ impl Mode {
             "global_defs {{\n    router_id vst_accept\n    vrrp_version 3\n{strict}}}\n\
              vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
              virtual_router_id 51\n    priority {priority}\n    advert_int 0.1\n{accept}    \
-             virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+             virtual_ipaddress {{\n        {vip}/{prefix}\n    }}\n}}\n",
+            prefix = if vip.contains(':') { 64 } else { 24 },
         )
     }
 }
@@ -99,6 +101,8 @@ impl Mode {
 /// The lab, the sockets each router listens on, and the keepalived processes to stop.
 struct AcceptLab {
     test: &'static str,
+    /// The virtual address, IPv4 or IPv6.
+    vip: &'static str,
     lab: DaemonLab,
     /// Kept open for the test: a connect to the VIP completes in the listener's backlog.
     _listeners: Vec<TcpListener>,
@@ -109,16 +113,17 @@ struct AcceptLab {
 }
 
 impl AcceptLab {
-    fn new(test: &'static str) -> Self {
+    fn new(test: &'static str, vip: &'static str) -> Self {
         netns::require_tools(test, &TOOLS);
         let lab = DaemonLab::new(Lab::builder().host(OURS).host(THEIRS).host(CLIENT).build());
         let mut listeners = Vec::new();
         let mut udp = Vec::new();
         for host in ROUTERS {
+            // [::] takes both families (IPV6_V6ONLY is off by default).
             let (listener, socket) = lab.ns(host).enter(|| {
-                let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, TCP_PORT));
+                let any = SocketAddr::from((Ipv6Addr::UNSPECIFIED, TCP_PORT));
                 let listener = TcpListener::bind(any).expect("a TCP listener in the lab");
-                let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, UDP_PORT));
+                let any = SocketAddr::from((Ipv6Addr::UNSPECIFIED, UDP_PORT));
                 let socket = UdpSocket::bind(any).expect("a UDP socket in the lab");
                 socket
                     .set_read_timeout(Some(Duration::from_millis(100)))
@@ -130,6 +135,7 @@ impl AcceptLab {
         }
         AcceptLab {
             test,
+            vip,
             lab,
             _listeners: listeners,
             udp,
@@ -196,22 +202,28 @@ impl AcceptLab {
     fn wait_sole_holder(&self, host: &str, what: &str) {
         assert!(
             self.lab
-                .wait_sole_holder(&ROUTERS, host, VIP, ELECTION)
+                .wait_sole_holder(&ROUTERS, host, self.vip, ELECTION)
                 .is_some(),
-            "{}: {host} is not the sole holder of {VIP} within {ELECTION:?} ({what}); holders \
+            "{}: {host} is not the sole holder of {} within {ELECTION:?} ({what}); holders \
              {:?}",
             self.test,
-            self.lab.holders(&ROUTERS, VIP)
+            self.vip,
+            self.lab.holders(&ROUTERS, self.vip)
         );
+    }
+
+    fn ipv6(&self) -> bool {
+        self.vip.contains(':')
     }
 
     /// Whether ours has the VIP in its nftables set (the table may not exist at all).
     fn ours_blocks_vip(&self) -> bool {
-        let output =
-            self.lab
-                .ns(OURS)
-                .run(&["nft", "list", "set", "inet", "vrrp_sidecar", "vips4"]);
-        output.status.success() && String::from_utf8_lossy(&output.stdout).contains(VIP)
+        let set = if self.ipv6() { "vips6" } else { "vips4" };
+        let output = self
+            .lab
+            .ns(OURS)
+            .run(&["nft", "list", "set", "inet", "vrrp_sidecar", set]);
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains(self.vip)
     }
 
     /// What ours' API says of its instance: `(accept_mode, strict_mode)`.
@@ -239,35 +251,38 @@ impl AcceptLab {
         String::from_utf8_lossy(&output.stdout).contains("vrrp_sidecar")
     }
 
-    /// Whether keepalived has the VIP in its own nftables table (`ip keepalived`).
+    /// Whether keepalived has the VIP in its own nftables table (`ip keepalived` or
+    /// `ip6 keepalived`).
     fn keepalived_blocks_vip(&self) -> bool {
+        let family = if self.ipv6() { "ip6" } else { "ip" };
         let output = self
             .lab
             .ns(THEIRS)
-            .run(&["nft", "list", "table", "ip", "keepalived"]);
-        output.status.success() && String::from_utf8_lossy(&output.stdout).contains(VIP)
+            .run(&["nft", "list", "table", family, "keepalived"]);
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains(self.vip)
     }
 
     /// Pings, connects and sends to the VIP from the client, with `master` holding it;
     /// asserts that all three get through exactly when `reachable`, and that ARP resolves
     /// the VIP to the master's MAC in any case.
     fn assert_reachability(&self, master: &str, reachable: bool, when: &str) {
+        let vip = self.vip;
         let master_mac = self.lab.ns(master).mac("eth0");
         let resolved = wait_until(Duration::from_secs(2), POLL, || {
-            self.lab.resolve(CLIENT, VIP) == master_mac
+            self.lab.resolve(CLIENT, vip) == master_mac
         });
         assert!(
             resolved,
-            "{}: {when}: the client does not resolve {VIP} to {master}'s MAC",
+            "{}: {when}: the client does not resolve {vip} to {master}'s MAC",
             self.test
         );
         let ping = self
             .lab
             .ns(CLIENT)
-            .run(&["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", VIP]);
-        let tcp = self.lab.ns(CLIENT).enter(|| {
-            let target = SocketAddr::from((VIP.parse::<Ipv4Addr>().expect("VIP"), TCP_PORT));
-            TcpStream::connect_timeout(&target, PROBE_WAIT).is_ok()
+            .run(&["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", vip]);
+        let target: IpAddr = vip.parse().expect("a test address");
+        let tcp = self.lab.ns(CLIENT).enter(move || {
+            TcpStream::connect_timeout(&SocketAddr::from((target, TCP_PORT)), PROBE_WAIT).is_ok()
         });
         let udp = self.udp_reaches(master);
         let seen = (ping.status.success(), tcp, udp);
@@ -300,11 +315,16 @@ impl AcceptLab {
         }
         let token = format!("probe-{}", std::process::id());
         let sent = token.clone();
+        let target: IpAddr = self.vip.parse().expect("a test address");
         self.lab.ns(CLIENT).enter(move || {
-            let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).expect("a UDP socket");
+            let any: IpAddr = match target {
+                IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+                IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+            };
+            let socket = UdpSocket::bind((any, 0)).expect("a UDP socket");
             for _ in 0..3 {
                 // A send can fail while the client has no neighbour entry yet; the next may not.
-                let _ = socket.send_to(sent.as_bytes(), (VIP, UDP_PORT));
+                let _ = socket.send_to(sent.as_bytes(), (target, UDP_PORT));
                 std::thread::sleep(Duration::from_millis(50));
             }
         });
@@ -356,11 +376,11 @@ impl Drop for AcceptLab {
 
 /// Ours master, keepalived backup; then ours stops and keepalived takes over. The same
 /// reachability both times; ours' rules are in while it is master and gone when it exits.
-fn ours_master_first(test: &'static str, mode: Mode) {
-    let mut lab = AcceptLab::new(test);
-    let ours = lab.start_ours(&mode.conf(MASTER_PRIORITY));
+fn ours_master_first(test: &'static str, mode: Mode, vip: &'static str) {
+    let mut lab = AcceptLab::new(test, vip);
+    let ours = lab.start_ours(&mode.conf(MASTER_PRIORITY, vip));
     lab.wait_sole_holder(OURS, "ours started first");
-    let theirs = lab.start_keepalived(&mode.conf(BACKUP_PRIORITY));
+    let theirs = lab.start_keepalived(&mode.conf(BACKUP_PRIORITY, vip));
     std::thread::sleep(ADVERT_INTERVAL * 4 + MARGIN);
     lab.wait_sole_holder(OURS, "keepalived started as backup");
     assert_eq!(
@@ -399,11 +419,11 @@ fn ours_master_first(test: &'static str, mode: Mode) {
 /// keepalived master, ours backup; keepalived stops and ours takes over; keepalived comes
 /// back and preempts, so ours leaves mastership while it runs; then ours stops. The same
 /// reachability throughout; ours' rules follow its mastership and are gone at exit.
-fn keepalived_master_first(test: &'static str, mode: Mode) {
-    let mut lab = AcceptLab::new(test);
-    let first = lab.start_keepalived(&mode.conf(MASTER_PRIORITY));
+fn keepalived_master_first(test: &'static str, mode: Mode, vip: &'static str) {
+    let mut lab = AcceptLab::new(test, vip);
+    let first = lab.start_keepalived(&mode.conf(MASTER_PRIORITY, vip));
     lab.wait_sole_holder(THEIRS, "keepalived started first");
-    let ours = lab.start_ours(&mode.conf(BACKUP_PRIORITY));
+    let ours = lab.start_ours(&mode.conf(BACKUP_PRIORITY, vip));
     std::thread::sleep(ADVERT_INTERVAL * 4 + MARGIN);
     lab.wait_sole_holder(THEIRS, "ours started as backup");
     assert!(!lab.ours_blocks_vip(), "{test}: ours blocks as backup");
@@ -424,7 +444,7 @@ fn keepalived_master_first(test: &'static str, mode: Mode) {
         "ours master after keepalived stopped",
     );
 
-    let second = lab.start_keepalived(&mode.conf(MASTER_PRIORITY));
+    let second = lab.start_keepalived(&mode.conf(MASTER_PRIORITY, vip));
     lab.wait_sole_holder(THEIRS, "keepalived restarted and preempted");
     // The removal is queued behind the VIP's: give the worker a moment.
     let released = wait_until(Duration::from_secs(2), POLL, || !lab.ours_blocks_vip());
@@ -447,49 +467,67 @@ fn keepalived_master_first(test: &'static str, mode: Mode) {
 #[test]
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn default_accept_ours_master_keepalived_backup() {
-    ours_master_first("default_accept_ours_master", Mode::Default);
+    ours_master_first("default_accept_ours_master", Mode::Default, VIP);
 }
 
 #[test]
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn default_accept_keepalived_master_ours_backup() {
-    keepalived_master_first("default_accept_keepalived_master", Mode::Default);
+    keepalived_master_first("default_accept_keepalived_master", Mode::Default, VIP);
 }
 
 #[test]
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn no_accept_ours_master_keepalived_backup() {
-    ours_master_first("no_accept_ours_master", Mode::NoAccept);
+    ours_master_first("no_accept_ours_master", Mode::NoAccept, VIP);
 }
 
 #[test]
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn no_accept_keepalived_master_ours_backup() {
-    keepalived_master_first("no_accept_keepalived_master", Mode::NoAccept);
+    keepalived_master_first("no_accept_keepalived_master", Mode::NoAccept, VIP);
 }
 
 #[test]
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn strict_ours_master_keepalived_backup() {
-    ours_master_first("strict_ours_master", Mode::Strict);
+    ours_master_first("strict_ours_master", Mode::Strict, VIP);
 }
 
 #[test]
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn strict_keepalived_master_ours_backup() {
-    keepalived_master_first("strict_keepalived_master", Mode::Strict);
+    keepalived_master_first("strict_keepalived_master", Mode::Strict, VIP);
 }
 
 #[test]
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn strict_accept_ours_master_keepalived_backup() {
-    ours_master_first("strict_accept_ours_master", Mode::StrictAccept);
+    ours_master_first("strict_accept_ours_master", Mode::StrictAccept, VIP);
 }
 
 #[test]
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn strict_accept_keepalived_master_ours_backup() {
-    keepalived_master_first("strict_accept_keepalived_master", Mode::StrictAccept);
+    keepalived_master_first("strict_accept_keepalived_master", Mode::StrictAccept, VIP);
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
+fn ipv6_default_accept_ours_master_keepalived_backup() {
+    ours_master_first("ipv6_default_accept_ours_master", Mode::Default, VIP6);
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
+fn ipv6_no_accept_ours_master_keepalived_backup() {
+    ours_master_first("ipv6_no_accept_ours_master", Mode::NoAccept, VIP6);
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
+fn ipv6_no_accept_keepalived_master_ours_backup() {
+    keepalived_master_first("ipv6_no_accept_keepalived_master", Mode::NoAccept, VIP6);
 }
 
 /// A run killed while master leaves its rules behind (nothing can remove them); the next
@@ -498,8 +536,8 @@ fn strict_accept_keepalived_master_ours_backup() {
 #[ignore = "lab: needs root, keepalived, nft; scripts/test runs it"]
 fn rules_left_by_a_killed_run_are_removed_at_the_next_start() {
     let test = "rules_left_by_a_killed_run";
-    let lab = AcceptLab::new(test);
-    let killed = lab.start_ours(&Mode::NoAccept.conf(MASTER_PRIORITY));
+    let lab = AcceptLab::new(test, VIP);
+    let killed = lab.start_ours(&Mode::NoAccept.conf(MASTER_PRIORITY, VIP));
     lab.wait_sole_holder(OURS, "ours alone");
     assert!(
         wait_until(Duration::from_secs(2), POLL, || lab.ours_blocks_vip()),
@@ -510,7 +548,7 @@ fn rules_left_by_a_killed_run_are_removed_at_the_next_start() {
     assert!(lab.lab.wait_exit(&killed, EXIT_WAIT).is_some());
     assert!(lab.ours_blocks_vip(), "{test}: SIGKILL cannot remove rules");
 
-    let restarted = lab.start_ours(&Mode::Default.conf(MASTER_PRIORITY));
+    let restarted = lab.start_ours(&Mode::Default.conf(MASTER_PRIORITY, VIP));
     lab.wait_sole_holder(OURS, "ours restarted with accept");
     assert!(
         !lab.ours_table_exists(),
