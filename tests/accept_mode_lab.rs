@@ -549,6 +549,14 @@ fn rules_left_by_a_killed_run_are_removed_at_the_next_start() {
     assert!(lab.ours_blocks_vip(), "{test}: SIGKILL cannot remove rules");
 
     let restarted = lab.start_ours(&Mode::Default.conf(MASTER_PRIORITY, VIP));
+    // The killed run's VIP outlives it for its lifetime, so holding it says nothing: the
+    // "running" line comes after the clean-up (the second in the log both runs share).
+    assert!(
+        wait_until(ELECTION, POLL, || restarted.logged("running").len() >= 2),
+        "{test}: the restarted daemon is not running
+{}",
+        restarted.log_text()
+    );
     lab.wait_sole_holder(OURS, "ours restarted with accept");
     assert!(
         !lab.ours_table_exists(),
