@@ -1060,7 +1060,7 @@ fn strict_mode_resets_what_keepalived_resets_with_a_warning_each() {
         " version 2",
         " preempt_delay 5",
         " virtual_ipaddress {",
-        "  2001:db8::6/64",
+        "  2001:db8::6/64 dev eth0",
         " }",
         "}",
         "vrrp_instance four {",

@@ -1850,6 +1850,8 @@ impl Translator<'_> {
             );
             self.strict_corrections(path, instance, version, is_owner);
         }
+        // Strict mode may have changed it.
+        let version = instance.table.get("version").and_then(Value::as_integer);
         if strict && let Some(statement) = instance.authentication.take() {
             // vrrp.c: "Strict mode does not support authentication. Ignoring."
             instance.table.remove("authentication");
@@ -2025,7 +2027,8 @@ impl Translator<'_> {
             .get("virtual_addresses")
             .and_then(Value::as_array)
             .and_then(|addresses| addresses.first())
-            .and_then(Value::as_str)
+            // A bare address, or a table with its options.
+            .and_then(|first| first.as_str().or_else(|| first.get("address")?.as_str()))
             .and_then(|text| text.split('/').next())
             .and_then(|address| address.parse::<std::net::Ipv6Addr>().ok());
         if let Some(first) = first_ipv6
