@@ -254,6 +254,23 @@ mod tests {
     }
 
     #[test]
+    fn strict_mode_sets_the_cores_answers_to_rfc_9568() {
+        let primary = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let loose = instance_config(&settings(""), primary).expect("valid");
+        assert!(loose.advertise_on_lower_priority);
+        assert!(loose.announce_on_lower_priority);
+        assert!(loose.advertise_before_stepping_down);
+        let strict = instance_config(&settings("strict_mode = true"), primary).expect("valid");
+        assert!(!strict.advertise_on_lower_priority);
+        assert!(!strict.announce_on_lower_priority);
+        assert!(!strict.advertise_before_stepping_down);
+        assert!(
+            !strict.accept_mode,
+            "strict mode's default below priority 255"
+        );
+    }
+
+    #[test]
     fn the_source_is_the_primary_address_and_unicast_src_must_match_it() {
         assert_eq!(
             primary_address(&settings(""), &eth0()).expect("primary"),
@@ -284,6 +301,7 @@ mod tests {
             "advert_interval = \"2s\"",
             "preempt = false",
             "accept_mode = false",
+            "strict_mode = true",
             "version = 2",
         ] {
             assert!(restart_needed(&old, &settings(restart)), "{restart}");
