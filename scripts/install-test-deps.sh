@@ -25,7 +25,8 @@ as_root() {
 # - systemd: systemd-analyze verify checks deploy/systemd's unit (no running systemd needed).
 # - libcap2-bin: setcap, which tests/systemd_notify.rs uses as the image's build stage does.
 # - nftables: the chaos test drops a share of a host's VRRP packets with nft's `numgen`,
-#   since kernels without sch_netem still have nf_tables.
+#   since kernels without sch_netem still have nf_tables; the daemon's accept mode off runs
+#   `nft` itself, which tests/accept_mode_lab.rs checks beside keepalived's.
 # - iptables: its NFQUEUE target hands a host's VRRP packets to the chaos test's delayer
 #   (nft's own `queue` statement needs CONFIG_NFT_QUEUE, which some kernels lack).
 packages=(iproute2 procps iputils-ping keepalived tshark openssl python3 python3-venv systemd

@@ -136,6 +136,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         )
         .await;
     }
+    crate::effects::vip_firewall::clean_stale(&config).await;
     let (vips, vip_worker) = VipWorker::spawn(addresses, Renewals::connect()?);
     for instance in &config.instances {
         vips.prepare(&instance.name, place(instance, &interfaces));

@@ -993,3 +993,65 @@ fn email_alerts_need_a_server_a_sender_and_recipients() {
         ]
     );
 }
+
+/// Accept mode defaults to on, as in keepalived; strict mode turns the default off except for
+/// the owner; both are written back by `convert`.
+#[test]
+fn accept_mode_defaults_follow_strict_mode_and_round_trip() {
+    let accept = |lines: &str| {
+        let config = load(&format!("{WEB}{lines}"));
+        let web = &config.instances[0];
+        let again = load(&to_native_toml(&config));
+        assert_eq!(again, config, "{lines}");
+        (web.accept_mode, web.strict_mode)
+    };
+    assert_eq!(accept(""), (true, false));
+    assert_eq!(accept("accept_mode = false\n"), (false, false));
+    assert_eq!(accept("strict_mode = true\n"), (false, true));
+    assert_eq!(accept("strict_mode = true\npriority = 255\n"), (true, true));
+    assert_eq!(
+        accept("strict_mode = true\naccept_mode = true\n"),
+        (true, true)
+    );
+    assert_eq!(accept("strict_mode = false\n"), (true, false));
+}
+
+/// What keepalived's strict mode refuses or resets is refused here, each at its line: a
+/// native file says what it means.
+#[test]
+fn strict_mode_refuses_what_it_cannot_run() {
+    assert_eq!(
+        web_problems(
+            "strict_mode = true\nversion = 2\npreempt_delay = 5\naccept_mode = true\n\
+             unicast_peers = [\"192.0.2.2\"]\n[instances.web.authentication]\ntype = \"pass\"\n\
+             password = \"secret\"\n"
+        ),
+        [
+            "test.toml:7: instances.web.preempt_delay: strict mode preempts at once \
+             (keepalived resets preempt_delay in strict mode); remove it",
+            "test.toml:8: instances.web.accept_mode: accept mode for a VRRPv2 router that does \
+             not own the addresses breaks RFC 3768 (keepalived resets it in strict mode); \
+             remove it, use version = 3, or priority 255",
+            "test.toml:9: instances.web.unicast_peers: strict mode advertises to the VRRP \
+             multicast group only (keepalived refuses unicast peers in strict mode); remove \
+             the peers or strict_mode",
+            "test.toml:10: instances.web.authentication: strict mode has no authentication \
+             (RFC 3768 removed it; keepalived ignores it in strict mode); remove it",
+        ]
+    );
+    assert_eq!(
+        problems(
+            "[instances.web]\ninterface = \"eth0\"\nvrid = 51\nversion = 2\nstrict_mode = true\n"
+        ),
+        [
+            "test.toml:1: instances.web.virtual_addresses: strict mode needs at least one \
+             virtual address (keepalived refuses an instance without in strict mode)"
+        ]
+    );
+    assert_eq!(
+        web_problems("strict_mode = \"yes\"\n"),
+        [
+            "test.toml:5: instances.web.strict_mode: expected true or false, found the string \"yes\""
+        ]
+    );
+}

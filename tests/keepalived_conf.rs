@@ -1087,16 +1087,16 @@ fn strict_mode_drops_authentication_and_refuses_unicast() {
     let path = write_conf("strict", &text(""));
     let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(config.instances[0].auth, Auth::None);
+    assert!(config.instances[0].strict_mode);
+    // keepalived's default in strict mode: accept mode for the owner only.
+    assert!(!config.instances[0].accept_mode);
     assert_eq!(
         summary(&warnings),
-        [
-            (2, Severity::Warning, "global_defs.vrrp_strict".into()),
-            (
-                7,
-                Severity::Warning,
-                "vrrp_instance web.authentication".into()
-            )
-        ]
+        [(
+            7,
+            Severity::Warning,
+            "vrrp_instance web.authentication".into()
+        )]
     );
     let path = write_conf(
         "strict-unicast",
@@ -1106,6 +1106,116 @@ fn strict_mode_drops_authentication_and_refuses_unicast() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(
         errors[0].contains(":11: vrrp_instance web.unicast_peer: "),
+        "{errors:#?}"
+    );
+}
+
+/// What keepalived 2.2.7 resets in strict mode and runs on (vrrp.c,
+/// `vrrp_complete_instance`) is reset here too, each with a warning at its line; the
+/// instance's own `strict_mode off` wins over `vrrp_strict`; and the result converts to
+/// native TOML and back unchanged.
+#[test]
+fn strict_mode_resets_what_keepalived_resets_with_a_warning_each() {
+    let text = [
+        "global_defs {",
+        " vrrp_strict",
+        " vrrp_version 2",
+        "}",
+        "vrrp_instance six {",
+        " interface eth0",
+        " virtual_router_id 6",
+        " version 2",
+        " preempt_delay 5",
+        " virtual_ipaddress {",
+        "  2001:db8::6/64 dev eth0",
+        " }",
+        "}",
+        "vrrp_instance four {",
+        " interface eth0",
+        " virtual_router_id 4",
+        " accept",
+        " virtual_ipaddress {",
+        "  192.0.2.4/24",
+        " }",
+        "}",
+        "vrrp_instance owner {",
+        " interface eth0",
+        " virtual_router_id 5",
+        " priority 255",
+        " virtual_ipaddress {",
+        "  192.0.2.5/24",
+        " }",
+        "}",
+        "vrrp_instance loose {",
+        " interface eth0",
+        " virtual_router_id 8",
+        " strict_mode off",
+        " preempt_delay 5",
+        " virtual_ipaddress {",
+        "  192.0.2.8/24",
+        " }",
+        "}",
+    ]
+    .join("\n");
+    let path = write_conf("strict-resets", &text);
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let instance = |name: &str| {
+        config
+            .instances
+            .iter()
+            .find(|instance| instance.name == name)
+            .unwrap_or_else(|| panic!("no instance {name}"))
+    };
+    let six = instance("six");
+    assert!(six.strict_mode);
+    assert_eq!(six.version, Version::V3);
+    assert_eq!(six.preempt, Preempt::After(Duration::ZERO));
+    assert!(!six.accept_mode);
+    let four = instance("four");
+    assert!(four.strict_mode);
+    assert!(
+        !four.accept_mode,
+        "accept is reset for VRRPv2 in strict mode"
+    );
+    let owner = instance("owner");
+    assert!(owner.strict_mode);
+    assert!(owner.accept_mode, "the owner accepts in strict mode");
+    let loose = instance("loose");
+    assert!(!loose.strict_mode);
+    assert!(loose.accept_mode);
+    assert_eq!(loose.preempt, Preempt::After(Duration::from_secs(5)));
+    assert_eq!(
+        summary(&warnings),
+        [
+            (8, Severity::Warning, "vrrp_instance six.version".into()),
+            (
+                9,
+                Severity::Warning,
+                "vrrp_instance six.preempt_delay".into()
+            ),
+            (
+                10,
+                Severity::Warning,
+                "vrrp_instance six.virtual_ipaddress".into()
+            ),
+            (17, Severity::Warning, "vrrp_instance four.accept".into()),
+        ]
+    );
+    assert_round_trip(&config, "strict-resets");
+}
+
+/// Strict mode refuses what keepalived refuses: a VRRPv2 instance without addresses.
+#[test]
+fn strict_mode_refuses_an_instance_without_addresses() {
+    let path = write_conf(
+        "strict-no-vip",
+        "global_defs {\n vrrp_strict\n}\nvrrp_instance bare {\n interface eth0\n \
+         virtual_router_id 9\n}\n",
+    );
+    let errors = errors_of(&path);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("strict mode needs at least one virtual address"),
         "{errors:#?}"
     );
 }

@@ -1313,3 +1313,64 @@ fn following_the_group_to_master_does_nothing_in_fault_or_initialize() {
     assert_eq!(drain(&mut instance), []);
     assert_eq!(instance.state(), State::Fault);
 }
+
+/// Strict mode (keepalived 2.2.7's `vrrp_strict`, vrrp.c `vrrp_complete_instance`): a
+/// master that hears a lower priority only discards it (RFC 9568 §6.4.3), with no advert
+/// and no announcement, and the advert timer is left as it was.
+#[test]
+fn strict_master_discards_lower_priority_without_advert_or_announcement_rfc9568_6_4_3() {
+    let clock = Clock::new();
+    let mut config = v3_config(200);
+    config.apply_strict_mode();
+    let mut instance = master(config.clone(), &clock);
+    let timer = instance.poll_timeout();
+    instance
+        .handle_packet(clock.ms(3500), ip("192.0.2.99"), &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(drain(&mut instance), Vec::new());
+    assert_eq!(instance.state(), State::Master);
+    assert_eq!(instance.poll_timeout(), timer);
+    // Priority 0 is still answered at once: RFC 9568 §6.4.3 asks for that.
+    let now = clock.ms(3600);
+    instance
+        .handle_packet(now, ip("192.0.2.99"), &advert_like(&config, 0))
+        .unwrap();
+    assert_eq!(sent_priorities(&drain(&mut instance)), vec![200]);
+    assert_eq!(instance.poll_timeout(), Some(now + Duration::from_secs(1)));
+}
+
+/// Strict mode: a master steps down for a higher priority without a last advert of its own
+/// (keepalived's `higher_prio_send_advert` is forced off).
+#[test]
+fn strict_master_steps_down_for_higher_priority_without_sending_rfc9568_6_4_3() {
+    let clock = Clock::new();
+    let mut config = v3_config(100);
+    config.apply_strict_mode();
+    let mut instance = master(config.clone(), &clock);
+    instance
+        .handle_packet(clock.ms(5000), ip("192.0.2.5"), &advert_like(&config, 101))
+        .unwrap();
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), Vec::<u8>::new());
+    assert!(removes_addresses(&actions));
+    assert_eq!(instance.state(), State::Backup);
+}
+
+/// Each of strict mode's answers is a switch of its own, for the keywords that set one of
+/// them outside strict mode: no advert on a lower priority still announces.
+#[test]
+fn lower_priority_announcement_without_the_advert() {
+    let clock = Clock::new();
+    let mut config = v3_config(200);
+    config.advertise_on_lower_priority = false;
+    let mut instance = master(config.clone(), &clock);
+    instance
+        .handle_packet(clock.ms(3500), ip("192.0.2.99"), &advert_like(&config, 100))
+        .unwrap();
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), Vec::<u8>::new());
+    assert_eq!(
+        actions,
+        vec![Action::Announce(config.virtual_addresses.clone())]
+    );
+}

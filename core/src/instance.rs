@@ -36,6 +36,8 @@ const STEP_DOWN_ADVERTS: usize = 3;
 ///   (keepalived's `higher_prio_send_advert`, repeated), so the master that stays hears a
 ///   lower priority and announces its addresses whichever of the two spoke first after a
 ///   partition healed;
+/// - both are switched off, as RFC 9568 §6.4.3 has it, by
+///   [`InstanceConfig::apply_strict_mode`];
 /// - adverts are processed even when we are the address owner (RFC 9568 erratum 8298), so two
 ///   owners of one VRID settle on one master instead of both forwarding;
 /// - an address list that differs from ours is counted, not dropped (keepalived 2.3.3 and
@@ -501,18 +503,22 @@ impl Instance {
             // leaves it nothing else to react to; this advert is the lower priority that
             // makes it announce its addresses again. Nothing acknowledges it, so it is
             // repeated as gratuitous ARPs are: one lost would strand those hosts.
-            for _ in 0..STEP_DOWN_ADVERTS {
-                self.send_advertisement(ours);
+            if self.config.advertise_before_stepping_down {
+                for _ in 0..STEP_DOWN_ADVERTS {
+                    self.send_advertisement(ours);
+                }
             }
             self.master_address = Some(from);
             self.leave_master(now, Some(advert), TransitionReason::HigherPriorityAdvert);
         } else {
             // Priority 0: RFC 9568 §6.4.3 says advertise at once so the backups do not wait.
-            // Lower priority: the RFC discards it; like keepalived we also advertise at once,
-            // so a second master (after a partition heals) steps down without waiting for
-            // our Adver_Timer.
-            self.advertise_now(now);
-            if theirs != PRIORITY_STOPPING {
+            // Lower priority: the RFC discards it; like keepalived we also advertise at once
+            // (unless configured off, as strict mode does), so a second master (after a
+            // partition heals) steps down without waiting for our Adver_Timer.
+            if theirs == PRIORITY_STOPPING || self.config.advertise_on_lower_priority {
+                self.advertise_now(now);
+            }
+            if theirs != PRIORITY_STOPPING && self.config.announce_on_lower_priority {
                 // And announce the addresses again, as keepalived does by default: hosts
                 // that followed the second master's announcements still send to it, and
                 // it stops answering for the addresses when it steps down (keepalived

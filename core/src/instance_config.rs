@@ -40,11 +40,22 @@ pub struct InstanceConfig {
     pub virtual_addresses: Vec<IpAddr>,
     /// VRRPv2 authentication to send and expect; must be [`Auth::None`] for VRRPv3.
     pub auth: Auth,
+    /// Whether a master that hears a lower priority advertises at once instead of only
+    /// discarding the advert as RFC 9568 §6.4.3 says (keepalived's default; its
+    /// `lower_prio_no_advert` and strict mode turn it off).
+    pub advertise_on_lower_priority: bool,
+    /// Whether a master that hears a lower priority also announces its addresses again
+    /// (keepalived's `garp_lower_prio_repeat`, which strict mode sets to 0).
+    pub announce_on_lower_priority: bool,
+    /// Whether a master that hears a higher priority advertises its own before stepping down
+    /// (keepalived's `higher_prio_send_advert`; RFC 9568 §6.4.3 and strict mode do not).
+    pub advertise_before_stepping_down: bool,
 }
 
 impl InstanceConfig {
     /// A configuration with the RFC defaults: 1 s interval, preempt on, no preempt delay,
-    /// accept mode off, no authentication.
+    /// accept mode off, no authentication; and keepalived's answers of a master to a lower
+    /// or higher priority (see [`InstanceConfig::apply_strict_mode`] for the RFC's).
     pub fn new(
         vrid: u8,
         version: Version,
@@ -63,7 +74,23 @@ impl InstanceConfig {
             accept_mode: false,
             virtual_addresses,
             auth: Auth::None,
+            advertise_on_lower_priority: true,
+            announce_on_lower_priority: true,
+            advertise_before_stepping_down: true,
         }
+    }
+
+    /// Applies what keepalived's strict mode (`vrrp_strict` / `strict_mode`) changes in the
+    /// protocol itself, as keepalived 2.2.7 sets it in `vrrp_complete_instance`
+    /// (keepalived/vrrp/vrrp.c): a master answers a lower priority with nothing, neither an
+    /// advert nor an announcement, and steps down for a higher one without a last advert,
+    /// which is RFC 9568 §6.4.3 to the letter. Its other rules (no authentication, no
+    /// preempt delay, accept mode only for the owner, down timer of three adverts, which the
+    /// core always uses) are the configuration layer's.
+    pub fn apply_strict_mode(&mut self) {
+        self.advertise_on_lower_priority = false;
+        self.announce_on_lower_priority = false;
+        self.advertise_before_stepping_down = false;
     }
 
     /// Checks the rules the protocol itself imposes on a configuration.

@@ -132,6 +132,7 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
         preempt,
         preempt_delay,
         accept_mode: settings.accept_mode,
+        strict_mode: settings.strict_mode,
         counters: Some(counters(status)),
         health_checks: status.health_checks.iter().map(health_check).collect(),
         last_transition_time: status.last_transition.map(|(at, _)| timestamp(at)),

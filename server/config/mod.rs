@@ -26,7 +26,10 @@
 //! - There is no `state MASTER|BACKUP`: every instance starts as backup and the priority
 //!   decides, except the address owner (priority 255), which starts as master.
 //! - `accept_mode` defaults to true like keepalived, not false like RFC 9568, because the
-//!   services that operators put behind a virtual address need it to answer.
+//!   services that operators put behind a virtual address need it to answer; with
+//!   `strict_mode = true` it defaults, as in keepalived, to true for the owner (priority 255)
+//!   only. Off, a master that does not own the addresses drops what is sent to them with
+//!   nftables rules, as keepalived does.
 //! - Where keepalived truncates or rounds (an auth password over 8 bytes, a fractional v2
 //!   interval) or silently ignores (auth with v3, `unicast_src` without peers), the file is
 //!   refused with a message that says why.

@@ -122,6 +122,7 @@ pub(super) struct InstanceFile {
     pub(super) preempt: Given<bool>,
     pub(super) preempt_delay: Given<Duration>,
     pub(super) accept_mode: Given<bool>,
+    pub(super) strict_mode: Given<bool>,
     pub(super) checksum: Given<V3Ipv4Checksum>,
     pub(super) garp: GarpSettings,
     pub(super) health_checks: Vec<HealthCheck>,

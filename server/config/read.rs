@@ -529,6 +529,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         Ok(delay)
     });
     let accept_mode = given(&mut table, "accept_mode", findings, Field::boolean);
+    let strict_mode = given(&mut table, "strict_mode", findings, Field::boolean);
     let checksum = given(&mut table, "checksum", findings, |field| {
         field.choice(&[
             ("rfc", V3Ipv4Checksum::Rfc),
@@ -567,6 +568,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         preempt,
         preempt_delay,
         accept_mode,
+        strict_mode,
         checksum,
         garp: garp.unwrap_or(GarpSettings {
             repeat: DEFAULT_GARP_REPEAT,

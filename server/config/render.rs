@@ -226,6 +226,9 @@ fn instance(settings: &InstanceSettings) -> Table {
         }
     }
     table.insert("accept_mode".into(), Value::Boolean(settings.accept_mode));
+    if settings.strict_mode {
+        table.insert("strict_mode".into(), Value::Boolean(true));
+    }
     // The checksum form may only be written where it is a choice (VRRPv3 over IPv4); the
     // loader refuses it elsewhere, and gives the default there.
     if settings.checksum == V3Ipv4Checksum::V2Compatible {

@@ -216,8 +216,11 @@ pub struct InstanceSettings {
     /// Whether and when a higher-priority backup takes over from a live master.
     pub preempt: Preempt,
     /// Whether the master accepts packets addressed to the virtual addresses it does not own
-    /// (RFC 9568 `Accept_Mode`).
+    /// (RFC 9568 `Accept_Mode`). Off, a non-owner master drops them with nftables rules.
     pub accept_mode: bool,
+    /// keepalived's strict mode (`vrrp_strict` / `strict_mode`): RFC compliance enforced,
+    /// see [`crate::vrrp::InstanceConfig::apply_strict_mode`] for the protocol's part.
+    pub strict_mode: bool,
     /// The checksum form of VRRPv3 adverts over IPv4.
     pub checksum: V3Ipv4Checksum,
     /// Gratuitous ARP / unsolicited neighbour advertisement after becoming master.

@@ -199,6 +199,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
     }
 
     let unicast = check_unicast(&instance, family, findings);
+    let strict_mode = check_strict_mode(&instance, version, is_owner, findings);
 
     if let Given::Valid(interface) = &instance.interface {
         for located in instance
@@ -251,13 +252,75 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         unicast: unicast?,
         auth: instance.auth.or(Auth::None)?,
         preempt: preempt?,
-        accept_mode: instance.accept_mode.or(true)?,
+        accept_mode: instance.accept_mode.or(!strict_mode? || is_owner)?,
+        strict_mode: strict_mode?,
         checksum: instance.checksum.or(V3Ipv4Checksum::Rfc)?,
         garp: instance.garp,
         health_checks: instance.health_checks,
         notify: instance.notify,
         email_alerts: instance.email_alerts.or(false)?,
     })
+}
+
+/// What keepalived 2.2.7's strict mode refuses or corrects (`vrrp_complete_instance` in
+/// keepalived/vrrp/vrrp.c) is refused here, each naming the field: a native file says what it
+/// means, where keepalived drops or resets the setting and runs on. Whether the instance is in
+/// strict mode; `None` when the key is invalid.
+fn check_strict_mode(
+    instance: &InstanceFile,
+    version: Option<Version>,
+    is_owner: bool,
+    findings: &mut Findings,
+) -> Option<bool> {
+    let strict = instance.strict_mode.or(false)?;
+    if !strict {
+        return Some(false);
+    }
+    let path = &instance.path;
+    let no_addresses = match &instance.virtual_addresses {
+        Given::Absent => true,
+        Given::Valid(addresses) => addresses.is_empty(),
+        Given::Invalid => false,
+    };
+    // The VRRPv3 rule already reports a missing list; strict mode extends it to VRRPv2.
+    if no_addresses && version == Some(Version::V2) {
+        findings.add(
+            &path.key("virtual_addresses"),
+            "strict mode needs at least one virtual address (keepalived refuses an instance \
+             without in strict mode)",
+        );
+    }
+    if instance.unicast_peers.is_given() {
+        findings.add(
+            &path.key("unicast_peers"),
+            "strict mode advertises to the VRRP multicast group only (keepalived refuses \
+             unicast peers in strict mode); remove the peers or strict_mode",
+        );
+    }
+    if instance.auth.is_given() {
+        findings.add(
+            &path.key("authentication"),
+            "strict mode has no authentication (RFC 3768 removed it; keepalived ignores it in \
+             strict mode); remove it",
+        );
+    }
+    if let Given::Valid(delay) = instance.preempt_delay
+        && !delay.is_zero()
+    {
+        findings.add(
+            &path.key("preempt_delay"),
+            "strict mode preempts at once (keepalived resets preempt_delay in strict mode); \
+             remove it",
+        );
+    }
+    if instance.accept_mode == Given::Valid(true) && version == Some(Version::V2) && !is_owner {
+        findings.add(
+            &path.key("accept_mode"),
+            "accept mode for a VRRPv2 router that does not own the addresses breaks RFC 3768 \
+             (keepalived resets it in strict mode); remove it, use version = 3, or priority 255",
+        );
+    }
+    Some(true)
 }
 
 /// Each group names known instances, at least two, and no instance is in two groups: a

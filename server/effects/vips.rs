@@ -42,6 +42,8 @@ use crate::net::{Addresses, Announcer, Interface, Renewals, Vip};
 use crate::trace::{self, VipWork};
 use crate::vrrp::{AdvertInterval, Priority, Version, master_down_interval};
 
+use super::vip_firewall::VipFirewall;
+
 /// How often the VIPs of every master are renewed. It is part of every lifetime (see
 /// [`vip_lifetime`]), so it is kept short enough for a 100 ms instance's lifetime to be the
 /// kernel's shortest, one second: 255 masters then cost 510 renewals a second, packed 64 to
@@ -158,6 +160,10 @@ enum Operation {
     Renew {
         vips: Vec<(String, PlacedVip)>,
     },
+    Block {
+        instance: String,
+        vips: Vec<PlacedVip>,
+    },
 }
 
 /// The router's handle on the VIP worker: queues operations and never waits. Not `Clone`:
@@ -223,6 +229,15 @@ impl VipWorker {
         });
     }
 
+    /// Drops traffic to and from `vips` (accept mode off) until they are removed; queued
+    /// before their install (see [`super::vip_firewall`]).
+    pub fn block(&self, instance: &str, vips: Vec<PlacedVip>) {
+        self.queue(Operation::Block {
+            instance: instance.to_owned(),
+            vips,
+        });
+    }
+
     /// Opens the announcement sockets `vips` will need, so that a takeover's first
     /// gratuitous ARP does not wait for a socket to be created.
     pub fn prepare(&self, instance: &str, vips: Vec<PlacedVip>) {
@@ -246,6 +261,7 @@ async fn run(
     renewals: Renewals,
 ) {
     let mut announcers = Announcers::default();
+    let mut firewall = VipFirewall::default();
     while let Some((operation, parent)) = queue.recv().await {
         match operation {
             Operation::Install {
@@ -254,6 +270,9 @@ async fn run(
                 reason,
             } => {
                 let _span = trace::vip_work(&parent, VipWork::Install, &instance, vips.len());
+                if matches!(reason, InstallReason::Reload | InstallReason::PutBack) {
+                    firewall.extend(&instance, &vips).await;
+                }
                 for placed in &vips {
                     install(&addresses, &instance, placed, reason).await;
                 }
@@ -263,7 +282,9 @@ async fn run(
                 for placed in &vips {
                     remove(&addresses, &instance, placed).await;
                 }
+                firewall.release(&instance, &vips).await;
             }
+            Operation::Block { instance, vips } => firewall.block(&instance, &vips).await,
             Operation::RemoveStale { instance, vips } => {
                 remove_stale(&addresses, &instance, &vips).await;
             }
@@ -287,6 +308,8 @@ async fn run(
             }
         }
     }
+    // Every handle is gone: the daemon is stopping, its last removals are done.
+    firewall.finish().await;
 }
 
 /// Renews `batch` in one datagram; if the kernel refused any of it, adds each again on its

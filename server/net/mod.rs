@@ -3,6 +3,8 @@
 //! - [`socket`]: raw IP protocol 112 sockets that send and receive advertisements.
 //! - [`addresses`]: virtual addresses added and removed over rtnetlink.
 //! - [`announce`]: gratuitous ARP and unsolicited neighbour advertisements over AF_PACKET.
+//! - [`firewall`]: the nftables rules that drop traffic to the virtual addresses of a master
+//!   in accept mode off.
 //! - [`link`]: interface lookup and the link/address event stream.
 //! - [`netlink`]: the rtnetlink connection the other modules share.
 //!
@@ -12,6 +14,7 @@
 pub mod addresses;
 pub mod announce;
 pub mod error;
+pub mod firewall;
 pub mod link;
 pub mod netlink;
 pub mod socket;

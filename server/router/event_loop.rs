@@ -1,12 +1,14 @@
-//! The router task: the single owner of every instance's protocol state.
+//! The router task: the single owner of the [`Node`], and so of every instance's protocol
+//! state.
 //!
-//! It waits on one `select!` over, in this order of precedence: the earliest deadline of
-//! any instance (protocol timers, announcement bursts, VIP renewals; on the timerfd of
-//! [`super::timer`]), commands (shutdown, reload), link and address events, interface
-//! look-ups it asked for, health-check results ([`super::checks`]), and received packets.
-//! Each input is handed to the instance it concerns, whose actions are carried out before the
-//! next input: advertisements are sent on the spot (a non-blocking send), VIP and
-//! announcement work is queued to the VIP worker, and nothing slow is ever awaited here.
+//! It waits on one `select!` over, in this order of precedence: the node's timer and the VIP
+//! renewal tick (on the timerfd of [`super::timer`]), commands (shutdown, reload), link and
+//! address events, interface look-ups it asked for, health-check results
+//! ([`super::checks`]), and received packets. Each input goes to the node, whose outputs are
+//! carried out before the next input: advertisements are sent on the spot (a non-blocking
+//! send), VIP and announcement work is queued to the VIP worker, notifications to their
+//! tasks, and nothing slow is ever awaited here. Every decision is the node's; the router
+//! only reads the world and acts on it.
 //!
 //! After every input the router publishes what changed (state and priority changes) on its
 //! [`EventBus`], which never waits for a watcher. API requests arrive as commands with a

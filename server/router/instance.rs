@@ -17,6 +17,7 @@ use tracing::{Span, debug, error, info, warn};
 use crate::config::InstanceSettings;
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::notify::Notifier;
+use crate::effects::vip_firewall::drops_vip_traffic;
 use crate::effects::vips::{InstallReason, PlacedVip, VipWorker, place};
 use crate::events::stats::TransitionStats;
 use crate::events::status::{ChangeCause, InstanceEvent, InstanceStatus};
@@ -198,6 +199,11 @@ impl InstanceDriver {
         match output {
             Output::Transition(transition) => self.on_transition(now, &transition, io),
             Output::InstallAddresses { .. } => self.transition.in_scope(|| {
+                // Accept mode off: the rule goes in before the address, as keepalived orders
+                // them, so nothing reaches a service through the address in between.
+                if drops_vip_traffic(&self.settings) {
+                    io.vips.block(self.name(), self.held_vips(io));
+                }
                 io.vips
                     .install(self.name(), self.held_vips(io), InstallReason::TakeOver);
             }),

@@ -119,7 +119,7 @@ pub fn instance_config(
         Preempt::After(delay) => (true, delay),
         Preempt::Never => (false, std::time::Duration::ZERO),
     };
-    let config = InstanceConfig {
+    let mut config = InstanceConfig {
         vrid: settings.vrid,
         version: settings.version,
         primary_address,
@@ -130,7 +130,17 @@ pub fn instance_config(
         accept_mode: settings.accept_mode,
         virtual_addresses: advertised_addresses(settings),
         auth: settings.auth.clone(),
+        ..InstanceConfig::new(
+            settings.vrid,
+            settings.version,
+            primary_address,
+            priority,
+            Vec::new(),
+        )
     };
+    if settings.strict_mode {
+        config.apply_strict_mode();
+    }
     config.validate()?;
     Ok(config)
 }
@@ -160,7 +170,7 @@ pub fn checksum_form(settings: &InstanceSettings) -> V3Ipv4Checksum {
 /// Whether going from `old` to `new` needs a fresh core instance. Priority, addresses,
 /// announcements, unicast peers and the checksum form apply in place; what the core's timers
 /// and receive checks are built on (interface, VRID, version, interval, authentication,
-/// preemption, accept mode) does not.
+/// preemption, accept mode, strict mode) does not.
 pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
     old.interface != new.interface
         || old.family() != new.family()
@@ -170,6 +180,7 @@ pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
         || old.auth != new.auth
         || old.preempt != new.preempt
         || old.accept_mode != new.accept_mode
+        || old.strict_mode != new.strict_mode
 }
 
 #[cfg(test)]
@@ -217,6 +228,23 @@ mod tests {
     }
 
     #[test]
+    fn strict_mode_sets_the_cores_answers_to_rfc_9568() {
+        let primary = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let loose = instance_config(&settings(""), primary).expect("valid");
+        assert!(loose.advertise_on_lower_priority);
+        assert!(loose.announce_on_lower_priority);
+        assert!(loose.advertise_before_stepping_down);
+        let strict = instance_config(&settings("strict_mode = true"), primary).expect("valid");
+        assert!(!strict.advertise_on_lower_priority);
+        assert!(!strict.announce_on_lower_priority);
+        assert!(!strict.advertise_before_stepping_down);
+        assert!(
+            !strict.accept_mode,
+            "strict mode's default below priority 255"
+        );
+    }
+
+    #[test]
     fn the_source_is_the_primary_address_and_unicast_src_must_match_it() {
         assert_eq!(
             primary_address(&settings(""), &eth0()).expect("primary"),
@@ -247,6 +275,7 @@ mod tests {
             "advert_interval = \"2s\"",
             "preempt = false",
             "accept_mode = false",
+            "strict_mode = true",
             "version = 2",
         ] {
             assert!(restart_needed(&old, &settings(restart)), "{restart}");

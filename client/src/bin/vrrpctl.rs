@@ -335,8 +335,19 @@ fn table<const N: usize>(header: [String; N], rows: &[[String; N]]) -> String {
 
 /// The `status` table: one row per instance, columns padded to their widest cell.
 fn status_table(instances: &[proto::Instance]) -> String {
-    let header = ["NAME", "INTERFACE", "VRID", "STATE", "PRIORITY", "MASTER"].map(String::from);
-    let rows: Vec<[String; 6]> = instances
+    let header = [
+        "NAME",
+        "INTERFACE",
+        "VRID",
+        "STATE",
+        "PRIORITY",
+        "MASTER",
+        "ACCEPT",
+        "STRICT",
+    ]
+    .map(String::from);
+    let yes_no = |flag: bool| if flag { "yes" } else { "no" }.to_owned();
+    let rows: Vec<[String; 8]> = instances
         .iter()
         .map(|instance| {
             [
@@ -346,6 +357,8 @@ fn status_table(instances: &[proto::Instance]) -> String {
                 state_name(instance.state()).to_owned(),
                 format!("{}/{}", instance.base_priority, instance.effective_priority),
                 master_address(instance.master.as_ref()),
+                yes_no(instance.accept_mode),
+                yes_no(instance.strict_mode),
             ]
         })
         .collect();

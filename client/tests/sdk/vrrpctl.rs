@@ -29,14 +29,17 @@ fn text(bytes: &[u8]) -> String {
 async fn status_prints_a_table_of_the_instances() {
     let mut web = instance("vi_web", State::Master, 150);
     web.effective_priority = 140;
-    let daemon = FakeDaemon::start(vec![web, instance("vi_db", State::Backup, 100)]).await;
+    web.accept_mode = true;
+    let mut db = instance("vi_db", State::Backup, 100);
+    db.strict_mode = true;
+    let daemon = FakeDaemon::start(vec![web, db]).await;
     let output = vrrpctl(&daemon, &["status"]).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER\n\
-         vi_web  eth0       51    MASTER  150/140   192.0.2.1\n\
-         vi_db   eth0       51    BACKUP  100/100   192.0.2.1\n"
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT\n\
+         vi_web  eth0       51    MASTER  150/140   192.0.2.1  yes     no\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      yes\n"
     );
 }
 

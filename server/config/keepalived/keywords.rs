@@ -99,8 +99,6 @@ const GARP_SPACING: &str = "the announcements of one burst are sent back to back
                             keepalived's spacing";
 const LOWER_PRIO_GARP: &str = "a master that hears a lower priority advert sends its own \
                                advert, without keepalived's extra announcements";
-const STRICT: &str = "strict mode's extra checks and defaults are not applied; the instance \
-                      runs as keepalived runs it without strict mode";
 const FIFO_SCRIPT: &str = "the FIFO is written, but no program is started to read it; start \
                            the reader separately";
 const TRACK_PROCESS: &str = "the process is not watched, so the priority never changes for \
@@ -288,7 +286,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "skip_check_adv_addr",
         "every advert's addresses are compared, which changes nothing but a log line",
     ),
-    not_yet(INSTANCE, "strict_mode", STRICT),
+    translated(INSTANCE, "strict_mode"),
     translated(INSTANCE, "preempt"),
     translated(INSTANCE, "nopreempt"),
     translated(INSTANCE, "preempt_delay"),
@@ -542,7 +540,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "vrrp_skip_check_adv_addr",
         "every advert's addresses are compared, which changes nothing but a log line",
     ),
-    not_yet(GLOBAL, "vrrp_strict", STRICT),
+    translated(GLOBAL, "vrrp_strict"),
     ignored(GLOBAL, "vrrp_priority", PROCESS_TUNING),
     ignored(GLOBAL, "vrrp_no_swap", PROCESS_TUNING),
     ignored(GLOBAL, "vrrp_rt_priority", PROCESS_TUNING),

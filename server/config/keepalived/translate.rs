@@ -187,8 +187,8 @@ struct Globals {
     /// `smtp_alert_vrrp` wins, as in keepalived.
     smtp_alert: Option<(bool, Origin)>,
     smtp_alert_vrrp: Option<(bool, Origin)>,
-    /// `vrrp_strict`: strict mode for every instance.
-    strict: bool,
+    /// `vrrp_strict`: strict mode for every instance that does not say otherwise.
+    strict: Option<Origin>,
 }
 
 /// A `vrrp_script` or `vrrp_track_file`, translated once and copied into every instance
@@ -469,8 +469,9 @@ impl Translator<'_> {
                     }
                 }
                 "vrrp_strict" => {
-                    self.globals.strict = true;
-                    self.not_translated(child, &keyword_path, "global_defs");
+                    if self.flag(child, &keyword_path) {
+                        self.globals.strict = Some(Self::origin(child, &keyword_path));
+                    }
                 }
                 "enable_script_security" => {
                     self.globals.script_security = true;
@@ -949,7 +950,6 @@ impl Translator<'_> {
                     peers.push(Value::String(address));
                 }
                 instance.has_peers = true;
-                instance.peers = Some(child.clone());
                 self.set(
                     &mut instance.table,
                     path,
@@ -1052,8 +1052,11 @@ impl Translator<'_> {
                 }
             }
             "strict_mode" => {
-                instance.strict = true;
-                self.not_translated(child, &keyword_path, "vrrp_instance");
+                // keepalived 2.2.7 takes an optional on/off (vrrp_parser.c), which wins over
+                // vrrp_strict either way.
+                if let Some(strict) = self.boolean_flag(child, &keyword_path) {
+                    instance.strict = Some((strict, origin));
+                }
             }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
         }
@@ -1886,7 +1889,23 @@ impl Translator<'_> {
             }
         }
         let version = instance.table.get("version").and_then(Value::as_integer);
-        let strict = instance.strict || self.globals.strict;
+        let strict_origin = match (&instance.strict, &self.globals.strict) {
+            (Some((strict, origin)), _) => strict.then(|| origin.clone()),
+            (None, global) => global.clone(),
+        };
+        let strict = strict_origin.is_some();
+        if let Some(origin) = strict_origin {
+            self.set(
+                &mut instance.table,
+                path,
+                "strict_mode",
+                Value::Boolean(true),
+                origin,
+            );
+            self.strict_corrections(path, instance, version, is_owner);
+        }
+        // Strict mode may have changed it.
+        let version = instance.table.get("version").and_then(Value::as_integer);
         if strict && let Some(statement) = instance.authentication.take() {
             // vrrp.c: "Strict mode does not support authentication. Ignoring."
             instance.table.remove("authentication");
@@ -1894,17 +1913,6 @@ impl Translator<'_> {
                 &statement,
                 &keyword_path.key("authentication"),
                 "ignored, as keepalived ignores it: strict mode has no authentication",
-            );
-        }
-        if strict && let Some(peers) = &instance.peers {
-            // vrrp.c: "Unicast peers are not supported in strict mode", and the instance
-            // does not run.
-            let peers = peers.clone();
-            self.error(
-                &peers,
-                &keyword_path.key("unicast_peer"),
-                "keepalived refuses unicast peers in strict mode (vrrp_strict / strict_mode) on \
-                 an interface that can multicast; remove one or the other",
             );
         }
         if version == Some(3)
@@ -1950,6 +1958,7 @@ impl Translator<'_> {
             .is_none_or(Vec::is_empty);
         if advertises_none
             && version == Some(2)
+            && !strict
             && let Some(origin) = self.origins.get(path).cloned()
         {
             // vrrp.c: "No VIP specified; at least one is sensible" (a VRRPv3 instance is
@@ -2022,6 +2031,88 @@ impl Translator<'_> {
 }
 
 impl Translator<'_> {
+    /// What keepalived 2.2.7's strict mode resets and runs on (`vrrp_complete_instance` in
+    /// keepalived/vrrp/vrrp.c), each with a warning as keepalived logs one, so the native
+    /// instance is what keepalived runs. What it refuses (unicast peers, no virtual address)
+    /// is left for the errors, here and in the native checks.
+    fn strict_corrections(
+        &mut self,
+        path: &FieldPath,
+        instance: &mut InstanceTranslation,
+        version: Option<i64>,
+        is_owner: bool,
+    ) {
+        if version == Some(2) && instance.family_is_ipv6 == Some(true) {
+            // vrrp.c: "cannot use IPv6 with VRRP version 2; setting version 3".
+            instance.table.insert("version".into(), Value::Integer(3));
+            self.warn_field(
+                &path.key("version"),
+                "IPv6 needs VRRPv3 in strict mode: version 3 is used, as keepalived sets it",
+            );
+        }
+        let delay_given = instance
+            .table
+            .get("preempt_delay")
+            .and_then(Value::as_str)
+            .is_some_and(|text| text.parse::<f64>() != Ok(0.0));
+        if delay_given {
+            // vrrp.c: "preempt_delay is incompatible with strict mode - resetting".
+            self.warn_field(
+                &path.key("preempt_delay"),
+                "ignored, as keepalived resets it: strict mode preempts at once",
+            );
+            instance.table.remove("preempt_delay");
+        }
+        let v2 = instance.table.get("version").and_then(Value::as_integer) == Some(2);
+        if v2 && !is_owner && instance.table.get("accept_mode") == Some(&Value::Boolean(true)) {
+            // vrrp.c: "accept mode for VRRP version 2 does not comply with RFC3768 -
+            // resetting".
+            self.warn_field(
+                &path.key("accept_mode"),
+                "accept mode for a VRRPv2 router that does not own the addresses breaks RFC \
+                 3768: no_accept is used, as keepalived resets it in strict mode",
+            );
+            instance
+                .table
+                .insert("accept_mode".into(), Value::Boolean(false));
+        }
+        let first_ipv6 = instance
+            .table
+            .get("virtual_addresses")
+            .and_then(Value::as_array)
+            .and_then(|addresses| addresses.first())
+            // A bare address, or a table with its options.
+            .and_then(|first| first.as_str().or_else(|| first.get("address")?.as_str()))
+            .and_then(|text| text.split('/').next())
+            .and_then(|address| address.parse::<std::net::Ipv6Addr>().ok());
+        if let Some(first) = first_ipv6
+            && !first.is_unicast_link_local()
+            && !instance.has_peers
+        {
+            // vrrp.c logs "the first IPv6 VIP address must be link local" and runs on.
+            self.warn_field(
+                &path.key("virtual_addresses"),
+                format!(
+                    "strict mode wants the first IPv6 virtual address link-local (RFC 9568 \
+                     §5.2.9), not {first}; it runs as keepalived runs it"
+                ),
+            );
+        }
+    }
+
+    /// A warning at the keepalived statement a native field came from; with none known (a
+    /// default), at nothing.
+    fn warn_field(&mut self, field: &FieldPath, message: impl Into<String>) {
+        if let Some(origin) = self.origins.get(field).cloned() {
+            self.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                &origin.position,
+                origin.keyword_path,
+                message,
+            ));
+        }
+    }
+
     /// The checks of an address owner (priority 255), whose priority never changes: as
     /// keepalived's vrrp_complete_instance() does, a weighted script or interface is
     /// dropped, a tracked file's default weight becomes 0 and any other weight drops it.
@@ -2120,10 +2211,8 @@ struct InstanceTranslation {
     advert_int: Option<(Node, String)>,
     /// The `track_*` statement each check came from, by native check name.
     check_statements: BTreeMap<String, (Node, FieldPath)>,
-    /// `strict_mode`.
-    strict: bool,
-    /// The `unicast_peer` statement.
-    peers: Option<Node>,
+    /// `strict_mode`, on or off, where it was written.
+    strict: Option<(bool, Origin)>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
