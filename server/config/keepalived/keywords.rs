@@ -347,7 +347,9 @@ pub const KEYWORDS: &[Keyword] = &[
     not_yet(
         INSTANCE,
         "higher_prio_send_advert",
-        "a master that hears a higher priority steps down without a last advert",
+        "a master that hears a higher priority advertises three times before it steps down, \
+         whatever this keyword says (so the other side of a healed partition hears it); strict \
+         mode turns that off",
     ),
     ignored(INSTANCE, "kernel_rx_buf_size", PROCESS_TUNING),
     translated(INSTANCE, "authentication"),
@@ -506,7 +508,9 @@ pub const KEYWORDS: &[Keyword] = &[
     not_yet(
         GLOBAL,
         "vrrp_higher_prio_send_advert",
-        "a master that hears a higher priority steps down without a last advert",
+        "a master that hears a higher priority advertises three times before it steps down, \
+         whatever this keyword says (so the other side of a healed partition hears it); strict \
+         mode turns that off",
     ),
     translated(GLOBAL, "vrrp_version"),
     not_yet(
