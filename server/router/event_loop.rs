@@ -389,7 +389,7 @@ impl Router {
         while let Some(output) = self.node.poll_output() {
             match output {
                 Output::Transmit { instance, advert } => {
-                    if let Some(driver) = self.drivers.iter().find(|d| d.id() == instance) {
+                    if let Some(driver) = driver_mut(&mut self.drivers, instance) {
                         driver.send(&advert, &self.io).await;
                     }
                 }
@@ -425,9 +425,10 @@ impl Router {
                     );
                 }
                 output => {
-                    let instance = output.instance();
-                    if let Some(driver) = self.drivers.iter_mut().find(|d| Some(d.id()) == instance)
-                    {
+                    let driver = output
+                        .instance()
+                        .and_then(|instance| driver_mut(&mut self.drivers, instance));
+                    if let Some(driver) = driver {
                         driver.carry_out(now, output, &self.node, &self.io);
                     }
                 }
@@ -1162,6 +1163,14 @@ impl Router {
         );
         outcome
     }
+}
+
+/// The driver of instance `id`. Drivers are added in the order the node gives out ids, which
+/// only grow, and removed without reordering, so the list is sorted by id: one binary search
+/// per output, which 255 instances at 10 ms adverts make 25,500 times a second.
+fn driver_mut(drivers: &mut [InstanceDriver], id: InstanceId) -> Option<&mut InstanceDriver> {
+    let position = drivers.binary_search_by_key(&id, InstanceDriver::id).ok()?;
+    Some(&mut drivers[position])
 }
 
 /// The node's view of the configured sync groups: each one's name and members.

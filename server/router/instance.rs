@@ -196,6 +196,9 @@ impl InstanceDriver {
     /// Carries out one output of the node about this instance (every kind but `Transmit`,
     /// which the router sends, and the node-wide ones).
     pub fn carry_out(&mut self, now: Instant, output: Output, node: &Node, io: &Io) {
+        // Only an accepted advert or a transition changes the master we follow.
+        let master_may_change =
+            matches!(output, Output::Transition(_) | Output::MasterHeard { .. });
         match output {
             Output::Transition(transition) => self.on_transition(now, &transition, io),
             Output::InstallAddresses { .. } => self.transition.in_scope(|| {
@@ -242,12 +245,14 @@ impl InstanceDriver {
             | Output::GroupStateChanged { .. }
             | Output::GroupsUnsettled => {}
         }
-        let master = node
-            .instance(self.id)
-            .and_then(|instance| instance.master_address());
-        if master != self.known_master {
-            self.known_master = master;
-            self.logged_refusals.clear();
+        if master_may_change {
+            let master = node
+                .instance(self.id)
+                .and_then(|instance| instance.master_address());
+            if master != self.known_master {
+                self.known_master = master;
+                self.logged_refusals.clear();
+            }
         }
     }
 
