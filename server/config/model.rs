@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::vrrp::{Auth, Version};
 
 use super::error::FieldPath;
+use super::routes::{VirtualRoute, VirtualRule};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings,
     TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
@@ -127,4 +128,6 @@ pub(super) struct InstanceFile {
     pub(super) health_checks: Vec<HealthCheck>,
     pub(super) notify: NotifySettings,
     pub(super) email_alerts: Given<bool>,
+    pub(super) virtual_routes: Vec<Located<VirtualRoute>>,
+    pub(super) virtual_rules: Vec<Located<VirtualRule>>,
 }

@@ -13,6 +13,7 @@ use crate::vrrp::{Auth, Version};
 use super::error::FieldPath;
 use super::fields::{Field, Finding, Findings, Table};
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
+use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
     NotifyArguments, NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings,
@@ -551,6 +552,26 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     };
     let notify = read_optional_notify(&mut table, findings);
     let email_alerts = given(&mut table, "email_alerts", findings, Field::boolean);
+    let virtual_routes = list_of(
+        &mut table,
+        "virtual_routes",
+        None,
+        findings,
+        |field, findings| findings.keep(route_entry(field)),
+    )
+    .valid()
+    .cloned()
+    .unwrap_or_default();
+    let virtual_rules = list_of(
+        &mut table,
+        "virtual_rules",
+        None,
+        findings,
+        |field, findings| findings.keep(rule_entry(field)),
+    )
+    .valid()
+    .cloned()
+    .unwrap_or_default();
     table.finish(findings);
     InstanceFile {
         name,
@@ -577,6 +598,35 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         health_checks,
         notify,
         email_alerts,
+        virtual_routes,
+        virtual_rules,
+    }
+}
+
+/// One `virtual_routes` entry: a route as `ip route add` takes it. What keepalived lets pass
+/// with a warning (see [`Leniency`]) is refused here, saying what to write.
+fn route_entry(field: &Field) -> Result<VirtualRoute, Finding> {
+    let text = field.non_empty_text()?;
+    let read = routes::read_route(&text)
+        .map_err(|message| field.problem(format!("\"{text}\": {message}")))?;
+    match read.leniencies.first() {
+        None => Ok(read.value),
+        Some(leniency) => Err(field.problem(format!("\"{text}\": {leniency}"))),
+    }
+}
+
+/// One `virtual_rules` entry: a rule as `ip rule add` takes it, with its preference.
+fn rule_entry(field: &Field) -> Result<VirtualRule, Finding> {
+    let text = field.non_empty_text()?;
+    let read = routes::read_rule(&text, 0)
+        .map_err(|message| field.problem(format!("\"{text}\": {message}")))?;
+    match read.leniencies.first() {
+        None => Ok(read.value),
+        Some(Leniency::NoRulePriority) => Err(field.problem(format!(
+            "\"{text}\": give the rule a preference (`priority N`): without one the kernel puts \
+             it before the first existing rule"
+        ))),
+        Some(leniency) => Err(field.problem(format!("\"{text}\": {leniency}"))),
     }
 }
 

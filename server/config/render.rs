@@ -247,6 +247,22 @@ fn instance(settings: &InstanceSettings) -> Table {
     if settings.email_alerts {
         table.insert("email_alerts".into(), Value::Boolean(true));
     }
+    if !settings.virtual_routes.is_empty() {
+        let routes = settings
+            .virtual_routes
+            .iter()
+            .map(|route| text(route.to_string()))
+            .collect();
+        table.insert("virtual_routes".into(), Value::Array(routes));
+    }
+    if !settings.virtual_rules.is_empty() {
+        let rules = settings
+            .virtual_rules
+            .iter()
+            .map(|rule| text(rule.to_string()))
+            .collect();
+        table.insert("virtual_rules".into(), Value::Array(rules));
+    }
     table
 }
 

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use crate::vrrp::{AdvertInterval, Auth, Version};
 
+pub use super::routes::{VirtualRoute, VirtualRule};
+
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -229,6 +231,12 @@ pub struct InstanceSettings {
     /// Whether state changes are mailed to [`Config::email_alerts`] (keepalived's
     /// `smtp_alert`).
     pub email_alerts: bool,
+    /// Routes the master adds and removes on leaving Master (keepalived's `virtual_routes`),
+    /// in the order written, which is the order they are added in.
+    pub virtual_routes: Vec<VirtualRoute>,
+    /// Policy routing rules the master adds, after the routes (keepalived's
+    /// `virtual_rules`).
+    pub virtual_rules: Vec<VirtualRule>,
 }
 
 impl InstanceSettings {

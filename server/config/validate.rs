@@ -257,6 +257,8 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         health_checks: instance.health_checks,
         notify: instance.notify,
         email_alerts: instance.email_alerts.or(false)?,
+        virtual_routes: values(&instance.virtual_routes),
+        virtual_rules: values(&instance.virtual_rules),
     })
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{Span, debug, error, info, warn};
 
 use crate::config::InstanceSettings;
-use crate::net::{Interface, ReceivedAdvert};
+use crate::net::{Interface, ReceivedAdvert, RemovedRoute, RemovedRule};
 use crate::telemetry::metrics::TransitionStats;
 use crate::telemetry::spans::{self, Cause, PendingCause, TransitionFields};
 use crate::vrrp::{
@@ -26,6 +26,7 @@ use super::announce::AnnounceSchedule;
 use super::email_alert::AlertMailer;
 use super::notify::Notifier;
 use super::settings::{self, SettingsError, SocketKey};
+use super::routing::{HeldRouting, Removal};
 use super::sockets::Sockets;
 use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
 use super::sync_group::{GroupMove, GroupTransition, MemberView};
@@ -513,7 +514,7 @@ impl InstanceDriver {
         if self.release_at.is_some_and(|due| due <= now) {
             self.release_at = None;
             let handover = std::mem::replace(&mut self.release_span, Span::none());
-            handover.in_scope(|| io.vips.remove(self.name(), self.held_vips(io)));
+            handover.in_scope(|| self.release(io));
         }
         if self.state() != State::Master {
             return;
@@ -595,6 +596,14 @@ impl InstanceDriver {
             if !dropped.is_empty() {
                 io.vips.remove(self.name(), dropped);
             }
+            let (before, after) = (HeldRouting::of(&old), HeldRouting::of(&self.settings));
+            io.vips
+                .remove_routing(self.name(), before.without(&after), Removal::Release);
+            io.vips.install_routing(
+                self.name(),
+                after.without(&before),
+                InstallReason::Reload,
+            );
         }
         match settings::priority(&self.settings) {
             Ok(configured) => {
@@ -659,12 +668,17 @@ impl InstanceDriver {
                         && self.release_at.take().is_some()
                     {
                         // Stopping or faulty: no grace, nothing may stay behind.
-                        transition.in_scope(|| io.vips.remove(self.name(), self.held_vips(io)));
+                        transition.in_scope(|| self.release(io));
                     }
                 }
                 Action::InstallAddresses(_) => transition.in_scope(|| {
                     io.vips
                         .install(self.name(), self.held_vips(io), InstallReason::TakeOver);
+                    io.vips.install_routing(
+                        self.name(),
+                        HeldRouting::of(&self.settings),
+                        InstallReason::TakeOver,
+                    );
                 }),
                 Action::RemoveAddresses(_) if handing_over => {
                     self.release_at = Some(now + RESIGN_RELEASE_GRACE);
@@ -673,7 +687,7 @@ impl InstanceDriver {
                 Action::RemoveAddresses(_) => {
                     self.release_at = None;
                     self.release_span = Span::none();
-                    transition.in_scope(|| io.vips.remove(self.name(), self.held_vips(io)));
+                    transition.in_scope(|| self.release(io));
                 }
                 Action::Announce(_) => {
                     let messages = self.announcements.start(now, &self.settings.garp);
@@ -802,6 +816,38 @@ impl InstanceDriver {
     /// Every address the master holds, placed on its interface.
     fn held_vips(&self, io: &Io) -> Vec<PlacedVip> {
         place(&self.settings, &io.interfaces)
+    }
+
+    /// Queues the removal of everything the master holds: its routes and rules, then its
+    /// addresses (see [`super::routing`] for the order).
+    fn release(&self, io: &Io) {
+        io.vips.remove_routing(
+            self.name(),
+            HeldRouting::of(&self.settings),
+            Removal::Release,
+        );
+        io.vips.remove(self.name(), self.held_vips(io));
+    }
+
+    /// Someone deleted a route of keepalived's protocol: while we are master and it is one
+    /// of our tracked routes, put it back (see [`super::routing`] for why, where keepalived
+    /// leaves Master).
+    pub fn route_removed(&self, removed: &RemovedRoute, io: &Io) {
+        if self.state() == State::Master {
+            let lost = HeldRouting::tracked_route(&self.settings, removed);
+            io.vips
+                .install_routing(self.name(), lost, InstallReason::PutBack);
+        }
+    }
+
+    /// Someone deleted a rule: while we are master and it is one of our tracked rules, put
+    /// it back.
+    pub fn rule_removed(&self, removed: &RemovedRule, io: &Io) {
+        if self.state() == State::Master {
+            let lost = HeldRouting::tracked_rule(&self.settings, removed);
+            io.vips
+                .install_routing(self.name(), lost, InstallReason::PutBack);
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`timer`]: the router's timerfd, precise to microseconds.
 //! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
 //!   announce).
+//! - [`routing`]: the virtual routes and rules a master adds, through the VIP worker.
 //! - [`announce`]: when announcement bursts and refreshes are due.
 //! - [`notify`]: the notify FIFO and programs of state changes, off the router.
 //! - [`sync_group`]: which instances follow which when a member of a sync group changes.
@@ -28,6 +29,7 @@ pub mod notify;
 pub mod priority_store;
 pub mod privileges;
 pub mod router;
+pub mod routing;
 pub mod settings;
 pub mod signals;
 pub mod smtp;
@@ -50,7 +52,7 @@ use crate::api::{
 };
 use crate::config::{Config, ConfigSource};
 use crate::events::{Epoch, EventBus};
-use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink, Renewals};
+use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink, Renewals, Routing};
 use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 
 use control::RouterHandle;
@@ -183,9 +185,19 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     for instance in &config.instances {
         vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
     }
-    let (vips, vip_worker) = VipWorker::spawn(addresses, Renewals::connect()?);
+    let (vips, vip_worker) = VipWorker::spawn(
+        addresses,
+        Renewals::connect()?,
+        Routing::new(netlink.clone()),
+    );
     for instance in &config.instances {
         vips.prepare(&instance.name, place(instance, &interfaces));
+        // Queued before any install, so it runs first.
+        vips.remove_routing(
+            &instance.name,
+            routing::HeldRouting::of(instance),
+            routing::Removal::Stale,
+        );
     }
     let router_handle = RouterHandle::new(commands_sender.clone());
     let alerts =

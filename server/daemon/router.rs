@@ -870,6 +870,16 @@ impl Router {
                     driver.address_removed(index, address, &self.io);
                 }
             }
+            LinkEvent::RouteRemoved(removed) => {
+                for driver in &self.drivers {
+                    driver.route_removed(&removed, &self.io);
+                }
+            }
+            LinkEvent::RuleRemoved(removed) => {
+                for driver in &self.drivers {
+                    driver.rule_removed(&removed, &self.io);
+                }
+            }
         }
     }
 
@@ -1087,6 +1097,11 @@ impl Router {
                 // Queued before the instance can ask for an install, so it runs first.
                 let stale = place(&settings, &self.io.interfaces);
                 self.io.vips.remove_stale(&settings.name, stale);
+                self.io.vips.remove_routing(
+                    &settings.name,
+                    super::routing::HeldRouting::of(&settings),
+                    super::routing::Removal::Stale,
+                );
             }
             let name = settings.name.clone();
             if let Err(error) = self.start_instance(settings).await {

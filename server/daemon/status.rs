@@ -166,6 +166,11 @@ impl InstanceStatus {
     pub fn virtual_addresses(&self) -> &[VirtualAddress] {
         &self.settings.virtual_addresses
     }
+
+    /// Whether its virtual routes and rules are installed: they are while it is master.
+    pub fn holds_routes(&self) -> bool {
+        self.state == State::Master
+    }
 }
 
 /// A change the router publishes for `WatchState`.

@@ -271,16 +271,8 @@ pub const KEYWORDS: &[Keyword] = &[
         "linkbeat_use_polling",
         "links are watched through netlink events",
     ),
-    not_yet(
-        INSTANCE,
-        "virtual_routes",
-        "the routes are not added on becoming master; add them from a notify program",
-    ),
-    not_yet(
-        INSTANCE,
-        "virtual_rules",
-        "the rules are not added on becoming master; add them from a notify program",
-    ),
+    translated(INSTANCE, "virtual_routes"),
+    translated(INSTANCE, "virtual_rules"),
     translated(INSTANCE, "accept"),
     translated(INSTANCE, "no_accept"),
     not_yet(

@@ -17,6 +17,8 @@ use super::lexer::Position;
 use super::parse::Node;
 use super::{Diagnostic, Severity};
 
+mod routes;
+
 /// The IPv4 group adverts go to (RFC 9568 §5.1.1.2); the only one used here.
 const IPV4_GROUP: &str = "224.0.0.18";
 /// The IPv6 group adverts go to (RFC 9568 §5.1.2.2); the only one used here.
@@ -105,6 +107,7 @@ pub(super) fn translate(
         group_of: BTreeMap::new(),
         claimed: BTreeMap::new(),
         current_instance: None,
+        rule_priorities: routes::RulePriorities::default(),
     };
     // Definitions first: keepalived lets an instance refer to a script defined after it.
     // global_defs before the scripts, wherever it is: its script_user applies to them all.
@@ -229,6 +232,8 @@ struct Translator<'d> {
     claimed: BTreeMap<IpAddr, String>,
     /// The instance being translated, name as written.
     current_instance: Option<String>,
+    /// The preferences rules without one get.
+    rule_priorities: routes::RulePriorities,
 }
 
 impl Translator<'_> {
@@ -1013,6 +1018,8 @@ impl Translator<'_> {
                 instance.strict = true;
                 self.not_translated(child, &keyword_path, "vrrp_instance");
             }
+            "virtual_routes" => self.virtual_routes(child, &keyword_path, path, instance),
+            "virtual_rules" => self.virtual_rules(child, &keyword_path, path, instance),
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
         }
     }

@@ -1,0 +1,441 @@
+//! Virtual routes and rules in a namespace lab: added by the master and by it alone, removed
+//! when it leaves Master and when it stops, put back when someone deletes a tracked one and
+//! left deleted with `no_track`; and the same keepalived.conf run by our daemon and by
+//! keepalived 2.2.7 side by side, each way round, the routes and rules moving with mastership.
+//!
+//! Needs root (and keepalived for the interop cells); without them the tests fail saying so.
+
+mod daemon_lab;
+mod netns;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use daemon_lab::{Daemon, DaemonLab, ELECTION, InstanceSpec, MARGIN, POLL, VIP};
+use netns::{Lab, wait_until};
+
+const MASTER: &str = "a";
+const BACKUP: &str = "b";
+
+/// The table the lab's routes go in, and that the rules send to.
+const TABLE: &str = "100";
+
+/// The routes of the native tests: a tracked route through a gateway on the LAN, an IPv6
+/// one, and an untracked blackhole.
+const ROUTES: [&str; 3] = [
+    "198.51.100.0/25 via 192.0.2.254 dev eth0 table 100",
+    "2001:db8:0:0:1::/80 dev eth0 table 100",
+    "blackhole 198.51.100.128/25 table 100 no_track",
+];
+
+/// The rules of the native tests: a tracked IPv4 one and an untracked IPv6 one.
+const RULES: [&str; 2] = [
+    "from 192.0.2.100/32 table 100 priority 100",
+    "inet6 from 2001:db8::100/128 table 100 priority 101 no_track",
+];
+
+/// How long a deleted tracked route may take to come back: the event, the router and the
+/// VIP worker's queue, on a loaded two-core machine.
+const PUT_BACK: Duration = Duration::from_secs(2);
+
+/// How long an untracked route is watched to stay deleted.
+const STAYS_DELETED: Duration = Duration::from_secs(1);
+
+/// How long a stopping daemon may take to exit.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
+
+fn quoted_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+fn instance(priority: u8) -> InstanceSpec {
+    InstanceSpec::v3(priority)
+        .with(&format!("virtual_routes = {}", quoted_list(&ROUTES)))
+        .with(&format!("virtual_rules = {}", quoted_list(&RULES)))
+}
+
+/// The routes of table 100 on `host`, both families, as `dst protocol` pairs, sorted.
+fn routes(lab: &DaemonLab, host: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for family in ["-4", "-6"] {
+        let listed = lab
+            .ns(host)
+            .ip_json(&[family, "route", "show", "table", TABLE]);
+        for route in listed.as_array().into_iter().flatten() {
+            let destination = route["dst"].as_str().unwrap_or("?");
+            let kind = route["type"].as_str().unwrap_or("unicast");
+            let protocol = route["protocol"].as_str().unwrap_or("?");
+            found.push(format!("{kind} {destination} proto {protocol}"));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The rules on `host` that send to table 100, as `family priority source`, sorted.
+fn rules(lab: &DaemonLab, host: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for family in ["-4", "-6"] {
+        let listed = lab.ns(host).ip_json(&[family, "rule", "show"]);
+        for rule in listed.as_array().into_iter().flatten() {
+            if rule["table"].as_str() != Some(TABLE) {
+                continue;
+            }
+            let priority = rule["priority"].as_u64().unwrap_or(0);
+            let source = rule["src"].as_str().unwrap_or("all");
+            found.push(format!("{family} {priority} from {source}"));
+        }
+    }
+    found.sort();
+    found
+}
+
+const EXPECTED_ROUTES: [&str; 3] = [
+    "blackhole 198.51.100.128/25 proto keepalived",
+    "unicast 198.51.100.0/25 proto keepalived",
+    "unicast 2001:db8:0:0:1::/80 proto keepalived",
+];
+
+const EXPECTED_RULES: [&str; 2] = ["-4 100 from 192.0.2.100", "-6 101 from 2001:db8::100"];
+
+fn expected(items: &[&str]) -> Vec<String> {
+    let mut items: Vec<String> = items.iter().map(|item| (*item).to_owned()).collect();
+    items.sort();
+    items
+}
+
+/// Waits until `host` has exactly the expected routes and rules (`held`) or none.
+fn wait_routing(lab: &DaemonLab, host: &str, held: bool, timeout: Duration) -> bool {
+    let (want_routes, want_rules) = if held {
+        (expected(&EXPECTED_ROUTES), expected(&EXPECTED_RULES))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    wait_until(timeout, POLL, || {
+        routes(lab, host) == want_routes && rules(lab, host) == want_rules
+    })
+}
+
+fn stop(lab: &DaemonLab, daemon: &Daemon) {
+    lab.signal(daemon, Signal::SIGTERM);
+    assert!(
+        lab.wait_exit(daemon, EXIT_WAIT).is_some(),
+        "the daemon did not stop on SIGTERM\n{}",
+        daemon.log_text()
+    );
+}
+
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn routes_and_rules_follow_mastership_and_go_at_exit() {
+    netns::require_root("routes_and_rules_follow_mastership_and_go_at_exit");
+    let lab = DaemonLab::new(Lab::builder().host(MASTER).host(BACKUP).build());
+    let (master, backup) = lab.start_pair(MASTER, instance(150), BACKUP, instance(100));
+    assert!(
+        wait_routing(&lab, MASTER, true, ELECTION),
+        "the master's routes {:?} and rules {:?}\n{}",
+        routes(&lab, MASTER),
+        rules(&lab, MASTER),
+        master.log_text()
+    );
+    assert_eq!(routes(&lab, BACKUP), Vec::<String>::new());
+    assert_eq!(rules(&lab, BACKUP), Vec::<String>::new());
+
+    // The master stops (priority 0): it removes its routes and rules, the backup adds them.
+    stop(&lab, &master);
+    assert!(
+        wait_routing(&lab, MASTER, false, MARGIN),
+        "left on the stopped master: {:?} {:?}",
+        routes(&lab, MASTER),
+        rules(&lab, MASTER)
+    );
+    assert!(
+        wait_routing(&lab, BACKUP, true, ELECTION),
+        "the new master's routes {:?} and rules {:?}\n{}",
+        routes(&lab, BACKUP),
+        rules(&lab, BACKUP),
+        backup.log_text()
+    );
+
+    // The first master comes back and preempts: the routes move back.
+    let master = lab.start(MASTER, &[instance(150)]);
+    assert!(
+        wait_routing(&lab, MASTER, true, ELECTION),
+        "the returning master's routes {:?} and rules {:?}\n{}",
+        routes(&lab, MASTER),
+        rules(&lab, MASTER),
+        master.log_text()
+    );
+    assert!(
+        wait_routing(&lab, BACKUP, false, MARGIN),
+        "left on the preempted backup: {:?} {:?}\n{}",
+        routes(&lab, BACKUP),
+        rules(&lab, BACKUP),
+        backup.log_text()
+    );
+    assert!(lab.holds(MASTER, VIP));
+
+    stop(&lab, &master);
+    assert!(wait_routing(&lab, BACKUP, true, ELECTION));
+    stop(&lab, &backup);
+    assert!(
+        wait_routing(&lab, BACKUP, false, Duration::ZERO),
+        "left at exit: {:?} {:?}",
+        routes(&lab, BACKUP),
+        rules(&lab, BACKUP)
+    );
+    lab.finish();
+}
+
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn a_deleted_tracked_route_or_rule_is_put_back_and_an_untracked_one_is_not() {
+    netns::require_root("a_deleted_tracked_route_or_rule_is_put_back_and_an_untracked_one_is_not");
+    let lab = DaemonLab::new(Lab::builder().host(MASTER).build());
+    let master = lab.start(MASTER, &[instance(150)]);
+    assert!(
+        wait_routing(&lab, MASTER, true, ELECTION),
+        "routes {:?} rules {:?}\n{}",
+        routes(&lab, MASTER),
+        rules(&lab, MASTER),
+        master.log_text()
+    );
+    let ns = lab.ns(MASTER);
+
+    // Tracked: deleted, then back.
+    ns.ip(&["route", "del", "198.51.100.0/25", "table", TABLE]);
+    ns.ip(&["-6", "route", "del", "2001:db8:0:0:1::/80", "table", TABLE]);
+    ns.ip(&["rule", "del", "priority", "100"]);
+    assert!(
+        wait_routing(&lab, MASTER, true, PUT_BACK),
+        "not put back: {:?} {:?}\n{}",
+        routes(&lab, MASTER),
+        rules(&lab, MASTER),
+        master.log_text()
+    );
+    assert_eq!(
+        master
+            .logged("put back a virtual route or rule someone removed")
+            .len(),
+        3,
+        "{}",
+        master.log_text()
+    );
+
+    // Untracked: deleted, and stays so.
+    ns.ip(&["route", "del", "blackhole", "198.51.100.128/25", "table", TABLE]);
+    ns.ip(&["-6", "rule", "del", "priority", "101"]);
+    std::thread::sleep(STAYS_DELETED);
+    let mut left_routes = expected(&EXPECTED_ROUTES);
+    left_routes.retain(|route| !route.starts_with("blackhole"));
+    assert_eq!(routes(&lab, MASTER), left_routes);
+    assert_eq!(rules(&lab, MASTER), ["-4 100 from 192.0.2.100"]);
+    assert_eq!(master.states(), ["BACKUP", "MASTER"], "mastership kept");
+
+    stop(&lab, &master);
+    assert!(
+        wait_routing(&lab, MASTER, false, Duration::ZERO),
+        "left at exit: {:?} {:?}",
+        routes(&lab, MASTER),
+        rules(&lab, MASTER)
+    );
+    lab.finish();
+}
+
+/// The routes and rules of a keepalived.conf both daemons run, one line of it apart: the
+/// priority. keepalived tracks a route only with `dev`, so every tracked one has it.
+fn keepalived_conf(priority: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_routes\n    vrrp_version 3\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 51\n    priority {priority}\n    advert_int 0.1\n    \
+         virtual_ipaddress {{\n        {VIP}/24\n    }}\n    \
+         virtual_routes {{\n        198.51.100.0/25 via 192.0.2.254 dev eth0 table 100\n        \
+         2001:db8:0:0:1::/80 dev eth0 table 100\n        \
+         blackhole 198.51.100.128/25 table 100 no_track\n    }}\n    \
+         virtual_rules {{\n        from 192.0.2.100/32 table 100 priority 100\n        \
+         from 2001:db8::100/128 table 100 priority 101 no_track\n    }}\n}}\n"
+    )
+}
+
+/// keepalived processes started by a test, killed with their children when it ends.
+#[derive(Default)]
+struct Keepalived {
+    parents: Mutex<Vec<u32>>,
+}
+
+impl Keepalived {
+    /// Starts keepalived in the foreground (`-n`), VRRP only (`-P`), logging to its standard
+    /// error (`-l`), with pid files of its own.
+    fn start(&self, lab: &DaemonLab, host: &str, text: &str) -> (u32, PathBuf) {
+        let count = self.parents.lock().unwrap_or_else(|p| p.into_inner()).len();
+        let file = |suffix: &str| {
+            lab.scratch(&format!("{host}-{count}.{suffix}"))
+                .display()
+                .to_string()
+        };
+        let conf = file("keepalived.conf");
+        std::fs::write(&conf, text).unwrap_or_else(|error| panic!("{conf}: {error}"));
+        let log = PathBuf::from(file("keepalived.log"));
+        let parent = lab.lab.spawn_logged(
+            lab.ns(host),
+            &[
+                "keepalived",
+                "-n",
+                "-l",
+                "-P",
+                "-f",
+                &conf,
+                "-p",
+                &file("pid"),
+                "-r",
+                &file("vrrp.pid"),
+            ],
+            &[],
+            &log,
+        );
+        self.parents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(parent);
+        (parent, log)
+    }
+
+    /// Kills every keepalived started, children first (a parent killed alone lets its VRRP
+    /// child stop gracefully; a child killed alone is respawned).
+    fn kill_all(&self) {
+        for parent in self.parents.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            let parent_pid = Pid::from_raw(i32::try_from(parent).expect("PIDs fit in i32"));
+            let _ = kill(parent_pid, Signal::SIGSTOP);
+            for child in children_of(parent) {
+                let _ = kill(
+                    Pid::from_raw(i32::try_from(child).expect("PIDs fit in i32")),
+                    Signal::SIGKILL,
+                );
+            }
+            let _ = kill(parent_pid, Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// The PIDs whose parent is `parent`, from `/proc/*/stat`.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|candidate| {
+            let stat =
+                std::fs::read_to_string(format!("/proc/{candidate}/stat")).unwrap_or_default();
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .collect()
+}
+
+/// One direction of the interop cell: `ours_master` says whether our daemon (from the
+/// keepalived.conf) has the higher priority. The master's routes and rules are the same
+/// whichever daemon added them; a graceful stop of the master moves them to the backup.
+fn interop(test: &str, ours_master: bool) {
+    netns::require_tools(test, &[("keepalived", "keepalived")]);
+    let lab = DaemonLab::new(Lab::builder().host(MASTER).host(BACKUP).build());
+    let keepalived = Keepalived::default();
+    let (master_conf, backup_conf) = (keepalived_conf(150), keepalived_conf(100));
+    // The master starts first and is elected alone; then the backup joins.
+    let (ours, theirs) = if ours_master {
+        let (ours, _) = lab.start_keepalived_conf(MASTER, &master_conf);
+        assert!(
+            wait_routing(&lab, MASTER, true, ELECTION),
+            "ours as master: {:?} {:?}\n{}",
+            routes(&lab, MASTER),
+            rules(&lab, MASTER),
+            ours.log_text()
+        );
+        let theirs = keepalived.start(&lab, BACKUP, &backup_conf);
+        (ours, theirs)
+    } else {
+        let theirs = keepalived.start(&lab, MASTER, &master_conf);
+        assert!(
+            wait_routing(&lab, MASTER, true, ELECTION),
+            "keepalived as master: {:?} {:?}\n{}",
+            routes(&lab, MASTER),
+            rules(&lab, MASTER),
+            std::fs::read_to_string(&theirs.1).unwrap_or_default()
+        );
+        let (ours, _) = lab.start_keepalived_conf(BACKUP, &backup_conf);
+        (ours, theirs)
+    };
+    let theirs_log = || std::fs::read_to_string(&theirs.1).unwrap_or_default();
+    // Several adverts later the backup still holds nothing.
+    std::thread::sleep(MARGIN);
+    assert!(
+        wait_routing(&lab, BACKUP, false, Duration::ZERO),
+        "the backup holds {:?} {:?}\nours:\n{}\nkeepalived:\n{}",
+        routes(&lab, BACKUP),
+        rules(&lab, BACKUP),
+        ours.log_text(),
+        theirs_log()
+    );
+    assert!(lab.holds(MASTER, VIP) && !lab.holds(BACKUP, VIP));
+
+    // A graceful stop of the master (priority 0): the routes and rules move to the backup.
+    let master_pid = if ours_master { ours.pid } else { theirs.0 };
+    lab.lab.signal(master_pid, Signal::SIGTERM);
+    assert!(
+        wait_routing(&lab, BACKUP, true, ELECTION),
+        "the backup did not take the routes {:?} {:?}\nours:\n{}\nkeepalived:\n{}",
+        routes(&lab, BACKUP),
+        rules(&lab, BACKUP),
+        ours.log_text(),
+        theirs_log()
+    );
+    assert!(
+        lab.lab.wait_exit(master_pid, EXIT_WAIT).is_some(),
+        "the master did not stop"
+    );
+    assert!(
+        wait_routing(&lab, MASTER, false, MARGIN),
+        "the stopped master left {:?} {:?}",
+        routes(&lab, MASTER),
+        rules(&lab, MASTER)
+    );
+    assert!(lab.holds(BACKUP, VIP));
+    let backup_pid = if ours_master { theirs.0 } else { ours.pid };
+    lab.lab.signal(backup_pid, Signal::SIGTERM);
+    assert!(lab.lab.wait_exit(backup_pid, EXIT_WAIT).is_some());
+    assert!(
+        wait_routing(&lab, BACKUP, false, MARGIN),
+        "left at exit: {:?} {:?}",
+        routes(&lab, BACKUP),
+        rules(&lab, BACKUP)
+    );
+    keepalived.kill_all();
+    drop(keepalived);
+    lab.finish();
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived; scripts/test runs it"]
+fn interop_routes_ours_master_keepalived_backup() {
+    interop("interop_routes_ours_master_keepalived_backup", true);
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived; scripts/test runs it"]
+fn interop_routes_keepalived_master_ours_backup() {
+    interop("interop_routes_keepalived_master_ours_backup", false);
+}
