@@ -18,16 +18,18 @@ use nix::unistd::Pid;
 use daemon_lab::{Daemon, DaemonLab, ELECTION, InstanceSpec, MARGIN, POLL, VIP};
 use netns::{Lab, wait_until};
 
-const MASTER: &str = "a";
-const BACKUP: &str = "b";
+const MASTER: &str = "gw1";
+const BACKUP: &str = "gw2";
 
 /// The table the lab's routes go in, and that the rules send to.
 const TABLE: &str = "100";
 
-/// The routes of the native tests: a tracked route through a gateway on the LAN, an IPv6
-/// one, and an untracked blackhole.
-const ROUTES: [&str; 3] = [
+/// The routes of the native tests: a tracked route through a gateway on the LAN, one from
+/// the VIP (which the kernel takes only once the VIP is there), an IPv6 one, and an
+/// untracked blackhole.
+const ROUTES: [&str; 4] = [
     "198.51.100.0/25 via 192.0.2.254 dev eth0 table 100",
+    "198.51.100.192/26 dev eth0 src 192.0.2.100 scope link table 100",
     "2001:db8:0:0:1::/80 dev eth0 table 100",
     "blackhole 198.51.100.128/25 table 100 no_track",
 ];
@@ -59,14 +61,32 @@ fn instance(priority: u8) -> InstanceSpec {
         .with(&format!("virtual_rules = {}", quoted_list(&RULES)))
 }
 
+/// What `ip -j ARGS` lists in `host`; nothing when the table listed does not exist (the
+/// kernel creates a table with its first route and deletes it with its last).
+fn listing(lab: &DaemonLab, host: &str, args: &[&str]) -> Vec<serde_json::Value> {
+    let command = [&["ip", "-j"], args].concat();
+    let output = lab.ns(host).run(&command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        assert!(
+            stderr.contains("table does not exist"),
+            "{command:?} failed: {stderr}"
+        );
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let parsed: serde_json::Value =
+        serde_json::from_str(if text.trim().is_empty() { "[]" } else { &text })
+            .unwrap_or_else(|error| panic!("{command:?} printed invalid JSON: {error}"));
+    parsed.as_array().cloned().unwrap_or_default()
+}
+
 /// The routes of table 100 on `host`, both families, as `dst protocol` pairs, sorted.
 fn routes(lab: &DaemonLab, host: &str) -> Vec<String> {
     let mut found = Vec::new();
     for family in ["-4", "-6"] {
-        let listed = lab
-            .ns(host)
-            .ip_json(&[family, "route", "show", "table", TABLE]);
-        for route in listed.as_array().into_iter().flatten() {
+        let listed = listing(lab, host, &[family, "route", "show", "table", TABLE]);
+        for route in &listed {
             let destination = route["dst"].as_str().unwrap_or("?");
             let kind = route["type"].as_str().unwrap_or("unicast");
             let protocol = route["protocol"].as_str().unwrap_or("?");
@@ -81,8 +101,8 @@ fn routes(lab: &DaemonLab, host: &str) -> Vec<String> {
 fn rules(lab: &DaemonLab, host: &str) -> Vec<String> {
     let mut found = Vec::new();
     for family in ["-4", "-6"] {
-        let listed = lab.ns(host).ip_json(&[family, "rule", "show"]);
-        for rule in listed.as_array().into_iter().flatten() {
+        let listed = listing(lab, host, &[family, "rule", "show"]);
+        for rule in &listed {
             if rule["table"].as_str() != Some(TABLE) {
                 continue;
             }
@@ -95,9 +115,29 @@ fn rules(lab: &DaemonLab, host: &str) -> Vec<String> {
     found
 }
 
-const EXPECTED_ROUTES: [&str; 3] = [
+/// Everything `ip -j` says of the routes of table 100 and the rules sending to it on
+/// `host`, both families: what must be the same whichever daemon added them.
+fn full_listing(lab: &DaemonLab, host: &str) -> Vec<serde_json::Value> {
+    let mut everything = Vec::new();
+    for family in ["-4", "-6"] {
+        everything.extend(listing(
+            lab,
+            host,
+            &[family, "route", "show", "table", TABLE],
+        ));
+        everything.extend(
+            listing(lab, host, &[family, "rule", "show"])
+                .into_iter()
+                .filter(|rule| rule["table"].as_str() == Some(TABLE)),
+        );
+    }
+    everything
+}
+
+const EXPECTED_ROUTES: [&str; 4] = [
     "blackhole 198.51.100.128/25 proto keepalived",
     "unicast 198.51.100.0/25 proto keepalived",
+    "unicast 198.51.100.192/26 proto keepalived",
     "unicast 2001:db8:0:0:1::/80 proto keepalived",
 ];
 
@@ -228,7 +268,14 @@ fn a_deleted_tracked_route_or_rule_is_put_back_and_an_untracked_one_is_not() {
     );
 
     // Untracked: deleted, and stays so.
-    ns.ip(&["route", "del", "blackhole", "198.51.100.128/25", "table", TABLE]);
+    ns.ip(&[
+        "route",
+        "del",
+        "blackhole",
+        "198.51.100.128/25",
+        "table",
+        TABLE,
+    ]);
     ns.ip(&["-6", "rule", "del", "priority", "101"]);
     std::thread::sleep(STAYS_DELETED);
     let mut left_routes = expected(&EXPECTED_ROUTES);
@@ -256,6 +303,7 @@ fn keepalived_conf(priority: u8) -> String {
          virtual_router_id 51\n    priority {priority}\n    advert_int 0.1\n    \
          virtual_ipaddress {{\n        {VIP}/24\n    }}\n    \
          virtual_routes {{\n        198.51.100.0/25 via 192.0.2.254 dev eth0 table 100\n        \
+         198.51.100.192/26 dev eth0 src 192.0.2.100 scope link table 100\n        \
          2001:db8:0:0:1::/80 dev eth0 table 100\n        \
          blackhole 198.51.100.128/25 table 100 no_track\n    }}\n    \
          virtual_rules {{\n        from 192.0.2.100/32 table 100 priority 100\n        \
@@ -309,7 +357,12 @@ impl Keepalived {
     /// Kills every keepalived started, children first (a parent killed alone lets its VRRP
     /// child stop gracefully; a child killed alone is respawned).
     fn kill_all(&self) {
-        for parent in self.parents.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for parent in self
+            .parents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
             let parent_pid = Pid::from_raw(i32::try_from(parent).expect("PIDs fit in i32"));
             let _ = kill(parent_pid, Signal::SIGSTOP);
             for child in children_of(parent) {
@@ -391,6 +444,7 @@ fn interop(test: &str, ours_master: bool) {
         theirs_log()
     );
     assert!(lab.holds(MASTER, VIP) && !lab.holds(BACKUP, VIP));
+    let first_master = full_listing(&lab, MASTER);
 
     // A graceful stop of the master (priority 0): the routes and rules move to the backup.
     let master_pid = if ours_master { ours.pid } else { theirs.0 };
@@ -414,6 +468,16 @@ fn interop(test: &str, ours_master: bool) {
         rules(&lab, MASTER)
     );
     assert!(lab.holds(BACKUP, VIP));
+    // The same kernel entries, attribute for attribute, whichever daemon added them.
+    assert_eq!(
+        full_listing(&lab, BACKUP),
+        first_master,
+        "the two daemons' routes and rules differ"
+    );
+    println!(
+        "{test}: both masters held {} entries: {first_master:?}",
+        first_master.len()
+    );
     let backup_pid = if ours_master { theirs.0 } else { ours.pid };
     lab.lab.signal(backup_pid, Signal::SIGTERM);
     assert!(lab.lab.wait_exit(backup_pid, EXIT_WAIT).is_some());

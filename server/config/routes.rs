@@ -240,7 +240,8 @@ pub struct VirtualRule {
     pub output_device: Option<String>,
     /// Routes with a prefix this long or shorter are ignored (`suppress_prefixlength`).
     pub suppress_prefix_len: Option<u32>,
-    /// The protocol (`RTPROT_*`), when said; [`PROTOCOL_KEEPALIVED`] otherwise.
+    /// The protocol (`RTPROT_*`), when said; otherwise [`PROTOCOL_KEEPALIVED`] for a tracked
+    /// rule and none for an untracked one.
     pub protocol: Option<u8>,
     /// What the rule does.
     pub action: RuleAction,
@@ -249,9 +250,12 @@ pub struct VirtualRule {
 }
 
 impl VirtualRule {
-    /// The protocol the rule is installed with.
-    pub fn effective_protocol(&self) -> u8 {
-        self.protocol.unwrap_or(PROTOCOL_KEEPALIVED)
+    /// The protocol the rule is installed with: keepalived 2.2.7 sends FRA_PROTOCOL only when
+    /// the rule names one or is tracked (`alloc_rule()` and `netlink_rule()` in
+    /// `keepalived/vrrp/vrrp_iprule.c`), so an untracked rule that names none has none.
+    pub fn effective_protocol(&self) -> Option<u8> {
+        self.protocol
+            .or((!self.no_track).then_some(PROTOCOL_KEEPALIVED))
     }
 }
 
@@ -298,7 +302,10 @@ pub struct Read<T> {
 /// Reads one route written as keepalived's `virtual_routes` entries and `ip route add` are.
 pub fn read_route(text: &str) -> Result<Read<VirtualRoute>, String> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let mut reader = Words { words: &words, at: 0 };
+    let mut reader = Words {
+        words: &words,
+        at: 0,
+    };
     let mut family: Option<Family> = None;
     let mut leniencies = Vec::new();
     let mut route = VirtualRoute {
@@ -387,7 +394,9 @@ pub fn read_route(text: &str) -> Result<Read<VirtualRoute>, String> {
             "no_track" => route.no_track = true,
             other => {
                 if UNSUPPORTED_ROUTE_OPTIONS.contains(&other) {
-                    return Err(format!("the route option `{other}` is not carried out here"));
+                    return Err(format!(
+                        "the route option `{other}` is not carried out here"
+                    ));
                 }
                 let mut word = other;
                 if word == "to" {
@@ -440,7 +449,10 @@ pub fn read_route(text: &str) -> Result<Read<VirtualRoute>, String> {
 /// rule without a preference gets `default_priority` and a [`Leniency::NoRulePriority`].
 pub fn read_rule(text: &str, default_priority: u32) -> Result<Read<VirtualRule>, String> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let mut reader = Words { words: &words, at: 0 };
+    let mut reader = Words {
+        words: &words,
+        at: 0,
+    };
     let mut family: Option<Family> = None;
     let mut leniencies = Vec::new();
     let mut priority = None;
@@ -965,7 +977,10 @@ mod tests {
             ("192.0.2.1/24", "bits set past"),
             ("192.0.2.0/24 via 2001:db8::1", "one family"),
             ("192.0.2.0/24 mtu 1400", "`mtu` is not carried out"),
-            ("192.0.2.0/24 nexthop via 192.0.2.1", "`nexthop` is not carried out"),
+            (
+                "192.0.2.0/24 nexthop via 192.0.2.1",
+                "`nexthop` is not carried out",
+            ),
             ("192.0.2.0/24 table nosuchtable", "not a number nor named"),
             ("192.0.2.0/24 metric", "needs a value"),
             ("192.0.2.0/24 198.51.100.0/24", "already given"),
@@ -1005,7 +1020,10 @@ mod tests {
             ("table 1 blackhole priority 3", "one of table"),
             ("table 0 priority 3", "table 0"),
             ("priority 30 goto 20", "lower than the goto target"),
-            ("from 192.0.2.1 to 2001:db8::1 table 3 priority 3", "one family"),
+            (
+                "from 192.0.2.1 to 2001:db8::1 table 3 priority 3",
+                "one family",
+            ),
             ("sport 80 table 3 priority 3", "`sport` is not carried out"),
             ("nop suppress_prefixlength 3 priority 3", "table action"),
             ("frob table 3", "unknown rule option"),

@@ -25,8 +25,8 @@ use crate::vrrp::{
 use super::announce::AnnounceSchedule;
 use super::email_alert::AlertMailer;
 use super::notify::Notifier;
-use super::settings::{self, SettingsError, SocketKey};
 use super::routing::{HeldRouting, Removal};
+use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::Sockets;
 use super::status::{ChangeCause, DecodeErrorCounts, InstanceEvent, InstanceStatus, MasterView};
 use super::sync_group::{GroupMove, GroupTransition, MemberView};
@@ -599,11 +599,8 @@ impl InstanceDriver {
             let (before, after) = (HeldRouting::of(&old), HeldRouting::of(&self.settings));
             io.vips
                 .remove_routing(self.name(), before.without(&after), Removal::Release);
-            io.vips.install_routing(
-                self.name(),
-                after.without(&before),
-                InstallReason::Reload,
-            );
+            io.vips
+                .install_routing(self.name(), after.without(&before), InstallReason::Reload);
         }
         match settings::priority(&self.settings) {
             Ok(configured) => {

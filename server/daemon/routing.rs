@@ -97,7 +97,14 @@ pub async fn install(routing: &Routing, instance: &str, held: &HeldRouting, reas
     for route in &held.routes {
         let started = Instant::now();
         let result = routing.add_route(route).await;
-        log_install(instance, "route", &route.to_string(), result, reason, started);
+        log_install(
+            instance,
+            "route",
+            &route.to_string(),
+            result,
+            reason,
+            started,
+        );
     }
     for rule in &held.rules {
         let started = Instant::now();
@@ -119,12 +126,21 @@ pub enum Removal {
 
 /// Removes `held`: rules first, then routes, the reverse of [`install`].
 pub async fn remove(routing: &Routing, instance: &str, held: &HeldRouting, why: Removal) {
-    let ours = |protocol: u8| why == Removal::Release || protocol == PROTOCOL_KEEPALIVED;
-    for rule in held.rules.iter().filter(|rule| ours(rule.effective_protocol())) {
+    let ours =
+        |protocol: Option<u8>| why == Removal::Release || protocol == Some(PROTOCOL_KEEPALIVED);
+    for rule in held
+        .rules
+        .iter()
+        .filter(|rule| ours(rule.effective_protocol()))
+    {
         let result = routing.remove_rule(rule).await;
         log_removal(instance, "rule", &rule.to_string(), result, why);
     }
-    for route in held.routes.iter().filter(|route| ours(route.effective_protocol())) {
+    for route in held
+        .routes
+        .iter()
+        .filter(|route| ours(Some(route.effective_protocol())))
+    {
         let result = routing.remove_route(route).await;
         log_removal(instance, "route", &route.to_string(), result, why);
     }
@@ -139,7 +155,9 @@ fn log_removal(
 ) {
     match (result, why) {
         (Err(error), _) => error!(instance, %error, "could not remove a virtual {what}"),
-        (Ok(true), Removal::Release) => info!(instance, what, spec, "removed a virtual route or rule"),
+        (Ok(true), Removal::Release) => {
+            info!(instance, what, spec, "removed a virtual route or rule")
+        }
         (Ok(true), Removal::Stale) => warn!(
             instance,
             what,
@@ -162,9 +180,15 @@ fn log_install(
     match (result, reason) {
         (Err(error), _) => error!(instance, %error, "could not install a virtual {what}"),
         (Ok(()), InstallReason::PutBack) => {
-            warn!(instance, what, spec, elapsed_us, "put back a virtual route or rule someone removed");
+            warn!(
+                instance,
+                what, spec, elapsed_us, "put back a virtual route or rule someone removed"
+            );
         }
-        (Ok(()), _) => info!(instance, what, spec, elapsed_us, "installed a virtual route or rule"),
+        (Ok(()), _) => info!(
+            instance,
+            what, spec, elapsed_us, "installed a virtual route or rule"
+        ),
     }
 }
 

@@ -15,8 +15,8 @@ use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
 use rtnetlink::packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol,
-    RouteScope, RouteType as KernelRouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope,
+    RouteType as KernelRouteType,
 };
 use rtnetlink::packet_route::rule::{
     RuleAction as KernelRuleAction, RuleAttribute, RuleFlags, RuleMessage,
@@ -206,12 +206,13 @@ impl Routing {
             attributes.push(RouteAttribute::Priority(metric));
         }
         if let Some(device) = &route.device {
-            let index = self.interface_index(device).await.ok_or_else(|| {
-                RoutingError::NoSuchDevice {
-                    route: route.to_string(),
-                    device: device.clone(),
-                }
-            })?;
+            let index =
+                self.interface_index(device)
+                    .await
+                    .ok_or_else(|| RoutingError::NoSuchDevice {
+                        route: route.to_string(),
+                        device: device.clone(),
+                    })?;
             attributes.push(RouteAttribute::Oif(index));
         }
         Ok(message)
@@ -279,9 +280,9 @@ fn rule_message(rule: &VirtualRule) -> RuleMessage {
     if let Some(length) = rule.suppress_prefix_len {
         attributes.push(RuleAttribute::SuppressPrefixLen(length));
     }
-    attributes.push(RuleAttribute::Protocol(RouteProtocol::from(
-        rule.effective_protocol(),
-    )));
+    if let Some(protocol) = rule.effective_protocol() {
+        attributes.push(RuleAttribute::Protocol(RouteProtocol::from(protocol)));
+    }
     message
 }
 
@@ -370,7 +371,9 @@ impl RemovedRoute {
             && self.destination == route.destination
             && self.tos == route.tos.unwrap_or(0)
             && self.protocol == route.effective_protocol()
-            && route.metric.is_none_or(|metric| self.metric == Some(metric))
+            && route
+                .metric
+                .is_none_or(|metric| self.metric == Some(metric))
     }
 }
 
@@ -435,7 +438,7 @@ impl RemovedRule {
             && self.to == rule.to
             && self
                 .protocol
-                .is_none_or(|protocol| protocol == rule.effective_protocol())
+                .is_none_or(|protocol| Some(protocol) == rule.effective_protocol())
     }
 }
 
@@ -466,8 +469,7 @@ mod tests {
                 "198.51.100.0".parse().expect("an address"),
             )));
         message.attributes.push(RouteAttribute::Table(100));
-        let removed =
-            RemovedRoute::from_message(&message, &[PROTOCOL_KEEPALIVED]).expect("ours");
+        let removed = RemovedRoute::from_message(&message, &[PROTOCOL_KEEPALIVED]).expect("ours");
         assert!(removed.is(&ours));
         assert!(!removed.is(&route("198.51.100.0/24 via 192.0.2.1 dev eth0 table 101")));
         assert!(!removed.is(&route("198.51.100.0/25 via 192.0.2.1 dev eth0 table 100")));
