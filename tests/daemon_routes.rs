@@ -5,6 +5,7 @@
 //!
 //! Needs root (and keepalived for the interop cells); without them the tests fail saying so.
 
+mod api_lab;
 mod daemon_lab;
 mod netns;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use vrrp_sidecar_client::proto;
 
 use daemon_lab::{Daemon, DaemonLab, ELECTION, InstanceSpec, MARGIN, POLL, VIP};
 use netns::{Lab, wait_until};
@@ -29,7 +31,7 @@ const TABLE: &str = "100";
 /// untracked blackhole.
 const ROUTES: [&str; 4] = [
     "198.51.100.0/25 via 192.0.2.254 dev eth0 table 100",
-    "198.51.100.192/26 dev eth0 src 192.0.2.100 scope link table 100",
+    "198.51.100.192/26 dev eth0 src 192.0.2.100 table 100 scope link",
     "2001:db8:0:0:1::/80 dev eth0 table 100",
     "blackhole 198.51.100.128/25 table 100 no_track",
 ];
@@ -161,6 +163,44 @@ fn wait_routing(lab: &DaemonLab, host: &str, held: bool, timeout: Duration) -> b
     })
 }
 
+/// What `GetInstance` says of the instance's routes and rules on `host`: `(spec, installed,
+/// tracked)` each, routes then rules.
+fn api_routing(lab: &DaemonLab, host: &str) -> Vec<(String, bool, bool)> {
+    let socket = lab.api_socket(host);
+    let instance = api_lab::runtime().block_on(async move {
+        let mut grpc = api_lab::connect(&socket).await;
+        grpc.get_instance(proto::GetInstanceRequest { name: "vi".into() })
+            .await
+            .expect("GetInstance answers")
+            .into_inner()
+    });
+    instance
+        .virtual_routes
+        .iter()
+        .chain(&instance.virtual_rules)
+        .map(|entry| (entry.spec.clone(), entry.installed, entry.tracked))
+        .collect()
+}
+
+/// What [`api_routing`] must say of the lab's routes and rules.
+fn expected_api_routing(installed: bool) -> Vec<(String, bool, bool)> {
+    ROUTES
+        .iter()
+        .chain(&RULES)
+        .map(|spec| {
+            let written = if spec.starts_with("from") {
+                // Rules are written back with their preference first.
+                "priority 100 from 192.0.2.100/32 table 100".to_owned()
+            } else if spec.starts_with("inet6") {
+                "inet6 priority 101 from 2001:db8::100/128 table 100 no_track".to_owned()
+            } else {
+                (*spec).to_owned()
+            };
+            (written, installed, !spec.contains("no_track"))
+        })
+        .collect()
+}
+
 fn stop(lab: &DaemonLab, daemon: &Daemon) {
     lab.signal(daemon, Signal::SIGTERM);
     assert!(
@@ -185,6 +225,8 @@ fn routes_and_rules_follow_mastership_and_go_at_exit() {
     );
     assert_eq!(routes(&lab, BACKUP), Vec::<String>::new());
     assert_eq!(rules(&lab, BACKUP), Vec::<String>::new());
+    assert_eq!(api_routing(&lab, MASTER), expected_api_routing(true));
+    assert_eq!(api_routing(&lab, BACKUP), expected_api_routing(false));
 
     // The master stops (priority 0): it removes its routes and rules, the backup adds them.
     stop(&lab, &master);
