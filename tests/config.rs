@@ -1042,3 +1042,29 @@ fn bad_routes_and_rules_are_refused_at_their_line_and_field() {
         ]
     );
 }
+
+#[test]
+fn static_routes_and_rules_are_read_and_written_back() {
+    let config = load(&format!(
+        "static_routes = [\"198.51.100.0/26 via 192.0.2.254 dev eth0 table 200\"]\n\
+         static_rules = [\"from 198.51.100.1/32 table 200 priority 200\"]\n{WEB}"
+    ));
+    assert_eq!(
+        config.static_routes[0].to_string(),
+        "198.51.100.0/26 via 192.0.2.254 dev eth0 table 200"
+    );
+    assert_eq!(
+        config.static_rules[0].to_string(),
+        "priority 200 from 198.51.100.1/32 table 200"
+    );
+    assert_eq!(load(&to_native_toml(&config)), config);
+    assert_eq!(
+        problems(&format!(
+            "static_routes = [\"198.51.100.0/26 frob\"]\n{WEB}"
+        )),
+        [
+            "test.toml:1: static_routes[0]: \"198.51.100.0/26 frob\": `frob`: unknown route \
+          option (the destination is already given)"
+        ]
+    );
+}

@@ -545,3 +545,67 @@ fn interop_routes_ours_master_keepalived_backup() {
 fn interop_routes_keepalived_master_ours_backup() {
     interop("interop_routes_keepalived_master_ours_backup", false);
 }
+
+/// Static routes and rules (keepalived's `static_routes` / `static_rules`): on every host
+/// while its daemon runs, master or backup; put back when deleted; removed at exit.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn static_routes_and_rules_stay_while_the_daemon_runs() {
+    netns::require_root("static_routes_and_rules_stay_while_the_daemon_runs");
+    let lab = DaemonLab::new(Lab::builder().host(MASTER).host(BACKUP).build());
+    let text = |priority: u8| {
+        format!(
+            "static_routes = [\"198.51.100.0/26 via 192.0.2.254 dev eth0 table 200\"]\n\
+             static_rules = [\"from 198.51.100.1/32 table 200 priority 200\"]\n{}",
+            daemon_lab::config_text(&[InstanceSpec::v3(priority)])
+        )
+    };
+    let static_held = |host: &str| {
+        let routes = listing(&lab, host, &["-4", "route", "show", "table", "200"]);
+        let rules: Vec<serde_json::Value> = listing(&lab, host, &["-4", "rule", "show"])
+            .into_iter()
+            .filter(|rule| rule["table"].as_str() == Some("200"))
+            .collect();
+        routes.len() == 1
+            && routes[0]["dst"] == "198.51.100.0/26"
+            && rules.len() == 1
+            && rules[0]["priority"] == 200
+    };
+    let master = lab.start_with_config(MASTER, &text(150), &lab.api_socket(MASTER));
+    assert!(
+        lab.wait_holding(MASTER, VIP, true, ELECTION).is_some(),
+        "{}",
+        master.log_text()
+    );
+    let backup = lab.start_with_config(BACKUP, &text(100), &lab.api_socket(BACKUP));
+    assert!(backup.wait_state_count("BACKUP", 1, ELECTION));
+    for host in [MASTER, BACKUP] {
+        assert!(
+            wait_until(ELECTION, POLL, || static_held(host)),
+            "{host} lacks its static routes"
+        );
+    }
+    assert!(!lab.holds(BACKUP, VIP));
+
+    // Deleted on the backup: put back, as keepalived's reinstate_static_route() does.
+    let ns = lab.ns(BACKUP);
+    ns.ip(&["route", "del", "198.51.100.0/26", "table", "200"]);
+    ns.ip(&["rule", "del", "priority", "200"]);
+    assert!(
+        wait_until(PUT_BACK, POLL, || static_held(BACKUP)),
+        "not put back\n{}",
+        backup.log_text()
+    );
+
+    stop(&lab, &backup);
+    assert!(
+        wait_until(MARGIN, POLL, || {
+            listing(&lab, BACKUP, &["-4", "route", "show", "table", "200"]).is_empty()
+        }),
+        "a static route left at exit"
+    );
+    assert!(static_held(MASTER));
+    stop(&lab, &master);
+    assert!(listing(&lab, MASTER, &["-4", "route", "show", "table", "200"]).is_empty());
+    lab.finish();
+}

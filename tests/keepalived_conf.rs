@@ -1044,3 +1044,73 @@ fn strict_mode_drops_authentication_and_refuses_unicast() {
         "{errors:#?}"
     );
 }
+
+/// `virtual_routes`, `virtual_rules`, `static_routes` and `static_rules` are carried over as
+/// keepalived reads them: what it corrects is corrected with a warning at the entry's line
+/// (`gw`, a tracked route's protocol or missing `dev`, a rule's missing preference, counted
+/// down from 16384 across the file), and what it skips is skipped with one.
+#[test]
+fn routes_and_rules_carry_over_with_keepalived_corrections() {
+    let path = write_conf(
+        "routes",
+        "static_routes {\n 198.51.100.0/26 via 192.0.2.254 dev eth0 table 200\n}\n\
+         static_rules {\n from 198.51.100.1/32 table 200\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  192.0.2.1\n }\n virtual_routes {\n  \
+         192.0.2.0/25 gw 192.0.2.254 dev eth0 protocol static\n  \
+         198.51.100.128/25 via 192.0.2.254\n  198.51.100.0/24 mtu 1400 dev eth0\n  \
+         nonsense\n }\n virtual_rules {\n  from 192.0.2.1 table 100\n  \
+         inet6 from 2001:db8::1 table 100\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let routes: Vec<String> = config.instances[0]
+        .virtual_routes
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "192.0.2.0/25 via 192.0.2.254 dev eth0 protocol keepalived",
+            "198.51.100.128/25 via 192.0.2.254 no_track"
+        ]
+    );
+    let rules: Vec<String> = config.instances[0]
+        .virtual_rules
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "priority 16383 from 192.0.2.1/32 table 100",
+            "inet6 priority 16384 from 2001:db8::1/128 table 100"
+        ]
+    );
+    assert_eq!(
+        config.static_routes[0].to_string(),
+        "198.51.100.0/26 via 192.0.2.254 dev eth0 table 200"
+    );
+    assert_eq!(
+        config.static_rules[0].to_string(),
+        "priority 16384 from 198.51.100.1/32 table 200"
+    );
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    let file = path.display();
+    let lines: Vec<String> = printed
+        .iter()
+        .map(|warning| warning.split(": ").next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        lines,
+        [5, 14, 14, 15, 16, 17, 20, 21].map(|line| format!("{file}:{line}")),
+        "{printed:#?}"
+    );
+    assert!(printed[3].contains("not tracked"), "{printed:#?}");
+    assert!(printed[4].contains("not carried out yet"), "{printed:#?}");
+    assert!(
+        printed[5].contains("skipped, as keepalived skips it"),
+        "{printed:#?}"
+    );
+    assert_round_trip(&config, "routes");
+}

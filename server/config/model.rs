@@ -81,6 +81,8 @@ pub(super) struct FileConfig {
     pub(super) sync_groups: Vec<SyncGroupFile>,
     pub(super) email_alerts: Given<EmailAlertSettings>,
     pub(super) telemetry: TelemetrySettings,
+    pub(super) static_routes: Vec<Located<VirtualRoute>>,
+    pub(super) static_rules: Vec<Located<VirtualRule>>,
 }
 
 /// `[sync_groups.<name>]`.

@@ -48,6 +48,8 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             sync_groups: Vec::new(),
             email_alerts: Given::Absent,
             telemetry: TelemetrySettings::default(),
+            static_routes: Vec::new(),
+            static_rules: Vec::new(),
         };
     };
     let global = match root.get("global").map(|field| field.table()) {
@@ -88,6 +90,8 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             .unwrap_or_default(),
     };
     let email_alerts = nested(&mut root, "email_alerts", findings, read_email_alerts);
+    let (static_routes, static_rules) =
+        read_routing(&mut root, "static_routes", "static_rules", findings);
     root.finish(findings);
     FileConfig {
         global,
@@ -96,6 +100,8 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         sync_groups,
         email_alerts,
         telemetry,
+        static_routes,
+        static_rules,
     }
 }
 
@@ -552,26 +558,8 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     };
     let notify = read_optional_notify(&mut table, findings);
     let email_alerts = given(&mut table, "email_alerts", findings, Field::boolean);
-    let virtual_routes = list_of(
-        &mut table,
-        "virtual_routes",
-        None,
-        findings,
-        |field, findings| findings.keep(route_entry(field)),
-    )
-    .valid()
-    .cloned()
-    .unwrap_or_default();
-    let virtual_rules = list_of(
-        &mut table,
-        "virtual_rules",
-        None,
-        findings,
-        |field, findings| findings.keep(rule_entry(field)),
-    )
-    .valid()
-    .cloned()
-    .unwrap_or_default();
+    let (virtual_routes, virtual_rules) =
+        read_routing(&mut table, "virtual_routes", "virtual_rules", findings);
     table.finish(findings);
     InstanceFile {
         name,
@@ -601,6 +589,29 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         virtual_routes,
         virtual_rules,
     }
+}
+
+/// The lists of routes and rules under `routes_key` and `rules_key`, each entry read on its
+/// own; a bad one is reported and left out.
+fn read_routing(
+    table: &mut Table,
+    routes_key: &'static str,
+    rules_key: &'static str,
+    findings: &mut Findings,
+) -> (Vec<Located<VirtualRoute>>, Vec<Located<VirtualRule>>) {
+    let routes = list_of(table, routes_key, None, findings, |field, findings| {
+        findings.keep(route_entry(field))
+    })
+    .valid()
+    .cloned()
+    .unwrap_or_default();
+    let rules = list_of(table, rules_key, None, findings, |field, findings| {
+        findings.keep(rule_entry(field))
+    })
+    .valid()
+    .cloned()
+    .unwrap_or_default();
+    (routes, rules)
 }
 
 /// One `virtual_routes` entry: a route as `ip route add` takes it. What keepalived lets pass

@@ -26,6 +26,12 @@ pub struct Config {
     pub email_alerts: Option<EmailAlertSettings>,
     /// Where traces and metrics go (`[telemetry]`).
     pub telemetry: TelemetrySettings,
+    /// Routes added while the daemon runs, whatever the instances' states (keepalived's
+    /// `static_routes`), in the order written.
+    pub static_routes: Vec<VirtualRoute>,
+    /// Rules added while the daemon runs, after the static routes (keepalived's
+    /// `static_rules`).
+    pub static_rules: Vec<VirtualRule>,
 }
 
 /// Instances that change state together (`[sync_groups.<name>]`), as keepalived's

@@ -49,6 +49,8 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             sync_groups,
             email_alerts: file.email_alerts.optional()?,
             telemetry: file.telemetry,
+            static_routes: values(&file.static_routes),
+            static_rules: values(&file.static_rules),
         })
     } else {
         None

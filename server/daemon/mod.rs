@@ -233,6 +233,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
             Some(path) => priority_store::load(path)?,
             None => priority_store::PriorityOverrides::new(),
         },
+        static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
     })
     .map_err(DaemonError::Timer)?;
     let priority_writer = config

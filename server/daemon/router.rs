@@ -37,6 +37,7 @@ use super::sync_group::{self, GroupMove, SyncGroups};
 use super::checks::{self, CheckCommand, HealthChecks, RouterView};
 use super::instance_driver::{InstanceDriver, Io};
 use super::priority_store::PriorityOverrides;
+use super::routing::{HeldRouting, StaticRouting};
 use super::settings::{self, SettingsError, SocketKey};
 use super::sockets::{Arrival, Sockets};
 use super::timer::PreciseTimer;
@@ -140,6 +141,8 @@ pub struct RouterParts {
     /// Priorities set over the API in an earlier run (`[api] priorities_file`), which the
     /// instances start with.
     pub priority_overrides: PriorityOverrides,
+    /// The static routes and rules, added while the router runs.
+    pub static_routing: StaticRouting,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -188,6 +191,8 @@ pub struct Router {
     /// When the VIPs of every master next have their kernel lifetime renewed: one tick for
     /// the whole daemon, so the renewals go to the kernel together (see [`super::vips`]).
     vip_renewal_at: Instant,
+    /// The static routes and rules (see [`super::routing`]).
+    static_routing: StaticRouting,
 }
 
 /// Why an instance could not be started.
@@ -253,6 +258,7 @@ impl Router {
             checks: HealthChecks::new(parts.registered_check_limit),
             priority_overrides: watch::Sender::new(parts.priority_overrides),
             vip_renewal_at: Instant::now() + VIP_REFRESH_EVERY,
+            static_routing: parts.static_routing,
         })
     }
 
@@ -335,6 +341,7 @@ impl Router {
 
     /// Runs until a shutdown has stopped every instance.
     pub async fn run(mut self) {
+        self.static_routing.start(&self.io.vips);
         // The start-up transitions of the instances started before the loop.
         self.follow_sync_groups().await;
         self.notify_sync_groups();
@@ -376,6 +383,7 @@ impl Router {
             self.notify_sync_groups();
             self.publish_events();
         }
+        self.static_routing.stop(&self.io.vips);
         info!("every instance stopped");
     }
 
@@ -874,11 +882,13 @@ impl Router {
                 for driver in &self.drivers {
                     driver.route_removed(&removed, &self.io);
                 }
+                self.static_routing.route_removed(&removed, &self.io.vips);
             }
             LinkEvent::RuleRemoved(removed) => {
                 for driver in &self.drivers {
                     driver.rule_removed(&removed, &self.io);
                 }
+                self.static_routing.rule_removed(&removed, &self.io.vips);
             }
         }
     }
@@ -1035,6 +1045,8 @@ impl Router {
         self.io
             .alerts
             .reconfigure(reload.config.email_alerts.clone());
+        self.static_routing
+            .reload(HeldRouting::static_of(&reload.config), &self.io.vips);
         let mut previous: Vec<InstanceDriver> = std::mem::take(&mut self.drivers);
         let (mut unchanged, mut in_place, mut restarted, mut added) = (0, 0, 0, 0);
         let mut outcome = ReloadOutcome::default();

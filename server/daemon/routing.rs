@@ -19,10 +19,10 @@ use std::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::config::routes::PROTOCOL_KEEPALIVED;
-use crate::config::{InstanceSettings, VirtualRoute, VirtualRule};
+use crate::config::{Config, InstanceSettings, VirtualRoute, VirtualRule};
 use crate::net::{RemovedRoute, RemovedRule, Routing};
 
-use super::vips::{InstallReason, micros};
+use super::vips::{InstallReason, VipWorker, micros};
 
 /// The routes and rules an instance holds while master, in the order they are added.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,11 +47,30 @@ impl HeldRouting {
         self.routes.is_empty() && self.rules.is_empty()
     }
 
+    /// The static routes and rules of `config` (keepalived's `static_routes` and
+    /// `static_rules`).
+    pub fn static_of(config: &Config) -> Self {
+        HeldRouting {
+            routes: config.static_routes.clone(),
+            rules: config.static_rules.clone(),
+        }
+    }
+
     /// The tracked routes of `settings` that `removed` is.
     pub fn tracked_route(settings: &InstanceSettings, removed: &RemovedRoute) -> Self {
+        Self::of(settings).tracked_route_among(removed)
+    }
+
+    /// The tracked rules of `settings` that `removed` is.
+    pub fn tracked_rule(settings: &InstanceSettings, removed: &RemovedRule) -> Self {
+        Self::of(settings).tracked_rule_among(removed)
+    }
+
+    /// Those of these tracked routes that `removed` is.
+    fn tracked_route_among(&self, removed: &RemovedRoute) -> Self {
         HeldRouting {
-            routes: settings
-                .virtual_routes
+            routes: self
+                .routes
                 .iter()
                 .filter(|route| !route.no_track && removed.is(route))
                 .cloned()
@@ -60,12 +79,12 @@ impl HeldRouting {
         }
     }
 
-    /// The tracked rules of `settings` that `removed` is.
-    pub fn tracked_rule(settings: &InstanceSettings, removed: &RemovedRule) -> Self {
+    /// Those of these tracked rules that `removed` is.
+    fn tracked_rule_among(&self, removed: &RemovedRule) -> Self {
         HeldRouting {
             routes: Vec::new(),
-            rules: settings
-                .virtual_rules
+            rules: self
+                .rules
                 .iter()
                 .filter(|rule| !rule.no_track && removed.is(rule))
                 .cloned()
@@ -89,6 +108,56 @@ impl HeldRouting {
                 .cloned()
                 .collect(),
         }
+    }
+}
+
+/// What the log lines of static routes and rules name as their instance.
+const STATIC: &str = "(static)";
+
+/// The static routes and rules (keepalived's `static_routes` and `static_rules`): added when
+/// the daemon starts, whatever the instances' states, removed when it stops, put back when
+/// someone deletes a tracked one (as keepalived's `reinstate_static_route()` and
+/// `reinstate_static_rule()` do), and changed by a reload. keepalived 2.2.7 adds them at
+/// start and removes them at exit too (`keepalived/vrrp/vrrp_daemon.c`).
+#[derive(Debug, Default)]
+pub struct StaticRouting {
+    held: HeldRouting,
+}
+
+impl StaticRouting {
+    /// The static routes and rules of a configuration, not added yet.
+    pub fn new(held: HeldRouting) -> Self {
+        StaticRouting { held }
+    }
+
+    /// Adds them all.
+    pub fn start(&self, vips: &VipWorker) {
+        vips.install_routing(STATIC, self.held.clone(), InstallReason::TakeOver);
+    }
+
+    /// Removes them all.
+    pub fn stop(&self, vips: &VipWorker) {
+        vips.remove_routing(STATIC, self.held.clone(), Removal::Release);
+    }
+
+    /// Puts back the tracked static route `removed` is, if it is one.
+    pub fn route_removed(&self, removed: &RemovedRoute, vips: &VipWorker) {
+        let lost = self.held.tracked_route_among(removed);
+        vips.install_routing(STATIC, lost, InstallReason::PutBack);
+    }
+
+    /// Puts back the tracked static rule `removed` is, if it is one.
+    pub fn rule_removed(&self, removed: &RemovedRule, vips: &VipWorker) {
+        let lost = self.held.tracked_rule_among(removed);
+        vips.install_routing(STATIC, lost, InstallReason::PutBack);
+    }
+
+    /// Moves to the static routes and rules of a reloaded configuration: removes those that
+    /// went, adds those that came.
+    pub fn reload(&mut self, new: HeldRouting, vips: &VipWorker) {
+        vips.remove_routing(STATIC, self.held.without(&new), Removal::Release);
+        vips.install_routing(STATIC, new.without(&self.held), InstallReason::Reload);
+        self.held = new;
     }
 }
 

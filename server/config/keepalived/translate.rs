@@ -108,6 +108,7 @@ pub(super) fn translate(
         claimed: BTreeMap::new(),
         current_instance: None,
         rule_priorities: routes::RulePriorities::default(),
+        static_routing: routes::StaticRouting::default(),
     };
     // Definitions first: keepalived lets an instance refer to a script defined after it.
     // global_defs before the scripts, wherever it is: its script_user applies to them all.
@@ -136,6 +137,7 @@ pub(super) fn translate(
             "global_defs" | "vrrp_script" | "vrrp_track_file" | "track_file" => {}
             "vrrp_instance" => translator.instance(node, &mut instances),
             "vrrp_sync_group" => translator.sync_group(node, &mut sync_groups),
+            "static_routes" | "static_rules" => translator.static_routing(node),
             _ => translator.not_translated(node, &FieldPath::root().key(&named(node)), ""),
         }
     }
@@ -152,6 +154,13 @@ pub(super) fn translate(
     }
     translator.email_alerts(&mut native, &mut instances);
     native.insert("instances".into(), Value::Table(instances));
+    let static_routing = std::mem::take(&mut translator.static_routing);
+    if !static_routing.routes.is_empty() {
+        native.insert("static_routes".into(), Value::Array(static_routing.routes));
+    }
+    if !static_routing.rules.is_empty() {
+        native.insert("static_rules".into(), Value::Array(static_routing.rules));
+    }
     if !sync_groups.is_empty() {
         native.insert("sync_groups".into(), Value::Table(sync_groups));
     }
@@ -234,6 +243,8 @@ struct Translator<'d> {
     current_instance: Option<String>,
     /// The preferences rules without one get.
     rule_priorities: routes::RulePriorities,
+    /// The top-level `static_routes` and `static_rules`.
+    static_routing: routes::StaticRouting,
 }
 
 impl Translator<'_> {

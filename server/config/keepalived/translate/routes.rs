@@ -17,6 +17,13 @@ use super::super::super::settings::Family;
 use super::super::parse::Node;
 use super::{InstanceTranslation, Translator};
 
+/// The top-level `static_routes` and `static_rules` entries, as native text.
+#[derive(Debug, Default)]
+pub(super) struct StaticRouting {
+    pub(super) routes: Vec<Value>,
+    pub(super) rules: Vec<Value>,
+}
+
 /// The preference the next rule without one gets, per family, counting down in file order
 /// across instances as keepalived's `next_rule_priority_ipv4` / `_ipv6` do.
 #[derive(Debug)]
@@ -43,7 +50,75 @@ impl Translator<'_> {
         path: &FieldPath,
         instance: &mut InstanceTranslation,
     ) {
-        let native_path = path.key("virtual_routes");
+        let routes = self.route_entries(node, keyword_path, &path.key("virtual_routes"));
+        let origin = Self::origin(node, keyword_path);
+        self.set(&mut instance.table, path, "virtual_routes", routes, origin);
+    }
+
+    /// `virtual_rules { ... }` of an instance.
+    pub(super) fn virtual_rules(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        path: &FieldPath,
+        instance: &mut InstanceTranslation,
+    ) {
+        let rules = self.rule_entries(node, keyword_path, &path.key("virtual_rules"));
+        let origin = Self::origin(node, keyword_path);
+        self.set(&mut instance.table, path, "virtual_rules", rules, origin);
+    }
+
+    /// A top-level `static_routes { ... }` or `static_rules { ... }`, added to those of
+    /// earlier blocks (keepalived lets a file have several).
+    pub(super) fn static_routing(&mut self, node: &Node) {
+        let path = FieldPath::root().key(&node.keyword);
+        let origin = Self::origin(node, &path);
+        self.origins.entry(path.clone()).or_insert(origin);
+        let routes = node.keyword == "static_routes";
+        let first = if routes {
+            self.static_routing.routes.len()
+        } else {
+            self.static_routing.rules.len()
+        };
+        let entries = if routes {
+            self.route_entries_from(node, &path, &path, first)
+        } else {
+            self.rule_entries_from(node, &path, &path, first)
+        };
+        if routes {
+            self.static_routing.routes.extend(entries);
+        } else {
+            self.static_routing.rules.extend(entries);
+        }
+    }
+
+    fn route_entries(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        native_path: &FieldPath,
+    ) -> Value {
+        Value::Array(self.route_entries_from(node, keyword_path, native_path, 0))
+    }
+
+    fn rule_entries(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        native_path: &FieldPath,
+    ) -> Value {
+        Value::Array(self.rule_entries_from(node, keyword_path, native_path, 0))
+    }
+
+    /// The routes of `node`'s block as native text; the first is element `first` of the
+    /// native list at `native_path`.
+    fn route_entries_from(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        native_path: &FieldPath,
+        first: usize,
+    ) -> Vec<Value> {
         let mut routes = Vec::new();
         for entry in self.block(node, keyword_path) {
             let entry_path = keyword_path.key(&entry.keyword);
@@ -68,35 +143,28 @@ impl Translator<'_> {
                     entry,
                     &entry_path,
                     "not tracked, as keepalived does not track a route without `dev`: \
-                     deleting it while master is not undone (written as no_track)",
+                     deleting it is not undone (written as no_track)",
                 );
                 route.no_track = true;
             }
             self.origins.insert(
-                native_path.index(routes.len()),
+                native_path.index(first + routes.len()),
                 Self::origin(entry, &entry_path),
             );
             routes.push(Value::String(route.to_string()));
         }
-        let origin = Self::origin(node, keyword_path);
-        self.set(
-            &mut instance.table,
-            path,
-            "virtual_routes",
-            Value::Array(routes),
-            origin,
-        );
+        routes
     }
 
-    /// `virtual_rules { ... }` of an instance.
-    pub(super) fn virtual_rules(
+    /// The rules of `node`'s block as native text; the first is element `first` of the
+    /// native list at `native_path`.
+    fn rule_entries_from(
         &mut self,
         node: &Node,
         keyword_path: &FieldPath,
-        path: &FieldPath,
-        instance: &mut InstanceTranslation,
-    ) {
-        let native_path = path.key("virtual_rules");
+        native_path: &FieldPath,
+        first: usize,
+    ) -> Vec<Value> {
         let mut rules = Vec::new();
         for entry in self.block(node, keyword_path) {
             let entry_path = keyword_path.key(&entry.keyword);
@@ -142,19 +210,12 @@ impl Translator<'_> {
                 self.warn(entry, &entry_path, message);
             }
             self.origins.insert(
-                native_path.index(rules.len()),
+                native_path.index(first + rules.len()),
                 Self::origin(entry, &entry_path),
             );
             rules.push(Value::String(read.value.to_string()));
         }
-        let origin = Self::origin(node, keyword_path);
-        self.set(
-            &mut instance.table,
-            path,
-            "virtual_rules",
-            Value::Array(rules),
-            origin,
-        );
+        rules
     }
 
     /// The words of one entry as one line, or `None` after reporting a block in it.
