@@ -609,3 +609,44 @@ fn static_routes_and_rules_stay_while_the_daemon_runs() {
     assert!(listing(&lab, MASTER, &["-4", "route", "show", "table", "200"]).is_empty());
     lab.finish();
 }
+
+/// A master killed with SIGKILL cannot remove its routes and rules (keepalived's stay too);
+/// the next start removes those of keepalived's protocol before entering Backup, so a
+/// backup does not route as the master does.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn a_restart_removes_what_a_killed_master_left() {
+    netns::require_root("a_restart_removes_what_a_killed_master_left");
+    let lab = DaemonLab::new(Lab::builder().host(MASTER).host(BACKUP).build());
+    let (master, backup) = lab.start_pair(MASTER, instance(150), BACKUP, instance(100));
+    assert!(wait_routing(&lab, MASTER, true, ELECTION));
+    lab.signal(&master, Signal::SIGKILL);
+    assert!(lab.wait_exit(&master, EXIT_WAIT).is_some());
+    assert!(
+        wait_routing(&lab, BACKUP, true, ELECTION),
+        "{}",
+        backup.log_text()
+    );
+    // Left behind by the kill, beside the new master's.
+    assert!(wait_routing(&lab, MASTER, true, Duration::ZERO));
+    let restarted = lab.start(MASTER, &[instance(50)]);
+    assert!(restarted.wait_state_count("BACKUP", 1, ELECTION));
+    assert!(
+        wait_routing(&lab, MASTER, false, MARGIN),
+        "left after the restart: {:?} {:?}\n{}",
+        routes(&lab, MASTER),
+        rules(&lab, MASTER),
+        restarted.log_text()
+    );
+    assert!(
+        !restarted
+            .logged(
+                "removed a virtual route or rule left by an earlier run before starting as backup"
+            )
+            .is_empty()
+    );
+    assert!(wait_routing(&lab, BACKUP, true, Duration::ZERO));
+    stop(&lab, &restarted);
+    stop(&lab, &backup);
+    lab.finish();
+}

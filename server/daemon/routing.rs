@@ -18,7 +18,6 @@ use std::time::Instant;
 
 use tracing::{error, info, warn};
 
-use crate::config::routes::PROTOCOL_KEEPALIVED;
 use crate::config::{Config, InstanceSettings, VirtualRoute, VirtualRule};
 use crate::net::{RemovedRoute, RemovedRule, Routing};
 
@@ -188,28 +187,18 @@ pub enum Removal {
     /// The instance left Master (or stops, or a reload dropped them).
     Release,
     /// Before the instance first enters Backup: an earlier run killed while master left
-    /// them, and a backup must not route as the master does. Only those of keepalived's
-    /// protocol are removed: one of another protocol may be the host's own.
+    /// them, and a backup must not route as the master does. The delete carries every
+    /// attribute of the entry, its protocol included, so it removes only an identical one.
     Stale,
 }
 
 /// Removes `held`: rules first, then routes, the reverse of [`install`].
 pub async fn remove(routing: &Routing, instance: &str, held: &HeldRouting, why: Removal) {
-    let ours =
-        |protocol: Option<u8>| why == Removal::Release || protocol == Some(PROTOCOL_KEEPALIVED);
-    for rule in held
-        .rules
-        .iter()
-        .filter(|rule| ours(rule.effective_protocol()))
-    {
+    for rule in &held.rules {
         let result = routing.remove_rule(rule).await;
         log_removal(instance, "rule", &rule.to_string(), result, why);
     }
-    for route in held
-        .routes
-        .iter()
-        .filter(|route| ours(Some(route.effective_protocol())))
-    {
+    for route in &held.routes {
         let result = routing.remove_route(route).await;
         log_removal(instance, "route", &route.to_string(), result, why);
     }
