@@ -188,7 +188,8 @@ pub enum Removal {
     Release,
     /// Before the instance first enters Backup: an earlier run killed while master left
     /// them, and a backup must not route as the master does. The delete carries every
-    /// attribute of the entry, its protocol included, so it removes only an identical one.
+    /// attribute of the entry (its protocol, where it has one), so it removes only an
+    /// identical one.
     Stale,
 }
 
