@@ -13,8 +13,9 @@ use vrrp_sidecar::config::{
     ConfigError, ConfigSource, Diagnostic, KeepalivedOptions, LogFormat, load_keepalived_conf_with,
     to_native_toml,
 };
-use vrrp_sidecar::daemon::privileges;
-use vrrp_sidecar::daemon::{self, logging};
+use vrrp_sidecar::daemon;
+use vrrp_sidecar::host::logging;
+use vrrp_sidecar::host::privileges;
 use vrrp_sidecar::telemetry::Telemetry;
 
 /// Exit status for a configuration that does not pass its checks: sysexits.h's EX_CONFIG,
@@ -224,7 +225,7 @@ fn run(
     for warning in &warnings {
         warn!(%warning, "configuration warning");
     }
-    let refused = privileges::checks_refused_as_root(&config);
+    let refused = vrrp_sidecar::router::reload::checks_refused_as_root(&config);
     if !refused.is_empty() {
         for problem in &refused {
             eprintln!("{}: {problem}", source.path().display());

@@ -655,6 +655,27 @@ fn instance_names_can_be_named_by_variables() {
 }
 
 #[test]
+fn health_checks_follow_the_rules_the_api_follows() {
+    // One set of rules (config::check_rules): what RegisterHealthCheck refuses, the file
+    // refuses, with the same reason.
+    assert_eq!(
+        web_problems(
+            "[instances.web.health_checks.a]\nkind = \"http\"\nurl = \"https://192.0.2.1/\"\n\
+             [instances.web.health_checks.b]\nkind = \"interface\"\ninterface = \"..\"\n\
+             [instances.web.health_checks.c]\nkind = \"tcp\"\naddress = \"192.0.2.1:80\"\ninterval = \"5ms\"\n"
+        ),
+        [
+            "test.toml:7: instances.web.health_checks.a.url: \"https://192.0.2.1/\": https is not \
+             supported yet; use http://",
+            "test.toml:10: instances.web.health_checks.b.interface: \"..\" is not an interface \
+             name: 1 to 15 bytes, not . or .., without '/', ':' or spaces",
+            "test.toml:14: instances.web.health_checks.c.interval: 5ms is out of range: use 10ms \
+             to 86400s",
+        ]
+    );
+}
+
+#[test]
 fn health_check_problems() {
     assert_eq!(
         web_problems(
@@ -666,7 +687,7 @@ fn health_check_problems() {
             "test.toml:6: instances.web.health_checks.a.kind: \"ping\" is not one of exec, tcp, \
              http, grpc, interface, file",
             "test.toml:9: instances.web.health_checks.b.url: \"ftp://192.0.2.1/\" is not an \
-             http:// or https:// URL",
+             http:// URL",
             "test.toml:13: instances.web.health_checks.c.weight: 300 is out of range -254..254 \
              (0 puts the instance in Fault while the check fails)",
             "test.toml:14: instances.web.health_checks.c.adress: unknown key; known keys here: \

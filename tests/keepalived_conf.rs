@@ -891,6 +891,73 @@ fn an_unquoted_notify_line_names_a_user_as_keepalived_reads_it() {
     );
 }
 
+/// With `enable_script_security` and no `script_user`, keepalived 2.2.7 runs scripts and
+/// notify programs as the user keepalived_script, and where there is no such user it
+/// refuses root in its place: it removes every script without a `user` of its own and
+/// ignores every notify program (seen in the lab: "Unable to set default user for vrrp script
+/// chk - removing", "Failed to set default user for notify script ... - ignoring"). Without
+/// `enable_script_security` it falls back to root.
+#[test]
+fn script_security_without_a_script_user_follows_keepalived() {
+    let body = "vrrp_script chk {\n script /bin/true\n}\n\
+                vrrp_script own {\n script /bin/true\n user root\n}\n\
+                vrrp_instance web {\n interface eth0\n virtual_router_id 7\n \
+                virtual_ipaddress {\n  192.0.2.7\n }\n \
+                track_script {\n  chk\n  own\n }\n \
+                notify_master \"/bin/true master\"\n}\n";
+    let secure = write_conf(
+        "script-security-default-user",
+        &format!("global_defs {{\n enable_script_security\n}}\n{body}"),
+    );
+    let (config, warnings) =
+        load_keepalived_conf(&secure).unwrap_or_else(|error| panic!("{error}"));
+    let checks = |config: &Config| -> Vec<(String, Option<String>)> {
+        config.instances[0]
+            .health_checks
+            .iter()
+            .map(|check| match &check.probe {
+                Probe::Exec { user, .. } => (check.name.clone(), user.clone()),
+                other => panic!("not an exec check: {other:?}"),
+            })
+            .collect()
+    };
+    let has_default_user = nix::unistd::User::from_name("keepalived_script")
+        .ok()
+        .flatten()
+        .is_some();
+    if has_default_user {
+        assert_eq!(
+            checks(&config),
+            [
+                ("chk".to_owned(), Some("keepalived_script".to_owned())),
+                ("own".to_owned(), Some("root".to_owned()))
+            ]
+        );
+        assert!(config.instances[0].notify.on_master.is_some());
+    } else {
+        assert_eq!(
+            checks(&config),
+            [("own".to_owned(), Some("root".to_owned()))]
+        );
+        assert_eq!(config.instances[0].notify.on_master, None);
+        let removed: Vec<String> = warnings
+            .iter()
+            .filter(|warning| warning.message.contains("no user to run it as"))
+            .map(|warning| warning.keyword_path.to_string())
+            .collect();
+        assert_eq!(
+            removed,
+            ["vrrp_script chk", "vrrp_instance web.notify_master"]
+        );
+    }
+    // Without enable_script_security, root when there is no keepalived_script.
+    let open = write_conf("script-security-off", body);
+    let (config, _) = load_keepalived_conf(&open).unwrap_or_else(|error| panic!("{error}"));
+    let expected_chk_user = has_default_user.then(|| "keepalived_script".to_owned());
+    assert_eq!(checks(&config)[0], ("chk".to_owned(), expected_chk_user));
+    assert!(config.instances[0].notify.on_master.is_some());
+}
+
 /// Script lines are split as keepalived splits them: a single-quoted command, a command
 /// with nested quotes, words after the command ignored with a warning.
 #[test]

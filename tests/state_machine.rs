@@ -864,6 +864,50 @@ fn resign_with_a_hold_down_preempts_the_successor_again_once_it_ends() {
 }
 
 #[test]
+fn resign_without_hold_down_ends_when_the_successor_lowers_its_priority() {
+    // A sync group hands over this way: the yield keeps two hosts that rank the members
+    // differently from taking the group from each other in turn, but must not outlive a
+    // successor whose own priority fell (its check failed).
+    let clock = Clock::new();
+    let config = v3_config(150);
+    let mut instance = master(config.clone(), &clock);
+    instance
+        .handle_command(clock.ms(5000), Command::Resign { hold_down: None })
+        .unwrap();
+    let successor = ip("192.0.2.20");
+    instance
+        .handle_packet(clock.ms(5600), successor, &advert_like(&config, 200))
+        .unwrap();
+    drain(&mut instance);
+    assert_eq!(instance.state(), State::Backup);
+    // Its adverts at an unchanged priority keep the yield: the timer restarts.
+    let within = clock.ms(6600);
+    instance
+        .handle_packet(within, successor, &advert_like(&config, 200))
+        .unwrap();
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(within + instance.master_down_interval())
+    );
+    // The successor drops to 100, below our 150: its advert is discarded as Preempt_Mode
+    // says, and the timer last set takes us back.
+    let deadline = instance.poll_timeout().expect("the master-down timer runs");
+    instance
+        .handle_packet(clock.ms(7600), successor, &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(instance.poll_timeout(), Some(deadline));
+    instance.handle_timeout(deadline);
+    assert_eq!(
+        transitions(&drain(&mut instance)),
+        vec![(
+            State::Backup,
+            State::Master,
+            TransitionReason::PreemptedLowerPriorityMaster
+        )]
+    );
+}
+
+#[test]
 fn resign_without_successor_lets_go_after_master_down_interval_repeating_priority_zero() {
     let clock = Clock::new();
     let mut instance = master(v3_config(200), &clock);

@@ -20,8 +20,9 @@ pub enum Command {
     /// addresses until the successor's advertisement is heard, or Master_Down_Interval passes,
     /// then remove them and become Backup. Afterwards the instance does not preempt its
     /// successor (as if `preempt` were off) for `hold_down` from the command, or, without
-    /// one, until it becomes master again or its priority is set. Only a master can resign;
-    /// resigning twice is a no-op.
+    /// one, until it becomes master again, its priority is set, or the successor advertises
+    /// a lower priority than it did before. Only a master can resign; resigning twice is a
+    /// no-op.
     Resign {
         /// How long the successor is left alone; `None`: until a priority change.
         hold_down: Option<Duration>,

@@ -5,6 +5,8 @@
 
 use thiserror::Error;
 
+use super::packet::DecodeError;
+
 /// Why an instance refused an advertisement the codec accepted (RFC 9568 §7.1, RFC 3768 §7.1:
 /// the checks that need the instance's configuration or state). The advertisement changes
 /// nothing and is counted under its reason.
@@ -95,6 +97,60 @@ impl Counters {
 
     pub(crate) fn count_drop(&mut self, reason: DropReason) {
         self.dropped[reason.index()] += 1;
+    }
+}
+
+/// Adverts the codec refused, by the RFC 6527 statistic they belong to
+/// (`vrrpv3StatisticsRcvd*`), for the API's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeErrorCounts {
+    /// TTL or hop limit other than 255 (RFC 9568 §7.1).
+    pub ttl: u64,
+    /// A version we do not speak, or not the instance's.
+    pub version: u64,
+    /// A type other than Advertisement.
+    pub kind: u64,
+    /// Too short, too long, or an address count that does not fit the packet.
+    pub length: u64,
+    /// A bad checksum.
+    pub checksum: u64,
+    /// VRRPv2 authentication that differs from ours or that we cannot check.
+    pub auth: u64,
+    /// An advertisement interval of zero.
+    pub interval: u64,
+}
+
+impl DecodeErrorCounts {
+    /// Counts one refused advert under its statistic.
+    pub fn count(&mut self, error: &DecodeError) {
+        let counter = match error {
+            DecodeError::HopLimit { .. } => &mut self.ttl,
+            DecodeError::UnknownVersion(_)
+            | DecodeError::UnexpectedVersion { .. }
+            | DecodeError::V2OverIpv6 => &mut self.version,
+            DecodeError::UnknownType(_) => &mut self.kind,
+            DecodeError::Truncated { .. }
+            | DecodeError::TrailingBytes { .. }
+            | DecodeError::MixedIpFamilies { .. } => &mut self.length,
+            DecodeError::Checksum { .. } => &mut self.checksum,
+            DecodeError::AuthenticationHeaderUnsupported
+            | DecodeError::UnknownAuthType(_)
+            | DecodeError::AuthTypeMismatch { .. }
+            | DecodeError::PasswordMismatch => &mut self.auth,
+            DecodeError::ZeroInterval => &mut self.interval,
+        };
+        *counter += 1;
+    }
+
+    /// Every refused advert, whatever the reason.
+    pub fn total(&self) -> u64 {
+        self.ttl
+            + self.version
+            + self.kind
+            + self.length
+            + self.checksum
+            + self.auth
+            + self.interval
     }
 }
 

@@ -70,8 +70,15 @@ pub struct Instance {
 /// How long a router that resigned leaves its lower-priority successor alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Yielding {
-    /// Until our priority is set (or we become master again some other way).
-    UntilPriorityChanges,
+    /// Until our priority is set (or we become master again some other way), or until the
+    /// master we follow advertises a lower priority than it last did: its own standing fell
+    /// (a check failed, its operator lowered it), so the reason to leave it alone is gone. A
+    /// sync group hands over this way, and its members would otherwise never take the group
+    /// back from a successor whose priority dropped below theirs.
+    UntilPriorityChanges {
+        /// The master we follow and the priority of its last advert we accepted.
+        successor: Option<(IpAddr, u8)>,
+    },
     /// Until this moment: the `hold_down` of the `Resign`. Then the next advert of the
     /// lower-priority master is discarded as Preempt_Mode says, and Master_Down_Timer takes
     /// us back.
@@ -434,28 +441,31 @@ impl Instance {
                 master_down_timer: master_down_timer.min(now + self.skew_time()),
                 cause: DownTimerCause::PriorityZero,
             };
-        } else if advert.priority >= self.priority.get()
-            || !self.preempts(now)
-            || self.preempt_held(now)
-        {
-            // VRRPv3 learns the interval before recomputing the timers from it; in VRRPv2 a
-            // different interval was dropped above, so ours is already the master's.
-            if self.config.version == Version::V3 {
-                self.master_adver_interval = advert.advert_interval;
-            }
-            self.master_address = Some(from);
-            self.phase = Phase::Backup {
-                master_down_timer: now + self.master_down_interval(),
-                cause: DownTimerCause::MasterSilent,
-            };
         } else {
-            // A lower-priority master: discard it and leave the timer running, so we take
-            // over when it fires.
-            self.counters.lower_priority_discarded += 1;
-            self.phase = Phase::Backup {
-                master_down_timer,
-                cause: DownTimerCause::Preempting,
-            };
+            // Evaluated on every advert, whatever its priority: a yield follows the
+            // successor's priority, which may fall below ours later.
+            let preempts = self.preempts(now, from, advert.priority);
+            if advert.priority >= self.priority.get() || !preempts || self.preempt_held(now) {
+                // VRRPv3 learns the interval before recomputing the timers from it; in
+                // VRRPv2 a different interval was dropped above, so ours is already the
+                // master's.
+                if self.config.version == Version::V3 {
+                    self.master_adver_interval = advert.advert_interval;
+                }
+                self.master_address = Some(from);
+                self.phase = Phase::Backup {
+                    master_down_timer: now + self.master_down_interval(),
+                    cause: DownTimerCause::MasterSilent,
+                };
+            } else {
+                // A lower-priority master: discard it and leave the timer running, so we
+                // take over when it fires.
+                self.counters.lower_priority_discarded += 1;
+                self.phase = Phase::Backup {
+                    master_down_timer,
+                    cause: DownTimerCause::Preempting,
+                };
+            }
         }
     }
 
@@ -575,7 +585,7 @@ impl Instance {
                 self.send_advertisement(PRIORITY_STOPPING);
                 self.yielding = Some(match hold_down {
                     Some(hold_down) => Yielding::Until(now + hold_down),
-                    None => Yielding::UntilPriorityChanges,
+                    None => Yielding::UntilPriorityChanges { successor: None },
                 });
                 self.phase = Phase::Master {
                     adver_timer: now + self.config.advert_interval.as_duration(),
@@ -770,12 +780,21 @@ impl Instance {
     }
 
     /// Whether a lower-priority master is to be preempted (Preempt_Mode, RFC 9568 §6.1),
-    /// unless we resigned in its favour and the hold-down has not ended.
-    fn preempts(&self, now: Instant) -> bool {
-        let yielding = match self.yielding {
+    /// unless we resigned in its favour and the hold-down has not ended; `from` advertised
+    /// `theirs`, which a yield without hold-down follows.
+    fn preempts(&mut self, now: Instant, from: IpAddr, theirs: u8) -> bool {
+        let yielding = match &mut self.yielding {
             None => false,
-            Some(Yielding::UntilPriorityChanges) => true,
-            Some(Yielding::Until(end)) => now < end,
+            Some(Yielding::UntilPriorityChanges { successor }) => {
+                let dropped =
+                    successor.is_some_and(|(master, known)| master == from && theirs < known);
+                *successor = Some((from, theirs));
+                if dropped {
+                    self.yielding = None;
+                }
+                !dropped
+            }
+            Some(Yielding::Until(end)) => now < *end,
         };
         self.config.preempt && !yielding
     }

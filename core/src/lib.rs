@@ -13,6 +13,8 @@
 //! - [`timers`]: Skew_Time and Master_Down_Interval.
 //! - [`family`]: the address family, its VRRP multicast group, the hop limit.
 //! - [`priority`]: priorities and the effective priority under tracked checks.
+//! - [`node`]: every instance of one host, with the rules between them (sync groups,
+//!   handover grace, announcements, health-check holds), routing packets by link and VRID.
 
 pub mod action;
 pub mod command;
@@ -21,6 +23,7 @@ pub mod family;
 pub mod instance;
 pub mod instance_config;
 pub mod interval;
+pub mod node;
 pub mod packet;
 pub mod priority;
 pub mod state;
@@ -28,7 +31,7 @@ pub mod timers;
 
 pub use action::Action;
 pub use command::{Command, CommandRejected};
-pub use counters::{Counters, DropReason};
+pub use counters::{Counters, DecodeErrorCounts, DropReason};
 pub use family::{Family, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT};
 pub use instance::Instance;
 pub use instance_config::{InstanceConfig, InstanceConfigError};

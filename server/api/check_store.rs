@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{error, info};
 
-use crate::daemon::status::{CheckOwner, CheckStatus};
+use crate::events::status::{CheckOwner, CheckStatus};
 use crate::health::CheckSpec;
 
 use super::{checks, convert, v1};

@@ -12,28 +12,19 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Status, Streaming};
 
-use crate::daemon::checks::{CheckError, NAME_LIMIT};
-use crate::daemon::control::RouterHandle;
+use crate::config::check_rules;
 use crate::health::runner::Probe;
 use crate::health::{
     CheckSpec, DEFAULT_HTTP_STATUSES, DEFAULT_KILL_GRACE, ExecSpec, HttpSpec, LeaseInput,
     LeaseSpec, OnLeaseExpiry, ProbeSpec,
 };
+use crate::router::checks::CheckError;
+use crate::router::control::RouterHandle;
 
 use super::convert;
 use super::service::control_status;
 use super::v1;
 use super::v1::health_check_spec::Kind;
-
-/// The interval and timeout of a probed check when the spec leaves them out.
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The shortest interval or lease TTL taken: shorter only loads the daemon, and is below what
-/// the 1 ms timer precision of the check tasks can honour.
-const SHORTEST_PERIOD: Duration = Duration::from_millis(10);
-
-/// The longest interval, timeout or lease TTL taken: a day; a longer one is a mistake.
-const LONGEST_PERIOD: Duration = Duration::from_secs(86_400);
 
 /// Acknowledgements waiting for a slow `ReportHealth` reader; a reader this far behind makes
 /// its own stream wait, never the lease task.
@@ -49,13 +40,13 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
             "is empty: name the instances whose priority the check moves",
         ));
     }
-    let weight = i16::try_from(spec.weight)
-        .ok()
-        .filter(|weight| (-254..=254).contains(weight))
+    let weight = Some(i64::from(spec.weight))
+        .filter(|weight| check_rules::WEIGHTS.contains(weight))
+        .and_then(|weight| i16::try_from(weight).ok())
         .ok_or_else(|| invalid("spec.weight", "must be within -254..254"))?;
     let rise = count(spec.rise, "spec.rise")?;
     let fall = count(spec.fall, "spec.fall")?;
-    let interval = period(spec.interval, "spec.interval")?.unwrap_or(DEFAULT_INTERVAL);
+    let interval = period(spec.interval, "spec.interval")?.unwrap_or(check_rules::DEFAULT_INTERVAL);
     let timeout = period(spec.timeout, "spec.timeout")?.unwrap_or(interval);
     let probe = match spec.kind {
         None => {
@@ -89,17 +80,13 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
             address: socket_address(&tcp.address, "spec.tcp.address")?,
         },
         Some(Kind::Http(http)) => {
-            if !http.url.starts_with("http://") {
-                return Err(invalid(
-                    "spec.http.url",
-                    "must start with http:// (https is not supported yet)",
-                ));
-            }
+            check_rules::http_url(&http.url)
+                .map_err(|problem| invalid("spec.http.url", &problem))?;
             let mut expected_statuses = Vec::new();
             for status in http.expected_status {
-                let status = u16::try_from(status)
-                    .ok()
-                    .filter(|status| (100..=599).contains(status))
+                let status = Some(i64::from(status))
+                    .filter(|status| check_rules::HTTP_STATUSES.contains(status))
+                    .and_then(|status| u16::try_from(status).ok())
                     .ok_or_else(|| {
                         invalid(
                             "spec.http.expected_status",
@@ -122,32 +109,16 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
             service: Some(grpc.service).filter(|service| !service.is_empty()),
         },
         Some(Kind::Interface(interface)) => {
-            // Linux interface names: 1..15 bytes, no '/', ':' or white space (dev_valid_name).
-            let valid = (1..=15).contains(&interface.name.len())
-                && interface.name != "."
-                && interface.name != ".."
-                && !interface
-                    .name
-                    .chars()
-                    .any(|c| c == '/' || c == ':' || c.is_whitespace());
-            if !valid {
-                return Err(invalid(
-                    "spec.interface.name",
-                    "is not an interface name: 1 to 15 bytes without '/', ':' or spaces",
-                ));
-            }
+            check_rules::interface_name(&interface.name)
+                .map_err(|problem| invalid("spec.interface.name", &problem))?;
             ProbeSpec::Interface {
                 name: interface.name,
             }
         }
         Some(Kind::File(file)) => {
             let path = std::path::PathBuf::from(file.path);
-            if !path.is_absolute() {
-                return Err(invalid(
-                    "spec.file.path",
-                    "must be an absolute path: the daemon's working directory is not the caller's",
-                ));
-            }
+            check_rules::absolute_path(&path)
+                .map_err(|problem| invalid("spec.file.path", &problem))?;
             ProbeSpec::File { path }
         }
         Some(Kind::Pushed(pushed)) => {
@@ -350,28 +321,16 @@ fn removed(name: &str) -> Status {
 }
 
 fn check_name(name: &str) -> Result<(), Status> {
-    let valid = !name.is_empty()
-        && name.len() <= NAME_LIMIT
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(invalid(
-            "spec.name",
-            &format!(
-                "{name:?} is not a check name: use 1 to {NAME_LIMIT} letters, digits, '-', '_' or '.'"
-            ),
-        ))
-    }
+    check_rules::registered_name(name).map_err(|problem| invalid("spec.name", &problem))
 }
 
 fn count(value: u32, field: &str) -> Result<u8, Status> {
     match value {
         0 => Ok(1),
-        value => u8::try_from(value)
-            .map_err(|_| invalid(field, "must be within 1..255 (0 means the default, 1)")),
+        value => Some(i64::from(value))
+            .filter(|value| check_rules::COUNTS.contains(value))
+            .and_then(|value| u8::try_from(value).ok())
+            .ok_or_else(|| invalid(field, "must be within 1..255 (0 means the default, 1)")),
     }
 }
 
@@ -379,16 +338,10 @@ fn period(value: Option<prost_types::Duration>, field: &str) -> Result<Option<Du
     let Some(value) = value else {
         return Ok(None);
     };
-    let period = Duration::try_from(value)
-        .ok()
-        .filter(|period| (SHORTEST_PERIOD..=LONGEST_PERIOD).contains(period))
-        .ok_or_else(|| {
-            invalid(
-                field,
-                &format!("must be within {SHORTEST_PERIOD:?} and {LONGEST_PERIOD:?}"),
-            )
-        })?;
-    Ok(Some(period))
+    let period = Duration::try_from(value).map_err(|_| invalid(field, "is negative"))?;
+    check_rules::period(period)
+        .map(Some)
+        .map_err(|problem| invalid(field, &problem))
 }
 
 fn socket_address(text: &str, field: &str) -> Result<SocketAddr, Status> {

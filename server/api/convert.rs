@@ -3,12 +3,11 @@
 use std::time::{Duration, SystemTime};
 
 use crate::config::{Family, Preempt};
-use crate::daemon::status::{
-    ChangeCause, CheckOwner, CheckStatus, DecodeErrorCounts, InstanceEvent, InstanceStatus,
-    MasterView,
+use crate::events::status::{
+    ChangeCause, CheckOwner, CheckStatus, InstanceEvent, InstanceStatus, MasterView,
 };
 use crate::health::{CheckSpec, OnLeaseExpiry, ProbeSpec};
-use crate::vrrp::{Counters, DropReason, FaultCause, State, TransitionReason, Version};
+use crate::vrrp::{FaultCause, State, TransitionReason, Version};
 
 use super::v1;
 use super::v1::watch_state_response::Kind;
@@ -80,24 +79,24 @@ pub fn master(view: &MasterView) -> v1::MasterInfo {
 }
 
 /// The RFC 6527 statistics: the core's counters plus the codec's refusals.
-pub fn counters(core: &Counters, decode: &DecodeErrorCounts) -> v1::Counters {
+pub fn counters(status: &InstanceStatus) -> v1::Counters {
+    let core = &status.counters;
+    let errors = status.receive_errors();
     v1::Counters {
         adverts_sent: core.adverts_sent,
         adverts_received: core.adverts_received,
         became_master: core.became_master,
         priority_zero_sent: core.priority_zero_sent,
         priority_zero_received: core.priority_zero_received,
-        ttl_errors: decode.ttl,
-        version_errors: decode.version
-            + core.dropped(DropReason::WrongVersion)
-            + core.dropped(DropReason::WrongFamily),
-        type_errors: decode.kind,
-        length_errors: decode.length + core.dropped(DropReason::EmptyAddressList),
-        checksum_errors: decode.checksum,
-        vrid_errors: core.dropped(DropReason::WrongVrid),
-        auth_errors: decode.auth + core.dropped(DropReason::AuthMismatch),
-        interval_errors: decode.interval + core.dropped(DropReason::IntervalMismatch),
-        address_list_errors: core.address_list_mismatches,
+        ttl_errors: errors.ttl,
+        version_errors: errors.version,
+        type_errors: errors.kind,
+        length_errors: errors.length,
+        checksum_errors: errors.checksum,
+        vrid_errors: errors.vrid,
+        auth_errors: errors.auth,
+        interval_errors: errors.interval,
+        address_list_errors: errors.address_list,
     }
 }
 
@@ -133,7 +132,7 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
         preempt,
         preempt_delay,
         accept_mode: settings.accept_mode,
-        counters: Some(counters(&status.counters, &status.decode_errors)),
+        counters: Some(counters(status)),
         health_checks: status.health_checks.iter().map(health_check).collect(),
         last_transition_time: status.last_transition.map(|(at, _)| timestamp(at)),
         last_transition_reason: status

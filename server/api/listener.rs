@@ -23,8 +23,14 @@ use tonic_health::ServingStatus;
 use tracing::{error, info, warn};
 
 use crate::config::{ApiSettings, TcpListenerSettings, TcpSecurity, TlsSettings};
-use crate::daemon::control::RouterHandle;
-use crate::telemetry::spans;
+use crate::router::control::RouterHandle;
+use crate::trace::tracing_enabled;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tonic::codegen::http;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::FILE_DESCRIPTOR_SET;
 use super::auth::{MutationGuard, TokensError};
@@ -143,7 +149,7 @@ impl ApiServer {
                 .http2_keepalive_interval(Some(KEEPALIVE))
                 .tcp_keepalive(Some(KEEPALIVE))
                 .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
-                .trace_fn(spans::grpc_request);
+                .trace_fn(grpc_request);
             server
                 .add_service(WatchStateRoute::new(
                     SidecarServer::new(SidecarService::new(
@@ -324,4 +330,39 @@ fn tls_config(tls: &TlsSettings) -> Result<ServerTlsConfig, ApiError> {
             .client_auth_optional(true);
     }
     Ok(config)
+}
+
+/// The span of one gRPC request, for tonic's `trace_fn`: named after the method, and a
+/// child of the caller's span when its metadata carries a W3C `traceparent`.
+pub fn grpc_request(request: &http::Request<()>) -> Span {
+    if !tracing_enabled() {
+        return Span::none();
+    }
+    let method = request.uri().path();
+    let span = tracing::info_span!(
+        "grpc.request",
+        otel.name = method,
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.method = method,
+    );
+    let caller = TraceContextPropagator::new().extract(&Headers(request.headers()));
+    if caller.span().span_context().is_valid() {
+        // Fails only for a span no OpenTelemetry layer records, which has no parent to set.
+        let _ = span.set_parent(caller);
+    }
+    span
+}
+
+/// Request metadata as the propagator reads it.
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
 }

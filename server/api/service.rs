@@ -8,11 +8,11 @@ use std::time::Duration;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::config::ConfigSource;
-use crate::daemon::control::{ControlError, RouterHandle};
-use crate::daemon::signals::{ReloadError, prepare_reload};
-use crate::daemon::status::InstanceEvent;
 use crate::events::Next;
+use crate::events::status::InstanceEvent;
 use crate::net::Netlink;
+use crate::router::control::{ControlError, RouterHandle};
+use crate::router::{ReloadError, prepare_reload};
 use crate::vrrp::{Priority, State};
 
 use super::auth::MutationGuard;

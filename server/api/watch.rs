@@ -46,9 +46,9 @@ use tonic::body::Body;
 use tonic::server::NamedService;
 use tower_service::Service;
 
-use crate::daemon::control::{ResumePoint, RouterHandle, WatchBeginning, WatchStart};
-use crate::daemon::status::{InstanceEvent, InstanceStatus};
+use crate::events::status::{InstanceEvent, InstanceStatus};
 use crate::events::{Epoch, Next, ResumeRefused, Revisioned, Subscription};
+use crate::router::control::{ResumePoint, RouterHandle, WatchBeginning, WatchStart};
 
 use super::convert;
 use super::listener::MAX_REQUEST_BYTES;

@@ -40,6 +40,7 @@
 //! 4. every problem is given its place by `locate.rs`: a line for TOML, the file for YAML,
 //!    the variable for an environment override.
 
+pub mod check_rules;
 mod duration;
 mod error;
 mod fields;

@@ -10,6 +10,7 @@ use ::config::Value;
 
 use crate::vrrp::{Auth, Version};
 
+use super::check_rules;
 use super::error::FieldPath;
 use super::fields::{Field, Finding, Findings, Table};
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
@@ -25,11 +26,9 @@ const DEFAULT_GARP_REPEAT: u8 = 5;
 /// keepalived's `vrrp_garp_master_delay` default: the second burst.
 const DEFAULT_GARP_SECOND_BURST: Duration = Duration::from_secs(5);
 /// keepalived's `vrrp_script` interval default.
-const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// keepalived's `preempt_delay` maximum.
 const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
 /// Linux interface names are at most 15 bytes (IFNAMSIZ is 16, with the NUL).
-const MAX_INTERFACE_NAME: usize = 15;
 /// The SMTP port when `smtp_server` names none.
 const DEFAULT_SMTP_PORT: u16 = 25;
 /// keepalived's `smtp_connect_timeout` default.
@@ -643,21 +642,8 @@ fn rule_entry(field: &Field) -> Result<VirtualRule, Finding> {
 
 fn interface_name(field: &Field) -> Result<String, Finding> {
     let name = field.non_empty_text()?;
-    check_interface_name(&name).map_err(|message| field.problem(message))?;
+    check_rules::interface_name(&name).map_err(|message| field.problem(message))?;
     Ok(name)
-}
-
-fn check_interface_name(name: &str) -> Result<(), String> {
-    if name.len() > MAX_INTERFACE_NAME {
-        Err(format!(
-            "\"{name}\" is {} bytes long; Linux interface names have at most {MAX_INTERFACE_NAME}",
-            name.len()
-        ))
-    } else if name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
-        Err(format!("\"{name}\" is not an interface name"))
-    } else {
-        Ok(())
-    }
 }
 
 fn ip_address(field: &Field) -> Result<IpAddr, Finding> {
@@ -678,15 +664,8 @@ fn socket_address(field: &Field) -> Result<SocketAddr, Finding> {
 
 fn absolute_path(field: &Field) -> Result<PathBuf, Finding> {
     let path = PathBuf::from(field.non_empty_text()?);
-    if path.is_absolute() {
-        Ok(path)
-    } else {
-        Err(field.problem(format!(
-            "\"{}\" is relative; write an absolute path (a relative one would depend on the \
-             daemon's working directory)",
-            path.display()
-        )))
-    }
+    check_rules::absolute_path(&path).map_err(|message| field.problem(message))?;
+    Ok(path)
 }
 
 /// One virtual address: `"192.0.2.100/24"`, or a table with `address` and optionally `label`
@@ -711,10 +690,11 @@ fn virtual_address(field: &Field, findings: &mut Findings) -> Option<VirtualAddr
     );
     let label = given(&mut table, "label", findings, |label| {
         let text = label.non_empty_text()?;
-        if text.len() > MAX_INTERFACE_NAME {
+        if text.len() > check_rules::MAX_INTERFACE_NAME {
             return Err(label.problem(format!(
-                "\"{text}\" is {} bytes long; Linux labels have at most {MAX_INTERFACE_NAME}",
-                text.len()
+                "\"{text}\" is {} bytes long; Linux labels have at most {}",
+                text.len(),
+                check_rules::MAX_INTERFACE_NAME
             )));
         }
         Ok(text)
@@ -885,25 +865,20 @@ fn read_health_check(
         Some(kind) => read_probe(kind, &mut table, findings),
         None => None,
     };
-    let positive = |field: &Field| {
-        let duration = field.duration()?;
-        if duration.is_zero() {
-            Err(field.problem("must be longer than zero"))
-        } else {
-            Ok(duration)
-        }
+    let period = |field: &Field| {
+        check_rules::period(field.duration()?).map_err(|message| field.problem(message))
     };
-    let interval = given(&mut table, "interval", findings, positive);
-    let timeout = given(&mut table, "timeout", findings, positive);
+    let interval = given(&mut table, "interval", findings, period);
+    let timeout = given(&mut table, "timeout", findings, period);
     let rise = given(&mut table, "rise", findings, |field| {
-        field.integer_in(1..=255, " consecutive successes")
+        field.integer_in(check_rules::COUNTS, " consecutive successes")
     });
     let fall = given(&mut table, "fall", findings, |field| {
-        field.integer_in(1..=255, " consecutive failures")
+        field.integer_in(check_rules::COUNTS, " consecutive failures")
     });
     let weight = given(&mut table, "weight", findings, |field| {
         field.integer_in(
-            -254..=254,
+            check_rules::WEIGHTS,
             " (0 puts the instance in Fault while the check fails)",
         )
     });
@@ -913,7 +888,7 @@ fn read_health_check(
     if kind.valid().is_some() {
         table.finish(findings);
     }
-    let interval = interval.or(DEFAULT_CHECK_INTERVAL)?;
+    let interval = interval.or(check_rules::DEFAULT_INTERVAL)?;
     Some(HealthCheck {
         name,
         probe: probe?,
@@ -970,17 +945,16 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
         ProbeKind::Http => {
             let url = required(table, "url", "what to GET", findings, |field| {
                 let url = field.non_empty_text()?;
-                if url.starts_with("http://") || url.starts_with("https://") {
-                    Ok(url)
-                } else {
-                    Err(field.problem(format!("\"{url}\" is not an http:// or https:// URL")))
-                }
+                check_rules::http_url(&url).map_err(|message| field.problem(message))?;
+                Ok(url)
             });
             let expected_status = given(table, "expected_status", findings, |field| {
                 field
                     .list()?
                     .iter()
-                    .map(|status| status.integer_in(100..=599, " (an HTTP status)"))
+                    .map(|status| {
+                        status.integer_in(check_rules::HTTP_STATUSES, " (an HTTP status)")
+                    })
                     .collect::<Result<Vec<u16>, _>>()
             });
             let body_contains = given(table, "body_contains", findings, Field::non_empty_text);

@@ -246,6 +246,19 @@ pub struct InstanceSettings {
 }
 
 impl InstanceSettings {
+    /// The addresses a master holds: the advertised ones, then the excluded ones (held but
+    /// not advertised, keepalived's `virtual_ipaddress_excluded`).
+    pub fn held_addresses(&self) -> impl Iterator<Item = &VirtualAddress> {
+        self.virtual_addresses
+            .iter()
+            .chain(&self.excluded_addresses)
+    }
+
+    /// The interface `address` is placed on: its own `device`, or the instance's interface.
+    pub fn interface_of<'a>(&'a self, address: &'a VirtualAddress) -> &'a str {
+        address.device.as_deref().unwrap_or(&self.interface)
+    }
+
     /// The family of the advertised addresses, and so of the adverts.
     pub fn family(&self) -> Family {
         if let Some(first) = self.virtual_addresses.first() {
@@ -302,16 +315,9 @@ pub enum V3Ipv4Checksum {
     V2Compatible,
 }
 
-/// Announcements after becoming master, keepalived's `garp_master_*` settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GarpSettings {
-    /// Announcements per address in each burst.
-    pub repeat: u8,
-    /// When the second burst follows the first; `None`: no second burst.
-    pub second_burst_after: Option<Duration>,
-    /// How often a master repeats the announcement; `None`: never.
-    pub refresh_every: Option<Duration>,
-}
+/// Announcements after becoming master, keepalived's `garp_master_*` settings: the node's
+/// own type, since it schedules them.
+pub use crate::vrrp::node::announce::GarpSettings;
 
 /// One health check of an instance (`[instances.<name>.health_checks.<check>]`).
 #[derive(Clone, Debug, PartialEq, Eq)]

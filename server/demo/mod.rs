@@ -27,7 +27,7 @@ use thiserror::Error;
 use tokio::signal::unix::{SignalKind, signal};
 
 use vrrp_sidecar::config::{Config, ConfigError};
-use vrrp_sidecar::daemon::vips::vip_lifetime;
+use vrrp_sidecar::effects::vips::vip_lifetime;
 use vrrp_sidecar::vrrp::{AdvertInterval, Priority, Version, master_down_interval, skew_time};
 
 use lab::{CLIENT_ADDRESS, Lab, LabError, VIP};

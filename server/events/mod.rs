@@ -12,6 +12,8 @@
 //! can fall between the snapshot and the first event a watcher receives.
 
 mod epoch;
+pub mod stats;
+pub mod status;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! Files the daemon keeps across restarts (priorities set over the API, registered checks),
 //! and the one way they are written.
 
+pub mod priorities;
+
 use std::io;
 use std::path::{Path, PathBuf};
 

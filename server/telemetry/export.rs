@@ -38,18 +38,9 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
 /// The `service.name` unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` say otherwise.
 const SERVICE_NAME: &str = "vrrp-sidecar";
 
-/// Set once the spans pipeline is up, so the request path skips trace-context extraction
-/// when nothing would record it.
-static TRACING: AtomicBool = AtomicBool::new(false);
-
 /// Set once the metrics pipeline is up, so the daemon keeps the figures its instruments
 /// observe fresh.
 static METRICS: AtomicBool = AtomicBool::new(false);
-
-/// Whether spans are exported.
-pub fn tracing_enabled() -> bool {
-    TRACING.load(Ordering::Relaxed)
-}
 
 /// Whether metrics are exported over OTLP.
 pub fn metrics_enabled() -> bool {
@@ -266,7 +257,7 @@ impl Telemetry {
         } else {
             None
         };
-        TRACING.store(tracer_provider.is_some(), Ordering::Relaxed);
+        crate::trace::set_enabled(tracer_provider.is_some());
         METRICS.store(meter_provider.is_some(), Ordering::Relaxed);
         drop(inside);
         Ok(Telemetry {

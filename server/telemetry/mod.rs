@@ -2,12 +2,9 @@
 //!
 //! - [`export`]: the OTLP pipelines (spans and metrics), set up only when a collector is
 //!   configured, on a tokio runtime of their own.
-//! - [`metrics`]: what each instance counts for metrics (transitions by reason, failover
-//!   durations), and the figures as Prometheus text and as OpenTelemetry instruments.
+//! - [`metrics`]: the figures as Prometheus text and as OpenTelemetry instruments.
 //! - [`prometheus`]: the HTTP endpoint that serves the Prometheus text.
 //! - [`queue`]: the bound on spans waiting for export, and the count of those dropped.
-//! - [`spans`]: the spans of state transitions and gRPC requests, the cause a command leaves
-//!   for the transition it brings about, and the trace ids a `WatchState` event carries.
 //!
 //! With no collector configured the daemon installs no OpenTelemetry layer: spans are plain
 //! `tracing` spans, which the log lines do not show, and nothing is exported.
@@ -16,7 +13,6 @@ pub mod export;
 pub mod metrics;
 pub mod prometheus;
 pub mod queue;
-pub mod spans;
 
 pub use export::{Telemetry, TelemetryError};
 

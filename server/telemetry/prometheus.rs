@@ -18,8 +18,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::daemon::control::RouterHandle;
 use crate::events::WatcherGauge;
+use crate::router::control::RouterHandle;
 
 use super::metrics::{Figures, prometheus_text};
 

@@ -123,7 +123,7 @@ const SLACK: Duration = Duration::from_millis(50);
 /// long it overlaps with its successor's.
 fn vip_lifetime() -> Duration {
     let interval = AdvertInterval::from_centis(10).expect("100 ms is a valid interval");
-    vrrp_sidecar::daemon::vips::vip_lifetime(Version::V3, interval)
+    vrrp_sidecar::effects::vips::vip_lifetime(Version::V3, interval)
 }
 /// How long after its lifetime ends the kernel deletes an address: up to a quarter second,
 /// when the expiry is rounded to a whole second of jiffies (`check_lifetime` in

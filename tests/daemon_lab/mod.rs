@@ -290,19 +290,36 @@ impl DaemonLab {
     /// Writes `text` as `host`'s keepalived.conf and starts the daemon on `host` from it
     /// (`--keepalived-conf`), logging JSON at info; returns it with the file's path.
     pub fn start_keepalived_conf(&self, host: &str, text: &str) -> (Daemon, PathBuf) {
+        self.start_keepalived_conf_with(host, text, &[])
+    }
+
+    /// Like [`DaemonLab::start_keepalived_conf`], with `arguments` added to the command line
+    /// (`--config-id ID`, say).
+    pub fn start_keepalived_conf_with(
+        &self,
+        host: &str,
+        text: &str,
+        arguments: &[&str],
+    ) -> (Daemon, PathBuf) {
         let path = self.directory.join(format!("{host}.keepalived.conf"));
         std::fs::write(&path, text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        (
-            self.spawn_daemon(
-                host,
-                "--keepalived-conf",
-                &path,
-                "info",
-                &self.api_socket(host),
-                &[],
-            ),
-            path,
-        )
+        let log = self.directory.join(format!("{host}.log"));
+        let config_argument = path.display().to_string();
+        let socket_argument = self.api_socket(host).display().to_string();
+        let mut command = vec![
+            BINARY,
+            "--keepalived-conf",
+            &config_argument,
+            "--log-format",
+            "json",
+            "--api-socket",
+            &socket_argument,
+        ];
+        command.extend_from_slice(arguments);
+        let pid = self
+            .lab
+            .spawn_logged(self.ns(host), &command, &[("RUST_LOG", "info")], &log);
+        (Daemon { pid, log }, path)
     }
 
     fn spawn_daemon(

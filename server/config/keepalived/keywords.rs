@@ -578,7 +578,9 @@ pub const KEYWORDS: &[Keyword] = &[
         "enable_script_security",
         "programs are run directly, never through a shell, but their ownership and \
          permissions are not checked as keepalived checks them; keep scripts root-owned and \
-         not writable by others",
+         not writable by others (as in keepalived, it still refuses root as the fallback \
+         script user: without a `script_user` or a user keepalived_script, scripts without a \
+         `user` are removed and notify programs ignored)",
     ),
     ignored(GLOBAL, "vrrp_netlink_cmd_rcv_bufs", PROCESS_TUNING),
     ignored(GLOBAL, "vrrp_netlink_cmd_rcv_bufs_force", PROCESS_TUNING),

@@ -9,6 +9,8 @@ use std::net::IpAddr;
 
 use toml::{Table, Value};
 
+use crate::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6};
+
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
 use super::super::settings::host_name;
 use super::command;
@@ -19,10 +21,6 @@ use super::{Diagnostic, Severity};
 
 mod routes;
 
-/// The IPv4 group adverts go to (RFC 9568 §5.1.1.2); the only one used here.
-const IPV4_GROUP: &str = "224.0.0.18";
-/// The IPv6 group adverts go to (RFC 9568 §5.1.2.2); the only one used here.
-const IPV6_GROUP: &str = "ff02::12";
 /// VRRPv2 carries an 8-byte password; keepalived sends the first 8 bytes of a longer one.
 const PASSWORD_BYTES: usize = 8;
 /// The priority of the address owner, which keepalived starts as master whatever `state` says.
@@ -179,6 +177,8 @@ struct Globals {
     scripts_as_root: bool,
     /// `script_user`: the user of every `vrrp_script` that names none.
     script_user: Option<(String, Origin)>,
+    /// `enable_script_security`: keepalived then refuses root as the fallback script user.
+    script_security: bool,
     /// `vrrp_version`: the version of IPv4 instances that do not say.
     version: Option<(i64, Origin)>,
     /// `vrrp_garp_master_*`, by native `garp` key.
@@ -488,9 +488,28 @@ impl Translator<'_> {
                     self.globals.strict = true;
                     self.not_translated(child, &keyword_path, "global_defs");
                 }
+                "enable_script_security" => {
+                    self.globals.script_security = true;
+                    self.not_translated(child, &keyword_path, "global_defs");
+                }
                 _ => self.not_translated(child, &keyword_path, "global_defs"),
             }
         }
+    }
+
+    /// Why keepalived has no user to run a script or notify program that names none, if it
+    /// has none: with `enable_script_security`, no `script_user` and no user
+    /// `keepalived_script`, it refuses to fall back to root (`set_default_script_user()` in
+    /// `lib/notify.c`; keepalived 2.2.7 logs "Unable to set default user for vrrp script"
+    /// and "Failed to set default user for notify script").
+    fn no_default_script_user(&self) -> Option<&'static str> {
+        let refused = self.globals.script_security
+            && self.globals.script_user.is_none()
+            && !user_exists(DEFAULT_SCRIPT_USER);
+        refused.then_some(
+            "`enable_script_security` is set, global_defs has no `script_user` and there is no \
+             user keepalived_script here, so keepalived has no user to run it as",
+        )
     }
 
     /// `vrrp_mcast_group4/6` and `mcast_dst_ip`: harmless when they name the standard group.
@@ -498,10 +517,11 @@ impl Translator<'_> {
         let Some(text) = self.one_argument(node, keyword_path) else {
             return;
         };
-        let standard = [IPV4_GROUP, IPV6_GROUP]
-            .iter()
-            .filter_map(|group| group.parse::<IpAddr>().ok())
-            .any(|group| text.parse::<IpAddr>().ok() == Some(group));
+        // RFC 9568 §5.1.1.2 and §5.1.2.2: the only groups adverts go to here.
+        let (v4, v6) = (IpAddr::V4(VRRP_GROUP_V4), IpAddr::V6(VRRP_GROUP_V6));
+        let standard = text
+            .parse::<IpAddr>()
+            .is_ok_and(|group| group == v4 || group == v6);
         if standard {
             self.warn(
                 node,
@@ -513,9 +533,9 @@ impl Translator<'_> {
                 node,
                 keyword_path,
                 format!(
-                    "not supported: adverts go to the standard group ({IPV4_GROUP} or \
-                     {IPV6_GROUP}) here, so peers listening on {text} would not hear them; \
-                     use unicast_peer for a private channel"
+                    "not supported: adverts go to the standard group ({v4} or {v6}) here, so \
+                     peers listening on {text} would not hear them; use unicast_peer for a \
+                     private channel"
                 ),
             );
         }
@@ -581,9 +601,31 @@ impl Translator<'_> {
         }
         if !definition.fields.contains_key("user")
             && !definition.has_error
+            && let Some(reason) = self.no_default_script_user()
+        {
+            self.warn(
+                node,
+                &keyword_path,
+                format!(
+                    "removed, as keepalived removes it: {reason}; the instances that track it \
+                     run without it (give it a `user`, or global_defs a `script_user`)"
+                ),
+            );
+            definition.has_error = true;
+        }
+        if !definition.fields.contains_key("user")
+            && !definition.has_error
             && let Some((user, origin)) = self.globals.script_user.clone()
         {
             definition.set("user", Value::String(user), origin);
+        }
+        if !definition.fields.contains_key("user")
+            && !definition.has_error
+            && user_exists(DEFAULT_SCRIPT_USER)
+        {
+            // keepalived's script user when global_defs names none, where it exists.
+            let origin = Self::origin(node, &keyword_path);
+            definition.set("user", Value::String(DEFAULT_SCRIPT_USER.into()), origin);
         }
         if !definition.fields.contains_key("user") && !definition.has_error {
             // keepalived runs a script without `user` (and without `script_user`) as root; so
@@ -1104,9 +1146,21 @@ impl Translator<'_> {
             );
             return None;
         };
+        if words.get(2).is_none()
+            && let Some(reason) = self.no_default_script_user()
+        {
+            self.warn(
+                node,
+                keyword_path,
+                format!(
+                    "ignored, as keepalived ignores it: {reason} (give global_defs a \
+                     `script_user`)"
+                ),
+            );
+            return None;
+        }
         if let Some(user) = words.get(2) {
-            let exists = matches!(nix::unistd::User::from_name(user), Ok(Some(_)));
-            if !exists {
+            if !user_exists(user) {
                 self.warn(
                     node,
                     keyword_path,
@@ -2114,6 +2168,16 @@ fn native_name(name: &str) -> String {
         native.push_str("unnamed");
     }
     native
+}
+
+/// The user keepalived runs scripts and notify programs as when global_defs has no
+/// `script_user`, if it exists (`lib/notify.c`); otherwise root, which
+/// `enable_script_security` refuses.
+const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
+
+/// Whether the system has a user called `name`.
+fn user_exists(name: &str) -> bool {
+    matches!(nix::unistd::User::from_name(name), Ok(Some(_)))
 }
 
 /// A program as keepalived finds it: a name with a `/` as written (relative to the

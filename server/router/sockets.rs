@@ -14,19 +14,19 @@ use tracing::{info, warn};
 
 use crate::net::{Interface, NetError, ReceivedAdvert, VrrpSocket};
 
-use super::settings::SocketKey;
+use crate::vrrp::node::Link;
 
 /// How long a receiver waits after a failed receive before trying again, so a socket that
 /// keeps failing cannot spin.
 const RECEIVE_RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// A packet and the socket it came from.
-pub type Arrival = (SocketKey, ReceivedAdvert);
+pub type Arrival = (Link, ReceivedAdvert);
 
 /// The open sockets, by what they serve.
 #[derive(Debug)]
 pub struct Sockets {
-    open: HashMap<SocketKey, OpenSocket>,
+    open: HashMap<Link, OpenSocket>,
     arrivals: mpsc::Sender<Arrival>,
 }
 
@@ -55,7 +55,7 @@ impl Sockets {
 
     /// Makes sure the socket for `key` is open on `interface` as it is now, reopening it if
     /// the interface changed since (a new link-local address is the IPv6 source).
-    pub fn ensure(&mut self, key: &SocketKey, interface: &Interface) -> Result<(), NetError> {
+    pub fn ensure(&mut self, key: &Link, interface: &Interface) -> Result<(), NetError> {
         if self
             .open
             .get(key)
@@ -86,7 +86,7 @@ impl Sockets {
     }
 
     /// Closes every socket `in_use` says no instance needs any more.
-    pub fn close_unused(&mut self, in_use: impl Fn(&SocketKey) -> bool) {
+    pub fn close_unused(&mut self, in_use: impl Fn(&Link) -> bool) {
         self.open.retain(|key, _| {
             let keep = in_use(key);
             if !keep {
@@ -97,12 +97,12 @@ impl Sockets {
     }
 
     /// The socket for `key`, if open.
-    pub fn get(&self, key: &SocketKey) -> Option<&VrrpSocket> {
+    pub fn get(&self, key: &Link) -> Option<&VrrpSocket> {
         self.open.get(key).map(|open| open.socket.as_ref())
     }
 }
 
-async fn receive(key: SocketKey, socket: Arc<VrrpSocket>, arrivals: mpsc::Sender<Arrival>) {
+async fn receive(key: Link, socket: Arc<VrrpSocket>, arrivals: mpsc::Sender<Arrival>) {
     let mut failing = false;
     loop {
         match socket.recv().await {

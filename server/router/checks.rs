@@ -6,7 +6,7 @@
 //! the router selects on, next to packets and commands; the router never waits for a check.
 //! What the reports change is kept here, so the router holds every verdict in one place and
 //! hands each instance the verdicts that concern it (see
-//! [`super::instance_driver::InstanceDriver::set_checks`]), where the sans-IO arithmetic
+//! [`super::instance::InstanceDriver::set_checks`]), where the sans-IO arithmetic
 //! ([`crate::vrrp::effective_priority`]) turns them into a priority or a Fault.
 //!
 //! A reload compares the configured checks by instance and name: an unchanged check keeps its
@@ -27,12 +27,13 @@ use crate::health::{
     CheckMessage, CheckReport, CheckSpec, CheckState, CheckTask, LeaseInput, LeaseTask, ProbeSpec,
     Reporting, spawn_check, spawn_lease, spawn_probe,
 };
-use crate::telemetry::spans::Cause;
+use crate::trace::Cause;
 use crate::vrrp::TrackedCheck;
+use crate::vrrp::node::Node;
 
 use super::control::ControlError;
-use super::instance_driver::{InstanceDriver, Io};
-use super::status::{CheckOwner, CheckStatus, InstanceEvent};
+use super::instance::{InstanceDriver, Io};
+use crate::events::status::{CheckOwner, CheckStatus, InstanceEvent};
 
 /// How many messages of all checks may wait for the router; a full queue makes the check
 /// tasks wait, never the router.
@@ -43,9 +44,6 @@ const CHECK_QUEUE: usize = 4;
 
 /// How many reports of one pushed check's stream may wait for its lease task.
 const LEASE_QUEUE: usize = 16;
-
-/// The longest check name: the API's limit.
-pub const NAME_LIMIT: usize = 64;
 
 /// Where a check belongs: configured checks are named per instance, registered ones across
 /// the daemon.
@@ -546,7 +544,9 @@ pub async fn on_command(
 /// What the router lends [`apply_checks`] and [`on_message`]: its instances, their I/O, the
 /// links it knows are down and its event bus.
 pub struct RouterView<'a> {
-    /// Every instance.
+    /// Every instance's protocol state.
+    pub node: &'a mut Node,
+    /// Every instance's driver.
     pub drivers: &'a mut [InstanceDriver],
     /// What the instances act through.
     pub io: &'a Io,
@@ -575,9 +575,12 @@ pub async fn apply_checks(
             .get(&driver.settings().interface)
             .is_none_or(|interface| !router.links_down.contains(&interface.index));
         let tracked = checks.tracked_for(driver.name());
-        driver
-            .set_checks(now, tracked, check, link_up, router.io)
-            .await;
+        if let Err(error) = router
+            .node
+            .set_checks(now, driver.id(), tracked, check, link_up)
+        {
+            error!(instance = driver.name(), %error, "check verdicts not applied");
+        }
     }
 }
 
@@ -609,7 +612,7 @@ pub async fn on_message(
                 let now = Instant::now();
                 for driver in router.drivers.iter_mut() {
                     if instances.iter().any(|instance| instance == driver.name()) {
-                        driver.expect_transition_from(Cause::of(span), now);
+                        driver.expect_transition_from(Cause::of(span), now, router.node);
                     }
                 }
             }

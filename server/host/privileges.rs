@@ -221,32 +221,6 @@ pub fn needed_by(config: &Config) -> Vec<Capability> {
     keep
 }
 
-/// The exec health checks of `config` that would run as root, each described as a problem to
-/// fix, when the daemon runs as root and `exec_checks_as_root` is off; keepalived's
-/// `enable_script_security` is the same refusal. Empty otherwise.
-pub fn checks_refused_as_root(config: &Config) -> Vec<String> {
-    if !running_as_root() || config.global.exec_checks_as_root {
-        return Vec::new();
-    }
-    config
-        .instances
-        .iter()
-        .flat_map(|instance| {
-            instance
-                .health_checks
-                .iter()
-                .filter(|check| matches!(check.probe, Probe::Exec { user: None, .. }))
-                .map(|check| {
-                    format!(
-                        "instance `{}`, health check `{}`: an exec check would run as root; \
-                         give it a `user`, or set `exec_checks_as_root = true` under [global]",
-                        instance.name, check.name
-                    )
-                })
-        })
-        .collect()
-}
-
 fn last_capability() -> u32 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()

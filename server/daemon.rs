@@ -1,46 +1,7 @@
-//! The daemon: every configured instance on the real network.
-//!
-//! - [`router`]: the task that owns all protocol state and carries out the core's actions.
-//! - [`control`]: the API's requests to the router and its answers.
-//! - [`status`]: the status and events the router reports to the API.
-//! - [`instance_driver`]: one instance inside the router (codec options, schedules, logs).
-//! - [`checks`]: the health checks the router keeps, and what their results do.
-//! - [`sockets`]: the raw VRRP sockets and their receiver tasks.
-//! - [`timer`]: the router's timerfd, precise to microseconds.
-//! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
-//!   announce).
-//! - [`routing`]: the virtual routes and rules a master adds, through the VIP worker.
-//! - [`announce`]: when announcement bursts and refreshes are due.
-//! - [`notify`]: the notify FIFO and programs of state changes, off the router.
-//! - [`sync_group`]: which instances follow which when a member of a sync group changes.
-//! - [`signals`]: SIGTERM/SIGINT (stop) and SIGHUP (reload).
-//! - [`systemd`]: readiness, reload, stop and watchdog notifications to the service manager.
-//! - [`email_alert`]: e-mail alerts of state changes, off the router; [`smtp`] delivers them.
-//! - [`settings`]: from configuration to what the core and the sockets take.
-//! - [`logging`]: human or JSON log lines.
+//! The binary's wiring: starts every part in order (netlink, VIP worker, router, API,
+//! metrics, signals, service manager), runs until the router stops, and stops the rest.
+//! Nothing below imports this module; it is the one place that knows every layer.
 
-pub mod announce;
-pub mod checks;
-pub mod control;
-pub mod email_alert;
-pub mod instance_driver;
-pub mod logging;
-pub mod notify;
-pub mod priority_store;
-pub mod privileges;
-pub mod router;
-pub mod routing;
-pub mod settings;
-pub mod signals;
-pub mod smtp;
-pub mod sockets;
-pub mod status;
-pub mod sync_group;
-pub mod systemd;
-pub mod timer;
-pub mod vips;
-
-use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
@@ -52,14 +13,18 @@ use crate::api::{
 };
 use crate::config::{Config, ConfigSource};
 use crate::events::{Epoch, EventBus};
-use crate::net::{Addresses, Interface, LinkEvents, NetError, Netlink, Renewals, Routing};
+use crate::net::{Addresses, LinkEvents, NetError, Netlink, Renewals, Routing};
 use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 
-use control::RouterHandle;
-
-use router::{Router, RouterParts, StartError};
-use systemd::Notifier;
-use vips::{VipWorker, place};
+use crate::effects::email_alert::AlertMailer;
+use crate::effects::routing;
+use crate::effects::vips::{VipWorker, place};
+use crate::host::signals;
+use crate::host::systemd::{self, Notifier};
+use crate::router::control::RouterHandle;
+use crate::router::reload::lookup_interfaces;
+use crate::router::{Router, RouterParts, StartError};
+use crate::store::priorities;
 
 /// Commands waiting for the router: signals and API requests. When it is full, API
 /// handlers wait their turn; the router never waits for them.
@@ -110,28 +75,10 @@ pub enum DaemonError {
     CheckStore(#[from] CheckStoreError),
     /// The priorities kept from the last run could not be read.
     #[error(transparent)]
-    PriorityStore(#[from] priority_store::PriorityStoreError),
+    PriorityStore(#[from] priorities::PriorityStoreError),
     /// The metrics endpoint could not start.
     #[error(transparent)]
     Metrics(#[from] MetricsEndpointError),
-}
-
-/// Looks up every interface the instances of `config` name.
-pub async fn lookup_interfaces(
-    netlink: &Netlink,
-    config: &Config,
-) -> Result<HashMap<String, Interface>, NetError> {
-    let names: BTreeSet<String> = config
-        .instances
-        .iter()
-        .flat_map(settings::interface_names)
-        .collect();
-    let mut interfaces = HashMap::new();
-    for name in names {
-        let interface = Interface::lookup(netlink, &name).await?;
-        interfaces.insert(name, interface);
-    }
-    Ok(interfaces)
 }
 
 /// Registers the checks `path` kept from the last run, and starts the task that keeps the
@@ -183,7 +130,12 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     let addresses = Addresses::new(netlink.clone());
     // Before any instance enters Backup: a backup must not hold a VIP a killed run left.
     for instance in &config.instances {
-        vips::remove_stale(&addresses, &instance.name, &place(instance, &interfaces)).await;
+        crate::effects::vips::remove_stale(
+            &addresses,
+            &instance.name,
+            &place(instance, &interfaces),
+        )
+        .await;
     }
     let (vips, vip_worker) = VipWorker::spawn(
         addresses,
@@ -200,8 +152,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         );
     }
     let router_handle = RouterHandle::new(commands_sender.clone());
-    let alerts =
-        email_alert::AlertMailer::spawn(config.email_alerts.clone(), config.global.node_name());
+    let alerts = AlertMailer::spawn(config.email_alerts.clone(), config.global.node_name());
     let events = EventBus::new(
         Epoch::generate(SystemTime::now()),
         EVENT_HISTORY,
@@ -226,12 +177,12 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         events,
         watcher_limit: WATCHER_LIMIT,
         stopping,
-        sync_groups: sync_group::SyncGroups::new(&config.sync_groups),
+        sync_groups: config.sync_groups.clone(),
         alerts: alerts.clone(),
         registered_check_limit: REGISTERED_CHECK_LIMIT,
         priority_overrides: match &config.api.priorities_file {
-            Some(path) => priority_store::load(path)?,
-            None => priority_store::PriorityOverrides::new(),
+            Some(path) => priorities::load(path)?,
+            None => priorities::PriorityOverrides::new(),
         },
         static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
     })
@@ -240,7 +191,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         .api
         .priorities_file
         .clone()
-        .map(|path| priority_store::spawn_writer(path, router.priority_overrides()));
+        .map(|path| priorities::spawn_writer(path, router.priority_overrides()));
     let instances = config.instances.len();
     for instance in config.instances {
         router.start_instance(instance).await?;
@@ -279,7 +230,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         Ok(Err(error)) => error!(%error, "the VIP worker failed"),
         Err(_) => error!("the VIP worker did not finish its removals in time"),
     }
-    if !notify::drain(NOTIFY_DRAIN_TIMEOUT).await {
+    if !crate::effects::notify::drain(NOTIFY_DRAIN_TIMEOUT).await {
         error!("notifications of the last state changes did not finish in time");
     }
     if !alerts.drain(NOTIFY_DRAIN_TIMEOUT).await {

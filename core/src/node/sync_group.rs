@@ -1,8 +1,8 @@
 //! Sync groups: instances that change state together, as keepalived's `vrrp_sync_group`
 //! moves them (a VIP on the outside and its gateway on the inside are only useful together).
 //!
-//! The router owns every instance; this module only decides. After each input the router
-//! hands it the transitions the instances made on their own and a view of every member, and
+//! The node owns every instance; this module only decides. After each input the node hands
+//! it the transitions the instances made on their own and a view of every member, and
 //! carries out the moves it returns, which may cause further moves (bounded: see
 //! [`MAX_ROUNDS`]). The rules:
 //! - **Fault.** While any member is in Fault for a reason of its own (its interface, a
@@ -21,8 +21,16 @@
 
 use std::collections::HashMap;
 
-use crate::config::SyncGroupSettings;
-use crate::vrrp::State;
+use crate::state::State;
+
+/// One sync group: its name and its members' names, each member in no other group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroup {
+    /// The group's name.
+    pub name: String,
+    /// Its instances, in the order written.
+    pub instances: Vec<String>,
+}
 
 /// How many rounds of moves one input may cause. Each round follows transitions the
 /// previous one caused, which the group rules never propagate, so two rounds settle any
@@ -82,14 +90,14 @@ pub struct MemberMove {
 /// Every sync group of the configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncGroups {
-    groups: Vec<SyncGroupSettings>,
+    groups: Vec<SyncGroup>,
     /// The group of each member, by instance name.
     group_of: HashMap<String, usize>,
 }
 
 impl SyncGroups {
     /// The groups of a validated configuration (each instance is in one group at most).
-    pub fn new(groups: &[SyncGroupSettings]) -> Self {
+    pub fn new(groups: &[SyncGroup]) -> Self {
         let mut group_of = HashMap::new();
         for (position, group) in groups.iter().enumerate() {
             for member in &group.instances {
@@ -113,7 +121,7 @@ impl SyncGroups {
     }
 
     /// Every group.
-    pub fn groups(&self) -> &[SyncGroupSettings] {
+    pub fn groups(&self) -> &[SyncGroup] {
         &self.groups
     }
 
@@ -215,10 +223,9 @@ mod tests {
     use super::*;
 
     fn groups() -> SyncGroups {
-        SyncGroups::new(&[SyncGroupSettings {
+        SyncGroups::new(&[SyncGroup {
             name: "gw".into(),
             instances: vec!["outside".into(), "inside".into()],
-            notify: Default::default(),
         }])
     }
 
@@ -327,10 +334,9 @@ mod tests {
             handing_over: true,
             ..member(State::Master)
         };
-        let groups = SyncGroups::new(&[SyncGroupSettings {
+        let groups = SyncGroups::new(&[SyncGroup {
             name: "gw".into(),
             instances: vec!["a".into(), "b".into(), "c".into()],
-            notify: Default::default(),
         }]);
         let moves = moves_of(
             &groups,

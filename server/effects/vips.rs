@@ -39,11 +39,10 @@ use tracing::{Instrument, Span, debug, error, info, trace, warn};
 use crate::config::{InstanceSettings, VirtualAddress};
 use crate::net::addresses::RENEWALS_PER_DATAGRAM;
 use crate::net::{Addresses, Announcer, Interface, Renewals, Routing, Vip};
-use crate::telemetry::spans::{self, VipWork};
+use crate::trace::{self, VipWork};
 use crate::vrrp::{AdvertInterval, Priority, Version, master_down_interval};
 
 use super::routing::{HeldRouting, Removal};
-use super::settings::{held_addresses, placement};
 
 /// How often the VIPs of every master are renewed. It is part of every lifetime (see
 /// [`vip_lifetime`]), so it is kept short enough for a 100 ms instance's lifetime to be the
@@ -103,9 +102,10 @@ pub fn place(
     interfaces: &HashMap<String, Interface>,
 ) -> Vec<PlacedVip> {
     let lifetime = vip_lifetime(settings.version, settings.advert_interval);
-    held_addresses(settings)
+    settings
+        .held_addresses()
         .filter_map(|address| {
-            let name = placement(settings, address);
+            let name = settings.interface_of(address);
             let Some(interface) = interfaces.get(name) else {
                 error!(
                     instance = %settings.name,
@@ -293,13 +293,13 @@ async fn run(
                 vips,
                 reason,
             } => {
-                let _span = spans::vip_work(&parent, VipWork::Install, &instance, vips.len());
+                let _span = trace::vip_work(&parent, VipWork::Install, &instance, vips.len());
                 for placed in &vips {
                     install(&addresses, &instance, placed, reason).await;
                 }
             }
             Operation::Remove { instance, vips } => {
-                let _span = spans::vip_work(&parent, VipWork::Remove, &instance, vips.len());
+                let _span = trace::vip_work(&parent, VipWork::Remove, &instance, vips.len());
                 for placed in &vips {
                     remove(&addresses, &instance, placed).await;
                 }
@@ -312,7 +312,7 @@ async fn run(
                 vips,
                 messages,
             } => {
-                let _span = spans::vip_work(&parent, VipWork::Announce, &instance, vips.len());
+                let _span = trace::vip_work(&parent, VipWork::Announce, &instance, vips.len());
                 announcers.announce(&instance, &vips, messages).await;
             }
             Operation::Prepare { instance, vips } => {
@@ -435,7 +435,7 @@ fn note_slow_call(instance: &str, call: &str, address: IpAddr, elapsed: Duration
 
 /// `duration` in whole microseconds as a `u64`, which log lines record as a number (a
 /// `u128` would become a string in JSON); saturates after half a million years.
-pub(super) fn micros(duration: Duration) -> u64 {
+pub fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 

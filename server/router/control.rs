@@ -12,12 +12,13 @@ use tokio::sync::{mpsc, oneshot};
 use crate::events::{Epoch, ResumeRefused, Resumed, Subscription};
 use crate::health::runner::Probe;
 use crate::health::{CheckSpec, LeaseInput};
-use crate::telemetry::spans::Cause;
+use crate::trace::Cause;
 use crate::vrrp::{Priority, State};
 
 use super::checks::{CheckCommand, CheckError};
-use super::router::{Reload, RouterCommand};
-use super::status::{CheckStatus, InstanceEvent, InstanceStatus};
+use super::event_loop::RouterCommand;
+use super::reload::Reload;
+use crate::events::status::{CheckStatus, InstanceEvent, InstanceStatus};
 
 /// Where a watcher that reconnects left off.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,100 +2,21 @@
 //! `ListInstances`, `GetInstance` and `WatchState` start from) and the events it publishes on
 //! its [`crate::events::EventBus`] for every state and priority change.
 //!
-//! These are the daemon's own types, free of protobuf; `api::convert` maps them to the wire.
+//! These are the daemon's own types, free of protobuf, below both the API (which maps them to
+//! the wire) and telemetry (which reads them for metrics).
 
-use std::net::IpAddr;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::config::{InstanceSettings, VirtualAddress};
 use crate::health::{CheckSpec, RunResult};
-use crate::telemetry::metrics::TransitionStats;
-use crate::telemetry::spans::TraceIds;
-use crate::vrrp::{Counters, DecodeError, State, TransitionReason, Version};
+use crate::trace::TraceIds;
+use crate::vrrp::{Counters, DecodeErrorCounts, DropReason, State, Version};
 
-/// The master as one instance sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MasterView {
-    /// The master's primary address (ours while we are master); `None` when unknown.
-    pub address: Option<IpAddr>,
-    /// The priority in its last advert we accepted (ours while we are master).
-    pub priority: Option<u8>,
-    /// Its advertisement interval: Master_Adver_Interval (RFC 9568 §6.1), learned from its
-    /// adverts in VRRPv3.
-    pub advert_interval: Duration,
-}
+use super::stats::TransitionStats;
 
-/// Adverts the codec refused, by the RFC 6527 statistic they belong to
-/// (`vrrpv3StatisticsRcvd*`), for the API's counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DecodeErrorCounts {
-    /// TTL or hop limit other than 255 (RFC 9568 §7.1).
-    pub ttl: u64,
-    /// A version we do not speak, or not the instance's.
-    pub version: u64,
-    /// A type other than Advertisement.
-    pub kind: u64,
-    /// Too short, too long, or an address count that does not fit the packet.
-    pub length: u64,
-    /// A bad checksum.
-    pub checksum: u64,
-    /// VRRPv2 authentication that differs from ours or that we cannot check.
-    pub auth: u64,
-    /// An advertisement interval of zero.
-    pub interval: u64,
-}
-
-impl DecodeErrorCounts {
-    /// Counts one refused advert under its statistic.
-    pub fn count(&mut self, error: &DecodeError) {
-        let counter = match error {
-            DecodeError::HopLimit { .. } => &mut self.ttl,
-            DecodeError::UnknownVersion(_)
-            | DecodeError::UnexpectedVersion { .. }
-            | DecodeError::V2OverIpv6 => &mut self.version,
-            DecodeError::UnknownType(_) => &mut self.kind,
-            DecodeError::Truncated { .. }
-            | DecodeError::TrailingBytes { .. }
-            | DecodeError::MixedIpFamilies { .. } => &mut self.length,
-            DecodeError::Checksum { .. } => &mut self.checksum,
-            DecodeError::AuthenticationHeaderUnsupported
-            | DecodeError::UnknownAuthType(_)
-            | DecodeError::AuthTypeMismatch { .. }
-            | DecodeError::PasswordMismatch => &mut self.auth,
-            DecodeError::ZeroInterval => &mut self.interval,
-        };
-        *counter += 1;
-    }
-
-    /// Every refused advert, whatever the reason.
-    pub fn total(&self) -> u64 {
-        self.ttl
-            + self.version
-            + self.kind
-            + self.length
-            + self.checksum
-            + self.auth
-            + self.interval
-    }
-}
-
-/// Why an instance changed state, as the API reports it: the core's reason, told apart
-/// where the core's is not enough (which fault cleared).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChangeCause {
-    /// The core's reason.
-    Core(TransitionReason),
-    /// The interface came back.
-    InterfaceRecovered,
-    /// A weight-0 check passes again.
-    CheckRecovered,
-    /// The instance followed its sync group: it handed over because another member became
-    /// backup, or left Fault because no member is in Fault any more.
-    SyncGroup,
-    /// A health check moved the priority, and that decided the election: a master that
-    /// lowered its priority heard a higher one, or a backup that raised it preempted.
-    CheckMovedPriority,
-}
+/// Why an instance changed state, and the master as an instance sees it: the node decides
+/// both, so they are its types.
+pub use crate::vrrp::node::output::{ChangeCause, MasterView};
 
 /// Where a health check comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,6 +92,49 @@ impl InstanceStatus {
     pub fn holds_routes(&self) -> bool {
         self.state == State::Master
     }
+
+    /// The adverts it refused, by RFC 6527 statistic: the codec's refusals and the core's
+    /// drops, counted where the MIB counts them.
+    pub fn receive_errors(&self) -> ReceiveErrors {
+        let (core, decode) = (&self.counters, &self.decode_errors);
+        ReceiveErrors {
+            ttl: decode.ttl,
+            version: decode.version
+                + core.dropped(DropReason::WrongVersion)
+                + core.dropped(DropReason::WrongFamily),
+            kind: decode.kind,
+            length: decode.length + core.dropped(DropReason::EmptyAddressList),
+            checksum: decode.checksum,
+            vrid: core.dropped(DropReason::WrongVrid),
+            auth: decode.auth + core.dropped(DropReason::AuthMismatch),
+            interval: decode.interval + core.dropped(DropReason::IntervalMismatch),
+            address_list: core.address_list_mismatches,
+        }
+    }
+}
+
+/// Received adverts refused, by RFC 6527 statistic (`vrrpv3StatisticsRcvd*` and
+/// `vrrpv3StatisticsAddressListErrors`), as the API and metrics report them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiveErrors {
+    /// TTL or hop limit other than 255.
+    pub ttl: u64,
+    /// Wrong version, or the other address family.
+    pub version: u64,
+    /// A type other than Advertisement.
+    pub kind: u64,
+    /// Bad length, or no address where one is needed.
+    pub length: u64,
+    /// Bad checksum.
+    pub checksum: u64,
+    /// A VRID we do not run on the socket.
+    pub vrid: u64,
+    /// VRRPv2 authentication that differs from ours.
+    pub auth: u64,
+    /// An interval other than ours (VRRPv2) or zero.
+    pub interval: u64,
+    /// An address list other than ours (counted, not refused: RFC 9568 §6.4.2).
+    pub address_list: u64,
 }
 
 /// A change the router publishes for `WatchState`.

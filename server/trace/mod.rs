@@ -3,7 +3,8 @@
 //! - A state transition is a `vrrp.transition` span. The VIP work it queues (install,
 //!   removal, announcements) becomes child spans on the VIP worker, each as long as the work
 //!   took; the transition span ends when its last child does.
-//! - A gRPC request is a `grpc.request` span that continues the caller's W3C `traceparent`.
+//! - A gRPC request is a `grpc.request` span that continues the caller's W3C `traceparent`
+//!   (made by the API's listener).
 //! - A command that brings about a transition later (a `Resign` hands over when the
 //!   successor speaks) leaves a [`Cause`] with the instance; the transition span becomes a
 //!   child of the request's span, in the caller's trace.
@@ -17,16 +18,27 @@
 use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
-use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use opentelemetry::trace::TraceContextExt;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
-use tonic::codegen::http;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::vrrp::{State, TransitionReason};
 
-use super::export::tracing_enabled;
+/// Set once the spans pipeline is up, so nothing extracts or keeps trace context that no
+/// one would record.
+static TRACING: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are exported: telemetry sets it once its pipeline is up.
+pub fn set_enabled(enabled: bool) {
+    TRACING.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether spans are exported.
+pub fn tracing_enabled() -> bool {
+    TRACING.load(Ordering::Relaxed)
+}
 
 /// The trace context of a request whose command may cause a transition.
 #[derive(Clone, Debug)]
@@ -172,41 +184,6 @@ pub fn vip_work(parent: &Span, work: VipWork, instance: &str, addresses: usize) 
         VipWork::Announce => {
             tracing::info_span!(parent: parent, "vrrp.announce", vrrp.instance = instance, vrrp.addresses = addresses)
         }
-    }
-}
-
-/// The span of one gRPC request, for tonic's `trace_fn`: named after the method, and a
-/// child of the caller's span when its metadata carries a W3C `traceparent`.
-pub fn grpc_request(request: &http::Request<()>) -> Span {
-    if !tracing_enabled() {
-        return Span::none();
-    }
-    let method = request.uri().path();
-    let span = tracing::info_span!(
-        "grpc.request",
-        otel.name = method,
-        otel.kind = "server",
-        rpc.system = "grpc",
-        rpc.method = method,
-    );
-    let caller = TraceContextPropagator::new().extract(&Headers(request.headers()));
-    if caller.span().span_context().is_valid() {
-        // Fails only for a span no OpenTelemetry layer records, which has no parent to set.
-        let _ = span.set_parent(caller);
-    }
-    span
-}
-
-/// Request metadata as the propagator reads it.
-struct Headers<'a>(&'a http::HeaderMap);
-
-impl Extractor for Headers<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(http::HeaderName::as_str).collect()
     }
 }
 

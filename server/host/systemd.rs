@@ -36,7 +36,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, warn};
 
-use super::control::{ControlError, RouterHandle};
+use crate::router::control::{ControlError, RouterHandle};
 
 /// Why the notify settings of the environment cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -276,8 +276,8 @@ mod tests {
 
     use tokio::sync::mpsc;
 
-    use super::super::router::RouterCommand;
     use super::*;
+    use crate::router::RouterCommand;
 
     fn parse(
         socket: Option<&str>,

@@ -6,25 +6,10 @@ use std::net::IpAddr;
 
 use thiserror::Error;
 
-use crate::config::{self, InstanceSettings, Preempt, VirtualAddress};
-use crate::net::{self, Interface};
+use crate::config::{self, InstanceSettings, Preempt};
+use crate::net::Interface;
+use crate::vrrp::node::Link;
 use crate::vrrp::{DecodeOptions, InstanceConfig, InstanceConfigError, Priority, V3Ipv4Checksum};
-
-/// The raw socket an instance sends and receives on: one per (interface, family), shared by
-/// every instance there and demultiplexed by VRID.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SocketKey {
-    /// The interface the instance runs on.
-    pub interface: String,
-    /// The family of its advertisements.
-    pub family: net::Family,
-}
-
-impl std::fmt::Display for SocketKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.interface, self.family)
-    }
-}
 
 /// Why an instance cannot be built on the interface as it is now.
 #[derive(Debug, Error)]
@@ -60,34 +45,30 @@ pub enum SettingsError {
     Core(#[from] InstanceConfigError),
 }
 
-/// The socket `settings` needs.
-pub fn socket_key(settings: &InstanceSettings) -> SocketKey {
-    SocketKey {
+/// The link `settings` runs on: its socket, shared by every instance on the interface and
+/// family.
+pub fn link(settings: &InstanceSettings) -> Link {
+    Link {
         interface: settings.interface.clone(),
-        family: net_family(settings.family()),
+        family: settings.family(),
     }
+}
+
+/// The unicast peers `settings` talks to alone; `None`: multicast.
+pub fn unicast_peers(settings: &InstanceSettings) -> Option<Vec<IpAddr>> {
+    settings
+        .unicast
+        .as_ref()
+        .map(|unicast| unicast.peers.clone())
 }
 
 /// Every interface `settings` touches: its own and those its addresses are placed on.
 pub fn interface_names(settings: &InstanceSettings) -> BTreeSet<String> {
-    held_addresses(settings)
-        .map(|address| placement(settings, address).to_owned())
+    settings
+        .held_addresses()
+        .map(|address| settings.interface_of(address).to_owned())
         .chain([settings.interface.clone()])
         .collect()
-}
-
-/// The addresses a master holds: the advertised ones, then the excluded ones (held but not
-/// advertised, keepalived's `virtual_ipaddress_excluded`).
-pub fn held_addresses(settings: &InstanceSettings) -> impl Iterator<Item = &VirtualAddress> {
-    settings
-        .virtual_addresses
-        .iter()
-        .chain(&settings.excluded_addresses)
-}
-
-/// The interface `address` is placed on: its own `device`, or the instance's interface.
-pub fn placement<'a>(settings: &'a InstanceSettings, address: &'a VirtualAddress) -> &'a str {
-    address.device.as_deref().unwrap_or(&settings.interface)
 }
 
 /// The addresses advertisements carry (RFC 9568 §5.2.9).
@@ -189,13 +170,6 @@ pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
         || old.auth != new.auth
         || old.preempt != new.preempt
         || old.accept_mode != new.accept_mode
-}
-
-fn net_family(family: config::Family) -> net::Family {
-    match family {
-        config::Family::Ipv4 => net::Family::Ipv4,
-        config::Family::Ipv6 => net::Family::Ipv6,
-    }
 }
 
 #[cfg(test)]

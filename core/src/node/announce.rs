@@ -2,12 +2,21 @@
 //! an optional periodic refresh (keepalived's `garp_master_repeat`, `garp_master_delay` and
 //! `garp_master_refresh`, defaults 5, 5 s and off).
 //!
-//! The schedule is data the router keeps with each instance: its deadlines join the
-//! protocol timers in the router's single wait, so nothing ever sleeps between bursts.
+//! The schedule is data the node keeps with each instance: its deadlines join the protocol
+//! timers in the node's one timer table, so nothing ever sleeps between bursts.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::config::GarpSettings;
+/// Announcements after becoming master, keepalived's `garp_master_*` settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GarpSettings {
+    /// Announcements per address in each burst.
+    pub repeat: u8,
+    /// When the second burst follows the first; `None`: no second burst.
+    pub second_burst_after: Option<Duration>,
+    /// How often a master repeats the announcement; `None`: never.
+    pub refresh_every: Option<Duration>,
+}
 
 /// Messages per address in each periodic refresh (keepalived's
 /// `garp_master_refresh_repeat` default): a refresh only reminds switches and neighbours
@@ -65,8 +74,6 @@ impl AnnounceSchedule {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn keepalived_defaults() -> GarpSettings {

@@ -20,28 +20,30 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
-use crate::config::{Config, Family, InstanceSettings};
+use crate::config::{Family, InstanceSettings, SyncGroupSettings};
+use crate::effects::email_alert::AlertMailer;
+use crate::effects::notify::Notifier;
+use crate::effects::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
+use crate::events::status::{InstanceEvent, InstanceStatus};
 use crate::events::{Epoch, EventBus, Subscription};
 use crate::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
-use crate::telemetry::spans::Cause;
+use crate::store::priorities::PriorityOverrides;
+use crate::trace::Cause;
+use crate::vrrp::node::output::Output;
+use crate::vrrp::node::sync_group::SyncGroup;
+use crate::vrrp::node::{InstanceId, Link, Node, Received};
 use crate::vrrp::{Command, FaultCause, Priority, State};
 
+use super::checks::{self, CheckCommand, HealthChecks, RouterView};
 use super::control::{
     ControlError, ReloadOutcome, ResignStarted, ResumePoint, WatchBeginning, WatchStart,
 };
-use super::email_alert::AlertMailer;
-use super::notify::Notifier;
-use super::status::{InstanceEvent, InstanceStatus};
-use super::sync_group::{self, GroupMove, SyncGroups};
-
-use super::checks::{self, CheckCommand, HealthChecks, RouterView};
-use super::instance_driver::{InstanceDriver, Io};
-use super::priority_store::PriorityOverrides;
-use super::routing::{HeldRouting, StaticRouting};
-use super::settings::{self, SettingsError, SocketKey};
+use super::instance::{InstanceDriver, Io};
+use super::reload::Reload;
+use super::settings::{self, SettingsError};
 use super::sockets::{Arrival, Sockets};
 use super::timer::PreciseTimer;
-use super::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
+use crate::effects::routing::{HeldRouting, Removal, StaticRouting};
 
 /// What the rest of the daemon asks of the router.
 #[derive(Debug)]
@@ -105,15 +107,6 @@ pub enum RouterCommand {
     Checks(CheckCommand),
 }
 
-/// A validated configuration and every interface it names, looked up off the router.
-#[derive(Debug)]
-pub struct Reload {
-    /// The new configuration.
-    pub config: Config,
-    /// Each interface the instances name, freshly looked up.
-    pub interfaces: HashMap<String, Interface>,
-}
-
 /// The channels and handles the router is built from.
 pub struct RouterParts {
     /// Every interface the configured instances name, looked up.
@@ -133,7 +126,7 @@ pub struct RouterParts {
     /// Set to `true` once a shutdown begins, for the API's health service.
     pub stopping: watch::Sender<bool>,
     /// The instances that change state together.
-    pub sync_groups: SyncGroups,
+    pub sync_groups: Vec<SyncGroupSettings>,
     /// Where e-mail alerts go.
     pub alerts: AlertMailer,
     /// How many health checks applications may register.
@@ -158,6 +151,9 @@ const LOOKUP_RETRY: Duration = Duration::from_millis(500);
 
 /// The router; see the module documentation.
 pub struct Router {
+    /// Every instance's protocol state and the rules between them, sans-IO.
+    node: Node,
+    /// What carrying out the node's outputs needs, per instance.
     drivers: Vec<InstanceDriver>,
     io: Io,
     timer: PreciseTimer,
@@ -180,16 +176,15 @@ pub struct Router {
     events: EventBus<InstanceEvent>,
     watcher_limit: usize,
     stopping_signal: watch::Sender<bool>,
-    sync_groups: SyncGroups,
-    /// Each sync group's state as a whole, as last notified, by name; kept across reloads.
-    group_states: HashMap<String, State>,
+    /// The sync groups, for their notify settings (the node applies their rules).
+    sync_groups: Vec<SyncGroupSettings>,
     /// The notifications of each sync group, by name.
     group_notifiers: HashMap<String, Notifier>,
     checks: HealthChecks,
     /// Priorities set over the API, for the file that keeps them across restarts.
     priority_overrides: watch::Sender<PriorityOverrides>,
     /// When the VIPs of every master next have their kernel lifetime renewed: one tick for
-    /// the whole daemon, so the renewals go to the kernel together (see [`super::vips`]).
+    /// the whole daemon, so the renewals go to the kernel together (see [`crate::effects::vips`]).
     vip_renewal_at: Instant,
     /// The static routes and rules (see [`super::routing`]).
     static_routing: StaticRouting,
@@ -229,8 +224,11 @@ impl Router {
     pub fn new(parts: RouterParts) -> std::io::Result<Self> {
         let (arrivals_sender, arrivals) = mpsc::channel(ARRIVALS_QUEUE);
         let (lookups_sender, lookups) = mpsc::unbounded_channel();
+        let mut node = Node::new();
+        node.set_sync_groups(Instant::now(), &node_groups(&parts.sync_groups));
         Ok(Router {
             timer: PreciseTimer::new()?,
+            node,
             drivers: Vec::new(),
             io: Io {
                 sockets: Sockets::new(arrivals_sender),
@@ -253,7 +251,6 @@ impl Router {
             watcher_limit: parts.watcher_limit,
             stopping_signal: parts.stopping,
             sync_groups: parts.sync_groups,
-            group_states: HashMap::new(),
             group_notifiers: HashMap::new(),
             checks: HealthChecks::new(parts.registered_check_limit),
             priority_overrides: watch::Sender::new(parts.priority_overrides),
@@ -282,12 +279,12 @@ impl Router {
             settings::primary_address(&settings, interface),
             Err(SettingsError::NoSourceAddress { .. })
         );
-        let mut driver = if source_missing {
-            awaiting_source(settings)?
+        let driver = if source_missing {
+            awaiting_source(&mut self.node, settings)?
         } else {
             self.create_driver(settings)?
         };
-        driver.set_group_member(self.sync_groups.contains(driver.name()));
+        let id = driver.id();
         let command = if !running {
             self.links_down.insert(index);
             Command::EnterFault(FaultCause::InterfaceDown)
@@ -305,12 +302,16 @@ impl Router {
             .borrow()
             .get(&settings_name)
             .copied();
-        if let Some(driver) = self.drivers.last_mut() {
-            if let Some(priority) = stored.filter(|_| !driver.base_priority().is_owner()) {
-                info!(instance = %settings_name, %priority, "starting with the priority set over the API before the restart");
-                driver.set_base_priority(now, priority, &self.io).await;
-            }
-            driver.command(now, command, &self.io).await;
+        let owner = self
+            .node
+            .base_priority(id)
+            .is_some_and(|priority| priority.is_owner());
+        if let Some(priority) = stored.filter(|_| !owner) {
+            info!(instance = %settings_name, %priority, "starting with the priority set over the API before the restart");
+            self.node.set_base_priority(now, id, priority).ok();
+        }
+        if let Err(error) = self.node.command(now, id, command) {
+            debug!(instance = %settings_name, %error, "start-up command not applied");
         }
         Ok(())
     }
@@ -323,30 +324,30 @@ impl Router {
                 interface: settings.interface.clone(),
             }
         })?;
-        let key = settings::socket_key(&settings);
-        let driver =
-            InstanceDriver::new(settings, interface).map_err(|source| StartError::Settings {
-                instance: name.clone(),
-                source,
-            })?;
+        let key = settings::link(&settings);
         self.io
             .sockets
             .ensure(&key, interface)
             .map_err(|source| StartError::Socket {
-                instance: name,
+                instance: name.clone(),
                 source: Box::new(source),
             })?;
-        Ok(driver)
+        InstanceDriver::new(&mut self.node, settings, interface).map_err(|source| {
+            StartError::Settings {
+                instance: name,
+                source,
+            }
+        })
     }
 
     /// Runs until a shutdown has stopped every instance.
     pub async fn run(mut self) {
         self.static_routing.start(&self.io.vips);
         // The start-up transitions of the instances started before the loop.
-        self.follow_sync_groups().await;
-        self.notify_sync_groups();
+        self.carry_out_outputs(Instant::now()).await;
         self.publish_events();
         self.sync_checks().await;
+        self.carry_out_outputs(Instant::now()).await;
         self.publish_events();
         while !(self.stopping && self.drivers.is_empty()) {
             let deadline = self.next_deadline();
@@ -376,85 +377,70 @@ impl Router {
                 }
                 Some((key, packet)) = self.arrivals.recv() => self.on_packet(key, packet).await,
             }
+            self.carry_out_outputs(Instant::now()).await;
             if self.stopping {
                 self.retire_stopped().await;
             }
-            self.follow_sync_groups().await;
-            self.notify_sync_groups();
             self.publish_events();
         }
         self.static_routing.stop(&self.io.vips);
         info!("every instance stopped");
     }
 
-    /// Makes the members of each sync group follow the transitions of the last input (see
-    /// [`sync_group`]). While stopping, instances stop one by one and are not followed.
-    async fn follow_sync_groups(&mut self) {
-        // Without groups no instance keeps transitions for them: nothing to collect on
-        // the router's every wake.
-        if self.sync_groups.is_empty() {
-            return;
-        }
-        for _ in 0..sync_group::MAX_ROUNDS {
-            let transitions: Vec<_> = self
-                .drivers
-                .iter_mut()
-                .flat_map(InstanceDriver::take_group_transitions)
-                .collect();
-            if self.stopping || self.sync_groups.is_empty() {
-                return;
-            }
-            let drivers = &self.drivers;
-            let moves = self.sync_groups.moves(&transitions, |name| {
-                drivers
-                    .iter()
-                    .find(|driver| driver.name() == name)
-                    .map(InstanceDriver::group_view)
-            });
-            if moves.is_empty() {
-                return;
-            }
-            let now = Instant::now();
-            for found in moves {
-                if let Some(driver) = self.drivers.iter_mut().find(|d| d.name() == found.instance) {
-                    debug!(instance = %found.instance, group = %found.group, group_move = ?found.group_move, "following the sync group");
-                    driver.follow_group(now, found.group_move, &self.io).await;
+    /// Carries out every output of the node, in order: adverts are sent on the spot, the
+    /// rest goes to the instance's driver (VIP work, notifications, events, logs) or, for a
+    /// sync group's change, to the group's notifications. `now` is when the input that
+    /// caused them was handled.
+    async fn carry_out_outputs(&mut self, now: Instant) {
+        while let Some(output) = self.node.poll_output() {
+            match output {
+                Output::Transmit { instance, advert } => {
+                    if let Some(driver) = self.drivers.iter().find(|d| d.id() == instance) {
+                        driver.send(&advert, &self.io).await;
+                    }
+                }
+                Output::UnknownVrid { from, vrid } => {
+                    self.unknown_vrid_packets += 1;
+                    debug!(
+                        %from,
+                        ?vrid,
+                        total = self.unknown_vrid_packets,
+                        "packet for a VRID not configured here"
+                    );
+                }
+                Output::GroupMoved {
+                    instance,
+                    group,
+                    group_move,
+                } => {
+                    let name = self.node.name(instance).unwrap_or_default();
+                    debug!(instance = %name, %group, ?group_move, "following the sync group");
+                }
+                Output::GroupStateChanged { group, from, to } => {
+                    info!(%group, %from, %to, "sync group changed state");
+                    if let Some(settings) = self.sync_groups.iter().find(|g| g.name == group) {
+                        self.group_notifiers
+                            .entry(group.clone())
+                            .or_default()
+                            .group_state_changed(&group, to, &settings.notify);
+                    }
+                }
+                Output::GroupsUnsettled => {
+                    warn!(
+                        "sync group moves did not settle within one input; the rest follow the next one"
+                    );
+                }
+                output => {
+                    let instance = output.instance();
+                    if let Some(driver) = self.drivers.iter_mut().find(|d| Some(d.id()) == instance)
+                    {
+                        driver.carry_out(now, output, &self.node, &self.io);
+                    }
                 }
             }
         }
-        warn!("sync group moves did not settle within one input; the rest follow the next one");
-    }
-
-    /// Notifies each sync group whose state as a whole changed (see
-    /// [`sync_group::group_state`]); a group's last change is STOP, once none of its members
-    /// runs.
-    fn notify_sync_groups(&mut self) {
-        for group in self.sync_groups.groups() {
-            let members: Vec<Option<State>> = group
-                .instances
-                .iter()
-                .map(|name| {
-                    self.drivers
-                        .iter()
-                        .find(|driver| driver.name() == name)
-                        .map(InstanceDriver::state)
-                })
-                .collect();
-            let before = self
-                .group_states
-                .get(&group.name)
-                .copied()
-                .unwrap_or(State::Initialize);
-            let state = sync_group::group_state(&members, before);
-            if state == before {
-                continue;
-            }
-            info!(group = %group.name, from = %before, to = %state, "sync group changed state");
-            self.group_states.insert(group.name.clone(), state);
-            self.group_notifiers
-                .entry(group.name.clone())
-                .or_default()
-                .group_state_changed(&group.name, state, &group.notify);
+        for driver in &mut self.drivers {
+            driver.end_input();
         }
     }
 
@@ -481,7 +467,7 @@ impl Router {
             .drivers
             .iter()
             .map(|driver| {
-                let mut status = driver.status();
+                let mut status = driver.status(&self.node);
                 status.health_checks = self.checks.statuses_for(driver.name());
                 status
             })
@@ -536,6 +522,7 @@ impl Router {
     /// The checks, and what acting on their results needs, borrowed apart.
     fn checks_and_view(&mut self) -> (&mut HealthChecks, RouterView<'_>) {
         let view = RouterView {
+            node: &mut self.node,
             drivers: &mut self.drivers,
             io: &self.io,
             links_down: &self.links_down,
@@ -555,7 +542,7 @@ impl Router {
     }
 
     /// The registered checks, each time the set changes.
-    pub fn registered_checks(&self) -> watch::Receiver<Vec<super::status::CheckStatus>> {
+    pub fn registered_checks(&self) -> watch::Receiver<Vec<crate::events::status::CheckStatus>> {
         self.checks.registrations()
     }
 
@@ -568,11 +555,18 @@ impl Router {
         let now = Instant::now();
         let position = self.position_of(instance)?;
         let driver = &mut self.drivers[position];
-        if driver.base_priority().is_owner() {
+        let id = driver.id();
+        if self
+            .node
+            .base_priority(id)
+            .is_some_and(|base| base.is_owner())
+        {
             return Err(ControlError::Owner(instance.to_owned()));
         }
-        driver.expect_transition_from(cause, now);
-        driver.set_base_priority(now, priority, &self.io).await;
+        driver.expect_transition_from(cause, now, &self.node);
+        self.node
+            .set_base_priority(now, id, priority)
+            .map_err(|_| ControlError::NotFound(instance.to_owned()))?;
         let configured = settings::priority(driver.settings()).ok();
         self.priority_overrides.send_if_modified(|overrides| {
             if configured == Some(priority) {
@@ -581,20 +575,24 @@ impl Router {
                 overrides.insert(instance.to_owned(), priority) != Some(priority)
             }
         });
-        Ok(driver.status())
+        self.carry_out_outputs(now).await;
+        Ok(self.drivers[position].status(&self.node))
     }
 
     /// After a reload: a priority set over the API outlasts a changed configured priority
     /// (the operator's last word), and the set forgets instances the reload removed.
     async fn keep_priority_overrides(&mut self, now: Instant) {
         let overrides = self.priority_overrides.borrow().clone();
-        for driver in &mut self.drivers {
+        for driver in &self.drivers {
+            let Some(base) = self.node.base_priority(driver.id()) else {
+                continue;
+            };
             if let Some(&priority) = overrides.get(driver.name())
-                && driver.base_priority() != priority
-                && !driver.base_priority().is_owner()
+                && base != priority
+                && !base.is_owner()
             {
                 info!(instance = driver.name(), %priority, "the priority set over the API stays; SetPriority to the configured one to drop it");
-                driver.set_base_priority(now, priority, &self.io).await;
+                self.node.set_base_priority(now, driver.id(), priority).ok();
             }
         }
         let drivers = &self.drivers;
@@ -618,7 +616,7 @@ impl Router {
     ) -> Result<ResignStarted, ControlError> {
         let now = Instant::now();
         let position = self.position_of(instance)?;
-        let status = self.drivers[position].status();
+        let status = self.drivers[position].status(&self.node);
         if status.base_priority == Priority::OWNER.get() {
             return Err(ControlError::Owner(instance.to_owned()));
         }
@@ -629,14 +627,20 @@ impl Router {
             });
         }
         let driver = &mut self.drivers[position];
-        driver.expect_transition_from(cause, now);
-        driver
-            .command(now, Command::Resign { hold_down }, &self.io)
-            .await;
-        let bound = driver.master_down_interval();
-        let status = driver.status();
+        let id = driver.id();
+        driver.expect_transition_from(cause, now, &self.node);
+        if let Err(error) = self.node.command(now, id, Command::Resign { hold_down }) {
+            debug!(instance, %error, "resign not applied");
+        }
+        let bound = self
+            .node
+            .instance(id)
+            .map(|instance| instance.master_down_interval())
+            .unwrap_or_default();
         // What the command itself changed goes out first, so the subscription holds only
         // what follows: the instance leaving Master once its successor speaks.
+        self.carry_out_outputs(now).await;
+        let status = self.drivers[position].status(&self.node);
         self.publish_events();
         Ok(ResignStarted {
             status,
@@ -653,9 +657,9 @@ impl Router {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.drivers
-            .iter()
-            .filter_map(InstanceDriver::next_deadline)
+        self.node
+            .poll_timeout()
+            .into_iter()
             .chain([self.vip_renewal_at])
             .min()
     }
@@ -673,27 +677,23 @@ impl Router {
                 warn!(late_us = micros(late), "a VRRP timer fired late");
             }
         }
-        let master_down_due = self.drivers.iter().any(|driver| {
-            driver.state() == State::Backup && driver.next_deadline().is_some_and(|due| due <= now)
-        });
-        if master_down_due {
+        if self.node.master_down_due(now) {
             self.take_queued_packets().await;
         }
-        for driver in &mut self.drivers {
-            if driver.next_deadline().is_some_and(|due| due <= now) {
-                driver.on_timeout(now, &self.io).await;
-            }
-        }
+        self.node.handle_timeout(now);
+        // Carried out before the renewal below, so an instance that just left Master is
+        // not renewed.
+        self.carry_out_outputs(now).await;
         // After the instances' own timers: one that just left Master is not renewed. A new
         // master's take-over install gave its VIPs a full lifetime, and the next tick comes
-        // within VIP_REFRESH_EVERY of it, as the guarantee in `super::vips` needs.
+        // within VIP_REFRESH_EVERY of it, as the guarantee in `crate::effects::vips` needs.
         if self.vip_renewal_at <= now {
             let renewable: Vec<(String, PlacedVip)> = self
                 .drivers
                 .iter()
                 .flat_map(|driver| {
                     driver
-                        .renewable_vips(&self.io)
+                        .renewable_vips(&self.node, &self.io)
                         .into_iter()
                         .map(|placed| (driver.name().to_owned(), placed))
                 })
@@ -725,28 +725,19 @@ impl Router {
         }
     }
 
-    async fn on_packet(&mut self, key: SocketKey, packet: ReceivedAdvert) {
+    async fn on_packet(&mut self, link: Link, packet: ReceivedAdvert) {
         let now = Instant::now();
-        // The VRID is the second byte of both versions' header (RFC 9568 §5.1, RFC 3768
-        // §5.1); the instance's own options are needed to decode the rest.
-        let vrid = packet.payload.get(1).copied();
-        let driver = self
-            .drivers
-            .iter_mut()
-            .find(|driver| *driver.socket_key() == key && Some(driver.vrid()) == vrid);
-        match driver {
-            Some(driver) => driver.receive(now, &packet, &self.io).await,
-            None => {
-                self.unknown_vrid_packets += 1;
-                debug!(
-                    socket = %key,
-                    from = %packet.source,
-                    ?vrid,
-                    total = self.unknown_vrid_packets,
-                    "packet for a VRID not configured here"
-                );
-            }
-        }
+        self.node.handle_packet(
+            now,
+            &link,
+            Received {
+                source: packet.source,
+                destination: packet.destination,
+                hop_limit: packet.hop_limit,
+                payload: &packet.payload,
+            },
+        );
+        self.carry_out_outputs(now).await;
     }
 
     /// Handles one command. A reply whose asker went away is dropped: the router never
@@ -817,15 +808,18 @@ impl Router {
         info!(graceful, "shutting down");
         self.stopping = true;
         self.stopping_signal.send_replace(true);
+        self.node.begin_stopping();
         let now = Instant::now();
-        for driver in &mut self.drivers {
-            let command = if graceful && driver.state() == State::Master {
+        for driver in &self.drivers {
+            let id = driver.id();
+            let command = if graceful && self.node.state(id) == Some(State::Master) {
                 Command::Resign { hold_down: None }
             } else {
                 Command::Shutdown
             };
-            driver.command(now, command, &self.io).await;
+            self.node.command(now, id, command).ok();
         }
+        self.carry_out_outputs(now).await;
     }
 
     /// While stopping: shuts down and drops every instance that is no longer master (a
@@ -833,18 +827,30 @@ impl Router {
     /// its release grace has passed).
     async fn retire_stopped(&mut self) {
         let now = Instant::now();
-        for driver in &mut self.drivers {
-            if driver.state() != State::Master
-                && driver.state() != State::Initialize
-                && !driver.is_releasing()
+        for driver in &self.drivers {
+            let id = driver.id();
+            let state = self.node.state(id);
+            if state != Some(State::Master)
+                && state != Some(State::Initialize)
+                && !self.node.is_releasing(id)
             {
-                driver.command(now, Command::Shutdown, &self.io).await;
+                self.node.command(now, id, Command::Shutdown).ok();
             }
         }
         // Their shutdown transitions go out before the drivers do.
+        self.carry_out_outputs(now).await;
         self.publish_events();
-        self.drivers
-            .retain(|driver| driver.state() != State::Initialize);
+        let stopped: Vec<InstanceId> = self
+            .drivers
+            .iter()
+            .map(InstanceDriver::id)
+            .filter(|&id| self.node.state(id) == Some(State::Initialize))
+            .collect();
+        for id in stopped {
+            self.node.remove(now, id);
+            self.drivers.retain(|driver| driver.id() != id);
+        }
+        self.carry_out_outputs(now).await;
     }
 
     async fn on_link_event(&mut self, event: LinkEvent) {
@@ -874,19 +880,19 @@ impl Router {
                 }
             }
             LinkEvent::AddressRemoved(index, address) => {
-                for driver in &mut self.drivers {
-                    driver.address_removed(index, address, &self.io);
+                for driver in &self.drivers {
+                    driver.address_removed(index, address, &self.node, &self.io);
                 }
             }
             LinkEvent::RouteRemoved(removed) => {
                 for driver in &self.drivers {
-                    driver.route_removed(&removed, &self.io);
+                    driver.route_removed(&removed, &self.node, &self.io);
                 }
                 self.static_routing.route_removed(&removed, &self.io.vips);
             }
             LinkEvent::RuleRemoved(removed) => {
                 for driver in &self.drivers {
-                    driver.rule_removed(&removed, &self.io);
+                    driver.rule_removed(&removed, &self.node, &self.io);
                 }
                 self.static_routing.rule_removed(&removed, &self.io.vips);
             }
@@ -896,22 +902,18 @@ impl Router {
     /// Faults the instances on the interface with index `index`, whose link went down.
     async fn link_down(&mut self, now: Instant, index: u32) {
         self.links_down.insert(index);
-        for driver in &mut self.drivers {
+        for driver in &self.drivers {
             let on_it = self
                 .io
                 .interfaces
                 .get(&driver.settings().interface)
                 .is_some_and(|interface| interface.index == index);
             if on_it {
-                driver
-                    .command(
-                        now,
-                        Command::EnterFault(FaultCause::InterfaceDown),
-                        &self.io,
-                    )
-                    .await;
+                let fault = Command::EnterFault(FaultCause::InterfaceDown);
+                self.node.command(now, driver.id(), fault).ok();
             }
         }
+        self.carry_out_outputs(now).await;
     }
 
     fn interface_name(&self, index: u32) -> Option<String> {
@@ -973,8 +975,8 @@ impl Router {
         let mut source_missing = false;
         for (position, driver) in self.drivers.iter().enumerate() {
             if driver.settings().interface != name
-                || driver.state() != State::Fault
-                || driver.held_by_check()
+                || self.node.state(driver.id()) != Some(State::Fault)
+                || self.node.held_by_check(driver.id())
             {
                 continue;
             }
@@ -984,10 +986,10 @@ impl Router {
                 Err(_) => source_missing = true,
             }
         }
-        let keys: Vec<SocketKey> = self
+        let keys: Vec<Link> = self
             .drivers
             .iter()
-            .map(|driver| driver.socket_key().clone())
+            .map(|driver| driver.link().clone())
             .filter(|key| key.interface == name)
             .collect();
         for key in keys {
@@ -997,13 +999,14 @@ impl Router {
         }
         let now = Instant::now();
         for &position in &clear {
-            self.drivers[position]
-                .command(now, Command::ClearFault, &self.io)
-                .await;
+            let id = self.drivers[position].id();
+            self.node.command(now, id, Command::ClearFault).ok();
         }
+        self.carry_out_outputs(now).await;
         // Highest position first, so the positions still to remove stay valid.
         for &position in replace.iter().rev() {
             let mut replaced = self.drivers.remove(position);
+            self.node.remove(now, replaced.id());
             self.publish_last_events(&mut replaced);
             let settings = replaced.settings().clone();
             info!(instance = %settings.name, "source address changed while the link was down; instance restarted");
@@ -1037,72 +1040,105 @@ impl Router {
     async fn reload(&mut self, reload: Reload) -> ReloadOutcome {
         let now = Instant::now();
         self.io.interfaces.extend(reload.interfaces);
-        self.sync_groups = SyncGroups::new(&reload.config.sync_groups);
+        self.static_routing
+            .reload(HeldRouting::static_of(&reload.config), &self.io.vips);
+        // An instance the new groups no longer hold together leaves a group's Fault.
+        self.node
+            .set_sync_groups(now, &node_groups(&reload.config.sync_groups));
+        self.sync_groups = reload.config.sync_groups;
         let groups = &self.sync_groups;
-        let kept = |name: &String| groups.groups().iter().any(|group| group.name == *name);
-        self.group_states.retain(|name, _| kept(name));
-        self.group_notifiers.retain(|name, _| kept(name));
+        self.group_notifiers
+            .retain(|name, _| groups.iter().any(|group| group.name == *name));
         self.io
             .alerts
             .reconfigure(reload.config.email_alerts.clone());
-        self.static_routing
-            .reload(HeldRouting::static_of(&reload.config), &self.io.vips);
-        let mut previous: Vec<InstanceDriver> = std::mem::take(&mut self.drivers);
         let (mut unchanged, mut in_place, mut restarted, mut added) = (0, 0, 0, 0);
         let mut outcome = ReloadOutcome::default();
         let mut to_start = Vec::new();
+        let mut stopping = Vec::new();
+        let mut kept = HashSet::new();
         for settings in reload.config.instances {
-            let position = previous
+            let position = self
+                .drivers
                 .iter()
                 .position(|driver| driver.name() == settings.name);
-            match position.map(|position| previous.swap_remove(position)) {
-                Some(driver) if *driver.settings() == settings => {
-                    unchanged += 1;
-                    self.drivers.push(driver);
+            let Some(position) = position else {
+                added += 1;
+                outcome.added.push(settings.name.clone());
+                to_start.push((settings, true));
+                continue;
+            };
+            let driver = &mut self.drivers[position];
+            let id = driver.id();
+            kept.insert(id);
+            if *driver.settings() == settings {
+                unchanged += 1;
+            } else if !settings::restart_needed(driver.settings(), &settings) {
+                in_place += 1;
+                outcome.changed.push(settings.name.clone());
+                let set_over_api = self
+                    .priority_overrides
+                    .borrow()
+                    .get(&settings.name)
+                    .copied();
+                let configured = settings::priority(&settings);
+                driver.reconfigure(settings, &mut self.node, &self.io);
+                match configured {
+                    Ok(configured) => {
+                        // Applied in one step, so no advert and no event carries the
+                        // configured priority when a priority set over the API is to stay.
+                        let priority = set_over_api
+                            .filter(|_| !configured.is_owner())
+                            .unwrap_or(configured);
+                        if self.node.base_priority(id) != Some(priority) {
+                            info!(instance = driver.name(), %priority, "priority changed by reload");
+                            self.node.set_base_priority(now, id, priority).ok();
+                        }
+                    }
+                    Err(error) => error!(instance = driver.name(), %error, "priority not changed"),
                 }
-                Some(mut driver) if !settings::restart_needed(driver.settings(), &settings) => {
-                    in_place += 1;
-                    outcome.changed.push(settings.name.clone());
-                    let set_over_api = self
-                        .priority_overrides
-                        .borrow()
-                        .get(&settings.name)
-                        .copied();
-                    driver
-                        .reconfigure(now, settings, set_over_api, &self.io)
-                        .await;
-                    self.drivers.push(driver);
-                }
-                Some(mut driver) => {
-                    restarted += 1;
-                    info!(
-                        instance = driver.name(),
-                        "settings the protocol runs on changed; restarting the instance"
-                    );
-                    driver.command(now, Command::Shutdown, &self.io).await;
-                    self.publish_last_events(&mut driver);
-                    outcome.changed.push(settings.name.clone());
-                    to_start.push((settings, false));
-                }
-                None => {
-                    added += 1;
-                    outcome.added.push(settings.name.clone());
-                    to_start.push((settings, true));
-                }
+            } else {
+                restarted += 1;
+                info!(
+                    instance = driver.name(),
+                    "settings the protocol runs on changed; restarting the instance"
+                );
+                self.node.command(now, id, Command::Shutdown).ok();
+                stopping.push(id);
+                outcome.changed.push(settings.name.clone());
+                to_start.push((settings, false));
             }
         }
-        let removed = previous.len();
-        for driver in &mut previous {
-            info!(instance = driver.name(), "instance removed by reload");
-            driver.command(now, Command::Shutdown, &self.io).await;
-            self.publish_last_events(driver);
-            self.events.publish(
-                SystemTime::now(),
-                InstanceEvent::Removed {
-                    instance: driver.name().to_owned(),
-                },
+        let removed: Vec<InstanceId> = self
+            .drivers
+            .iter()
+            .map(InstanceDriver::id)
+            .filter(|id| !kept.contains(id))
+            .collect();
+        for &id in &removed {
+            info!(
+                instance = self.node.name(id).unwrap_or_default(),
+                "instance removed by reload"
             );
-            outcome.removed.push(driver.name().to_owned());
+            self.node.command(now, id, Command::Shutdown).ok();
+        }
+        // The last changes of the instances that stop go out before their drivers do.
+        self.carry_out_outputs(now).await;
+        for &id in stopping.iter().chain(&removed) {
+            if let Some(position) = self.drivers.iter().position(|driver| driver.id() == id) {
+                let mut driver = self.drivers.remove(position);
+                self.node.remove(now, id);
+                self.publish_last_events(&mut driver);
+                if removed.contains(&id) {
+                    self.events.publish(
+                        SystemTime::now(),
+                        InstanceEvent::Removed {
+                            instance: driver.name().to_owned(),
+                        },
+                    );
+                    outcome.removed.push(driver.name().to_owned());
+                }
+            }
         }
         for (settings, is_new) in to_start {
             if is_new {
@@ -1111,8 +1147,8 @@ impl Router {
                 self.io.vips.remove_stale(&settings.name, stale);
                 self.io.vips.remove_routing(
                     &settings.name,
-                    super::routing::HeldRouting::of(&settings),
-                    super::routing::Removal::Stale,
+                    HeldRouting::of(&settings),
+                    Removal::Stale,
                 );
             }
             let name = settings.name.clone();
@@ -1120,9 +1156,9 @@ impl Router {
                 error!(%error, "instance not started by reload");
                 continue;
             }
-            if is_new && let Some(position) = self.drivers.iter().position(|d| d.name() == name) {
+            if is_new && let Some(driver) = self.drivers.iter().find(|d| d.name() == name) {
                 // Announced before its start-up transition, which the loop publishes next.
-                let status = self.drivers[position].status();
+                let status = driver.status(&self.node);
                 self.events
                     .publish(SystemTime::now(), InstanceEvent::Added(Box::new(status)));
             }
@@ -1130,45 +1166,53 @@ impl Router {
         let drivers = &self.drivers;
         self.io
             .sockets
-            .close_unused(|key| drivers.iter().any(|driver| driver.socket_key() == key));
+            .close_unused(|key| drivers.iter().any(|driver| driver.link() == key));
         // Instances kept across the reload: reopen a socket whose interface changed.
-        for key in self.drivers.iter().map(InstanceDriver::socket_key) {
+        for key in self.drivers.iter().map(InstanceDriver::link) {
             if let Some(interface) = self.io.interfaces.get(&key.interface)
                 && let Err(error) = self.io.sockets.ensure(key, interface)
             {
                 warn!(%error, "VRRP socket not reopened after the reload");
             }
         }
-        // An instance the new groups no longer hold together leaves a group's Fault.
-        for driver in &mut self.drivers {
-            let member = self.sync_groups.contains(driver.name());
-            driver.set_group_member(member);
-            if driver.group_view().held_by_group && !member {
-                driver
-                    .follow_group(now, GroupMove::ReleaseFault, &self.io)
-                    .await;
-            }
-        }
         self.sync_checks().await;
         self.keep_priority_overrides(now).await;
         info!(
             unchanged,
-            in_place, restarted, added, removed, "configuration reloaded"
+            in_place,
+            restarted,
+            added,
+            removed = removed.len(),
+            "configuration reloaded"
         );
         outcome
     }
+}
+
+/// The node's view of the configured sync groups: each one's name and members.
+pub fn node_groups(groups: &[SyncGroupSettings]) -> Vec<SyncGroup> {
+    groups
+        .iter()
+        .map(|group| SyncGroup {
+            name: group.name.clone(),
+            instances: group.instances.clone(),
+        })
+        .collect()
 }
 
 /// A driver for an instance whose interface has no address to advertise from yet. It waits in
 /// Fault, where it sends nothing, under an unspecified address of its family; no socket is
 /// opened for it (an IPv6 socket needs the link-local source). Once a look-up finds the
 /// address, `on_interface_looked_up` replaces it with one built on the real address.
-fn awaiting_source(settings: InstanceSettings) -> Result<InstanceDriver, StartError> {
+fn awaiting_source(
+    node: &mut Node,
+    settings: InstanceSettings,
+) -> Result<InstanceDriver, StartError> {
     let unspecified = match settings.family() {
         Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
     let instance = settings.name.clone();
-    InstanceDriver::with_primary(settings, unspecified)
+    InstanceDriver::with_primary(node, settings, unspecified)
         .map_err(|source| StartError::Settings { instance, source })
 }

@@ -13,14 +13,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::{ConfigError, ConfigSource};
-use crate::net::{NetError, Netlink};
+use crate::config::ConfigSource;
+use crate::net::Netlink;
 
-use super::control::ReloadOutcome;
-use super::lookup_interfaces;
-use super::privileges;
-use super::router::{Reload, RouterCommand};
 use super::systemd::Notifier;
+use crate::router::control::ReloadOutcome;
+use crate::router::{ReloadError, RouterCommand, prepare_reload};
 
 /// Installs the handlers, then spawns the task that turns signals into commands. Installing
 /// first means a signal that arrives once this returns is never lost to the default action.
@@ -93,23 +91,6 @@ fn stop(stop_requests: &mut u32, signal: &str) -> RouterCommand {
     RouterCommand::Shutdown { graceful }
 }
 
-/// Why a configuration cannot be applied; then nothing changes.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
-    /// The file has problems.
-    #[error("the configuration has {} problem(s)", .0.problems().len())]
-    Invalid(ConfigError),
-    /// The blocking reader task failed.
-    #[error("the configuration reader failed: {0}")]
-    Reader(tokio::task::JoinError),
-    /// An interface it names could not be looked up.
-    #[error("looking up the interfaces: {0}")]
-    Interfaces(NetError),
-    /// Exec checks would run as root (see [`privileges::checks_refused_as_root`]).
-    #[error("{}", .0.join("; "))]
-    ChecksAsRoot(Vec<String>),
-}
-
 fn log_refused_reload(error: &ReloadError) {
     if let ReloadError::Invalid(problems) = error {
         for problem in problems.problems() {
@@ -117,31 +98,4 @@ fn log_refused_reload(error: &ReloadError) {
         }
     }
     error!(%error, "configuration not reloaded; the running one stays");
-}
-
-/// The configuration `source` now holds and its interfaces, read and looked up off the
-/// router: the one preparation SIGHUP and the API's `Reload` share. Warnings (keepalived.conf
-/// keywords that are ignored) are logged and returned with it, for the API's reply; an error
-/// means nothing changes.
-pub async fn prepare_reload(
-    source: &ConfigSource,
-    netlink: &Netlink,
-) -> Result<(Reload, Vec<String>), ReloadError> {
-    let reread = source.clone();
-    let (config, diagnostics) = tokio::task::spawn_blocking(move || reread.load())
-        .await
-        .map_err(ReloadError::Reader)?
-        .map_err(ReloadError::Invalid)?;
-    let refused = privileges::checks_refused_as_root(&config);
-    if !refused.is_empty() {
-        return Err(ReloadError::ChecksAsRoot(refused));
-    }
-    let warnings: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-    for warning in &warnings {
-        warn!(%warning, "configuration warning");
-    }
-    let interfaces = lookup_interfaces(netlink, &config)
-        .await
-        .map_err(ReloadError::Interfaces)?;
-    Ok((Reload { config, interfaces }, warnings))
 }

@@ -1,0 +1,504 @@
+//! One instance inside the node: the state machine plus what the node decides around it
+//! (announcement schedule, handover grace, health-check holds, sync-group standing, the cause
+//! of each transition), turning the state machine's actions into the node's outputs.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use crate::action::Action;
+use crate::command::{Command, CommandRejected};
+use crate::counters::DecodeErrorCounts;
+use crate::instance::Instance;
+use crate::instance_config::InstanceConfigError;
+use crate::packet::{Advertisement, DecodeOptions, IpHeader};
+use crate::priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};
+use crate::state::{FaultCause, State, TransitionReason};
+
+use super::announce::{AnnounceSchedule, GarpSettings};
+use super::output::{ChangeCause, MasterView, Output, Refusal, Transition};
+use super::sync_group::{GroupMove, GroupTransition, MemberView};
+use super::{InstanceId, Link, MemberConfig, RESIGN_RELEASE_GRACE, Received};
+
+/// One instance and what the node keeps with it.
+#[derive(Debug)]
+pub(super) struct Member {
+    pub(super) id: InstanceId,
+    pub(super) name: String,
+    pub(super) link: Link,
+    pub(super) instance: Instance,
+    decode: DecodeOptions,
+    unicast_peers: Option<Vec<IpAddr>>,
+    garp: GarpSettings,
+    announcements: AnnounceSchedule,
+    /// After a handover by `Resign`: when we let go of the addresses (see
+    /// [`RESIGN_RELEASE_GRACE`]).
+    release_at: Option<Instant>,
+    /// The priority before health-check weights: the configured one, or the last one set.
+    pub(super) base_priority: Priority,
+    /// The verdicts and weights of the health checks that move this instance's priority.
+    tracked: Vec<TrackedCheck>,
+    /// Whether a failing weight-0 check holds the instance in Fault.
+    pub(super) held_by_check: bool,
+    /// The health check that last moved the priority or the Fault, so the transition that
+    /// follows can name it.
+    moved_by_check: Option<String>,
+    /// The priority in the last advert accepted from the master we follow.
+    master_priority: Option<u8>,
+    /// What put the instance in Fault last, so leaving Fault can say what recovered.
+    fault_cause: Option<FaultCause>,
+    /// Adverts the codec refused, by RFC 6527 statistic.
+    pub(super) decode_errors: DecodeErrorCounts,
+    /// Sync group bookkeeping; see [`GroupStanding`].
+    group: GroupStanding,
+}
+
+/// Where an instance stands towards its sync group (untouched outside one).
+#[derive(Debug, Default)]
+struct GroupStanding {
+    /// It belongs to a sync group; only then are its transitions kept for the group rules.
+    member: bool,
+    /// In Fault for a reason of its own (its interface, a check): set by every
+    /// `EnterFault` that does not come from the group, cleared by `ClearFault`.
+    own_fault: bool,
+    /// The group holds it in Fault; a `ClearFault` then leaves it there.
+    held: bool,
+    /// It is handing over because the group asked, so the transition that ends the
+    /// handover is the group's doing.
+    handing_over: bool,
+    /// The next transition is the group's doing (set just before a group move).
+    moving: bool,
+    /// Transitions since the node last asked, for the group rules.
+    transitions: Vec<GroupTransition>,
+}
+
+impl Member {
+    pub(super) fn new(id: InstanceId, config: MemberConfig) -> Result<Self, InstanceConfigError> {
+        let base_priority = config.instance.priority;
+        Ok(Member {
+            id,
+            name: config.name,
+            link: config.link,
+            instance: Instance::new(config.instance)?,
+            decode: config.decode,
+            unicast_peers: config.unicast_peers,
+            garp: config.garp,
+            announcements: AnnounceSchedule::default(),
+            release_at: None,
+            base_priority,
+            tracked: Vec::new(),
+            held_by_check: false,
+            moved_by_check: None,
+            master_priority: None,
+            fault_cause: None,
+            decode_errors: DecodeErrorCounts::default(),
+            group: GroupStanding::default(),
+        })
+    }
+
+    pub(super) fn state(&self) -> State {
+        self.instance.state()
+    }
+
+    /// The instance as its sync group sees it.
+    pub(super) fn group_view(&self) -> MemberView {
+        MemberView {
+            state: self.state(),
+            own_fault: self.group.own_fault,
+            held_by_group: self.group.held,
+            handing_over: self.instance.is_resigning(),
+        }
+    }
+
+    pub(super) fn set_group_member(&mut self, member: bool) {
+        self.group.member = member;
+        if !member {
+            self.group.transitions.clear();
+        }
+    }
+
+    pub(super) fn take_group_transitions(&mut self) -> Vec<GroupTransition> {
+        std::mem::take(&mut self.group.transitions)
+    }
+
+    /// The earliest time the instance needs to be woken: a protocol timer, an announcement
+    /// or the end of a handover's grace.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.instance.poll_timeout(),
+            self.announcements.next_deadline(),
+            self.release_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub(super) fn is_releasing(&self) -> bool {
+        self.release_at.is_some()
+    }
+
+    pub(super) fn master_view(&self) -> MasterView {
+        let priority = if self.state() == State::Master {
+            Some(self.instance.priority().get())
+        } else {
+            self.master_priority
+        };
+        // A backup whose core still names our own address (a resign that heard no
+        // successor) knows of no master.
+        let primary = self.instance.config().primary_address;
+        let address = self
+            .instance
+            .master_address()
+            .filter(|address| self.state() == State::Master || *address != primary);
+        MasterView {
+            address,
+            priority,
+            advert_interval: self.instance.master_adver_interval().as_duration(),
+        }
+    }
+
+    /// Carries out what the instance's sync group asks of it.
+    pub(super) fn follow_group(
+        &mut self,
+        now: Instant,
+        group_move: GroupMove,
+        out: &mut VecDeque<Output>,
+    ) {
+        let command = match group_move {
+            GroupMove::HoldInFault => {
+                self.group.held = true;
+                Command::EnterFault(FaultCause::SyncGroup)
+            }
+            GroupMove::ReleaseFault => {
+                self.group.held = false;
+                if self.group.own_fault {
+                    return;
+                }
+                Command::ClearFault
+            }
+            GroupMove::TakeOver => {
+                self.group.handing_over = false;
+                Command::FollowGroupToMaster
+            }
+            GroupMove::HandOver => {
+                self.group.handing_over = true;
+                Command::Resign { hold_down: None }
+            }
+        };
+        self.group.moving = true;
+        // A group move that does not apply (a take-over of an instance that just left
+        // Backup) changes nothing, which is what the group wants.
+        let _ = self.apply(now, command, None, out);
+        self.group.moving = false;
+    }
+
+    /// Sets the base priority; the advertised one is the base moved by the checks' weights.
+    pub(super) fn set_base_priority(
+        &mut self,
+        now: Instant,
+        priority: Priority,
+        out: &mut VecDeque<Output>,
+    ) {
+        self.base_priority = priority;
+        self.moved_by_check = None;
+        self.apply_checks(now, None, true, out);
+    }
+
+    /// Takes the verdicts of the instance's health checks after `check` changed.
+    pub(super) fn set_checks(
+        &mut self,
+        now: Instant,
+        tracked: Vec<TrackedCheck>,
+        check: Option<&str>,
+        link_up: bool,
+        out: &mut VecDeque<Output>,
+    ) {
+        self.tracked = tracked;
+        self.apply_checks(now, check, link_up, out);
+    }
+
+    fn apply_checks(
+        &mut self,
+        now: Instant,
+        check: Option<&str>,
+        link_up: bool,
+        out: &mut VecDeque<Output>,
+    ) {
+        match effective_priority(self.base_priority, self.tracked.iter().copied()) {
+            EffectivePriority::Fault => {
+                if !self.held_by_check {
+                    self.held_by_check = true;
+                    self.moved_by_check = check.map(str::to_owned);
+                    let fault = Command::EnterFault(FaultCause::CheckFailed);
+                    let _ = self.command_by(now, fault, check, out);
+                }
+            }
+            EffectivePriority::Run(priority) => {
+                if priority != self.instance.priority() {
+                    // In Fault the core only stores it, for when the fault clears.
+                    self.moved_by_check = check.map(str::to_owned);
+                    let _ = self.command_by(now, Command::SetPriority(priority), check, out);
+                }
+                if self.held_by_check {
+                    self.held_by_check = false;
+                    self.moved_by_check = check.map(str::to_owned);
+                    if link_up {
+                        // What cleared is the check, whatever entered Fault first.
+                        self.fault_cause = Some(FaultCause::CheckFailed);
+                        let _ = self.command_by(now, Command::ClearFault, check, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies `command`, sent because of health check `check` if any; the sync group's
+    /// bookkeeping first. While the group holds the instance in Fault, a `ClearFault` only
+    /// notes that its own fault is over.
+    pub(super) fn command_by(
+        &mut self,
+        now: Instant,
+        command: Command,
+        check: Option<&str>,
+        out: &mut VecDeque<Output>,
+    ) -> Result<(), CommandRejected> {
+        match command {
+            Command::EnterFault(_) => self.group.own_fault = true,
+            Command::ClearFault => {
+                self.group.own_fault = false;
+                if self.group.held {
+                    out.push_back(Output::StillHeldByGroup { instance: self.id });
+                    return Ok(());
+                }
+            }
+            Command::Shutdown => {
+                self.group = GroupStanding {
+                    member: self.group.member,
+                    ..GroupStanding::default()
+                };
+            }
+            _ => {}
+        }
+        self.apply(now, command, check, out)
+    }
+
+    fn apply(
+        &mut self,
+        now: Instant,
+        command: Command,
+        check: Option<&str>,
+        out: &mut VecDeque<Output>,
+    ) -> Result<(), CommandRejected> {
+        let priority_before = self.instance.priority();
+        let result = self.instance.handle_command(now, command);
+        if self.instance.priority() != priority_before {
+            out.push_back(Output::PriorityChanged {
+                instance: self.id,
+                base_priority: self.base_priority.get(),
+                effective_priority: self.instance.priority().get(),
+                check: check.map(str::to_owned),
+            });
+        }
+        self.carry_out(now, out);
+        result
+    }
+
+    /// Decodes and processes one received packet whose VRID is ours.
+    pub(super) fn receive(
+        &mut self,
+        now: Instant,
+        packet: &Received<'_>,
+        out: &mut VecDeque<Output>,
+    ) {
+        if let Some(peers) = &self.unicast_peers
+            && !peers.contains(&packet.source)
+        {
+            out.push_back(self.refused(packet.source, Refusal::UnknownPeer));
+            return;
+        }
+        let header = IpHeader {
+            source: packet.source,
+            destination: packet.destination,
+            hop_limit: packet.hop_limit,
+        };
+        match Advertisement::decode(packet.payload, &header, &self.decode) {
+            Ok(advert) => match self.instance.handle_packet(now, packet.source, &advert) {
+                Err(reason) => {
+                    out.push_back(self.refused(packet.source, Refusal::Dropped(reason)));
+                }
+                Ok(()) if self.instance.master_address() == Some(packet.source) => {
+                    self.master_priority = Some(advert.priority);
+                    out.push_back(Output::MasterHeard { instance: self.id });
+                }
+                Ok(()) => {}
+            },
+            Err(error) => {
+                self.decode_errors.count(&error);
+                out.push_back(self.refused(packet.source, Refusal::Decode(error)));
+            }
+        }
+        self.carry_out(now, out);
+    }
+
+    fn refused(&self, from: IpAddr, refusal: Refusal) -> Output {
+        Output::Refused {
+            instance: self.id,
+            from,
+            refusal,
+        }
+    }
+
+    /// Runs whatever is due at `now`.
+    pub(super) fn on_timeout(&mut self, now: Instant, out: &mut VecDeque<Output>) {
+        if self.instance.poll_timeout().is_some_and(|due| due <= now) {
+            self.instance.handle_timeout(now);
+            self.carry_out(now, out);
+        }
+        if self.release_at.is_some_and(|due| due <= now) {
+            self.release_at = None;
+            out.push_back(Output::RemoveAddresses {
+                instance: self.id,
+                after_grace: true,
+            });
+        }
+        if self.state() != State::Master {
+            return;
+        }
+        if let Some(messages) = self.announcements.take_due(now, &self.garp) {
+            out.push_back(Output::Announce {
+                instance: self.id,
+                messages,
+            });
+        }
+    }
+
+    /// Takes new settings in place: the addresses the adverts carry and are checked against,
+    /// decoding, unicast peers and announcements. The priority goes through
+    /// [`Member::set_base_priority`].
+    pub(super) fn reconfigure(
+        &mut self,
+        addresses: Vec<IpAddr>,
+        decode: DecodeOptions,
+        unicast_peers: Option<Vec<IpAddr>>,
+        garp: GarpSettings,
+    ) -> Result<(), InstanceConfigError> {
+        self.decode = decode;
+        self.unicast_peers = unicast_peers;
+        self.garp = garp;
+        self.instance.set_virtual_addresses(addresses)
+    }
+
+    /// Carries out every pending action of the state machine, in order.
+    fn carry_out(&mut self, now: Instant, out: &mut VecDeque<Output>) {
+        // Set by a Master → Backup transition of a handover, for the removal that follows it.
+        let mut handing_over = false;
+        while let Some(action) = self.instance.poll_action() {
+            match action {
+                Action::StateChanged { from, to, reason } => {
+                    if from == State::Master {
+                        self.announcements.stop();
+                    }
+                    if to == State::Master {
+                        // Still installed: the take-over's install renews them in place.
+                        self.release_at = None;
+                    }
+                    if from == State::Master && reason == TransitionReason::Resigned {
+                        handing_over = true;
+                    }
+                    out.push_back(Output::Transition(self.transition(from, to, reason)));
+                    if matches!(to, State::Initialize | State::Fault)
+                        && self.release_at.take().is_some()
+                    {
+                        // Stopping or faulty: no grace, nothing may stay behind.
+                        out.push_back(Output::RemoveAddresses {
+                            instance: self.id,
+                            after_grace: false,
+                        });
+                    }
+                }
+                Action::InstallAddresses(_) => {
+                    out.push_back(Output::InstallAddresses { instance: self.id });
+                }
+                Action::RemoveAddresses(_) if handing_over => {
+                    self.release_at = Some(now + RESIGN_RELEASE_GRACE);
+                }
+                Action::RemoveAddresses(_) => {
+                    self.release_at = None;
+                    out.push_back(Output::RemoveAddresses {
+                        instance: self.id,
+                        after_grace: false,
+                    });
+                }
+                Action::Announce(_) => {
+                    let messages = self.announcements.start(now, &self.garp);
+                    out.push_back(Output::Announce {
+                        instance: self.id,
+                        messages,
+                    });
+                }
+                Action::SendAdvertisement(advert) => {
+                    out.push_back(Output::Transmit {
+                        instance: self.id,
+                        advert,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A state change as the node reports it: its cause, told apart from the core's reason
+    /// where the node knows more (a sync group's move, which fault cleared, a check that
+    /// moved the priority), and its note for the sync group rules.
+    fn transition(&mut self, from: State, to: State, reason: TransitionReason) -> Transition {
+        let group_handover = from == State::Master
+            && std::mem::take(&mut self.group.handing_over)
+            && reason == TransitionReason::Resigned;
+        let caused_by_group = self.group.moving || group_handover;
+        if self.group.member {
+            self.group.transitions.push(GroupTransition {
+                instance: self.name.clone(),
+                from,
+                to,
+                caused_by_group,
+            });
+        }
+        let (cause, check) = match (reason, self.fault_cause) {
+            (TransitionReason::FaultCleared | TransitionReason::Resigned, _) if caused_by_group => {
+                (ChangeCause::SyncGroup, None)
+            }
+            (
+                TransitionReason::FaultCleared,
+                Some(FaultCause::InterfaceDown | FaultCause::NoSourceAddress),
+            ) => (ChangeCause::InterfaceRecovered, None),
+            (TransitionReason::FaultCleared, _) => {
+                (ChangeCause::CheckRecovered, self.moved_by_check.take())
+            }
+            (TransitionReason::Fault(FaultCause::CheckFailed), _) => {
+                (ChangeCause::Core(reason), self.moved_by_check.take())
+            }
+            (
+                TransitionReason::HigherPriorityAdvert
+                | TransitionReason::PreemptedLowerPriorityMaster,
+                _,
+            ) if self.moved_by_check.is_some() => {
+                (ChangeCause::CheckMovedPriority, self.moved_by_check.take())
+            }
+            (reason, _) => (ChangeCause::Core(reason), None),
+        };
+        if let TransitionReason::Fault(fault) = reason {
+            self.fault_cause = Some(fault);
+        }
+        Transition {
+            instance: self.id,
+            from,
+            to,
+            reason,
+            cause,
+            check,
+            base_priority: self.base_priority.get(),
+            effective_priority: self.instance.priority().get(),
+            master: self.master_view(),
+        }
+    }
+}

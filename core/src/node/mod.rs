@@ -1,0 +1,440 @@
+//! The node: every instance of one host, sans-IO, the counterpart of quinn-proto's
+//! `Endpoint` for VRRP.
+//!
+//! It owns the instances and routes each received packet to one by its link (interface and
+//! family) and VRID. Around the state machine of each it keeps what the RFCs leave to the
+//! implementation: announcement schedules, the grace of a handover, health-check holds and
+//! weights, and the sync-group rules that move instances together. Every input takes the time
+//! it happened (`handle_*`, `command`, …); the node answers with outputs, taken in order with
+//! [`Node::poll_output`], and with the one time it next needs to be woken,
+//! [`Node::poll_timeout`]. So everything it decides runs the same on a real network and on the
+//! simulated LAN of the tests.
+//!
+//! - [`output`]: what it asks its driver to do, and what it reports.
+//! - [`announce`]: when announcement bursts and refreshes are due.
+//! - [`sync_group`]: the sync-group rules.
+
+pub mod announce;
+mod member;
+pub mod output;
+pub mod sync_group;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::command::{Command, CommandRejected};
+use crate::counters::DecodeErrorCounts;
+use crate::family::Family;
+use crate::instance::Instance;
+use crate::instance_config::{InstanceConfig, InstanceConfigError};
+use crate::packet::DecodeOptions;
+use crate::priority::{Priority, TrackedCheck};
+use crate::state::State;
+
+use announce::GarpSettings;
+use member::Member;
+use output::{MasterView, Output};
+use sync_group::{GroupMove, MAX_ROUNDS, SyncGroup, SyncGroups, group_state};
+
+/// How long a master that handed over keeps answering for the addresses after it heard its
+/// successor. The successor's first advertisement leaves before its gratuitous ARPs (those go
+/// through its VIP worker, after the install), so letting go at once leaves clients that still
+/// send to our MAC without an answer for a moment: a lost probe in the benchmark. Two holders
+/// for this long are harmless, since the successor's announcements move the clients.
+pub const RESIGN_RELEASE_GRACE: Duration = Duration::from_millis(50);
+
+/// An instance of the node, stable for its life (a reload that keeps an instance keeps its
+/// id; one that replaces it gives a new one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(u32);
+
+/// Where an instance sends and receives: one per (interface, family), shared by every
+/// instance there and told apart by VRID.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Link {
+    /// The interface.
+    pub interface: String,
+    /// The family of its advertisements.
+    pub family: Family,
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.interface, self.family)
+    }
+}
+
+/// What the node needs to run one instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberConfig {
+    /// The instance's name, unique on the node; sync groups name their members by it.
+    pub name: String,
+    /// Where it runs.
+    pub link: Link,
+    /// Its state machine's configuration; its priority is the base priority.
+    pub instance: InstanceConfig,
+    /// How its adverts are decoded.
+    pub decode: DecodeOptions,
+    /// With unicast peers, adverts from anyone else are refused; `None`: multicast.
+    pub unicast_peers: Option<Vec<IpAddr>>,
+    /// Its announcements as master.
+    pub garp: GarpSettings,
+}
+
+/// One received VRRP packet with the IP header fields the checks need.
+#[derive(Clone, Copy, Debug)]
+pub struct Received<'a> {
+    /// The IP source.
+    pub source: IpAddr,
+    /// The IP destination: the group, or us for unicast.
+    pub destination: IpAddr,
+    /// The TTL or hop limit as received.
+    pub hop_limit: u8,
+    /// The VRRP packet.
+    pub payload: &'a [u8],
+}
+
+/// Why the node refused a command.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum NodeError {
+    /// No instance has this id (it was removed).
+    #[error("no instance {0:?} on this node")]
+    NotFound(InstanceId),
+    /// The state machine refused the command.
+    #[error(transparent)]
+    Rejected(#[from] CommandRejected),
+    /// The new settings break a rule of the protocol (the addresses stay as they were).
+    #[error(transparent)]
+    Config(#[from] InstanceConfigError),
+}
+
+/// Every instance of one host, and the rules between them.
+#[derive(Debug, Default)]
+pub struct Node {
+    members: Vec<Member>,
+    next_id: u32,
+    groups: SyncGroups,
+    /// Each group's state as a whole, as last reported.
+    group_states: BTreeMap<String, State>,
+    /// Cleared while the daemon stops: instances stop one by one, and a group following
+    /// them would take the others down in the wrong order.
+    stopping: bool,
+    outputs: VecDeque<Output>,
+}
+
+impl Node {
+    /// A node without instances.
+    pub fn new() -> Self {
+        Node::default()
+    }
+
+    /// Adds an instance, in Initialize: send it [`Command::Startup`] to start.
+    pub fn add(&mut self, config: MemberConfig) -> Result<InstanceId, InstanceConfigError> {
+        let id = InstanceId(self.next_id);
+        let mut member = Member::new(id, config)?;
+        self.next_id += 1;
+        member.set_group_member(self.groups.contains(&member.name));
+        self.members.push(member);
+        Ok(id)
+    }
+
+    /// Removes an instance (stopped first with [`Command::Shutdown`], so it let go of
+    /// everything); its group sees it as not running.
+    pub fn remove(&mut self, now: Instant, id: InstanceId) -> bool {
+        let before = self.members.len();
+        self.members.retain(|member| member.id != id);
+        let removed = self.members.len() != before;
+        if removed {
+            self.settle(now);
+        }
+        removed
+    }
+
+    /// Sets the sync groups (at start and on reload). An instance the new groups no longer
+    /// hold together leaves a group's Fault.
+    pub fn set_sync_groups(&mut self, now: Instant, groups: &[SyncGroup]) {
+        self.groups = SyncGroups::new(groups);
+        self.group_states
+            .retain(|name, _| groups.iter().any(|group| &group.name == name));
+        for member in &mut self.members {
+            let in_group = self.groups.contains(&member.name);
+            member.set_group_member(in_group);
+            if !in_group && member.group_view().held_by_group {
+                member.follow_group(now, GroupMove::ReleaseFault, &mut self.outputs);
+            }
+        }
+        self.settle(now);
+    }
+
+    /// The daemon is stopping: sync groups stop moving their members.
+    pub fn begin_stopping(&mut self) {
+        self.stopping = true;
+    }
+
+    /// Handles one packet received on `link`.
+    pub fn handle_packet(&mut self, now: Instant, link: &Link, packet: Received<'_>) {
+        // The VRID is the second byte of both versions' header (RFC 9568 §5.1, RFC 3768
+        // §5.1); the instance's own options are needed to decode the rest.
+        let vrid = packet.payload.get(1).copied();
+        let member = self
+            .members
+            .iter_mut()
+            .find(|member| member.link == *link && Some(member.instance.config().vrid) == vrid);
+        match member {
+            Some(member) => member.receive(now, &packet, &mut self.outputs),
+            None => self.outputs.push_back(Output::UnknownVrid {
+                from: packet.source,
+                vrid,
+            }),
+        }
+        self.settle(now);
+    }
+
+    /// Runs whatever is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for member in &mut self.members {
+            if member.next_deadline().is_some_and(|due| due <= now) {
+                member.on_timeout(now, &mut self.outputs);
+            }
+        }
+        self.settle(now);
+    }
+
+    /// Applies a command to one instance.
+    pub fn command(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        command: Command,
+    ) -> Result<(), NodeError> {
+        let member = member_mut(&mut self.members, id)?;
+        let result = member.command_by(now, command, None, &mut self.outputs);
+        self.settle(now);
+        result.map_err(NodeError::from)
+    }
+
+    /// Sets an instance's priority before health-check weights (a `SetPriority`, a reload).
+    pub fn set_base_priority(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        priority: Priority,
+    ) -> Result<(), NodeError> {
+        let member = member_mut(&mut self.members, id)?;
+        member.set_base_priority(now, priority, &mut self.outputs);
+        self.settle(now);
+        Ok(())
+    }
+
+    /// Takes the verdicts of an instance's health checks after `check` changed: applies the
+    /// effective priority, and enters or leaves Fault for a weight-0 check. `link_up` says
+    /// whether the interface is up, so a recovered check does not take the instance out of
+    /// a Fault its link holds.
+    pub fn set_checks(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        tracked: Vec<TrackedCheck>,
+        check: Option<&str>,
+        link_up: bool,
+    ) -> Result<(), NodeError> {
+        let member = member_mut(&mut self.members, id)?;
+        member.set_checks(now, tracked, check, link_up, &mut self.outputs);
+        self.settle(now);
+        Ok(())
+    }
+
+    /// Takes an instance's new settings in place, as a reload does: the addresses its
+    /// adverts carry and are checked against, decoding, unicast peers and announcements.
+    /// Addresses that break a rule of the protocol are refused and the old ones stay; the
+    /// other settings are taken anyway.
+    /// Installing and removing the difference is the driver's, which knows where each
+    /// address lives; the priority goes through [`Node::set_base_priority`].
+    pub fn reconfigure(
+        &mut self,
+        id: InstanceId,
+        addresses: Vec<IpAddr>,
+        decode: DecodeOptions,
+        unicast_peers: Option<Vec<IpAddr>>,
+        garp: GarpSettings,
+    ) -> Result<(), NodeError> {
+        let member = member_mut(&mut self.members, id)?;
+        member.reconfigure(addresses, decode, unicast_peers, garp)?;
+        Ok(())
+    }
+
+    /// The next output to carry out, in order.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The earliest time the node needs [`Node::handle_timeout`]: its one timer.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.members.iter().filter_map(Member::next_deadline).min()
+    }
+
+    /// Whether a backup's master-down timer is due at `now`: the driver then reads the
+    /// packets already queued first, since one of them may show the master alive.
+    pub fn master_down_due(&self, now: Instant) -> bool {
+        self.members.iter().any(|member| {
+            member.state() == State::Backup && member.next_deadline().is_some_and(|due| due <= now)
+        })
+    }
+
+    /// Every instance, in the order added.
+    pub fn ids(&self) -> impl Iterator<Item = InstanceId> + '_ {
+        self.members.iter().map(|member| member.id)
+    }
+
+    /// The instance called `name`.
+    pub fn find(&self, name: &str) -> Option<InstanceId> {
+        self.members
+            .iter()
+            .find(|member| member.name == name)
+            .map(|member| member.id)
+    }
+
+    /// The state machine of an instance, for its state, priority, counters and timers.
+    pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
+        self.member(id).map(|member| &member.instance)
+    }
+
+    /// An instance's name.
+    pub fn name(&self, id: InstanceId) -> Option<&str> {
+        self.member(id).map(|member| member.name.as_str())
+    }
+
+    /// An instance's link.
+    pub fn link(&self, id: InstanceId) -> Option<&Link> {
+        self.member(id).map(|member| &member.link)
+    }
+
+    /// An instance's state; `None` for an id no longer on the node.
+    pub fn state(&self, id: InstanceId) -> Option<State> {
+        self.member(id).map(Member::state)
+    }
+
+    /// An instance's priority before health-check weights.
+    pub fn base_priority(&self, id: InstanceId) -> Option<Priority> {
+        self.member(id).map(|member| member.base_priority)
+    }
+
+    /// The master as an instance sees it.
+    pub fn master_view(&self, id: InstanceId) -> Option<MasterView> {
+        self.member(id).map(Member::master_view)
+    }
+
+    /// The adverts an instance's codec refused, by RFC 6527 statistic.
+    pub fn decode_errors(&self, id: InstanceId) -> Option<DecodeErrorCounts> {
+        self.member(id).map(|member| member.decode_errors)
+    }
+
+    /// Whether a failing weight-0 check holds the instance in Fault: a link coming back must
+    /// not take it out.
+    pub fn held_by_check(&self, id: InstanceId) -> bool {
+        self.member(id).is_some_and(|member| member.held_by_check)
+    }
+
+    /// Whether the instance handed over and still answers for the addresses for a moment
+    /// (see [`RESIGN_RELEASE_GRACE`]).
+    pub fn is_releasing(&self, id: InstanceId) -> bool {
+        self.member(id).is_some_and(Member::is_releasing)
+    }
+
+    fn member(&self, id: InstanceId) -> Option<&Member> {
+        self.members.iter().find(|member| member.id == id)
+    }
+
+    /// After every input: the sync groups follow the transitions it caused, then each
+    /// group whose state as a whole changed is reported.
+    fn settle(&mut self, now: Instant) {
+        if self.groups.is_empty() {
+            return;
+        }
+        self.follow_sync_groups(now);
+        self.report_group_states();
+    }
+
+    /// Makes the members of each sync group follow the transitions of the last input (see
+    /// [`sync_group`]), round after round, since a move may cause transitions of its own.
+    fn follow_sync_groups(&mut self, now: Instant) {
+        for _ in 0..MAX_ROUNDS {
+            let transitions: Vec<_> = self
+                .members
+                .iter_mut()
+                .flat_map(Member::take_group_transitions)
+                .collect();
+            if self.stopping {
+                return;
+            }
+            let members = &self.members;
+            let moves = self.groups.moves(&transitions, |name| {
+                members
+                    .iter()
+                    .find(|member| member.name == name)
+                    .map(Member::group_view)
+            });
+            if moves.is_empty() {
+                return;
+            }
+            for found in moves {
+                if let Some(member) = self
+                    .members
+                    .iter_mut()
+                    .find(|member| member.name == found.instance)
+                {
+                    self.outputs.push_back(Output::GroupMoved {
+                        instance: member.id,
+                        group: found.group,
+                        group_move: found.group_move,
+                    });
+                    member.follow_group(now, found.group_move, &mut self.outputs);
+                }
+            }
+        }
+        self.outputs.push_back(Output::GroupsUnsettled);
+    }
+
+    /// Reports each sync group whose state as a whole changed (see
+    /// [`sync_group::group_state`]); a group's last change is to Initialize (keepalived's
+    /// STOP), once none of its members runs.
+    fn report_group_states(&mut self) {
+        for group in self.groups.groups() {
+            let members: Vec<Option<State>> = group
+                .instances
+                .iter()
+                .map(|name| {
+                    self.members
+                        .iter()
+                        .find(|member| &member.name == name)
+                        .map(Member::state)
+                })
+                .collect();
+            let before = self
+                .group_states
+                .get(&group.name)
+                .copied()
+                .unwrap_or(State::Initialize);
+            let state = group_state(&members, before);
+            if state != before {
+                self.group_states.insert(group.name.clone(), state);
+                self.outputs.push_back(Output::GroupStateChanged {
+                    group: group.name.clone(),
+                    from: before,
+                    to: state,
+                });
+            }
+        }
+    }
+}
+
+fn member_mut(members: &mut [Member], id: InstanceId) -> Result<&mut Member, NodeError> {
+    members
+        .iter_mut()
+        .find(|member| member.id == id)
+        .ok_or(NodeError::NotFound(id))
+}
