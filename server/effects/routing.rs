@@ -18,8 +18,10 @@ use std::time::Instant;
 
 use tracing::{error, info, warn};
 
+use crate::config::routes::{RouteType, RuleAction};
 use crate::config::{Config, InstanceSettings, VirtualRoute, VirtualRule};
-use crate::net::{RemovedRoute, RemovedRule, Routing};
+use crate::net::routes::RuleAction as KernelRuleAction;
+use crate::net::{RemovedRoute, RemovedRule, RouteEntry, Routing, RuleEntry};
 
 use super::vips::{InstallReason, VipWorker, micros};
 
@@ -71,7 +73,7 @@ impl HeldRouting {
             routes: self
                 .routes
                 .iter()
-                .filter(|route| !route.no_track && removed.is(route))
+                .filter(|route| !route.no_track && is_route(removed, route))
                 .cloned()
                 .collect(),
             rules: Vec::new(),
@@ -85,7 +87,7 @@ impl HeldRouting {
             rules: self
                 .rules
                 .iter()
-                .filter(|rule| !rule.no_track && removed.is(rule))
+                .filter(|rule| !rule.no_track && is_rule(removed, rule))
                 .cloned()
                 .collect(),
         }
@@ -164,7 +166,7 @@ impl StaticRouting {
 pub async fn install(routing: &Routing, instance: &str, held: &HeldRouting, reason: InstallReason) {
     for route in &held.routes {
         let started = Instant::now();
-        let result = routing.add_route(route).await;
+        let result = routing.add_route(&route_entry(route)).await;
         log_install(
             instance,
             "route",
@@ -176,7 +178,7 @@ pub async fn install(routing: &Routing, instance: &str, held: &HeldRouting, reas
     }
     for rule in &held.rules {
         let started = Instant::now();
-        let result = routing.add_rule(rule).await;
+        let result = routing.add_rule(&rule_entry(rule)).await;
         log_install(instance, "rule", &rule.to_string(), result, reason, started);
     }
 }
@@ -196,11 +198,11 @@ pub enum Removal {
 /// Removes `held`: rules first, then routes, the reverse of [`install`].
 pub async fn remove(routing: &Routing, instance: &str, held: &HeldRouting, why: Removal) {
     for rule in &held.rules {
-        let result = routing.remove_rule(rule).await;
+        let result = routing.remove_rule(&rule_entry(rule)).await;
         log_removal(instance, "rule", &rule.to_string(), result, why);
     }
     for route in &held.routes {
-        let result = routing.remove_route(route).await;
+        let result = routing.remove_route(&route_entry(route)).await;
         log_removal(instance, "route", &route.to_string(), result, why);
     }
 }
@@ -225,6 +227,87 @@ fn log_removal(
         ),
         (Ok(false), _) => {}
     }
+}
+
+/// `route` as the kernel takes it. A route that names no scope gets universe, as
+/// keepalived's `netlink_route()` sends, except local routes (host) and broadcast and anycast
+/// ones (link), which is what `ip route add` gives those types.
+fn route_entry(route: &VirtualRoute) -> RouteEntry {
+    let default_scope = match route.kind {
+        RouteType::Local => 254,
+        RouteType::Broadcast | RouteType::Anycast => 253,
+        _ => 0,
+    };
+    RouteEntry {
+        family: route.family,
+        kind: route.kind.number(),
+        destination: (route.destination.address, route.destination.len),
+        from: route.from.map(|from| (from.address, from.len)),
+        source: route.source,
+        via: route.via,
+        device: route.device.clone(),
+        table: route.table,
+        scope: route.scope.unwrap_or(default_scope),
+        protocol: route.effective_protocol(),
+        metric: route.metric,
+        tos: route.tos.unwrap_or(0),
+        onlink: route.onlink,
+        spec: route.to_string(),
+    }
+}
+
+/// `rule` as the kernel takes it.
+fn rule_entry(rule: &VirtualRule) -> RuleEntry {
+    RuleEntry {
+        family: rule.family,
+        from: rule.from.map(|from| (from.address, from.len)),
+        to: rule.to.map(|to| (to.address, to.len)),
+        invert: rule.invert,
+        priority: rule.priority,
+        tos: rule.tos.unwrap_or(0),
+        fwmark: rule.fwmark.map(|fwmark| (fwmark.mark, fwmark.mask)),
+        input_device: rule.input_device.clone(),
+        output_device: rule.output_device.clone(),
+        suppress_prefix_len: rule.suppress_prefix_len,
+        protocol: rule.effective_protocol(),
+        action: match rule.action {
+            RuleAction::Table(table) => KernelRuleAction::Table(table),
+            RuleAction::Goto(target) => KernelRuleAction::Goto(target),
+            RuleAction::Nop => KernelRuleAction::Nop,
+            RuleAction::Blackhole => KernelRuleAction::Blackhole,
+            RuleAction::Unreachable => KernelRuleAction::Unreachable,
+            RuleAction::Prohibit => KernelRuleAction::Prohibit,
+        },
+        spec: rule.to_string(),
+    }
+}
+
+/// Whether the deleted `removed` is `route`: the kernel tells routes of one table apart by
+/// destination, TOS and metric; the metric counts only where the route names one, since the
+/// kernel gives IPv6 routes 1024 by default.
+fn is_route(removed: &RemovedRoute, route: &VirtualRoute) -> bool {
+    removed.family == route.family
+        && removed.table == route.table
+        && removed.destination == (route.destination.address, route.destination.len)
+        && removed.tos == route.tos.unwrap_or(0)
+        && removed.protocol == route.effective_protocol()
+        && route
+            .metric
+            .is_none_or(|metric| removed.metric == Some(metric))
+}
+
+/// Whether the deleted `removed` is `rule`: same family, preference and selectors.
+fn is_rule(removed: &RemovedRule, rule: &VirtualRule) -> bool {
+    let prefix = |prefix: Option<crate::config::routes::Prefix>| {
+        prefix.map(|prefix| (prefix.address, prefix.len))
+    };
+    removed.family == rule.family
+        && removed.priority == rule.priority
+        && removed.from == prefix(rule.from)
+        && removed.to == prefix(rule.to)
+        && removed
+            .protocol
+            .is_none_or(|protocol| Some(protocol) == rule.effective_protocol())
 }
 
 fn log_install(
@@ -269,6 +352,76 @@ mod tests {
         .expect("valid test config")
         .instances
         .remove(0)
+    }
+
+    fn route(text: &str) -> VirtualRoute {
+        crate::config::routes::read_route(text)
+            .expect("a valid route")
+            .value
+    }
+
+    fn rule(text: &str) -> VirtualRule {
+        crate::config::routes::read_rule(text, 1)
+            .expect("a valid rule")
+            .value
+    }
+
+    #[test]
+    fn a_deleted_route_is_recognised_by_table_destination_and_protocol() {
+        let ours = route("198.51.100.0/24 via 192.0.2.1 dev eth0 table 100");
+        let removed = RemovedRoute {
+            family: crate::config::Family::Ipv4,
+            table: 100,
+            destination: ("198.51.100.0".parse().expect("an address"), 24),
+            tos: 0,
+            metric: None,
+            protocol: crate::config::routes::PROTOCOL_KEEPALIVED,
+        };
+        assert!(is_route(&removed, &ours));
+        assert!(!is_route(
+            &removed,
+            &route("198.51.100.0/24 dev eth0 table 101")
+        ));
+        assert!(!is_route(
+            &removed,
+            &route("198.51.100.0/25 dev eth0 table 100")
+        ));
+        assert!(!is_route(
+            &removed,
+            &route("198.51.100.0/24 dev eth0 table 100 metric 5")
+        ));
+        assert!(!is_route(
+            &removed,
+            &route("198.51.100.0/24 dev eth0 table 100 protocol static no_track")
+        ));
+    }
+
+    #[test]
+    fn a_deleted_rule_is_recognised_by_preference_and_selectors() {
+        let ours = rule("from 192.0.2.10/32 table 100 priority 100");
+        let removed = RemovedRule {
+            family: crate::config::Family::Ipv4,
+            priority: 100,
+            protocol: Some(crate::config::routes::PROTOCOL_KEEPALIVED),
+            from: Some(("192.0.2.10".parse().expect("an address"), 32)),
+            to: None,
+        };
+        assert!(is_rule(&removed, &ours));
+        assert!(!is_rule(
+            &removed,
+            &rule("from 192.0.2.10/32 table 100 priority 101")
+        ));
+        assert!(!is_rule(
+            &removed,
+            &rule("from 192.0.2.11/32 table 100 priority 100")
+        ));
+        let entry = rule_entry(&rule("from 192.0.2.10/32 table 100 priority 100 no_track"));
+        assert_eq!(
+            entry.protocol, None,
+            "an untracked rule carries no protocol"
+        );
+        assert_eq!(entry.action, KernelRuleAction::Table(100));
+        assert_eq!(route_entry(&route("local 192.0.2.7 dev eth0")).scope, 254);
     }
 
     #[test]

@@ -15,8 +15,8 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::sys::{AsyncSocket, SocketAddr};
 
 use super::addresses::{address_flags, message_address, netlink_errno};
+use super::routes::PROTOCOL_KEEPALIVED;
 use super::{NetError, Netlink, RemovedRoute, RemovedRule};
-use crate::config::routes::PROTOCOL_KEEPALIVED;
 
 /// What the daemon needs to know about one interface, read once from the kernel.
 ///

@@ -23,7 +23,7 @@ pub use announce::Announcer;
 pub use error::NetError;
 pub use link::{Interface, LinkEvent, LinkEvents};
 pub use netlink::Netlink;
-pub use routes::{RemovedRoute, RemovedRule, Routing, RoutingError};
+pub use routes::{RemovedRoute, RemovedRule, RouteEntry, Routing, RoutingError, RuleEntry};
 pub use socket::{ReceivedAdvert, VrrpSocket};
 
 /// The IP family a socket or an address belongs to: the protocol core's.

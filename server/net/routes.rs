@@ -23,10 +23,96 @@ use rtnetlink::packet_route::rule::{
 };
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::config::routes::{Prefix, RouteType, RuleAction, VirtualRoute, VirtualRule};
-
 use super::addresses::netlink_errno;
 use super::{Family, Netlink};
+
+/// The protocol number keepalived marks its routes and rules with (`RTPROT_KEEPALIVED`, 18,
+/// in the kernel's `include/uapi/linux/rtnetlink.h`); every tracked route and rule carries it.
+pub const PROTOCOL_KEEPALIVED: u8 = 18;
+
+/// An address and a prefix length.
+pub type Prefix = (IpAddr, u8);
+
+/// A route as the kernel takes it: the configuration's route, resolved to numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteEntry {
+    /// IPv4 or IPv6.
+    pub family: Family,
+    /// The kernel's `RTN_*` type.
+    pub kind: u8,
+    /// The destination; a zero length is the default route.
+    pub destination: Prefix,
+    /// The source prefix (IPv6 only).
+    pub from: Option<Prefix>,
+    /// The preferred source address.
+    pub source: Option<IpAddr>,
+    /// The gateway.
+    pub via: Option<IpAddr>,
+    /// The output interface, by name.
+    pub device: Option<String>,
+    /// The table.
+    pub table: u32,
+    /// The scope (`RT_SCOPE_*`).
+    pub scope: u8,
+    /// The protocol (`RTPROT_*`).
+    pub protocol: u8,
+    /// The metric, when given.
+    pub metric: Option<u32>,
+    /// The type of service.
+    pub tos: u8,
+    /// Whether the gateway is taken as on the link.
+    pub onlink: bool,
+    /// The route as the configuration writes it, for messages.
+    pub spec: String,
+}
+
+/// What a rule does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleAction {
+    /// Look up this table.
+    Table(u32),
+    /// Go on with the rule of this preference.
+    Goto(u32),
+    /// Nothing.
+    Nop,
+    /// Drop silently.
+    Blackhole,
+    /// Drop with "host unreachable".
+    Unreachable,
+    /// Drop with "administratively prohibited".
+    Prohibit,
+}
+
+/// A policy routing rule as the kernel takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleEntry {
+    /// IPv4 or IPv6.
+    pub family: Family,
+    /// The source prefix matched.
+    pub from: Option<Prefix>,
+    /// The destination prefix matched.
+    pub to: Option<Prefix>,
+    /// Whether the selector is inverted.
+    pub invert: bool,
+    /// The preference.
+    pub priority: u32,
+    /// The type of service matched.
+    pub tos: u8,
+    /// The firewall mark matched, and its mask.
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// The input interface matched.
+    pub input_device: Option<String>,
+    /// The output interface matched.
+    pub output_device: Option<String>,
+    /// Routes with a prefix this long or shorter are ignored.
+    pub suppress_prefix_len: Option<u32>,
+    /// The protocol, when the rule carries one.
+    pub protocol: Option<u8>,
+    /// What the rule does.
+    pub action: RuleAction,
+    /// The rule as the configuration writes it, for messages.
+    pub spec: String,
+}
 
 /// The scope a delete request gives to match a route of any scope (`RT_SCOPE_NOWHERE`).
 const ANY_SCOPE: u8 = 255;
@@ -72,7 +158,7 @@ impl Routing {
     }
 
     /// Adds `route`; one already there (the kernel's EEXIST) counts as added.
-    pub async fn add_route(&self, route: &VirtualRoute) -> Result<(), RoutingError> {
+    pub async fn add_route(&self, route: &RouteEntry) -> Result<(), RoutingError> {
         let message = self.route_message(route, false).await?;
         let request = RouteNetlinkMessage::NewRoute(message);
         match self.send(request, NLM_F_CREATE).await {
@@ -80,14 +166,14 @@ impl Routing {
             result => result.map_err(|source| RoutingError::Kernel {
                 action: "adding",
                 what: "route",
-                spec: route.to_string(),
+                spec: route.spec.clone(),
                 source,
             }),
         }
     }
 
     /// Removes `route`; one already gone (ESRCH) is no error. Says whether it was there.
-    pub async fn remove_route(&self, route: &VirtualRoute) -> Result<bool, RoutingError> {
+    pub async fn remove_route(&self, route: &RouteEntry) -> Result<bool, RoutingError> {
         let message = match self.route_message(route, true).await {
             // Its interface is gone, and the kernel removed its routes with it.
             Err(RoutingError::NoSuchDevice { .. }) => return Ok(false),
@@ -99,28 +185,28 @@ impl Routing {
             Err(source) => Err(RoutingError::Kernel {
                 action: "removing",
                 what: "route",
-                spec: route.to_string(),
+                spec: route.spec.clone(),
                 source,
             }),
         }
     }
 
     /// Adds `rule`; one already there counts as added.
-    pub async fn add_rule(&self, rule: &VirtualRule) -> Result<(), RoutingError> {
+    pub async fn add_rule(&self, rule: &RuleEntry) -> Result<(), RoutingError> {
         let request = RouteNetlinkMessage::NewRule(rule_message(rule));
         match self.send(request, NLM_F_CREATE).await {
             Err(error) if netlink_errno(&error) == Some(libc::EEXIST) => Ok(()),
             result => result.map_err(|source| RoutingError::Kernel {
                 action: "adding",
                 what: "rule",
-                spec: rule.to_string(),
+                spec: rule.spec.clone(),
                 source,
             }),
         }
     }
 
     /// Removes `rule`; one already gone is no error. Says whether it was there.
-    pub async fn remove_rule(&self, rule: &VirtualRule) -> Result<bool, RoutingError> {
+    pub async fn remove_rule(&self, rule: &RuleEntry) -> Result<bool, RoutingError> {
         let request = RouteNetlinkMessage::DelRule(rule_message(rule));
         match self.send(request, 0).await {
             Ok(()) => Ok(true),
@@ -128,7 +214,7 @@ impl Routing {
             Err(source) => Err(RoutingError::Kernel {
                 action: "removing",
                 what: "rule",
-                spec: rule.to_string(),
+                spec: rule.spec.clone(),
                 source,
             }),
         }
@@ -166,35 +252,31 @@ impl Routing {
     /// The message adding (or, with `delete`, removing) `route`.
     async fn route_message(
         &self,
-        route: &VirtualRoute,
+        route: &RouteEntry,
         delete: bool,
     ) -> Result<RouteMessage, RoutingError> {
         let mut message = RouteMessage::default();
         let header = &mut message.header;
         header.address_family = address_family(route.family);
-        header.destination_prefix_length = route.destination.len;
-        header.tos = route.tos.unwrap_or(0);
+        header.destination_prefix_length = route.destination.1;
+        header.tos = route.tos;
         header.table = table_in_header(route.table);
-        header.protocol = RouteProtocol::from(route.effective_protocol());
-        header.kind = KernelRouteType::from(route.kind.number());
-        header.scope = RouteScope::from(match (delete, route.scope) {
-            (true, _) => ANY_SCOPE,
-            (false, Some(scope)) => scope,
-            (false, None) => default_scope(route),
-        });
+        header.protocol = RouteProtocol::from(route.protocol);
+        header.kind = KernelRouteType::from(route.kind);
+        header.scope = RouteScope::from(if delete { ANY_SCOPE } else { route.scope });
         if route.onlink {
             header.flags |= RouteFlags::Onlink;
         }
         let attributes = &mut message.attributes;
         attributes.push(RouteAttribute::Table(route.table));
-        if route.destination.len > 0 {
+        if route.destination.1 > 0 {
             attributes.push(RouteAttribute::Destination(RouteAddress::from(
-                route.destination.address,
+                route.destination.0,
             )));
         }
-        if let Some(from) = route.from {
-            message.header.source_prefix_length = from.len;
-            attributes.push(RouteAttribute::Source(RouteAddress::from(from.address)));
+        if let Some((address, len)) = route.from {
+            message.header.source_prefix_length = len;
+            attributes.push(RouteAttribute::Source(RouteAddress::from(address)));
         }
         if let Some(source) = route.source {
             attributes.push(RouteAttribute::PrefSource(RouteAddress::from(source)));
@@ -210,7 +292,7 @@ impl Routing {
                 self.interface_index(device)
                     .await
                     .ok_or_else(|| RoutingError::NoSuchDevice {
-                        route: route.to_string(),
+                        route: route.spec.clone(),
                         device: device.clone(),
                     })?;
             attributes.push(RouteAttribute::Oif(index));
@@ -219,24 +301,13 @@ impl Routing {
     }
 }
 
-/// The scope of a route that names none: universe, as keepalived's `netlink_route()` sends,
-/// except for local routes (host) and broadcast and anycast ones (link), which is what
-/// `ip route add` gives those types.
-fn default_scope(route: &VirtualRoute) -> u8 {
-    match route.kind {
-        RouteType::Local => 254,
-        RouteType::Broadcast | RouteType::Anycast => 253,
-        _ => 0,
-    }
-}
-
 /// `RTM_NEWRULE` / `RTM_DELRULE` for `rule`, with every attribute, so that a delete
 /// removes this rule and no other of the same preference.
-fn rule_message(rule: &VirtualRule) -> RuleMessage {
+fn rule_message(rule: &RuleEntry) -> RuleMessage {
     let mut message = RuleMessage::default();
     let header = &mut message.header;
     header.family = address_family(rule.family);
-    header.tos = rule.tos.unwrap_or(0);
+    header.tos = rule.tos;
     if rule.invert {
         header.flags |= RuleFlags::Invert;
     }
@@ -257,17 +328,17 @@ fn rule_message(rule: &VirtualRule) -> RuleMessage {
         RuleAction::Prohibit => KernelRuleAction::Prohibit,
     };
     attributes.push(RuleAttribute::Priority(rule.priority));
-    if let Some(from) = rule.from {
-        header.src_len = from.len;
-        attributes.push(RuleAttribute::Source(from.address));
+    if let Some((address, len)) = rule.from {
+        header.src_len = len;
+        attributes.push(RuleAttribute::Source(address));
     }
-    if let Some(to) = rule.to {
-        header.dst_len = to.len;
-        attributes.push(RuleAttribute::Destination(to.address));
+    if let Some((address, len)) = rule.to {
+        header.dst_len = len;
+        attributes.push(RuleAttribute::Destination(address));
     }
-    if let Some(fwmark) = rule.fwmark {
-        attributes.push(RuleAttribute::FwMark(fwmark.mark));
-        if let Some(mask) = fwmark.mask {
+    if let Some((mark, mask)) = rule.fwmark {
+        attributes.push(RuleAttribute::FwMark(mark));
+        if let Some(mask) = mask {
             attributes.push(RuleAttribute::FwMask(mask));
         }
     }
@@ -280,7 +351,7 @@ fn rule_message(rule: &VirtualRule) -> RuleMessage {
     if let Some(length) = rule.suppress_prefix_len {
         attributes.push(RuleAttribute::SuppressPrefixLen(length));
     }
-    if let Some(protocol) = rule.effective_protocol() {
+    if let Some(protocol) = rule.protocol {
         attributes.push(RuleAttribute::Protocol(RouteProtocol::from(protocol)));
     }
     message
@@ -308,12 +379,18 @@ fn is_gone(error: &rtnetlink::Error) -> bool {
 /// A route the kernel reported deleted, as far as telling ours apart needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemovedRoute {
-    family: Family,
-    table: u32,
-    destination: Prefix,
-    tos: u8,
-    metric: Option<u32>,
-    protocol: u8,
+    /// IPv4 or IPv6.
+    pub family: Family,
+    /// Its table.
+    pub table: u32,
+    /// Its destination.
+    pub destination: Prefix,
+    /// Its type of service.
+    pub tos: u8,
+    /// Its metric, when the kernel reported one.
+    pub metric: Option<u32>,
+    /// Its protocol.
+    pub protocol: u8,
 }
 
 impl RemovedRoute {
@@ -352,40 +429,30 @@ impl RemovedRoute {
         Some(RemovedRoute {
             family,
             table,
-            destination: Prefix {
-                address: destination.unwrap_or(unspecified),
-                len: message.header.destination_prefix_length,
-            },
+            destination: (
+                destination.unwrap_or(unspecified),
+                message.header.destination_prefix_length,
+            ),
             tos: message.header.tos,
             metric,
             protocol,
         })
-    }
-
-    /// Whether this is `route` (the kernel tells routes of one table apart by destination,
-    /// TOS and metric; the metric counts only where the route names one, since the kernel
-    /// gives IPv6 routes 1024 by default).
-    pub fn is(&self, route: &VirtualRoute) -> bool {
-        self.family == route.family
-            && self.table == route.table
-            && self.destination == route.destination
-            && self.tos == route.tos.unwrap_or(0)
-            && self.protocol == route.effective_protocol()
-            && route
-                .metric
-                .is_none_or(|metric| self.metric == Some(metric))
     }
 }
 
 /// A rule the kernel reported deleted, as far as telling ours apart needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemovedRule {
-    family: Family,
-    priority: u32,
-    /// `None` from kernels older than 4.17, which have no rule protocol.
-    protocol: Option<u8>,
-    from: Option<Prefix>,
-    to: Option<Prefix>,
+    /// IPv4 or IPv6.
+    pub family: Family,
+    /// Its preference.
+    pub priority: u32,
+    /// Its protocol; `None` from kernels older than 4.17, which have no rule protocol.
+    pub protocol: Option<u8>,
+    /// Its source prefix.
+    pub from: Option<Prefix>,
+    /// Its destination prefix.
+    pub to: Option<Prefix>,
 }
 
 impl RemovedRule {
@@ -408,16 +475,10 @@ impl RemovedRule {
                 RuleAttribute::Priority(priority) => removed.priority = *priority,
                 RuleAttribute::Protocol(protocol) => removed.protocol = Some(u8::from(*protocol)),
                 RuleAttribute::Source(address) => {
-                    removed.from = Some(Prefix {
-                        address: *address,
-                        len: message.header.src_len,
-                    });
+                    removed.from = Some((*address, message.header.src_len));
                 }
                 RuleAttribute::Destination(address) => {
-                    removed.to = Some(Prefix {
-                        address: *address,
-                        len: message.header.dst_len,
-                    });
+                    removed.to = Some((*address, message.header.dst_len));
                 }
                 _ => {}
             }
@@ -429,35 +490,32 @@ impl RemovedRule {
         }
         Some(removed)
     }
-
-    /// Whether this is `rule`: same family, preference and selectors.
-    pub fn is(&self, rule: &VirtualRule) -> bool {
-        self.family == rule.family
-            && self.priority == rule.priority
-            && self.from == rule.from
-            && self.to == rule.to
-            && self
-                .protocol
-                .is_none_or(|protocol| Some(protocol) == rule.effective_protocol())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::routes::{PROTOCOL_KEEPALIVED, read_route, read_rule};
 
-    fn route(text: &str) -> VirtualRoute {
-        read_route(text).expect("a valid route").value
-    }
-
-    fn rule(text: &str) -> VirtualRule {
-        read_rule(text, 1).expect("a valid rule").value
+    fn rule(table: u32) -> RuleEntry {
+        RuleEntry {
+            family: Family::Ipv6,
+            from: Some(("2001:db8::10".parse().expect("an address"), 128)),
+            to: None,
+            invert: false,
+            priority: 7,
+            tos: 0,
+            fwmark: None,
+            input_device: None,
+            output_device: None,
+            suppress_prefix_len: None,
+            protocol: Some(PROTOCOL_KEEPALIVED),
+            action: RuleAction::Table(table),
+            spec: String::new(),
+        }
     }
 
     #[test]
-    fn a_deleted_route_is_recognised_by_table_destination_and_protocol() {
-        let ours = route("198.51.100.0/24 via 192.0.2.1 dev eth0 table 100");
+    fn a_deleted_route_of_another_protocol_is_not_reported() {
         let mut message = RouteMessage::default();
         message.header.address_family = AddressFamily::Inet;
         message.header.destination_prefix_length = 24;
@@ -468,12 +526,10 @@ mod tests {
             .push(RouteAttribute::Destination(RouteAddress::Inet(
                 "198.51.100.0".parse().expect("an address"),
             )));
-        message.attributes.push(RouteAttribute::Table(100));
+        message.attributes.push(RouteAttribute::Table(1000));
         let removed = RemovedRoute::from_message(&message, &[PROTOCOL_KEEPALIVED]).expect("ours");
-        assert!(removed.is(&ours));
-        assert!(!removed.is(&route("198.51.100.0/24 via 192.0.2.1 dev eth0 table 101")));
-        assert!(!removed.is(&route("198.51.100.0/25 via 192.0.2.1 dev eth0 table 100")));
-        assert!(!removed.is(&route("198.51.100.0/24 dev eth0 table 100 metric 5")));
+        assert_eq!(removed.table, 1000, "the attribute beats the header");
+        assert_eq!(removed.destination.1, 24);
         message.header.protocol = RouteProtocol::Boot;
         assert_eq!(
             RemovedRoute::from_message(&message, &[PROTOCOL_KEEPALIVED]),
@@ -482,38 +538,15 @@ mod tests {
     }
 
     #[test]
-    fn a_deleted_rule_is_recognised_by_preference_and_selectors() {
-        let ours = rule("from 192.0.2.10/32 table 100 priority 100");
-        let mut message = rule_message(&ours);
-        assert!(
-            RemovedRule::from_message(&message, &[PROTOCOL_KEEPALIVED])
-                .expect("ours")
-                .is(&ours)
-        );
-        assert!(
-            !RemovedRule::from_message(&message, &[PROTOCOL_KEEPALIVED])
-                .expect("ours")
-                .is(&rule("from 192.0.2.10/32 table 100 priority 101"))
-        );
-        message
-            .attributes
-            .retain(|attribute| !matches!(attribute, RuleAttribute::Protocol(_)));
-        message
-            .attributes
-            .push(RuleAttribute::Protocol(RouteProtocol::Static));
-        assert_eq!(
-            RemovedRule::from_message(&message, &[PROTOCOL_KEEPALIVED]),
-            None
-        );
-    }
-
-    #[test]
     fn a_rule_message_carries_the_table_beyond_255_in_its_attribute() {
-        let message = rule_message(&rule("inet6 from 2001:db8::10/128 table 1000 priority 7"));
+        let message = rule_message(&rule(1000));
         assert_eq!(message.header.table, TABLE_IN_ATTRIBUTE);
         assert_eq!(message.header.family, AddressFamily::Inet6);
         assert_eq!(message.header.src_len, 128);
         assert!(message.attributes.contains(&RuleAttribute::Table(1000)));
         assert!(message.attributes.contains(&RuleAttribute::Priority(7)));
+        let removed = RemovedRule::from_message(&message, &[PROTOCOL_KEEPALIVED]).expect("ours");
+        assert_eq!(removed.priority, 7);
+        assert_eq!(removed.protocol, Some(PROTOCOL_KEEPALIVED));
     }
 }
