@@ -13,10 +13,11 @@ use crate::api::{
 };
 use crate::config::{Config, ConfigSource};
 use crate::events::{Epoch, EventBus};
-use crate::net::{Addresses, LinkEvents, NetError, Netlink, Renewals};
+use crate::net::{Addresses, LinkEvents, NetError, Netlink, Renewals, Routing};
 use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 
 use crate::effects::email_alert::AlertMailer;
+use crate::effects::routing;
 use crate::effects::vips::{VipWorker, place};
 use crate::host::signals;
 use crate::host::systemd::{self, Notifier};
@@ -137,9 +138,19 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         .await;
     }
     crate::effects::vip_firewall::clean_stale(&config).await;
-    let (vips, vip_worker) = VipWorker::spawn(addresses, Renewals::connect()?);
+    let (vips, vip_worker) = VipWorker::spawn(
+        addresses,
+        Renewals::connect()?,
+        Routing::new(netlink.clone()),
+    );
     for instance in &config.instances {
         vips.prepare(&instance.name, place(instance, &interfaces));
+        // Queued before any install, so it runs first.
+        vips.remove_routing(
+            &instance.name,
+            routing::HeldRouting::of(instance),
+            routing::Removal::Stale,
+        );
     }
     let router_handle = RouterHandle::new(commands_sender.clone());
     let alerts = AlertMailer::spawn(config.email_alerts.clone(), config.global.node_name());
@@ -174,6 +185,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
             Some(path) => priorities::load(path)?,
             None => priorities::PriorityOverrides::new(),
         },
+        static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
     })
     .map_err(DaemonError::Timer)?;
     let priority_writer = config

@@ -1055,3 +1055,99 @@ fn strict_mode_refuses_what_it_cannot_run() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Virtual routes and rules
+
+#[test]
+fn virtual_routes_and_rules_are_read_and_written_back() {
+    let config = load(&format!(
+        "{WEB}virtual_routes = [\"198.51.100.0/24 via 192.0.2.254 dev eth0 table 100\", \
+         \"blackhole default inet6 table 100 no_track protocol bird\"]\n\
+         virtual_rules = [\"from 192.0.2.101/32 lookup 100 priority 100\", \
+         \"inet6 to 2001:db8::/64 fwmark 0x10/0xff priority 7 unreachable\"]\n"
+    ));
+    let instance = &config.instances[0];
+    let routes: Vec<String> = instance
+        .virtual_routes
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "198.51.100.0/24 via 192.0.2.254 dev eth0 table 100",
+            "blackhole default inet6 table 100 protocol bird no_track"
+        ]
+    );
+    let rules: Vec<String> = instance
+        .virtual_rules
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "priority 100 from 192.0.2.101/32 table 100",
+            "inet6 priority 7 to 2001:db8::/64 fwmark 0x10/0xff unreachable"
+        ]
+    );
+    assert_eq!(instance.virtual_routes[1].family, Family::Ipv6);
+    assert_eq!(load(&to_native_toml(&config)), config);
+}
+
+#[test]
+fn bad_routes_and_rules_are_refused_at_their_line_and_field() {
+    assert_eq!(
+        web_problems(
+            "virtual_routes = [\n  \"198.51.100.0/24 via 192.0.2.254\",\n  \
+             \"198.51.100.1/24 dev eth0\",\n  \"192.0.2.0/24 gw 192.0.2.1\",\n  \
+             \"192.0.2.0/25 dev eth0 protocol static\",\n  \"192.0.2.0/26 mtu 1400\",\n]\n\
+             virtual_rules = [\"from 192.0.2.1 table 100\", \"from 192.0.2.1 priority 5\"]\n"
+        ),
+        [
+            "test.toml:7: instances.web.virtual_routes[1]: \"198.51.100.1/24 dev eth0\": \
+             `198.51.100.1/24`: neither a route option nor a destination (\"198.51.100.1/24\" \
+             has bits set past its prefix length; the network is 198.51.100.0/24)",
+            "test.toml:8: instances.web.virtual_routes[2]: \"192.0.2.0/24 gw 192.0.2.1\": `gw` \
+             is keepalived's old word for `via`",
+            "test.toml:9: instances.web.virtual_routes[3]: \"192.0.2.0/25 dev eth0 protocol \
+             static\": protocol 4 cannot be tracked: a tracked route or rule carries protocol \
+             18 (keepalived), by which its deletion is recognised; add no_track to keep \
+             protocol 4",
+            "test.toml:10: instances.web.virtual_routes[4]: \"192.0.2.0/26 mtu 1400\": the \
+             route option `mtu` is not carried out here",
+            "test.toml:12: instances.web.virtual_rules[0]: \"from 192.0.2.1 table 100\": give \
+             the rule a preference (`priority N`): without one the kernel puts it before the \
+             first existing rule",
+            "test.toml:12: instances.web.virtual_rules[1]: \"from 192.0.2.1 priority 5\": a \
+             rule needs an action: table N, goto N, nop, blackhole, unreachable or prohibit",
+        ]
+    );
+}
+
+#[test]
+fn static_routes_and_rules_are_read_and_written_back() {
+    let config = load(&format!(
+        "static_routes = [\"198.51.100.0/26 via 192.0.2.254 dev eth0 table 200\"]\n\
+         static_rules = [\"from 198.51.100.1/32 table 200 priority 200\"]\n{WEB}"
+    ));
+    assert_eq!(
+        config.static_routes[0].to_string(),
+        "198.51.100.0/26 via 192.0.2.254 dev eth0 table 200"
+    );
+    assert_eq!(
+        config.static_rules[0].to_string(),
+        "priority 200 from 198.51.100.1/32 table 200"
+    );
+    assert_eq!(load(&to_native_toml(&config)), config);
+    assert_eq!(
+        problems(&format!(
+            "static_routes = [\"198.51.100.0/26 frob\"]\n{WEB}"
+        )),
+        [
+            "test.toml:1: static_routes[0]: \"198.51.100.0/26 frob\": `frob`: unknown route \
+          option (the destination is already given)"
+        ]
+    );
+}

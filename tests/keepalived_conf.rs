@@ -605,15 +605,15 @@ fn long_password_is_truncated_with_a_warning() {
 }
 
 /// Features not carried out yet (issue 17) load with a warning each, at its own line, as
-/// keepalived runs them: the virtual MAC, AH (the instance runs without authentication) and
-/// virtual routes.
+/// keepalived runs them: the virtual MAC and AH (the instance runs without authentication);
+/// the virtual routes beside them are carried over without one.
 #[test]
 fn features_not_yet_carried_out_warn_and_load() {
     let path = write_conf(
         "refused",
         "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n use_vmac\n \
          authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_routes {\n  \
-         192.0.2.0/24 via 192.0.2.254\n }\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+         192.0.2.0/24 via 192.0.2.254 dev eth0\n }\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
     );
     let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
     let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
@@ -624,11 +624,7 @@ fn features_not_yet_carried_out_warn_and_load() {
     let file = path.display();
     assert_eq!(
         lines,
-        [
-            format!("{file}:4"),
-            format!("{file}:6"),
-            format!("{file}:9")
-        ],
+        [format!("{file}:4"), format!("{file}:6")],
         "{printed:#?}"
     );
     assert!(
@@ -637,6 +633,12 @@ fn features_not_yet_carried_out_warn_and_load() {
             .all(|warning| warning.contains("not carried out yet (issue 17)"))
     );
     assert_eq!(config.instances[0].auth, Auth::None);
+    let routes: Vec<String> = config.instances[0]
+        .virtual_routes
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(routes, ["192.0.2.0/24 via 192.0.2.254 dev eth0"]);
 }
 
 /// A value the native loader refuses is reported at the keepalived line it came from (a VRID
@@ -1218,4 +1220,74 @@ fn strict_mode_refuses_an_instance_without_addresses() {
         errors[0].contains("strict mode needs at least one virtual address"),
         "{errors:#?}"
     );
+}
+
+/// `virtual_routes`, `virtual_rules`, `static_routes` and `static_rules` are carried over as
+/// keepalived reads them: what it corrects is corrected with a warning at the entry's line
+/// (`gw`, a tracked route's protocol or missing `dev`, a rule's missing preference, counted
+/// down from 16384 across the file), and what it skips is skipped with one.
+#[test]
+fn routes_and_rules_carry_over_with_keepalived_corrections() {
+    let path = write_conf(
+        "routes",
+        "static_routes {\n 198.51.100.0/26 via 192.0.2.254 dev eth0 table 200\n}\n\
+         static_rules {\n from 198.51.100.1/32 table 200\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  192.0.2.1\n }\n virtual_routes {\n  \
+         192.0.2.0/25 gw 192.0.2.254 dev eth0 protocol static\n  \
+         198.51.100.128/25 via 192.0.2.254\n  198.51.100.0/24 mtu 1400 dev eth0\n  \
+         nonsense\n }\n virtual_rules {\n  from 192.0.2.1 table 100\n  \
+         inet6 from 2001:db8::1 table 100\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let routes: Vec<String> = config.instances[0]
+        .virtual_routes
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "192.0.2.0/25 via 192.0.2.254 dev eth0 protocol keepalived",
+            "198.51.100.128/25 via 192.0.2.254 no_track"
+        ]
+    );
+    let rules: Vec<String> = config.instances[0]
+        .virtual_rules
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "priority 16383 from 192.0.2.1/32 table 100",
+            "inet6 priority 16384 from 2001:db8::1/128 table 100"
+        ]
+    );
+    assert_eq!(
+        config.static_routes[0].to_string(),
+        "198.51.100.0/26 via 192.0.2.254 dev eth0 table 200"
+    );
+    assert_eq!(
+        config.static_rules[0].to_string(),
+        "priority 16384 from 198.51.100.1/32 table 200"
+    );
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    let file = path.display();
+    let lines: Vec<String> = printed
+        .iter()
+        .map(|warning| warning.split(": ").next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        lines,
+        [5, 14, 14, 15, 16, 17, 20, 21].map(|line| format!("{file}:{line}")),
+        "{printed:#?}"
+    );
+    assert!(printed[3].contains("not tracked"), "{printed:#?}");
+    assert!(printed[4].contains("not carried out yet"), "{printed:#?}");
+    assert!(
+        printed[5].contains("skipped, as keepalived skips it"),
+        "{printed:#?}"
+    );
+    assert_round_trip(&config, "routes");
 }

@@ -324,3 +324,52 @@ fn the_wild_corpus_loads_as_keepalived_runs_it() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The wild files with `virtual_routes` and `virtual_rules` (OpenStack Neutron and Octavia,
+/// keepalived's issue 1102) carry every route and rule, as `ip route` / `ip rule` write them.
+#[test]
+fn the_wild_routes_and_rules_are_carried_over() {
+    let carried = |file: &str| {
+        let (config, _) = load_keepalived_conf(&Path::new(WILD).join(file))
+            .unwrap_or_else(|error| panic!("{file}: {error}"));
+        let routes: Vec<String> = config
+            .instances
+            .iter()
+            .flat_map(|instance| instance.virtual_routes.iter().map(ToString::to_string))
+            .collect();
+        let rules: Vec<String> = config
+            .instances
+            .iter()
+            .flat_map(|instance| instance.virtual_rules.iter().map(ToString::to_string))
+            .collect();
+        (routes, rules)
+    };
+    assert_eq!(
+        carried("009-openstack-neutron-l3ha.conf"),
+        (
+            vec!["default via 192.168.1.1 dev eth1 protocol static no_track".to_owned()],
+            vec![]
+        )
+    );
+    assert_eq!(
+        carried("014-octavia-amphora-v4.conf"),
+        (
+            vec!["10.0.0.0/24 dev eth1 src 10.0.0.2 table 1 scope link".to_owned()],
+            vec!["priority 100 from 10.0.0.2/32 table 1".to_owned()]
+        )
+    );
+    assert_eq!(
+        carried("015-octavia-amphora-v6.conf"),
+        (
+            vec!["2001:db8::/64 dev eth1 src 2001:db8::10 table 1 scope link".to_owned()],
+            vec!["inet6 priority 100 from 2001:db8::10/128 table 1".to_owned()]
+        )
+    );
+    let (routes, rules) = carried("024-issue1102-v6-routes-syncgroup.conf");
+    assert_eq!(routes.len(), 8, "{routes:#?}");
+    assert!(rules.is_empty());
+    assert!(
+        routes.contains(&"default inet6 via 2001:888:2000:29::1 dev eth1".to_owned()),
+        "{routes:#?}"
+    );
+}

@@ -9,9 +9,13 @@
 # state a master lives in. Only 192.0.2.0/24 and 198.51.100.0/24 are used, in a throwaway
 # network namespace.
 #
+# With --routes, every instance also holds one virtual route and one virtual rule (its VIP's
+# /32 in a table of its own, and a rule sending its VIP there), in both daemons' files.
+#
 # Usage (as root, from the repository):
 #   benches/load/run.sh [--binary PATH] [--window SECONDS] [--daemons "sidecar keepalived"]
 #                       [--scenarios "1:0.1 1:0.01 16:0.1"]   (interfaces:interval)
+#                       [--routes]
 set -euo pipefail
 
 binary=""
@@ -19,6 +23,7 @@ window=10
 warm_up=5
 daemons="sidecar keepalived"
 scenarios="1:0.1 1:0.01 16:0.1"
+routes=false
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -28,6 +33,7 @@ while (($#)); do
         --window) window=$2; shift 2 ;;
         --daemons) daemons=$2; shift 2 ;;
         --scenarios) scenarios=$2; shift 2 ;;
+        --routes) routes=true; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option $1" >&2; usage >&2; exit 64 ;;
     esac
@@ -88,6 +94,12 @@ write_configs() {
             interface="eth$(((vrid - 1) % interfaces))"
             printf '\n[instances.vi_%d]\ninterface = "%s"\nvrid = %d\nversion = 3\n' "$vrid" "$interface" "$vrid"
             printf 'priority = 150\nadvert_interval = "%s"\nvirtual_addresses = ["%s/24"]\n' "$interval" "$(vip_of "$vrid")"
+            if $routes; then
+                printf 'virtual_routes = ["%s/32 via 192.0.2.254 dev %s table %d"]\n' \
+                    "$(vip_of "$vrid")" "$interface" $((1000 + vrid))
+                printf 'virtual_rules = ["from %s/32 table %d priority %d"]\n' \
+                    "$(vip_of "$vrid")" $((1000 + vrid)) $((1000 + vrid))
+            fi
         done
     } >"$work/sidecar.toml"
     {
@@ -96,7 +108,14 @@ write_configs() {
             interface="eth$(((vrid - 1) % interfaces))"
             printf 'vrrp_instance VI_%d {\n    state BACKUP\n    interface %s\n' "$vrid" "$interface"
             printf '    virtual_router_id %d\n    priority 150\n    advert_int %s\n' "$vrid" "$interval"
-            printf '    virtual_ipaddress {\n        %s/24\n    }\n}\n' "$(vip_of "$vrid")"
+            printf '    virtual_ipaddress {\n        %s/24\n    }\n' "$(vip_of "$vrid")"
+            if $routes; then
+                printf '    virtual_routes {\n        %s/32 via 192.0.2.254 dev %s table %d\n    }\n' \
+                    "$(vip_of "$vrid")" "$interface" $((1000 + vrid))
+                printf '    virtual_rules {\n        from %s/32 table %d priority %d\n    }\n' \
+                    "$(vip_of "$vrid")" $((1000 + vrid)) $((1000 + vrid))
+            fi
+            printf '}\n'
         done
     } >"$work/keepalived.conf"
 }
@@ -149,12 +168,15 @@ rss_kib() {
 
 masters() { ip -n "$namespace" -4 -o addr show | grep -c ' 198\.51\.100\.\| 192\.0\.2\.250/' || true; }
 
+# The virtual routes installed (protocol keepalived, both daemons' marking).
+routes_held() { ip -n "$namespace" -4 route show table all proto keepalived | grep -c . || true; }
+
 ticks_per_second=$(getconf CLK_TCK)
 printf 'load benchmark: %s, load %s, %s CPUs, binary %s\n' "$(date -u +%FT%TZ)" \
     "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" "$binary"
 printf 'keepalived: %s\n\n' "$(keepalived --version 2>&1 | sed -n 1p)"
-echo "| scenario | daemon | VIPs held | CPU (% of one core) | RSS (MiB) |"
-echo "|---|---|---:|---:|---:|"
+echo "| scenario | daemon | VIPs held | routes held | CPU (% of one core) | RSS (MiB) |"
+echo "|---|---|---:|---:|---:|---:|"
 for scenario in $scenarios; do
     interfaces=${scenario%%:*} interval=${scenario#*:}
     write_configs "$interfaces" "$interval"
@@ -167,13 +189,15 @@ for scenario in $scenarios; do
         after=$(cpu_ticks)
         rss=$(rss_kib)
         held=$(masters)
+        routed=$(routes_held)
         stop_daemon
         cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v w="$window" \
             'BEGIN { printf "%.1f", t / hz / w * 100 }')
-        printf '| %d instances, %d interface(s), %g ms | %s | %d | %s | %.1f |\n' \
+        printf '| %d instances, %d interface(s), %g ms | %s | %d | %d | %s | %.1f |\n' \
             "$INSTANCES" "$interfaces" "$(awk -v i="$interval" 'BEGIN { print i * 1000 }')" \
-            "$daemon" "$held" "$cpu" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+            "$daemon" "$held" "$routed" "$cpu" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
         # Whatever a killed daemon left: the next one starts from a clean slate.
+        ip -n "$namespace" -4 route flush table all proto keepalived 2>/dev/null || true
         for ((i = 0; i < 16; i++)); do
             ip -n "$namespace" -4 addr flush dev "eth$i"
             ip -n "$namespace" addr add "192.0.2.$((i + 1))/24" dev "eth$i"

@@ -141,6 +141,24 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
             .map_or(v1::TransitionReason::Unspecified, |(_, cause)| {
                 reason(cause)
             }) as i32,
+        virtual_routes: settings
+            .virtual_routes
+            .iter()
+            .map(|route| v1::RoutingEntry {
+                spec: route.to_string(),
+                installed: status.holds_routes(),
+                tracked: !route.no_track,
+            })
+            .collect(),
+        virtual_rules: settings
+            .virtual_rules
+            .iter()
+            .map(|rule| v1::RoutingEntry {
+                spec: rule.to_string(),
+                installed: status.holds_routes(),
+                tracked: !rule.no_track,
+            })
+            .collect(),
     }
 }
 

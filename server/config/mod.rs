@@ -52,6 +52,7 @@ mod locate;
 mod model;
 mod read;
 mod render;
+pub mod routes;
 mod settings;
 mod source;
 mod suggest;
@@ -70,7 +71,7 @@ pub use settings::{
     ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifyArguments, NotifySettings, OtlpProtocol, Preempt,
     Probe, SyncGroupSettings, TcpListenerSettings, TcpSecurity, TelemetrySettings, TlsSettings,
-    UnicastSettings, V3Ipv4Checksum, VirtualAddress, host_name,
+    UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualRoute, VirtualRule, host_name,
 };
 pub use source::ConfigSource;
 pub use validate::DEFAULT_API_SOCKET;

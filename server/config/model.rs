@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::vrrp::{Auth, Version};
 
 use super::error::FieldPath;
+use super::routes::{VirtualRoute, VirtualRule};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings,
     TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
@@ -80,6 +81,8 @@ pub(super) struct FileConfig {
     pub(super) sync_groups: Vec<SyncGroupFile>,
     pub(super) email_alerts: Given<EmailAlertSettings>,
     pub(super) telemetry: TelemetrySettings,
+    pub(super) static_routes: Vec<Located<VirtualRoute>>,
+    pub(super) static_rules: Vec<Located<VirtualRule>>,
 }
 
 /// `[sync_groups.<name>]`.
@@ -128,4 +131,6 @@ pub(super) struct InstanceFile {
     pub(super) health_checks: Vec<HealthCheck>,
     pub(super) notify: NotifySettings,
     pub(super) email_alerts: Given<bool>,
+    pub(super) virtual_routes: Vec<Located<VirtualRoute>>,
+    pub(super) virtual_rules: Vec<Located<VirtualRule>>,
 }

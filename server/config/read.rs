@@ -14,6 +14,7 @@ use super::check_rules;
 use super::error::FieldPath;
 use super::fields::{Field, Finding, Findings, Table};
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
+use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
     NotifyArguments, NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings,
@@ -46,6 +47,8 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             sync_groups: Vec::new(),
             email_alerts: Given::Absent,
             telemetry: TelemetrySettings::default(),
+            static_routes: Vec::new(),
+            static_rules: Vec::new(),
         };
     };
     let global = match root.get("global").map(|field| field.table()) {
@@ -86,6 +89,8 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             .unwrap_or_default(),
     };
     let email_alerts = nested(&mut root, "email_alerts", findings, read_email_alerts);
+    let (static_routes, static_rules) =
+        read_routing(&mut root, "static_routes", "static_rules", findings);
     root.finish(findings);
     FileConfig {
         global,
@@ -94,6 +99,8 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         sync_groups,
         email_alerts,
         telemetry,
+        static_routes,
+        static_rules,
     }
 }
 
@@ -551,6 +558,8 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     };
     let notify = read_optional_notify(&mut table, findings);
     let email_alerts = given(&mut table, "email_alerts", findings, Field::boolean);
+    let (virtual_routes, virtual_rules) =
+        read_routing(&mut table, "virtual_routes", "virtual_rules", findings);
     table.finish(findings);
     InstanceFile {
         name,
@@ -578,6 +587,58 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         health_checks,
         notify,
         email_alerts,
+        virtual_routes,
+        virtual_rules,
+    }
+}
+
+/// The lists of routes and rules under `routes_key` and `rules_key`, each entry read on its
+/// own; a bad one is reported and left out.
+fn read_routing(
+    table: &mut Table,
+    routes_key: &'static str,
+    rules_key: &'static str,
+    findings: &mut Findings,
+) -> (Vec<Located<VirtualRoute>>, Vec<Located<VirtualRule>>) {
+    let routes = list_of(table, routes_key, None, findings, |field, findings| {
+        findings.keep(route_entry(field))
+    })
+    .valid()
+    .cloned()
+    .unwrap_or_default();
+    let rules = list_of(table, rules_key, None, findings, |field, findings| {
+        findings.keep(rule_entry(field))
+    })
+    .valid()
+    .cloned()
+    .unwrap_or_default();
+    (routes, rules)
+}
+
+/// One `virtual_routes` entry: a route as `ip route add` takes it. What keepalived lets pass
+/// with a warning (see [`Leniency`]) is refused here, saying what to write.
+fn route_entry(field: &Field) -> Result<VirtualRoute, Finding> {
+    let text = field.non_empty_text()?;
+    let read = routes::read_route(&text)
+        .map_err(|message| field.problem(format!("\"{text}\": {message}")))?;
+    match read.leniencies.first() {
+        None => Ok(read.value),
+        Some(leniency) => Err(field.problem(format!("\"{text}\": {leniency}"))),
+    }
+}
+
+/// One `virtual_rules` entry: a rule as `ip rule add` takes it, with its preference.
+fn rule_entry(field: &Field) -> Result<VirtualRule, Finding> {
+    let text = field.non_empty_text()?;
+    let read = routes::read_rule(&text, 0)
+        .map_err(|message| field.problem(format!("\"{text}\": {message}")))?;
+    match read.leniencies.first() {
+        None => Ok(read.value),
+        Some(Leniency::NoRulePriority) => Err(field.problem(format!(
+            "\"{text}\": give the rule a preference (`priority N`): without one the kernel puts \
+             it before the first existing rule"
+        ))),
+        Some(leniency) => Err(field.problem(format!("\"{text}\": {leniency}"))),
     }
 }
 

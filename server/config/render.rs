@@ -48,6 +48,20 @@ pub fn to_native_toml(config: &Config) -> String {
     if let Some(email) = &config.email_alerts {
         document.insert("email_alerts".into(), Value::Table(email_alerts(email)));
     }
+    if !config.static_routes.is_empty() {
+        let routes = config
+            .static_routes
+            .iter()
+            .map(|route| text(route.to_string()));
+        document.insert("static_routes".into(), Value::Array(routes.collect()));
+    }
+    if !config.static_rules.is_empty() {
+        let rules = config
+            .static_rules
+            .iter()
+            .map(|rule| text(rule.to_string()));
+        document.insert("static_rules".into(), Value::Array(rules.collect()));
+    }
     if config.telemetry != TelemetrySettings::default() {
         document.insert(
             "telemetry".into(),
@@ -249,6 +263,22 @@ fn instance(settings: &InstanceSettings) -> Table {
     }
     if settings.email_alerts {
         table.insert("email_alerts".into(), Value::Boolean(true));
+    }
+    if !settings.virtual_routes.is_empty() {
+        let routes = settings
+            .virtual_routes
+            .iter()
+            .map(|route| text(route.to_string()))
+            .collect();
+        table.insert("virtual_routes".into(), Value::Array(routes));
+    }
+    if !settings.virtual_rules.is_empty() {
+        let rules = settings
+            .virtual_rules
+            .iter()
+            .map(|rule| text(rule.to_string()))
+            .collect();
+        table.insert("virtual_rules".into(), Value::Array(rules));
     }
     table
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use crate::vrrp::{AdvertInterval, Auth, Version};
 
+pub use super::routes::{VirtualRoute, VirtualRule};
+
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -24,6 +26,12 @@ pub struct Config {
     pub email_alerts: Option<EmailAlertSettings>,
     /// Where traces and metrics go (`[telemetry]`).
     pub telemetry: TelemetrySettings,
+    /// Routes added while the daemon runs, whatever the instances' states (keepalived's
+    /// `static_routes`), in the order written.
+    pub static_routes: Vec<VirtualRoute>,
+    /// Rules added while the daemon runs, after the static routes (keepalived's
+    /// `static_rules`).
+    pub static_rules: Vec<VirtualRule>,
 }
 
 /// Instances that change state together (`[sync_groups.<name>]`), as keepalived's
@@ -232,6 +240,12 @@ pub struct InstanceSettings {
     /// Whether state changes are mailed to [`Config::email_alerts`] (keepalived's
     /// `smtp_alert`).
     pub email_alerts: bool,
+    /// Routes the master adds and removes on leaving Master (keepalived's `virtual_routes`),
+    /// in the order written, which is the order they are added in.
+    pub virtual_routes: Vec<VirtualRoute>,
+    /// Policy routing rules the master adds, after the routes (keepalived's
+    /// `virtual_rules`).
+    pub virtual_rules: Vec<VirtualRule>,
 }
 
 impl InstanceSettings {

@@ -49,6 +49,8 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             sync_groups,
             email_alerts: file.email_alerts.optional()?,
             telemetry: file.telemetry,
+            static_routes: values(&file.static_routes),
+            static_rules: values(&file.static_rules),
         })
     } else {
         None
@@ -259,6 +261,8 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         health_checks: instance.health_checks,
         notify: instance.notify,
         email_alerts: instance.email_alerts.or(false)?,
+        virtual_routes: values(&instance.virtual_routes),
+        virtual_rules: values(&instance.virtual_rules),
     })
 }
 

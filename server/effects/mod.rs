@@ -4,11 +4,13 @@
 //! - [`vips`]: the VIP worker (install with a lifetime, renew, remove, stale clean-up,
 //!   announce).
 //! - [`vip_firewall`]: the nftables rules of accept mode off, kept by the VIP worker.
+//! - [`routing`]: the virtual and static routes and rules, through the VIP worker.
 //! - [`notify`]: the notify FIFO and programs of state changes.
 //! - [`email_alert`]: e-mail alerts of state changes; [`smtp`] delivers them.
 
 pub mod email_alert;
 pub mod notify;
+pub mod routing;
 pub mod smtp;
 pub mod vip_firewall;
 pub mod vips;

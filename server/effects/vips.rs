@@ -34,14 +34,15 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing::{Span, debug, error, info, trace, warn};
+use tracing::{Instrument, Span, debug, error, info, trace, warn};
 
 use crate::config::{InstanceSettings, VirtualAddress};
 use crate::net::addresses::RENEWALS_PER_DATAGRAM;
-use crate::net::{Addresses, Announcer, Interface, Renewals, Vip};
+use crate::net::{Addresses, Announcer, Interface, Renewals, Routing, Vip};
 use crate::trace::{self, VipWork};
 use crate::vrrp::{AdvertInterval, Priority, Version, master_down_interval};
 
+use super::routing::{HeldRouting, Removal};
 use super::vip_firewall::VipFirewall;
 
 /// How often the VIPs of every master are renewed. It is part of every lifetime (see
@@ -164,6 +165,16 @@ enum Operation {
         instance: String,
         vips: Vec<PlacedVip>,
     },
+    InstallRouting {
+        instance: String,
+        held: HeldRouting,
+        reason: InstallReason,
+    },
+    RemoveRouting {
+        instance: String,
+        held: HeldRouting,
+        why: Removal,
+    },
 }
 
 /// The router's handle on the VIP worker: queues operations and never waits. Not `Clone`:
@@ -182,10 +193,37 @@ pub struct VipWorker {
 impl VipWorker {
     /// Starts the worker on the current runtime. It ends once every handle is dropped and
     /// the queue is drained, which is how the daemon waits for its last removals.
-    pub fn spawn(addresses: Addresses, renewals: Renewals) -> (VipWorker, JoinHandle<()>) {
+    pub fn spawn(
+        addresses: Addresses,
+        renewals: Renewals,
+        routing: Routing,
+    ) -> (VipWorker, JoinHandle<()>) {
         let (operations, queue) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(queue, addresses, renewals));
+        let task = tokio::spawn(run(queue, addresses, renewals, routing));
         (VipWorker { operations }, task)
+    }
+
+    /// Adds `held`'s routes and rules (see [`super::routing`]), after any address work
+    /// queued before.
+    pub fn install_routing(&self, instance: &str, held: HeldRouting, reason: InstallReason) {
+        if !held.is_empty() {
+            self.queue(Operation::InstallRouting {
+                instance: instance.to_owned(),
+                held,
+                reason,
+            });
+        }
+    }
+
+    /// Removes `held`'s routes and rules; one already gone is not an error.
+    pub fn remove_routing(&self, instance: &str, held: HeldRouting, why: Removal) {
+        if !held.is_empty() {
+            self.queue(Operation::RemoveRouting {
+                instance: instance.to_owned(),
+                held,
+                why,
+            });
+        }
     }
 
     /// Installs (or renews) `vips`.
@@ -259,6 +297,7 @@ async fn run(
     mut queue: mpsc::UnboundedReceiver<(Operation, Span)>,
     addresses: Addresses,
     renewals: Renewals,
+    routing: Routing,
 ) {
     let mut announcers = Announcers::default();
     let mut firewall = VipFirewall::default();
@@ -305,6 +344,24 @@ async fn run(
                 for batch in vips.chunks(RENEWALS_PER_DATAGRAM) {
                     renew(&addresses, &renewals, batch).await;
                 }
+            }
+            Operation::InstallRouting {
+                instance,
+                held,
+                reason,
+            } => {
+                super::routing::install(&routing, &instance, &held, reason)
+                    .instrument(parent)
+                    .await;
+            }
+            Operation::RemoveRouting {
+                instance,
+                held,
+                why,
+            } => {
+                super::routing::remove(&routing, &instance, &held, why)
+                    .instrument(parent)
+                    .await;
             }
         }
     }

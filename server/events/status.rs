@@ -88,6 +88,11 @@ impl InstanceStatus {
         &self.settings.virtual_addresses
     }
 
+    /// Whether its virtual routes and rules are installed: they are while it is master.
+    pub fn holds_routes(&self) -> bool {
+        self.state == State::Master
+    }
+
     /// The adverts it refused, by RFC 6527 statistic: the codec's refusals and the core's
     /// drops, counted where the MIB counts them.
     pub fn receive_errors(&self) -> ReceiveErrors {

@@ -15,7 +15,8 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::sys::{AsyncSocket, SocketAddr};
 
 use super::addresses::{address_flags, message_address, netlink_errno};
-use super::{NetError, Netlink};
+use super::routes::PROTOCOL_KEEPALIVED;
+use super::{NetError, Netlink, RemovedRoute, RemovedRule};
 
 /// What the daemon needs to know about one interface, read once from the kernel.
 ///
@@ -142,6 +143,12 @@ pub enum LinkEvent {
     /// An address was deleted from the interface with this index, by someone else or by
     /// the kernel (lifetime expiry, IPv6 link down): a VIP may need putting back.
     AddressRemoved(u32, IpAddr),
+    /// A route of keepalived's protocol, which every tracked virtual route carries, was
+    /// deleted: it may need putting back.
+    RouteRemoved(RemovedRoute),
+    /// A rule of keepalived's protocol (or of no protocol, from a kernel older than 4.17)
+    /// was deleted: it may need putting back.
+    RuleRemoved(RemovedRule),
     /// The kernel dropped events because the socket's buffer was full: any link may have
     /// changed unseen, so every interface must be read again.
     Overrun,
@@ -180,8 +187,11 @@ pub struct LinkEvents {
 }
 
 impl LinkEvents {
-    /// Subscribes to the Link, Ipv4Ifaddr and Ipv6Ifaddr groups; the driver task runs on
-    /// the current tokio runtime until this value is dropped.
+    /// Subscribes to the Link, Ipv4Ifaddr and Ipv6Ifaddr groups, and to the route and rule
+    /// groups for deletions of tracked virtual routes and rules; the driver task runs on the
+    /// current tokio runtime until this value is dropped. Route messages of other protocols
+    /// are dropped here on their header's protocol byte, as keepalived's
+    /// `netlink_route_filter()` drops them (`keepalived/core/keepalived_netlink.c`).
     pub fn subscribe() -> Result<Self, NetError> {
         const PURPOSE: &str = "link and address events";
         let runtime = tokio::runtime::Handle::try_current()
@@ -190,6 +200,10 @@ impl LinkEvents {
             MulticastGroup::Link,
             MulticastGroup::Ipv4Ifaddr,
             MulticastGroup::Ipv6Ifaddr,
+            MulticastGroup::Ipv4Route,
+            MulticastGroup::Ipv6Route,
+            MulticastGroup::Ipv4Rule,
+            MulticastGroup::Ipv6Rule,
         ])
         .map_err(|source| NetError::Netlink {
             purpose: PURPOSE,
@@ -227,6 +241,14 @@ impl LinkEvents {
                 RouteNetlinkMessage::DelLink(link) => self.operational_change(&link, false),
                 RouteNetlinkMessage::DelAddress(address) => message_address(&address)
                     .map(|removed| LinkEvent::AddressRemoved(address.header.index, removed)),
+                RouteNetlinkMessage::DelRoute(route) => {
+                    RemovedRoute::from_message(&route, &[PROTOCOL_KEEPALIVED])
+                        .map(LinkEvent::RouteRemoved)
+                }
+                RouteNetlinkMessage::DelRule(rule) => {
+                    RemovedRule::from_message(&rule, &[PROTOCOL_KEEPALIVED])
+                        .map(LinkEvent::RuleRemoved)
+                }
                 _ => None,
             };
             if event.is_some() {

@@ -7,6 +7,7 @@
 //!   in accept mode off.
 //! - [`link`]: interface lookup and the link/address event stream.
 //! - [`netlink`]: the rtnetlink connection the other modules share.
+//! - [`routes`]: virtual routes and rules added and removed over rtnetlink.
 //!
 //! Everything here carries VRRP payloads as opaque bytes: encoding, checksums and the
 //! protocol checks belong to [`crate::vrrp`].
@@ -17,6 +18,7 @@ pub mod error;
 pub mod firewall;
 pub mod link;
 pub mod netlink;
+pub mod routes;
 pub mod socket;
 
 pub use addresses::{Addresses, InstalledAddress, RenewalError, Renewals, Vip};
@@ -24,6 +26,7 @@ pub use announce::Announcer;
 pub use error::NetError;
 pub use link::{Interface, LinkEvent, LinkEvents};
 pub use netlink::Netlink;
+pub use routes::{RemovedRoute, RemovedRule, RouteEntry, Routing, RoutingError, RuleEntry};
 pub use socket::{ReceivedAdvert, VrrpSocket};
 
 /// The IP family a socket or an address belongs to: the protocol core's.

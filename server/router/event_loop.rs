@@ -45,6 +45,7 @@ use super::reload::Reload;
 use super::settings::{self, SettingsError};
 use super::sockets::{Arrival, Sockets};
 use super::timer::PreciseTimer;
+use crate::effects::routing::{HeldRouting, Removal, StaticRouting};
 
 /// What the rest of the daemon asks of the router.
 #[derive(Debug)]
@@ -135,6 +136,8 @@ pub struct RouterParts {
     /// Priorities set over the API in an earlier run (`[api] priorities_file`), which the
     /// instances start with.
     pub priority_overrides: PriorityOverrides,
+    /// The static routes and rules, added while the router runs.
+    pub static_routing: StaticRouting,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -185,6 +188,8 @@ pub struct Router {
     /// When the VIPs of every master next have their kernel lifetime renewed: one tick for
     /// the whole daemon, so the renewals go to the kernel together (see [`crate::effects::vips`]).
     vip_renewal_at: Instant,
+    /// The static routes and rules (see [`super::routing`]).
+    static_routing: StaticRouting,
 }
 
 /// Why an instance could not be started.
@@ -252,6 +257,7 @@ impl Router {
             checks: HealthChecks::new(parts.registered_check_limit),
             priority_overrides: watch::Sender::new(parts.priority_overrides),
             vip_renewal_at: Instant::now() + VIP_REFRESH_EVERY,
+            static_routing: parts.static_routing,
         })
     }
 
@@ -338,6 +344,7 @@ impl Router {
 
     /// Runs until a shutdown has stopped every instance.
     pub async fn run(mut self) {
+        self.static_routing.start(&self.io.vips);
         // The start-up transitions of the instances started before the loop.
         self.carry_out_outputs(Instant::now()).await;
         self.publish_events();
@@ -378,6 +385,7 @@ impl Router {
             }
             self.publish_events();
         }
+        self.static_routing.stop(&self.io.vips);
         info!("every instance stopped");
     }
 
@@ -879,6 +887,18 @@ impl Router {
                     driver.address_removed(index, address, &self.node, &self.io);
                 }
             }
+            LinkEvent::RouteRemoved(removed) => {
+                for driver in &self.drivers {
+                    driver.route_removed(&removed, &self.node, &self.io);
+                }
+                self.static_routing.route_removed(&removed, &self.io.vips);
+            }
+            LinkEvent::RuleRemoved(removed) => {
+                for driver in &self.drivers {
+                    driver.rule_removed(&removed, &self.node, &self.io);
+                }
+                self.static_routing.rule_removed(&removed, &self.io.vips);
+            }
         }
     }
 
@@ -1023,6 +1043,8 @@ impl Router {
     async fn reload(&mut self, reload: Reload) -> ReloadOutcome {
         let now = Instant::now();
         self.io.interfaces.extend(reload.interfaces);
+        self.static_routing
+            .reload(HeldRouting::static_of(&reload.config), &self.io.vips);
         // An instance the new groups no longer hold together leaves a group's Fault.
         self.node
             .set_sync_groups(now, &node_groups(&reload.config.sync_groups));
@@ -1126,6 +1148,11 @@ impl Router {
                 // Queued before the instance can ask for an install, so it runs first.
                 let stale = place(&settings, &self.io.interfaces);
                 self.io.vips.remove_stale(&settings.name, stale);
+                self.io.vips.remove_routing(
+                    &settings.name,
+                    HeldRouting::of(&settings),
+                    Removal::Stale,
+                );
             }
             let name = settings.name.clone();
             if let Err(error) = self.start_instance(settings).await {

@@ -18,10 +18,11 @@ use crate::config::InstanceSettings;
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::notify::Notifier;
 use crate::effects::vip_firewall::drops_vip_traffic;
+use crate::effects::routing::{HeldRouting, Removal};
 use crate::effects::vips::{InstallReason, PlacedVip, VipWorker, place};
 use crate::events::stats::TransitionStats;
 use crate::events::status::{ChangeCause, InstanceEvent, InstanceStatus};
-use crate::net::Interface;
+use crate::net::{Interface, RemovedRoute, RemovedRule};
 use crate::trace::{self, Cause, PendingCause, TransitionFields};
 use crate::vrrp::node::output::{Output, Refusal, Transition};
 use crate::vrrp::node::{InstanceId, Link, MemberConfig, Node};
@@ -209,6 +210,11 @@ impl InstanceDriver {
                 }
                 io.vips
                     .install(self.name(), self.held_vips(io), InstallReason::TakeOver);
+                io.vips.install_routing(
+                    self.name(),
+                    HeldRouting::of(&self.settings),
+                    InstallReason::TakeOver,
+                );
             }),
             Output::RemoveAddresses { after_grace, .. } => {
                 let span = std::mem::replace(&mut self.release_span, Span::none());
@@ -217,7 +223,7 @@ impl InstanceDriver {
                 } else {
                     self.transition.clone()
                 };
-                parent.in_scope(|| io.vips.remove(self.name(), self.held_vips(io)));
+                parent.in_scope(|| self.release(io));
             }
             Output::Announce { messages, .. } => self.transition.in_scope(|| {
                 io.vips.announce(self.name(), self.held_vips(io), messages);
@@ -435,6 +441,43 @@ impl InstanceDriver {
         }
         if !dropped.is_empty() {
             io.vips.remove(self.name(), dropped);
+        }
+        let (before, after) = (HeldRouting::of(&old), HeldRouting::of(&self.settings));
+        io.vips
+            .remove_routing(self.name(), before.without(&after), Removal::Release);
+        io.vips
+            .install_routing(self.name(), after.without(&before), InstallReason::Reload);
+    }
+
+    /// Queues the removal of everything the master holds: its routes and rules, then its
+    /// addresses (see [`crate::effects::routing`] for the order).
+    fn release(&self, io: &Io) {
+        io.vips.remove_routing(
+            self.name(),
+            HeldRouting::of(&self.settings),
+            Removal::Release,
+        );
+        io.vips.remove(self.name(), self.held_vips(io));
+    }
+
+    /// Someone deleted a route of keepalived's protocol: while we are master and it is one
+    /// of our tracked routes, put it back (see [`crate::effects::routing`] for why, where
+    /// keepalived leaves Master).
+    pub fn route_removed(&self, removed: &RemovedRoute, node: &Node, io: &Io) {
+        if node.state(self.id) == Some(State::Master) {
+            let lost = HeldRouting::tracked_route(&self.settings, removed);
+            io.vips
+                .install_routing(self.name(), lost, InstallReason::PutBack);
+        }
+    }
+
+    /// Someone deleted a rule: while we are master and it is one of our tracked rules, put
+    /// it back.
+    pub fn rule_removed(&self, removed: &RemovedRule, node: &Node, io: &Io) {
+        if node.state(self.id) == Some(State::Master) {
+            let lost = HeldRouting::tracked_rule(&self.settings, removed);
+            io.vips
+                .install_routing(self.name(), lost, InstallReason::PutBack);
         }
     }
 

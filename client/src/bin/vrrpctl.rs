@@ -126,6 +126,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 None => client.list_instances().await?,
             };
             print!("{}", status_table(&instances));
+            if let Some(routing) = routing_table(&instances) {
+                print!("\n{routing}");
+            }
         }
         Command::Watch {
             names,
@@ -363,6 +366,33 @@ fn status_table(instances: &[proto::Instance]) -> String {
         })
         .collect();
     table(header, &rows)
+}
+
+/// The routes and rules the instances add while master, one row each; `None` when no
+/// instance has any.
+fn routing_table(instances: &[proto::Instance]) -> Option<String> {
+    let yes_no = |flag: bool| if flag { "yes" } else { "no" }.to_owned();
+    let rows: Vec<[String; 5]> = instances
+        .iter()
+        .flat_map(|instance| {
+            let routes = instance.virtual_routes.iter().map(|entry| ("route", entry));
+            let rules = instance.virtual_rules.iter().map(|entry| ("rule", entry));
+            routes.chain(rules).map(|(kind, entry)| {
+                [
+                    instance.name.clone(),
+                    kind.to_owned(),
+                    yes_no(entry.installed),
+                    yes_no(entry.tracked),
+                    entry.spec.clone(),
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let header = ["INSTANCE", "KIND", "INSTALLED", "TRACKED", "SPEC"].map(String::from);
+    Some(table(header, &rows))
 }
 
 /// "MASTER" for `State::Master`: the names operators know, without the proto prefix.

@@ -44,6 +44,43 @@ async fn status_prints_a_table_of_the_instances() {
 }
 
 #[tokio::test]
+async fn status_lists_the_routes_and_rules_under_the_instances() {
+    use vrrp_sidecar_client::proto::RoutingEntry;
+    let mut web = instance("vi_web", State::Master, 150);
+    web.virtual_routes = vec![
+        RoutingEntry {
+            spec: "198.51.100.0/24 via 192.0.2.254 dev eth0".into(),
+            installed: true,
+            tracked: true,
+        },
+        RoutingEntry {
+            spec: "blackhole 198.51.100.128/25 no_track".into(),
+            installed: true,
+            tracked: false,
+        },
+    ];
+    web.virtual_rules = vec![RoutingEntry {
+        spec: "priority 100 from 192.0.2.100/32 table 100".into(),
+        installed: true,
+        tracked: true,
+    }];
+    let daemon = FakeDaemon::start(vec![web, instance("vi_db", State::Backup, 100)]).await;
+    let output = vrrpctl(&daemon, &["status"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER\n\
+         vi_web  eth0       51    MASTER  150/150   192.0.2.1\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1\n\
+         \n\
+         INSTANCE  KIND   INSTALLED  TRACKED  SPEC\n\
+         vi_web    route  yes        yes      198.51.100.0/24 via 192.0.2.254 dev eth0\n\
+         vi_web    route  yes        no       blackhole 198.51.100.128/25 no_track\n\
+         vi_web    rule   yes        yes      priority 100 from 192.0.2.100/32 table 100\n"
+    );
+}
+
+#[tokio::test]
 async fn status_of_a_missing_instance_exits_1_with_the_daemons_message() {
     let daemon = FakeDaemon::start(vec![]).await;
     let output = vrrpctl(&daemon, &["status", "vi_nope"]).await;

@@ -110,28 +110,21 @@ pub const KEYWORDS: &[Keyword] = &[
     not_yet(
         TOP,
         "track_group",
-        "static addresses, routes and rules are not managed here",
+        "static routes and rules are not tied to a track group: they stay while the daemon \
+         runs; static addresses are not managed here",
     ),
     ignored(
         TRACK_GROUP,
         "group",
-        "static addresses, routes and rules are not managed here",
+        "static routes and rules are not tied to a track group: they stay while the daemon runs",
     ),
     not_yet(
         TOP,
         "static_ipaddress",
         "static addresses are not added; configure them with the system's network tools",
     ),
-    not_yet(
-        TOP,
-        "static_routes",
-        "static routes are not added; configure them with the system's network tools",
-    ),
-    not_yet(
-        TOP,
-        "static_rules",
-        "static rules are not added; configure them with the system's network tools",
-    ),
+    translated(TOP, "static_routes"),
+    translated(TOP, "static_rules"),
     translated(TOP, "vrrp_sync_group"),
     translated(GROUP, "group"),
     translated(GROUP, "track_interface"),
@@ -269,16 +262,8 @@ pub const KEYWORDS: &[Keyword] = &[
         "linkbeat_use_polling",
         "links are watched through netlink events",
     ),
-    not_yet(
-        INSTANCE,
-        "virtual_routes",
-        "the routes are not added on becoming master; add them from a notify program",
-    ),
-    not_yet(
-        INSTANCE,
-        "virtual_rules",
-        "the rules are not added on becoming master; add them from a notify program",
-    ),
+    translated(INSTANCE, "virtual_routes"),
+    translated(INSTANCE, "virtual_rules"),
     translated(INSTANCE, "accept"),
     translated(INSTANCE, "no_accept"),
     not_yet(

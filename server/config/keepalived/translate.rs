@@ -19,6 +19,8 @@ use super::lexer::Position;
 use super::parse::Node;
 use super::{Diagnostic, Severity};
 
+mod routes;
+
 /// VRRPv2 carries an 8-byte password; keepalived sends the first 8 bytes of a longer one.
 const PASSWORD_BYTES: usize = 8;
 /// The priority of the address owner, which keepalived starts as master whatever `state` says.
@@ -103,6 +105,8 @@ pub(super) fn translate(
         group_of: BTreeMap::new(),
         claimed: BTreeMap::new(),
         current_instance: None,
+        rule_priorities: routes::RulePriorities::default(),
+        static_routing: routes::StaticRouting::default(),
     };
     // Definitions first: keepalived lets an instance refer to a script defined after it.
     // global_defs before the scripts, wherever it is: its script_user applies to them all.
@@ -131,6 +135,7 @@ pub(super) fn translate(
             "global_defs" | "vrrp_script" | "vrrp_track_file" | "track_file" => {}
             "vrrp_instance" => translator.instance(node, &mut instances),
             "vrrp_sync_group" => translator.sync_group(node, &mut sync_groups),
+            "static_routes" | "static_rules" => translator.static_routing(node),
             _ => translator.not_translated(node, &FieldPath::root().key(&named(node)), ""),
         }
     }
@@ -147,6 +152,13 @@ pub(super) fn translate(
     }
     translator.email_alerts(&mut native, &mut instances);
     native.insert("instances".into(), Value::Table(instances));
+    let static_routing = std::mem::take(&mut translator.static_routing);
+    if !static_routing.routes.is_empty() {
+        native.insert("static_routes".into(), Value::Array(static_routing.routes));
+    }
+    if !static_routing.rules.is_empty() {
+        native.insert("static_rules".into(), Value::Array(static_routing.rules));
+    }
     if !sync_groups.is_empty() {
         native.insert("sync_groups".into(), Value::Table(sync_groups));
     }
@@ -229,6 +241,10 @@ struct Translator<'d> {
     claimed: BTreeMap<IpAddr, String>,
     /// The instance being translated, name as written.
     current_instance: Option<String>,
+    /// The preferences rules without one get.
+    rule_priorities: routes::RulePriorities,
+    /// The top-level `static_routes` and `static_rules`.
+    static_routing: routes::StaticRouting,
 }
 
 impl Translator<'_> {
@@ -1058,6 +1074,8 @@ impl Translator<'_> {
                     instance.strict = Some((strict, origin));
                 }
             }
+            "virtual_routes" => self.virtual_routes(child, &keyword_path, path, instance),
+            "virtual_rules" => self.virtual_rules(child, &keyword_path, path, instance),
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
         }
     }
