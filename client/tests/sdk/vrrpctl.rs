@@ -69,9 +69,9 @@ async fn status_lists_the_routes_and_rules_under_the_instances() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER\n\
-         vi_web  eth0       51    MASTER  150/150   192.0.2.1\n\
-         vi_db   eth0       51    BACKUP  100/100   192.0.2.1\n\
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT\n\
+         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no\n\
          \n\
          INSTANCE  KIND   INSTALLED  TRACKED  SPEC\n\
          vi_web    route  yes        yes      198.51.100.0/24 via 192.0.2.254 dev eth0\n\
