@@ -6,7 +6,7 @@
 //! the router selects on, next to packets and commands; the router never waits for a check.
 //! What the reports change is kept here, so the router holds every verdict in one place and
 //! hands each instance the verdicts that concern it (see
-//! [`super::instance::InstanceDriver::set_checks`]), where the sans-IO arithmetic
+//! [`crate::vrrp::node::Node::set_checks`]), where the sans-IO arithmetic
 //! ([`crate::vrrp::effective_priority`]) turns them into a priority or a Fault.
 //!
 //! A reload compares the configured checks by instance and name: an unchanged check keeps its

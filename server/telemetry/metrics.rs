@@ -3,9 +3,9 @@
 //!
 //! Most figures already exist: the state, priorities and RFC 6527 counters of each instance
 //! are in its status, which the router hands out on request. What only metrics need, the
-//! transitions by reason and how long each failover took, is counted by [`TransitionStats`]
-//! inside the instance's driver, so the router's single ownership of instance state holds:
-//! the metrics side only ever reads a status copy.
+//! transitions by reason and how long each failover took, is counted by
+//! [`crate::events::stats::TransitionStats`] inside the instance's driver, so the router's
+//! single ownership of instance state holds: the metrics side only ever reads a status copy.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
