@@ -1093,8 +1093,10 @@ impl Router {
                         let priority = set_over_api
                             .filter(|_| !configured.is_owner())
                             .unwrap_or(configured);
-                        if self.node.base_priority(id) != Some(priority) {
-                            info!(instance = driver.name(), %priority, "priority changed by reload");
+                        if let Some(before) = self.node.base_priority(id)
+                            && before != priority
+                        {
+                            info!(instance = driver.name(), from = %before, to = %priority, "priority changed by reload");
                             self.node.set_base_priority(now, id, priority).ok();
                         }
                     }
