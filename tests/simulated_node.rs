@@ -125,10 +125,9 @@ fn group_on(lan: &Hosts, host: usize) -> Result<(), (String, String)> {
     Ok(())
 }
 
-/// Sync groups, master direction and Fault propagation: a member's Fault holds the other
-/// member in Fault in the same input, the backup host takes both over, and both members
-/// leave Fault together and take both back (preempt).
-fn sync_group_fault_moves_the_whole_group(seed: u64) -> Result<(), (String, String)> {
+/// Two gateway hosts (h0 at priority 200 on both members, h1 at 100), started at random
+/// moments and settled: h0 holds the whole group.
+fn settled_gateway(seed: u64) -> Result<(Hosts, Rng), (String, String)> {
     let mut rng = Rng::new(seed);
     let (specs, groups) = gateway();
     let mut lan = Hosts::new(
@@ -141,6 +140,14 @@ fn sync_group_fault_moves_the_whole_group(seed: u64) -> Result<(), (String, Stri
     start_all(&mut lan, &mut rng);
     lan.run_until(lan.now + SETTLE * 2);
     group_on(&lan, 0)?;
+    Ok((lan, rng))
+}
+
+/// Sync groups, master direction and Fault propagation: a member's Fault holds the other
+/// member in Fault in the same input, the backup host takes both over, and both members
+/// leave Fault together and take both back (preempt).
+fn sync_group_fault_moves_the_whole_group(seed: u64) -> Result<(), (String, String)> {
+    let (mut lan, mut rng) = settled_gateway(seed)?;
 
     lan.run_until(lan.now + rng.duration_up_to(Duration::from_millis(100)));
     let (failing, sibling) = rng.pick(&[("inside", "outside"), ("outside", "inside")]);
@@ -177,18 +184,7 @@ fn sync_group_fault_moves_the_whole_group(seed: u64) -> Result<(), (String, Stri
 /// sibling hands over too (make-before-break), and the other host's members take over
 /// together and keep the group.
 fn sync_group_follows_a_member_falling_back(seed: u64) -> Result<(), (String, String)> {
-    let mut rng = Rng::new(seed);
-    let (specs, groups) = gateway();
-    let mut lan = Hosts::new(
-        seed,
-        wire(&mut rng),
-        specs,
-        &[vec![200, 200], vec![100, 100]],
-        &groups,
-    );
-    start_all(&mut lan, &mut rng);
-    lan.run_until(lan.now + SETTLE * 2);
-    group_on(&lan, 0)?;
+    let (mut lan, mut rng) = settled_gateway(seed)?;
 
     lan.run_until(lan.now + rng.duration_up_to(Duration::from_millis(100)));
     lan.set_priority(0, "inside", 50);
@@ -204,18 +200,7 @@ fn sync_group_follows_a_member_falling_back(seed: u64) -> Result<(), (String, St
 /// Sync groups whose hosts rank the members differently (h1 outranks h0 on one link only):
 /// the group may bounce once, but settles on one host with both members, and stays.
 fn sync_groups_ranked_differently_settle_on_one_host(seed: u64) -> Result<(), (String, String)> {
-    let mut rng = Rng::new(seed);
-    let (specs, groups) = gateway();
-    let mut lan = Hosts::new(
-        seed,
-        wire(&mut rng),
-        specs,
-        &[vec![200, 200], vec![100, 100]],
-        &groups,
-    );
-    start_all(&mut lan, &mut rng);
-    lan.run_until(lan.now + SETTLE * 2);
-    group_on(&lan, 0)?;
+    let (mut lan, mut rng) = settled_gateway(seed)?;
 
     lan.run_until(lan.now + rng.duration_up_to(Duration::from_millis(100)));
     lan.set_priority(1, "inside", 250);
