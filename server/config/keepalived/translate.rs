@@ -177,6 +177,9 @@ struct Globals {
     scripts_as_root: bool,
     /// `script_user`: the user of every `vrrp_script` that names none.
     script_user: Option<(String, Origin)>,
+    /// A `script_user` naming a user or group this host does not have: keepalived then has
+    /// no default script user at all ("Error setting global script uid/gid").
+    unknown_script_user: Option<String>,
     /// `enable_script_security`: keepalived then refuses root as the fallback script user.
     script_security: bool,
     /// `vrrp_version`: the version of IPv4 instances that do not say.
@@ -394,11 +397,27 @@ impl Translator<'_> {
             let keyword_path = block_path.key(&child.keyword);
             let origin = Self::origin(child, &keyword_path);
             match child.keyword.as_str() {
-                "script_user" => {
-                    if let Some((_, Value::String(user))) = self.script_user(child, &keyword_path) {
-                        self.globals.script_user = Some((user, origin));
+                "script_user" => match unknown_account(&child.arguments) {
+                    Some(missing) => {
+                        self.warn(
+                            child,
+                            &keyword_path,
+                            format!(
+                                "{missing}, so keepalived has no default script user: it \
+                                 removes every vrrp_script without a `user` and ignores every \
+                                 notify program without one, as here"
+                            ),
+                        );
+                        self.globals.unknown_script_user = Some(missing);
                     }
-                }
+                    None => {
+                        if let Some((_, Value::String(user))) =
+                            self.script_user(child, &keyword_path)
+                        {
+                            self.globals.script_user = Some((user, origin));
+                        }
+                    }
+                },
                 "router_id" => {
                     if let Some(router_id) = self.one_argument(child, &keyword_path) {
                         self.globals.router_id = Some(router_id.to_owned());
@@ -499,18 +518,27 @@ impl Translator<'_> {
     }
 
     /// Why keepalived has no user to run a script or notify program that names none, if it
-    /// has none: with `enable_script_security`, no `script_user` and no user
-    /// `keepalived_script`, it refuses to fall back to root (`set_default_script_user()` in
-    /// `lib/notify.c`; keepalived 2.2.7 logs "Unable to set default user for vrrp script"
-    /// and "Failed to set default user for notify script").
-    fn no_default_script_user(&self) -> Option<&'static str> {
+    /// has none (`set_default_script_user()` in `lib/notify.c`; keepalived 2.2.7 logs
+    /// "Unable to set default user for vrrp script" and "Failed to set default user for
+    /// notify script"):
+    /// - global_defs's `script_user` names a user or group this host does not have;
+    /// - `enable_script_security`, no `script_user` and no user `keepalived_script`: it
+    ///   refuses to fall back to root.
+    fn no_default_script_user(&self) -> Option<String> {
+        if let Some(missing) = &self.globals.unknown_script_user {
+            return Some(format!(
+                "global_defs's `script_user` cannot be used ({missing}), so keepalived has no \
+                 user to run it as"
+            ));
+        }
         let refused = self.globals.script_security
             && self.globals.script_user.is_none()
             && !user_exists(DEFAULT_SCRIPT_USER);
-        refused.then_some(
+        refused.then(|| {
             "`enable_script_security` is set, global_defs has no `script_user` and there is no \
-             user keepalived_script here, so keepalived has no user to run it as",
-        )
+             user keepalived_script here, so keepalived has no user to run it as"
+                .to_owned()
+        })
     }
 
     /// `vrrp_mcast_group4/6` and `mcast_dst_ip`: harmless when they name the standard group.
@@ -571,7 +599,23 @@ impl Translator<'_> {
                 "weight" => self
                     .weight(child, &child_path, &child.arguments)
                     .map(|weight| ("weight", weight)),
-                "user" => self.script_user(child, &child_path),
+                "user" => match unknown_account(&child.arguments) {
+                    Some(missing) => {
+                        // keepalived: "Unable to set uid/gid for script"; the script is
+                        // removed, and its trackers go on without it.
+                        self.warn(
+                            child,
+                            &child_path,
+                            format!(
+                                "the script is removed, as keepalived removes it: {missing}; \
+                                 the instances that track it run without it"
+                            ),
+                        );
+                        definition.has_error = true;
+                        None
+                    }
+                    None => self.script_user(child, &child_path),
+                },
                 "init_fail" if child.arguments.is_empty() && child.block.is_none() => {
                     Some(("init_fail", Value::Boolean(true)))
                 }
@@ -609,7 +653,7 @@ impl Translator<'_> {
                 &keyword_path,
                 format!(
                     "removed, as keepalived removes it: {reason}; the instances that track it \
-                     run without it (give it a `user`, or global_defs a `script_user`)"
+                     run without it (give it a `user`, or global_defs a `script_user` that exists)"
                 ),
             );
             definition.has_error = true;
@@ -1157,7 +1201,7 @@ impl Translator<'_> {
                 keyword_path,
                 format!(
                     "ignored, as keepalived ignores it: {reason} (give global_defs a \
-                     `script_user`)"
+                     `script_user` that exists)"
                 ),
             );
             return None;
@@ -2267,6 +2311,18 @@ const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 /// Whether the system has a user called `name`.
 fn user_exists(name: &str) -> bool {
     matches!(nix::unistd::User::from_name(name), Ok(Some(_)))
+}
+
+/// What keepalived cannot find of a `USER [GROUP]` pair (`set_uid_gid()` in `lib/notify.c`
+/// looks both up, and any failure makes the pair unusable), if anything.
+fn unknown_account(arguments: &[String]) -> Option<String> {
+    match arguments {
+        [user, ..] if !user_exists(user) => Some(format!("there is no user \"{user}\" here")),
+        [_, group] if !matches!(nix::unistd::Group::from_name(group), Ok(Some(_))) => {
+            Some(format!("there is no group \"{group}\" here"))
+        }
+        _ => None,
+    }
 }
 
 /// A program as keepalived finds it: a name with a `/` as written (relative to the
