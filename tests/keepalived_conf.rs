@@ -489,6 +489,8 @@ fn everything_translates() {
     let unicast = edge.unicast.as_ref().expect("unicast peers were given");
     assert_eq!(unicast.source, Some(ip("198.51.100.10")));
     assert_eq!(unicast.peers, [ip("198.51.100.11"), ip("198.51.100.12")]);
+    // keepalived takes unicast adverts from any source without check_unicast_src.
+    assert!(!unicast.check_source);
     assert_eq!(edge.auth, password("s3cret"));
     assert_eq!(edge.virtual_addresses[0].label.as_deref(), Some("eth1:vip"));
     assert_eq!(edge.virtual_addresses[0].device.as_deref(), Some("eth1"));
@@ -1003,6 +1005,73 @@ fn unknown_script_users_remove_scripts_as_keepalived_does() {
         at(13)
     );
     assert!(at(31).contains("no user to run it as"), "{}", at(31));
+}
+
+/// `check_unicast_src` and `lower_prio_no_advert`, per instance or for all from global_defs
+/// (`vrrp_check_unicast_src`, `vrrp_lower_prio_no_advert`), as keepalived 2.2.7 reads them:
+/// the instance's own `lower_prio_no_advert off` wins over the global one.
+#[test]
+fn unicast_source_checks_and_quiet_masters_carry_over() {
+    let instance = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n \
+             virtual_ipaddress {{\n  192.0.2.{vrid}\n }}\n \
+             unicast_peer {{\n  192.0.2.200\n }}\n{extra}}}\n"
+        )
+    };
+    let local = write_conf(
+        "unicast-checks-local",
+        &[
+            instance("plain", 1, ""),
+            instance("checked", 2, " check_unicast_src\n lower_prio_no_advert\n"),
+        ]
+        .concat(),
+    );
+    let (config, warnings) = load_keepalived_conf(&local).unwrap_or_else(|error| panic!("{error}"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let flags = |config: &Config| -> Vec<(String, bool, bool)> {
+        config
+            .instances
+            .iter()
+            .map(|instance| {
+                let unicast = instance.unicast.as_ref().expect("unicast peers were given");
+                (
+                    instance.name.clone(),
+                    unicast.check_source,
+                    instance.lower_prio_no_advert,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        flags(&config),
+        [
+            ("checked".to_owned(), true, true),
+            ("plain".to_owned(), false, false)
+        ]
+    );
+    let global = write_conf(
+        "unicast-checks-global",
+        &[
+            "global_defs {\n vrrp_check_unicast_src\n vrrp_lower_prio_no_advert\n}\n",
+            &instance("plain", 1, ""),
+            &instance("loud", 2, " lower_prio_no_advert off\n"),
+        ]
+        .concat(),
+    );
+    let (config, _) = load_keepalived_conf(&global).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        flags(&config),
+        [
+            ("loud".to_owned(), true, false),
+            ("plain".to_owned(), true, true)
+        ]
+    );
+    // convert keeps them.
+    let native = to_native_toml(&config);
+    let reloaded = Config::from_str(&native, Format::Toml, "converted.toml")
+        .unwrap_or_else(|error| panic!("{error}\n{native}"));
+    assert_eq!(flags(&reloaded), flags(&config));
 }
 
 /// Script lines are split as keepalived splits them: a single-quoted command, a command

@@ -617,6 +617,12 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         findings,
         |field, findings| findings.keep(ip_address(field)),
     );
+    let check_unicast_src = given(
+        &mut table,
+        &schema::instance::CHECK_UNICAST_SRC,
+        findings,
+        Field::boolean,
+    );
     let auth = nested(
         &mut table,
         &schema::instance::AUTHENTICATION,
@@ -647,6 +653,12 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     let accept_mode = given(
         &mut table,
         &schema::instance::ACCEPT_MODE,
+        findings,
+        Field::boolean,
+    );
+    let lower_prio_no_advert = given(
+        &mut table,
+        &schema::instance::LOWER_PRIO_NO_ADVERT,
         findings,
         Field::boolean,
     );
@@ -701,10 +713,12 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         excluded_addresses,
         unicast_src,
         unicast_peers,
+        check_unicast_src,
         auth,
         preempt,
         preempt_delay,
         accept_mode,
+        lower_prio_no_advert,
         strict_mode,
         checksum,
         garp: garp.unwrap_or(GarpSettings {

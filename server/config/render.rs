@@ -330,6 +330,11 @@ fn instance(settings: &InstanceSettings) -> Table {
             &schema::instance::UNICAST_PEERS,
             Value::Array(peers),
         );
+        put(
+            &mut table,
+            &schema::instance::CHECK_UNICAST_SRC,
+            Value::Boolean(unicast.check_source),
+        );
     }
     if let Auth::SimplePassword(bytes) = &settings.auth {
         // The password was read as text and padded with NULs to 8 bytes; the padding goes.
@@ -372,6 +377,13 @@ fn instance(settings: &InstanceSettings) -> Table {
         &schema::instance::ACCEPT_MODE,
         Value::Boolean(settings.accept_mode),
     );
+    if settings.lower_prio_no_advert {
+        put(
+            &mut table,
+            &schema::instance::LOWER_PRIO_NO_ADVERT,
+            Value::Boolean(true),
+        );
+    }
     if settings.strict_mode {
         put(
             &mut table,

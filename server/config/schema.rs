@@ -176,6 +176,11 @@ section! {
         UNICAST_SRC = FieldSpec::new("unicast_src", Address)
             .keepalived(&["unicast_src_ip", "mcast_src_ip"]);
         UNICAST_PEERS = FieldSpec::new("unicast_peers", List).keepalived(&["unicast_peer"]);
+        // On here; keepalived takes unicast adverts from anyone unless told to check, so the
+        // translation writes `false` unless the file says `check_unicast_src`.
+        CHECK_UNICAST_SRC = FieldSpec::new("check_unicast_src", Boolean)
+            .default("true")
+            .keepalived(&["check_unicast_src"]);
         AUTHENTICATION = FieldSpec::new("authentication", Table)
             .keepalived(&["authentication", "auth_type", "auth_pass"])
             .advice("write `authentication = { type = \"pass\", password = \"...\" }`");
@@ -189,6 +194,9 @@ section! {
         // Off, except for the owner (priority 255), whose addresses are its own (RFC 9568
         // §6.1): no single default.
         ACCEPT_MODE = FieldSpec::new("accept_mode", Boolean).keepalived(&["accept", "no_accept"]);
+        LOWER_PRIO_NO_ADVERT = FieldSpec::new("lower_prio_no_advert", Boolean)
+            .default("false")
+            .keepalived(&["lower_prio_no_advert"]);
         STRICT_MODE = FieldSpec::new("strict_mode", Boolean)
             .default("false")
             .keepalived(&["strict_mode"]);

@@ -257,6 +257,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         accept_mode: instance.accept_mode.or(!strict_mode? || is_owner)?,
         strict_mode: strict_mode?,
         checksum: instance.checksum.or(V3Ipv4Checksum::Rfc)?,
+        lower_prio_no_advert: instance.lower_prio_no_advert.or(false)?,
         garp: instance.garp,
         health_checks: instance.health_checks,
         notify: instance.notify,
@@ -542,6 +543,7 @@ fn check_unicast(
     Some(Some(UnicastSettings {
         source: instance.unicast_src.optional()?,
         peers: values(peers),
+        check_source: instance.check_unicast_src.or(true)?,
     }))
 }
 

@@ -223,6 +223,10 @@ struct Globals {
     smtp_alert_vrrp: Option<(bool, Origin)>,
     /// `vrrp_strict`: strict mode for every instance that does not say otherwise.
     strict: Option<Origin>,
+    /// `vrrp_check_unicast_src`: every unicast instance checks its adverts' sources.
+    check_unicast_src: Option<Origin>,
+    /// `vrrp_lower_prio_no_advert`, on or off: the default of every instance.
+    lower_prio_no_advert: Option<(bool, Origin)>,
 }
 
 /// A `vrrp_script` or `vrrp_track_file`, translated once and copied into every instance
@@ -529,6 +533,16 @@ impl Translator<'_> {
                 "vrrp_strict" => {
                     if self.flag(child, &keyword_path) {
                         self.globals.strict = Some(Self::origin(child, &keyword_path));
+                    }
+                }
+                "vrrp_check_unicast_src" => {
+                    if self.flag(child, &keyword_path) {
+                        self.globals.check_unicast_src = Some(origin);
+                    }
+                }
+                "vrrp_lower_prio_no_advert" => {
+                    if let Some(quiet) = self.boolean_flag(child, &keyword_path) {
+                        self.globals.lower_prio_no_advert = Some((quiet, origin));
                     }
                 }
                 "enable_script_security" => {
@@ -1159,6 +1173,17 @@ impl Translator<'_> {
                         Value::Boolean(enabled),
                         origin,
                     );
+                }
+            }
+            "check_unicast_src" => {
+                if self.flag(child, &keyword_path) {
+                    instance.check_unicast_src = Some(origin);
+                }
+            }
+            "lower_prio_no_advert" => {
+                // An optional on/off, which wins over vrrp_lower_prio_no_advert either way.
+                if let Some(quiet) = self.boolean_flag(child, &keyword_path) {
+                    instance.lower_prio_no_advert = Some((quiet, origin));
                 }
             }
             "strict_mode" => {
@@ -2125,6 +2150,44 @@ impl Translator<'_> {
                  and notifies, and its adverts list no address",
             ));
         }
+        if instance.has_peers {
+            // keepalived takes unicast adverts from any source unless told to check them
+            // (`check_unicast_src`); the native default checks, so the translation says which.
+            let check = instance
+                .check_unicast_src
+                .clone()
+                .or_else(|| self.globals.check_unicast_src.clone());
+            let key = schema::instance::CHECK_UNICAST_SRC.key;
+            match check {
+                Some(origin) => {
+                    self.set(&mut instance.table, path, key, Value::Boolean(true), origin)
+                }
+                None => {
+                    instance.table.insert(key.into(), Value::Boolean(false));
+                }
+            }
+        } else if let Some(origin) = instance.check_unicast_src.clone() {
+            self.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                &origin.position,
+                origin.keyword_path,
+                "ignored, as keepalived ignores it: the instance has no unicast_peer, so there \
+                 is no source to check",
+            ));
+        }
+        let quiet = instance
+            .lower_prio_no_advert
+            .clone()
+            .or_else(|| self.globals.lower_prio_no_advert.clone());
+        if let Some((true, origin)) = quiet {
+            self.set(
+                &mut instance.table,
+                path,
+                schema::instance::LOWER_PRIO_NO_ADVERT.key,
+                Value::Boolean(true),
+                origin,
+            );
+        }
         if let Some((source, source_node, source_path)) = instance.source.take() {
             if instance.has_peers {
                 let origin = Self::origin(&source_node, &source_path);
@@ -2404,6 +2467,10 @@ struct InstanceTranslation {
     check_statements: BTreeMap<String, (Node, FieldPath)>,
     /// `strict_mode`, on or off, where it was written.
     strict: Option<(bool, Origin)>,
+    /// `check_unicast_src`, where it was written.
+    check_unicast_src: Option<Origin>,
+    /// `lower_prio_no_advert`, on or off, where it was written.
+    lower_prio_no_advert: Option<(bool, Origin)>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
