@@ -1007,7 +1007,7 @@ fn unknown_script_users_remove_scripts_as_keepalived_does() {
     assert!(at(31).contains("no user to run it as"), "{}", at(31));
 }
 
-/// `check_unicast_src` and `lower_prio_no_advert`, per instance or for all from global_defs
+/// `check_unicast_src`, `lower_prio_no_advert` and `dont_track_primary`, per instance or for all from global_defs
 /// (`vrrp_check_unicast_src`, `vrrp_lower_prio_no_advert`), as keepalived 2.2.7 reads them:
 /// the instance's own `lower_prio_no_advert off` wins over the global one.
 #[test]
@@ -1023,7 +1023,11 @@ fn unicast_source_checks_and_quiet_masters_carry_over() {
         "unicast-checks-local",
         &[
             instance("plain", 1, ""),
-            instance("checked", 2, " check_unicast_src\n lower_prio_no_advert\n"),
+            instance(
+                "checked",
+                2,
+                " check_unicast_src\n lower_prio_no_advert\n dont_track_primary\n",
+            ),
         ]
         .concat(),
     );
@@ -1049,6 +1053,16 @@ fn unicast_source_checks_and_quiet_masters_carry_over() {
             ("checked".to_owned(), true, true),
             ("plain".to_owned(), false, false)
         ]
+    );
+    let untracked: Vec<bool> = config
+        .instances
+        .iter()
+        .map(|instance| instance.dont_track_primary)
+        .collect();
+    assert_eq!(
+        untracked,
+        [true, false],
+        "dont_track_primary of checked, plain"
     );
     let global = write_conf(
         "unicast-checks-global",

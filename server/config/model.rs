@@ -126,6 +126,7 @@ pub(super) struct InstanceFile {
     pub(super) preempt: Given<bool>,
     pub(super) preempt_delay: Given<Duration>,
     pub(super) accept_mode: Given<bool>,
+    pub(super) dont_track_primary: Given<bool>,
     pub(super) lower_prio_no_advert: Given<bool>,
     pub(super) strict_mode: Given<bool>,
     pub(super) checksum: Given<V3Ipv4Checksum>,

@@ -656,6 +656,12 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         findings,
         Field::boolean,
     );
+    let dont_track_primary = given(
+        &mut table,
+        &schema::instance::DONT_TRACK_PRIMARY,
+        findings,
+        Field::boolean,
+    );
     let lower_prio_no_advert = given(
         &mut table,
         &schema::instance::LOWER_PRIO_NO_ADVERT,
@@ -718,6 +724,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         preempt,
         preempt_delay,
         accept_mode,
+        dont_track_primary,
         lower_prio_no_advert,
         strict_mode,
         checksum,

@@ -377,6 +377,13 @@ fn instance(settings: &InstanceSettings) -> Table {
         &schema::instance::ACCEPT_MODE,
         Value::Boolean(settings.accept_mode),
     );
+    if settings.dont_track_primary {
+        put(
+            &mut table,
+            &schema::instance::DONT_TRACK_PRIMARY,
+            Value::Boolean(true),
+        );
+    }
     if settings.lower_prio_no_advert {
         put(
             &mut table,

@@ -194,6 +194,9 @@ section! {
         // Off, except for the owner (priority 255), whose addresses are its own (RFC 9568
         // §6.1): no single default.
         ACCEPT_MODE = FieldSpec::new("accept_mode", Boolean).keepalived(&["accept", "no_accept"]);
+        DONT_TRACK_PRIMARY = FieldSpec::new("dont_track_primary", Boolean)
+            .default("false")
+            .keepalived(&["dont_track_primary"]);
         LOWER_PRIO_NO_ADVERT = FieldSpec::new("lower_prio_no_advert", Boolean)
             .default("false")
             .keepalived(&["lower_prio_no_advert"]);

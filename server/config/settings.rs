@@ -231,6 +231,9 @@ pub struct InstanceSettings {
     pub strict_mode: bool,
     /// The checksum form of VRRPv3 adverts over IPv4.
     pub checksum: V3Ipv4Checksum,
+    /// Whether the instance ignores its interface's link going down instead of going to
+    /// Fault (keepalived's `dont_track_primary`).
+    pub dont_track_primary: bool,
     /// Whether a master that hears a lower priority keeps quiet instead of answering with
     /// an advert at once (keepalived's `lower_prio_no_advert`; strict mode implies it).
     pub lower_prio_no_advert: bool,

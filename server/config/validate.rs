@@ -264,6 +264,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         accept_mode: instance.accept_mode.or(!strict_mode? || is_owner)?,
         strict_mode: strict_mode?,
         checksum: instance.checksum.or(V3Ipv4Checksum::Rfc)?,
+        dont_track_primary: instance.dont_track_primary.or(false)?,
         lower_prio_no_advert: instance.lower_prio_no_advert.or(false)?,
         garp: instance.garp,
         health_checks: instance.health_checks,

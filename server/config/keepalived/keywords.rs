@@ -215,11 +215,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "vrf",
         "the instance runs in the default VRF of the interface's namespace",
     ),
-    not_yet(
-        INSTANCE,
-        "dont_track_primary",
-        "the instance's interface is tracked: its going down puts the instance in Fault",
-    ),
+    translated(INSTANCE, "dont_track_primary"),
     translated(INSTANCE, "track_interface"),
     translated(INSTANCE, "track_script"),
     translated(INSTANCE, "track_file"),

@@ -1175,6 +1175,17 @@ impl Translator<'_> {
                     );
                 }
             }
+            "dont_track_primary" => {
+                if self.flag(child, &keyword_path) {
+                    self.set(
+                        &mut instance.table,
+                        path,
+                        schema::instance::DONT_TRACK_PRIMARY.key,
+                        Value::Boolean(true),
+                        origin,
+                    );
+                }
+            }
             "check_unicast_src" => {
                 if self.flag(child, &keyword_path) {
                     instance.check_unicast_src = Some(origin);
