@@ -15,7 +15,7 @@ use super::duration::seconds_text;
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
-    TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress,
+    TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].
@@ -242,6 +242,17 @@ fn instance(settings: &InstanceSettings) -> Table {
     table.insert("accept_mode".into(), Value::Boolean(settings.accept_mode));
     if settings.strict_mode {
         table.insert("strict_mode".into(), Value::Boolean(true));
+    }
+    if let Some(vmac) = &settings.virtual_mac {
+        let value = if vmac.name == VirtualMac::default_name(settings.vrid) {
+            Value::Boolean(true)
+        } else {
+            text(vmac.name.as_str())
+        };
+        table.insert("virtual_mac".into(), value);
+        if vmac.xmit_base {
+            table.insert("virtual_mac_xmit_base".into(), Value::Boolean(true));
+        }
     }
     // The checksum form may only be written where it is a choice (VRRPv3 over IPv4); the
     // loader refuses it elsewhere, and gives the default there.

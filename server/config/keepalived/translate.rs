@@ -1076,6 +1076,30 @@ impl Translator<'_> {
             }
             "virtual_routes" => self.virtual_routes(child, &keyword_path, path, instance),
             "virtual_rules" => self.virtual_rules(child, &keyword_path, path, instance),
+            "use_vmac" => {
+                // `use_vmac [NAME]` (vrrp_parser.c): without a name, keepalived's `vrrp.VRID`.
+                let value = if child.arguments.is_empty() {
+                    self.flag(child, &keyword_path)
+                        .then_some(Value::Boolean(true))
+                } else {
+                    self.one_argument(child, &keyword_path)
+                        .map(|name| Value::String(name.to_owned()))
+                };
+                if let Some(value) = value {
+                    self.set(&mut instance.table, path, "virtual_mac", value, origin);
+                }
+            }
+            "vmac_xmit_base" => {
+                if self.flag(child, &keyword_path) {
+                    self.set(
+                        &mut instance.table,
+                        path,
+                        "virtual_mac_xmit_base",
+                        Value::Boolean(true),
+                        origin,
+                    );
+                }
+            }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
         }
     }
