@@ -76,7 +76,7 @@ fn a_named_virtual_mac_with_xmit_base_advertises_from_the_interface() {
 fn an_address_with_its_own_device_stays_there() {
     let config = load(&format!(
         "{WEB}virtual_mac = true\nexcluded_addresses = [{{ address = \"198.51.100.1/24\", \
-         device = \"eth1\" }}]\n"
+         dev = \"eth1\" }}]\n"
     ));
     let web = &config.instances[0];
     assert_eq!(web.interface_of(&web.excluded_addresses[0]), "eth1");
@@ -119,7 +119,7 @@ fn what_keepalived_refuses_with_a_virtual_mac_is_refused_naming_the_field() {
     ));
     assert_eq!(twice.len(), 1, "{twice:?}");
     assert!(
-        twice[0].contains("instance `web` has a virtual MAC interface named \"vrrp.51\" already"),
+        twice[0].contains("has a virtual MAC interface named \"vrrp.51\" already"),
         "{twice:?}"
     );
 }
@@ -141,9 +141,9 @@ fn the_native_file_written_back_keeps_the_virtual_mac() {
 fn keepalived_use_vmac_and_vmac_xmit_base_translate_without_a_warning() {
     let path = write_conf(
         "use-vmac",
-        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+        "vrrp_instance web {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
          virtual_ipaddress {\n  192.0.2.101/24\n }\n}\n\
-         vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n use_vmac vmac52\n \
+         vrrp_instance db {\n interface eth0\n virtual_router_id 52\n use_vmac vmac52\n \
          vmac_xmit_base\n virtual_ipaddress {\n  192.0.2.102/24\n }\n}\n",
     );
     let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
@@ -155,14 +155,15 @@ fn keepalived_use_vmac_and_vmac_xmit_base_translate_without_a_warning() {
         .collect();
     assert_eq!(
         vmacs,
+        // Sorted by name: db, then web.
         [
-            Some(VirtualMac {
-                name: "vrrp.51".into(),
-                xmit_base: false
-            }),
             Some(VirtualMac {
                 name: "vmac52".into(),
                 xmit_base: true
+            }),
+            Some(VirtualMac {
+                name: "vrrp.51".into(),
+                xmit_base: false
             }),
         ]
     );

@@ -2013,6 +2013,20 @@ impl Translator<'_> {
                  and notifies, and its adverts list no address",
             ));
         }
+        let vmac_without_xmit_base = instance.table.contains_key("virtual_mac")
+            && instance.table.get("virtual_mac") != Some(&Value::Boolean(false))
+            && !instance.table.contains_key("virtual_mac_xmit_base");
+        if instance.has_peers && vmac_without_xmit_base {
+            // vrrp.c: "unicast with use_vmac requires vmac_xmit_base - setting".
+            instance
+                .table
+                .insert("virtual_mac_xmit_base".into(), Value::Boolean(true));
+            self.warn_field(
+                &path.key("virtual_mac"),
+                "unicast adverts leave from the interface itself: vmac_xmit_base is set, as \
+                 keepalived sets it with unicast peers",
+            );
+        }
         if let Some((source, source_node, source_path)) = instance.source.take() {
             if instance.has_peers {
                 let origin = Self::origin(&source_node, &source_path);
@@ -2104,6 +2118,14 @@ impl Translator<'_> {
                 "ignored, as keepalived resets it: strict mode preempts at once",
             );
             instance.table.remove("preempt_delay");
+        }
+        if instance.table.remove("virtual_mac_xmit_base").is_some() {
+            // vrrp.c: "xmit_base is incompatible with strict mode - resetting".
+            self.warn_field(
+                &path.key("virtual_mac_xmit_base"),
+                "ignored, as keepalived resets it: strict mode sends adverts from the virtual \
+                 MAC interface",
+            );
         }
         let v2 = instance.table.get("version").and_then(Value::as_integer) == Some(2);
         if v2 && !is_owner && instance.table.get("accept_mode") == Some(&Value::Boolean(true)) {
