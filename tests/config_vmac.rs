@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vrrp_sidecar::config::{
-    Config, Format, VirtualMac, load_keepalived_conf, to_native_toml,
-};
+use vrrp_sidecar::config::{Config, Format, VirtualMac, load_keepalived_conf, to_native_toml};
 
 const WEB: &str = r#"[instances.web]
 interface = "eth0"
@@ -86,22 +84,28 @@ fn an_address_with_its_own_device_stays_there() {
 fn what_keepalived_refuses_with_a_virtual_mac_is_refused_naming_the_field() {
     assert_eq!(
         problems(&format!("{WEB}virtual_mac_xmit_base = true\n")),
-        ["test.toml:5: instances.web.virtual_mac_xmit_base: sends adverts from the interface \
+        [
+            "test.toml:5: instances.web.virtual_mac_xmit_base: sends adverts from the interface \
           instead of the virtual MAC interface, and there is none; set virtual_mac = true or \
-          remove this"]
+          remove this"
+        ]
     );
     assert_eq!(
         problems(&format!(
             "{WEB}virtual_mac = true\nunicast_peers = [\"192.0.2.2\"]\n"
         )),
-        ["test.toml:5: instances.web.virtual_mac: unicast peers with a virtual MAC need \
+        [
+            "test.toml:5: instances.web.virtual_mac: unicast peers with a virtual MAC need \
           virtual_mac_xmit_base = true, as in keepalived: unicast adverts go from the \
-          interface itself"]
+          interface itself"
+        ]
     );
     assert_eq!(
         problems(&format!("{WEB}virtual_mac = \"eth0\"\n")),
-        ["test.toml:5: instances.web.virtual_mac: \"eth0\" is the instance's own interface; \
-          the virtual MAC interface needs a name of its own"]
+        [
+            "test.toml:5: instances.web.virtual_mac: \"eth0\" is the instance's own interface; \
+          the virtual MAC interface needs a name of its own"
+        ]
     );
     let bad_name = problems(&format!("{WEB}virtual_mac = \"a/b\"\n"));
     assert!(
@@ -109,10 +113,7 @@ fn what_keepalived_refuses_with_a_virtual_mac_is_refused_naming_the_field() {
         "{bad_name:?}"
     );
     let too_long = problems(&format!("{WEB}virtual_mac = \"vrrp.0123456789ab\"\n"));
-    assert!(
-        too_long[0].contains("at most 15 bytes"),
-        "{too_long:?}"
-    );
+    assert!(too_long[0].contains("at most 15 bytes"), "{too_long:?}");
     let twice = problems(&format!(
         "{WEB}virtual_mac = true\n\n[instances.db]\ninterface = \"eth1\"\nvrid = 51\n\
          virtual_addresses = [\"198.51.100.1/24\"]\nvirtual_mac = true\n"

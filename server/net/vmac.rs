@@ -13,7 +13,8 @@
 //!   `rp_filter=0` (it has no route back to the adverts' source) and `promote_secondaries=1`;
 //!   IPv6 is disabled on it unless IPv6 addresses go there too, so a backup's copy of the
 //!   MAC never speaks. On the parent `arp_ignore=1` and `arp_filter=1`, so the parent never
-//!   answers ARP for the virtual addresses with its own MAC; these two are put back at exit;
+//!   answers ARP for the virtual addresses with its own MAC, and `arp_announce=2` (see
+//!   [`PARENT_WHILE_IN_USE`] for why); these are put back at exit;
 //! - IPv6: no address generated from the MAC (`addr_gen_mode` none, RFC 9568 §7.4: the
 //!   virtual MAC must not make a link-local address of its own); the parent's link-local
 //!   address is copied to it, deprecated so nothing else picks it as a source, and the
@@ -83,15 +84,35 @@ pub struct ParentArp {
     pub arp_ignore: u8,
     /// `net.ipv4.conf.PARENT.arp_filter`.
     pub arp_filter: u8,
+    /// `net.ipv4.conf.PARENT.arp_announce`.
+    pub arp_announce: u8,
 }
+
+/// What the parent's ARP settings are while a macvlan is on it: keepalived's two, and
+/// `arp_announce=2`, which keepalived leaves alone. Without it, a master answering a client
+/// it has no neighbour entry for sends its ARP request from the parent, with the VIP as the
+/// sender address (the reply leaves by the parent's route to the subnet) and the parent's
+/// own MAC: the client then files that MAC under the VIP, and the virtual MAC is lost to it
+/// until the next gratuitous ARP. Seen in the lab with keepalived 2.2.7, which does this.
+const PARENT_WHILE_IN_USE: [(&str, u8); 3] =
+    [("arp_ignore", 1), ("arp_filter", 1), ("arp_announce", 2)];
 
 impl ParentArp {
     /// The alias of a marked macvlan that remembers these settings of its parent.
     pub fn alias(self) -> String {
         format!(
-            "{MARKER}; parent arp_ignore={} arp_filter={}",
-            self.arp_ignore, self.arp_filter
+            "{MARKER}; parent arp_ignore={} arp_filter={} arp_announce={}",
+            self.arp_ignore, self.arp_filter, self.arp_announce
         )
+    }
+
+    fn get(self, key: &str) -> Option<u8> {
+        match key {
+            "arp_ignore" => Some(self.arp_ignore),
+            "arp_filter" => Some(self.arp_filter),
+            "arp_announce" => Some(self.arp_announce),
+            _ => None,
+        }
     }
 
     /// The settings an alias remembers: `None` when the alias is not a marked one, or a
@@ -100,16 +121,19 @@ impl ParentArp {
         let settings = alias.strip_prefix(MARKER)?.strip_prefix("; parent ")?;
         let mut arp_ignore = None;
         let mut arp_filter = None;
+        let mut arp_announce = None;
         for setting in settings.split_whitespace() {
             match setting.split_once('=')? {
                 ("arp_ignore", value) => arp_ignore = value.parse().ok(),
                 ("arp_filter", value) => arp_filter = value.parse().ok(),
+                ("arp_announce", value) => arp_announce = value.parse().ok(),
                 _ => {}
             }
         }
         Some(Self {
             arp_ignore: arp_ignore?,
             arp_filter: arp_filter?,
+            arp_announce: arp_announce?,
         })
     }
 }
@@ -258,17 +282,13 @@ impl Vmacs {
                     .filter(|link| link.parent == Some(spec.parent.index) && link.name != spec.name)
                     .filter_map(|link| ParentArp::from_alias(link.alias.as_deref()?))
                     .next();
+                let parent = &spec.parent.name;
                 let original = match remembered {
                     Some(original) => original,
                     None => ParentArp {
-                        arp_ignore: read_sysctl(
-                            &spec.name,
-                            &ipv4_conf(&spec.parent.name, "arp_ignore"),
-                        )?,
-                        arp_filter: read_sysctl(
-                            &spec.name,
-                            &ipv4_conf(&spec.parent.name, "arp_filter"),
-                        )?,
+                        arp_ignore: read_sysctl(parent, &ipv4_conf(parent, "arp_ignore"))?,
+                        arp_filter: read_sysctl(parent, &ipv4_conf(parent, "arp_filter"))?,
+                        arp_announce: read_sysctl(parent, &ipv4_conf(parent, "arp_announce"))?,
                     },
                 };
                 original.alias()
@@ -277,7 +297,6 @@ impl Vmacs {
         };
         let request = LinkMacVlan::new(&spec.name, spec.parent.index, MacVlanMode::Private)
             .address(mac.to_vec())
-            .alias(alias)
             .build();
         self.netlink
             .handle
@@ -291,6 +310,19 @@ impl Vmacs {
                 source,
             })?;
         let index = self.index_of(&spec.name).await?;
+        // The kernel takes no alias in the request that creates a link, so it is set at once
+        // after: the mark comes before any setting it remembers is changed.
+        self.netlink
+            .handle
+            .link()
+            .set(LinkUnspec::new_with_index(index).alias(alias).build())
+            .execute()
+            .await
+            .map_err(|source| VmacError::Netlink {
+                action: "marking",
+                name: spec.name.clone(),
+                source,
+            })?;
         self.configure(spec, index).await?;
         self.netlink
             .handle
@@ -323,8 +355,9 @@ impl Vmacs {
                     write_sysctl(name, &ipv6_conf(name, "disable_ipv6"), 1)?;
                 }
                 let parent = &spec.parent.name;
-                write_sysctl(name, &ipv4_conf(parent, "arp_ignore"), 1)?;
-                write_sysctl(name, &ipv4_conf(parent, "arp_filter"), 1)?;
+                for (key, value) in PARENT_WHILE_IN_USE {
+                    write_sysctl(parent, &ipv4_conf(parent, key), value)?;
+                }
             }
             Family::Ipv6 => {
                 let link_local = spec
@@ -430,15 +463,15 @@ impl Vmacs {
     }
 }
 
-/// Puts `parent`'s ARP settings back to `original`, each only where it is still the 1 this
+/// Puts `parent`'s ARP settings back to `original`, each only where it is still what this
 /// daemon set: an operator who changed it since keeps the change.
 fn restore_parent(parent: &str, original: ParentArp) -> Result<(), VmacError> {
-    for (key, value) in [
-        ("arp_ignore", original.arp_ignore),
-        ("arp_filter", original.arp_filter),
-    ] {
+    for (key, set) in PARENT_WHILE_IN_USE {
+        let Some(value) = original.get(key) else {
+            continue;
+        };
         let path = ipv4_conf(parent, key);
-        if read_sysctl(parent, &path)? == 1 && value != 1 {
+        if read_sysctl(parent, &path)? == set && value != set {
             write_sysctl(parent, &path, value)?;
         }
     }
@@ -535,12 +568,15 @@ mod tests {
         let original = ParentArp {
             arp_ignore: 2,
             arp_filter: 0,
+            arp_announce: 1,
         };
         assert_eq!(ParentArp::from_alias(&original.alias()), Some(original));
         assert_eq!(ParentArp::from_alias(MARKER), None, "an IPv6 macvlan's");
         assert_eq!(ParentArp::from_alias("uplink to the core"), None);
         assert_eq!(
-            ParentArp::from_alias(&format!("{MARKER}; parent arp_ignore=x arp_filter=1")),
+            ParentArp::from_alias(&format!(
+                "{MARKER}; parent arp_ignore=x arp_filter=1 arp_announce=0"
+            )),
             None
         );
     }
