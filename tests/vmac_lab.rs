@@ -14,6 +14,8 @@
 //!   of them holds is refused at start.
 //! - Beside keepalived 2.2.7, the same keepalived.conf with `use_vmac` on both, each side
 //!   master in turn: the client's entry shows the virtual MAC throughout.
+//! - IPv6: 00:00:5e:00:02:33, no address made from it, the parent's link-local address
+//!   copied to it deprecated, and the client's entry for the VIP on it across a failover.
 //!
 //! Needs root, keepalived, tshark and ping: `scripts/test vmac_lab` runs it; without them it
 //! fails naming what to install.
@@ -29,7 +31,7 @@ use std::time::Duration;
 
 use vrrp_sidecar_client::proto;
 
-use daemon_lab::{InstanceSpec, POLL, VIP};
+use daemon_lab::{InstanceSpec, POLL, VIP, VIP6};
 use keepalived_lab::{InteropLab, OURS, Router, Running, THEIRS, stop_capture};
 use netns::{Lab, Netns, wait_until};
 
@@ -632,5 +634,90 @@ fn beside_keepalived_the_client_sees_the_virtual_mac_in_both_directions() {
         ),
         "keepalived to ours",
     );
+    lab.finish();
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark, ping; scripts/test runs it"]
+fn an_ipv6_pair_keeps_the_ipv6_virtual_mac_across_a_failover() {
+    let lab = lab("an_ipv6_pair_keeps_the_ipv6_virtual_mac_across_a_failover");
+    const VIRTUAL_MAC6: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x02, VRID];
+    let spec = |priority| {
+        InstanceSpec::v3(priority)
+            .holding(&format!("{VIP6}/64"))
+            .with("virtual_mac = true")
+    };
+    let sole_holder = |host: &str| {
+        wait_until(ELECTION, POLL, || {
+            ROUTERS
+                .iter()
+                .all(|router| holds_on(&lab, router, VMAC, VIP6) == (*router == host))
+        })
+    };
+    let master = lab.start(OURS, &Router::Ours(spec(MASTER_PRIORITY)));
+    assert!(sole_holder(OURS), "{}", master.log_text());
+    let backup = lab.start(THEIRS, &Router::Ours(spec(BACKUP_PRIORITY)));
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(sole_holder(OURS), "{}", backup.log_text());
+    for host in ROUTERS {
+        let link = link_details(&lab, host, VMAC).expect("made");
+        assert_eq!(link["address"], "00:00:5e:00:02:33", "{link}");
+        assert_eq!(link["linkinfo"]["info_data"]["mode"], "private", "{link}");
+        // RFC 9568 §7.4: no address made from the virtual MAC; the parent's link-local
+        // address, deprecated, is the adverts' source.
+        assert_eq!(
+            sysctl(&lab, host, &format!("ipv6/conf/{VMAC}/addr_gen_mode")),
+            "1"
+        );
+        let parent_link_local = ns(&lab, host).link_local("eth0").expect("eth0's");
+        let link_locals: Vec<serde_json::Value> = ns(&lab, host)
+            .addresses(VMAC)
+            .into_iter()
+            .filter(|entry| {
+                entry["local"]
+                    .as_str()
+                    .is_some_and(|address| address.starts_with("fe80"))
+            })
+            .collect();
+        assert_eq!(link_locals.len(), 1, "{host}: {link_locals:?}");
+        assert_eq!(link_locals[0]["local"], parent_link_local.to_string());
+        assert_eq!(link_locals[0]["preferred_life_time"], 0, "{link_locals:?}");
+    }
+    let client_reaches = |when: &str| {
+        let reached = wait_until(REACH_WAIT, Duration::from_millis(200), || {
+            ns(&lab, CLIENT)
+                .run(&["ping", "-6", "-c", "1", "-W", "1", "-n", VIP6])
+                .status
+                .success()
+        });
+        assert!(
+            reached,
+            "{}: {when}: the client cannot ping {VIP6}",
+            lab.test
+        );
+        assert_eq!(
+            lab.lab.neighbour_mac(CLIENT, VIP6),
+            Some(VIRTUAL_MAC6),
+            "{}: {when}: the client's entry for {VIP6}",
+            lab.test
+        );
+        println!(
+            "{}: {when}: the client's entry for {VIP6} is 00:00:5e:00:02:33 and the VIP answers",
+            lab.test
+        );
+    };
+    ns(&lab, CLIENT).ip(&["neigh", "flush", "dev", "eth0"]);
+    client_reaches("ours master");
+    lab.request_stop(&master);
+    assert!(sole_holder(THEIRS), "{}", backup.log_text());
+    client_reaches("after the failover");
+    lab.wait_stopped(&master);
+    lab.stop(&backup);
+    for host in ROUTERS {
+        assert!(
+            link_details(&lab, host, VMAC).is_none(),
+            "{host} kept {VMAC}"
+        );
+    }
     lab.finish();
 }
