@@ -721,3 +721,60 @@ fn an_ipv6_pair_keeps_the_ipv6_virtual_mac_across_a_failover() {
     }
     lab.finish();
 }
+
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark, ping; scripts/test runs it"]
+fn with_strict_reverse_path_filtering_the_backup_still_hears_the_master() {
+    let lab = lab("with_strict_reverse_path_filtering_the_backup_still_hears_the_master");
+    // Strict filtering everywhere (RFC 3704), as some distributions ship it: the kernel uses
+    // the higher of `all` and the interface's own, so a macvlan's 0 alone would not let the
+    // adverts in (their source is reached through eth0, not the macvlan).
+    for host in ROUTERS {
+        for interface in ["all", "default", "eth0"] {
+            ns(&lab, host).run_ok(&[
+                "sysctl",
+                "-qw",
+                &format!("net.ipv4.conf.{interface}.rp_filter=1"),
+            ]);
+        }
+    }
+    let master = lab.start(OURS, &Router::Ours(instance(MASTER_PRIORITY)));
+    assert!(
+        wait_vip_on_vmac(&lab, OURS, ELECTION),
+        "{}",
+        master.log_text()
+    );
+    let backup = lab.start(THEIRS, &Router::Ours(instance(BACKUP_PRIORITY)));
+    // Deaf to the master's adverts, the backup would take the VIP after Master_Down_Interval
+    // (0.36 s at priority 100); it must not.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        wait_vip_on_vmac(&lab, OURS, Duration::ZERO),
+        "the backup did not hear the master\n{}",
+        backup.log_text()
+    );
+    for host in ROUTERS {
+        assert_eq!(sysctl(&lab, host, "ipv4/conf/all/rp_filter"), "0");
+        assert_eq!(
+            sysctl(&lab, host, &format!("ipv4/conf/{VMAC}/rp_filter")),
+            "0"
+        );
+        assert_eq!(sysctl(&lab, host, "ipv4/conf/eth0/rp_filter"), "1");
+    }
+    assert_client_sees_vmac(&lab, "strict rp_filter", true, RoutersKnowClient::Nothing);
+    lab.stop(&master);
+    lab.stop(&backup);
+    for host in ROUTERS {
+        assert_eq!(
+            sysctl(&lab, host, "ipv4/conf/all/rp_filter"),
+            "1",
+            "{host}: all.rp_filter not put back"
+        );
+    }
+    println!(
+        "{}: with all.rp_filter=1 the backup heard the master through its macvlan; \
+         all.rp_filter was 0 while they ran and 1 again after",
+        lab.test
+    );
+    lab.finish();
+}

@@ -118,7 +118,10 @@ impl ParentArp {
     /// The settings an alias remembers: `None` when the alias is not a marked one, or a
     /// marked one that remembers none (an IPv6 macvlan leaves its parent alone).
     pub fn from_alias(alias: &str) -> Option<Self> {
-        let settings = alias.strip_prefix(MARKER)?.strip_prefix("; parent ")?;
+        let settings = alias
+            .strip_prefix(MARKER)?
+            .split("; ")
+            .find_map(|section| section.strip_prefix("parent "))?;
         let mut arp_ignore = None;
         let mut arp_filter = None;
         let mut arp_announce = None;
@@ -136,6 +139,58 @@ impl ParentArp {
             arp_announce: arp_announce?,
         })
     }
+}
+
+/// The `net.ipv4.conf.all.rp_filter` a marked alias remembers from before this daemon set
+/// it to 0, if it did.
+fn all_rp_filter_from_alias(alias: &str) -> Option<u8> {
+    alias
+        .strip_prefix(MARKER)?
+        .split("; ")
+        .find_map(|section| section.strip_prefix("all rp_filter="))?
+        .parse()
+        .ok()
+}
+
+/// An IPv4 macvlan needs reverse-path filtering off, and the kernel filters with the higher
+/// of `all.rp_filter` and the interface's own, so keepalived's `clear_rp_filter()`
+/// (vrrp_if_config.c) is done here too when `all` is on: every interface whose own setting is
+/// below `all`'s, and `default` (for interfaces made later), is raised to it, which changes
+/// nothing for them; then `all` is set to 0. Returns the `all` value to remember, `None`
+/// when it was already 0. At exit only `all` is put back: with it, the raised interfaces
+/// filter exactly as before.
+fn clear_all_rp_filter(name: &str) -> Result<Option<u8>, VmacError> {
+    let all_path = ipv4_conf("all", "rp_filter");
+    let all = read_sysctl(name, &all_path)?;
+    if all == 0 {
+        return Ok(None);
+    }
+    let entries = std::fs::read_dir("/proc/sys/net/ipv4/conf").map_err(|source| {
+        sysctl_error(
+            name,
+            std::path::Path::new("/proc/sys/net/ipv4/conf"),
+            source,
+        )
+    })?;
+    for entry in entries.flatten() {
+        let interface = entry.file_name().to_string_lossy().into_owned();
+        if interface == "all" {
+            continue;
+        }
+        let path = ipv4_conf(&interface, "rp_filter");
+        // An interface deleted meanwhile has nothing to raise.
+        if let Ok(own) = read_sysctl(name, &path)
+            && own < all
+        {
+            write_sysctl(name, &path, all)?;
+        }
+    }
+    write_sysctl(name, &all_path, 0)?;
+    tracing::info!(
+        from = all,
+        "net.ipv4.conf.all.rp_filter set to 0 for the virtual MAC interfaces, every interface keeping its filtering"
+    );
+    Ok(Some(all))
 }
 
 /// Why a virtual MAC interface could not be made or removed.
@@ -291,7 +346,19 @@ impl Vmacs {
                         arp_announce: read_sysctl(parent, &ipv4_conf(parent, "arp_announce"))?,
                     },
                 };
-                original.alias()
+                // `all.rp_filter` as it was before any macvlan of this run: remembered by
+                // another marked one, or read (and cleared) now.
+                let remembered_all = links
+                    .iter()
+                    .find_map(|link| all_rp_filter_from_alias(link.alias.as_deref()?));
+                let all = match remembered_all {
+                    Some(all) => Some(all),
+                    None => clear_all_rp_filter(&spec.name)?,
+                };
+                match all {
+                    Some(all) => format!("{}; all rp_filter={all}", original.alias()),
+                    None => original.alias(),
+                }
             }
             Family::Ipv6 => MARKER.to_owned(),
         };
@@ -433,7 +500,10 @@ impl Vmacs {
         let mut removed = Vec::new();
         let mut first_error = None;
         let mut parents: Vec<(u32, ParentArp)> = Vec::new();
+        let mut all_rp_filter = None;
         for link in links.iter().filter(|link| link.is_marked()) {
+            all_rp_filter =
+                all_rp_filter.or_else(|| all_rp_filter_from_alias(link.alias.as_deref()?));
             if let (Some(parent), Some(original)) = (
                 link.parent,
                 link.alias.as_deref().and_then(ParentArp::from_alias),
@@ -453,6 +523,18 @@ impl Vmacs {
                 continue;
             };
             if let Err(error) = restore_parent(&parent.name, original) {
+                first_error.get_or_insert(error);
+            }
+        }
+        if let Some(all) = all_rp_filter {
+            let path = ipv4_conf("all", "rp_filter");
+            // Only where it is still the 0 this daemon set.
+            let restored = match read_sysctl("all", &path) {
+                Ok(0) => write_sysctl("all", &path, all),
+                Ok(_) => Ok(()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = restored {
                 first_error.get_or_insert(error);
             }
         }
@@ -571,6 +653,10 @@ mod tests {
             arp_announce: 1,
         };
         assert_eq!(ParentArp::from_alias(&original.alias()), Some(original));
+        let with_all = format!("{}; all rp_filter=1", original.alias());
+        assert_eq!(ParentArp::from_alias(&with_all), Some(original));
+        assert_eq!(all_rp_filter_from_alias(&with_all), Some(1));
+        assert_eq!(all_rp_filter_from_alias(&original.alias()), None);
         assert_eq!(ParentArp::from_alias(MARKER), None, "an IPv6 macvlan's");
         assert_eq!(ParentArp::from_alias("uplink to the core"), None);
         assert_eq!(
