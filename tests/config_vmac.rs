@@ -169,3 +169,48 @@ fn keepalived_use_vmac_and_vmac_xmit_base_translate_without_a_warning() {
         ]
     );
 }
+
+#[test]
+fn keepalived_sets_xmit_base_for_unicast_and_resets_it_in_strict_mode_with_a_warning() {
+    let path = write_conf(
+        "use-vmac-unicast",
+        "vrrp_instance web {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+         unicast_peer {\n  192.0.2.2\n }\n virtual_ipaddress {\n  192.0.2.101/24\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(printed.len(), 1, "{printed:#?}");
+    assert!(
+        printed[0].contains(":4: warning:") && printed[0].contains("vmac_xmit_base is set"),
+        "{printed:#?}"
+    );
+    assert_eq!(
+        config.instances[0].virtual_mac,
+        Some(VirtualMac {
+            name: "vrrp.51".into(),
+            xmit_base: true
+        })
+    );
+
+    let path = write_conf(
+        "use-vmac-strict",
+        "global_defs {\n vrrp_strict\n}\nvrrp_instance web {\n interface eth0\n \
+         virtual_router_id 51\n use_vmac\n vmac_xmit_base\n virtual_ipaddress {\n  \
+         192.0.2.101/24\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        printed
+            .iter()
+            .any(|warning| warning.contains(":8: warning:") && warning.contains("strict mode")),
+        "{printed:#?}"
+    );
+    assert_eq!(
+        config.instances[0].virtual_mac,
+        Some(VirtualMac {
+            name: "vrrp.51".into(),
+            xmit_base: false
+        })
+    );
+}
