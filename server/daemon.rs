@@ -19,6 +19,7 @@ use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::routing;
 use crate::effects::vips::{VipWorker, place};
+use crate::effects::vmac;
 use crate::host::signals;
 use crate::host::systemd::{self, Notifier};
 use crate::router::control::RouterHandle;
@@ -79,6 +80,9 @@ pub enum DaemonError {
     /// The metrics endpoint could not start.
     #[error(transparent)]
     Metrics(#[from] MetricsEndpointError),
+    /// A virtual MAC interface could not be made.
+    #[error(transparent)]
+    Vmac(#[from] vmac::VmacSetupError),
 }
 
 /// Registers the checks `path` kept from the last run, and starts the task that keeps the
@@ -126,6 +130,13 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     .await?;
     // Subscribed before anything changes, so no link or address event is missed.
     let link_events = LinkEvents::subscribe(&[crate::config::routes::PROTOCOL_KEEPALIVED])?;
+    // A killed run's virtual MAC interfaces go first, with any VIP they still hold, so a
+    // backup never holds one; then this run's are made, before their interfaces are read.
+    vmac::remove_all(&netlink, "left by an earlier run").await;
+    if let Err(error) = vmac::ensure_all(&config, &netlink).await {
+        vmac::remove_all(&netlink, "start-up failed").await;
+        return Err(error.into());
+    }
     let interfaces = lookup_interfaces(&netlink, &config).await?;
     let addresses = Addresses::new(netlink.clone());
     // Before any instance enters Backup: a backup must not hold a VIP a killed run left.
@@ -167,6 +178,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         },
     )
     .await?;
+    let vmac_netlink = netlink.clone();
     let signals = signals::spawn(source, netlink.clone(), commands_sender, notifier.clone())
         .map_err(DaemonError::Signals)?;
     let mut router = Router::new(RouterParts {
@@ -195,7 +207,10 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         .map(|path| priorities::spawn_writer(path, router.priority_overrides()));
     let instances = config.instances.len();
     for instance in config.instances {
-        router.start_instance(instance).await?;
+        if let Err(error) = router.start_instance(instance).await {
+            vmac::remove_all(&vmac_netlink, "start-up failed").await;
+            return Err(error.into());
+        }
     }
     info!(instances, "running");
     let store = match &config.api.registered_checks_file {
@@ -231,6 +246,8 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         Ok(Err(error)) => error!(%error, "the VIP worker failed"),
         Err(_) => error!("the VIP worker did not finish its removals in time"),
     }
+    // After the VIP worker: the instances' addresses are gone from them by now.
+    vmac::remove_all(&vmac_netlink, "at exit").await;
     if !crate::effects::notify::drain(NOTIFY_DRAIN_TIMEOUT).await {
         error!("notifications of the last state changes did not finish in time");
     }

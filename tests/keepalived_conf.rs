@@ -214,7 +214,7 @@ fn diagnostics_name_the_included_file() {
     let directory = directory.parent().expect("a file has a directory");
     std::fs::write(
         directory.join("instance.conf"),
-        "vrrp_instance web {\n  interface eth0\n  virtual_router_id 10\n  use_vmac\n  \
+        "vrrp_instance web {\n  interface eth0\n  virtual_router_id 10\n  use_ipvlan\n  \
          virtual_ipaddress {\n    192.0.2.10\n  }\n}\n",
     )
     .expect("the target directory is writable");
@@ -224,7 +224,7 @@ fn diagnostics_name_the_included_file() {
     let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
     assert_eq!(printed.len(), 1, "{printed:#?}");
     let expected = format!(
-        "{}:4: warning: vrrp_instance web.use_vmac: not carried out yet (issue 17)",
+        "{}:4: warning: vrrp_instance web.use_ipvlan: not carried out yet (issue 17)",
         directory.join("instance.conf").display()
     );
     assert!(printed[0].starts_with(&expected), "{}", printed[0]);
@@ -613,7 +613,7 @@ fn long_password_is_truncated_with_a_warning() {
 fn features_not_yet_carried_out_warn_and_load() {
     let path = write_conf(
         "refused",
-        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n use_vmac\n \
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n use_ipvlan\n \
          authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_routes {\n  \
          192.0.2.0/24 via 192.0.2.254 dev eth0\n }\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
     );

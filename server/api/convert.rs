@@ -7,6 +7,7 @@ use crate::events::status::{
     ChangeCause, CheckOwner, CheckStatus, InstanceEvent, InstanceStatus, MasterView,
 };
 use crate::health::{CheckSpec, OnLeaseExpiry, ProbeSpec};
+use crate::net::vmac::{mac_text, virtual_router_mac};
 use crate::vrrp::{FaultCause, State, TransitionReason, Version};
 
 use super::v1;
@@ -159,6 +160,11 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
                 tracked: !rule.no_track,
             })
             .collect(),
+        virtual_mac: settings.virtual_mac.as_ref().map(|vmac| v1::VirtualMac {
+            interface: vmac.name.clone(),
+            mac: mac_text(&virtual_router_mac(settings.family(), settings.vrid)),
+            xmit_base: vmac.xmit_base,
+        }),
     }
 }
 

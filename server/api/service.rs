@@ -99,7 +99,7 @@ fn reload_status(error: &ReloadError) -> Status {
         ReloadError::Interfaces(_) => Status::invalid_argument(format!(
             "the configuration was not reloaded: {error}; check the interface names"
         )),
-        ReloadError::ChecksAsRoot(_) => {
+        ReloadError::ChecksAsRoot(_) | ReloadError::Vmac(_) => {
             Status::failed_precondition(format!("the configuration was not reloaded: {error}"))
         }
         ReloadError::Reader(_) => {

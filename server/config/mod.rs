@@ -72,7 +72,8 @@ pub use settings::{
     ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifyArguments, NotifySettings, OtlpProtocol, Preempt,
     Probe, SyncGroupSettings, TcpListenerSettings, TcpSecurity, TelemetrySettings, TlsSettings,
-    UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualRoute, VirtualRule, host_name,
+    UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualMac, VirtualRoute, VirtualRule,
+    host_name,
 };
 pub use source::ConfigSource;
 pub use validate::DEFAULT_API_SOCKET;

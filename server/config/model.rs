@@ -136,4 +136,14 @@ pub(super) struct InstanceFile {
     pub(super) email_alerts: Given<bool>,
     pub(super) virtual_routes: Vec<Located<VirtualRoute>>,
     pub(super) virtual_rules: Vec<Located<VirtualRule>>,
+    pub(super) virtual_mac: Given<VirtualMacFile>,
+    pub(super) virtual_mac_xmit_base: Given<bool>,
+}
+
+/// `virtual_mac`: `true` for keepalived's name, or the name itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum VirtualMacFile {
+    Off,
+    DefaultName,
+    Named(String),
 }

@@ -13,7 +13,9 @@ use crate::vrrp::{Auth, Version};
 use super::check_rules;
 use super::error::FieldPath;
 use super::fields::{Field, Finding, Findings, Table};
-use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
+use super::model::{
+    ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile, VirtualMacFile,
+};
 use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::schema::{self, FieldSpec};
 use super::settings::{
@@ -706,6 +708,18 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         &schema::instance::VIRTUAL_RULES,
         findings,
     );
+    let virtual_mac = given(
+        &mut table,
+        &schema::instance::VIRTUAL_MAC,
+        findings,
+        virtual_mac,
+    );
+    let virtual_mac_xmit_base = given(
+        &mut table,
+        &schema::instance::VIRTUAL_MAC_XMIT_BASE,
+        findings,
+        Field::boolean,
+    );
     table.finish(findings);
     InstanceFile {
         name,
@@ -738,7 +752,37 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         email_alerts,
         virtual_routes,
         virtual_rules,
+        virtual_mac,
+        virtual_mac_xmit_base,
     }
+}
+
+/// `virtual_mac`: `true` (keepalived's name `vrrp.<VRID>`), `false`, or the interface name.
+fn virtual_mac(field: &Field) -> Result<VirtualMacFile, Finding> {
+    if let Ok(on) = field.boolean() {
+        return Ok(if on {
+            VirtualMacFile::DefaultName
+        } else {
+            VirtualMacFile::Off
+        });
+    }
+    let name = field.non_empty_text().map_err(|_| {
+        field.problem("expected true, false or an interface name such as \"vrrp.51\"")
+    })?;
+    // The kernel's rules for a link name (dev_valid_name): IFNAMSIZ - 1 bytes, no '/', ':'
+    // or white space, and not "." or "..".
+    if name.len() > 15
+        || name == "."
+        || name == ".."
+        || name.contains(['/', ':'])
+        || name.chars().any(char::is_whitespace)
+    {
+        return Err(field.problem(format!(
+            "\"{name}\" cannot be an interface name: at most 15 bytes, without '/', ':' or \
+             spaces"
+        )));
+    }
+    Ok(VirtualMacFile::Named(name))
 }
 
 /// The lists of routes and rules under `routes_key` and `rules_key`, each entry read on its

@@ -16,7 +16,7 @@ use super::schema::{self, FieldSpec};
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
-    TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress,
+    TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].
@@ -397,6 +397,21 @@ fn instance(settings: &InstanceSettings) -> Table {
             &schema::instance::STRICT_MODE,
             Value::Boolean(true),
         );
+    }
+    if let Some(vmac) = &settings.virtual_mac {
+        let value = if vmac.name == VirtualMac::default_name(settings.vrid) {
+            Value::Boolean(true)
+        } else {
+            text(vmac.name.as_str())
+        };
+        put(&mut table, &schema::instance::VIRTUAL_MAC, value);
+        if vmac.xmit_base {
+            put(
+                &mut table,
+                &schema::instance::VIRTUAL_MAC_XMIT_BASE,
+                Value::Boolean(true),
+            );
+        }
     }
     // The checksum form may only be written where it is a choice (VRRPv3 over IPv4); the
     // loader refuses it elsewhere, and gives the default there.

@@ -215,6 +215,12 @@ section! {
             .keepalived(&["smtp_alert"]);
         VIRTUAL_ROUTES = FieldSpec::new("virtual_routes", List).keepalived(&["virtual_routes"]);
         VIRTUAL_RULES = FieldSpec::new("virtual_rules", List).keepalived(&["virtual_rules"]);
+        // `true` for keepalived's name (`vrrp.VRID`), or the macvlan's own name.
+        VIRTUAL_MAC = FieldSpec::new("virtual_mac", Text)
+            .default("false")
+            .keepalived(&["use_vmac"]);
+        VIRTUAL_MAC_XMIT_BASE = FieldSpec::new("virtual_mac_xmit_base", Boolean)
+            .keepalived(&["vmac_xmit_base"]);
     }
 }
 

@@ -252,6 +252,27 @@ pub struct InstanceSettings {
     /// Policy routing rules the master adds, after the routes (keepalived's
     /// `virtual_rules`).
     pub virtual_rules: Vec<VirtualRule>,
+    /// The virtual MAC interface the instance holds its addresses on (keepalived's
+    /// `use_vmac`), when configured.
+    pub virtual_mac: Option<VirtualMac>,
+}
+
+/// A macvlan interface with the virtual router MAC (RFC 9568 §7.3), created on the
+/// instance's interface, as keepalived's `use_vmac` creates one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VirtualMac {
+    /// The macvlan's name: as configured, or keepalived's `vrrp.<VRID>`.
+    pub name: String,
+    /// Adverts are sent and received on the instance's interface instead of the macvlan
+    /// (keepalived's `vmac_xmit_base`), so their source MAC is the interface's own.
+    pub xmit_base: bool,
+}
+
+impl VirtualMac {
+    /// keepalived's name for the macvlan of virtual router `vrid`.
+    pub fn default_name(vrid: u8) -> String {
+        format!("vrrp.{vrid}")
+    }
 }
 
 impl InstanceSettings {
@@ -263,9 +284,24 @@ impl InstanceSettings {
             .chain(&self.excluded_addresses)
     }
 
-    /// The interface `address` is placed on: its own `device`, or the instance's interface.
+    /// The interface `address` is placed on: its own `device`, or else the virtual MAC
+    /// interface when there is one (as keepalived places them), or else the instance's
+    /// interface.
     pub fn interface_of<'a>(&'a self, address: &'a VirtualAddress) -> &'a str {
-        address.device.as_deref().unwrap_or(&self.interface)
+        address
+            .device
+            .as_deref()
+            .or(self.virtual_mac.as_ref().map(|vmac| vmac.name.as_str()))
+            .unwrap_or(&self.interface)
+    }
+
+    /// The interface adverts are sent and received on: the virtual MAC interface, unless
+    /// there is none or `xmit_base` keeps them on the instance's interface.
+    pub fn advert_interface(&self) -> &str {
+        match &self.virtual_mac {
+            Some(vmac) if !vmac.xmit_base => &vmac.name,
+            _ => &self.interface,
+        }
     }
 
     /// The family of the advertised addresses, and so of the adverts.

@@ -11,11 +11,13 @@ use crate::vrrp::{AdvertInterval, Auth, Version};
 use super::duration::seconds_text;
 use super::error::FieldPath;
 use super::fields::Findings;
-use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
+use super::model::{
+    ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile, VirtualMacFile,
+};
 use super::schema;
 use super::settings::{
     ApiSettings, Config, Family, InstanceSettings, Preempt, SyncGroupSettings, TcpListenerSettings,
-    TcpSecurity, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
+    TcpSecurity, UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// Where the API socket is when the file does not say.
@@ -206,6 +208,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
 
     let unicast = check_unicast(&instance, family, findings);
     let strict_mode = check_strict_mode(&instance, version, is_owner, findings);
+    let virtual_mac = check_virtual_mac(&instance, findings);
 
     if let Given::Valid(interface) = &instance.interface {
         for located in instance
@@ -272,7 +275,64 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         email_alerts: instance.email_alerts.or(false)?,
         virtual_routes: values(&instance.virtual_routes),
         virtual_rules: values(&instance.virtual_rules),
+        virtual_mac: virtual_mac?,
     })
+}
+
+/// The name `virtual_mac` gives the macvlan, if the instance has one.
+fn virtual_mac_name(instance: &InstanceFile) -> Option<String> {
+    match instance.virtual_mac.valid()? {
+        VirtualMacFile::Off => None,
+        VirtualMacFile::DefaultName => Some(VirtualMac::default_name(*instance.vrid.valid()?)),
+        VirtualMacFile::Named(name) => Some(name.clone()),
+    }
+}
+
+/// The virtual MAC interface, checked against what keepalived 2.2.7 refuses with it
+/// (`vrrp_complete_instance` in keepalived/vrrp/vrrp.c): unicast needs `vmac_xmit_base`,
+/// and strict mode forbids it. `None` when a key is invalid.
+fn check_virtual_mac(
+    instance: &InstanceFile,
+    findings: &mut Findings,
+) -> Option<Option<VirtualMac>> {
+    let path = &instance.path;
+    let xmit_base = instance.virtual_mac_xmit_base.or(false)?;
+    let on = !matches!(
+        instance.virtual_mac.or(VirtualMacFile::Off)?,
+        VirtualMacFile::Off
+    );
+    if !on {
+        if xmit_base {
+            findings.add(
+                &path.key(schema::instance::VIRTUAL_MAC_XMIT_BASE.key),
+                "sends adverts from the interface instead of the virtual MAC interface, and \
+                 there is none; set virtual_mac = true or remove this",
+            );
+        }
+        return Some(None);
+    }
+    let name = virtual_mac_name(instance)?;
+    if instance.interface.valid() == Some(&name) {
+        findings.add(
+            &path.key(schema::instance::VIRTUAL_MAC.key),
+            format!("\"{name}\" is the instance's own interface; the virtual MAC interface needs a name of its own"),
+        );
+    }
+    if instance.unicast_peers.is_given() && !xmit_base {
+        findings.add(
+            &path.key(schema::instance::VIRTUAL_MAC.key),
+            "unicast peers with a virtual MAC need virtual_mac_xmit_base = true, as in \
+             keepalived: unicast adverts go from the interface itself",
+        );
+    }
+    if xmit_base && instance.strict_mode == Given::Valid(true) {
+        findings.add(
+            &path.key(schema::instance::VIRTUAL_MAC_XMIT_BASE.key),
+            "strict mode sends adverts from the virtual MAC, as keepalived's does; remove \
+             virtual_mac_xmit_base or strict_mode",
+        );
+    }
+    Some(Some(VirtualMac { name, xmit_base }))
 }
 
 /// What keepalived 2.2.7's strict mode refuses or corrects (`vrrp_complete_instance` in
@@ -564,7 +624,22 @@ fn check_unicast(
 fn check_across_instances(instances: &[InstanceFile], findings: &mut Findings) {
     let mut vrid_users: BTreeMap<(&str, Family, u8), &str> = BTreeMap::new();
     let mut address_users: BTreeMap<IpAddr, &str> = BTreeMap::new();
+    let mut virtual_mac_users: BTreeMap<String, &str> = BTreeMap::new();
     for instance in instances {
+        if let Some(name) = virtual_mac_name(instance) {
+            match virtual_mac_users.get(&name) {
+                Some(other) => findings.add(
+                    &instance.path.key(schema::instance::VIRTUAL_MAC.key),
+                    format!(
+                        "instance `{other}` has a virtual MAC interface named \"{name}\" \
+                         already; give this one another name (virtual_mac = \"NAME\")"
+                    ),
+                ),
+                None => {
+                    virtual_mac_users.insert(name, &instance.name);
+                }
+            }
+        }
         let addresses = instance
             .virtual_addresses
             .valid()

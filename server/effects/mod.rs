@@ -5,6 +5,7 @@
 //!   announce).
 //! - [`vip_firewall`]: the nftables rules of accept mode off, kept by the VIP worker.
 //! - [`routing`]: the virtual and static routes and rules, through the VIP worker.
+//! - [`vmac`]: the instances' virtual MAC interfaces, made at start and removed at exit.
 //! - [`notify`]: the notify FIFO and programs of state changes.
 //! - [`email_alert`]: e-mail alerts of state changes; [`smtp`] delivers them.
 
@@ -14,3 +15,4 @@ pub mod routing;
 pub mod smtp;
 pub mod vip_firewall;
 pub mod vips;
+pub mod vmac;

@@ -5,7 +5,7 @@ use std::mem::size_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use pnet_base::MacAddr;
-use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, MutableArpPacket};
+use pnet_packet::arp::{ArpHardwareTypes, ArpOperation, ArpOperations, MutableArpPacket};
 use pnet_packet::ethernet::{EtherType, EtherTypes, MutableEthernetPacket};
 use pnet_packet::icmpv6::ndp::{
     MutableNeighborAdvertPacket, NdpOption, NdpOptionTypes, NeighborAdvertFlags,
@@ -18,6 +18,7 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use super::socket::register;
+use super::vmac::is_virtual_router_mac;
 use super::{Interface, NetError};
 
 const ETHERNET_HEADER_LEN: usize = 14;
@@ -63,8 +64,20 @@ impl Announcer {
     /// address both the VIP, from the interface's MAC, to broadcast. A request rather than
     /// a reply, as keepalived sends, because Linux with `arp_accept=0` still updates an
     /// existing neighbour entry from it (RFC 5227 §3 discusses both forms).
+    ///
+    /// From a virtual MAC interface it is a reply instead. There the MAC never changes, so
+    /// the announcement only has to move switches' forwarding entries to this port, which any
+    /// frame from the MAC does; and a request would be answered, from the same MAC, by a
+    /// previous master that still holds the address on its own virtual MAC interface during
+    /// a make-before-break handover (its `accept_local=1`, as keepalived sets it, lets it
+    /// answer a request from a local address), pulling the entries back to it. A reply draws
+    /// no answer.
     pub async fn gratuitous_arp(&self, vip: Ipv4Addr) -> Result<(), NetError> {
-        let frame = gratuitous_arp_frame(self.interface.mac, vip);
+        let frame = if is_virtual_router_mac(&self.interface.mac) {
+            gratuitous_arp_reply_frame(self.interface.mac, vip)
+        } else {
+            gratuitous_arp_frame(self.interface.mac, vip)
+        };
         self.send_frame(&frame, EtherTypes::Arp, BROADCAST_MAC, vip.into())
             .await
     }
@@ -132,6 +145,16 @@ fn mac_address(octets: [u8; 6]) -> MacAddr {
 
 /// Builds the Ethernet frame of a gratuitous ARP request for `vip` from `mac`.
 pub fn gratuitous_arp_frame(mac: [u8; 6], vip: Ipv4Addr) -> Vec<u8> {
+    arp_frame(mac, vip, ArpOperations::Request)
+}
+
+/// Builds the Ethernet frame of a gratuitous ARP reply for `vip` from `mac`, to broadcast
+/// (RFC 5227 §3 allows either form).
+pub fn gratuitous_arp_reply_frame(mac: [u8; 6], vip: Ipv4Addr) -> Vec<u8> {
+    arp_frame(mac, vip, ArpOperations::Reply)
+}
+
+fn arp_frame(mac: [u8; 6], vip: Ipv4Addr, operation: ArpOperation) -> Vec<u8> {
     let mut frame = vec![0u8; MIN_ETHERNET_FRAME_LEN];
     // The buffer is MIN_ETHERNET_FRAME_LEN (60) bytes, more than the 14 an Ethernet header
     // and the 28 an ARP packet need, so neither constructor can fail.
@@ -146,11 +169,16 @@ pub fn gratuitous_arp_frame(mac: [u8; 6], vip: Ipv4Addr) -> Vec<u8> {
     arp.set_protocol_type(EtherTypes::Ipv4);
     arp.set_hw_addr_len(6);
     arp.set_proto_addr_len(4);
-    arp.set_operation(ArpOperations::Request);
+    arp.set_operation(operation);
     arp.set_sender_hw_addr(mac_address(mac));
     arp.set_sender_proto_addr(vip);
-    // RFC 5227 §2.1.1: the target hardware address of a request is ignored; send zero.
-    arp.set_target_hw_addr(MacAddr::zero());
+    // RFC 5227 §2.1.1: the target hardware address of a request is ignored; send zero. A
+    // gratuitous reply names the sender again.
+    arp.set_target_hw_addr(if operation == ArpOperations::Reply {
+        mac_address(mac)
+    } else {
+        MacAddr::zero()
+    });
     arp.set_target_proto_addr(vip);
     frame
 }

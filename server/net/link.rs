@@ -15,6 +15,7 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::sys::{AsyncSocket, SocketAddr};
 
 use super::addresses::{address_flags, message_address, netlink_errno};
+use super::vmac::is_virtual_router_mac;
 use super::{NetError, Netlink, RemovedRoute, RemovedRule};
 
 /// What the daemon needs to know about one interface, read once from the kernel.
@@ -84,34 +85,19 @@ impl Interface {
             })?;
         let index = link.header.index;
         let running = is_running(&link);
-
-        let mut link_local = None;
-        let mut primary_ipv4 = None;
-        let mut addresses = netlink
-            .handle
-            .address()
-            .get()
-            .set_link_index_filter(index)
-            .execute();
-        while let Some(message) = addresses.next().await {
-            let message = message.map_err(|source| query_error("addresses", source))?;
-            let flags = address_flags(&message);
-            match message_address(&message) {
-                Some(IpAddr::V4(address))
-                    if primary_ipv4.is_none()
-                        && !message.header.flags.contains(AddressHeaderFlags::Secondary) =>
-                {
-                    primary_ipv4 = Some(address);
-                }
-                Some(IpAddr::V6(address))
-                    if link_local.is_none()
-                        && address.is_unicast_link_local()
-                        && !flags.contains(AddressFlags::Tentative) =>
-                {
-                    link_local = Some(address);
-                }
-                _ => {}
-            }
+        let (link_local, mut primary_ipv4) = interface_addresses(netlink, index, name).await?;
+        // A virtual MAC interface holds only virtual addresses, which must never be the
+        // source of adverts (RFC 9568 §5.1.1.1): its adverts come from its parent's primary
+        // address, as keepalived's do (keepalived/vrrp/vrrp_vmac.c).
+        let parent = link
+            .attributes
+            .iter()
+            .find_map(|attribute| match attribute {
+                LinkAttribute::Link(parent) => Some(*parent),
+                _ => None,
+            });
+        if let Some(parent) = parent.filter(|_| is_virtual_router_mac(&mac)) {
+            primary_ipv4 = interface_addresses(netlink, parent, name).await?.1;
         }
         Ok(Self {
             name: name.to_owned(),
@@ -122,6 +108,48 @@ impl Interface {
             running,
         })
     }
+}
+
+/// The first non-tentative IPv6 link-local address and the first non-secondary IPv4
+/// address of the interface with `index`; `name` is for the error.
+async fn interface_addresses(
+    netlink: &Netlink,
+    index: u32,
+    name: &str,
+) -> Result<(Option<Ipv6Addr>, Option<Ipv4Addr>), NetError> {
+    let mut link_local = None;
+    let mut primary_ipv4 = None;
+    let mut addresses = netlink
+        .handle
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .execute();
+    while let Some(message) = addresses.next().await {
+        let message = message.map_err(|source| NetError::Query {
+            interface: name.to_owned(),
+            what: "addresses",
+            source,
+        })?;
+        let flags = address_flags(&message);
+        match message_address(&message) {
+            Some(IpAddr::V4(address))
+                if primary_ipv4.is_none()
+                    && !message.header.flags.contains(AddressHeaderFlags::Secondary) =>
+            {
+                primary_ipv4 = Some(address);
+            }
+            Some(IpAddr::V6(address))
+                if link_local.is_none()
+                    && address.is_unicast_link_local()
+                    && !flags.contains(AddressFlags::Tentative) =>
+            {
+                link_local = Some(address);
+            }
+            _ => {}
+        }
+    }
+    Ok((link_local, primary_ipv4))
 }
 
 /// IFF_RUNNING is the kernel's operational "up" (RFC 2863): admin up alone is not enough when

@@ -8,6 +8,7 @@
 //! - [`link`]: interface lookup and the link/address event stream.
 //! - [`netlink`]: the rtnetlink connection the other modules share.
 //! - [`routes`]: virtual routes and rules added and removed over rtnetlink.
+//! - [`vmac`]: virtual MAC interfaces (macvlans), made and removed over rtnetlink.
 //!
 //! Everything here carries VRRP payloads as opaque bytes: encoding, checksums and the
 //! protocol checks belong to [`crate::vrrp`].
@@ -20,6 +21,7 @@ pub mod link;
 pub mod netlink;
 pub mod routes;
 pub mod socket;
+pub mod vmac;
 
 pub use addresses::{Addresses, InstalledAddress, RenewalError, Renewals, Vip};
 pub use announce::Announcer;
@@ -28,6 +30,7 @@ pub use link::{Interface, LinkEvent, LinkEvents};
 pub use netlink::Netlink;
 pub use routes::{RemovedRoute, RemovedRule, RouteEntry, Routing, RoutingError, RuleEntry};
 pub use socket::{ReceivedAdvert, VrrpSocket};
+pub use vmac::{VmacError, VmacSpec, Vmacs};
 
 /// The IP family a socket or an address belongs to: the protocol core's.
 pub use crate::vrrp::Family;

@@ -331,9 +331,18 @@ impl Router {
             }
         })?;
         let key = settings::link(&settings);
+        // The socket's interface: the virtual MAC interface, when the adverts leave by it.
+        let socket_interface =
+            self.io
+                .interfaces
+                .get(&key.interface)
+                .ok_or_else(|| StartError::UnknownInterface {
+                    instance: name.clone(),
+                    interface: key.interface.clone(),
+                })?;
         self.io
             .sockets
-            .ensure(&key, interface)
+            .ensure(&key, socket_interface)
             .map_err(|source| StartError::Socket {
                 instance: name.clone(),
                 source: Box::new(source),

@@ -33,6 +33,9 @@ pub enum ReloadError {
     /// An interface it names could not be looked up.
     #[error("looking up the interfaces: {0}")]
     Interfaces(NetError),
+    /// A virtual MAC interface the new configuration needs could not be made.
+    #[error("making the virtual MAC interfaces: {0}")]
+    Vmac(crate::effects::vmac::VmacSetupError),
     /// Exec checks would run as root (see [`checks_refused_as_root`]).
     #[error("{}", .0.join("; "))]
     ChecksAsRoot(Vec<String>),
@@ -59,6 +62,11 @@ pub async fn prepare_reload(
     for warning in &warnings {
         warn!(%warning, "configuration warning");
     }
+    // New virtual MAC interfaces are made before their interfaces are read; those of running
+    // instances are kept as they are. One no instance uses any more stays until exit.
+    crate::effects::vmac::ensure_all(&config, netlink)
+        .await
+        .map_err(ReloadError::Vmac)?;
     let interfaces = lookup_interfaces(netlink, &config)
         .await
         .map_err(ReloadError::Interfaces)?;

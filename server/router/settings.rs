@@ -46,10 +46,11 @@ pub enum SettingsError {
 }
 
 /// The link `settings` runs on: its socket, shared by every instance on the interface and
-/// family.
+/// family. With a virtual MAC it is the macvlan's (unless `xmit_base`), so adverts leave
+/// from the virtual MAC as keepalived sends them.
 pub fn link(settings: &InstanceSettings) -> Link {
     Link {
-        interface: settings.interface.clone(),
+        interface: settings.advert_interface().to_owned(),
         family: settings.family(),
     }
 }
@@ -70,7 +71,10 @@ pub fn interface_names(settings: &InstanceSettings) -> BTreeSet<String> {
     settings
         .held_addresses()
         .map(|address| settings.interface_of(address).to_owned())
-        .chain([settings.interface.clone()])
+        .chain([
+            settings.interface.clone(),
+            settings.advert_interface().to_owned(),
+        ])
         .collect()
 }
 
@@ -178,7 +182,8 @@ pub fn checksum_form(settings: &InstanceSettings) -> V3Ipv4Checksum {
 /// Whether going from `old` to `new` needs a fresh core instance. Priority, addresses,
 /// announcements, unicast peers and the checksum form apply in place; what the core's timers
 /// and receive checks are built on (interface, VRID, version, interval, authentication,
-/// preemption, accept mode, strict mode, the answer to a lower priority) does not.
+/// preemption, accept mode, strict mode, the answer to a lower priority) and the virtual
+/// MAC, which moves the socket and the addresses, do not.
 pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
     old.interface != new.interface
         || old.family() != new.family()
@@ -190,6 +195,7 @@ pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
         || old.accept_mode != new.accept_mode
         || old.strict_mode != new.strict_mode
         || old.lower_prio_no_advert != new.lower_prio_no_advert
+        || old.virtual_mac != new.virtual_mac
 }
 
 #[cfg(test)]

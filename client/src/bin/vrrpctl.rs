@@ -129,6 +129,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if let Some(routing) = routing_table(&instances) {
                 print!("\n{routing}");
             }
+            if let Some(vmacs) = virtual_mac_table(&instances) {
+                print!("\n{vmacs}");
+            }
         }
         Command::Watch {
             names,
@@ -392,6 +395,33 @@ fn routing_table(instances: &[proto::Instance]) -> Option<String> {
         return None;
     }
     let header = ["INSTANCE", "KIND", "INSTALLED", "TRACKED", "SPEC"].map(String::from);
+    Some(table(header, &rows))
+}
+
+/// The virtual MAC interfaces of the instances that have one, one row each; `None` when no
+/// instance has one.
+fn virtual_mac_table(instances: &[proto::Instance]) -> Option<String> {
+    let rows: Vec<[String; 4]> = instances
+        .iter()
+        .filter_map(|instance| {
+            let vmac = instance.virtual_mac.as_ref()?;
+            let adverts_from = if vmac.xmit_base {
+                instance.interface.clone()
+            } else {
+                vmac.interface.clone()
+            };
+            Some([
+                instance.name.clone(),
+                vmac.interface.clone(),
+                vmac.mac.clone(),
+                adverts_from,
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let header = ["INSTANCE", "VIRTUAL MAC", "MAC", "ADVERTS FROM"].map(String::from);
     Some(table(header, &rows))
 }
 

@@ -81,6 +81,37 @@ async fn status_lists_the_routes_and_rules_under_the_instances() {
 }
 
 #[tokio::test]
+async fn status_lists_the_virtual_macs_under_the_instances() {
+    use vrrp_sidecar_client::proto::VirtualMac;
+    let mut web = instance("vi_web", State::Master, 150);
+    web.virtual_mac = Some(VirtualMac {
+        interface: "vrrp.51".into(),
+        mac: "00:00:5e:00:01:33".into(),
+        xmit_base: false,
+    });
+    let mut db = instance("vi_db", State::Backup, 100);
+    db.virtual_mac = Some(VirtualMac {
+        interface: "vmac52".into(),
+        mac: "00:00:5e:00:01:34".into(),
+        xmit_base: true,
+    });
+    let daemon = FakeDaemon::start(vec![web, db, instance("vi_dns", State::Backup, 100)]).await;
+    let output = vrrpctl(&daemon, &["status"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT\n\
+         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no\n\
+         vi_dns  eth0       51    BACKUP  100/100   192.0.2.1  no      no\n\
+         \n\
+         INSTANCE  VIRTUAL MAC  MAC                ADVERTS FROM\n\
+         vi_web    vrrp.51      00:00:5e:00:01:33  vrrp.51\n\
+         vi_db     vmac52       00:00:5e:00:01:34  eth0\n"
+    );
+}
+
+#[tokio::test]
 async fn status_of_a_missing_instance_exits_1_with_the_daemons_message() {
     let daemon = FakeDaemon::start(vec![]).await;
     let output = vrrpctl(&daemon, &["status", "vi_nope"]).await;

@@ -169,23 +169,13 @@ pub const KEYWORDS: &[Keyword] = &[
          stands in for",
     ),
     translated(TOP, "vrrp_instance"),
-    not_yet(
-        INSTANCE,
-        "use_vmac",
-        "no virtual MAC interface is made: the addresses are added to the interface itself \
-         and answer with its own MAC, so neighbours re-learn the MAC after a failover from \
-         the gratuitous ARPs",
-    ),
+    translated(INSTANCE, "use_vmac"),
     not_yet(
         INSTANCE,
         "use_vmac_addr",
-        "no virtual MAC is set; the interface's own MAC answers",
+        "left out: the virtual MAC interface is set up as plain `use_vmac` sets it up",
     ),
-    not_yet(
-        INSTANCE,
-        "vmac_xmit_base",
-        "adverts go out on the interface itself, as there is no virtual MAC interface",
-    ),
+    translated(INSTANCE, "vmac_xmit_base"),
     not_yet(
         INSTANCE,
         "use_ipvlan",

@@ -1206,6 +1206,36 @@ impl Translator<'_> {
             }
             "virtual_routes" => self.virtual_routes(child, &keyword_path, path, instance),
             "virtual_rules" => self.virtual_rules(child, &keyword_path, path, instance),
+            "use_vmac" => {
+                // `use_vmac [NAME]` (vrrp_parser.c): without a name, keepalived's `vrrp.VRID`.
+                let value = if child.arguments.is_empty() {
+                    self.flag(child, &keyword_path)
+                        .then_some(Value::Boolean(true))
+                } else {
+                    self.one_argument(child, &keyword_path)
+                        .map(|name| Value::String(name.to_owned()))
+                };
+                if let Some(value) = value {
+                    self.set(
+                        &mut instance.table,
+                        path,
+                        schema::instance::VIRTUAL_MAC.key,
+                        value,
+                        origin,
+                    );
+                }
+            }
+            "vmac_xmit_base" => {
+                if self.flag(child, &keyword_path) {
+                    self.set(
+                        &mut instance.table,
+                        path,
+                        schema::instance::VIRTUAL_MAC_XMIT_BASE.key,
+                        Value::Boolean(true),
+                        origin,
+                    );
+                }
+            }
             _ => self.not_translated(child, &keyword_path, "vrrp_instance"),
         }
     }
@@ -2199,6 +2229,26 @@ impl Translator<'_> {
                 origin,
             );
         }
+        let vmac_without_xmit_base = instance
+            .table
+            .contains_key(schema::instance::VIRTUAL_MAC.key)
+            && instance.table.get(schema::instance::VIRTUAL_MAC.key)
+                != Some(&Value::Boolean(false))
+            && !instance
+                .table
+                .contains_key(schema::instance::VIRTUAL_MAC_XMIT_BASE.key);
+        if instance.has_peers && vmac_without_xmit_base {
+            // vrrp.c: "unicast with use_vmac requires vmac_xmit_base - setting".
+            instance.table.insert(
+                schema::instance::VIRTUAL_MAC_XMIT_BASE.key.into(),
+                Value::Boolean(true),
+            );
+            self.warn_field(
+                &path.key(schema::instance::VIRTUAL_MAC.key),
+                "unicast adverts leave from the interface itself: vmac_xmit_base is set, as \
+                 keepalived sets it with unicast peers",
+            );
+        }
         if let Some((source, source_node, source_path)) = instance.source.take() {
             if instance.has_peers {
                 let origin = Self::origin(&source_node, &source_path);
@@ -2309,6 +2359,18 @@ impl Translator<'_> {
                 "ignored, as keepalived resets it: strict mode preempts at once",
             );
             instance.table.remove(schema::instance::PREEMPT_DELAY.key);
+        }
+        if instance
+            .table
+            .remove(schema::instance::VIRTUAL_MAC_XMIT_BASE.key)
+            .is_some()
+        {
+            // vrrp.c: "xmit_base is incompatible with strict mode - resetting".
+            self.warn_field(
+                &path.key(schema::instance::VIRTUAL_MAC_XMIT_BASE.key),
+                "ignored, as keepalived resets it: strict mode sends adverts from the virtual \
+                 MAC interface",
+            );
         }
         let v2 = instance
             .table
