@@ -216,14 +216,19 @@ fn instance(settings: &InstanceSettings) -> Table {
             .collect();
         table.insert("unicast_peers".into(), Value::Array(peers));
     }
-    if let Auth::SimplePassword(bytes) = &settings.auth {
+    let password = match &settings.auth {
+        Auth::None => None,
+        Auth::SimplePassword(bytes) => Some(("pass", bytes)),
+        Auth::AuthenticationHeader(bytes) => Some(("ah", bytes)),
+    };
+    if let Some((kind, bytes)) = password {
         // The password was read as text and padded with NULs to 8 bytes; the padding goes.
         let length = bytes
             .iter()
             .position(|&byte| byte == 0)
             .unwrap_or(bytes.len());
         let mut auth = Table::new();
-        auth.insert("type".into(), text("pass"));
+        auth.insert("type".into(), text(kind));
         auth.insert(
             "password".into(),
             text(String::from_utf8_lossy(&bytes[..length])),
