@@ -344,7 +344,8 @@ fn ah_wrong_key_is_refused_and_counted() {
         &Router::Keepalived(keepalived_conf(TIMING.master_priority, "key-two")),
     );
     assert!(
-        lab.wait_sole_holder(&HOSTS, THEIRS, VIP, election).is_some(),
+        lab.wait_sole_holder(&HOSTS, THEIRS, VIP, election)
+            .is_some(),
         "keepalived was not elected within {election:?}
 {}",
         theirs.log_text()
