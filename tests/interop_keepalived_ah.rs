@@ -297,8 +297,15 @@ fn failover_both_ways(test: &'static str, master_host: &str) {
     interop.wait_stopped(&second_master);
     if backup_host == OURS {
         let counters = our_instance(lab, OURS).counters.expect("counters");
+        // Each refusal kind is logged once per master: say which refusals these were.
+        let log = backup_running.log_text();
+        let reasons: Vec<&str> = log
+            .lines()
+            .filter(|line| line.contains("advertisement refused"))
+            .filter_map(|line| line.split("\"error\":\"").nth(1)?.split('"').next())
+            .collect();
         println!(
-            "{test}: GetInstance after the cycle: {} auth errors",
+            "{test}: GetInstance after the cycle: {} auth errors; refusals logged: {reasons:?}",
             counters.auth_errors
         );
     }
