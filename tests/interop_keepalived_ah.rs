@@ -1,6 +1,6 @@
 //! IPsec AH authentication (VRRPv2 auth type 2, keepalived's `auth_type AH`) between our
-//! daemon and a real keepalived 2.2.7, both running the same keepalived.conf in a namespace
-//! lab, both ways round: election, failover on a crash, preemption by the restarted master
+//! daemon and a real keepalived 2.2.7 in a namespace lab, both running the same keepalived.conf
+//! (and ours from its native configuration too), both ways round: election, failover on a crash, preemption by the restarted master
 //! (whose sequence numbers start again and must follow the peer's), and takeover on a
 //! graceful stop (priority 0). With different keys neither accepts the other: both become
 //! master, ours counts the refusals in `GetInstance` and keepalived logs them. tshark checks
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use vrrp_sidecar_client::proto;
 
-use daemon_lab::{DaemonLab, MARGIN, POLL, VIP};
+use daemon_lab::{DaemonLab, InstanceSpec, MARGIN, POLL, VIP};
 use keepalived_lab::{
     HOSTS, InteropLab, OURS, OURS_IPV4, Router, START_SLACK, THEIRS, THEIRS_IPV4, Timing, other,
     require_tools, stop_capture,
@@ -192,10 +192,19 @@ fn assert_ah_adverts(test: &str, adverts: &[AhAdvert]) {
     }
 }
 
-/// The same keepalived.conf under AH on both hosts, `master_host` at the higher priority:
-/// election, a single holder, failover on a crash of the master, preemption by the restarted
-/// master, takeover on its graceful stop; then what tshark saw.
-fn failover_both_ways(test: &'static str, master_host: &str) {
+/// How our daemon is configured in a cell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OurConfig {
+    /// The same keepalived.conf as keepalived's (`--keepalived-conf`).
+    KeepalivedConf,
+    /// The native TOML configuration with `authentication = { type = "ah", ... }`.
+    Native,
+}
+
+/// keepalived.conf under AH on keepalived's host and `ours` on ours, `master_host` at the
+/// higher priority: election, a single holder, failover on a crash of the master, preemption
+/// by the restarted master, takeover on its graceful stop; then what tshark saw.
+fn failover_both_ways(test: &'static str, master_host: &str, ours: OurConfig) {
     let key = "vst-ah1";
     let backup_host = other(master_host);
     let router = |host: &str| {
@@ -205,10 +214,20 @@ fn failover_both_ways(test: &'static str, master_host: &str) {
             TIMING.backup_priority
         };
         let text = keepalived_conf(priority, key);
-        if host == OURS {
-            Router::OursFromKeepalivedConf(text)
-        } else {
-            Router::Keepalived(text)
+        match (host == OURS, ours) {
+            (false, _) => Router::Keepalived(text),
+            (true, OurConfig::KeepalivedConf) => Router::OursFromKeepalivedConf(text),
+            (true, OurConfig::Native) => Router::Ours(InstanceSpec {
+                name: "vi",
+                vrid: 51,
+                priority,
+                advert_interval: "1s",
+                addresses: vec![format!("{VIP}/24")],
+                extra: vec![
+                    "version = 2".to_owned(),
+                    format!("authentication = {{ type = \"ah\", password = \"{key}\" }}"),
+                ],
+            }),
         }
     };
     let (master, backup) = (router(master_host), router(backup_host));
@@ -319,14 +338,46 @@ fn failover_both_ways(test: &'static str, master_host: &str) {
 #[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn ah_ours_master_keepalived_backup() {
     require_tools("ah_ours_master_keepalived_backup");
-    failover_both_ways("ah_ours_master_keepalived_backup", OURS);
+    failover_both_ways(
+        "ah_ours_master_keepalived_backup",
+        OURS,
+        OurConfig::KeepalivedConf,
+    );
 }
 
 #[test]
 #[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
 fn ah_keepalived_master_ours_backup() {
     require_tools("ah_keepalived_master_ours_backup");
-    failover_both_ways("ah_keepalived_master_ours_backup", THEIRS);
+    failover_both_ways(
+        "ah_keepalived_master_ours_backup",
+        THEIRS,
+        OurConfig::KeepalivedConf,
+    );
+}
+
+/// Ours from its native configuration (`type = "ah"`) as master, keepalived as backup.
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn ah_native_config_ours_master_keepalived_backup() {
+    require_tools("ah_native_config_ours_master_keepalived_backup");
+    failover_both_ways(
+        "ah_native_config_ours_master_keepalived_backup",
+        OURS,
+        OurConfig::Native,
+    );
+}
+
+/// Ours from its native configuration as backup, keepalived as master.
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn ah_native_config_keepalived_master_ours_backup() {
+    require_tools("ah_native_config_keepalived_master_ours_backup");
+    failover_both_ways(
+        "ah_native_config_keepalived_master_ours_backup",
+        THEIRS,
+        OurConfig::Native,
+    );
 }
 
 /// Different AH keys: neither accepts the other's adverts, so both take the VIP whatever the
