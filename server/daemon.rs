@@ -125,7 +125,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     )
     .await?;
     // Subscribed before anything changes, so no link or address event is missed.
-    let link_events = LinkEvents::subscribe()?;
+    let link_events = LinkEvents::subscribe(&[crate::config::routes::PROTOCOL_KEEPALIVED])?;
     let interfaces = lookup_interfaces(&netlink, &config).await?;
     let addresses = Addresses::new(netlink.clone());
     // Before any instance enters Backup: a backup must not hold a VIP a killed run left.

@@ -43,6 +43,64 @@ fn ip(text: &str) -> IpAddr {
 // ---------------------------------------------------------------------------------------
 // Examples and defaults
 
+/// The field table's defaults are true: for every field with a default, a file that writes
+/// the default loads to the same configuration as one that leaves the field out.
+#[test]
+fn the_field_tables_defaults_are_what_absence_means() {
+    use vrrp_sidecar::config::schema::SECTIONS;
+    let base = r#"
+[api]
+[instances.a]
+interface = "eth0"
+vrid = 1
+virtual_addresses = ["192.0.2.1/24"]
+[instances.a.garp]
+[instances.a.health_checks.c]
+kind = "file"
+path = "/run/vrrp-sidecar-test/flag"
+[email_alerts]
+smtp_server = "192.0.2.25"
+from = "vrrp@example.com"
+to = ["ops@example.com"]
+"#;
+    let without = load(&format!("[global]\n{base}"));
+    let mut checked = 0;
+    for (section, fields) in SECTIONS {
+        for field in fields.iter().filter(|field| field.default.is_some()) {
+            let default = field.default.expect("filtered on a default");
+            // The section's table in the base file: `*` is the one name used there.
+            let header = match *section {
+                "instances.*.health_checks.*" => "instances.a.health_checks.c".to_owned(),
+                other => other.replace('*', "a"),
+            };
+            let mut document: toml::Table = format!("[global]\n{base}")
+                .parse()
+                .expect("the base file is TOML");
+            let mut table = &mut document;
+            for part in header.split('.') {
+                table = table
+                    .get_mut(part)
+                    .and_then(toml::Value::as_table_mut)
+                    .unwrap_or_else(|| panic!("the base file has no [{header}]"));
+            }
+            let value: toml::Table = format!("value = {default}")
+                .parse()
+                .unwrap_or_else(|error| panic!("{section}.{}: {error}", field.key));
+            table.insert(field.key.to_owned(), value["value"].clone());
+            let text = toml::to_string(&document).expect("a table of plain values serializes");
+            let with = Config::from_str(&text, Format::Toml, "test.toml")
+                .unwrap_or_else(|error| panic!("{section}.{} = {default}: {error}", field.key));
+            assert_eq!(
+                with, without,
+                "{section}.{} = {default} is not what leaving it out gives",
+                field.key
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} defaults were checked");
+}
+
 /// Every example shipped in `examples/` is a configuration that validates.
 #[test]
 fn every_example_validates() {

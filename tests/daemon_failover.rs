@@ -423,6 +423,49 @@ fn link_down_puts_the_master_in_fault_and_link_up_brings_it_back() {
     lab.finish();
 }
 
+/// keepalived's `dont_track_primary`: the instance ignores its own link going down. The
+/// master stays master on a dead link (the backup, hearing nothing, takes over too, as with
+/// keepalived), and once the link is back the higher priority keeps the VIP alone.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn dont_track_primary_keeps_the_master_out_of_fault_on_link_down() {
+    require_root("dont_track_primary_keeps_the_master_out_of_fault_on_link_down");
+    let lab = lab(&["h1", "h2"]);
+    let hosts = ["h1", "h2"];
+    let mut untracked = InstanceSpec::v3(150);
+    untracked.extra.push("dont_track_primary = true".to_owned());
+    let (master, backup) = lab.start_pair("h1", untracked, "h2", InstanceSpec::v3(100));
+    assert!(lab.wait_sole_holder(&hosts, "h1", VIP, ELECTION).is_some());
+
+    lab.ns("h1").ip(&["link", "set", "eth0", "down"]);
+    assert!(
+        backup.wait_state_count("MASTER", 1, master_down_interval_100ms(100) + MARGIN),
+        "h2 did not take over while h1's adverts were cut\n{}",
+        backup.log_text()
+    );
+    // Several Master_Down_Intervals on a down link: no Fault.
+    std::thread::sleep(master_down_interval_100ms(150) * 3);
+    assert_eq!(
+        master.states(),
+        ["BACKUP", "MASTER"],
+        "h1 left Master on its own link going down\n{}",
+        master.log_text()
+    );
+
+    lab.ns("h1").ip(&["link", "set", "eth0", "up"]);
+    // h2 hears the higher priority and steps back.
+    let bound = master_down_interval_100ms(100) + Duration::from_secs(1) + MARGIN;
+    assert!(
+        lab.wait_sole_holder(&hosts, "h1", VIP, bound).is_some(),
+        "h1 was not the sole holder within {bound:?} of the link coming back; holders {:?}\n{}",
+        lab.holders(&hosts, VIP),
+        backup.log_text()
+    );
+    assert_eq!(master.states(), ["BACKUP", "MASTER"]);
+    assert_eq!(backup.states(), ["BACKUP", "MASTER", "BACKUP"]);
+    lab.finish();
+}
+
 #[test]
 #[ignore = "lab: needs root; scripts/test runs it"]
 fn a_daemon_started_on_a_down_link_waits_in_fault_until_the_link_comes_up() {

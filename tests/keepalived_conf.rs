@@ -489,6 +489,8 @@ fn everything_translates() {
     let unicast = edge.unicast.as_ref().expect("unicast peers were given");
     assert_eq!(unicast.source, Some(ip("198.51.100.10")));
     assert_eq!(unicast.peers, [ip("198.51.100.11"), ip("198.51.100.12")]);
+    // keepalived takes unicast adverts from any source without check_unicast_src.
+    assert!(!unicast.check_source);
     assert_eq!(edge.auth, password("s3cret"));
     assert_eq!(edge.virtual_addresses[0].label.as_deref(), Some("eth1:vip"));
     assert_eq!(edge.virtual_addresses[0].device.as_deref(), Some("eth1"));
@@ -825,10 +827,7 @@ fn script_user_is_the_default_user_of_scripts() {
         .collect();
     assert_eq!(
         users,
-        [
-            ("chk_nginx", Some("keepalived_script")),
-            ("chk_own", Some("postgres"))
-        ]
+        [("chk_nginx", Some("nobody")), ("chk_own", Some("daemon"))]
     );
     assert!(!config.global.exec_checks_as_root);
 }
@@ -974,6 +973,137 @@ fn script_security_without_a_script_user_follows_keepalived() {
     let expected_chk_user = has_default_user.then(|| "keepalived_script".to_owned());
     assert_eq!(checks(&config)[0], ("chk".to_owned(), expected_chk_user));
     assert!(config.instances[0].notify.on_master.is_some());
+}
+
+/// A `user` or `script_user` naming a user or group the host does not have: keepalived 2.2.7
+/// removes the scripts that would run as it and ignores the notify programs, with or without
+/// `enable_script_security` (seen with `keepalived -t`: "Error setting global script uid/gid",
+/// "Unable to set default user for vrrp script chk_default - removing", "Unable to set uid/gid
+/// for script"). Scripts with a user of their own that exists are kept.
+#[test]
+fn unknown_script_users_remove_scripts_as_keepalived_does() {
+    let path = write_conf(
+        "unknown-script-user",
+        "global_defs {\n script_user no_such_user_vrrp_sidecar_test\n}\n\
+         vrrp_script chk_default {\n script /bin/true\n}\n\
+         vrrp_script chk_unknown {\n script /bin/true\n user no_such_user_vrrp_sidecar_test2\n}\n\
+         vrrp_script chk_bad_group {\n script /bin/true\n user nobody no_such_group_vrrp_test\n}\n\
+         vrrp_script chk_known {\n script /bin/true\n user nobody\n}\n\
+         vrrp_instance web {\n interface eth0\n virtual_router_id 7\n \
+         virtual_ipaddress {\n  192.0.2.7\n }\n \
+         track_script {\n  chk_default\n  chk_unknown\n  chk_bad_group\n  chk_known\n }\n \
+         notify_master \"/bin/true master\"\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let checks: Vec<&str> = config.instances[0]
+        .health_checks
+        .iter()
+        .map(|check| check.name.as_str())
+        .collect();
+    assert_eq!(checks, ["chk_known"]);
+    assert_eq!(config.instances[0].notify.on_master, None);
+    let at = |line: usize| {
+        warnings
+            .iter()
+            .find(|warning| matches!(warning.source_location, SourceLocation::Line { line: at, .. } if at == line))
+            .unwrap_or_else(|| panic!("no warning at line {line}: {warnings:?}"))
+            .message
+            .clone()
+    };
+    assert!(
+        at(2).contains("no user \"no_such_user_vrrp_sidecar_test\""),
+        "{}",
+        at(2)
+    );
+    assert!(at(4).contains("no user to run it as"), "{}", at(4));
+    assert!(at(9).contains("removed"), "{}", at(9));
+    assert!(
+        at(13).contains("no group \"no_such_group_vrrp_test\""),
+        "{}",
+        at(13)
+    );
+    assert!(at(31).contains("no user to run it as"), "{}", at(31));
+}
+
+/// `check_unicast_src`, `lower_prio_no_advert` and `dont_track_primary`, per instance or for all from global_defs
+/// (`vrrp_check_unicast_src`, `vrrp_lower_prio_no_advert`), as keepalived 2.2.7 reads them:
+/// the instance's own `lower_prio_no_advert off` wins over the global one.
+#[test]
+fn unicast_source_checks_and_quiet_masters_carry_over() {
+    let instance = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n \
+             virtual_ipaddress {{\n  192.0.2.{vrid}\n }}\n \
+             unicast_peer {{\n  192.0.2.200\n }}\n{extra}}}\n"
+        )
+    };
+    let local = write_conf(
+        "unicast-checks-local",
+        &[
+            instance("plain", 1, ""),
+            instance(
+                "checked",
+                2,
+                " check_unicast_src\n lower_prio_no_advert\n dont_track_primary\n",
+            ),
+        ]
+        .concat(),
+    );
+    let (config, warnings) = load_keepalived_conf(&local).unwrap_or_else(|error| panic!("{error}"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let flags = |config: &Config| -> Vec<(String, bool, bool)> {
+        config
+            .instances
+            .iter()
+            .map(|instance| {
+                let unicast = instance.unicast.as_ref().expect("unicast peers were given");
+                (
+                    instance.name.clone(),
+                    unicast.check_source,
+                    instance.lower_prio_no_advert,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        flags(&config),
+        [
+            ("checked".to_owned(), true, true),
+            ("plain".to_owned(), false, false)
+        ]
+    );
+    let untracked: Vec<bool> = config
+        .instances
+        .iter()
+        .map(|instance| instance.dont_track_primary)
+        .collect();
+    assert_eq!(
+        untracked,
+        [true, false],
+        "dont_track_primary of checked, plain"
+    );
+    let global = write_conf(
+        "unicast-checks-global",
+        &[
+            "global_defs {\n vrrp_check_unicast_src\n vrrp_lower_prio_no_advert\n}\n",
+            &instance("plain", 1, ""),
+            &instance("loud", 2, " lower_prio_no_advert off\n"),
+        ]
+        .concat(),
+    );
+    let (config, _) = load_keepalived_conf(&global).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        flags(&config),
+        [
+            ("loud".to_owned(), true, false),
+            ("plain".to_owned(), true, true)
+        ]
+    );
+    // convert keeps them.
+    let native = to_native_toml(&config);
+    let reloaded = Config::from_str(&native, Format::Toml, "converted.toml")
+        .unwrap_or_else(|error| panic!("{error}\n{native}"));
+    assert_eq!(flags(&reloaded), flags(&config));
 }
 
 /// Script lines are split as keepalived splits them: a single-quoted command, a command

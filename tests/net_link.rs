@@ -39,7 +39,7 @@ fn link_down_and_up_are_reported() {
         runtime().block_on(async {
             let netlink = Netlink::connect().expect("netlink socket");
             let eth0 = Interface::lookup(&netlink, "eth0").await.expect("eth0");
-            let mut events = LinkEvents::subscribe().expect("subscribe");
+            let mut events = LinkEvents::subscribe(&[]).expect("subscribe");
             ns.ip(&["link", "set", "eth0", "down"]);
             let down = expect_event(
                 &mut events,
@@ -71,7 +71,7 @@ fn deleting_a_vip_with_ip_addr_del_is_reported() {
         runtime().block_on(async {
             let netlink = Netlink::connect().expect("netlink socket");
             let eth0 = Interface::lookup(&netlink, "eth0").await.expect("eth0");
-            let mut events = LinkEvents::subscribe().expect("subscribe");
+            let mut events = LinkEvents::subscribe(&[]).expect("subscribe");
             for (vip, with_prefix) in [
                 (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)), "192.0.2.100/24"),
                 (

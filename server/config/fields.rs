@@ -14,6 +14,7 @@ use ::config::{Map, Value, ValueKind};
 use super::duration::{FORMS, parse_duration};
 use super::error::FieldPath;
 use super::locate::is_from_environment;
+use super::schema::FieldSpec;
 use super::suggest::unknown_key_message;
 
 /// A problem not yet given a location: locating needs the whole tree, so it happens last.
@@ -253,8 +254,9 @@ impl Table {
         &self.path
     }
 
-    /// The field under `key`, if present. YAML's `~` (null) counts as absent.
-    pub(super) fn get(&mut self, key: &'static str) -> Option<Field> {
+    /// The field `spec`, if present. YAML's `~` (null) counts as absent.
+    pub(super) fn get(&mut self, spec: &'static FieldSpec) -> Option<Field> {
+        let key = spec.key;
         self.known.push(key);
         self.entries
             .get(key)
@@ -266,13 +268,13 @@ impl Table {
     /// needed.
     pub(super) fn require(
         &mut self,
-        key: &'static str,
+        spec: &'static FieldSpec,
         why: &str,
         findings: &mut Findings,
     ) -> Option<Field> {
-        let field = self.get(key);
+        let field = self.get(spec);
         if field.is_none() {
-            findings.add(&self.path.key(key), format!("missing; {why}"));
+            findings.add(&self.path.key(spec.key), format!("missing; {why}"));
         }
         field
     }

@@ -53,6 +53,7 @@ mod model;
 mod read;
 mod render;
 pub mod routes;
+pub mod schema;
 mod settings;
 mod source;
 mod suggest;

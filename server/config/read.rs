@@ -15,20 +15,22 @@ use super::error::FieldPath;
 use super::fields::{Field, Finding, Findings, Table};
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
 use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
+use super::schema::{self, FieldSpec};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
     NotifyArguments, NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings,
     V3Ipv4Checksum, VirtualAddress,
 };
 
+// The defaults below are also written, as text, in the field table (`schema.rs`); a test
+// (`tests/config.rs`, the_field_tables_defaults_are_what_absence_means) holds them equal.
+
 /// keepalived's `vrrp_garp_master_repeat` default.
 const DEFAULT_GARP_REPEAT: u8 = 5;
 /// keepalived's `vrrp_garp_master_delay` default: the second burst.
 const DEFAULT_GARP_SECOND_BURST: Duration = Duration::from_secs(5);
-/// keepalived's `vrrp_script` interval default.
 /// keepalived's `preempt_delay` maximum.
 const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
-/// Linux interface names are at most 15 bytes (IFNAMSIZ is 16, with the NUL).
 /// The SMTP port when `smtp_server` names none.
 const DEFAULT_SMTP_PORT: u16 = 25;
 /// keepalived's `smtp_connect_timeout` default.
@@ -42,7 +44,11 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         // today; should that change, the problem is reported instead of assumed away.
         return FileConfig {
             global: default_global(),
-            api: read_api(None, &FieldPath::root().key("api"), findings),
+            api: read_api(
+                None,
+                &FieldPath::root().key(schema::top_level::API.key),
+                findings,
+            ),
             instances: Vec::new(),
             sync_groups: Vec::new(),
             email_alerts: Given::Absent,
@@ -51,19 +57,25 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             static_rules: Vec::new(),
         };
     };
-    let global = match root.get("global").map(|field| field.table()) {
+    let global = match root
+        .get(&schema::top_level::GLOBAL)
+        .map(|field| field.table())
+    {
         None => default_global(),
         Some(table) => findings
             .keep(table)
             .map(|table| read_global(table, findings))
             .unwrap_or_else(default_global),
     };
-    let api_path = root.path().key("api");
+    let api_path = root.path().key(schema::top_level::API.key);
     let api_table = root
-        .get("api")
+        .get(&schema::top_level::API)
         .and_then(|field| findings.keep(field.table()));
     let api = read_api(api_table, &api_path, findings);
-    let telemetry = match root.get("telemetry").map(|field| field.table()) {
+    let telemetry = match root
+        .get(&schema::top_level::TELEMETRY)
+        .map(|field| field.table())
+    {
         None => TelemetrySettings::default(),
         Some(table) => findings
             .keep(table)
@@ -71,7 +83,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             .unwrap_or_default(),
     };
     let instances = match root.require(
-        "instances",
+        &schema::top_level::INSTANCES,
         "a configuration runs at least one instance ([instances.<name>])",
         findings,
     ) {
@@ -81,16 +93,25 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             Some(table) => read_instances(table, findings),
         },
     };
-    let sync_groups = match root.get("sync_groups") {
+    let sync_groups = match root.get(&schema::top_level::SYNC_GROUPS) {
         None => Vec::new(),
         Some(field) => findings
             .keep(field.table())
             .map(|table| read_sync_groups(table, findings))
             .unwrap_or_default(),
     };
-    let email_alerts = nested(&mut root, "email_alerts", findings, read_email_alerts);
-    let (static_routes, static_rules) =
-        read_routing(&mut root, "static_routes", "static_rules", findings);
+    let email_alerts = nested(
+        &mut root,
+        &schema::top_level::EMAIL_ALERTS,
+        findings,
+        read_email_alerts,
+    );
+    let (static_routes, static_rules) = read_routing(
+        &mut root,
+        &schema::top_level::STATIC_ROUTES,
+        &schema::top_level::STATIC_RULES,
+        findings,
+    );
     root.finish(findings);
     FileConfig {
         global,
@@ -119,12 +140,12 @@ fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile>
         };
         let instances = list_of(
             &mut group,
-            "instances",
+            &schema::sync_group::INSTANCES,
             Some("a sync group lists the instances that change state together"),
             findings,
             |field, findings| findings.keep(field.non_empty_text()),
         );
-        let notify = read_optional_notify(&mut group, findings);
+        let notify = read_optional_notify(&mut group, &schema::sync_group::NOTIFY, findings);
         group.finish(findings);
         if let Given::Valid(instances) = instances {
             groups.push(SyncGroupFile {
@@ -142,29 +163,39 @@ fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile>
 fn read_email_alerts(mut table: Table, findings: &mut Findings) -> Option<EmailAlertSettings> {
     let server = required(
         &mut table,
-        "smtp_server",
+        &schema::email_alerts::SMTP_SERVER,
         "the mail server, like \"192.0.2.25\" or \"mail.example.com:587\"",
         findings,
         smtp_server,
     );
-    let connect_timeout = given(&mut table, "connect_timeout", findings, |field| {
-        let timeout = field.duration()?;
-        if timeout.is_zero() {
-            return Err(field.problem("must be longer than zero"));
-        }
-        Ok(timeout)
-    });
-    let helo_name = given(&mut table, "helo_name", findings, Field::non_empty_text);
+    let connect_timeout = given(
+        &mut table,
+        &schema::email_alerts::CONNECT_TIMEOUT,
+        findings,
+        |field| {
+            let timeout = field.duration()?;
+            if timeout.is_zero() {
+                return Err(field.problem("must be longer than zero"));
+            }
+            Ok(timeout)
+        },
+    );
+    let helo_name = given(
+        &mut table,
+        &schema::email_alerts::HELO_NAME,
+        findings,
+        Field::non_empty_text,
+    );
     let from = required(
         &mut table,
-        "from",
+        &schema::email_alerts::FROM,
         "alerts need a sender address",
         findings,
         mail_address,
     );
     let to = list_of(
         &mut table,
-        "to",
+        &schema::email_alerts::TO,
         Some("alerts need at least one recipient"),
         findings,
         |field, findings| findings.keep(mail_address(field)),
@@ -239,7 +270,7 @@ fn default_global() -> GlobalSettings {
 /// The field under `key` converted by `convert`, recording its problem if it has one.
 fn given<T>(
     table: &mut Table,
-    key: &'static str,
+    key: &'static FieldSpec,
     findings: &mut Findings,
     convert: impl FnOnce(&Field) -> Result<T, Finding>,
 ) -> Given<T> {
@@ -255,7 +286,7 @@ fn given<T>(
 /// Like [`given`], but a missing key is a problem too; `why` says what the key is for.
 fn required<T>(
     table: &mut Table,
-    key: &'static str,
+    key: &'static FieldSpec,
     why: &str,
     findings: &mut Findings,
     convert: impl FnOnce(&Field) -> Result<T, Finding>,
@@ -273,7 +304,7 @@ fn required<T>(
 /// when the table is unusable.
 fn nested<T>(
     table: &mut Table,
-    key: &'static str,
+    key: &'static FieldSpec,
     findings: &mut Findings,
     read: impl FnOnce(Table, &mut Findings) -> Option<T>,
 ) -> Given<T> {
@@ -294,7 +325,7 @@ fn nested<T>(
 /// When `required` says why, a missing list is a problem.
 fn list_of<T>(
     table: &mut Table,
-    key: &'static str,
+    key: &'static FieldSpec,
     required: Option<&str>,
     findings: &mut Findings,
     mut element: impl FnMut(&Field, &mut Findings) -> Option<T>,
@@ -328,11 +359,16 @@ fn list_of<T>(
 
 fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
     let defaults = default_global();
-    let router_id = given(&mut table, "router_id", findings, Field::non_empty_text);
-    let log_format = given(&mut table, "log_format", findings, |field| {
+    let router_id = given(
+        &mut table,
+        &schema::global::ROUTER_ID,
+        findings,
+        Field::non_empty_text,
+    );
+    let log_format = given(&mut table, &schema::global::LOG_FORMAT, findings, |field| {
         field.choice(&[("human", LogFormat::Human), ("json", LogFormat::Json)])
     });
-    let log_level = given(&mut table, "log_level", findings, |field| {
+    let log_level = given(&mut table, &schema::global::LOG_LEVEL, findings, |field| {
         field.choice(&[
             ("error", LogLevel::Error),
             ("warn", LogLevel::Warn),
@@ -341,7 +377,12 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
             ("trace", LogLevel::Trace),
         ])
     });
-    let exec_checks_as_root = given(&mut table, "exec_checks_as_root", findings, Field::boolean);
+    let exec_checks_as_root = given(
+        &mut table,
+        &schema::global::EXEC_CHECKS_AS_ROOT,
+        findings,
+        Field::boolean,
+    );
     table.finish(findings);
     GlobalSettings {
         router_id: router_id.valid().cloned(),
@@ -355,22 +396,37 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
 }
 
 fn read_telemetry(mut table: Table, findings: &mut Findings) -> TelemetrySettings {
-    let otlp_endpoint = given(&mut table, "otlp_endpoint", findings, |field| {
-        let endpoint = field.non_empty_text()?;
-        if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
-            Ok(endpoint)
-        } else {
-            Err(field
-                .problem("is not a URL; write the collector as http://host:port (or https://)"))
-        }
-    });
-    let otlp_protocol = given(&mut table, "otlp_protocol", findings, |field| {
-        field.choice(&[
-            ("grpc", OtlpProtocol::Grpc),
-            ("http/protobuf", OtlpProtocol::HttpProtobuf),
-        ])
-    });
-    let metrics_listen = given(&mut table, "metrics_listen", findings, socket_address);
+    let otlp_endpoint = given(
+        &mut table,
+        &schema::telemetry::OTLP_ENDPOINT,
+        findings,
+        |field| {
+            let endpoint = field.non_empty_text()?;
+            if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+                Ok(endpoint)
+            } else {
+                Err(field
+                    .problem("is not a URL; write the collector as http://host:port (or https://)"))
+            }
+        },
+    );
+    let otlp_protocol = given(
+        &mut table,
+        &schema::telemetry::OTLP_PROTOCOL,
+        findings,
+        |field| {
+            field.choice(&[
+                ("grpc", OtlpProtocol::Grpc),
+                ("http/protobuf", OtlpProtocol::HttpProtobuf),
+            ])
+        },
+    );
+    let metrics_listen = given(
+        &mut table,
+        &schema::telemetry::METRICS_LISTEN,
+        findings,
+        socket_address,
+    );
     table.finish(findings);
     TelemetrySettings {
         otlp_endpoint: otlp_endpoint.valid().cloned(),
@@ -394,40 +450,65 @@ fn read_api(table: Option<Table>, path: &FieldPath, findings: &mut Findings) -> 
     };
     let api = ApiFile {
         path: path.clone(),
-        socket: given(&mut table, "socket", findings, absolute_path),
-        tcp_address: given(&mut table, "tcp_address", findings, socket_address),
-        tls: nested(&mut table, "tls", findings, |mut tls, findings| {
-            let cert = required(
-                &mut tls,
-                "cert",
-                "TLS needs a certificate",
-                findings,
-                absolute_path,
-            );
-            let key = required(
-                &mut tls,
-                "key",
-                "TLS needs a private key",
-                findings,
-                absolute_path,
-            );
-            let client_ca = given(&mut tls, "client_ca", findings, absolute_path);
-            tls.finish(findings);
-            Some(TlsSettings {
-                cert: cert.valid()?.clone(),
-                key: key.valid()?.clone(),
-                client_ca: client_ca.valid().cloned(),
-            })
-        }),
-        allow_plaintext: given(&mut table, "allow_plaintext", findings, Field::boolean),
-        tokens_file: given(&mut table, "tokens_file", findings, absolute_path),
-        registered_checks_file: given(
+        socket: given(&mut table, &schema::api::SOCKET, findings, absolute_path),
+        tcp_address: given(
             &mut table,
-            "registered_checks_file",
+            &schema::api::TCP_ADDRESS,
+            findings,
+            socket_address,
+        ),
+        tls: nested(
+            &mut table,
+            &schema::api::TLS,
+            findings,
+            |mut tls, findings| {
+                let cert = required(
+                    &mut tls,
+                    &schema::tls::CERT,
+                    "TLS needs a certificate",
+                    findings,
+                    absolute_path,
+                );
+                let key = required(
+                    &mut tls,
+                    &schema::tls::KEY,
+                    "TLS needs a private key",
+                    findings,
+                    absolute_path,
+                );
+                let client_ca = given(&mut tls, &schema::tls::CLIENT_CA, findings, absolute_path);
+                tls.finish(findings);
+                Some(TlsSettings {
+                    cert: cert.valid()?.clone(),
+                    key: key.valid()?.clone(),
+                    client_ca: client_ca.valid().cloned(),
+                })
+            },
+        ),
+        allow_plaintext: given(
+            &mut table,
+            &schema::api::ALLOW_PLAINTEXT,
+            findings,
+            Field::boolean,
+        ),
+        tokens_file: given(
+            &mut table,
+            &schema::api::TOKENS_FILE,
             findings,
             absolute_path,
         ),
-        priorities_file: given(&mut table, "priorities_file", findings, absolute_path),
+        registered_checks_file: given(
+            &mut table,
+            &schema::api::REGISTERED_CHECKS_FILE,
+            findings,
+            absolute_path,
+        ),
+        priorities_file: given(
+            &mut table,
+            &schema::api::PRIORITIES_FILE,
+            findings,
+            absolute_path,
+        ),
     };
     table.finish(findings);
     api
@@ -468,37 +549,45 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     let path = table.path().clone();
     let interface = required(
         &mut table,
-        "interface",
+        &schema::instance::INTERFACE,
         "every instance names the interface it runs on",
         findings,
         interface_name,
     );
     let vrid = required(
         &mut table,
-        "vrid",
+        &schema::instance::VRID,
         "every instance needs its Virtual Router ID (keepalived's virtual_router_id)",
         findings,
         |field| field.integer_in(1..=255, " (one byte; 0 is reserved)"),
     );
-    let version = given(&mut table, "version", findings, |field| {
-        match field.integer()? {
+    let version = given(
+        &mut table,
+        &schema::instance::VERSION,
+        findings,
+        |field| match field.integer()? {
             2 => Ok(Version::V2),
             3 => Ok(Version::V3),
             other => Err(field.problem(format!(
                 "{other} is not a VRRP version; use 2 (RFC 3768) or 3 (RFC 9568)"
             ))),
-        }
-    });
-    let priority = given(&mut table, "priority", findings, |field| {
+        },
+    );
+    let priority = given(&mut table, &schema::instance::PRIORITY, findings, |field| {
         field.integer_in(
             1..=255,
             " (255 means this router owns the addresses; 0 is only sent by a master that stops)",
         )
     });
-    let advert_interval = given(&mut table, "advert_interval", findings, Field::duration);
+    let advert_interval = given(
+        &mut table,
+        &schema::instance::ADVERT_INTERVAL,
+        findings,
+        Field::duration,
+    );
     let virtual_addresses = list_of(
         &mut table,
-        "virtual_addresses",
+        &schema::instance::VIRTUAL_ADDRESSES,
         // Optional: a VRRPv2 instance may have none, as keepalived's; validate.rs refuses
         // a VRRPv3 one without, as keepalived does.
         None,
@@ -507,7 +596,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     );
     let excluded_addresses = list_of(
         &mut table,
-        "excluded_addresses",
+        &schema::instance::EXCLUDED_ADDRESSES,
         None,
         findings,
         virtual_address,
@@ -515,51 +604,108 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
     .valid()
     .cloned()
     .unwrap_or_default();
-    let unicast_src = given(&mut table, "unicast_src", findings, ip_address);
+    let unicast_src = given(
+        &mut table,
+        &schema::instance::UNICAST_SRC,
+        findings,
+        ip_address,
+    );
     let unicast_peers = list_of(
         &mut table,
-        "unicast_peers",
+        &schema::instance::UNICAST_PEERS,
         None,
         findings,
         |field, findings| findings.keep(ip_address(field)),
     );
-    let auth = nested(&mut table, "authentication", findings, authentication);
-    let preempt = given(&mut table, "preempt", findings, Field::boolean);
-    let preempt_delay = given(&mut table, "preempt_delay", findings, |field| {
-        let delay = field.duration()?;
-        if delay > MAX_PREEMPT_DELAY {
-            return Err(field.problem(format!(
-                "{} is too long; the most is 1000 s, as in keepalived",
-                super::duration::seconds_text(delay)
-            )));
-        }
-        Ok(delay)
-    });
-    let accept_mode = given(&mut table, "accept_mode", findings, Field::boolean);
-    let strict_mode = given(&mut table, "strict_mode", findings, Field::boolean);
-    let checksum = given(&mut table, "checksum", findings, |field| {
+    let check_unicast_src = given(
+        &mut table,
+        &schema::instance::CHECK_UNICAST_SRC,
+        findings,
+        Field::boolean,
+    );
+    let auth = nested(
+        &mut table,
+        &schema::instance::AUTHENTICATION,
+        findings,
+        authentication,
+    );
+    let preempt = given(
+        &mut table,
+        &schema::instance::PREEMPT,
+        findings,
+        Field::boolean,
+    );
+    let preempt_delay = given(
+        &mut table,
+        &schema::instance::PREEMPT_DELAY,
+        findings,
+        |field| {
+            let delay = field.duration()?;
+            if delay > MAX_PREEMPT_DELAY {
+                return Err(field.problem(format!(
+                    "{} is too long; the most is 1000 s, as in keepalived",
+                    super::duration::seconds_text(delay)
+                )));
+            }
+            Ok(delay)
+        },
+    );
+    let accept_mode = given(
+        &mut table,
+        &schema::instance::ACCEPT_MODE,
+        findings,
+        Field::boolean,
+    );
+    let dont_track_primary = given(
+        &mut table,
+        &schema::instance::DONT_TRACK_PRIMARY,
+        findings,
+        Field::boolean,
+    );
+    let lower_prio_no_advert = given(
+        &mut table,
+        &schema::instance::LOWER_PRIO_NO_ADVERT,
+        findings,
+        Field::boolean,
+    );
+    let strict_mode = given(
+        &mut table,
+        &schema::instance::STRICT_MODE,
+        findings,
+        Field::boolean,
+    );
+    let checksum = given(&mut table, &schema::instance::CHECKSUM, findings, |field| {
         field.choice(&[
             ("rfc", V3Ipv4Checksum::Rfc),
             ("v2-compatible", V3Ipv4Checksum::V2Compatible),
         ])
     });
-    let garp = match table.get("garp") {
+    let garp = match table.get(&schema::instance::GARP) {
         None => None,
         Some(field) => findings
             .keep(field.table())
             .map(|garp| read_garp(garp, findings)),
     };
-    let health_checks = match table.get("health_checks") {
+    let health_checks = match table.get(&schema::instance::HEALTH_CHECKS) {
         None => Vec::new(),
         Some(field) => findings
             .keep(field.table())
             .map(|checks| read_health_checks(checks, findings))
             .unwrap_or_default(),
     };
-    let notify = read_optional_notify(&mut table, findings);
-    let email_alerts = given(&mut table, "email_alerts", findings, Field::boolean);
-    let (virtual_routes, virtual_rules) =
-        read_routing(&mut table, "virtual_routes", "virtual_rules", findings);
+    let notify = read_optional_notify(&mut table, &schema::instance::NOTIFY, findings);
+    let email_alerts = given(
+        &mut table,
+        &schema::instance::EMAIL_ALERTS,
+        findings,
+        Field::boolean,
+    );
+    let (virtual_routes, virtual_rules) = read_routing(
+        &mut table,
+        &schema::instance::VIRTUAL_ROUTES,
+        &schema::instance::VIRTUAL_RULES,
+        findings,
+    );
     table.finish(findings);
     InstanceFile {
         name,
@@ -573,10 +719,13 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         excluded_addresses,
         unicast_src,
         unicast_peers,
+        check_unicast_src,
         auth,
         preempt,
         preempt_delay,
         accept_mode,
+        dont_track_primary,
+        lower_prio_no_advert,
         strict_mode,
         checksum,
         garp: garp.unwrap_or(GarpSettings {
@@ -596,8 +745,8 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
 /// own; a bad one is reported and left out.
 fn read_routing(
     table: &mut Table,
-    routes_key: &'static str,
-    rules_key: &'static str,
+    routes_key: &'static FieldSpec,
+    rules_key: &'static FieldSpec,
     findings: &mut Findings,
 ) -> (Vec<Located<VirtualRoute>>, Vec<Located<VirtualRule>>) {
     let routes = list_of(table, routes_key, None, findings, |field, findings| {
@@ -685,12 +834,12 @@ fn virtual_address(field: &Field, findings: &mut Findings) -> Option<VirtualAddr
     let mut table = findings.keep(field.table())?;
     let address = required(
         &mut table,
-        "address",
+        &schema::address::ADDRESS,
         "the address, like \"192.0.2.100/24\"",
         findings,
         address_with_prefix,
     );
-    let label = given(&mut table, "label", findings, |label| {
+    let label = given(&mut table, &schema::address::LABEL, findings, |label| {
         let text = label.non_empty_text()?;
         if text.len() > check_rules::MAX_INTERFACE_NAME {
             return Err(label.problem(format!(
@@ -701,12 +850,12 @@ fn virtual_address(field: &Field, findings: &mut Findings) -> Option<VirtualAddr
         }
         Ok(text)
     });
-    let device = given(&mut table, "dev", findings, interface_name);
+    let device = given(&mut table, &schema::address::DEV, findings, interface_name);
     table.finish(findings);
     let (address, prefix_len) = *address.valid()?;
     if label.is_given() && address.is_ipv6() {
         findings.add(
-            &field.path.key("label"),
+            &field.path.key(schema::address::LABEL.key),
             "labels exist only for IPv4 addresses (Linux has no IPv6 address labels)",
         );
         return None;
@@ -755,7 +904,7 @@ fn address_with_prefix(field: &Field) -> Result<(IpAddr, u8), Finding> {
 fn authentication(mut table: Table, findings: &mut Findings) -> Option<Auth> {
     let kind = required(
         &mut table,
-        "type",
+        &schema::authentication::TYPE,
         "\"pass\" (a clear-text password) or \"ah\" (an IPsec Authentication Header)",
         findings,
         |kind| {
@@ -771,7 +920,7 @@ fn authentication(mut table: Table, findings: &mut Findings) -> Option<Auth> {
     );
     let password = required(
         &mut table,
-        "password",
+        &schema::authentication::PASSWORD,
         "authentication needs a password (the AH key for \"ah\")",
         findings,
         |password| {
@@ -794,13 +943,18 @@ fn authentication(mut table: Table, findings: &mut Findings) -> Option<Auth> {
 }
 
 fn read_garp(mut table: Table, findings: &mut Findings) -> GarpSettings {
-    let repeat = given(&mut table, "repeat", findings, |field| {
+    let repeat = given(&mut table, &schema::garp::REPEAT, findings, |field| {
         field.integer_in(1..=255, " announcements per burst")
     });
     // Zero turns the second burst or the refresh off, as in keepalived.
     let nonzero = |duration: Duration| (!duration.is_zero()).then_some(duration);
-    let delay = given(&mut table, "delay", findings, Field::duration);
-    let refresh = given(&mut table, "refresh", findings, Field::duration);
+    let delay = given(&mut table, &schema::garp::DELAY, findings, Field::duration);
+    let refresh = given(
+        &mut table,
+        &schema::garp::REFRESH,
+        findings,
+        Field::duration,
+    );
     table.finish(findings);
     GarpSettings {
         repeat: repeat.valid().copied().unwrap_or(DEFAULT_GARP_REPEAT),
@@ -847,7 +1001,7 @@ fn read_health_check(
 ) -> Option<HealthCheck> {
     let kind = required(
         &mut table,
-        "kind",
+        &schema::health_check::KIND,
         "one of exec, tcp, http, grpc, interface, file",
         findings,
         |field| {
@@ -868,21 +1022,36 @@ fn read_health_check(
     let period = |field: &Field| {
         check_rules::period(field.duration()?).map_err(|message| field.problem(message))
     };
-    let interval = given(&mut table, "interval", findings, period);
-    let timeout = given(&mut table, "timeout", findings, period);
-    let rise = given(&mut table, "rise", findings, |field| {
+    let interval = given(
+        &mut table,
+        &schema::health_check::INTERVAL,
+        findings,
+        period,
+    );
+    let timeout = given(&mut table, &schema::health_check::TIMEOUT, findings, period);
+    let rise = given(&mut table, &schema::health_check::RISE, findings, |field| {
         field.integer_in(check_rules::COUNTS, " consecutive successes")
     });
-    let fall = given(&mut table, "fall", findings, |field| {
+    let fall = given(&mut table, &schema::health_check::FALL, findings, |field| {
         field.integer_in(check_rules::COUNTS, " consecutive failures")
     });
-    let weight = given(&mut table, "weight", findings, |field| {
-        field.integer_in(
-            check_rules::WEIGHTS,
-            " (0 puts the instance in Fault while the check fails)",
-        )
-    });
-    let init_fail = given(&mut table, "init_fail", findings, Field::boolean);
+    let weight = given(
+        &mut table,
+        &schema::health_check::WEIGHT,
+        findings,
+        |field| {
+            field.integer_in(
+                check_rules::WEIGHTS,
+                " (0 puts the instance in Fault while the check fails)",
+            )
+        },
+    );
+    let init_fail = given(
+        &mut table,
+        &schema::health_check::INIT_FAIL,
+        findings,
+        Field::boolean,
+    );
     // A bad kind leaves the kind's own keys unasked; reporting them as unknown would only
     // add noise to the real problem.
     if kind.valid().is_some() {
@@ -907,7 +1076,7 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
         ProbeKind::Exec => {
             let command = required(
                 table,
-                "command",
+                &schema::health_check::COMMAND,
                 "the program and its arguments, like [\"/usr/local/bin/check\", \"--quick\"]",
                 findings,
                 |field| {
@@ -922,8 +1091,18 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
                     Ok(words)
                 },
             );
-            let user = given(table, "user", findings, Field::non_empty_text);
-            let kill_grace = given(table, "kill_grace", findings, Field::duration);
+            let user = given(
+                table,
+                &schema::health_check::USER,
+                findings,
+                Field::non_empty_text,
+            );
+            let kill_grace = given(
+                table,
+                &schema::health_check::KILL_GRACE,
+                findings,
+                Field::duration,
+            );
             Probe::Exec {
                 command: command.valid()?.clone(),
                 user: user.optional()?,
@@ -933,7 +1112,7 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
         ProbeKind::Tcp => {
             let address = required(
                 table,
-                "address",
+                &schema::health_check::ADDRESS,
                 "where to connect",
                 findings,
                 socket_address,
@@ -943,21 +1122,37 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
             }
         }
         ProbeKind::Http => {
-            let url = required(table, "url", "what to GET", findings, |field| {
-                let url = field.non_empty_text()?;
-                check_rules::http_url(&url).map_err(|message| field.problem(message))?;
-                Ok(url)
-            });
-            let expected_status = given(table, "expected_status", findings, |field| {
-                field
-                    .list()?
-                    .iter()
-                    .map(|status| {
-                        status.integer_in(check_rules::HTTP_STATUSES, " (an HTTP status)")
-                    })
-                    .collect::<Result<Vec<u16>, _>>()
-            });
-            let body_contains = given(table, "body_contains", findings, Field::non_empty_text);
+            let url = required(
+                table,
+                &schema::health_check::URL,
+                "what to GET",
+                findings,
+                |field| {
+                    let url = field.non_empty_text()?;
+                    check_rules::http_url(&url).map_err(|message| field.problem(message))?;
+                    Ok(url)
+                },
+            );
+            let expected_status = given(
+                table,
+                &schema::health_check::EXPECTED_STATUS,
+                findings,
+                |field| {
+                    field
+                        .list()?
+                        .iter()
+                        .map(|status| {
+                            status.integer_in(check_rules::HTTP_STATUSES, " (an HTTP status)")
+                        })
+                        .collect::<Result<Vec<u16>, _>>()
+                },
+            );
+            let body_contains = given(
+                table,
+                &schema::health_check::BODY_CONTAINS,
+                findings,
+                Field::non_empty_text,
+            );
             Probe::Http {
                 url: url.valid()?.clone(),
                 expected_status: expected_status.or(Vec::new())?,
@@ -967,12 +1162,12 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
         ProbeKind::Grpc => {
             let address = required(
                 table,
-                "address",
+                &schema::health_check::ADDRESS,
                 "where the health service listens",
                 findings,
                 socket_address,
             );
-            let service = given(table, "service", findings, Field::text);
+            let service = given(table, &schema::health_check::SERVICE, findings, Field::text);
             Probe::Grpc {
                 address: *address.valid()?,
                 service: service.valid().cloned(),
@@ -981,7 +1176,7 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
         ProbeKind::Interface => {
             let name = required(
                 table,
-                "interface",
+                &schema::health_check::INTERFACE,
                 "the interface whose link is watched",
                 findings,
                 interface_name,
@@ -991,7 +1186,13 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
             }
         }
         ProbeKind::File => {
-            let path = required(table, "path", "the file to read", findings, absolute_path);
+            let path = required(
+                table,
+                &schema::health_check::PATH,
+                "the file to read",
+                findings,
+                absolute_path,
+            );
             Probe::File {
                 path: path.valid()?.clone(),
             }
@@ -1001,8 +1202,12 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
 }
 
 /// The `notify` table of an instance or a sync group; none notifies nothing.
-fn read_optional_notify(table: &mut Table, findings: &mut Findings) -> NotifySettings {
-    match table.get("notify") {
+fn read_optional_notify(
+    table: &mut Table,
+    key: &'static FieldSpec,
+    findings: &mut Findings,
+) -> NotifySettings {
+    match table.get(key) {
         None => NotifySettings::default(),
         Some(field) => findings
             .keep(field.table())
@@ -1012,21 +1217,26 @@ fn read_optional_notify(table: &mut Table, findings: &mut Findings) -> NotifySet
 }
 
 fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
-    let name = given(&mut table, "name", findings, Field::non_empty_text)
-        .valid()
-        .cloned();
+    let name = given(
+        &mut table,
+        &schema::notify::NAME,
+        findings,
+        Field::non_empty_text,
+    )
+    .valid()
+    .cloned();
     let mut program = |key| {
         given(&mut table, key, findings, program_with_arguments)
             .valid()
             .cloned()
             .unzip()
     };
-    let (on_master, on_master_arguments) = program("on_master");
-    let (on_backup, on_backup_arguments) = program("on_backup");
-    let (on_fault, on_fault_arguments) = program("on_fault");
-    let (on_stop, on_stop_arguments) = program("on_stop");
-    let (on_change, on_change_arguments) = program("on_change");
-    let fifo = given(&mut table, "fifo", findings, absolute_path)
+    let (on_master, on_master_arguments) = program(&schema::notify::ON_MASTER);
+    let (on_backup, on_backup_arguments) = program(&schema::notify::ON_BACKUP);
+    let (on_fault, on_fault_arguments) = program(&schema::notify::ON_FAULT);
+    let (on_stop, on_stop_arguments) = program(&schema::notify::ON_STOP);
+    let (on_change, on_change_arguments) = program(&schema::notify::ON_CHANGE);
+    let fifo = given(&mut table, &schema::notify::FIFO, findings, absolute_path)
         .valid()
         .cloned();
     let notify = NotifySettings {

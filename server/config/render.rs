@@ -12,6 +12,7 @@ use toml::{Table, Value};
 use crate::vrrp::{Auth, Version};
 
 use super::duration::seconds_text;
+use super::schema::{self, FieldSpec};
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
@@ -21,14 +22,26 @@ use super::settings::{
 /// `config` as a native TOML document that loads back to an equal [`Config`].
 pub fn to_native_toml(config: &Config) -> String {
     let mut document = Table::new();
-    document.insert("global".into(), Value::Table(global(&config.global)));
-    document.insert("api".into(), Value::Table(api(&config.api)));
+    put(
+        &mut document,
+        &schema::top_level::GLOBAL,
+        Value::Table(global(&config.global)),
+    );
+    put(
+        &mut document,
+        &schema::top_level::API,
+        Value::Table(api(&config.api)),
+    );
     let instances = config
         .instances
         .iter()
         .map(|settings| (settings.name.clone(), Value::Table(instance(settings))))
         .collect();
-    document.insert("instances".into(), Value::Table(instances));
+    put(
+        &mut document,
+        &schema::top_level::INSTANCES,
+        Value::Table(instances),
+    );
     if !config.sync_groups.is_empty() {
         let groups = config
             .sync_groups
@@ -36,41 +49,71 @@ pub fn to_native_toml(config: &Config) -> String {
             .map(|group| {
                 let members = group.instances.iter().map(text).collect();
                 let mut table = Table::new();
-                table.insert("instances".into(), Value::Array(members));
+                put(
+                    &mut table,
+                    &schema::sync_group::INSTANCES,
+                    Value::Array(members),
+                );
                 if group.notify != NotifySettings::default() {
-                    table.insert("notify".into(), Value::Table(notify(&group.notify)));
+                    put(
+                        &mut table,
+                        &schema::sync_group::NOTIFY,
+                        Value::Table(notify(&group.notify)),
+                    );
                 }
                 (group.name.clone(), Value::Table(table))
             })
             .collect();
-        document.insert("sync_groups".into(), Value::Table(groups));
+        put(
+            &mut document,
+            &schema::top_level::SYNC_GROUPS,
+            Value::Table(groups),
+        );
     }
     if let Some(email) = &config.email_alerts {
-        document.insert("email_alerts".into(), Value::Table(email_alerts(email)));
+        put(
+            &mut document,
+            &schema::top_level::EMAIL_ALERTS,
+            Value::Table(email_alerts(email)),
+        );
     }
     if !config.static_routes.is_empty() {
         let routes = config
             .static_routes
             .iter()
             .map(|route| text(route.to_string()));
-        document.insert("static_routes".into(), Value::Array(routes.collect()));
+        put(
+            &mut document,
+            &schema::top_level::STATIC_ROUTES,
+            Value::Array(routes.collect()),
+        );
     }
     if !config.static_rules.is_empty() {
         let rules = config
             .static_rules
             .iter()
             .map(|rule| text(rule.to_string()));
-        document.insert("static_rules".into(), Value::Array(rules.collect()));
+        put(
+            &mut document,
+            &schema::top_level::STATIC_RULES,
+            Value::Array(rules.collect()),
+        );
     }
     if config.telemetry != TelemetrySettings::default() {
-        document.insert(
-            "telemetry".into(),
+        put(
+            &mut document,
+            &schema::top_level::TELEMETRY,
             Value::Table(telemetry(&config.telemetry)),
         );
     }
     // The document holds only strings, integers, booleans, arrays and tables, which TOML can
     // always write.
     toml::to_string(&document).expect("a table of plain values serializes")
+}
+
+/// Sets field `field` of `table`.
+fn put(table: &mut Table, field: &FieldSpec, value: Value) {
+    table.insert(field.key.into(), value);
 }
 
 fn text(value: impl Into<String>) -> Value {
@@ -89,13 +132,13 @@ fn duration(value: Duration) -> Value {
 fn global(settings: &GlobalSettings) -> Table {
     let mut table = Table::new();
     if let Some(router_id) = &settings.router_id {
-        table.insert("router_id".into(), text(router_id));
+        put(&mut table, &schema::global::ROUTER_ID, text(router_id));
     }
     let format = match settings.log_format {
         LogFormat::Human => "human",
         LogFormat::Json => "json",
     };
-    table.insert("log_format".into(), text(format));
+    put(&mut table, &schema::global::LOG_FORMAT, text(format));
     let level = match settings.log_level {
         LogLevel::Error => "error",
         LogLevel::Warn => "warn",
@@ -103,9 +146,13 @@ fn global(settings: &GlobalSettings) -> Table {
         LogLevel::Debug => "debug",
         LogLevel::Trace => "trace",
     };
-    table.insert("log_level".into(), text(level));
+    put(&mut table, &schema::global::LOG_LEVEL, text(level));
     if settings.exec_checks_as_root {
-        table.insert("exec_checks_as_root".into(), Value::Boolean(true));
+        put(
+            &mut table,
+            &schema::global::EXEC_CHECKS_AS_ROOT,
+            Value::Boolean(true),
+        );
     }
     table
 }
@@ -117,104 +164,177 @@ fn email_alerts(settings: &EmailAlertSettings) -> Table {
     } else {
         settings.smtp_host.clone()
     };
-    table.insert(
-        "smtp_server".into(),
+    put(
+        &mut table,
+        &schema::email_alerts::SMTP_SERVER,
         text(format!("{host}:{}", settings.smtp_port)),
     );
-    table.insert("connect_timeout".into(), duration(settings.connect_timeout));
+    put(
+        &mut table,
+        &schema::email_alerts::CONNECT_TIMEOUT,
+        duration(settings.connect_timeout),
+    );
     if let Some(helo_name) = &settings.helo_name {
-        table.insert("helo_name".into(), text(helo_name));
+        put(
+            &mut table,
+            &schema::email_alerts::HELO_NAME,
+            text(helo_name),
+        );
     }
-    table.insert("from".into(), text(&settings.from));
+    put(
+        &mut table,
+        &schema::email_alerts::FROM,
+        text(&settings.from),
+    );
     let to = settings.to.iter().map(text).collect();
-    table.insert("to".into(), Value::Array(to));
+    put(&mut table, &schema::email_alerts::TO, Value::Array(to));
     table
 }
 
 fn telemetry(settings: &TelemetrySettings) -> Table {
     let mut table = Table::new();
     if let Some(endpoint) = &settings.otlp_endpoint {
-        table.insert("otlp_endpoint".into(), text(endpoint));
+        put(
+            &mut table,
+            &schema::telemetry::OTLP_ENDPOINT,
+            text(endpoint),
+        );
     }
     if let Some(protocol) = settings.otlp_protocol {
         let protocol = match protocol {
             OtlpProtocol::Grpc => "grpc",
             OtlpProtocol::HttpProtobuf => "http/protobuf",
         };
-        table.insert("otlp_protocol".into(), text(protocol));
+        put(
+            &mut table,
+            &schema::telemetry::OTLP_PROTOCOL,
+            text(protocol),
+        );
     }
     if let Some(listen) = settings.metrics_listen {
-        table.insert("metrics_listen".into(), text(listen.to_string()));
+        put(
+            &mut table,
+            &schema::telemetry::METRICS_LISTEN,
+            text(listen.to_string()),
+        );
     }
     table
 }
 
 fn api(settings: &ApiSettings) -> Table {
     let mut table = Table::new();
-    table.insert("socket".into(), path(&settings.socket));
+    put(&mut table, &schema::api::SOCKET, path(&settings.socket));
     if let Some(tcp) = &settings.tcp {
-        table.insert("tcp_address".into(), text(tcp.address.to_string()));
+        put(
+            &mut table,
+            &schema::api::TCP_ADDRESS,
+            text(tcp.address.to_string()),
+        );
         match &tcp.security {
             TcpSecurity::Tls(tls) => {
                 let mut tls_table = Table::new();
-                tls_table.insert("cert".into(), path(&tls.cert));
-                tls_table.insert("key".into(), path(&tls.key));
+                put(&mut tls_table, &schema::tls::CERT, path(&tls.cert));
+                put(&mut tls_table, &schema::tls::KEY, path(&tls.key));
                 if let Some(client_ca) = &tls.client_ca {
-                    tls_table.insert("client_ca".into(), path(client_ca));
+                    put(&mut tls_table, &schema::tls::CLIENT_CA, path(client_ca));
                 }
-                table.insert("tls".into(), Value::Table(tls_table));
+                put(&mut table, &schema::api::TLS, Value::Table(tls_table));
             }
             TcpSecurity::Plaintext => {
-                table.insert("allow_plaintext".into(), Value::Boolean(true));
+                put(
+                    &mut table,
+                    &schema::api::ALLOW_PLAINTEXT,
+                    Value::Boolean(true),
+                );
             }
         }
     }
     if let Some(tokens_file) = &settings.tokens_file {
-        table.insert("tokens_file".into(), path(tokens_file));
+        put(&mut table, &schema::api::TOKENS_FILE, path(tokens_file));
     }
     if let Some(checks_file) = &settings.registered_checks_file {
-        table.insert("registered_checks_file".into(), path(checks_file));
+        put(
+            &mut table,
+            &schema::api::REGISTERED_CHECKS_FILE,
+            path(checks_file),
+        );
     }
     if let Some(priorities_file) = &settings.priorities_file {
-        table.insert("priorities_file".into(), path(priorities_file));
+        put(
+            &mut table,
+            &schema::api::PRIORITIES_FILE,
+            path(priorities_file),
+        );
     }
     table
 }
 
 fn instance(settings: &InstanceSettings) -> Table {
     let mut table = Table::new();
-    table.insert("interface".into(), text(&settings.interface));
-    table.insert("vrid".into(), Value::Integer(settings.vrid.into()));
+    put(
+        &mut table,
+        &schema::instance::INTERFACE,
+        text(&settings.interface),
+    );
+    put(
+        &mut table,
+        &schema::instance::VRID,
+        Value::Integer(settings.vrid.into()),
+    );
     let version = match settings.version {
         Version::V2 => 2,
         Version::V3 => 3,
     };
-    table.insert("version".into(), Value::Integer(version));
-    table.insert("priority".into(), Value::Integer(settings.priority.into()));
-    table.insert(
-        "advert_interval".into(),
+    put(
+        &mut table,
+        &schema::instance::VERSION,
+        Value::Integer(version),
+    );
+    put(
+        &mut table,
+        &schema::instance::PRIORITY,
+        Value::Integer(settings.priority.into()),
+    );
+    put(
+        &mut table,
+        &schema::instance::ADVERT_INTERVAL,
         duration(settings.advert_interval.as_duration()),
     );
-    table.insert(
-        "virtual_addresses".into(),
+    put(
+        &mut table,
+        &schema::instance::VIRTUAL_ADDRESSES,
         addresses(&settings.virtual_addresses),
     );
     if !settings.excluded_addresses.is_empty() {
-        table.insert(
-            "excluded_addresses".into(),
+        put(
+            &mut table,
+            &schema::instance::EXCLUDED_ADDRESSES,
             addresses(&settings.excluded_addresses),
         );
     }
     if let Some(unicast) = &settings.unicast {
         if let Some(source) = unicast.source {
-            table.insert("unicast_src".into(), text(source.to_string()));
+            put(
+                &mut table,
+                &schema::instance::UNICAST_SRC,
+                text(source.to_string()),
+            );
         }
         let peers = unicast
             .peers
             .iter()
             .map(|peer| text(peer.to_string()))
             .collect();
-        table.insert("unicast_peers".into(), Value::Array(peers));
+        put(
+            &mut table,
+            &schema::instance::UNICAST_PEERS,
+            Value::Array(peers),
+        );
+        put(
+            &mut table,
+            &schema::instance::CHECK_UNICAST_SRC,
+            Value::Boolean(unicast.check_source),
+        );
     }
     let password = match &settings.auth {
         Auth::None => None,
@@ -228,46 +348,97 @@ fn instance(settings: &InstanceSettings) -> Table {
             .position(|&byte| byte == 0)
             .unwrap_or(bytes.len());
         let mut auth = Table::new();
-        auth.insert("type".into(), text(kind));
-        auth.insert(
-            "password".into(),
+        put(&mut auth, &schema::authentication::TYPE, text(kind));
+        put(
+            &mut auth,
+            &schema::authentication::PASSWORD,
             text(String::from_utf8_lossy(&bytes[..length])),
         );
-        table.insert("authentication".into(), Value::Table(auth));
+        put(
+            &mut table,
+            &schema::instance::AUTHENTICATION,
+            Value::Table(auth),
+        );
     }
     match settings.preempt {
         Preempt::After(delay) => {
-            table.insert("preempt".into(), Value::Boolean(true));
-            table.insert("preempt_delay".into(), duration(delay));
+            put(&mut table, &schema::instance::PREEMPT, Value::Boolean(true));
+            put(
+                &mut table,
+                &schema::instance::PREEMPT_DELAY,
+                duration(delay),
+            );
         }
         Preempt::Never => {
-            table.insert("preempt".into(), Value::Boolean(false));
+            put(
+                &mut table,
+                &schema::instance::PREEMPT,
+                Value::Boolean(false),
+            );
         }
     }
-    table.insert("accept_mode".into(), Value::Boolean(settings.accept_mode));
+    put(
+        &mut table,
+        &schema::instance::ACCEPT_MODE,
+        Value::Boolean(settings.accept_mode),
+    );
+    if settings.dont_track_primary {
+        put(
+            &mut table,
+            &schema::instance::DONT_TRACK_PRIMARY,
+            Value::Boolean(true),
+        );
+    }
+    if settings.lower_prio_no_advert {
+        put(
+            &mut table,
+            &schema::instance::LOWER_PRIO_NO_ADVERT,
+            Value::Boolean(true),
+        );
+    }
     if settings.strict_mode {
-        table.insert("strict_mode".into(), Value::Boolean(true));
+        put(
+            &mut table,
+            &schema::instance::STRICT_MODE,
+            Value::Boolean(true),
+        );
     }
     // The checksum form may only be written where it is a choice (VRRPv3 over IPv4); the
     // loader refuses it elsewhere, and gives the default there.
     if settings.checksum == V3Ipv4Checksum::V2Compatible {
-        table.insert("checksum".into(), text("v2-compatible"));
+        put(
+            &mut table,
+            &schema::instance::CHECKSUM,
+            text("v2-compatible"),
+        );
     }
-    table.insert("garp".into(), Value::Table(garp(&settings.garp)));
+    put(
+        &mut table,
+        &schema::instance::GARP,
+        Value::Table(garp(&settings.garp)),
+    );
     if !settings.health_checks.is_empty() {
         let checks = settings
             .health_checks
             .iter()
             .map(|check| (check.name.clone(), Value::Table(health_check(check))))
             .collect();
-        table.insert("health_checks".into(), Value::Table(checks));
+        put(
+            &mut table,
+            &schema::instance::HEALTH_CHECKS,
+            Value::Table(checks),
+        );
     }
     let notify = notify(&settings.notify);
     if !notify.is_empty() {
-        table.insert("notify".into(), Value::Table(notify));
+        put(&mut table, &schema::instance::NOTIFY, Value::Table(notify));
     }
     if settings.email_alerts {
-        table.insert("email_alerts".into(), Value::Boolean(true));
+        put(
+            &mut table,
+            &schema::instance::EMAIL_ALERTS,
+            Value::Boolean(true),
+        );
     }
     if !settings.virtual_routes.is_empty() {
         let routes = settings
@@ -275,7 +446,11 @@ fn instance(settings: &InstanceSettings) -> Table {
             .iter()
             .map(|route| text(route.to_string()))
             .collect();
-        table.insert("virtual_routes".into(), Value::Array(routes));
+        put(
+            &mut table,
+            &schema::instance::VIRTUAL_ROUTES,
+            Value::Array(routes),
+        );
     }
     if !settings.virtual_rules.is_empty() {
         let rules = settings
@@ -283,7 +458,11 @@ fn instance(settings: &InstanceSettings) -> Table {
             .iter()
             .map(|rule| text(rule.to_string()))
             .collect();
-        table.insert("virtual_rules".into(), Value::Array(rules));
+        put(
+            &mut table,
+            &schema::instance::VIRTUAL_RULES,
+            Value::Array(rules),
+        );
     }
     table
 }
@@ -298,12 +477,12 @@ fn addresses(addresses: &[VirtualAddress]) -> Value {
                     return written;
                 }
                 let mut table = Table::new();
-                table.insert("address".into(), written);
+                put(&mut table, &schema::address::ADDRESS, written);
                 if let Some(label) = &address.label {
-                    table.insert("label".into(), text(label));
+                    put(&mut table, &schema::address::LABEL, text(label));
                 }
                 if let Some(device) = &address.device {
-                    table.insert("dev".into(), text(device));
+                    put(&mut table, &schema::address::DEV, text(device));
                 }
                 Value::Table(table)
             })
@@ -313,11 +492,23 @@ fn addresses(addresses: &[VirtualAddress]) -> Value {
 
 fn garp(settings: &GarpSettings) -> Table {
     let mut table = Table::new();
-    table.insert("repeat".into(), Value::Integer(settings.repeat.into()));
+    put(
+        &mut table,
+        &schema::garp::REPEAT,
+        Value::Integer(settings.repeat.into()),
+    );
     // Zero turns the second burst or the refresh off.
     let off_as_zero = |setting: Option<Duration>| duration(setting.unwrap_or(Duration::ZERO));
-    table.insert("delay".into(), off_as_zero(settings.second_burst_after));
-    table.insert("refresh".into(), off_as_zero(settings.refresh_every));
+    put(
+        &mut table,
+        &schema::garp::DELAY,
+        off_as_zero(settings.second_burst_after),
+    );
+    put(
+        &mut table,
+        &schema::garp::REFRESH,
+        off_as_zero(settings.refresh_every),
+    );
     table
 }
 
@@ -329,73 +520,130 @@ fn health_check(check: &HealthCheck) -> Table {
             user,
             kill_grace,
         } => {
-            table.insert("kind".into(), text("exec"));
+            put(&mut table, &schema::health_check::KIND, text("exec"));
             let words = command.iter().map(text).collect();
-            table.insert("command".into(), Value::Array(words));
+            put(
+                &mut table,
+                &schema::health_check::COMMAND,
+                Value::Array(words),
+            );
             if let Some(user) = user {
-                table.insert("user".into(), text(user));
+                put(&mut table, &schema::health_check::USER, text(user));
             }
             if let Some(grace) = kill_grace {
-                table.insert("kill_grace".into(), duration(*grace));
+                put(
+                    &mut table,
+                    &schema::health_check::KILL_GRACE,
+                    duration(*grace),
+                );
             }
         }
         Probe::Tcp { address } => {
-            table.insert("kind".into(), text("tcp"));
-            table.insert("address".into(), text(address.to_string()));
+            put(&mut table, &schema::health_check::KIND, text("tcp"));
+            put(
+                &mut table,
+                &schema::health_check::ADDRESS,
+                text(address.to_string()),
+            );
         }
         Probe::Http {
             url,
             expected_status,
             body_contains,
         } => {
-            table.insert("kind".into(), text("http"));
-            table.insert("url".into(), text(url));
+            put(&mut table, &schema::health_check::KIND, text("http"));
+            put(&mut table, &schema::health_check::URL, text(url));
             if !expected_status.is_empty() {
                 let statuses = expected_status
                     .iter()
                     .map(|&status| Value::Integer(i64::from(status)))
                     .collect();
-                table.insert("expected_status".into(), Value::Array(statuses));
+                put(
+                    &mut table,
+                    &schema::health_check::EXPECTED_STATUS,
+                    Value::Array(statuses),
+                );
             }
             if let Some(body) = body_contains {
-                table.insert("body_contains".into(), text(body));
+                put(&mut table, &schema::health_check::BODY_CONTAINS, text(body));
             }
         }
         Probe::Grpc { address, service } => {
-            table.insert("kind".into(), text("grpc"));
-            table.insert("address".into(), text(address.to_string()));
+            put(&mut table, &schema::health_check::KIND, text("grpc"));
+            put(
+                &mut table,
+                &schema::health_check::ADDRESS,
+                text(address.to_string()),
+            );
             if let Some(service) = service {
-                table.insert("service".into(), text(service));
+                put(&mut table, &schema::health_check::SERVICE, text(service));
             }
         }
         Probe::Interface { name } => {
-            table.insert("kind".into(), text("interface"));
-            table.insert("interface".into(), text(name));
+            put(&mut table, &schema::health_check::KIND, text("interface"));
+            put(&mut table, &schema::health_check::INTERFACE, text(name));
         }
         Probe::File { path: file } => {
-            table.insert("kind".into(), text("file"));
-            table.insert("path".into(), path(file));
+            put(&mut table, &schema::health_check::KIND, text("file"));
+            put(&mut table, &schema::health_check::PATH, path(file));
         }
     }
-    table.insert("interval".into(), duration(check.interval));
-    table.insert("timeout".into(), duration(check.timeout));
-    table.insert("rise".into(), Value::Integer(check.rise.into()));
-    table.insert("fall".into(), Value::Integer(check.fall.into()));
-    table.insert("weight".into(), Value::Integer(check.weight.into()));
+    put(
+        &mut table,
+        &schema::health_check::INTERVAL,
+        duration(check.interval),
+    );
+    put(
+        &mut table,
+        &schema::health_check::TIMEOUT,
+        duration(check.timeout),
+    );
+    put(
+        &mut table,
+        &schema::health_check::RISE,
+        Value::Integer(check.rise.into()),
+    );
+    put(
+        &mut table,
+        &schema::health_check::FALL,
+        Value::Integer(check.fall.into()),
+    );
+    put(
+        &mut table,
+        &schema::health_check::WEIGHT,
+        Value::Integer(check.weight.into()),
+    );
     if check.init_fail {
-        table.insert("init_fail".into(), Value::Boolean(true));
+        put(
+            &mut table,
+            &schema::health_check::INIT_FAIL,
+            Value::Boolean(true),
+        );
     }
     table
 }
 
 fn notify(settings: &NotifySettings) -> Table {
+    use schema::notify as field;
     let arguments = &settings.arguments;
     let programs = [
-        ("on_master", &settings.on_master, &arguments.on_master),
-        ("on_backup", &settings.on_backup, &arguments.on_backup),
-        ("on_fault", &settings.on_fault, &arguments.on_fault),
-        ("on_stop", &settings.on_stop, &arguments.on_stop),
-        ("on_change", &settings.on_change, &arguments.on_change),
+        (
+            field::ON_MASTER.key,
+            &settings.on_master,
+            &arguments.on_master,
+        ),
+        (
+            field::ON_BACKUP.key,
+            &settings.on_backup,
+            &arguments.on_backup,
+        ),
+        (field::ON_FAULT.key, &settings.on_fault, &arguments.on_fault),
+        (field::ON_STOP.key, &settings.on_stop, &arguments.on_stop),
+        (
+            field::ON_CHANGE.key,
+            &settings.on_change,
+            &arguments.on_change,
+        ),
     ];
     let mut table: Table = programs
         .into_iter()
@@ -412,10 +660,10 @@ fn notify(settings: &NotifySettings) -> Table {
         })
         .collect();
     if let Some(fifo) = &settings.fifo {
-        table.insert("fifo".into(), path(fifo));
+        put(&mut table, &schema::notify::FIFO, path(fifo));
     }
     if let Some(name) = &settings.name {
-        table.insert("name".into(), text(name));
+        put(&mut table, &schema::notify::NAME, text(name));
     }
     table
 }

@@ -231,6 +231,12 @@ pub struct InstanceSettings {
     pub strict_mode: bool,
     /// The checksum form of VRRPv3 adverts over IPv4.
     pub checksum: V3Ipv4Checksum,
+    /// Whether the instance ignores its interface's link going down instead of going to
+    /// Fault (keepalived's `dont_track_primary`).
+    pub dont_track_primary: bool,
+    /// Whether a master that hears a lower priority keeps quiet instead of answering with
+    /// an advert at once (keepalived's `lower_prio_no_advert`; strict mode implies it).
+    pub lower_prio_no_advert: bool,
     /// Gratuitous ARP / unsolicited neighbour advertisement after becoming master.
     pub garp: GarpSettings,
     /// Checks that adjust the priority or put the instance in Fault, sorted by name.
@@ -296,6 +302,9 @@ pub struct UnicastSettings {
     pub source: Option<IpAddr>,
     /// Where adverts are sent, at least one.
     pub peers: Vec<IpAddr>,
+    /// Whether adverts are taken only from [`Self::peers`] (keepalived's
+    /// `check_unicast_src`); otherwise from any source, as keepalived does by default.
+    pub check_source: bool,
 }
 
 /// Whether a higher-priority backup takes over from a live lower-priority master.

@@ -1,44 +1,9 @@
 //! Help for a key the schema does not know: the key meant, when it is close to a known one or
-//! is the keepalived name of one.
-
-/// keepalived names people carry over, with what to write instead.
-const KEEPALIVED_NAMES: &[(&str, &str)] = &[
-    ("virtual_router_id", "this is `vrid` here"),
-    ("advert_int", "this is `advert_interval` here"),
-    ("virtual_ipaddress", "this is `virtual_addresses` here"),
-    (
-        "virtual_ipaddress_excluded",
-        "this is `excluded_addresses` here",
-    ),
-    ("unicast_src_ip", "this is `unicast_src` here"),
-    ("unicast_peer", "this is `unicast_peers` here"),
-    ("nopreempt", "write `preempt = false`"),
-    (
-        "auth_type",
-        "write `authentication = { type = \"pass\", password = \"...\" }`",
-    ),
-    (
-        "auth_pass",
-        "write `authentication = { type = \"pass\", password = \"...\" }`",
-    ),
-    (
-        "track_script",
-        "checks are listed under `health_checks` here",
-    ),
-    ("notify_master", "this is `notify.on_master` here"),
-    ("notify_backup", "this is `notify.on_backup` here"),
-    ("notify_fault", "this is `notify.on_fault` here"),
-    ("notify_stop", "this is `notify.on_stop` here"),
-    (
-        "state",
-        "keepalived's `state` has no equivalent: every instance starts as backup and the \
-         highest priority takes over (priority 255 starts as master at once)",
-    ),
-];
+//! is the keepalived name of one (from the field table, [`super::schema`]).
 
 /// The message for an unknown `key` in a table whose keys are `known`.
 pub(super) fn unknown_key_message(key: &str, known: &[&str]) -> String {
-    if let Some((_, advice)) = KEEPALIVED_NAMES.iter().find(|(name, _)| *name == key) {
+    if let Some(advice) = super::schema::keepalived_advice(key) {
         return format!("unknown key; {advice}");
     }
     match closest(key, known) {

@@ -12,6 +12,7 @@ use super::duration::seconds_text;
 use super::error::FieldPath;
 use super::fields::Findings;
 use super::model::{ApiFile, FileConfig, Given, InstanceFile, Located, SyncGroupFile};
+use super::schema;
 use super::settings::{
     ApiSettings, Config, Family, InstanceSettings, Preempt, SyncGroupSettings, TcpListenerSettings,
     TcpSecurity, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
@@ -63,7 +64,7 @@ fn validate_api(api: ApiFile, findings: &mut Findings) -> Option<ApiSettings> {
         (Given::Absent, Given::Absent) => None,
         (Given::Absent, _) => {
             findings.add(
-                &api.path.key("tls"),
+                &api.path.key(schema::api::TLS.key),
                 "TLS applies to the TCP listener, but there is none; set api.tcp_address \
                  (the Unix socket needs no TLS)",
             );
@@ -79,7 +80,7 @@ fn validate_api(api: ApiFile, findings: &mut Findings) -> Option<ApiSettings> {
         }),
         (Given::Valid(_), Given::Absent) => {
             findings.add(
-                &api.path.key("tcp_address"),
+                &api.path.key(schema::api::TCP_ADDRESS.key),
                 "a TCP listener needs TLS (api.tls with cert and key) or \
                  allow_plaintext = true; without TLS, tokens and commands cross the network \
                  in clear",
@@ -110,7 +111,10 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         (Some(version), &Given::Valid(interval)) => {
             let checked = advert_interval(version, interval);
             if let Err(message) = &checked {
-                findings.add(&path.key("advert_interval"), message.clone());
+                findings.add(
+                    &path.key(schema::instance::ADVERT_INTERVAL.key),
+                    message.clone(),
+                );
             }
             checked.ok()
         }
@@ -125,7 +129,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
 
     // keepalived refuses a VRRPv3 instance without addresses and runs a VRRPv2 one (for
     // setups that move addresses from notify programs); so does this.
-    let addresses_path = path.key("virtual_addresses");
+    let addresses_path = path.key(schema::instance::VIRTUAL_ADDRESSES.key);
     let missing = match &instance.virtual_addresses {
         Given::Absent => Some("missing"),
         // Empty as written, not emptied by addresses already reported.
@@ -148,7 +152,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
 
     if let (Some(Version::V2), Some(Family::Ipv6)) = (version, family) {
         findings.add(
-            &path.key("version"),
+            &path.key(schema::instance::VERSION.key),
             "VRRPv2 is IPv4-only (RFC 3768), but the virtual addresses are IPv6; use version = 3",
         );
     }
@@ -161,21 +165,21 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
              keepalived defaults to VRRPv2 for IPv4, so to keep talking to a keepalived peer \
              that uses auth_type PASS, set version = 2"
         };
-        findings.add(&path.key("authentication"), message);
+        findings.add(&path.key(schema::instance::AUTHENTICATION.key), message);
     }
 
     let preempt_on = instance.preempt.or(true);
     if preempt_on == Some(false) {
         if instance.preempt_delay.is_given() {
             findings.add(
-                &path.key("preempt_delay"),
+                &path.key(schema::instance::PREEMPT_DELAY.key),
                 "a delay before preempting means nothing with preempt = false; remove one of \
                  the two (keepalived refuses preempt_delay with nopreempt too)",
             );
         }
         if is_owner {
             findings.add(
-                &path.key("preempt"),
+                &path.key(schema::instance::PREEMPT.key),
                 "the address owner (priority 255) always takes over at once (RFC 9568 §6.4.1), \
                  so preempt = false cannot hold; remove it or lower the priority",
             );
@@ -194,7 +198,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         && (version == Some(Version::V2) || family == Some(Family::Ipv6))
     {
         findings.add(
-            &path.key("checksum"),
+            &path.key(schema::instance::CHECKSUM.key),
             "the checksum form is a choice only for VRRPv3 over IPv4 (VRRPv2 has one form and \
              the kernel computes the IPv6 one); remove it",
         );
@@ -217,7 +221,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
                 && !label.starts_with(device)
             {
                 findings.add(
-                    &located.path.key("label"),
+                    &located.path.key(schema::address::LABEL.key),
                     format!(
                         "\"{label}\" must begin with the name of the interface the address is \
                          on, \"{device}\", as `ip address add` requires"
@@ -231,7 +235,10 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         for check in &instance.health_checks {
             if check.weight != 0 {
                 findings.add(
-                    &path.key("health_checks").key(&check.name).key("weight"),
+                    &path
+                        .key(schema::instance::HEALTH_CHECKS.key)
+                        .key(&check.name)
+                        .key(schema::health_check::WEIGHT.key),
                     "the address owner's priority (255) never changes; use weight = 0 (Fault \
                      while failing) or a priority below 255",
                 );
@@ -257,6 +264,8 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         accept_mode: instance.accept_mode.or(!strict_mode? || is_owner)?,
         strict_mode: strict_mode?,
         checksum: instance.checksum.or(V3Ipv4Checksum::Rfc)?,
+        dont_track_primary: instance.dont_track_primary.or(false)?,
+        lower_prio_no_advert: instance.lower_prio_no_advert.or(false)?,
         garp: instance.garp,
         health_checks: instance.health_checks,
         notify: instance.notify,
@@ -289,21 +298,21 @@ fn check_strict_mode(
     // The VRRPv3 rule already reports a missing list; strict mode extends it to VRRPv2.
     if no_addresses && version == Some(Version::V2) {
         findings.add(
-            &path.key("virtual_addresses"),
+            &path.key(schema::instance::VIRTUAL_ADDRESSES.key),
             "strict mode needs at least one virtual address (keepalived refuses an instance \
              without in strict mode)",
         );
     }
     if instance.unicast_peers.is_given() {
         findings.add(
-            &path.key("unicast_peers"),
+            &path.key(schema::instance::UNICAST_PEERS.key),
             "strict mode advertises to the VRRP multicast group only (keepalived refuses \
              unicast peers in strict mode); remove the peers or strict_mode",
         );
     }
     if instance.auth.is_given() {
         findings.add(
-            &path.key("authentication"),
+            &path.key(schema::instance::AUTHENTICATION.key),
             "strict mode has no authentication (RFC 3768 removed it; keepalived ignores it in \
              strict mode); remove it",
         );
@@ -312,14 +321,14 @@ fn check_strict_mode(
         && !delay.is_zero()
     {
         findings.add(
-            &path.key("preempt_delay"),
+            &path.key(schema::instance::PREEMPT_DELAY.key),
             "strict mode preempts at once (keepalived resets preempt_delay in strict mode); \
              remove it",
         );
     }
     if instance.accept_mode == Given::Valid(true) && version == Some(Version::V2) && !is_owner {
         findings.add(
-            &path.key("accept_mode"),
+            &path.key(schema::instance::ACCEPT_MODE.key),
             "accept mode for a VRRPv2 router that does not own the addresses breaks RFC 3768 \
              (keepalived resets it in strict mode); remove it, use version = 3, or priority 255",
         );
@@ -362,7 +371,7 @@ fn check_sync_groups(
         }
         if group.instances.len() < 2 {
             findings.add(
-                &group.path.key("instances"),
+                &group.path.key(schema::sync_group::INSTANCES.key),
                 "a sync group needs at least two instances to keep together",
             );
         }
@@ -384,7 +393,7 @@ fn check_email_alerts(instances: &[InstanceFile], configured: bool, findings: &m
     for instance in instances {
         if instance.email_alerts == Given::Valid(true) {
             findings.add(
-                &instance.path.key("email_alerts"),
+                &instance.path.key(schema::instance::EMAIL_ALERTS.key),
                 "alerts need a mail server and addresses: add [email_alerts] with \
                  smtp_server, from and to",
             );
@@ -494,13 +503,16 @@ fn check_unicast(
     if let (Given::Valid(source), Some(family)) = (&instance.unicast_src, family)
         && Family::of(*source) != family
     {
-        findings.add(&path.key("unicast_src"), mismatch(*source, family));
+        findings.add(
+            &path.key(schema::instance::UNICAST_SRC.key),
+            mismatch(*source, family),
+        );
     }
     let peers = match &instance.unicast_peers {
         Given::Absent => {
             if instance.unicast_src.is_given() {
                 findings.add(
-                    &path.key("unicast_src"),
+                    &path.key(schema::instance::UNICAST_SRC.key),
                     "unicast_src without unicast_peers means nothing (keepalived before 2.2.4 \
                      silently fell back to multicast); list the peers or remove it",
                 );
@@ -512,7 +524,7 @@ fn check_unicast(
     };
     if peers.is_empty() {
         findings.add(
-            &path.key("unicast_peers"),
+            &path.key(schema::instance::UNICAST_PEERS.key),
             "is empty; list the peers, or remove the key to use multicast",
         );
     }
@@ -542,6 +554,7 @@ fn check_unicast(
     Some(Some(UnicastSettings {
         source: instance.unicast_src.optional()?,
         peers: values(peers),
+        check_source: instance.check_unicast_src.or(true)?,
     }))
 }
 
@@ -565,7 +578,7 @@ fn check_across_instances(instances: &[InstanceFile], findings: &mut Findings) {
             let family = Family::of(first.value.address);
             match vrid_users.get(&(interface.as_str(), family, *vrid)) {
                 Some(other) => findings.add(
-                    &instance.path.key("vrid"),
+                    &instance.path.key(schema::instance::VRID.key),
                     format!(
                         "VRID {vrid} is already used on {interface} for {family} by instance \
                          `{other}`; each virtual router on a link needs its own VRID"

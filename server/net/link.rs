@@ -15,7 +15,6 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::sys::{AsyncSocket, SocketAddr};
 
 use super::addresses::{address_flags, message_address, netlink_errno};
-use super::routes::PROTOCOL_KEEPALIVED;
 use super::{NetError, Netlink, RemovedRoute, RemovedRule};
 
 /// What the daemon needs to know about one interface, read once from the kernel.
@@ -184,15 +183,17 @@ pub struct LinkEvents {
     /// The last operational state reported per interface index, so that a netlink message
     /// about an unrelated change (MTU, statistics, a new address) does not repeat it.
     operational: HashMap<u32, bool>,
+    /// The route protocols (`RTPROT_*`) whose deleted routes and rules are reported.
+    tracked_protocols: Vec<u8>,
 }
 
 impl LinkEvents {
     /// Subscribes to the Link, Ipv4Ifaddr and Ipv6Ifaddr groups, and to the route and rule
-    /// groups for deletions of tracked virtual routes and rules; the driver task runs on the
-    /// current tokio runtime until this value is dropped. Route messages of other protocols
-    /// are dropped here on their header's protocol byte, as keepalived's
+    /// groups for deletions of routes and rules of `tracked_protocols`; the driver task runs
+    /// on the current tokio runtime until this value is dropped. Route messages of other
+    /// protocols are dropped here on their header's protocol byte, as keepalived's
     /// `netlink_route_filter()` drops them (`keepalived/core/keepalived_netlink.c`).
-    pub fn subscribe() -> Result<Self, NetError> {
+    pub fn subscribe(tracked_protocols: &[u8]) -> Result<Self, NetError> {
         const PURPOSE: &str = "link and address events";
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| NetError::NoRuntime { purpose: PURPOSE })?;
@@ -220,6 +221,7 @@ impl LinkEvents {
         Ok(Self {
             messages,
             operational: HashMap::new(),
+            tracked_protocols: tracked_protocols.to_vec(),
         })
     }
 
@@ -242,11 +244,11 @@ impl LinkEvents {
                 RouteNetlinkMessage::DelAddress(address) => message_address(&address)
                     .map(|removed| LinkEvent::AddressRemoved(address.header.index, removed)),
                 RouteNetlinkMessage::DelRoute(route) => {
-                    RemovedRoute::from_message(&route, &[PROTOCOL_KEEPALIVED])
+                    RemovedRoute::from_message(&route, &self.tracked_protocols)
                         .map(LinkEvent::RouteRemoved)
                 }
                 RouteNetlinkMessage::DelRule(rule) => {
-                    RemovedRule::from_message(&rule, &[PROTOCOL_KEEPALIVED])
+                    RemovedRule::from_message(&rule, &self.tracked_protocols)
                         .map(LinkEvent::RuleRemoved)
                 }
                 _ => None,
@@ -291,6 +293,7 @@ mod tests {
         let mut events = LinkEvents {
             messages,
             operational: HashMap::new(),
+            tracked_protocols: Vec::new(),
         };
         let overrun = NetlinkMessage::new(
             rtnetlink::packet_core::NetlinkHeader::default(),

@@ -26,10 +26,6 @@ use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use super::addresses::netlink_errno;
 use super::{Family, Netlink};
 
-/// The protocol number keepalived marks its routes and rules with (`RTPROT_KEEPALIVED`, 18,
-/// in the kernel's `include/uapi/linux/rtnetlink.h`); every tracked route and rule carries it.
-pub const PROTOCOL_KEEPALIVED: u8 = 18;
-
 /// An address and a prefix length.
 pub type Prefix = (IpAddr, u8);
 
@@ -494,6 +490,8 @@ impl RemovedRule {
 
 #[cfg(test)]
 mod tests {
+    /// keepalived's route protocol (`RTPROT_KEEPALIVED`), the one the daemon tracks.
+    const PROTOCOL_KEEPALIVED: u8 = 18;
     use super::*;
 
     fn rule(table: u32) -> RuleEntry {

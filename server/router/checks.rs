@@ -569,11 +569,13 @@ pub async fn apply_checks(
         if !instances.contains(driver.name()) {
             continue;
         }
-        let link_up = router
-            .io
-            .interfaces
-            .get(&driver.settings().interface)
-            .is_none_or(|interface| !router.links_down.contains(&interface.index));
+        // keepalived's `dont_track_primary`: the instance's own link going down is no fault.
+        let link_up = driver.settings().dont_track_primary
+            || router
+                .io
+                .interfaces
+                .get(&driver.settings().interface)
+                .is_none_or(|interface| !router.links_down.contains(&interface.index));
         let tracked = checks.tracked_for(driver.name());
         if let Err(error) = router
             .node

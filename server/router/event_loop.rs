@@ -277,6 +277,8 @@ impl Router {
         })?;
         let (index, running, name) = (interface.index, interface.running, interface.name.clone());
         let settings_name = settings.name.clone();
+        // keepalived's `dont_track_primary`: the instance's own link being down is no fault.
+        let tracks_link = !settings.dont_track_primary;
         let source_missing = matches!(
             settings::primary_address(&settings, interface),
             Err(SettingsError::NoSourceAddress { .. })
@@ -287,8 +289,10 @@ impl Router {
             self.create_driver(settings)?
         };
         let id = driver.id();
-        let command = if !running {
+        if !running {
             self.links_down.insert(index);
+        }
+        let command = if !running && tracks_link {
             Command::EnterFault(FaultCause::InterfaceDown)
         } else if source_missing {
             warn!(instance = %driver.name(), interface = %name, "no address to advertise from yet; in Fault until the interface has one");
@@ -907,7 +911,8 @@ impl Router {
         }
     }
 
-    /// Faults the instances on the interface with index `index`, whose link went down.
+    /// Faults the instances on the interface with index `index`, whose link went down,
+    /// except those that do not track it (`dont_track_primary`).
     async fn link_down(&mut self, now: Instant, index: u32) {
         self.links_down.insert(index);
         for driver in &self.drivers {
@@ -916,7 +921,7 @@ impl Router {
                 .interfaces
                 .get(&driver.settings().interface)
                 .is_some_and(|interface| interface.index == index);
-            if on_it {
+            if on_it && !driver.settings().dont_track_primary {
                 let fault = Command::EnterFault(FaultCause::InterfaceDown);
                 self.node.command(now, driver.id(), fault).ok();
             }

@@ -108,7 +108,7 @@ impl InstanceDriver {
             link: link.clone(),
             instance: settings::instance_config(&settings, primary)?,
             decode: settings::decode_options(&settings),
-            unicast_peers: settings::unicast_peers(&settings),
+            unicast_peers: settings::advert_sources(&settings),
             garp: settings.garp,
         })?;
         Ok(InstanceDriver {
@@ -420,7 +420,7 @@ impl InstanceDriver {
             self.id,
             settings::advertised_addresses(&self.settings),
             settings::decode_options(&self.settings),
-            settings::unicast_peers(&self.settings),
+            settings::advert_sources(&self.settings),
             self.settings.garp,
         ) {
             error!(instance = self.name(), %error, "addresses not changed in the protocol core");

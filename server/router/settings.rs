@@ -56,11 +56,14 @@ pub fn link(settings: &InstanceSettings) -> Link {
     }
 }
 
-/// The unicast peers `settings` talks to alone; `None`: multicast.
-pub fn unicast_peers(settings: &InstanceSettings) -> Option<Vec<IpAddr>> {
+/// The only sources adverts are taken from: the unicast peers when the instance checks
+/// them (keepalived's `check_unicast_src`); `None` takes adverts from anyone, as with
+/// multicast.
+pub fn advert_sources(settings: &InstanceSettings) -> Option<Vec<IpAddr>> {
     settings
         .unicast
         .as_ref()
+        .filter(|unicast| unicast.check_source)
         .map(|unicast| unicast.peers.clone())
 }
 
@@ -140,6 +143,11 @@ pub fn instance_config(
             Vec::new(),
         )
     };
+    // keepalived's `lower_prio_no_advert`: RFC 9568 §6.4.3's master only discards a
+    // lower-priority advert.
+    if settings.lower_prio_no_advert {
+        config.advertise_on_lower_priority = false;
+    }
     if settings.strict_mode {
         config.apply_strict_mode();
     }
@@ -181,7 +189,7 @@ pub fn checksum_form(settings: &InstanceSettings) -> V3Ipv4Checksum {
 /// Whether going from `old` to `new` needs a fresh core instance. Priority, addresses,
 /// announcements, unicast peers and the checksum form apply in place; what the core's timers
 /// and receive checks are built on (interface, VRID, version, interval, authentication,
-/// preemption, accept mode, strict mode) does not.
+/// preemption, accept mode, strict mode, the answer to a lower priority) does not.
 pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
     old.interface != new.interface
         || old.family() != new.family()
@@ -192,6 +200,7 @@ pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
         || old.preempt != new.preempt
         || old.accept_mode != new.accept_mode
         || old.strict_mode != new.strict_mode
+        || old.lower_prio_no_advert != new.lower_prio_no_advert
 }
 
 #[cfg(test)]
@@ -253,6 +262,40 @@ mod tests {
             !strict.accept_mode,
             "strict mode's default below priority 255"
         );
+    }
+
+    #[test]
+    fn lower_prio_no_advert_keeps_a_master_quiet_towards_a_lower_priority() {
+        let primary = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let quiet =
+            instance_config(&settings("lower_prio_no_advert = true"), primary).expect("valid");
+        assert!(!quiet.advertise_on_lower_priority);
+        // Only the advert: announcements and the last advert before stepping down stay.
+        assert!(quiet.announce_on_lower_priority);
+        assert!(quiet.advertise_before_stepping_down);
+        let old = settings("");
+        assert!(restart_needed(
+            &old,
+            &settings("lower_prio_no_advert = true")
+        ));
+    }
+
+    /// Unicast adverts are taken from the listed peers alone unless `check_unicast_src` is
+    /// off, which keepalived.conf files get unless they say `check_unicast_src`.
+    #[test]
+    fn advert_sources_are_the_peers_when_checked() {
+        assert_eq!(advert_sources(&settings("")), None, "multicast");
+        let peers = "unicast_peers = [\"192.0.2.2\", \"192.0.2.3\"]";
+        assert_eq!(
+            advert_sources(&settings(peers)),
+            Some(vec![
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3))
+            ])
+        );
+        let open = settings(&format!("{peers}\ncheck_unicast_src = false"));
+        assert_eq!(advert_sources(&open), None);
+        assert!(!restart_needed(&settings(peers), &open));
     }
 
     #[test]

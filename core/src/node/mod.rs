@@ -79,7 +79,8 @@ pub struct MemberConfig {
     pub instance: InstanceConfig,
     /// How its adverts are decoded.
     pub decode: DecodeOptions,
-    /// With unicast peers, adverts from anyone else are refused; `None`: multicast.
+    /// The only sources adverts are taken from (unicast peers that are checked); `None`
+    /// takes them from anyone.
     pub unicast_peers: Option<Vec<IpAddr>>,
     /// Its announcements as master.
     pub garp: GarpSettings,

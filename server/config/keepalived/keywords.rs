@@ -197,11 +197,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "unicast_fault_no_peer",
         "an instance without peers sends multicast, as keepalived does without this keyword",
     ),
-    not_yet(
-        INSTANCE,
-        "check_unicast_src",
-        "unicast adverts are taken from any source, as keepalived does without this keyword",
-    ),
+    translated(INSTANCE, "check_unicast_src"),
     ignored(
         INSTANCE,
         "old_unicast_checksum",
@@ -219,11 +215,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "vrf",
         "the instance runs in the default VRF of the interface's namespace",
     ),
-    not_yet(
-        INSTANCE,
-        "dont_track_primary",
-        "the instance's interface is tracked: its going down puts the instance in Fault",
-    ),
+    translated(INSTANCE, "dont_track_primary"),
     translated(INSTANCE, "track_interface"),
     translated(INSTANCE, "track_script"),
     translated(INSTANCE, "track_file"),
@@ -323,12 +315,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "vmac_garp_intvl",
         "announcements go out on the instance's interfaces only",
     ),
-    not_yet(
-        INSTANCE,
-        "lower_prio_no_advert",
-        "a master that hears a lower priority answers with an advert, as keepalived does \
-         without this keyword",
-    ),
+    translated(INSTANCE, "lower_prio_no_advert"),
     not_yet(
         INSTANCE,
         "higher_prio_send_advert",
@@ -484,12 +471,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "vrrp_vmac_garp_intvl",
         "announcements go out on the instances' interfaces only",
     ),
-    not_yet(
-        GLOBAL,
-        "vrrp_lower_prio_no_advert",
-        "a master that hears a lower priority answers with an advert, as keepalived does \
-         without this keyword",
-    ),
+    translated(GLOBAL, "vrrp_lower_prio_no_advert"),
     not_yet(
         GLOBAL,
         "vrrp_higher_prio_send_advert",
@@ -519,11 +501,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(GLOBAL, "nftables_ipvs_priority", LVS),
     ignored(GLOBAL, "nftables_ipvs_start_fwmark", LVS),
     ignored(GLOBAL, "nftables_counters", "no firewall rules are added"),
-    not_yet(
-        GLOBAL,
-        "vrrp_check_unicast_src",
-        "unicast adverts are taken from any source, as keepalived does without this keyword",
-    ),
+    translated(GLOBAL, "vrrp_check_unicast_src"),
     not_yet(
         GLOBAL,
         "vrrp_skip_check_adv_addr",

@@ -12,6 +12,7 @@ use toml::{Table, Value};
 use crate::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
+use super::super::schema;
 use super::super::settings::host_name;
 use super::command;
 use super::keywords::{Treatment, lookup};
@@ -142,25 +143,43 @@ pub(super) fn translate(
     let mut native = Table::new();
     let mut global = Table::new();
     if let Some(router_id) = translator.globals.router_id.take() {
-        global.insert("router_id".into(), Value::String(router_id));
+        global.insert(
+            schema::global::ROUTER_ID.key.into(),
+            Value::String(router_id),
+        );
     }
     if translator.globals.scripts_as_root {
-        global.insert("exec_checks_as_root".into(), Value::Boolean(true));
+        global.insert(
+            schema::global::EXEC_CHECKS_AS_ROOT.key.into(),
+            Value::Boolean(true),
+        );
     }
     if !global.is_empty() {
-        native.insert("global".into(), Value::Table(global));
+        native.insert(schema::top_level::GLOBAL.key.into(), Value::Table(global));
     }
     translator.email_alerts(&mut native, &mut instances);
-    native.insert("instances".into(), Value::Table(instances));
+    native.insert(
+        schema::top_level::INSTANCES.key.into(),
+        Value::Table(instances),
+    );
     let static_routing = std::mem::take(&mut translator.static_routing);
     if !static_routing.routes.is_empty() {
-        native.insert("static_routes".into(), Value::Array(static_routing.routes));
+        native.insert(
+            schema::top_level::STATIC_ROUTES.key.into(),
+            Value::Array(static_routing.routes),
+        );
     }
     if !static_routing.rules.is_empty() {
-        native.insert("static_rules".into(), Value::Array(static_routing.rules));
+        native.insert(
+            schema::top_level::STATIC_RULES.key.into(),
+            Value::Array(static_routing.rules),
+        );
     }
     if !sync_groups.is_empty() {
-        native.insert("sync_groups".into(), Value::Table(sync_groups));
+        native.insert(
+            schema::top_level::SYNC_GROUPS.key.into(),
+            Value::Table(sync_groups),
+        );
     }
     Translation {
         native,
@@ -177,6 +196,9 @@ struct Globals {
     scripts_as_root: bool,
     /// `script_user`: the user of every `vrrp_script` that names none.
     script_user: Option<(String, Origin)>,
+    /// A `script_user` naming a user or group this host does not have: keepalived then has
+    /// no default script user at all ("Error setting global script uid/gid").
+    unknown_script_user: Option<String>,
     /// `enable_script_security`: keepalived then refuses root as the fallback script user.
     script_security: bool,
     /// `vrrp_version`: the version of IPv4 instances that do not say.
@@ -201,6 +223,10 @@ struct Globals {
     smtp_alert_vrrp: Option<(bool, Origin)>,
     /// `vrrp_strict`: strict mode for every instance that does not say otherwise.
     strict: Option<Origin>,
+    /// `vrrp_check_unicast_src`: every unicast instance checks its adverts' sources.
+    check_unicast_src: Option<Origin>,
+    /// `vrrp_lower_prio_no_advert`, on or off: the default of every instance.
+    lower_prio_no_advert: Option<(bool, Origin)>,
 }
 
 /// A `vrrp_script` or `vrrp_track_file`, translated once and copied into every instance
@@ -394,16 +420,36 @@ impl Translator<'_> {
             let keyword_path = block_path.key(&child.keyword);
             let origin = Self::origin(child, &keyword_path);
             match child.keyword.as_str() {
-                "script_user" => {
-                    if let Some((_, Value::String(user))) = self.script_user(child, &keyword_path) {
-                        self.globals.script_user = Some((user, origin));
+                "script_user" => match unknown_account(&child.arguments) {
+                    Some(missing) => {
+                        self.warn(
+                            child,
+                            &keyword_path,
+                            format!(
+                                "{missing}, so keepalived has no default script user: it \
+                                 removes every vrrp_script without a `user` and ignores every \
+                                 notify program without one, as here"
+                            ),
+                        );
+                        self.globals.unknown_script_user = Some(missing);
                     }
-                }
+                    None => {
+                        if let Some((_, Value::String(user))) =
+                            self.script_user(child, &keyword_path)
+                        {
+                            self.globals.script_user = Some((user, origin));
+                        }
+                    }
+                },
                 "router_id" => {
                     if let Some(router_id) = self.one_argument(child, &keyword_path) {
                         self.globals.router_id = Some(router_id.to_owned());
-                        self.origins
-                            .insert(FieldPath::root().key("global").key("router_id"), origin);
+                        self.origins.insert(
+                            FieldPath::root()
+                                .key(schema::top_level::GLOBAL.key)
+                                .key(schema::global::ROUTER_ID.key),
+                            origin,
+                        );
                     }
                 }
                 "vrrp_version" => {
@@ -489,6 +535,16 @@ impl Translator<'_> {
                         self.globals.strict = Some(Self::origin(child, &keyword_path));
                     }
                 }
+                "vrrp_check_unicast_src" => {
+                    if self.flag(child, &keyword_path) {
+                        self.globals.check_unicast_src = Some(origin);
+                    }
+                }
+                "vrrp_lower_prio_no_advert" => {
+                    if let Some(quiet) = self.boolean_flag(child, &keyword_path) {
+                        self.globals.lower_prio_no_advert = Some((quiet, origin));
+                    }
+                }
                 "enable_script_security" => {
                     self.globals.script_security = true;
                     self.not_translated(child, &keyword_path, "global_defs");
@@ -499,18 +555,27 @@ impl Translator<'_> {
     }
 
     /// Why keepalived has no user to run a script or notify program that names none, if it
-    /// has none: with `enable_script_security`, no `script_user` and no user
-    /// `keepalived_script`, it refuses to fall back to root (`set_default_script_user()` in
-    /// `lib/notify.c`; keepalived 2.2.7 logs "Unable to set default user for vrrp script"
-    /// and "Failed to set default user for notify script").
-    fn no_default_script_user(&self) -> Option<&'static str> {
+    /// has none (`set_default_script_user()` in `lib/notify.c`; keepalived 2.2.7 logs
+    /// "Unable to set default user for vrrp script" and "Failed to set default user for
+    /// notify script"):
+    /// - global_defs's `script_user` names a user or group this host does not have;
+    /// - `enable_script_security`, no `script_user` and no user `keepalived_script`: it
+    ///   refuses to fall back to root.
+    fn no_default_script_user(&self) -> Option<String> {
+        if let Some(missing) = &self.globals.unknown_script_user {
+            return Some(format!(
+                "global_defs's `script_user` cannot be used ({missing}), so keepalived has no \
+                 user to run it as"
+            ));
+        }
         let refused = self.globals.script_security
             && self.globals.script_user.is_none()
             && !user_exists(DEFAULT_SCRIPT_USER);
-        refused.then_some(
+        refused.then(|| {
             "`enable_script_security` is set, global_defs has no `script_user` and there is no \
-             user keepalived_script here, so keepalived has no user to run it as",
-        )
+             user keepalived_script here, so keepalived has no user to run it as"
+                .to_owned()
+        })
     }
 
     /// `vrrp_mcast_group4/6` and `mcast_dst_ip`: harmless when they name the standard group.
@@ -552,16 +617,17 @@ impl Translator<'_> {
             origins: BTreeMap::new(),
             has_error: false,
         };
-        definition
-            .fields
-            .insert("kind".into(), Value::String("exec".into()));
+        definition.fields.insert(
+            schema::health_check::KIND.key.into(),
+            Value::String("exec".into()),
+        );
         for child in self.block(node, &keyword_path) {
             let child_path = keyword_path.key(&child.keyword);
             let errors_before = self.error_count();
             let native_key = match child.keyword.as_str() {
                 "script" => self
                     .script_command(child, &child_path)
-                    .map(|words| ("command", Value::Array(words))),
+                    .map(|words| (schema::health_check::COMMAND.key, Value::Array(words))),
                 "interval" | "timeout" => self
                     .one_argument(child, &child_path)
                     .map(|text| (child.keyword.as_str(), Value::String(text.to_owned()))),
@@ -570,10 +636,26 @@ impl Translator<'_> {
                     .map(|text| (child.keyword.as_str(), number_or_text(text))),
                 "weight" => self
                     .weight(child, &child_path, &child.arguments)
-                    .map(|weight| ("weight", weight)),
-                "user" => self.script_user(child, &child_path),
+                    .map(|weight| (schema::health_check::WEIGHT.key, weight)),
+                "user" => match unknown_account(&child.arguments) {
+                    Some(missing) => {
+                        // keepalived: "Unable to set uid/gid for script"; the script is
+                        // removed, and its trackers go on without it.
+                        self.warn(
+                            child,
+                            &child_path,
+                            format!(
+                                "the script is removed, as keepalived removes it: {missing}; \
+                                 the instances that track it run without it"
+                            ),
+                        );
+                        definition.has_error = true;
+                        None
+                    }
+                    None => self.script_user(child, &child_path),
+                },
                 "init_fail" if child.arguments.is_empty() && child.block.is_none() => {
-                    Some(("init_fail", Value::Boolean(true)))
+                    Some((schema::health_check::INIT_FAIL.key, Value::Boolean(true)))
                 }
                 "init_fail" => {
                     self.error(child, &child_path, "`init_fail` takes no value");
@@ -589,7 +671,11 @@ impl Translator<'_> {
             }
             definition.has_error |= self.error_count() > errors_before;
         }
-        if !definition.fields.contains_key("command") && !definition.has_error {
+        if !definition
+            .fields
+            .contains_key(schema::health_check::COMMAND.key)
+            && !definition.has_error
+        {
             // keepalived: "No script set for vrrp_script - removing"; its trackers then
             // find nothing and go on without it.
             self.warn(
@@ -600,7 +686,9 @@ impl Translator<'_> {
             );
             definition.has_error = true;
         }
-        if !definition.fields.contains_key("user")
+        if !definition
+            .fields
+            .contains_key(schema::health_check::USER.key)
             && !definition.has_error
             && let Some(reason) = self.no_default_script_user()
         {
@@ -609,26 +697,38 @@ impl Translator<'_> {
                 &keyword_path,
                 format!(
                     "removed, as keepalived removes it: {reason}; the instances that track it \
-                     run without it (give it a `user`, or global_defs a `script_user`)"
+                     run without it (give it a `user`, or global_defs a `script_user` that exists)"
                 ),
             );
             definition.has_error = true;
         }
-        if !definition.fields.contains_key("user")
+        if !definition
+            .fields
+            .contains_key(schema::health_check::USER.key)
             && !definition.has_error
             && let Some((user, origin)) = self.globals.script_user.clone()
         {
-            definition.set("user", Value::String(user), origin);
+            definition.set(schema::health_check::USER.key, Value::String(user), origin);
         }
-        if !definition.fields.contains_key("user")
+        if !definition
+            .fields
+            .contains_key(schema::health_check::USER.key)
             && !definition.has_error
             && user_exists(DEFAULT_SCRIPT_USER)
         {
             // keepalived's script user when global_defs names none, where it exists.
             let origin = Self::origin(node, &keyword_path);
-            definition.set("user", Value::String(DEFAULT_SCRIPT_USER.into()), origin);
+            definition.set(
+                schema::health_check::USER.key,
+                Value::String(DEFAULT_SCRIPT_USER.into()),
+                origin,
+            );
         }
-        if !definition.fields.contains_key("user") && !definition.has_error {
+        if !definition
+            .fields
+            .contains_key(schema::health_check::USER.key)
+            && !definition.has_error
+        {
             // keepalived runs a script without `user` (and without `script_user`) as root; so
             // does the translation, but only because it says so out loud.
             self.globals.scripts_as_root = true;
@@ -650,7 +750,7 @@ impl Translator<'_> {
         keyword_path: &FieldPath,
     ) -> Option<(&'static str, Value)> {
         match node.arguments.as_slice() {
-            [user] => Some(("user", Value::String(user.clone()))),
+            [user] => Some((schema::health_check::USER.key, Value::String(user.clone()))),
             [user, group] => {
                 self.warn(
                     node,
@@ -660,7 +760,7 @@ impl Translator<'_> {
                          as keepalived runs it"
                     ),
                 );
-                Some(("user", Value::String(user.clone())))
+                Some((schema::health_check::USER.key, Value::String(user.clone())))
             }
             _ => {
                 self.error(node, keyword_path, "`user` takes a user name");
@@ -679,21 +779,27 @@ impl Translator<'_> {
             origins: BTreeMap::new(),
             has_error: false,
         };
+        definition.fields.insert(
+            schema::health_check::KIND.key.into(),
+            Value::String("file".into()),
+        );
+        // keepalived's default weight for a tracked file: the value read is added as is.
         definition
             .fields
-            .insert("kind".into(), Value::String("file".into()));
-        // keepalived's default weight for a tracked file: the value read is added as is.
-        definition.fields.insert("weight".into(), Value::Integer(1));
+            .insert(schema::health_check::WEIGHT.key.into(), Value::Integer(1));
         for child in self.block(node, &keyword_path) {
             let child_path = keyword_path.key(&child.keyword);
             let errors_before = self.error_count();
             let native_key = match child.keyword.as_str() {
-                "file" => self
-                    .one_argument(child, &child_path)
-                    .map(|path| ("path", Value::String(path.to_owned()))),
+                "file" => self.one_argument(child, &child_path).map(|path| {
+                    (
+                        schema::health_check::PATH.key,
+                        Value::String(path.to_owned()),
+                    )
+                }),
                 "weight" => self
                     .weight(child, &child_path, &child.arguments)
-                    .map(|weight| ("weight", weight)),
+                    .map(|weight| (schema::health_check::WEIGHT.key, weight)),
                 _ => {
                     self.not_translated(child, &child_path, "vrrp_track_file");
                     None
@@ -868,7 +974,9 @@ impl Translator<'_> {
             );
             return;
         }
-        let path = FieldPath::root().key("instances").key(&native);
+        let path = FieldPath::root()
+            .key(schema::top_level::INSTANCES.key)
+            .key(&native);
         self.origins
             .insert(path.clone(), Self::origin(node, &keyword_path));
         let mut instance = InstanceTranslation {
@@ -883,7 +991,7 @@ impl Translator<'_> {
             self.tracks(
                 &track,
                 &group_path.key(&track.keyword),
-                &path.key("health_checks"),
+                &path.key(schema::instance::HEALTH_CHECKS.key),
                 &mut instance,
                 Tracker::SyncGroup,
             );
@@ -922,21 +1030,17 @@ impl Translator<'_> {
                 let Some(text) = self.one_argument(child, &keyword_path) else {
                     return;
                 };
-                let (key, value) = match child.keyword.as_str() {
-                    "interface" => ("interface", Value::String(text.to_owned())),
-                    "virtual_router_id" => ("vrid", number_or_text(text)),
-                    "priority" => {
-                        instance.priority = text.parse().ok();
-                        ("priority", number_or_text(text))
-                    }
-                    "advert_int" => {
-                        instance.advert_int = Some((child.clone(), text.to_owned()));
-                        ("advert_interval", Value::String(text.to_owned()))
-                    }
-                    "version" => ("version", number_or_text(text)),
-                    _ => ("preempt_delay", Value::String(text.to_owned())),
+                let field = instance_field(&child.keyword);
+                let value = match field.kind {
+                    schema::Kind::Integer | schema::Kind::Choice(_) => number_or_text(text),
+                    _ => Value::String(text.to_owned()),
                 };
-                self.set(&mut instance.table, path, key, value, origin);
+                match child.keyword.as_str() {
+                    "priority" => instance.priority = text.parse().ok(),
+                    "advert_int" => instance.advert_int = Some((child.clone(), text.to_owned())),
+                    _ => {}
+                }
+                self.set(&mut instance.table, path, field.key, value, origin);
             }
             "mcast_src_ip" | "unicast_src_ip" => {
                 if let Some(text) = self.one_argument(child, &keyword_path) {
@@ -959,7 +1063,8 @@ impl Translator<'_> {
                         continue;
                     }
                     self.origins.insert(
-                        path.key("unicast_peers").index(peers.len()),
+                        path.key(schema::instance::UNICAST_PEERS.key)
+                            .index(peers.len()),
                         Self::origin(peer, &peer_path),
                     );
                     let address = self.bare_address(peer, &peer_path, &peer.keyword);
@@ -969,14 +1074,18 @@ impl Translator<'_> {
                 self.set(
                     &mut instance.table,
                     path,
-                    "unicast_peers",
+                    schema::instance::UNICAST_PEERS.key,
                     Value::Array(peers),
                     origin,
                 );
             }
             "authentication" => {
                 let errors_before = self.error_count();
-                let auth = self.authentication(child, &keyword_path, &path.key("authentication"));
+                let auth = self.authentication(
+                    child,
+                    &keyword_path,
+                    &path.key(schema::instance::AUTHENTICATION.key),
+                );
                 // A block left out (AH, an unknown type, no type) gives no native
                 // authentication, as keepalived runs such an instance without.
                 let Some(auth) = auth else {
@@ -989,23 +1098,21 @@ impl Translator<'_> {
                 self.set(
                     &mut instance.table,
                     path,
-                    "authentication",
+                    schema::instance::AUTHENTICATION.key,
                     Value::Table(auth),
                     origin,
                 );
             }
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
-                let key = if child.keyword == "virtual_ipaddress" {
-                    "virtual_addresses"
-                } else {
-                    "excluded_addresses"
-                };
+                let key = instance_field(&child.keyword).key;
                 let addresses = self.addresses(child, &keyword_path, &path.key(key));
-                if key == "virtual_addresses" {
+                if key == schema::instance::VIRTUAL_ADDRESSES.key {
                     instance.family_is_ipv6 = addresses.first().and_then(|first| {
                         let text = match first {
                             Value::String(text) => Some(text.as_str()),
-                            Value::Table(table) => table.get("address").and_then(Value::as_str),
+                            Value::Table(table) => table
+                                .get(schema::address::ADDRESS.key)
+                                .and_then(Value::as_str),
                             _ => None,
                         }?;
                         let address = text.split('/').next()?.parse::<IpAddr>().ok()?;
@@ -1031,7 +1138,7 @@ impl Translator<'_> {
                     self.set(
                         &mut instance.table,
                         path,
-                        "accept_mode",
+                        schema::instance::ACCEPT_MODE.key,
                         Value::Boolean(accept),
                         origin,
                     );
@@ -1045,14 +1152,15 @@ impl Translator<'_> {
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 if let Some((key, program)) = self.notify_program(child, &keyword_path) {
-                    self.origins.insert(path.key("notify").key(key), origin);
+                    self.origins
+                        .insert(path.key(schema::instance::NOTIFY.key).key(key), origin);
                     instance.notify.insert(key.to_owned(), program);
                 }
             }
             "track_script" | "track_file" | "track_interface" => self.tracks(
                 child,
                 &keyword_path,
-                &path.key("health_checks"),
+                &path.key(schema::instance::HEALTH_CHECKS.key),
                 instance,
                 Tracker::Instance,
             ),
@@ -1061,10 +1169,32 @@ impl Translator<'_> {
                     self.set(
                         &mut instance.table,
                         path,
-                        "email_alerts",
+                        schema::instance::EMAIL_ALERTS.key,
                         Value::Boolean(enabled),
                         origin,
                     );
+                }
+            }
+            "dont_track_primary" => {
+                if self.flag(child, &keyword_path) {
+                    self.set(
+                        &mut instance.table,
+                        path,
+                        schema::instance::DONT_TRACK_PRIMARY.key,
+                        Value::Boolean(true),
+                        origin,
+                    );
+                }
+            }
+            "check_unicast_src" => {
+                if self.flag(child, &keyword_path) {
+                    instance.check_unicast_src = Some(origin);
+                }
+            }
+            "lower_prio_no_advert" => {
+                // An optional on/off, which wins over vrrp_lower_prio_no_advert either way.
+                if let Some(quiet) = self.boolean_flag(child, &keyword_path) {
+                    instance.lower_prio_no_advert = Some((quiet, origin));
                 }
             }
             "strict_mode" => {
@@ -1157,7 +1287,7 @@ impl Translator<'_> {
                 keyword_path,
                 format!(
                     "ignored, as keepalived ignores it: {reason} (give global_defs a \
-                     `script_user`)"
+                     `script_user` that exists)"
                 ),
             );
             return None;
@@ -1200,13 +1330,9 @@ impl Translator<'_> {
                 return None;
             }
         }
-        let key = match node.keyword.as_str() {
-            "notify_master" => "on_master",
-            "notify_backup" => "on_backup",
-            "notify_fault" => "on_fault",
-            "notify_stop" => "on_stop",
-            _ => "on_change",
-        };
+        let key = schema::from_keepalived(schema::notify::FIELDS, &node.keyword)
+            .expect("notify_program is given only the notify keywords of the field table")
+            .key;
         let value = if argv.len() == 1 {
             Value::String(argv.remove(0))
         } else {
@@ -1257,7 +1383,7 @@ impl Translator<'_> {
             return;
         };
         let path = FieldPath::root()
-            .key("sync_groups")
+            .key(schema::top_level::SYNC_GROUPS.key)
             .key(&native_name(&name));
         let mut members: Vec<(Value, Origin)> = Vec::new();
         let mut notify = Table::new();
@@ -1293,7 +1419,7 @@ impl Translator<'_> {
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                     if let Some((key, program)) = self.notify_program(child, &child_path) {
                         self.origins.insert(
-                            path.key("notify").key(key),
+                            path.key(schema::sync_group::NOTIFY.key).key(key),
                             Self::origin(child, &child_path),
                         );
                         notify.insert(key.to_owned(), program);
@@ -1318,7 +1444,7 @@ impl Translator<'_> {
             );
             return;
         }
-        let instances_path = path.key("instances");
+        let instances_path = path.key(schema::sync_group::INSTANCES.key);
         self.origins.insert(instances_path.clone(), group_origin);
         let mut values = Vec::new();
         for (index, (member, origin)) in members.into_iter().enumerate() {
@@ -1333,18 +1459,25 @@ impl Translator<'_> {
                 .collect(),
         );
         let mut table = Table::new();
-        table.insert("instances".into(), Value::Array(values));
+        table.insert(
+            schema::sync_group::INSTANCES.key.into(),
+            Value::Array(values),
+        );
         // keepalived writes a group's changes to the global FIFO too (`GROUP "name" ...`).
         if let Some((fifo, origin)) = self.globals.fifo.clone() {
-            self.origins.insert(path.key("notify").key("fifo"), origin);
-            notify.insert("fifo".into(), Value::String(fifo));
+            self.origins.insert(
+                path.key(schema::sync_group::NOTIFY.key)
+                    .key(schema::notify::FIFO.key),
+                origin,
+            );
+            notify.insert(schema::notify::FIFO.key.into(), Value::String(fifo));
         }
         if !notify.is_empty() {
             // Scripts match on the name as written, not the native one.
             if native_name(&name) != name {
-                notify.insert("name".into(), Value::String(name.clone()));
+                notify.insert(schema::notify::NAME.key.into(), Value::String(name.clone()));
             }
-            table.insert("notify".into(), Value::Table(notify));
+            table.insert(schema::sync_group::NOTIFY.key.into(), Value::Table(notify));
         }
         sync_groups.insert(native_name(&name), Value::Table(table));
     }
@@ -1359,14 +1492,16 @@ impl Translator<'_> {
             .or_else(|| globals.smtp_alert.clone());
         let mut wanted: Vec<(String, Origin)> = Vec::new();
         for (name, instance) in instances.iter() {
-            let explicit = instance.get("email_alerts").and_then(Value::as_bool);
+            let explicit = instance
+                .get(schema::instance::EMAIL_ALERTS.key)
+                .and_then(Value::as_bool);
             match (explicit, &default) {
                 (Some(true), _) => {
                     if let Some(origin) = self.origins.get(
                         &FieldPath::root()
-                            .key("instances")
+                            .key(schema::top_level::INSTANCES.key)
                             .key(name)
-                            .key("email_alerts"),
+                            .key(schema::instance::EMAIL_ALERTS.key),
                     ) {
                         wanted.push((name.clone(), origin.clone()));
                     }
@@ -1421,19 +1556,19 @@ impl Translator<'_> {
             }
             for name in instances.keys().cloned().collect::<Vec<_>>() {
                 if let Some(Value::Table(table)) = instances.get_mut(&name) {
-                    table.remove("email_alerts");
+                    table.remove(schema::instance::EMAIL_ALERTS.key);
                 }
             }
             return;
         }
-        let path = FieldPath::root().key("email_alerts");
+        let path = FieldPath::root().key(schema::top_level::EMAIL_ALERTS.key);
         let mut table = Table::new();
         let server_origin = match globals.smtp_server.clone() {
             Some((server, origin)) => {
                 self.set(
                     &mut table,
                     &path,
-                    "smtp_server",
+                    schema::email_alerts::SMTP_SERVER.key,
                     Value::String(server),
                     origin.clone(),
                 );
@@ -1452,17 +1587,24 @@ impl Translator<'_> {
             self.set(
                 &mut table,
                 &path,
-                "connect_timeout",
+                schema::email_alerts::CONNECT_TIMEOUT.key,
                 Value::String(format!("{seconds}s")),
                 origin,
             );
         }
         if let Some((helo, origin)) = helo {
-            self.set(&mut table, &path, "helo_name", Value::String(helo), origin);
+            self.set(
+                &mut table,
+                &path,
+                schema::email_alerts::HELO_NAME.key,
+                Value::String(helo),
+                origin,
+            );
         }
         let from = match from {
             Some((from, origin)) => {
-                self.origins.insert(path.key("from"), origin);
+                self.origins
+                    .insert(path.key(schema::email_alerts::FROM.key), origin);
                 from
             }
             None => {
@@ -1477,22 +1619,32 @@ impl Translator<'_> {
                 from
             }
         };
-        table.insert("from".into(), Value::String(from));
+        table.insert(schema::email_alerts::FROM.key.into(), Value::String(from));
         let mut recipients = Vec::new();
         for (index, (address, origin)) in to.into_iter().enumerate() {
-            self.origins.insert(path.key("to").index(index), origin);
+            self.origins
+                .insert(path.key(schema::email_alerts::TO.key).index(index), origin);
             recipients.push(Value::String(address));
         }
-        table.insert("to".into(), Value::Array(recipients));
-        native.insert("email_alerts".into(), Value::Table(table));
+        table.insert(
+            schema::email_alerts::TO.key.into(),
+            Value::Array(recipients),
+        );
+        native.insert(
+            schema::top_level::EMAIL_ALERTS.key.into(),
+            Value::Table(table),
+        );
         for (name, origin) in wanted {
             if let Some(Value::Table(instance)) = instances.get_mut(&name) {
-                instance.insert("email_alerts".into(), Value::Boolean(true));
+                instance.insert(
+                    schema::instance::EMAIL_ALERTS.key.into(),
+                    Value::Boolean(true),
+                );
                 self.origins.insert(
                     FieldPath::root()
-                        .key("instances")
+                        .key(schema::top_level::INSTANCES.key)
                         .key(&name)
-                        .key("email_alerts"),
+                        .key(schema::instance::EMAIL_ALERTS.key),
                     origin,
                 );
             }
@@ -1515,14 +1667,14 @@ impl Translator<'_> {
                     Some("PASS") => self.set(
                         &mut auth,
                         native_path,
-                        "type",
+                        schema::authentication::TYPE.key,
                         Value::String("pass".into()),
                         origin,
                     ),
                     Some("AH") => self.set(
                         &mut auth,
                         native_path,
-                        "type",
+                        schema::authentication::TYPE.key,
                         Value::String("ah".into()),
                         origin,
                     ),
@@ -1548,7 +1700,7 @@ impl Translator<'_> {
                     self.set(
                         &mut auth,
                         native_path,
-                        "password",
+                        schema::authentication::PASSWORD.key,
                         Value::String(sent),
                         origin,
                     );
@@ -1556,7 +1708,10 @@ impl Translator<'_> {
                 _ => self.not_translated(child, &child_path, "vrrp_instance.authentication"),
             }
         }
-        if !ignored && auth.contains_key("type") && !auth.contains_key("password") {
+        if !ignored
+            && auth.contains_key(schema::authentication::TYPE.key)
+            && !auth.contains_key(schema::authentication::PASSWORD.key)
+        {
             // vrrp.c: "Authentication specified but no password given. Ignoring".
             self.warn(
                 node,
@@ -1566,7 +1721,7 @@ impl Translator<'_> {
             );
             return None;
         }
-        (!ignored && auth.contains_key("type")).then_some(auth)
+        (!ignored && auth.contains_key(schema::authentication::TYPE.key)).then_some(auth)
     }
 
     /// The part of `password` keepalived sends: its first 8 bytes.
@@ -1719,7 +1874,7 @@ impl Translator<'_> {
             if options.is_empty() {
                 addresses.push(address);
             } else {
-                options.insert("address".into(), address);
+                options.insert(schema::address::ADDRESS.key.into(), address);
                 addresses.push(Value::Table(options));
             }
         }
@@ -1755,10 +1910,16 @@ impl Translator<'_> {
             let (check_name, mut check, origins) = match node.keyword.as_str() {
                 "track_interface" => {
                     let mut check = Table::new();
-                    check.insert("kind".into(), Value::String("interface".into()));
-                    check.insert("interface".into(), Value::String(track.keyword.clone()));
+                    check.insert(
+                        schema::health_check::KIND.key.into(),
+                        Value::String("interface".into()),
+                    );
+                    check.insert(
+                        schema::health_check::INTERFACE.key.into(),
+                        Value::String(track.keyword.clone()),
+                    );
                     // keepalived's default: a tracked interface going down means Fault.
-                    check.insert("weight".into(), Value::Integer(0));
+                    check.insert(schema::health_check::WEIGHT.key.into(), Value::Integer(0));
                     (
                         native_name(&format!("interface-{}", track.keyword)),
                         check,
@@ -1799,7 +1960,7 @@ impl Translator<'_> {
                 if tracker == Tracker::SyncGroup {
                     // keepalived tracks it for the group as well as for the member, and a
                     // member of a sync group has no weights: its failure faults the group.
-                    existing.insert("weight".into(), Value::Integer(0));
+                    existing.insert(schema::health_check::WEIGHT.key.into(), Value::Integer(0));
                     self.warn(
                         track,
                         &track_path,
@@ -1838,9 +1999,11 @@ impl Translator<'_> {
                 }
             };
             if let Some(weight) = weight {
-                check.insert("weight".into(), weight);
-                self.origins
-                    .insert(check_path.key("weight"), Self::origin(track, &track_path));
+                check.insert(schema::health_check::WEIGHT.key.into(), weight);
+                self.origins.insert(
+                    check_path.key(schema::health_check::WEIGHT.key),
+                    Self::origin(track, &track_path),
+                );
             }
             instance
                 .check_statements
@@ -1881,13 +2044,13 @@ impl Translator<'_> {
                 self.set(
                     &mut instance.table,
                     path,
-                    "preempt",
+                    schema::instance::PREEMPT.key,
                     Value::Boolean(false),
                     origin,
                 );
             }
         }
-        if !instance.table.contains_key("version") {
+        if !instance.table.contains_key(schema::instance::VERSION.key) {
             // keepalived's default: VRRPv2 for IPv4 unless vrrp_version says otherwise;
             // IPv6 is always VRRPv3.
             let (version, origin) = match (instance.family_is_ipv6, &self.globals.version) {
@@ -1895,14 +2058,19 @@ impl Translator<'_> {
                 (_, Some((version, origin))) => (*version, Some(origin.clone())),
                 (_, None) => (2, None),
             };
-            instance
-                .table
-                .insert("version".into(), Value::Integer(version));
+            instance.table.insert(
+                schema::instance::VERSION.key.into(),
+                Value::Integer(version),
+            );
             if let Some(origin) = origin {
-                self.origins.insert(path.key("version"), origin);
+                self.origins
+                    .insert(path.key(schema::instance::VERSION.key), origin);
             }
         }
-        let version = instance.table.get("version").and_then(Value::as_integer);
+        let version = instance
+            .table
+            .get(schema::instance::VERSION.key)
+            .and_then(Value::as_integer);
         let strict_origin = match (&instance.strict, &self.globals.strict) {
             (Some((strict, origin)), _) => strict.then(|| origin.clone()),
             (None, global) => global.clone(),
@@ -1912,17 +2080,20 @@ impl Translator<'_> {
             self.set(
                 &mut instance.table,
                 path,
-                "strict_mode",
+                schema::instance::STRICT_MODE.key,
                 Value::Boolean(true),
                 origin,
             );
             self.strict_corrections(path, instance, version, is_owner);
         }
         // Strict mode may have changed it.
-        let version = instance.table.get("version").and_then(Value::as_integer);
+        let version = instance
+            .table
+            .get(schema::instance::VERSION.key)
+            .and_then(Value::as_integer);
         if strict && let Some(statement) = instance.authentication.take() {
             // vrrp.c: "Strict mode does not support authentication. Ignoring."
-            instance.table.remove("authentication");
+            instance.table.remove(schema::instance::AUTHENTICATION.key);
             self.warn(
                 &statement,
                 &keyword_path.key("authentication"),
@@ -1933,7 +2104,7 @@ impl Translator<'_> {
             && let Some(statement) = instance.authentication.take()
         {
             // vrrp.c: "VRRP version 3 does not support authentication. Ignoring."
-            instance.table.remove("authentication");
+            instance.table.remove(schema::instance::AUTHENTICATION.key);
             self.warn(
                 &statement,
                 &keyword_path.key("authentication"),
@@ -1958,16 +2129,17 @@ impl Translator<'_> {
                      keepalived rounds it"
                 ),
             );
-            instance
-                .table
-                .insert("advert_interval".into(), Value::Integer(rounded));
+            instance.table.insert(
+                schema::instance::ADVERT_INTERVAL.key.into(),
+                Value::Integer(rounded),
+            );
         }
         if is_owner {
             self.owner_checks(instance);
         }
         let advertises_none = instance
             .table
-            .get("virtual_addresses")
+            .get(schema::instance::VIRTUAL_ADDRESSES.key)
             .and_then(Value::as_array)
             .is_none_or(Vec::is_empty);
         if advertises_none
@@ -1985,13 +2157,51 @@ impl Translator<'_> {
                  and notifies, and its adverts list no address",
             ));
         }
+        if instance.has_peers {
+            // keepalived takes unicast adverts from any source unless told to check them
+            // (`check_unicast_src`); the native default checks, so the translation says which.
+            let check = instance
+                .check_unicast_src
+                .clone()
+                .or_else(|| self.globals.check_unicast_src.clone());
+            let key = schema::instance::CHECK_UNICAST_SRC.key;
+            match check {
+                Some(origin) => {
+                    self.set(&mut instance.table, path, key, Value::Boolean(true), origin)
+                }
+                None => {
+                    instance.table.insert(key.into(), Value::Boolean(false));
+                }
+            }
+        } else if let Some(origin) = instance.check_unicast_src.clone() {
+            self.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                &origin.position,
+                origin.keyword_path,
+                "ignored, as keepalived ignores it: the instance has no unicast_peer, so there \
+                 is no source to check",
+            ));
+        }
+        let quiet = instance
+            .lower_prio_no_advert
+            .clone()
+            .or_else(|| self.globals.lower_prio_no_advert.clone());
+        if let Some((true, origin)) = quiet {
+            self.set(
+                &mut instance.table,
+                path,
+                schema::instance::LOWER_PRIO_NO_ADVERT.key,
+                Value::Boolean(true),
+                origin,
+            );
+        }
         if let Some((source, source_node, source_path)) = instance.source.take() {
             if instance.has_peers {
                 let origin = Self::origin(&source_node, &source_path);
                 self.set(
                     &mut instance.table,
                     path,
-                    "unicast_src",
+                    schema::instance::UNICAST_SRC.key,
                     Value::String(source),
                     origin,
                 );
@@ -2016,14 +2226,28 @@ impl Translator<'_> {
             .into_iter()
             .chain(instance.garp.clone())
         {
-            self.set(&mut garp, &path.key("garp"), key, value, origin);
+            self.set(
+                &mut garp,
+                &path.key(schema::instance::GARP.key),
+                key,
+                value,
+                origin,
+            );
         }
         if !garp.is_empty() {
-            instance.table.insert("garp".into(), Value::Table(garp));
+            instance
+                .table
+                .insert(schema::instance::GARP.key.into(), Value::Table(garp));
         }
         if let Some((fifo, origin)) = self.globals.fifo.clone() {
-            self.origins.insert(path.key("notify").key("fifo"), origin);
-            instance.notify.insert("fifo".into(), Value::String(fifo));
+            self.origins.insert(
+                path.key(schema::instance::NOTIFY.key)
+                    .key(schema::notify::FIFO.key),
+                origin,
+            );
+            instance
+                .notify
+                .insert(schema::notify::FIFO.key.into(), Value::String(fifo));
         }
         if !instance.notify.is_empty() {
             let mut notify = std::mem::take(&mut instance.notify);
@@ -2031,15 +2255,18 @@ impl Translator<'_> {
             if let Some(name) = &instance.keepalived_name
                 && native_name(name) != *name
             {
-                notify.insert("name".into(), Value::String(name.clone()));
+                notify.insert(schema::notify::NAME.key.into(), Value::String(name.clone()));
             }
-            instance.table.insert("notify".into(), Value::Table(notify));
+            instance
+                .table
+                .insert(schema::instance::NOTIFY.key.into(), Value::Table(notify));
         }
         if !instance.checks.is_empty() {
             let checks = std::mem::take(&mut instance.checks);
-            instance
-                .table
-                .insert("health_checks".into(), Value::Table(checks));
+            instance.table.insert(
+                schema::instance::HEALTH_CHECKS.key.into(),
+                Value::Table(checks),
+            );
         }
     }
 }
@@ -2058,45 +2285,59 @@ impl Translator<'_> {
     ) {
         if version == Some(2) && instance.family_is_ipv6 == Some(true) {
             // vrrp.c: "cannot use IPv6 with VRRP version 2; setting version 3".
-            instance.table.insert("version".into(), Value::Integer(3));
+            instance
+                .table
+                .insert(schema::instance::VERSION.key.into(), Value::Integer(3));
             self.warn_field(
-                &path.key("version"),
+                &path.key(schema::instance::VERSION.key),
                 "IPv6 needs VRRPv3 in strict mode: version 3 is used, as keepalived sets it",
             );
         }
         let delay_given = instance
             .table
-            .get("preempt_delay")
+            .get(schema::instance::PREEMPT_DELAY.key)
             .and_then(Value::as_str)
             .is_some_and(|text| text.parse::<f64>() != Ok(0.0));
         if delay_given {
             // vrrp.c: "preempt_delay is incompatible with strict mode - resetting".
             self.warn_field(
-                &path.key("preempt_delay"),
+                &path.key(schema::instance::PREEMPT_DELAY.key),
                 "ignored, as keepalived resets it: strict mode preempts at once",
             );
-            instance.table.remove("preempt_delay");
+            instance.table.remove(schema::instance::PREEMPT_DELAY.key);
         }
-        let v2 = instance.table.get("version").and_then(Value::as_integer) == Some(2);
-        if v2 && !is_owner && instance.table.get("accept_mode") == Some(&Value::Boolean(true)) {
+        let v2 = instance
+            .table
+            .get(schema::instance::VERSION.key)
+            .and_then(Value::as_integer)
+            == Some(2);
+        if v2
+            && !is_owner
+            && instance.table.get(schema::instance::ACCEPT_MODE.key) == Some(&Value::Boolean(true))
+        {
             // vrrp.c: "accept mode for VRRP version 2 does not comply with RFC3768 -
             // resetting".
             self.warn_field(
-                &path.key("accept_mode"),
+                &path.key(schema::instance::ACCEPT_MODE.key),
                 "accept mode for a VRRPv2 router that does not own the addresses breaks RFC \
                  3768: no_accept is used, as keepalived resets it in strict mode",
             );
-            instance
-                .table
-                .insert("accept_mode".into(), Value::Boolean(false));
+            instance.table.insert(
+                schema::instance::ACCEPT_MODE.key.into(),
+                Value::Boolean(false),
+            );
         }
         let first_ipv6 = instance
             .table
-            .get("virtual_addresses")
+            .get(schema::instance::VIRTUAL_ADDRESSES.key)
             .and_then(Value::as_array)
             .and_then(|addresses| addresses.first())
             // A bare address, or a table with its options.
-            .and_then(|first| first.as_str().or_else(|| first.get("address")?.as_str()))
+            .and_then(|first| {
+                first
+                    .as_str()
+                    .or_else(|| first.get(schema::address::ADDRESS.key)?.as_str())
+            })
             .and_then(|text| text.split('/').next())
             .and_then(|address| address.parse::<std::net::Ipv6Addr>().ok());
         if let Some(first) = first_ipv6
@@ -2105,7 +2346,7 @@ impl Translator<'_> {
         {
             // vrrp.c logs "the first IPv6 VIP address must be link local" and runs on.
             self.warn_field(
-                &path.key("virtual_addresses"),
+                &path.key(schema::instance::VIRTUAL_ADDRESSES.key),
                 format!(
                     "strict mode wants the first IPv6 virtual address link-local (RFC 9568 \
                      §5.2.9), not {first}; it runs as keepalived runs it"
@@ -2136,16 +2377,22 @@ impl Translator<'_> {
             let Some(Value::Table(check)) = instance.checks.get_mut(&name) else {
                 continue;
             };
-            let weight = check.get("weight").and_then(Value::as_integer).unwrap_or(0);
+            let weight = check
+                .get(schema::health_check::WEIGHT.key)
+                .and_then(Value::as_integer)
+                .unwrap_or(0);
             if weight == 0 {
                 continue;
             }
-            let is_file = check.get("kind").and_then(Value::as_str) == Some("file");
+            let is_file = check
+                .get(schema::health_check::KIND.key)
+                .and_then(Value::as_str)
+                == Some("file");
             let Some((statement, path)) = instance.check_statements.get(&name).cloned() else {
                 continue;
             };
             if is_file && weight == 1 {
-                check.insert("weight".into(), Value::Integer(0));
+                check.insert(schema::health_check::WEIGHT.key.into(), Value::Integer(0));
                 self.warn(
                     &statement,
                     &path,
@@ -2227,6 +2474,10 @@ struct InstanceTranslation {
     check_statements: BTreeMap<String, (Node, FieldPath)>,
     /// `strict_mode`, on or off, where it was written.
     strict: Option<(bool, Origin)>,
+    /// `check_unicast_src`, where it was written.
+    check_unicast_src: Option<Origin>,
+    /// `lower_prio_no_advert`, on or off, where it was written.
+    lower_prio_no_advert: Option<(bool, Origin)>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
@@ -2263,6 +2514,18 @@ const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 /// Whether the system has a user called `name`.
 fn user_exists(name: &str) -> bool {
     matches!(nix::unistd::User::from_name(name), Ok(Some(_)))
+}
+
+/// What keepalived cannot find of a `USER [GROUP]` pair (`set_uid_gid()` in `lib/notify.c`
+/// looks both up, and any failure makes the pair unusable), if anything.
+fn unknown_account(arguments: &[String]) -> Option<String> {
+    match arguments {
+        [user, ..] if !user_exists(user) => Some(format!("there is no user \"{user}\" here")),
+        [_, group] if !matches!(nix::unistd::Group::from_name(group), Ok(Some(_))) => {
+            Some(format!("there is no group \"{group}\" here"))
+        }
+        _ => None,
+    }
 }
 
 /// A program as keepalived finds it: a name with a `/` as written (relative to the
@@ -2328,18 +2591,57 @@ fn number_or_text(text: &str) -> Value {
 
 /// The native `garp` key of a keepalived GARP keyword (global or per instance).
 fn garp_key(keyword: &str) -> &'static str {
-    if keyword.ends_with("delay") {
-        "delay"
-    } else if keyword.ends_with("repeat") {
-        "repeat"
-    } else {
-        "refresh"
-    }
+    schema::from_keepalived(schema::garp::FIELDS, keyword)
+        .expect("garp_key is given only the GARP keywords of the field table")
+        .key
+}
+
+/// The instance field that keepalived keyword `keyword` of a `vrrp_instance` becomes.
+fn instance_field(keyword: &str) -> &'static schema::FieldSpec {
+    schema::from_keepalived(schema::instance::FIELDS, keyword)
+        .expect("instance_field is given only keywords the field table maps")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keywords translated through the field table all have a field there (the lookups
+    /// in `instance_field`, `garp_key` and `notify_program` rely on it).
+    #[test]
+    fn translated_keywords_are_in_the_field_table() {
+        for keyword in [
+            "interface",
+            "virtual_router_id",
+            "priority",
+            "advert_int",
+            "version",
+            "preempt_delay",
+            "virtual_ipaddress",
+            "virtual_ipaddress_excluded",
+        ] {
+            instance_field(keyword);
+        }
+        for keyword in [
+            "garp_master_delay",
+            "garp_master_repeat",
+            "garp_master_refresh",
+            "vrrp_garp_master_delay",
+            "vrrp_garp_master_repeat",
+            "vrrp_garp_master_refresh",
+        ] {
+            garp_key(keyword);
+        }
+        for keyword in [
+            "notify_master",
+            "notify_backup",
+            "notify_fault",
+            "notify_stop",
+            "notify",
+        ] {
+            assert!(schema::from_keepalived(schema::notify::FIELDS, keyword).is_some());
+        }
+    }
 
     #[test]
     fn names_become_native() {
