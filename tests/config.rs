@@ -466,11 +466,24 @@ fn passwords_are_at_most_8_bytes() {
              VRRPv2 carries at most 8 (keepalived silently sends only the first 8)"
         ]
     );
+}
+
+/// `type = "ah"`: an IPsec Authentication Header keyed with the password, NUL-padded to 8
+/// bytes as keepalived pads `auth_pass`; only "pass" and "ah" exist.
+#[test]
+fn ah_authentication_is_read_and_other_types_refused() {
+    let config = load(&format!(
+        "{WEB}version = 2\nauthentication = {{ type = \"AH\", password = \"1111\" }}\n"
+    ));
     assert_eq!(
-        web_problems("version = 2\nauthentication = { type = \"ah\", password = \"1111\" }\n"),
+        config.instances[0].auth,
+        Auth::AuthenticationHeader(*b"1111\0\0\0\0")
+    );
+    assert_eq!(
+        web_problems("version = 2\nauthentication = { type = \"md5\", password = \"1111\" }\n"),
         [
-            "test.toml:6: instances.web.authentication.type: \"ah\" (IPsec AH) is not supported; \
-             use \"pass\" or, better, no authentication"
+            "test.toml:6: instances.web.authentication.type: \"md5\" is not an authentication \
+             type; use \"pass\" or \"ah\""
         ]
     );
 }

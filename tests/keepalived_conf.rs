@@ -607,14 +607,14 @@ fn long_password_is_truncated_with_a_warning() {
 }
 
 /// Features not carried out yet (issue 17) load with a warning each, at its own line, as
-/// keepalived runs them: the virtual MAC and AH (the instance runs without authentication);
-/// the virtual routes beside them are carried over without one.
+/// keepalived runs them: an ipvlan interface; the virtual routes beside it are carried over
+/// without one.
 #[test]
 fn features_not_yet_carried_out_warn_and_load() {
     let path = write_conf(
         "refused",
         "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n use_ipvlan\n \
-         authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_routes {\n  \
+         virtual_routes {\n  \
          192.0.2.0/24 via 192.0.2.254 dev eth0\n }\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
     );
     let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
@@ -624,23 +624,41 @@ fn features_not_yet_carried_out_warn_and_load() {
         .map(|warning| warning.split(": ").next().expect("split yields one part"))
         .collect();
     let file = path.display();
-    assert_eq!(
-        lines,
-        [format!("{file}:4"), format!("{file}:6")],
-        "{printed:#?}"
-    );
+    assert_eq!(lines, [format!("{file}:4")], "{printed:#?}");
     assert!(
         printed
             .iter()
             .all(|warning| warning.contains("not carried out yet (issue 17)"))
     );
-    assert_eq!(config.instances[0].auth, Auth::None);
     let routes: Vec<String> = config.instances[0]
         .virtual_routes
         .iter()
         .map(ToString::to_string)
         .collect();
     assert_eq!(routes, ["192.0.2.0/24 via 192.0.2.254 dev eth0"]);
+}
+
+/// `auth_type AH` becomes `type = "ah"` with the password as the key, without a warning,
+/// and the native file written from it says so.
+#[test]
+fn ah_authentication_is_translated() {
+    let path = write_conf(
+        "ah",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
+         authentication {\n  auth_type AH\n  auth_pass secret1\n }\n \
+         virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    assert_eq!(
+        config.instances[0].auth,
+        Auth::AuthenticationHeader(*b"secret1\0")
+    );
+    let native = to_native_toml(&config);
+    assert!(
+        native.contains("type = \"ah\"") && native.contains("password = \"secret1\""),
+        "{native}"
+    );
 }
 
 /// A value the native loader refuses is reported at the keepalived line it came from (a VRID

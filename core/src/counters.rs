@@ -133,7 +133,12 @@ impl DecodeErrorCounts {
             | DecodeError::TrailingBytes { .. }
             | DecodeError::MixedIpFamilies { .. } => &mut self.length,
             DecodeError::Checksum { .. } => &mut self.checksum,
-            DecodeError::AuthenticationHeaderUnsupported
+            DecodeError::AuthenticationHeaderMissing
+            | DecodeError::UnexpectedAuthenticationHeader
+            | DecodeError::AuthenticationHeaderMalformed(_)
+            | DecodeError::AuthenticationHeaderIcv
+            | DecodeError::AuthenticationHeaderSpi { .. }
+            | DecodeError::AuthenticationHeaderReplayed { .. }
             | DecodeError::UnknownAuthType(_)
             | DecodeError::AuthTypeMismatch { .. }
             | DecodeError::PasswordMismatch => &mut self.auth,

@@ -6,6 +6,7 @@
 //! in [`decode`], the send-side rules in [`encode`], and every reason to refuse a packet in
 //! [`error`].
 
+pub mod ah;
 pub mod checksum;
 pub mod decode;
 pub mod encode;
@@ -63,8 +64,9 @@ impl Version {
 
 /// Authentication of a VRRPv2 advertisement (RFC 3768 §5.3.6; RFC 2338 §5.3.6 for the types).
 ///
-/// RFC 3768 removed authentication but keeps the field; keepalived still sends type 1 ("PASS"),
-/// so interoperating with the seed configuration needs it. VRRPv3 has no authentication.
+/// RFC 3768 removed authentication but keeps the field; keepalived still sends type 1 ("PASS")
+/// and type 2 ("AH"), so interoperating with configurations that use them needs both. VRRPv3
+/// has no authentication.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Auth {
     /// Type 0: no authentication; the 8 auth bytes are zero.
@@ -72,6 +74,10 @@ pub enum Auth {
     None,
     /// Type 1: the password in clear text, NUL-padded to 8 bytes.
     SimplePassword([u8; 8]),
+    /// Type 2: an IPsec Authentication Header before the advert (IPv4 only), its ICV keyed
+    /// with the password NUL-padded to 8 bytes (see [`ah`]). The advert's own 8 auth bytes
+    /// are zero.
+    AuthenticationHeader(ah::Key),
 }
 
 impl Auth {
@@ -79,15 +85,18 @@ impl Auth {
     pub const TYPE_NONE: u8 = 0;
     /// Auth Type 1, simple text password (RFC 2338 §5.3.6.1).
     pub const TYPE_SIMPLE_PASSWORD: u8 = 1;
-    /// Auth Type 2, IP Authentication Header (RFC 2338 §5.3.6.2); not supported here.
+    /// Auth Type 2, IP Authentication Header (RFC 2338 §5.3.6.2).
     pub const TYPE_AUTHENTICATION_HEADER: u8 = 2;
 
     /// A simple password as keepalived's `auth_pass` makes it: the first 8 bytes, NUL-padded.
     pub fn simple_password(password: &[u8]) -> Auth {
-        let mut data = [0; V2_AUTH_DATA_LEN];
-        let used = password.len().min(V2_AUTH_DATA_LEN);
-        data[..used].copy_from_slice(&password[..used]);
-        Auth::SimplePassword(data)
+        Auth::SimplePassword(padded_password(password))
+    }
+
+    /// The key of an Authentication Header as keepalived's `auth_pass` makes it for
+    /// `auth_type AH`: the first 8 bytes, NUL-padded.
+    pub fn authentication_header(password: &[u8]) -> Auth {
+        Auth::AuthenticationHeader(padded_password(password))
     }
 
     /// The number in the Auth Type field.
@@ -95,8 +104,17 @@ impl Auth {
         match self {
             Auth::None => Self::TYPE_NONE,
             Auth::SimplePassword(_) => Self::TYPE_SIMPLE_PASSWORD,
+            Auth::AuthenticationHeader(_) => Self::TYPE_AUTHENTICATION_HEADER,
         }
     }
+}
+
+/// The first 8 bytes of `password`, NUL-padded: keepalived's `auth_data`.
+fn padded_password(password: &[u8]) -> [u8; V2_AUTH_DATA_LEN] {
+    let mut data = [0; V2_AUTH_DATA_LEN];
+    let used = password.len().min(V2_AUTH_DATA_LEN);
+    data[..used].copy_from_slice(&password[..used]);
+    data
 }
 
 /// A decoded advertisement, independent of the IP header that carried it.

@@ -8,7 +8,7 @@ use crate::events::status::{
 };
 use crate::health::{CheckSpec, OnLeaseExpiry, ProbeSpec};
 use crate::net::vmac::{mac_text, virtual_router_mac};
-use crate::vrrp::{FaultCause, State, TransitionReason, Version};
+use crate::vrrp::{Auth, FaultCause, State, TransitionReason, Version};
 
 use super::v1;
 use super::v1::watch_state_response::Kind;
@@ -134,6 +134,11 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
         preempt_delay,
         accept_mode: settings.accept_mode,
         strict_mode: settings.strict_mode,
+        auth_type: match settings.auth {
+            Auth::None => v1::AuthType::None,
+            Auth::SimplePassword(_) => v1::AuthType::Pass,
+            Auth::AuthenticationHeader(_) => v1::AuthType::Ah,
+        } as i32,
         counters: Some(counters(status)),
         health_checks: status.health_checks.iter().map(health_check).collect(),
         last_transition_time: status.last_transition.map(|(at, _)| timestamp(at)),

@@ -943,23 +943,21 @@ fn address_with_prefix(field: &Field) -> Result<(IpAddr, u8), Finding> {
     Ok((address, prefix_len))
 }
 
-/// `{ type = "pass", password = "1111" }`.
+/// `{ type = "pass", password = "1111" }`, or `type = "ah"` for an IPsec Authentication
+/// Header keyed with the password (keepalived's `auth_type AH`).
 fn authentication(mut table: Table, findings: &mut Findings) -> Option<Auth> {
     let kind = required(
         &mut table,
         &schema::authentication::TYPE,
-        "the only type is \"pass\" (a clear-text password)",
+        "\"pass\" (a clear-text password) or \"ah\" (an IPsec Authentication Header)",
         findings,
         |kind| {
             let text = kind.text()?;
             match text.to_ascii_lowercase().as_str() {
-                "pass" => Ok(()),
-                "ah" => Err(kind.problem(
-                    "\"ah\" (IPsec AH) is not supported; use \"pass\" or, better, no \
-                     authentication",
-                )),
+                "pass" => Ok(Auth::SimplePassword as fn([u8; 8]) -> Auth),
+                "ah" => Ok(Auth::AuthenticationHeader as fn([u8; 8]) -> Auth),
                 _ => Err(kind.problem(format!(
-                    "\"{text}\" is not an authentication type; use \"pass\""
+                    "\"{text}\" is not an authentication type; use \"pass\" or \"ah\""
                 ))),
             }
         },
@@ -967,7 +965,7 @@ fn authentication(mut table: Table, findings: &mut Findings) -> Option<Auth> {
     let password = required(
         &mut table,
         &schema::authentication::PASSWORD,
-        "\"pass\" authentication sends a password",
+        "authentication needs a password (the AH key for \"ah\")",
         findings,
         |password| {
             let text = password.non_empty_text()?;
@@ -984,8 +982,8 @@ fn authentication(mut table: Table, findings: &mut Findings) -> Option<Auth> {
         },
     );
     table.finish(findings);
-    kind.valid()?;
-    Some(Auth::SimplePassword(*password.valid()?))
+    let kind = *kind.valid()?;
+    Some(kind(*password.valid()?))
 }
 
 fn read_garp(mut table: Table, findings: &mut Findings) -> GarpSettings {

@@ -336,14 +336,19 @@ fn instance(settings: &InstanceSettings) -> Table {
             Value::Boolean(unicast.check_source),
         );
     }
-    if let Auth::SimplePassword(bytes) = &settings.auth {
+    let password = match &settings.auth {
+        Auth::None => None,
+        Auth::SimplePassword(bytes) => Some(("pass", bytes)),
+        Auth::AuthenticationHeader(bytes) => Some(("ah", bytes)),
+    };
+    if let Some((kind, bytes)) = password {
         // The password was read as text and padded with NULs to 8 bytes; the padding goes.
         let length = bytes
             .iter()
             .position(|&byte| byte == 0)
             .unwrap_or(bytes.len());
         let mut auth = Table::new();
-        put(&mut auth, &schema::authentication::TYPE, text("pass"));
+        put(&mut auth, &schema::authentication::TYPE, text(kind));
         put(
             &mut auth,
             &schema::authentication::PASSWORD,

@@ -236,7 +236,7 @@ section! {
 section! {
     /// `authentication = { ... }`: keepalived's `authentication` block.
     authentication {
-        TYPE = FieldSpec::new("type", Choice(&["pass"])).keepalived(&["auth_type"]);
+        TYPE = FieldSpec::new("type", Choice(&["pass", "ah"])).keepalived(&["auth_type"]);
         PASSWORD = FieldSpec::new("password", Text).keepalived(&["auth_pass"]);
     }
 }

@@ -1,6 +1,7 @@
 //! The only part of the daemon that touches the kernel.
 //!
-//! - [`socket`]: raw IP protocol 112 sockets that send and receive advertisements.
+//! - [`socket`]: raw IP protocol 112 sockets that send and receive advertisements (51 for
+//!   adverts under an IPsec Authentication Header).
 //! - [`addresses`]: virtual addresses added and removed over rtnetlink.
 //! - [`announce`]: gratuitous ARP and unsolicited neighbour advertisements over AF_PACKET.
 //! - [`firewall`]: the nftables rules that drop traffic to the virtual addresses of a master
@@ -29,7 +30,7 @@ pub use error::NetError;
 pub use link::{Interface, LinkEvent, LinkEvents};
 pub use netlink::Netlink;
 pub use routes::{RemovedRoute, RemovedRule, RouteEntry, Routing, RoutingError, RuleEntry};
-pub use socket::{ReceivedAdvert, VrrpSocket};
+pub use socket::{Carrier, ReceivedAdvert, VrrpSocket};
 pub use vmac::{VmacError, VmacSpec, Vmacs};
 
 /// The IP family a socket or an address belongs to: the protocol core's.

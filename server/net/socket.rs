@@ -1,5 +1,6 @@
 //! Raw IP protocol 112 sockets: one per (interface, family), sending and receiving VRRP
-//! advertisements as opaque bytes.
+//! advertisements as opaque bytes. Instances with an IPsec Authentication Header (VRRPv2 auth
+//! type 2, IPv4 only) use a protocol 51 socket on their interface beside it ([`Carrier`]).
 //!
 //! Checksums are left to the codec: IPv6 raw sockets for protocols other than ICMPv6 have
 //! kernel checksumming off by default (IPV6_CHECKSUM = -1) and this module does not turn it
@@ -20,13 +21,42 @@ use tokio::io::unix::AsyncFd;
 
 use super::{Family, Interface, NetError};
 
-use crate::vrrp::packet::IP_PROTOCOL;
+use crate::vrrp::packet::{IP_PROTOCOL, ah};
 pub use crate::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT};
 /// DSCP CS6 (network control) in the TOS / traffic class byte, as keepalived sends.
 const TRAFFIC_CLASS_CS6: u8 = 0xc0;
 /// Room for the largest advertisement (8-byte header and 255 IPv6 addresses) after an
 /// IPv4 header with options; anything longer is not VRRP and arrives truncated.
 const RECEIVE_BUFFER_LEN: usize = 60 + 8 + 255 * 16;
+
+/// The IP protocol adverts travel in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Carrier {
+    /// Protocol 112: the advert right after the IP header.
+    Vrrp,
+    /// Protocol 51: an IPsec Authentication Header, then the advert (IPv4 only). The sender
+    /// writes the whole IPv4 header (`IP_HDRINCL`), since the header's identification is
+    /// under the ICV and the kernel would pick its own.
+    AuthenticationHeader,
+}
+
+impl Carrier {
+    fn protocol(self) -> u8 {
+        match self {
+            Carrier::Vrrp => IP_PROTOCOL,
+            Carrier::AuthenticationHeader => ah::IP_PROTOCOL,
+        }
+    }
+}
+
+impl std::fmt::Display for Carrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Carrier::Vrrp => "VRRP",
+            Carrier::AuthenticationHeader => "AH",
+        })
+    }
+}
 
 /// An advertisement as received, before any protocol check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +69,10 @@ pub struct ReceivedAdvert {
     pub hop_limit: u8,
     /// The interface the packet arrived on (always the socket's own).
     pub interface_index: u32,
-    /// The VRRP bytes, without the IP header.
+    /// The IPv4 header as received, options included; empty for IPv6.
+    pub ip_header: Vec<u8>,
+    /// The bytes after the IP header: the VRRP packet, or for protocol 51 the
+    /// Authentication Header and the VRRP packet.
     pub payload: Vec<u8>,
 }
 
@@ -56,8 +89,9 @@ impl VrrpSocket {
     /// send options (TTL / hop limit 255, DSCP CS6, no loopback).
     ///
     /// IPv6 needs the interface's link-local address, the only source RFC 9568 §5.1.2.1
-    /// allows. Must be called within a tokio runtime with IO enabled.
-    pub fn open(interface: &Interface, family: Family) -> Result<Self, NetError> {
+    /// allows; an Authentication Header needs IPv4 and the interface's primary IPv4 address,
+    /// which its SPI and ICV cover. Must be called within a tokio runtime with IO enabled.
+    pub fn open(interface: &Interface, family: Family, carrier: Carrier) -> Result<Self, NetError> {
         let step_error = |step| {
             move |source| NetError::Socket {
                 interface: interface.name.clone(),
@@ -76,10 +110,18 @@ impl VrrpSocket {
             Family::Ipv4 => Domain::IPV4,
             Family::Ipv6 => Domain::IPV6,
         };
+        if carrier == Carrier::AuthenticationHeader
+            && (family != Family::Ipv4 || interface.primary_ipv4.is_none())
+        {
+            return Err(NetError::MissingAddress {
+                interface: interface.name.clone(),
+                what: "IPv4 address to send adverts under an Authentication Header from",
+            });
+        }
         let socket = Socket::new(
             domain,
             Type::RAW,
-            Some(Protocol::from(i32::from(IP_PROTOCOL))),
+            Some(Protocol::from(i32::from(carrier.protocol()))),
         )
         .map_err(step_error("socket"))?;
         socket
@@ -94,6 +136,11 @@ impl VrrpSocket {
             Family::Ipv6 => configure_ipv6(&socket, interface.index),
         }
         .map_err(|(step, source)| step_error(step)(source))?;
+        if carrier == Carrier::AuthenticationHeader {
+            socket
+                .set_header_included_v4(true)
+                .map_err(step_error("IP_HDRINCL"))?;
+        }
         // Readable only: a registration for writability would wake a thread for every packet
         // sent, when the kernel frees its buffer (sock_wfree → EPOLLOUT), 2,550 times a
         // second for 255 masters at 100 ms. `send` waits for room only when there is none.
@@ -130,7 +177,8 @@ impl VrrpSocket {
     }
 
     /// Sends one advertisement to `destination`: the VRRP group, or a unicast peer. Waits
-    /// only while the socket's send buffer is full.
+    /// only while the socket's send buffer is full. For [`Carrier::AuthenticationHeader`]
+    /// `payload` is the whole IPv4 packet.
     pub async fn send(&self, payload: &[u8], destination: IpAddr) -> Result<(), NetError> {
         let send_error = |source| NetError::Send {
             interface: self.interface.name.clone(),
@@ -223,6 +271,7 @@ impl VrrpSocket {
                 destination: header.destination.into(),
                 hop_limit: header.ttl,
                 interface_index: arrival_index,
+                ip_header: buffer[..header.length].to_vec(),
                 payload: buffer[header.length..].to_vec(),
             }),
             Family::Ipv6 => match (sender, destination_v6, hop_limit) {
@@ -231,6 +280,7 @@ impl VrrpSocket {
                     destination: destination.into(),
                     hop_limit,
                     interface_index: arrival_index,
+                    ip_header: Vec::new(),
                     payload: buffer,
                 }),
                 _ => None,

@@ -28,7 +28,7 @@ use crate::effects::notify::Notifier;
 use crate::effects::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
 use crate::events::status::{InstanceEvent, InstanceStatus};
 use crate::events::{Epoch, EventBus, Subscription};
-use crate::net::{Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
+use crate::net::{Carrier, Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
 use crate::store::priorities::PriorityOverrides;
 use crate::trace::Cause;
 use crate::vrrp::node::output::Output;
@@ -342,7 +342,7 @@ impl Router {
                 })?;
         self.io
             .sockets
-            .ensure(&key, socket_interface)
+            .ensure(&key, settings::carrier(&settings), socket_interface)
             .map_err(|source| StartError::Socket {
                 instance: name.clone(),
                 source: Box::new(source),
@@ -409,9 +409,13 @@ impl Router {
     async fn carry_out_outputs(&mut self, now: Instant) {
         while let Some(output) = self.node.poll_output() {
             match output {
-                Output::Transmit { instance, advert } => {
+                Output::Transmit {
+                    instance,
+                    advert,
+                    ah_sequence,
+                } => {
                     if let Some(driver) = driver_mut(&mut self.drivers, instance) {
-                        driver.send(&advert, &self.io).await;
+                        driver.send(&advert, ah_sequence, &self.io).await;
                     }
                 }
                 Output::UnknownVrid { from, vrid } => {
@@ -750,6 +754,7 @@ impl Router {
                 source: packet.source,
                 destination: packet.destination,
                 hop_limit: packet.hop_limit,
+                ip_header: &packet.ip_header,
                 payload: &packet.payload,
             },
         );
@@ -1003,14 +1008,14 @@ impl Router {
                 Err(_) => source_missing = true,
             }
         }
-        let keys: Vec<Link> = self
+        let keys: Vec<(Link, Carrier)> = self
             .drivers
             .iter()
-            .map(|driver| driver.link().clone())
-            .filter(|key| key.interface == name)
+            .map(|driver| (driver.link().clone(), driver.carrier()))
+            .filter(|(key, _)| key.interface == name)
             .collect();
-        for key in keys {
-            if let Err(error) = self.io.sockets.ensure(&key, &interface) {
+        for (key, carrier) in keys {
+            if let Err(error) = self.io.sockets.ensure(&key, carrier, &interface) {
                 warn!(%error, "VRRP socket not reopened after the link came up");
             }
         }
@@ -1183,13 +1188,16 @@ impl Router {
             }
         }
         let drivers = &self.drivers;
-        self.io
-            .sockets
-            .close_unused(|key| drivers.iter().any(|driver| driver.link() == key));
+        self.io.sockets.close_unused(|key, carrier| {
+            drivers
+                .iter()
+                .any(|driver| driver.link() == key && driver.carrier() == carrier)
+        });
         // Instances kept across the reload: reopen a socket whose interface changed.
-        for key in self.drivers.iter().map(InstanceDriver::link) {
+        for driver in &self.drivers {
+            let key = driver.link();
             if let Some(interface) = self.io.interfaces.get(&key.interface)
-                && let Err(error) = self.io.sockets.ensure(key, interface)
+                && let Err(error) = self.io.sockets.ensure(key, driver.carrier(), interface)
             {
                 warn!(%error, "VRRP socket not reopened after the reload");
             }

@@ -22,12 +22,13 @@ use crate::effects::vip_firewall::drops_vip_traffic;
 use crate::effects::vips::{InstallReason, PlacedVip, VipWorker, place};
 use crate::events::stats::TransitionStats;
 use crate::events::status::{ChangeCause, InstanceEvent, InstanceStatus};
-use crate::net::{Interface, RemovedRoute, RemovedRule};
+use crate::net::{Carrier, Interface, RemovedRoute, RemovedRule};
 use crate::trace::{self, Cause, PendingCause, TransitionFields};
 use crate::vrrp::node::output::{Output, Refusal, Transition};
 use crate::vrrp::node::{InstanceId, Link, MemberConfig, Node};
+use crate::vrrp::packet::ah;
 use crate::vrrp::{
-    Advertisement, DecodeError, DropReason, State, TransitionReason, V3Ipv4Checksum,
+    Advertisement, Auth, DecodeError, DropReason, State, TransitionReason, V3Ipv4Checksum,
 };
 
 use super::settings::{self, SettingsError};
@@ -147,6 +148,11 @@ impl InstanceDriver {
     /// The socket it sends and receives on.
     pub fn link(&self) -> &Link {
         &self.link
+    }
+
+    /// The IP protocol its adverts travel in.
+    pub fn carrier(&self) -> Carrier {
+        settings::carrier(&self.settings)
     }
 
     /// The address its advertisements come from.
@@ -482,9 +488,11 @@ impl InstanceDriver {
     }
 
     /// Sends `advert` to the group, or to each unicast peer (RFC 9568 §5.1.1.2 allows a
-    /// unicast destination where multicast is not available).
-    pub async fn send(&self, advert: &Advertisement, io: &Io) {
-        let Some(socket) = io.sockets.get(&self.link) else {
+    /// unicast destination where multicast is not available); under an IPsec Authentication
+    /// Header with `ah_sequence` when the instance uses one.
+    pub async fn send(&self, advert: &Advertisement, ah_sequence: Option<u32>, io: &Io) {
+        let carrier = self.carrier();
+        let Some(socket) = io.sockets.get(&self.link, carrier) else {
             error!(instance = self.name(), socket = %self.link, "no socket to advertise on");
             return;
         };
@@ -502,6 +510,22 @@ impl InstanceDriver {
                     error!(instance = self.name(), %error, "cannot encode the advertisement");
                     return;
                 }
+            };
+            let payload = match (&advert.auth, ah_sequence, self.primary_address, destination) {
+                (
+                    Auth::AuthenticationHeader(key),
+                    Some(sequence),
+                    IpAddr::V4(source),
+                    IpAddr::V4(destination),
+                ) => ah::seal(
+                    &payload,
+                    source,
+                    destination,
+                    sequence,
+                    key,
+                    self.settings.unicast.is_some(),
+                ),
+                _ => payload,
             };
             if let Err(error) = socket.send(&payload, destination).await {
                 warn!(instance = self.name(), %error, priority = advert.priority, "advertisement not sent");

@@ -7,9 +7,11 @@ use std::net::IpAddr;
 use thiserror::Error;
 
 use crate::config::{self, InstanceSettings, Preempt};
-use crate::net::Interface;
+use crate::net::{Carrier, Interface};
 use crate::vrrp::node::Link;
-use crate::vrrp::{DecodeOptions, InstanceConfig, InstanceConfigError, Priority, V3Ipv4Checksum};
+use crate::vrrp::{
+    Auth, DecodeOptions, InstanceConfig, InstanceConfigError, Priority, V3Ipv4Checksum,
+};
 
 /// Why an instance cannot be built on the interface as it is now.
 #[derive(Debug, Error)]
@@ -168,6 +170,15 @@ pub fn decode_options(settings: &InstanceSettings) -> DecodeOptions {
         version: Some(settings.version),
         v3_ipv4_checksum: checksum_form(settings),
         v2_auth: settings.auth.clone(),
+    }
+}
+
+/// The IP protocol this instance's adverts travel in: 51 under an IPsec Authentication
+/// Header, 112 otherwise.
+pub fn carrier(settings: &InstanceSettings) -> Carrier {
+    match settings.auth {
+        Auth::AuthenticationHeader(_) => Carrier::AuthenticationHeader,
+        Auth::None | Auth::SimplePassword(_) => Carrier::Vrrp,
     }
 }
 

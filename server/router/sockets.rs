@@ -1,5 +1,6 @@
-//! The raw VRRP sockets of the daemon: one per (interface, family), shared by the instances
-//! there, each with a receiver task that forwards what arrives to the router.
+//! The raw VRRP sockets of the daemon: one per (interface, family, carrier), shared by the
+//! instances there, each with a receiver task that forwards what arrives to the router. An
+//! Authentication Header socket (protocol 51) is opened only where an instance uses AH.
 //!
 //! Receiving in small tasks lets the router wait on one channel instead of a changing set of
 //! sockets; the router still does all the protocol work, in arrival order per socket.
@@ -12,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::net::{Interface, NetError, ReceivedAdvert, VrrpSocket};
+use crate::net::{Carrier, Interface, NetError, ReceivedAdvert, VrrpSocket};
 
 use crate::vrrp::node::Link;
 
@@ -26,7 +27,7 @@ pub type Arrival = (Link, ReceivedAdvert);
 /// The open sockets, by what they serve.
 #[derive(Debug)]
 pub struct Sockets {
-    open: HashMap<Link, OpenSocket>,
+    open: HashMap<(Link, Carrier), OpenSocket>,
     arrivals: mpsc::Sender<Arrival>,
 }
 
@@ -53,24 +54,31 @@ impl Sockets {
         }
     }
 
-    /// Makes sure the socket for `key` is open on `interface` as it is now, reopening it if
-    /// the interface changed since (a new link-local address is the IPv6 source).
-    pub fn ensure(&mut self, key: &Link, interface: &Interface) -> Result<(), NetError> {
+    /// Makes sure the socket for `key` and `carrier` is open on `interface` as it is now,
+    /// reopening it if the interface changed since (a new link-local address is the IPv6
+    /// source).
+    pub fn ensure(
+        &mut self,
+        key: &Link,
+        carrier: Carrier,
+        interface: &Interface,
+    ) -> Result<(), NetError> {
+        let open_key = (key.clone(), carrier);
         if self
             .open
-            .get(key)
+            .get(&open_key)
             .is_some_and(|open| open.interface == *interface)
         {
             return Ok(());
         }
-        let socket = Arc::new(VrrpSocket::open(interface, key.family)?);
+        let socket = Arc::new(VrrpSocket::open(interface, key.family, carrier)?);
         let receiver = tokio::spawn(receive(
             key.clone(),
             Arc::clone(&socket),
             self.arrivals.clone(),
         ));
         let reopened = self.open.insert(
-            key.clone(),
+            open_key,
             OpenSocket {
                 socket,
                 interface: interface.clone(),
@@ -79,6 +87,7 @@ impl Sockets {
         );
         info!(
             socket = %key,
+            %carrier,
             reopened = reopened.is_some(),
             "VRRP socket open"
         );
@@ -86,19 +95,21 @@ impl Sockets {
     }
 
     /// Closes every socket `in_use` says no instance needs any more.
-    pub fn close_unused(&mut self, in_use: impl Fn(&Link) -> bool) {
-        self.open.retain(|key, _| {
-            let keep = in_use(key);
+    pub fn close_unused(&mut self, in_use: impl Fn(&Link, Carrier) -> bool) {
+        self.open.retain(|(key, carrier), _| {
+            let keep = in_use(key, *carrier);
             if !keep {
-                info!(socket = %key, "VRRP socket closed");
+                info!(socket = %key, %carrier, "VRRP socket closed");
             }
             keep
         });
     }
 
-    /// The socket for `key`, if open.
-    pub fn get(&self, key: &Link) -> Option<&VrrpSocket> {
-        self.open.get(key).map(|open| open.socket.as_ref())
+    /// The socket for `key` and `carrier`, if open.
+    pub fn get(&self, key: &Link, carrier: Carrier) -> Option<&VrrpSocket> {
+        self.open
+            .get(&(key.clone(), carrier))
+            .map(|open| open.socket.as_ref())
     }
 }
 

@@ -279,14 +279,19 @@ fn v3_ipv6_without_pseudo_header_is_just_bad() {
     }
 }
 
+/// Auth type 2 (IPsec AH) on an instance configured for a password is a type mismatch; an
+/// AH instance checks the header before the advert (see core's `packet::ah`).
 #[test]
-fn v2_ip_authentication_header() {
+fn v2_ip_authentication_header_on_a_password_instance() {
     let (mut payload, ip, options) = v2_pass();
     payload[4] = 2;
     refresh_checksum(&mut payload, &ip, false);
     assert_eq!(
         decode(&payload, &ip, &options),
-        DecodeError::AuthenticationHeaderUnsupported
+        DecodeError::AuthTypeMismatch {
+            expected: 1,
+            received: 2
+        }
     );
 }
 

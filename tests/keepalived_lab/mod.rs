@@ -1,7 +1,7 @@
 //! Our daemon beside a real keepalived (Debian's 2.2.7) in a namespace lab: two hosts on one
 //! bridge (a second LAN for sync groups), keepalived started in the foreground and killed
-//! with its whole process tree, and tshark capturing every VRRP frame on the bridge for its
-//! dissector to judge. Shared by the interoperability tests.
+//! with its whole process tree, and tshark capturing every VRRP frame on the bridge (bare or
+//! under AH) for its dissector to judge. Shared by the interoperability tests.
 //!
 //! Each test binary uses a different part of this module, so unused items are expected.
 #![allow(dead_code)]
@@ -155,7 +155,8 @@ impl InteropLab {
                 "-i",
                 "br0",
                 "-f",
-                "ip proto 112 or ip6 proto 112",
+                // 51: adverts under an IPsec Authentication Header (auth_type AH).
+                "ip proto 112 or ip proto 51 or ip6 proto 112",
                 "-w",
                 &file_argument,
             ],

@@ -331,6 +331,7 @@ impl Hosts {
                             source: packet.source,
                             destination: Family::Ipv4.vrrp_group(),
                             hop_limit: 255,
+                            ip_header: &[],
                             payload: &packet.payload,
                         },
                     );
@@ -349,7 +350,9 @@ impl Hosts {
         while let Some(output) = self.hosts[host].node.poll_output() {
             let now = self.now;
             match output {
-                Output::Transmit { instance, advert } => {
+                Output::Transmit {
+                    instance, advert, ..
+                } => {
                     let name = self.name_of(host, instance);
                     let spec = self
                         .specs

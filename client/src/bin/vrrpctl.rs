@@ -339,6 +339,16 @@ fn table<const N: usize>(header: [String; N], rows: &[[String; N]]) -> String {
     text
 }
 
+/// The AUTH column: keepalived's auth_type words.
+fn auth_name(auth: proto::AuthType) -> &'static str {
+    match auth {
+        proto::AuthType::Unspecified => "-",
+        proto::AuthType::None => "none",
+        proto::AuthType::Pass => "pass",
+        proto::AuthType::Ah => "ah",
+    }
+}
+
 /// The `status` table: one row per instance, columns padded to their widest cell.
 fn status_table(instances: &[proto::Instance]) -> String {
     let header = [
@@ -350,10 +360,11 @@ fn status_table(instances: &[proto::Instance]) -> String {
         "MASTER",
         "ACCEPT",
         "STRICT",
+        "AUTH",
     ]
     .map(String::from);
     let yes_no = |flag: bool| if flag { "yes" } else { "no" }.to_owned();
-    let rows: Vec<[String; 8]> = instances
+    let rows: Vec<[String; 9]> = instances
         .iter()
         .map(|instance| {
             [
@@ -365,6 +376,7 @@ fn status_table(instances: &[proto::Instance]) -> String {
                 master_address(instance.master.as_ref()),
                 yes_no(instance.accept_mode),
                 yes_no(instance.strict_mode),
+                auth_name(instance.auth_type()).to_owned(),
             ]
         })
         .collect();

@@ -158,6 +158,7 @@ pub fn instance(name: &str, state: State, priority: u32) -> Instance {
             advert_interval: None,
         }),
         virtual_addresses: vec!["192.0.2.100/24".to_owned()],
+        auth_type: AuthType::None as i32,
         ..Instance::default()
     }
 }

@@ -4,7 +4,7 @@ use std::process::Output;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-use vrrp_sidecar_client::proto::State;
+use vrrp_sidecar_client::proto::{AuthType, State};
 
 use crate::fake::*;
 
@@ -32,14 +32,15 @@ async fn status_prints_a_table_of_the_instances() {
     web.accept_mode = true;
     let mut db = instance("vi_db", State::Backup, 100);
     db.strict_mode = true;
+    db.set_auth_type(AuthType::Ah);
     let daemon = FakeDaemon::start(vec![web, db]).await;
     let output = vrrpctl(&daemon, &["status"]).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT\n\
-         vi_web  eth0       51    MASTER  150/140   192.0.2.1  yes     no\n\
-         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      yes\n"
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT  AUTH\n\
+         vi_web  eth0       51    MASTER  150/140   192.0.2.1  yes     no      none\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      yes     ah\n"
     );
 }
 
@@ -69,9 +70,9 @@ async fn status_lists_the_routes_and_rules_under_the_instances() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT\n\
-         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no\n\
-         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no\n\
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT  AUTH\n\
+         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no      none\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no      none\n\
          \n\
          INSTANCE  KIND   INSTALLED  TRACKED  SPEC\n\
          vi_web    route  yes        yes      198.51.100.0/24 via 192.0.2.254 dev eth0\n\
@@ -100,10 +101,10 @@ async fn status_lists_the_virtual_macs_under_the_instances() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT\n\
-         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no\n\
-         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no\n\
-         vi_dns  eth0       51    BACKUP  100/100   192.0.2.1  no      no\n\
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT  AUTH\n\
+         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no      none\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no      none\n\
+         vi_dns  eth0       51    BACKUP  100/100   192.0.2.1  no      no      none\n\
          \n\
          INSTANCE  VIRTUAL MAC  MAC                ADVERTS FROM\n\
          vi_web    vrrp.51      00:00:5e:00:01:33  vrrp.51\n\

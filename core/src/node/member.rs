@@ -11,7 +11,8 @@ use crate::command::{Command, CommandRejected};
 use crate::counters::DecodeErrorCounts;
 use crate::instance::Instance;
 use crate::instance_config::InstanceConfigError;
-use crate::packet::{Advertisement, DecodeOptions, IpHeader};
+use crate::packet::ah::{self, SequenceCounter};
+use crate::packet::{Advertisement, Auth, DecodeError, DecodeOptions, IpHeader};
 use crate::priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};
 use crate::state::{FaultCause, State, TransitionReason};
 
@@ -49,6 +50,8 @@ pub(super) struct Member {
     fault_cause: Option<FaultCause>,
     /// Adverts the codec refused, by RFC 6527 statistic.
     pub(super) decode_errors: DecodeErrorCounts,
+    /// With an IPsec Authentication Header: the sequence numbers sent and accepted.
+    ah_sequence: SequenceCounter,
     /// Sync group bookkeeping; see [`GroupStanding`].
     group: GroupStanding,
 }
@@ -92,6 +95,7 @@ impl Member {
             master_priority: None,
             fault_cause: None,
             decode_errors: DecodeErrorCounts::default(),
+            ah_sequence: SequenceCounter::default(),
             group: GroupStanding::default(),
         })
     }
@@ -322,7 +326,7 @@ impl Member {
             destination: packet.destination,
             hop_limit: packet.hop_limit,
         };
-        match Advertisement::decode(packet.payload, &header, &self.decode) {
+        match self.decode(packet, &header) {
             Ok(advert) => match self.instance.handle_packet(now, packet.source, &advert) {
                 Err(reason) => {
                     out.push_back(self.refused(packet.source, Refusal::Dropped(reason)));
@@ -339,6 +343,34 @@ impl Member {
             }
         }
         self.carry_out(now, out);
+    }
+
+    /// Decodes `packet`, through its Authentication Header when the instance uses one: the
+    /// header must be there, verify, and carry a sequence number above the last one
+    /// (keepalived/vrrp/vrrp.c, `vrrp_check_packet`).
+    fn decode(
+        &mut self,
+        packet: &Received<'_>,
+        header: &IpHeader,
+    ) -> Result<Advertisement, DecodeError> {
+        let with_ah = ah::carries_authentication_header(packet.ip_header);
+        match (&self.decode.v2_auth, with_ah) {
+            (Auth::AuthenticationHeader(key), true) => {
+                let (authentication, decoded) = ah::decode(
+                    packet.ip_header,
+                    packet.payload,
+                    header,
+                    key,
+                    self.unicast_peers.is_some(),
+                    &self.decode,
+                )?;
+                self.ah_sequence.accept(authentication.sequence)?;
+                Ok(decoded.advertisement)
+            }
+            (Auth::AuthenticationHeader(_), false) => Err(DecodeError::AuthenticationHeaderMissing),
+            (_, true) => Err(DecodeError::UnexpectedAuthenticationHeader),
+            (_, false) => Advertisement::decode(packet.payload, header, &self.decode),
+        }
     }
 
     fn refused(&self, from: IpAddr, refusal: Refusal) -> Output {
@@ -438,9 +470,12 @@ impl Member {
                     });
                 }
                 Action::SendAdvertisement(advert) => {
+                    let ah_sequence = matches!(advert.auth, Auth::AuthenticationHeader(_))
+                        .then(|| self.ah_sequence.next_to_send());
                     out.push_back(Output::Transmit {
                         instance: self.id,
                         advert,
+                        ah_sequence,
                     });
                 }
             }
@@ -500,5 +535,159 @@ impl Member {
             effective_priority: self.instance.priority().get(),
             master: self.master_view(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::super::{Family, Node};
+    use super::*;
+    use crate::instance_config::InstanceConfig;
+    use crate::interval::AdvertInterval;
+    use crate::packet::{V3Ipv4Checksum, Version};
+
+    const KEY: ah::Key = *b"secret1\0";
+    const OURS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+    const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+    const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+
+    fn link() -> Link {
+        Link {
+            interface: "eth0".into(),
+            family: Family::Ipv4,
+        }
+    }
+
+    /// A backup at priority 50 under AH, started.
+    fn node(now: Instant) -> (Node, InstanceId) {
+        let auth = Auth::AuthenticationHeader(KEY);
+        let mut instance = InstanceConfig::new(
+            51,
+            Version::V2,
+            OURS.into(),
+            Priority::new(50).expect("50 is a priority"),
+            vec![VIP.into()],
+        );
+        instance.advert_interval = AdvertInterval::from_secs(1).expect("1 s is an interval");
+        instance.auth = auth.clone();
+        let mut node = Node::new();
+        let id = node
+            .add(MemberConfig {
+                name: "vi".into(),
+                link: link(),
+                instance,
+                decode: DecodeOptions {
+                    version: Some(Version::V2),
+                    v2_auth: auth,
+                    ..DecodeOptions::default()
+                },
+                unicast_peers: None,
+                garp: GarpSettings {
+                    repeat: 1,
+                    second_burst_after: None,
+                    refresh_every: None,
+                },
+            })
+            .expect("a valid instance");
+        node.command(now, id, Command::Startup).expect("starts");
+        while node.poll_output().is_some() {}
+        (node, id)
+    }
+
+    /// The peer's advert at `priority` under AH with `key` and `sequence`, as the IPv4
+    /// packet on the wire.
+    fn peer_packet(priority: u8, sequence: u32, key: &ah::Key) -> Vec<u8> {
+        let advert = Advertisement {
+            version: Version::V2,
+            vrid: 51,
+            priority,
+            advert_interval: AdvertInterval::from_secs(1).expect("1 s is an interval"),
+            addresses: vec![VIP.into()],
+            auth: Auth::AuthenticationHeader(*key),
+        };
+        let vrrp = advert
+            .encode(PEER.into(), GROUP.into(), V3Ipv4Checksum::WithPseudoHeader)
+            .expect("a valid advert");
+        ah::seal(&vrrp, PEER, GROUP, sequence, key, false)
+    }
+
+    fn receive(node: &mut Node, now: Instant, packet: &[u8]) {
+        let (ip_header, payload) = packet.split_at(ah::IPV4_HEADER_LEN);
+        node.handle_packet(
+            now,
+            &link(),
+            Received {
+                source: PEER.into(),
+                destination: GROUP.into(),
+                hop_limit: 255,
+                ip_header,
+                payload,
+            },
+        );
+        while node.poll_output().is_some() {}
+    }
+
+    #[test]
+    fn authenticated_adverts_count_and_wrong_keys_replays_and_bare_adverts_do_not() {
+        let now = Instant::now();
+        let (mut node, id) = node(now);
+        let received = |node: &Node| {
+            node.instance(id)
+                .expect("added")
+                .counters()
+                .adverts_received
+        };
+        let auth_errors = |node: &Node| node.decode_errors(id).expect("added").auth;
+
+        receive(&mut node, now, &peer_packet(100, 7, &KEY));
+        assert_eq!((received(&node), auth_errors(&node)), (1, 0));
+        assert_eq!(node.instance(id).map(Instance::state), Some(State::Backup));
+
+        // A replay (the same or a lower sequence number) and a wrong key are refused.
+        receive(&mut node, now, &peer_packet(100, 7, &KEY));
+        receive(&mut node, now, &peer_packet(100, 3, &KEY));
+        receive(&mut node, now, &peer_packet(100, 8, b"secret2\0"));
+        assert_eq!((received(&node), auth_errors(&node)), (1, 3));
+
+        // The same advert without its Authentication Header is refused too.
+        let packet = peer_packet(100, 9, &KEY);
+        let bare = &packet[ah::IPV4_HEADER_LEN + ah::HEADER_LEN..];
+        let mut plain_ip = packet[..ah::IPV4_HEADER_LEN].to_vec();
+        plain_ip[9] = crate::packet::IP_PROTOCOL;
+        node.handle_packet(
+            now,
+            &link(),
+            Received {
+                source: PEER.into(),
+                destination: GROUP.into(),
+                hop_limit: 255,
+                ip_header: &plain_ip,
+                payload: bare,
+            },
+        );
+        while node.poll_output().is_some() {}
+        assert_eq!((received(&node), auth_errors(&node)), (1, 4));
+
+        receive(&mut node, now, &peer_packet(100, 8, &KEY));
+        assert_eq!((received(&node), auth_errors(&node)), (2, 4));
+    }
+
+    #[test]
+    fn a_backup_taking_over_continues_the_sequence_it_heard() {
+        let now = Instant::now();
+        let (mut node, _) = node(now);
+        receive(&mut node, now, &peer_packet(100, 41, &KEY));
+        let later = now + std::time::Duration::from_secs(10);
+        node.handle_timeout(later);
+        let sequences: Vec<Option<u32>> = std::iter::from_fn(|| node.poll_output())
+            .filter_map(|output| match output {
+                Output::Transmit { ah_sequence, .. } => Some(ah_sequence),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sequences, [Some(42)]);
     }
 }

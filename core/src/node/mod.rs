@@ -31,7 +31,7 @@ use crate::counters::DecodeErrorCounts;
 use crate::family::Family;
 use crate::instance::Instance;
 use crate::instance_config::{InstanceConfig, InstanceConfigError};
-use crate::packet::DecodeOptions;
+use crate::packet::{DecodeOptions, ah};
 use crate::priority::{Priority, TrackedCheck};
 use crate::state::State;
 
@@ -95,7 +95,11 @@ pub struct Received<'a> {
     pub destination: IpAddr,
     /// The TTL or hop limit as received.
     pub hop_limit: u8,
-    /// The VRRP packet.
+    /// The IPv4 header as received, options included; empty for IPv6. An Authentication
+    /// Header's ICV covers it.
+    pub ip_header: &'a [u8],
+    /// What follows the IP header: the VRRP packet, or the Authentication Header and the VRRP
+    /// packet when `ip_header` says protocol 51.
     pub payload: &'a [u8],
 }
 
@@ -179,8 +183,14 @@ impl Node {
     /// Handles one packet received on `link`.
     pub fn handle_packet(&mut self, now: Instant, link: &Link, packet: Received<'_>) {
         // The VRID is the second byte of both versions' header (RFC 9568 §5.1, RFC 3768
-        // §5.1); the instance's own options are needed to decode the rest.
-        let vrid = packet.payload.get(1).copied();
+        // §5.1), after the Authentication Header if there is one; the instance's own options
+        // are needed to decode the rest.
+        let vrrp_at = if ah::carries_authentication_header(packet.ip_header) {
+            ah::HEADER_LEN
+        } else {
+            0
+        };
+        let vrid = packet.payload.get(vrrp_at + 1).copied();
         let member = self
             .members
             .iter_mut()

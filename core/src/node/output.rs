@@ -23,6 +23,9 @@ pub enum Output {
         instance: InstanceId,
         /// What to send.
         advert: Advertisement,
+        /// With an IPsec Authentication Header (auth type 2): its sequence number, one per
+        /// advert whatever the number of unicast peers, as keepalived numbers them.
+        ah_sequence: Option<u32>,
     },
     /// Install every address the instance holds as master.
     InstallAddresses {

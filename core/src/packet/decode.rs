@@ -191,7 +191,7 @@ impl DecodedAdvertisement {
         let (auth, interval) = match auth_data {
             Some(auth_data) => {
                 let auth = check_v2_auth(auth_type_or_reserved, auth_data, &options.v2_auth)?;
-                if auth == Auth::None {
+                if matches!(auth, Auth::None | Auth::AuthenticationHeader(_)) {
                     ignored.v2_unused_auth_data = *auth_data;
                 }
                 // RFC 3768 §5.3.7: Adver Int is whole seconds.
@@ -264,19 +264,25 @@ fn checksum_matches(computed: u16, received: u16) -> bool {
 }
 
 /// RFC 3768 §5.3.6 and RFC 2338 §5.3.6: the auth type must be known and match the configured
-/// one, and a simple password must match byte for byte.
+/// one, and a simple password must match byte for byte. An Authentication Header was checked
+/// before the advert was decoded ([`super::ah::decode`]); its advert says type 2 and nothing
+/// else.
 fn check_v2_auth(
     auth_type: u8,
     auth_data: &[u8; V2_AUTH_DATA_LEN],
     configured: &Auth,
 ) -> Result<Auth, DecodeError> {
-    let received = match auth_type {
-        Auth::TYPE_NONE => Auth::None,
-        Auth::TYPE_SIMPLE_PASSWORD => Auth::SimplePassword(*auth_data),
-        Auth::TYPE_AUTHENTICATION_HEADER => {
-            return Err(DecodeError::AuthenticationHeaderUnsupported);
+    let received = match (auth_type, configured) {
+        (Auth::TYPE_NONE, _) => Auth::None,
+        (Auth::TYPE_SIMPLE_PASSWORD, _) => Auth::SimplePassword(*auth_data),
+        (Auth::TYPE_AUTHENTICATION_HEADER, Auth::AuthenticationHeader(_)) => configured.clone(),
+        (Auth::TYPE_AUTHENTICATION_HEADER, _) => {
+            return Err(DecodeError::AuthTypeMismatch {
+                expected: configured.type_number(),
+                received: auth_type,
+            });
         }
-        unknown => return Err(DecodeError::UnknownAuthType(unknown)),
+        (unknown, _) => return Err(DecodeError::UnknownAuthType(unknown)),
     };
     if received.type_number() != configured.type_number() {
         return Err(DecodeError::AuthTypeMismatch {

@@ -68,7 +68,9 @@ fn write(
         .map_err(|_| EncodeError::TooManyAddresses(advertisement.addresses.len()))?;
     let auth = match (version, &advertisement.auth) {
         (Version::V3, Auth::None) => None,
-        (Version::V3, Auth::SimplePassword(_)) => return Err(EncodeError::AuthInV3),
+        (Version::V3, Auth::SimplePassword(_) | Auth::AuthenticationHeader(_)) => {
+            return Err(EncodeError::AuthInV3);
+        }
         (Version::V2, auth) => Some(auth),
     };
     let interval_field = auth_and_interval_field(
@@ -94,7 +96,7 @@ fn write(
     }
     if let Some(auth) = auth {
         bytes.extend_from_slice(match auth {
-            Auth::None => &ignored.v2_unused_auth_data,
+            Auth::None | Auth::AuthenticationHeader(_) => &ignored.v2_unused_auth_data,
             Auth::SimplePassword(password) => password,
         });
     }

@@ -86,10 +86,38 @@ pub enum DecodeError {
         /// The other VRRPv3-over-IPv4 form, when the packet verifies with it.
         passes_with: Option<V3Ipv4Checksum>,
     },
-    /// Auth Type 2, the IP Authentication Header of RFC 2338 §5.3.6.2, which this
-    /// implementation does not support (RFC 3768 removed it).
-    #[error("VRRPv2 IP Authentication Header (auth type 2) is not supported")]
-    AuthenticationHeaderUnsupported,
+    /// The instance uses an IPsec Authentication Header (auth type 2) and the advert came
+    /// without one (keepalived: "No AH header but auth type is AH").
+    #[error("advert without the IPsec Authentication Header this instance requires")]
+    AuthenticationHeaderMissing,
+    /// An IPsec Authentication Header on an advert whose instance does not use one.
+    #[error("advert with an IPsec Authentication Header, which this instance does not use")]
+    UnexpectedAuthenticationHeader,
+    /// The Authentication Header is not the one keepalived sends before a VRRP advert (RFC
+    /// 2402 §2): too short, another next header, or an ICV other than 96 bits.
+    #[error("malformed IPsec Authentication Header: {0}")]
+    AuthenticationHeaderMalformed(&'static str),
+    /// RFC 2402 §3.4.4: the ICV does not verify with our key: the key differs, or the packet
+    /// changed on the way. No key is in the error.
+    #[error("IPsec AH ICV (HMAC-MD5-96) does not verify: wrong key or altered packet")]
+    AuthenticationHeaderIcv,
+    /// The SPI is not the sender's IPv4 address, which is the SPI keepalived uses and checks.
+    #[error("IPsec AH SPI {spi:#010x} is not the IP source {source_address}")]
+    AuthenticationHeaderSpi {
+        /// The SPI in the header.
+        spi: u32,
+        /// The IP source address.
+        source_address: std::net::Ipv4Addr,
+    },
+    /// RFC 2402 §3.4.3: the sequence number is not above the last one sent or accepted for
+    /// this virtual router, so the advert may be a replay.
+    #[error("IPsec AH sequence number {received} is not above the last one, {last}")]
+    AuthenticationHeaderReplayed {
+        /// The sequence number in the header.
+        received: u32,
+        /// The last one sent or accepted.
+        last: u32,
+    },
     /// RFC 3768 §5.3.6: a packet with an unknown authentication type must be discarded.
     #[error("unknown VRRPv2 auth type {0}")]
     UnknownAuthType(u8),

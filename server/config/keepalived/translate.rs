@@ -1701,17 +1701,13 @@ impl Translator<'_> {
                         Value::String("pass".into()),
                         origin,
                     ),
-                    Some("AH") => {
-                        self.warn(
-                            child,
-                            &child_path,
-                            "not carried out yet (issue 17), left out: IPsec AH \
-                             authentication; adverts are sent and taken without \
-                             authentication, so a keepalived peer using AH drops them (both \
-                             become master): run every router of this VRID from this file",
-                        );
-                        ignored = true;
-                    }
+                    Some("AH") => self.set(
+                        &mut auth,
+                        native_path,
+                        schema::authentication::TYPE.key,
+                        Value::String("ah".into()),
+                        origin,
+                    ),
                     Some(other) => {
                         self.warn(
                             child,
