@@ -352,7 +352,7 @@ async fn run(
                     matches!(queued, Operation::Remove { instance: removed, .. } if *removed == instance)
                 });
                 if removed_next {
-                    debug!(
+                    info!(
                         instance,
                         "announcement dropped: the addresses are removed right after it"
                     );
