@@ -1,6 +1,7 @@
 //! What the node decides across instances, on the simulated clock: sync groups in both
 //! directions with Fault propagation, `Resign` with a hold-down, the handover's grace, a
-//! reload that changes the addresses, and the announcement schedule. Each scenario runs on a
+//! reload that changes the addresses, the announcement schedule, and a client sent back to
+//! the master after a partition heals. Each scenario runs on a
 //! sweep of seeds that vary start times, link delay and jitter; `SIM_SEED=N` runs one seed
 //! and prints its trace on failure, `SIM_NODE_SEEDS` sets how many seeds each sweep runs.
 
@@ -355,6 +356,93 @@ fn a_new_master_announces_twice_on_schedule(seed: u64) -> Result<(), (String, St
     )
 }
 
+/// The longest one-way delay of [`wire`].
+const MAX_DELAY: Duration = Duration::from_millis(10);
+
+/// A partition heals: h0 (priority 200) was cut off, h1 (100) took over and drew the client
+/// with its announcement. Whichever master advertises first after the heal, the client is
+/// answered by h0 within one advert interval of the heal, plus the three link crossings of
+/// the worst order: h0's advert to h1, h1's advert of its own priority as it steps down
+/// (keepalived's `higher_prio_send_advert`), and h0's announcement to the client, which that
+/// lower priority triggers. If h1 speaks first, h0 hears the lower priority at once.
+/// Returns the host that advertised first after the heal.
+fn a_healed_partition_sends_the_client_back_within_an_interval(
+    seed: u64,
+) -> Result<usize, (String, String)> {
+    let mut rng = Rng::new(seed);
+    let mut lan = Hosts::new(seed, wire(&mut rng), single(), &[vec![200], vec![100]], &[]);
+    start_all(&mut lan, &mut rng);
+    lan.run_until(lan.now + SETTLE * 2);
+    check(
+        lan.holders("vip") == [0] && lan.client.follows == Some(0),
+        &lan,
+        || {
+            format!(
+                "h0 settles as master, followed by the client: {:?}",
+                lan.client
+            )
+        },
+    )?;
+
+    lan.run_until(lan.now + rng.duration_up_to(INTERVAL.as_duration()));
+    lan.cut_off(0);
+    lan.run_until(lan.now + SETTLE + Duration::from_secs(1));
+    check(
+        lan.holders("vip") == [0, 1] && lan.client.follows == Some(1),
+        &lan,
+        || {
+            format!(
+                "apart, both hold the address and the client follows h1: holders {:?}, {:?}",
+                lan.holders("vip"),
+                lan.client
+            )
+        },
+    )?;
+
+    // The heal falls anywhere within an advert interval of either host's.
+    lan.run_until(lan.now + rng.duration_up_to(INTERVAL.as_duration()));
+    lan.heal();
+    let heal = lan.now;
+    let bound = heal + INTERVAL.as_duration() + MAX_DELAY * 3;
+    lan.run_until(bound);
+    let first_speaker = (0..2)
+        .filter_map(|host| {
+            lan.hosts[host]
+                .advertised
+                .iter()
+                .find(|(at, ..)| *at >= heal)
+                .map(|(at, ..)| (*at, host))
+        })
+        .min()
+        .map(|(_, host)| host);
+    check(
+        lan.holders("vip") == [0] && lan.client_answered("vip"),
+        &lan,
+        || {
+            format!(
+                "healed at {heal:?}, h{first_speaker:?} spoke first: by {bound:?} h0 alone \
+                 should hold the address and answer the client; holders {:?}, {:?}",
+                lan.holders("vip"),
+                lan.client
+            )
+        },
+    )?;
+    let answered_since = lan.client.changes.last().map(|(at, _)| *at);
+    lan.run_until(bound + Duration::from_secs(6));
+    check(
+        lan.holders("vip") == [0]
+            && lan.client_answered("vip")
+            && lan.client.changes.last().map(|(at, _)| *at) == answered_since,
+        &lan,
+        || format!("the client stays with h0: {:?}", lan.client),
+    )?;
+    first_speaker.ok_or_else(|| ("nobody advertised after the heal".into(), lan.trace.clone()))
+}
+
+fn partition_heal(seed: u64) -> Result<(), (String, String)> {
+    a_healed_partition_sends_the_client_back_within_an_interval(seed).map(|_| ())
+}
+
 #[test]
 fn sync_groups_move_together_on_a_members_fault_on_every_seed() {
     sweep(seeds(), sync_group_fault_moves_the_whole_group);
@@ -383,4 +471,23 @@ fn reload_changes_the_addresses_adverts_are_checked_against_on_every_seed() {
 #[test]
 fn announcements_follow_their_schedule_on_every_seed() {
     sweep(seeds(), a_new_master_announces_twice_on_schedule);
+}
+
+#[test]
+fn a_healed_partition_sends_the_client_to_the_master_within_an_interval_on_every_seed() {
+    sweep(seeds(), partition_heal);
+}
+
+/// The sweep covers both orders: in some seeds the master that stays speaks first after the
+/// heal, in others the one that steps down.
+#[test]
+fn after_heals_either_master_speaks_first() {
+    let speakers: Vec<usize> = (0..40)
+        .filter_map(|seed| a_healed_partition_sends_the_client_back_within_an_interval(seed).ok())
+        .collect();
+    assert_eq!(speakers.len(), 40, "every seed passes");
+    assert!(
+        speakers.contains(&0) && speakers.contains(&1),
+        "first speakers: {speakers:?}"
+    );
 }

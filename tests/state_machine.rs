@@ -599,7 +599,7 @@ fn master_announces_its_addresses_again_on_lower_priority_like_keepalived() {
         .collect();
     assert_eq!(announced, vec![config.virtual_addresses.clone()]);
 
-    // At most one announcement per interval (1 s here) as they arrive, however many
+    // At most two announcements per interval (1 s here) as they arrive, however many
     // lower-priority adverts come.
     let announcements = |instance: &mut Instance| {
         drain(instance)
@@ -607,7 +607,15 @@ fn master_announces_its_addresses_again_on_lower_priority_like_keepalived() {
             .filter(|action| matches!(action, Action::Announce(_)))
             .count()
     };
-    for at in [4250, 4700, 5199] {
+    instance
+        .handle_packet(clock.ms(4250), ip("192.0.2.99"), &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(
+        announcements(&mut instance),
+        1,
+        "the second within the interval"
+    );
+    for at in [4700, 5199] {
         instance
             .handle_packet(clock.ms(at), ip("192.0.2.99"), &advert_like(&config, 100))
             .unwrap();
@@ -630,11 +638,13 @@ fn master_announces_its_addresses_again_on_lower_priority_like_keepalived() {
     );
 }
 
-/// A lower priority heard within an interval of the last announcement is answered with the
-/// next advert, not dropped: it may be the advert a second master sends as it steps down,
-/// whose own announcement can reach the hosts after ours.
+/// A second master is heard twice in quick succession, by its takeover advert and by the
+/// adverts it sends as it steps down; its own announcement, queued behind its address
+/// install, can reach the hosts between the two, so the second is announced at once too
+/// (deferring it stranded the chaos lab's client for an interval). Past two announcements
+/// within an interval, a lower priority is answered with the next advert, not dropped.
 #[test]
-fn a_lower_priority_heard_soon_after_an_announcement_is_announced_with_the_next_advert() {
+fn a_lower_priority_heard_soon_after_two_announcements_is_announced_with_the_next_advert() {
     let clock = Clock::new();
     let config = v3_config(200);
     let mut instance = master(config.clone(), &clock);
@@ -648,15 +658,20 @@ fn a_lower_priority_heard_soon_after_an_announcement_is_announced_with_the_next_
         .handle_packet(clock.ms(4200), ip("192.0.2.99"), &advert_like(&config, 100))
         .unwrap();
     assert_eq!(announcements(&drain(&mut instance)), 1);
+    // The same second master stepping down, with its own priority: announced at once.
     instance
-        .handle_packet(clock.ms(4201), ip("192.0.2.98"), &advert_like(&config, 150))
+        .handle_packet(clock.ms(4203), ip("192.0.2.99"), &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(announcements(&drain(&mut instance)), 1);
+    instance
+        .handle_packet(clock.ms(4204), ip("192.0.2.98"), &advert_like(&config, 150))
         .unwrap();
     assert_eq!(announcements(&drain(&mut instance)), 0);
-    // advertise_now moved the Adver_Timer to one interval after the second advert.
+    // advertise_now moved the Adver_Timer to one interval after the third advert.
     let next = instance
         .poll_timeout()
         .expect("a master runs its Adver_Timer");
-    assert_eq!(next, clock.ms(5201));
+    assert_eq!(next, clock.ms(5204));
     instance.handle_timeout(next);
     let actions = drain(&mut instance);
     assert_eq!(sent_priorities(&actions), vec![200]);

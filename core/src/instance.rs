@@ -27,6 +27,14 @@ const PRIORITY_STOPPING: u8 = 0;
 /// priority (see `master_receives`): each lost with probability P, all of them with P³.
 const STEP_DOWN_ADVERTS: usize = 3;
 
+/// How many times a master announces its addresses on hearing lower priorities within one
+/// advertisement interval (see `master_receives`). Two: a backup that took over at the same
+/// moment as another is heard twice in quick succession, by its takeover advert and by the
+/// adverts it sends as it steps down, and its own announcement, queued behind its address
+/// install, can reach the hosts between the two; the second announcement is the one that
+/// brings them back, and deferring it to the next advert stranded them for an interval.
+const LOWER_PRIORITY_ANNOUNCEMENTS: usize = 2;
+
 /// One virtual router on this host: its state, timers and counters.
 ///
 /// Behaviour beyond the RFC text, each explained where it is implemented:
@@ -59,11 +67,12 @@ pub struct Instance {
     yielding: Option<Yielding>,
     /// The primary address of the master we last accepted, or ours while we are master.
     master_address: Option<IpAddr>,
-    /// When we last announced our addresses again on hearing a lower priority: at most once
-    /// per advertisement interval (see `master_receives`).
-    lower_priority_announced: Option<Instant>,
-    /// A lower priority was heard within that interval: announce again with the next advert
-    /// rather than not at all.
+    /// When we last announced our addresses again on hearing a lower priority, oldest first:
+    /// at most [`LOWER_PRIORITY_ANNOUNCEMENTS`] times per advertisement interval (see
+    /// `master_receives`).
+    lower_priority_announced: [Option<Instant>; LOWER_PRIORITY_ANNOUNCEMENTS],
+    /// A lower priority was heard when that budget was spent: announce again with the next
+    /// advert rather than not at all.
     lower_priority_announce_due: bool,
     actions: VecDeque<Action>,
     counters: Counters,
@@ -145,7 +154,7 @@ impl Instance {
             phase: Phase::Initialize,
             preempt_hold: PreemptHold::NotStarted,
             yielding: None,
-            lower_priority_announced: None,
+            lower_priority_announced: [None; LOWER_PRIORITY_ANNOUNCEMENTS],
             lower_priority_announce_due: false,
             master_address: None,
             actions: VecDeque::new(),
@@ -525,13 +534,14 @@ impl Instance {
                 // issue 166). Nothing else would correct them before their ARP or
                 // neighbour entries expire, since this master never changed state.
                 //
-                // At most once per advertisement interval, so a flood of forged
-                // lower-priority adverts cannot turn each into a burst of gratuitous ARPs;
-                // one heard within the interval is answered with the next advert instead of
-                // not at all. It may be the second master's advert as it steps down, and
-                // its own announcement, queued behind its address install, can reach the
-                // hosts after ours did.
-                let announced_lately = self.lower_priority_announced.is_some_and(|at| {
+                // At most LOWER_PRIORITY_ANNOUNCEMENTS times per advertisement interval, so
+                // a flood of forged lower-priority adverts cannot turn each into a burst of
+                // gratuitous ARPs; one heard past that budget is answered with the next
+                // advert instead of not at all. It may be the second master's advert as it
+                // steps down, and its own announcement, queued behind its address install,
+                // can reach the hosts after ours did.
+                let [oldest, ..] = self.lower_priority_announced;
+                let announced_lately = oldest.is_some_and(|at| {
                     now.saturating_duration_since(at) < self.config.advert_interval.as_duration()
                 });
                 if announced_lately {
@@ -544,7 +554,8 @@ impl Instance {
     }
 
     fn announce_on_lower_priority(&mut self, now: Instant) {
-        self.lower_priority_announced = Some(now);
+        self.lower_priority_announced.rotate_left(1);
+        self.lower_priority_announced[LOWER_PRIORITY_ANNOUNCEMENTS - 1] = Some(now);
         self.lower_priority_announce_due = false;
         self.actions
             .push_back(Action::Announce(self.config.virtual_addresses.clone()));

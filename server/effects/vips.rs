@@ -27,8 +27,8 @@
 //! `net/ipv4/devinet.c`): at most 5.25 s after the kill at 1 s adverts, where a backup of
 //! priority 1 takes over after 3.996 s, and 1.25 s at 100 ms.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -301,7 +301,16 @@ async fn run(
 ) {
     let mut announcers = Announcers::default();
     let mut firewall = VipFirewall::default();
-    while let Some((operation, parent)) = queue.recv().await {
+    // Operations taken off the queue early, to look past an announcement; served first.
+    let mut looked_ahead = VecDeque::new();
+    loop {
+        let next = match looked_ahead.pop_front() {
+            Some(next) => Some(next),
+            None => queue.recv().await,
+        };
+        let Some((operation, parent)) = next else {
+            break;
+        };
         match operation {
             Operation::Install {
                 instance,
@@ -332,6 +341,23 @@ async fn run(
                 vips,
                 messages,
             } => {
+                // An instance that stepped down while its announcement waited here (two
+                // backups that took over at once, the loser hearing the winner) must not
+                // announce addresses it is about to drop: sent after the winner's own
+                // announcement, it would draw the hosts to an address nobody answers for.
+                while let Ok(queued) = queue.try_recv() {
+                    looked_ahead.push_back(queued);
+                }
+                let removed_next = looked_ahead.iter().any(|(queued, _)| {
+                    matches!(queued, Operation::Remove { instance: removed, .. } if *removed == instance)
+                });
+                if removed_next {
+                    info!(
+                        instance,
+                        "announcement dropped: the addresses are removed right after it"
+                    );
+                    continue;
+                }
                 let _span = trace::vip_work(&parent, VipWork::Announce, &instance, vips.len());
                 announcers.announce(&instance, &vips, messages).await;
             }

@@ -7,6 +7,11 @@
 //! daemon, without root. The host carries out the node's outputs the way the router does:
 //! adverts go on the wire to every other host on the link, address work changes what the
 //! host holds, at once.
+//!
+//! A client on the `outside` link follows announcements as a neighbour cache does: its entry
+//! for the addresses names the host whose announcement reached it last, and it is answered
+//! only while that host holds them. A partition cuts hosts off from everyone else on every
+//! link, the client included, until it heals.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -72,6 +77,8 @@ pub struct Host {
     pub holds: BTreeSet<&'static str>,
     /// Announcements sent: when, for which instance, how many messages.
     pub announced: Vec<(Duration, &'static str, u8)>,
+    /// Adverts sent: when, for which instance, with which priority.
+    pub advertised: Vec<(Duration, &'static str, u8)>,
     /// When this host last accepted an advert from a master, per instance.
     pub heard_master_at: BTreeMap<&'static str, Duration>,
     /// When the host let go of an instance's addresses, in order.
@@ -101,13 +108,35 @@ impl Host {
     }
 }
 
+/// The interface the client is on.
+pub const CLIENT_INTERFACE: &str = "outside";
+
+/// A client on [`CLIENT_INTERFACE`]: which host its neighbour entry for the addresses names.
+#[derive(Debug, Default)]
+pub struct Client {
+    /// The host whose announcement reached the client last.
+    pub follows: Option<usize>,
+    /// Every change of `follows`, in order.
+    pub changes: Vec<(Duration, usize)>,
+}
+
+/// What is on its way, and to whom.
+enum Delivery {
+    /// An advert to host `to`.
+    Advert {
+        to: usize,
+        link: Link,
+        source: IpAddr,
+        payload: Vec<u8>,
+    },
+    /// An announcement of host `from` to the client.
+    Announcement { from: usize },
+}
+
 struct InFlight {
     at: Duration,
     sequence: u64,
-    to: usize,
-    link: Link,
-    source: IpAddr,
-    payload: Vec<u8>,
+    delivery: Delivery,
 }
 
 impl PartialEq for InFlight {
@@ -143,6 +172,9 @@ pub struct Hosts {
     last_arrival: BTreeMap<(usize, usize, String), Duration>,
     sequence: u64,
     rng: Rng,
+    /// Hosts cut off from everyone else by a partition.
+    cut_off: BTreeSet<usize>,
+    pub client: Client,
     pub trace: String,
 }
 
@@ -192,6 +224,7 @@ impl Hosts {
                 ids,
                 holds: BTreeSet::new(),
                 announced: Vec::new(),
+                advertised: Vec::new(),
                 heard_master_at: BTreeMap::new(),
                 removed_at: Vec::new(),
                 group_states: Vec::new(),
@@ -207,6 +240,8 @@ impl Hosts {
             last_arrival: BTreeMap::new(),
             sequence: 0,
             rng: Rng::new(seed),
+            cut_off: BTreeSet::new(),
+            client: Client::default(),
             trace: String::new(),
         }
     }
@@ -321,22 +356,36 @@ impl Hosts {
                     self.hosts[host].node.handle_timeout(now);
                     self.carry_out(host);
                 }
-                None => {
-                    let packet = self.in_flight.pop().expect("peeked");
-                    let now = self.at();
-                    self.hosts[packet.to].node.handle_packet(
-                        now,
-                        &packet.link,
-                        Received {
-                            source: packet.source,
-                            destination: Family::Ipv4.vrrp_group(),
-                            hop_limit: 255,
-                            ip_header: &[],
-                            payload: &packet.payload,
-                        },
-                    );
-                    self.carry_out(packet.to);
-                }
+                None => match self.in_flight.pop().expect("peeked").delivery {
+                    Delivery::Advert {
+                        to,
+                        link,
+                        source,
+                        payload,
+                    } => {
+                        let now = self.at();
+                        self.hosts[to].node.handle_packet(
+                            now,
+                            &link,
+                            Received {
+                                source,
+                                destination: Family::Ipv4.vrrp_group(),
+                                hop_limit: 255,
+                                ip_header: &[],
+                                payload: &payload,
+                            },
+                        );
+                        self.carry_out(to);
+                    }
+                    Delivery::Announcement { from } => {
+                        if self.client.follows != Some(from) {
+                            self.client.follows = Some(from);
+                            self.client.changes.push((self.now, from));
+                            let _ =
+                                writeln!(self.trace, "{:>10.3?} client follows h{from}", self.now);
+                        }
+                    }
+                },
             }
         }
         panic!(
@@ -354,11 +403,7 @@ impl Hosts {
                     instance, advert, ..
                 } => {
                     let name = self.name_of(host, instance);
-                    let spec = self
-                        .specs
-                        .iter()
-                        .find(|spec| spec.name == name)
-                        .expect("a spec per instance");
+                    let spec = self.spec(name).clone();
                     let source = host_address(host, spec.interface);
                     let payload = advert
                         .encode(
@@ -372,29 +417,28 @@ impl Hosts {
                         "{now:>10.3?} h{host} {name} sends prio {}",
                         advert.priority
                     );
+                    self.hosts[host]
+                        .advertised
+                        .push((now, name, advert.priority));
                     let interface = spec.interface;
                     for to in 0..self.hosts.len() {
-                        if to == host {
+                        if to == host || !self.connected(host, Some(to)) {
                             continue;
                         }
                         if self.rng.chance(self.wire.loss) {
                             let _ = writeln!(self.trace, "           to h{to} lost");
                             continue;
                         }
-                        let delay = self.wire.delay_min + self.rng.duration_up_to(self.wire.jitter);
-                        let key = (host, to, interface.to_owned());
-                        let earliest = self.last_arrival.get(&key).copied().unwrap_or_default();
-                        let arrival = (now + delay).max(earliest);
-                        self.last_arrival.insert(key, arrival);
-                        self.sequence += 1;
-                        self.in_flight.push(InFlight {
-                            at: arrival,
-                            sequence: self.sequence,
-                            to,
-                            link: link(interface),
-                            source,
-                            payload: payload.clone(),
-                        });
+                        let arrival = self.arrival(host, to, interface);
+                        self.push(
+                            arrival,
+                            Delivery::Advert {
+                                to,
+                                link: link(interface),
+                                source,
+                                payload: payload.clone(),
+                            },
+                        );
                     }
                 }
                 Output::InstallAddresses { instance } => {
@@ -417,6 +461,15 @@ impl Hosts {
                 Output::Announce { instance, messages } => {
                     let name = self.name_of(host, instance);
                     self.hosts[host].announced.push((now, name, messages));
+                    let _ = writeln!(self.trace, "{now:>10.3?} h{host} {name} announces");
+                    let interface = self.spec(name).interface;
+                    // Each of the burst's messages is lost on its own; the client follows
+                    // the first that arrives.
+                    let delivered = (0..messages).any(|_| !self.rng.chance(self.wire.loss));
+                    if interface == CLIENT_INTERFACE && self.connected(host, None) && delivered {
+                        let arrival = self.arrival(host, self.hosts.len(), interface);
+                        self.push(arrival, Delivery::Announcement { from: host });
+                    }
                 }
                 Output::Transition(transition) => {
                     let name = self.name_of(host, transition.instance);
@@ -452,6 +505,58 @@ impl Hosts {
                 | Output::GroupsUnsettled => {}
             }
         }
+    }
+
+    fn spec(&self, name: &str) -> &InstanceSpec {
+        self.specs
+            .iter()
+            .find(|spec| spec.name == name)
+            .expect("a spec per instance")
+    }
+
+    /// Cuts `host` off from every other host and the client, on every link.
+    pub fn cut_off(&mut self, host: usize) {
+        let _ = writeln!(self.trace, "{:>10.3?} h{host} cut off", self.now);
+        self.cut_off.insert(host);
+    }
+
+    /// Ends every partition: what is sent from now on reaches everyone.
+    pub fn heal(&mut self) {
+        let _ = writeln!(self.trace, "{:>10.3?} partition heals", self.now);
+        self.cut_off.clear();
+    }
+
+    /// Whether `from` reaches host `to` (`None`: the client) now: not when either side is
+    /// cut off. What was sent before a cut is still delivered, as on a real wire.
+    fn connected(&self, from: usize, to: Option<usize>) -> bool {
+        !self.cut_off.contains(&from) && to.is_none_or(|to| !self.cut_off.contains(&to))
+    }
+
+    /// When what `from` sends now reaches `to` (the client is `hosts.len()`), in order after
+    /// what it sent there before.
+    fn arrival(&mut self, from: usize, to: usize, interface: &str) -> Duration {
+        let delay = self.wire.delay_min + self.rng.duration_up_to(self.wire.jitter);
+        let key = (from, to, interface.to_owned());
+        let earliest = self.last_arrival.get(&key).copied().unwrap_or_default();
+        let arrival = (self.now + delay).max(earliest);
+        self.last_arrival.insert(key, arrival);
+        arrival
+    }
+
+    fn push(&mut self, at: Duration, delivery: Delivery) {
+        self.sequence += 1;
+        self.in_flight.push(InFlight {
+            at,
+            sequence: self.sequence,
+            delivery,
+        });
+    }
+
+    /// Whether the client is answered now: the host its entry names holds `name`.
+    pub fn client_answered(&self, name: &str) -> bool {
+        self.client
+            .follows
+            .is_some_and(|host| self.hosts[host].holds.contains(name))
     }
 
     /// The hosts that hold instance `name`'s addresses now.

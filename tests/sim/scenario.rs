@@ -362,7 +362,7 @@ fn steady_master(
     }
     let master = check(lan)?;
     // (g) at the end of the window, which lasts over an interval: a master announces again
-    // at most once per interval, so when several took over at one instant the one that
+    // at most twice per interval, so when several took over at one instant the one that
     // stays may answer the last of them with its next advert.
     if client_follows && !lan.client_reaches_a_holder() {
         return Err(format!(
