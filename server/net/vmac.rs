@@ -14,7 +14,7 @@
 //!   IPv6 is disabled on it unless IPv6 addresses go there too, so a backup's copy of the
 //!   MAC never speaks. On the parent `arp_ignore=1` and `arp_filter=1`, so the parent never
 //!   answers ARP for the virtual addresses with its own MAC, and `arp_announce=2` (see
-//!   [`PARENT_WHILE_IN_USE`] for why); these are put back at exit;
+//!   `PARENT_WHILE_IN_USE` for why); these are put back at exit;
 //! - IPv6: no address generated from the MAC (`addr_gen_mode` none, RFC 9568 §7.4: the
 //!   virtual MAC must not make a link-local address of its own); the parent's link-local
 //!   address is copied to it, deprecated so nothing else picks it as a source, and the
