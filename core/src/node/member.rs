@@ -616,6 +616,11 @@ mod tests {
 
     fn receive(node: &mut Node, now: Instant, packet: &[u8]) {
         let (ip_header, payload) = packet.split_at(ah::IPV4_HEADER_LEN);
+        deliver(node, now, ip_header, payload);
+    }
+
+    /// Hands the node one packet from the peer, as received, and drops its outputs.
+    fn deliver(node: &mut Node, now: Instant, ip_header: &[u8], payload: &[u8]) {
         node.handle_packet(
             now,
             &link(),
@@ -657,18 +662,7 @@ mod tests {
         let bare = &packet[ah::IPV4_HEADER_LEN + ah::HEADER_LEN..];
         let mut plain_ip = packet[..ah::IPV4_HEADER_LEN].to_vec();
         plain_ip[9] = crate::packet::IP_PROTOCOL;
-        node.handle_packet(
-            now,
-            &link(),
-            Received {
-                source: PEER.into(),
-                destination: GROUP.into(),
-                hop_limit: 255,
-                ip_header: &plain_ip,
-                payload: bare,
-            },
-        );
-        while node.poll_output().is_some() {}
+        deliver(&mut node, now, &plain_ip, bare);
         assert_eq!((received(&node), auth_errors(&node)), (1, 4));
 
         receive(&mut node, now, &peer_packet(100, 8, &KEY));
