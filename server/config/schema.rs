@@ -1,12 +1,13 @@
 //! The native configuration's fields, each written down once: its key, what it holds, its
 //! default, and the keepalived.conf keywords it stands for. Reading (`read.rs`), writing
 //! (`render.rs`), the advice for unknown keys (`suggest.rs`) and the keepalived translation
-//! (`keepalived/translate.rs`) all name fields through these constants, so a key is spelled
-//! in one place.
+//! (`keepalived/translate.rs`) and validation's messages (`validate.rs`) all name fields
+//! through these constants, so a key is spelled in one place.
 //!
-//! Every table of the file is a section here. A section's `FIELDS` lists every field it has,
-//! in the order the documentation gives them; the tests in this module and in
-//! `tests/config.rs` hold the table to what the reader does.
+//! Every table of the file is a section here, and a section's `FIELDS` lists every field it
+//! has. The reader takes a field only through its constant, so it cannot read a key the table
+//! lacks; `tests/config.rs` (`the_field_tables_defaults_are_what_absence_means`) holds each
+//! documented default to what leaving the field out gives.
 
 /// What a field holds, as an operator writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
