@@ -198,6 +198,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
             None => priorities::PriorityOverrides::new(),
         },
         static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
+        startup_delay: config.global.startup_delay,
     })
     .map_err(DaemonError::Timer)?;
     let priority_writer = config
@@ -206,6 +207,12 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         .clone()
         .map(|path| priorities::spawn_writer(path, router.priority_overrides()));
     let instances = config.instances.len();
+    if !config.global.startup_delay.is_zero() {
+        info!(
+            delay = ?config.global.startup_delay,
+            "no instance becomes master before the startup delay ends"
+        );
+    }
     for instance in config.instances {
         if let Err(error) = router.start_instance(instance).await {
             vmac::remove_all(&vmac_netlink, "start-up failed").await;

@@ -54,6 +54,7 @@ fn the_field_tables_defaults_are_what_absence_means() {
 interface = "eth0"
 vrid = 1
 virtual_addresses = ["192.0.2.1/24"]
+unicast_peers = ["192.0.2.2"]
 [instances.a.garp]
 [instances.a.health_checks.c]
 kind = "file"
@@ -350,6 +351,46 @@ fn priority_range() {
         [
             "test.toml:5: instances.web.priority: 0 is out of range 1..255 (255 means this router \
              owns the addresses; 0 is only sent by a master that stops)"
+        ]
+    );
+}
+
+#[test]
+fn timer_and_ttl_switches_are_read_and_checked() {
+    let config = load(&format!(
+        "[global]\nstartup_delay = \"2.5s\"\n{WEB}down_timer_adverts = 1\n\
+         unicast_peers = [\"192.0.2.2\"]\nunicast_ttl = 2\n"
+    ));
+    assert_eq!(config.global.startup_delay, Duration::from_millis(2500));
+    let web = &config.instances[0];
+    assert_eq!(web.down_timer_adverts.get(), 1);
+    assert_eq!(web.unicast.as_ref().map(|unicast| unicast.ttl), Some(2));
+    assert_eq!(
+        web_problems("down_timer_adverts = 0\n"),
+        [
+            "test.toml:5: instances.web.down_timer_adverts: 0 is out of range 1..100 \
+             (keepalived's limits for down_timer_adverts)"
+        ]
+    );
+    assert_eq!(
+        web_problems("strict_mode = true\ndown_timer_adverts = 2\n"),
+        [
+            "test.toml:6: instances.web.down_timer_adverts: strict mode waits the RFC's three \
+             adverts (keepalived resets down_timer_adverts in strict mode); remove it"
+        ]
+    );
+    assert_eq!(
+        web_problems("unicast_ttl = 2\n"),
+        [
+            "test.toml:5: instances.web.unicast_ttl: unicast_ttl without unicast_peers means \
+             nothing: multicast adverts leave with TTL 255 (RFC 9568 §5.1.1.3; keepalived \
+             resets it); list the peers or remove it"
+        ]
+    );
+    assert_eq!(
+        problems(&format!("[global]\nstartup_delay = \"2h\"\n{WEB}")),
+        [
+            "test.toml:2: global.startup_delay: 7200 s is too long; the most is 4294 s, as in keepalived"
         ]
     );
 }

@@ -611,3 +611,181 @@ fn without_addresses_keepalived_master_ours_backup() {
     require_tools("without_addresses_keepalived_master_ours_backup");
     without_addresses("without_addresses_keepalived_master_ours_backup", THEIRS);
 }
+
+/// The timer switches of one keepalived.conf: `vrrp_startup_delay` and `down_timer_adverts`.
+fn timer_switches_conf(priority: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n    \
+         vrrp_startup_delay 2\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 61\n    priority {priority}\n    advert_int 1\n    \
+         down_timer_adverts 1\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+/// One direction: the first election waits out `vrrp_startup_delay` before its
+/// Master_Down_Interval, and a crash of the master is taken over after one missed advert
+/// plus Skew_Time instead of three; returns (election, failover).
+fn timer_switches_cycle(interop: &InteropLab, master_host: &str) -> (Duration, Duration) {
+    let lab = &interop.lab;
+    let backup_host = other(master_host);
+    let router = |host: &str, priority: u8| {
+        let text = timer_switches_conf(priority);
+        if host == OURS {
+            Router::OursFromKeepalivedConf(text)
+        } else {
+            Router::Keepalived(text)
+        }
+    };
+    let startup_delay = Duration::from_secs(2);
+    let timing = Timing {
+        advert_interval: Duration::from_secs(1),
+        master_priority: 150,
+        backup_priority: 100,
+    };
+    let one_advert_down = |priority| timing.advert_interval + timing.skew_time(priority);
+
+    let started = Instant::now();
+    let master = interop.start(master_host, &router(master_host, timing.master_priority));
+    // Alone, it would take over after its Master_Down_Interval of 1.41 s; held, not before
+    // the delay ends.
+    std::thread::sleep(startup_delay - Duration::from_millis(200));
+    assert_eq!(
+        lab.holders(&HOSTS, VIP),
+        Vec::<String>::new(),
+        "{master_host} took {VIP} during the startup delay\n{}",
+        master.log_text()
+    );
+    let election_bound = startup_delay + one_advert_down(timing.master_priority) + START_SLACK;
+    assert!(
+        lab.wait_sole_holder(&HOSTS, master_host, VIP, election_bound)
+            .is_some(),
+        "{master_host} was not elected within {election_bound:?}\n{}",
+        master.log_text()
+    );
+    let election = started.elapsed();
+
+    let backup = interop.start(backup_host, &router(backup_host, timing.backup_priority));
+    std::thread::sleep(timing.advert_interval * 4);
+    assert_eq!(
+        lab.holders(&HOSTS, VIP),
+        [master_host],
+        "not a single holder in steady state\n{}",
+        backup.log_text()
+    );
+    let crashed = Instant::now();
+    interop.crash(&master);
+    // Three missed adverts would take 3.61 s; one takes 1.61 s.
+    let failover_bound = one_advert_down(timing.backup_priority) + MARGIN;
+    assert!(
+        lab.wait_holding(backup_host, VIP, true, failover_bound)
+            .is_some(),
+        "{backup_host} did not take over within {failover_bound:?} of the crash\n{}",
+        backup.log_text()
+    );
+    let failover = crashed.elapsed();
+    interop.stop(&backup);
+    println!(
+        "{}: {master_host} master: elected {election:?} after its start (startup delay \
+         {startup_delay:?} + {:?}); {backup_host} took over {failover:?} after the crash \
+         (one advert + Skew_Time: {:?})",
+        interop.test,
+        one_advert_down(timing.master_priority),
+        one_advert_down(timing.backup_priority)
+    );
+    (election, failover)
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn startup_delay_and_down_timer_adverts_side_by_side_with_keepalived() {
+    require_tools("startup_delay_and_down_timer_adverts_side_by_side_with_keepalived");
+    let interop =
+        InteropLab::new("startup_delay_and_down_timer_adverts_side_by_side_with_keepalived");
+    let (ours_election, keepalived_failover) = timer_switches_cycle(&interop, OURS);
+    let (keepalived_election, ours_failover) = timer_switches_cycle(&interop, THEIRS);
+    println!(
+        "{}: election ours {ours_election:?}, keepalived {keepalived_election:?}; failover \
+         ours {ours_failover:?}, keepalived {keepalived_failover:?}",
+        interop.test
+    );
+    interop.finish();
+}
+
+/// A unicast keepalived.conf sending to `peer` with `unicast_ttl`.
+fn unicast_ttl_conf(priority: u8, peer: Ipv4Addr, ttl: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 62\n    priority {priority}\n    advert_int 0.1\n    \
+         unicast_peer {{\n        {peer}\n    }}\n    unicast_ttl {ttl}\n    \
+         virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+/// keepalived's `unicast_ttl`: adverts to unicast peers leave with it, and neither side
+/// refuses a unicast advert whose hop limit is not 255 (keepalived checks it on multicast
+/// only), so a master on either side keeps a backup on the other quiet. tshark shows each
+/// side's TTL.
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn unicast_ttl_side_by_side_with_keepalived() {
+    require_tools("unicast_ttl_side_by_side_with_keepalived");
+    let mut interop = InteropLab::new("unicast_ttl_side_by_side_with_keepalived");
+    let (ours_ttl, theirs_ttl) = (2, 5);
+    let ours = |priority| {
+        Router::OursFromKeepalivedConf(unicast_ttl_conf(priority, THEIRS_IPV4, ours_ttl))
+    };
+    let theirs = |priority| Router::Keepalived(unicast_ttl_conf(priority, OURS_IPV4, theirs_ttl));
+    let timing = V3_100MS;
+    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
+    for (master_host, master, backup) in [
+        (THEIRS, theirs(150), ours(100)),
+        (OURS, ours(150), theirs(100)),
+    ] {
+        let backup_host = other(master_host);
+        let lab = &interop.lab;
+        let master = interop.start(master_host, &master);
+        assert!(
+            lab.wait_sole_holder(&HOSTS, master_host, VIP, election)
+                .is_some(),
+            "{master_host} was not elected\n{}",
+            master.log_text()
+        );
+        let backup = interop.start(backup_host, &backup);
+        // A backup that refused the master's adverts would take over after 361 ms.
+        for _ in 0..10 {
+            std::thread::sleep(timing.master_down_interval(timing.backup_priority));
+            assert_eq!(
+                lab.holders(&HOSTS, VIP),
+                [master_host],
+                "{backup_host} did not follow {master_host}'s unicast adverts\n{}",
+                backup.log_text()
+            );
+        }
+        interop.stop(&master);
+        interop.stop(&backup);
+    }
+    let adverts = interop.adverts();
+    for (side, source, ttl) in [
+        (OURS, IpAddr::V4(OURS_IPV4), ours_ttl),
+        (THEIRS, IpAddr::V4(THEIRS_IPV4), theirs_ttl),
+    ] {
+        let sent: Vec<&keepalived_lab::DecodedAdvert> = adverts
+            .iter()
+            .filter(|advert| advert.source == source && advert.vrid == 62)
+            .collect();
+        assert!(!sent.is_empty(), "no advert from {side}");
+        assert!(
+            sent.iter()
+                .all(|advert| advert.hop_limit == ttl && advert.checksum_status == 1),
+            "{side} sent other hop limits than {ttl}: {sent:?}"
+        );
+        println!(
+            "{}: tshark: {side}: {} unicast adverts, every one with TTL {ttl} and a Good checksum",
+            interop.test,
+            sent.len()
+        );
+    }
+    interop.finish();
+}

@@ -1106,6 +1106,94 @@ fn unicast_source_checks_and_quiet_masters_carry_over() {
     assert_eq!(flags(&reloaded), flags(&config));
 }
 
+/// `down_timer_adverts` (and its global form), `vrrp_startup_delay` and `unicast_ttl` carry
+/// over as keepalived runs them: strict mode resets the down timer, `unicast_ttl` without
+/// peers is reset, values keepalived refuses are refused at their line.
+#[test]
+fn timer_and_ttl_switches_carry_over_as_keepalived_runs_them() {
+    let instance = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n \
+             virtual_ipaddress {{\n  192.0.2.{vrid}\n }}\n{extra}}}\n"
+        )
+    };
+    let path = write_conf(
+        "timer-switches",
+        &[
+            "global_defs {\n vrrp_down_timer_adverts 5\n vrrp_startup_delay 2.5\n}\n",
+            &instance("inherits", 1, ""),
+            &instance("own", 2, " down_timer_adverts 1\n"),
+            &instance("strict", 3, " strict_mode\n"),
+            &instance(
+                "routed",
+                4,
+                " unicast_peer {\n  198.51.100.4\n }\n unicast_ttl 2\n",
+            ),
+            &instance("multicast_ttl", 5, " unicast_ttl 2\n"),
+        ]
+        .concat(),
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(config.global.startup_delay, Duration::from_millis(2500));
+    let switches = |config: &Config| -> Vec<(String, u8, Option<u8>)> {
+        config
+            .instances
+            .iter()
+            .map(|instance| {
+                (
+                    instance.name.clone(),
+                    instance.down_timer_adverts.get(),
+                    instance.unicast.as_ref().map(|unicast| unicast.ttl),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        switches(&config),
+        [
+            ("inherits".to_owned(), 5, None),
+            ("multicast_ttl".to_owned(), 5, None),
+            ("own".to_owned(), 1, None),
+            ("routed".to_owned(), 5, Some(2)),
+            ("strict".to_owned(), 3, None),
+        ]
+    );
+    let reset: Vec<(usize, String, String)> = warnings
+        .iter()
+        .filter(|warning| warning.message.contains("resets it"))
+        .map(|warning| match &warning.source_location {
+            SourceLocation::Line { line, .. } => (
+                *line,
+                warning.keyword_path.to_string(),
+                warning.message.clone(),
+            ),
+            other => panic!("a warning without a line: {other}"),
+        })
+        .collect();
+    assert_eq!(reset.len(), 2, "{reset:#?}");
+    assert_eq!(reset[0].0, 2, "strict mode resets the global down timer");
+    assert!(reset[0].2.contains("three adverts"), "{reset:#?}");
+    assert_eq!(reset[1].1, "vrrp_instance multicast_ttl.unicast_ttl");
+    // convert keeps them.
+    let native = to_native_toml(&config);
+    let reloaded = Config::from_str(&native, Format::Toml, "converted.toml")
+        .unwrap_or_else(|error| panic!("{error}\n{native}"));
+    assert_eq!(switches(&reloaded), switches(&config));
+    assert_eq!(reloaded.global.startup_delay, config.global.startup_delay);
+    // keepalived's ranges: 1..=100 adverts ("Invalid down_timer_adverts [1:100]").
+    let refused = write_conf(
+        "timer-switches-refused",
+        &instance("a", 1, " down_timer_adverts 101\n"),
+    );
+    let errors = errors_of(&refused);
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.contains(":7:") && error.contains("1..100")),
+        "{errors:#?}"
+    );
+}
+
 /// Script lines are split as keepalived splits them: a single-quoted command, a command
 /// with nested quotes, words after the command ignored with a warning.
 #[test]

@@ -10,7 +10,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::runtime::Handle;
 use vrrp_sidecar::net::{Carrier, Family, Interface, Netlink, ReceivedAdvert, VrrpSocket};
 use vrrp_sidecar::vrrp::packet::{IP_PROTOCOL, ah};
-use vrrp_sidecar::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6};
+use vrrp_sidecar::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT};
 
 /// An advert-sized payload (v3 header plus one IPv4 address); its content is opaque here.
 const PAYLOAD: [u8; 12] = [0x31, 51, 100, 1, 0, 10, 0xab, 0xcd, 192, 0, 2, 100];
@@ -86,7 +86,7 @@ fn ipv4_multicast_advert_arrives_with_ttl_255_and_is_not_looped_back() {
     let receiver = open(&h2.ns, &h2_eth0, Family::Ipv4, runtime.handle());
     runtime.block_on(async {
         sender
-            .send(&PAYLOAD, VRRP_GROUP_V4.into())
+            .send(&PAYLOAD, VRRP_GROUP_V4.into(), VRRP_HOP_LIMIT)
             .await
             .expect("send");
         let advert = receive(&receiver).await;
@@ -128,7 +128,7 @@ fn ipv6_multicast_advert_comes_from_the_link_local_address() {
     let receiver = open(&h2.ns, &h2_eth0, Family::Ipv6, runtime.handle());
     runtime.block_on(async {
         sender
-            .send(&PAYLOAD, VRRP_GROUP_V6.into())
+            .send(&PAYLOAD, VRRP_GROUP_V6.into(), VRRP_HOP_LIMIT)
             .await
             .expect("send");
         let advert = receive(&receiver).await;
@@ -149,10 +149,12 @@ fn ipv6_multicast_advert_comes_from_the_link_local_address() {
     tear_down(lab);
 }
 
+/// Unicast adverts leave with the hop limit given, per packet: 255 by default, or the
+/// instance's `unicast_ttl` (keepalived's), on the socket its link's instances share.
 #[test]
 #[ignore = "lab: needs root; scripts/test runs it"]
-fn unicast_peers_receive_with_hop_limit_255() {
-    require_root("unicast_peers_receive_with_hop_limit_255");
+fn unicast_peers_receive_with_the_hop_limit_sent() {
+    require_root("unicast_peers_receive_with_the_hop_limit_sent");
     let lab = two_hosts();
     let (h1, h2) = (lab.host("h1"), lab.host("h2"));
     let (h1_eth0, h2_eth0) = (lookup(&h1.ns), lookup(&h2.ns));
@@ -162,28 +164,30 @@ fn unicast_peers_receive_with_hop_limit_255() {
     let sender_v6 = open(&h1.ns, &h1_eth0, Family::Ipv6, runtime.handle());
     let receiver_v6 = open(&h2.ns, &h2_eth0, Family::Ipv6, runtime.handle());
     runtime.block_on(async {
-        sender_v4
-            .send_to_peers(&PAYLOAD, &[h2.ipv4.into()])
-            .await
-            .expect("send to IPv4 peer");
-        let advert = receive(&receiver_v4).await;
-        assert_eq!(
-            (advert.source, advert.destination, advert.hop_limit),
-            (h1.ipv4.into(), h2.ipv4.into(), 255)
-        );
-        assert_eq!(advert.payload, PAYLOAD);
+        for hop_limit in [VRRP_HOP_LIMIT, 2] {
+            sender_v4
+                .send_to_peers(&PAYLOAD, &[h2.ipv4.into()], hop_limit)
+                .await
+                .expect("send to IPv4 peer");
+            let advert = receive(&receiver_v4).await;
+            assert_eq!(
+                (advert.source, advert.destination, advert.hop_limit),
+                (h1.ipv4.into(), h2.ipv4.into(), hop_limit)
+            );
+            assert_eq!(advert.payload, PAYLOAD);
 
-        sender_v6
-            .send_to_peers(&PAYLOAD, &[h2.ipv6.into()])
-            .await
-            .expect("send to IPv6 peer");
-        let advert = receive(&receiver_v6).await;
-        let h1_link_local = h1_eth0.link_local.expect("looked up");
-        assert_eq!(
-            (advert.source, advert.destination, advert.hop_limit),
-            (h1_link_local.into(), h2.ipv6.into(), 255)
-        );
-        assert_eq!(advert.interface_index, h2_eth0.index);
+            sender_v6
+                .send_to_peers(&PAYLOAD, &[h2.ipv6.into()], hop_limit)
+                .await
+                .expect("send to IPv6 peer");
+            let advert = receive(&receiver_v6).await;
+            let h1_link_local = h1_eth0.link_local.expect("looked up");
+            assert_eq!(
+                (advert.source, advert.destination, advert.hop_limit),
+                (h1_link_local.into(), h2.ipv6.into(), hop_limit)
+            );
+            assert_eq!(advert.interface_index, h2_eth0.index);
+        }
     });
     drop((sender_v4, receiver_v4, sender_v6, receiver_v6));
     tear_down(lab);
@@ -223,7 +227,11 @@ fn multicast_send_works_without_a_default_route() {
     let receiver = open(&h2.ns, &h2_eth0, Family::Ipv4, runtime.handle());
     runtime.block_on(async {
         sender
-            .send(&PAYLOAD, Ipv4Addr::new(224, 0, 0, 18).into())
+            .send(
+                &PAYLOAD,
+                Ipv4Addr::new(224, 0, 0, 18).into(),
+                VRRP_HOP_LIMIT,
+            )
             .await
             .expect("send without a default route");
         assert_eq!(receive(&receiver).await.source, IpAddr::V4(h1.ipv4));
@@ -250,7 +258,7 @@ fn each_socket_hears_only_its_own_interface() {
     let on_eth1 = open(&h1.ns, &h1_eth1, Family::Ipv4, runtime.handle());
     runtime.block_on(async {
         sender
-            .send(&PAYLOAD, VRRP_GROUP_V4.into())
+            .send(&PAYLOAD, VRRP_GROUP_V4.into(), VRRP_HOP_LIMIT)
             .await
             .expect("send");
         let advert = receive(&on_eth1).await;
@@ -278,10 +286,10 @@ fn authentication_header_adverts_travel_as_protocol_51_and_verify() {
     let receiver = open_carrying(&h2.ns, &h2_eth0, Family::Ipv4, carrier, runtime.handle());
     let plain_receiver = open(&h2.ns, &h2_eth0, Family::Ipv4, runtime.handle());
     let key = *b"secret\0\0";
-    let packet = ah::seal(&PAYLOAD, h1.ipv4, VRRP_GROUP_V4, 7, &key, false);
+    let packet = ah::seal(&PAYLOAD, h1.ipv4, VRRP_GROUP_V4, 7, &key, None);
     runtime.block_on(async {
         sender
-            .send(&packet, VRRP_GROUP_V4.into())
+            .send(&packet, VRRP_GROUP_V4.into(), VRRP_HOP_LIMIT)
             .await
             .expect("send");
         let advert = receive(&receiver).await;

@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use vrrp_sidecar::vrrp::{
-    Action, AdvertInterval, Advertisement, Auth, Command, CommandRejected, DropReason, FaultCause,
-    Instance, InstanceConfig, InstanceConfigError, Priority, State, TransitionReason, Version,
-    master_down_interval, skew_time,
+    Action, AdvertInterval, Advertisement, Auth, Command, CommandRejected, DownTimerAdverts,
+    DropReason, FaultCause, Instance, InstanceConfig, InstanceConfigError, Priority, State,
+    TransitionReason, Version, master_down_interval, skew_time,
 };
 
 const VRID: u8 = 7;
@@ -354,12 +354,22 @@ fn v2_skew_time_is_a_fraction_of_a_second_whatever_the_interval_rfc3768_6_1() {
 fn timers_match_keepalived_measurements_rfc3768_6_1_rfc9568_6_1() {
     // v2, priority 101, 1 s: keepalived 3605.47 ms.
     assert_eq!(
-        master_down_interval(Version::V2, priority(101), centis(100)),
+        master_down_interval(
+            Version::V2,
+            priority(101),
+            centis(100),
+            DownTimerAdverts::RFC
+        ),
         Duration::from_nanos(3_605_468_750)
     );
     // v3, priority 101, 100 ms: keepalived 360.55 ms.
     assert_eq!(
-        master_down_interval(Version::V3, priority(101), centis(10)),
+        master_down_interval(
+            Version::V3,
+            priority(101),
+            centis(10),
+            DownTimerAdverts::RFC
+        ),
         Duration::from_nanos(360_546_875)
     );
     // Skew, priority 100, 1 s: keepalived 609.4 ms.
@@ -414,6 +424,142 @@ fn preempt_delay_accepts_a_lower_priority_master_after_startup_until_it_passes()
     assert_eq!(instance.poll_timeout(), Some(clock.ms(1999) + down));
     instance.handle_timeout(clock.ms(1999) + down);
     assert_eq!(instance.state(), State::Master);
+}
+
+/// An instance given keepalived's `vrrp_startup_delay` of `hold` at `clock.ms(0)`, started.
+fn held_at_startup(config: InstanceConfig, hold: Duration, clock: &Clock) -> Instance {
+    let mut instance = Instance::new(config).expect("test configurations are valid");
+    instance
+        .handle_command(clock.ms(0), Command::HoldMastership(hold))
+        .expect("a hold is never refused");
+    instance
+        .handle_command(clock.ms(0), Command::Startup)
+        .expect("a new instance starts");
+    instance
+}
+
+#[test]
+fn a_startup_hold_starts_the_backups_master_down_timer_at_its_end_like_keepalived() {
+    // keepalived 2.2.7, measured here: state MASTER, priority 200, alone, 1 s adverts:
+    // master 3.35 s after start without vrrp_startup_delay, 6.36 s with 3 s of it.
+    let clock = Clock::new();
+    let config = v3_config(200);
+    let mut instance = held_at_startup(config.clone(), Duration::from_secs(3), &clock);
+    let down = instance.master_down_interval();
+    assert_eq!(
+        transitions(&drain(&mut instance)),
+        vec![(State::Initialize, State::Backup, TransitionReason::Startup)]
+    );
+    assert_eq!(instance.poll_timeout(), Some(clock.ms(3000) + down));
+    // A master heard during the hold is followed, and its silence counted from the end.
+    let peer = ip("192.0.2.20");
+    instance
+        .handle_packet(clock.ms(1000), peer, &advert_like(&config, 250))
+        .unwrap();
+    assert_eq!(instance.master_address(), Some(peer));
+    assert_eq!(instance.poll_timeout(), Some(clock.ms(3000) + down));
+    // So is a priority 0: Skew_Time from the end.
+    instance
+        .handle_packet(clock.ms(2000), peer, &advert_like(&config, 0))
+        .unwrap();
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(clock.ms(3000) + instance.skew_time())
+    );
+    // After the end, adverts re-arm the timer from when they arrive, as always.
+    let mut instance = held_at_startup(config.clone(), Duration::from_secs(3), &clock);
+    instance
+        .handle_packet(clock.ms(3500), peer, &advert_like(&config, 250))
+        .unwrap();
+    assert_eq!(instance.poll_timeout(), Some(clock.ms(3500) + down));
+}
+
+#[test]
+fn an_owner_held_at_startup_takes_over_when_the_hold_ends() {
+    // keepalived 2.2.7, measured here: priority 255 with vrrp_startup_delay 3 became
+    // master 3.1 s after start.
+    let clock = Clock::new();
+    let mut instance = held_at_startup(v3_config(255), Duration::from_secs(3), &clock);
+    drain(&mut instance);
+    assert_eq!(instance.state(), State::Backup);
+    assert_eq!(instance.poll_timeout(), Some(clock.ms(3000)));
+    instance.handle_timeout(clock.ms(2999));
+    assert_eq!(instance.state(), State::Backup);
+    instance.handle_timeout(clock.ms(3000));
+    let actions = drain(&mut instance);
+    assert_eq!(
+        transitions(&actions),
+        vec![(State::Backup, State::Master, TransitionReason::Startup)]
+    );
+    assert_eq!(sent_priorities(&actions), vec![255]);
+}
+
+#[test]
+fn nothing_makes_a_held_instance_master_before_the_hold_ends() {
+    let clock = Clock::new();
+    let hold = Duration::from_secs(3);
+    // A priority raised to 255 waits for the end.
+    let mut instance = held_at_startup(v3_config(100), hold, &clock);
+    instance
+        .handle_command(clock.ms(500), Command::SetPriority(priority(255)))
+        .unwrap();
+    assert_eq!(instance.state(), State::Backup);
+    assert_eq!(instance.poll_timeout(), Some(clock.ms(3000)));
+    // A sync group's move waits for the member's own timer.
+    let mut instance = held_at_startup(v3_config(100), hold, &clock);
+    instance
+        .handle_command(clock.ms(500), Command::FollowGroupToMaster)
+        .unwrap();
+    assert_eq!(instance.state(), State::Backup);
+    // An owner that leaves Fault during the hold waits too.
+    let mut instance = Instance::new(v3_config(255)).unwrap();
+    instance
+        .handle_command(clock.ms(0), Command::HoldMastership(hold))
+        .unwrap();
+    instance
+        .handle_command(clock.ms(0), Command::EnterFault(FaultCause::InterfaceDown))
+        .unwrap();
+    instance
+        .handle_command(clock.ms(1000), Command::ClearFault)
+        .unwrap();
+    assert_eq!(instance.state(), State::Backup);
+    assert_eq!(instance.poll_timeout(), Some(clock.ms(3000)));
+    // Once past, the same owner leaves Fault straight for Master.
+    instance
+        .handle_command(
+            clock.ms(3100),
+            Command::EnterFault(FaultCause::InterfaceDown),
+        )
+        .unwrap();
+    instance
+        .handle_command(clock.ms(3200), Command::ClearFault)
+        .unwrap();
+    assert_eq!(instance.state(), State::Master);
+}
+
+#[test]
+fn down_timer_adverts_counts_that_many_intervals_before_the_skew_like_keepalived() {
+    let clock = Clock::new();
+    let mut config = v3_config(100);
+    config.down_timer_adverts = DownTimerAdverts::new(1).unwrap();
+    let mut instance = started(config.clone(), &clock);
+    let skew = Duration::from_nanos(609_375_000);
+    assert_eq!(
+        instance.master_down_interval(),
+        Duration::from_secs(1) + skew
+    );
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(clock.ms(0) + Duration::from_secs(1) + skew)
+    );
+    instance
+        .handle_packet(clock.ms(500), ip("192.0.2.20"), &advert_like(&config, 150))
+        .unwrap();
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(clock.ms(1500) + skew),
+        "one missed advert after the master's last"
+    );
 }
 
 #[test]
@@ -522,7 +668,12 @@ fn master_yields_to_higher_priority_removes_addresses_and_learns_interval_rfc956
         "the advert goes before the transition: {actions:?}"
     );
     assert_eq!(instance.master_adver_interval(), centis(50));
-    let down = master_down_interval(Version::V3, priority(100), centis(50));
+    let down = master_down_interval(
+        Version::V3,
+        priority(100),
+        centis(50),
+        DownTimerAdverts::RFC,
+    );
     assert_eq!(instance.poll_timeout(), Some(now + down));
 }
 

@@ -51,6 +51,12 @@ pub enum Command {
     /// Leave Fault for Backup with a fresh Master_Down_Interval from our own interval (the
     /// learned one is stale), or for Master if we own the addresses. A no-op outside Fault.
     ClearFault,
+    /// Keep the instance from becoming master for this long from now (keepalived's
+    /// `vrrp_startup_delay`, for hosts whose links pass traffic late after boot). It runs as
+    /// usual meanwhile: a backup hears adverts and follows a master, but its master-down
+    /// timer counts from the end of the hold, and an owner waits for the end to take over.
+    /// The daemon sends it before `Startup`, at its own start only.
+    HoldMastership(Duration),
 }
 
 /// Why a command was refused; the instance is unchanged.

@@ -74,6 +74,9 @@ pub struct Instance {
     /// A lower priority was heard when that budget was spent: announce again with the next
     /// advert rather than not at all.
     lower_priority_announce_due: bool,
+    /// Set by `HoldMastership`: the instance does not become master before then, and its
+    /// master-down timer runs out no sooner than a full wait after it.
+    mastership_held_until: Option<Instant>,
     actions: VecDeque<Action>,
     counters: Counters,
 }
@@ -122,6 +125,8 @@ enum DownTimerCause {
     PriorityZero,
     /// Left running while we discard a lower-priority master (RFC 9568 §6.4.2).
     Preempting,
+    /// An owner waiting for the end of a `HoldMastership` before taking over.
+    HeldAtStartup,
 }
 
 impl DownTimerCause {
@@ -130,6 +135,7 @@ impl DownTimerCause {
             DownTimerCause::MasterSilent => TransitionReason::MasterDownTimerExpired,
             DownTimerCause::PriorityZero => TransitionReason::PriorityZeroReceived,
             DownTimerCause::Preempting => TransitionReason::PreemptedLowerPriorityMaster,
+            DownTimerCause::HeldAtStartup => TransitionReason::Startup,
         }
     }
 }
@@ -156,6 +162,7 @@ impl Instance {
             yielding: None,
             lower_priority_announced: [None; LOWER_PRIORITY_ANNOUNCEMENTS],
             lower_priority_announce_due: false,
+            mastership_held_until: None,
             master_address: None,
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -214,12 +221,14 @@ impl Instance {
         )
     }
 
-    /// Master_Down_Interval for our priority and Master_Adver_Interval.
+    /// Master_Down_Interval for our priority and Master_Adver_Interval, over the configured
+    /// number of missed adverts.
     pub fn master_down_interval(&self) -> Duration {
         timers::master_down_interval(
             self.config.version,
             self.priority,
             self.master_adver_interval,
+            self.config.down_timer_adverts,
         )
     }
 
@@ -344,6 +353,10 @@ impl Instance {
                 self.clear_fault(now);
                 Ok(())
             }
+            Command::HoldMastership(hold) => {
+                self.mastership_held_until = Some(now + hold);
+                Ok(())
+            }
             Command::FollowGroupToMaster => {
                 self.follow_group_to_master(now);
                 Ok(())
@@ -449,7 +462,8 @@ impl Instance {
             // priority Skew_Time is nearly a whole interval, so re-arming on each repeat
             // (with a little jitter) could push the takeover back indefinitely.
             self.phase = Phase::Backup {
-                master_down_timer: master_down_timer.min(now + self.skew_time()),
+                master_down_timer: master_down_timer
+                    .min(self.down_timer_from(now, self.skew_time())),
                 cause: DownTimerCause::PriorityZero,
             };
         } else {
@@ -465,7 +479,7 @@ impl Instance {
                 }
                 self.master_address = Some(from);
                 self.phase = Phase::Backup {
-                    master_down_timer: now + self.master_down_interval(),
+                    master_down_timer: self.down_timer_from(now, self.master_down_interval()),
                     cause: DownTimerCause::MasterSilent,
                 };
             } else {
@@ -566,7 +580,7 @@ impl Instance {
             return Err(CommandRejected::AlreadyStarted(self.state()));
         }
         // RFC 9568 §6.4.1: the owner takes over at once, anyone else waits as backup.
-        if self.priority.is_owner() {
+        if self.priority.is_owner() && self.held_until(now).is_none() {
             self.become_master(now, TransitionReason::Startup);
         } else {
             self.enter_backup(now, TransitionReason::Startup);
@@ -617,6 +631,9 @@ impl Instance {
     /// See [`Command::FollowGroupToMaster`].
     fn follow_group_to_master(&mut self, now: Instant) {
         match self.phase {
+            // keepalived/vrrp/vrrp.c, vrrp_state_goto_master: not before a startup delay ends;
+            // the member's own timer takes it over then.
+            Phase::Backup { .. } if self.held_until(now).is_some() => {}
             Phase::Backup { .. } => self.become_master(now, TransitionReason::SyncGroup),
             // Handing over while the group goes the other way: stay, and say so at once
             // with our real priority, so the successor's Skew_Time wait ends in a backup.
@@ -643,21 +660,29 @@ impl Instance {
         self.priority = priority;
         self.yielding = None;
         match self.phase {
-            Phase::Backup { .. } if priority.is_owner() => {
-                self.become_master(now, TransitionReason::PriorityChanged);
-            }
+            Phase::Backup {
+                master_down_timer, ..
+            } if priority.is_owner() => match self.held_until(now) {
+                None => self.become_master(now, TransitionReason::PriorityChanged),
+                Some(until) => {
+                    self.phase = Phase::Backup {
+                        master_down_timer: master_down_timer.min(until),
+                        cause: DownTimerCause::HeldAtStartup,
+                    };
+                }
+            },
             Phase::Backup {
                 master_down_timer,
                 cause,
             } => {
                 let wait = match cause {
                     DownTimerCause::PriorityZero => self.skew_time(),
-                    DownTimerCause::MasterSilent | DownTimerCause::Preempting => {
-                        self.master_down_interval()
-                    }
+                    DownTimerCause::MasterSilent
+                    | DownTimerCause::Preempting
+                    | DownTimerCause::HeldAtStartup => self.master_down_interval(),
                 };
                 self.phase = Phase::Backup {
-                    master_down_timer: master_down_timer.min(now + wait),
+                    master_down_timer: master_down_timer.min(self.down_timer_from(now, wait)),
                     cause,
                 };
             }
@@ -686,7 +711,7 @@ impl Instance {
         if !matches!(self.phase, Phase::Fault(_)) {
             return;
         }
-        if self.priority.is_owner() {
+        if self.priority.is_owner() && self.held_until(now).is_none() {
             self.become_master(now, TransitionReason::FaultCleared);
         } else {
             self.enter_backup(now, TransitionReason::FaultCleared);
@@ -700,10 +725,29 @@ impl Instance {
         self.master_adver_interval = self.config.advert_interval;
         self.preempt_hold = PreemptHold::NotStarted;
         self.master_address = None;
-        self.phase = Phase::Backup {
-            master_down_timer: now + self.master_down_interval(),
-            cause: DownTimerCause::MasterSilent,
+        self.phase = match self.held_until(now) {
+            // Only a startup hold keeps an owner in Backup: it takes over when the hold ends.
+            Some(until) if self.priority.is_owner() => Phase::Backup {
+                master_down_timer: until,
+                cause: DownTimerCause::HeldAtStartup,
+            },
+            _ => Phase::Backup {
+                master_down_timer: self.down_timer_from(now, self.master_down_interval()),
+                cause: DownTimerCause::MasterSilent,
+            },
         };
+    }
+
+    /// The end of a `HoldMastership` still to come at `now`.
+    fn held_until(&self, now: Instant) -> Option<Instant> {
+        self.mastership_held_until.filter(|&until| now < until)
+    }
+
+    /// When a master-down timer armed at `now` to wait `wait` runs out: `wait` from the end
+    /// of a startup hold still running, as keepalived restarts every backup's timer when its
+    /// `vrrp_startup_delay` ends (keepalived/vrrp/vrrp_scheduler.c), else from now.
+    fn down_timer_from(&self, now: Instant, wait: Duration) -> Instant {
+        self.held_until(now).unwrap_or(now) + wait
     }
 
     /// RFC 9568 §6.4.1 (owner startup) and §6.4.2 (Master_Down_Timer fired).

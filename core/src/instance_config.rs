@@ -8,6 +8,7 @@ use thiserror::Error;
 use super::interval::AdvertInterval;
 use super::packet::{Auth, Version};
 use super::priority::Priority;
+use super::timers::DownTimerAdverts;
 
 /// What the core needs to run one virtual router (RFC 9568 §6.1 "Parameters Per Virtual
 /// Router"). The config layer builds and validates it; [`crate::Instance::new`] checks the
@@ -50,6 +51,9 @@ pub struct InstanceConfig {
     /// Whether a master that hears a higher priority advertises its own before stepping down
     /// (keepalived's `higher_prio_send_advert`; RFC 9568 §6.4.3 and strict mode do not).
     pub advertise_before_stepping_down: bool,
+    /// How many advertisement intervals of silence Master_Down_Interval counts: the RFCs'
+    /// three, or keepalived's `down_timer_adverts`.
+    pub down_timer_adverts: DownTimerAdverts,
 }
 
 impl InstanceConfig {
@@ -77,6 +81,7 @@ impl InstanceConfig {
             advertise_on_lower_priority: true,
             announce_on_lower_priority: true,
             advertise_before_stepping_down: true,
+            down_timer_adverts: DownTimerAdverts::RFC,
         }
     }
 
@@ -85,8 +90,8 @@ impl InstanceConfig {
     /// (keepalived/vrrp/vrrp.c): a master answers a lower priority with nothing, neither an
     /// advert nor an announcement, and steps down for a higher one without a last advert,
     /// which is RFC 9568 §6.4.3 to the letter. Its other rules (no authentication, no
-    /// preempt delay, accept mode only for the owner, down timer of three adverts, which the
-    /// core always uses) are the configuration layer's.
+    /// preempt delay, accept mode only for the owner, down timer of three adverts) are the
+    /// configuration layer's.
     pub fn apply_strict_mode(&mut self) {
         self.advertise_on_lower_priority = false;
         self.announce_on_lower_priority = false;

@@ -42,4 +42,4 @@ pub use packet::{
 };
 pub use priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};
 pub use state::{FaultCause, State, TransitionReason};
-pub use timers::{Timer, master_down_interval, skew_time};
+pub use timers::{DownTimerAdverts, Timer, master_down_interval, skew_time};

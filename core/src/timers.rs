@@ -5,7 +5,8 @@
 //!   so the skew shrinks with the interval;
 //! - VRRPv2 (RFC 3768 §6.1): `(256 - Priority) / 256` **seconds**, whatever the interval.
 //!
-//! Both add it to three intervals to get Master_Down_Interval. The arithmetic is done in
+//! Both add it to three intervals to get Master_Down_Interval; keepalived's
+//! `down_timer_adverts` makes the three another count ([`DownTimerAdverts`]). The arithmetic is done in
 //! nanoseconds from integer centiseconds, so nothing truncates: priority 255 at a 10 ms interval
 //! gives a skew of 39.0625 µs (rounded down to 39062 ns), not the 0 an integer division in
 //! centiseconds or seconds would give.
@@ -18,9 +19,6 @@ use super::priority::Priority;
 
 /// Nanoseconds in one centisecond, the unit of both RFCs' interval formulas.
 const NANOS_PER_CENTI: u64 = 10_000_000;
-
-/// How many intervals of silence the master-down timer waits, besides the skew (RFC 9568 §6.1).
-const ADVERTS_MISSED_BEFORE_DOWN: u64 = 3;
 
 /// The priority a router can have is below 256, so `256 - priority` is the skew numerator.
 const SKEW_DENOMINATOR: u64 = 256;
@@ -48,15 +46,51 @@ pub fn skew_time(
     Duration::from_nanos(nanos)
 }
 
+/// How many advertisement intervals of silence the master-down timer waits, besides the skew.
+///
+/// Both RFCs say three (RFC 9568 §6.1, RFC 3768 §6.1). keepalived's `down_timer_adverts`
+/// takes 1..=100 (keepalived/vrrp/vrrp_parser.c) for networks that lose adverts or for
+/// faster takeovers; it does not conform to the RFCs, and strict mode resets it to three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DownTimerAdverts(u8);
+
+impl DownTimerAdverts {
+    /// The RFCs' three intervals.
+    pub const RFC: DownTimerAdverts = DownTimerAdverts(3);
+    /// The most keepalived accepts.
+    pub const MAX: u8 = 100;
+
+    /// `adverts` intervals; `None` outside 1..=[`Self::MAX`], keepalived's range.
+    pub const fn new(adverts: u8) -> Option<Self> {
+        if adverts >= 1 && adverts <= Self::MAX {
+            Some(DownTimerAdverts(adverts))
+        } else {
+            None
+        }
+    }
+
+    /// The number of intervals.
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for DownTimerAdverts {
+    fn default() -> Self {
+        Self::RFC
+    }
+}
+
 /// Master_Down_Interval: `3 * Master_Adver_Interval + Skew_Time` (RFC 9568 §6.1,
-/// RFC 3768 §6.1 with Advertisement_Interval).
+/// RFC 3768 §6.1 with Advertisement_Interval), with `adverts` in place of the 3.
 pub fn master_down_interval(
     version: Version,
     priority: Priority,
     master_adver_interval: AdvertInterval,
+    adverts: DownTimerAdverts,
 ) -> Duration {
     let intervals = Duration::from_nanos(
-        ADVERTS_MISSED_BEFORE_DOWN * u64::from(master_adver_interval.centis()) * NANOS_PER_CENTI,
+        u64::from(adverts.get()) * u64::from(master_adver_interval.centis()) * NANOS_PER_CENTI,
     );
     intervals + skew_time(version, priority, master_adver_interval)
 }
@@ -89,14 +123,24 @@ mod tests {
 
     #[test]
     fn v2_master_down_interval_priority_101_interval_1s_is_3605_47ms_rfc3768_6_1() {
-        let down = master_down_interval(Version::V2, priority(101), centis(100));
+        let down = master_down_interval(
+            Version::V2,
+            priority(101),
+            centis(100),
+            DownTimerAdverts::RFC,
+        );
         // keepalived measured 3605.47 ms; exactly 3 s + 155/256 s = 3.60546875 s.
         assert_eq!(down, Duration::from_nanos(3_605_468_750));
     }
 
     #[test]
     fn v3_master_down_interval_priority_101_interval_100ms_is_360_55ms_rfc9568_6_1() {
-        let down = master_down_interval(Version::V3, priority(101), centis(10));
+        let down = master_down_interval(
+            Version::V3,
+            priority(101),
+            centis(10),
+            DownTimerAdverts::RFC,
+        );
         // keepalived measured 360.55 ms; exactly 300 ms + 155/256 × 100 ms = 360.546875 ms.
         assert_eq!(down, Duration::from_nanos(360_546_875));
     }
@@ -127,16 +171,44 @@ mod tests {
             Duration::from_millis(500)
         );
         assert_eq!(
-            master_down_interval(Version::V2, p, centis(300)),
+            master_down_interval(Version::V2, p, centis(300), DownTimerAdverts::RFC),
             Duration::from_millis(9_500)
         );
+    }
+
+    #[test]
+    fn one_missed_advert_is_one_interval_plus_the_skew_as_keepalived_times_it() {
+        let one = DownTimerAdverts::new(1).unwrap();
+        // keepalived/vrrp/vrrp.c: ms_down_timer = down_timer_adverts * master_adver_int + skew.
+        assert_eq!(
+            master_down_interval(Version::V3, priority(100), centis(100), one),
+            Duration::from_millis(1000) + Duration::from_nanos(609_375_000)
+        );
+        let most = DownTimerAdverts::new(DownTimerAdverts::MAX).unwrap();
+        assert_eq!(
+            master_down_interval(Version::V2, priority(100), centis(100), most),
+            Duration::from_secs(100) + Duration::from_nanos(609_375_000)
+        );
+    }
+
+    #[test]
+    fn keepalived_takes_1_to_100_missed_adverts() {
+        assert_eq!(DownTimerAdverts::new(0), None);
+        assert_eq!(DownTimerAdverts::new(101), None);
+        assert_eq!(DownTimerAdverts::new(3), Some(DownTimerAdverts::RFC));
+        assert_eq!(DownTimerAdverts::default(), DownTimerAdverts::RFC);
     }
 
     #[test]
     fn largest_values_do_not_overflow() {
         let skew = skew_time(Version::V3, Priority::MIN, AdvertInterval::V3_MAX);
         assert_eq!(skew, Duration::from_nanos(255 * 4095 * 10_000_000 / 256));
-        let down = master_down_interval(Version::V2, Priority::MIN, AdvertInterval::V2_MAX);
+        let down = master_down_interval(
+            Version::V2,
+            Priority::MIN,
+            AdvertInterval::V2_MAX,
+            DownTimerAdverts::RFC,
+        );
         assert_eq!(
             down,
             Duration::from_secs(765) + Duration::from_nanos(996_093_750)

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::vrrp::{Auth, Version};
+use crate::vrrp::{Auth, DownTimerAdverts, Version};
 
 use super::error::FieldPath;
 use super::routes::{VirtualRoute, VirtualRule};
@@ -122,11 +122,13 @@ pub(super) struct InstanceFile {
     pub(super) unicast_src: Given<IpAddr>,
     pub(super) unicast_peers: Given<Vec<Located<IpAddr>>>,
     pub(super) check_unicast_src: Given<bool>,
+    pub(super) unicast_ttl: Given<u8>,
     pub(super) auth: Given<Auth>,
     pub(super) preempt: Given<bool>,
     pub(super) preempt_delay: Given<Duration>,
     pub(super) accept_mode: Given<bool>,
     pub(super) dont_track_primary: Given<bool>,
+    pub(super) down_timer_adverts: Given<DownTimerAdverts>,
     pub(super) lower_prio_no_advert: Given<bool>,
     pub(super) strict_mode: Given<bool>,
     pub(super) checksum: Given<V3Ipv4Checksum>,

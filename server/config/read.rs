@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ::config::Value;
 
-use crate::vrrp::{Auth, Version};
+use crate::vrrp::{Auth, DownTimerAdverts, Version};
 
 use super::check_rules;
 use super::error::FieldPath;
@@ -33,6 +33,10 @@ const DEFAULT_GARP_REPEAT: u8 = 5;
 const DEFAULT_GARP_SECOND_BURST: Duration = Duration::from_secs(5);
 /// keepalived's `preempt_delay` maximum.
 const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
+
+/// The longest `startup_delay`: keepalived's limit for `vrrp_startup_delay`, the seconds
+/// that fit its timer in a 32-bit count of microseconds (keepalived/core/global_parser.c).
+const MAX_STARTUP_DELAY: Duration = Duration::from_secs(4294);
 /// The SMTP port when `smtp_server` names none.
 const DEFAULT_SMTP_PORT: u16 = 25;
 /// keepalived's `smtp_connect_timeout` default.
@@ -266,6 +270,7 @@ fn default_global() -> GlobalSettings {
         log_format: LogFormat::Human,
         log_level: LogLevel::Info,
         exec_checks_as_root: false,
+        startup_delay: Duration::ZERO,
     }
 }
 
@@ -385,6 +390,21 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
         findings,
         Field::boolean,
     );
+    let startup_delay = given(
+        &mut table,
+        &schema::global::STARTUP_DELAY,
+        findings,
+        |field| {
+            let delay = field.duration()?;
+            if delay > MAX_STARTUP_DELAY {
+                return Err(field.problem(format!(
+                    "{} is too long; the most is 4294 s, as in keepalived",
+                    super::duration::seconds_text(delay)
+                )));
+            }
+            Ok(delay)
+        },
+    );
     table.finish(findings);
     GlobalSettings {
         router_id: router_id.valid().cloned(),
@@ -394,6 +414,10 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
             .valid()
             .copied()
             .unwrap_or(defaults.exec_checks_as_root),
+        startup_delay: startup_delay
+            .valid()
+            .copied()
+            .unwrap_or(defaults.startup_delay),
     }
 }
 
@@ -625,6 +649,12 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         findings,
         Field::boolean,
     );
+    let unicast_ttl = given(
+        &mut table,
+        &schema::instance::UNICAST_TTL,
+        findings,
+        |field| field.integer_in(1..=255, " (a TTL the kernel can send)"),
+    );
     let auth = nested(
         &mut table,
         &schema::instance::AUTHENTICATION,
@@ -663,6 +693,18 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         &schema::instance::DONT_TRACK_PRIMARY,
         findings,
         Field::boolean,
+    );
+    let down_timer_adverts = given(
+        &mut table,
+        &schema::instance::DOWN_TIMER_ADVERTS,
+        findings,
+        |field| {
+            let adverts = field.integer_in(
+                1..=i64::from(DownTimerAdverts::MAX),
+                " (keepalived's limits for down_timer_adverts)",
+            )?;
+            DownTimerAdverts::new(adverts).ok_or_else(|| field.problem("out of range"))
+        },
     );
     let lower_prio_no_advert = given(
         &mut table,
@@ -734,11 +776,13 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         unicast_src,
         unicast_peers,
         check_unicast_src,
+        unicast_ttl,
         auth,
         preempt,
         preempt_delay,
         accept_mode,
         dont_track_primary,
+        down_timer_adverts,
         lower_prio_no_advert,
         strict_mode,
         checksum,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
-use crate::vrrp::{Auth, Version};
+use crate::vrrp::{Auth, DownTimerAdverts, VRRP_HOP_LIMIT, Version};
 
 use super::duration::seconds_text;
 use super::schema::{self, FieldSpec};
@@ -152,6 +152,13 @@ fn global(settings: &GlobalSettings) -> Table {
             &mut table,
             &schema::global::EXEC_CHECKS_AS_ROOT,
             Value::Boolean(true),
+        );
+    }
+    if !settings.startup_delay.is_zero() {
+        put(
+            &mut table,
+            &schema::global::STARTUP_DELAY,
+            duration(settings.startup_delay),
         );
     }
     table
@@ -335,6 +342,13 @@ fn instance(settings: &InstanceSettings) -> Table {
             &schema::instance::CHECK_UNICAST_SRC,
             Value::Boolean(unicast.check_source),
         );
+        if unicast.ttl != VRRP_HOP_LIMIT {
+            put(
+                &mut table,
+                &schema::instance::UNICAST_TTL,
+                Value::Integer(unicast.ttl.into()),
+            );
+        }
     }
     let password = match &settings.auth {
         Auth::None => None,
@@ -387,6 +401,13 @@ fn instance(settings: &InstanceSettings) -> Table {
             &mut table,
             &schema::instance::DONT_TRACK_PRIMARY,
             Value::Boolean(true),
+        );
+    }
+    if settings.down_timer_adverts != DownTimerAdverts::RFC {
+        put(
+            &mut table,
+            &schema::instance::DOWN_TIMER_ADVERTS,
+            Value::Integer(settings.down_timer_adverts.get().into()),
         );
     }
     if settings.lower_prio_no_advert {

@@ -120,6 +120,9 @@ section! {
         LOG_LEVEL = FieldSpec::new("log_level", Choice(&["error", "warn", "info", "debug", "trace"]))
             .default("\"info\"");
         EXEC_CHECKS_AS_ROOT = FieldSpec::new("exec_checks_as_root", Boolean).default("false");
+        STARTUP_DELAY = FieldSpec::new("startup_delay", Duration)
+            .default("\"0s\"")
+            .keepalived(&["vrrp_startup_delay"]);
     }
 }
 
@@ -177,6 +180,9 @@ section! {
         UNICAST_SRC = FieldSpec::new("unicast_src", Address)
             .keepalived(&["unicast_src_ip", "mcast_src_ip"]);
         UNICAST_PEERS = FieldSpec::new("unicast_peers", List).keepalived(&["unicast_peer"]);
+        UNICAST_TTL = FieldSpec::new("unicast_ttl", Integer)
+            .default("255")
+            .keepalived(&["unicast_ttl"]);
         // On here; keepalived takes unicast adverts from anyone unless told to check, so the
         // translation writes `false` unless the file says `check_unicast_src`.
         CHECK_UNICAST_SRC = FieldSpec::new("check_unicast_src", Boolean)
@@ -198,6 +204,9 @@ section! {
         DONT_TRACK_PRIMARY = FieldSpec::new("dont_track_primary", Boolean)
             .default("false")
             .keepalived(&["dont_track_primary"]);
+        DOWN_TIMER_ADVERTS = FieldSpec::new("down_timer_adverts", Integer)
+            .default("3")
+            .keepalived(&["down_timer_adverts", "vrrp_down_timer_adverts"]);
         LOWER_PRIO_NO_ADVERT = FieldSpec::new("lower_prio_no_advert", Boolean)
             .default("false")
             .keepalived(&["lower_prio_no_advert"]);

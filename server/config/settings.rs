@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::vrrp::{AdvertInterval, Auth, Version};
+use crate::vrrp::{AdvertInterval, Auth, DownTimerAdverts, Version};
 
 pub use super::routes::{VirtualRoute, VirtualRule};
 
@@ -104,6 +104,10 @@ pub struct GlobalSettings {
     /// Off by default: a check script is then refused at start, as keepalived's
     /// `enable_script_security` refuses scripts it cannot trust with root.
     pub exec_checks_as_root: bool,
+    /// How long after the daemon starts no instance becomes master (keepalived's
+    /// `vrrp_startup_delay`): backups hear adverts meanwhile, and their master-down timers
+    /// count from its end. Not applied again on reload.
+    pub startup_delay: Duration,
 }
 
 impl GlobalSettings {
@@ -237,6 +241,9 @@ pub struct InstanceSettings {
     /// Whether a master that hears a lower priority keeps quiet instead of answering with
     /// an advert at once (keepalived's `lower_prio_no_advert`; strict mode implies it).
     pub lower_prio_no_advert: bool,
+    /// How many advert intervals of silence make a backup take over (RFC 9568 §6.1's 3, or
+    /// keepalived's `down_timer_adverts`).
+    pub down_timer_adverts: DownTimerAdverts,
     /// Gratuitous ARP / unsolicited neighbour advertisement after becoming master.
     pub garp: GarpSettings,
     /// Checks that adjust the priority or put the instance in Fault, sorted by name.
@@ -341,6 +348,10 @@ pub struct UnicastSettings {
     /// Whether adverts are taken only from [`Self::peers`] (keepalived's
     /// `check_unicast_src`); otherwise from any source, as keepalived does by default.
     pub check_source: bool,
+    /// The TTL or hop limit adverts leave with (keepalived's `unicast_ttl`): 255 reaches
+    /// peers on the link, a smaller one bounds how many routers they may cross. Adverts
+    /// from unicast peers are taken whatever their hop limit, as keepalived takes them.
+    pub ttl: u8,
 }
 
 /// Whether a higher-priority backup takes over from a live lower-priority master.

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::vrrp::{AdvertInterval, Auth, Version};
+use crate::vrrp::{AdvertInterval, Auth, DownTimerAdverts, VRRP_HOP_LIMIT, Version};
 
 use super::duration::seconds_text;
 use super::error::FieldPath;
@@ -268,6 +268,7 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         strict_mode: strict_mode?,
         checksum: instance.checksum.or(V3Ipv4Checksum::Rfc)?,
         dont_track_primary: instance.dont_track_primary.or(false)?,
+        down_timer_adverts: instance.down_timer_adverts.or(DownTimerAdverts::RFC)?,
         lower_prio_no_advert: instance.lower_prio_no_advert.or(false)?,
         garp: instance.garp,
         health_checks: instance.health_checks,
@@ -384,6 +385,15 @@ fn check_strict_mode(
             &path.key(schema::instance::PREEMPT_DELAY.key),
             "strict mode preempts at once (keepalived resets preempt_delay in strict mode); \
              remove it",
+        );
+    }
+    if let Given::Valid(adverts) = instance.down_timer_adverts
+        && adverts != DownTimerAdverts::RFC
+    {
+        findings.add(
+            &path.key(schema::instance::DOWN_TIMER_ADVERTS.key),
+            "strict mode waits the RFC's three adverts (keepalived resets down_timer_adverts \
+             in strict mode); remove it",
         );
     }
     if instance.accept_mode == Given::Valid(true) && version == Some(Version::V2) && !is_owner {
@@ -577,6 +587,14 @@ fn check_unicast(
                      silently fell back to multicast); list the peers or remove it",
                 );
             }
+            if instance.unicast_ttl.is_given() {
+                findings.add(
+                    &path.key(schema::instance::UNICAST_TTL.key),
+                    "unicast_ttl without unicast_peers means nothing: multicast adverts leave \
+                     with TTL 255 (RFC 9568 §5.1.1.3; keepalived resets it); list the peers or \
+                     remove it",
+                );
+            }
             return Some(None);
         }
         Given::Invalid => return None,
@@ -615,6 +633,7 @@ fn check_unicast(
         source: instance.unicast_src.optional()?,
         peers: values(peers),
         check_source: instance.check_unicast_src.or(true)?,
+        ttl: instance.unicast_ttl.or(VRRP_HOP_LIMIT)?,
     }))
 }
 

@@ -28,7 +28,9 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use vrrp_sidecar::config::{Config, ConfigError};
 use vrrp_sidecar::effects::vips::vip_lifetime;
-use vrrp_sidecar::vrrp::{AdvertInterval, Priority, Version, master_down_interval, skew_time};
+use vrrp_sidecar::vrrp::{
+    AdvertInterval, DownTimerAdverts, Priority, Version, master_down_interval, skew_time,
+};
 
 use lab::{CLIENT_ADDRESS, Lab, LabError, VIP};
 use probe::{Gap, PROBE_INTERVAL, Probe, ProbeError};
@@ -209,7 +211,12 @@ struct Stage<'a> {
 impl Stage<'_> {
     /// Master_Down_Interval of `host`.
     fn master_down(&self, host: &DemoHost) -> Duration {
-        master_down_interval(Version::V3, priority_of(host), self.interval)
+        master_down_interval(
+            Version::V3,
+            priority_of(host),
+            self.interval,
+            DownTimerAdverts::RFC,
+        )
     }
 
     /// Skew_Time of `host`.
@@ -376,7 +383,7 @@ fn crash_the_master(stage: &mut Stage, probe: &Probe) -> Result<Gap, DemoError> 
     );
     stage.waits.until(
         &format!("{}'s orphaned VIP expiring", first.name),
-        vip_lifetime(Version::V3, stage.interval) + START_SLACK,
+        vip_lifetime(Version::V3, stage.interval, DownTimerAdverts::RFC) + START_SLACK,
         || Ok(!stage.lab.holds_vip(first.name)?),
     )?;
     println!(
@@ -384,7 +391,11 @@ fn crash_the_master(stage: &mut Stage, probe: &Probe) -> Result<Gap, DemoError> 
          it with a {} lifetime that only a living master renews.",
         first.name,
         millis(crashed.elapsed()),
-        millis(vip_lifetime(Version::V3, stage.interval))
+        millis(vip_lifetime(
+            Version::V3,
+            stage.interval,
+            DownTimerAdverts::RFC
+        ))
     );
     Ok(crash)
 }

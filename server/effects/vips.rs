@@ -40,7 +40,7 @@ use crate::config::{InstanceSettings, VirtualAddress};
 use crate::net::addresses::RENEWALS_PER_DATAGRAM;
 use crate::net::{Addresses, Announcer, Interface, Renewals, Routing, Vip};
 use crate::trace::{self, VipWork};
-use crate::vrrp::{AdvertInterval, Priority, Version, master_down_interval};
+use crate::vrrp::{AdvertInterval, DownTimerAdverts, Priority, Version, master_down_interval};
 
 use super::routing::{HeldRouting, Removal};
 use super::vip_firewall::VipFirewall;
@@ -56,11 +56,17 @@ pub const VIP_REFRESH_EVERY: Duration = Duration::from_millis(500);
 const LATE_RENEWAL: Duration = Duration::from_millis(100);
 
 /// The valid and preferred lifetime of the VIPs of an instance of `version` advertising
-/// every `advert_interval` (see the module docs for why): the Master_Down_Interval of a
-/// backup of priority 1, the slowest any backup can be (RFC 9568 §6.1, RFC 3768 §6.1), plus
-/// the renewal slack, rounded up to whole seconds, the kernel's unit.
-pub fn vip_lifetime(version: Version, advert_interval: AdvertInterval) -> Duration {
-    let slowest_takeover = master_down_interval(version, Priority::MIN, advert_interval);
+/// every `advert_interval` whose backups wait `down_timer_adverts` (see the module docs for
+/// why): the Master_Down_Interval of a backup of priority 1, the slowest any backup can be
+/// (RFC 9568 §6.1, RFC 3768 §6.1), plus the renewal slack, rounded up to whole seconds, the
+/// kernel's unit.
+pub fn vip_lifetime(
+    version: Version,
+    advert_interval: AdvertInterval,
+    down_timer_adverts: DownTimerAdverts,
+) -> Duration {
+    let slowest_takeover =
+        master_down_interval(version, Priority::MIN, advert_interval, down_timer_adverts);
     let needed = slowest_takeover + VIP_REFRESH_EVERY + LATE_RENEWAL;
     let whole_seconds = needed.as_secs() + u64::from(needed.subsec_nanos() > 0);
     Duration::from_secs(whole_seconds)
@@ -102,7 +108,11 @@ pub fn place(
     settings: &InstanceSettings,
     interfaces: &HashMap<String, Interface>,
 ) -> Vec<PlacedVip> {
-    let lifetime = vip_lifetime(settings.version, settings.advert_interval);
+    let lifetime = vip_lifetime(
+        settings.version,
+        settings.advert_interval,
+        settings.down_timer_adverts,
+    );
     settings
         .held_addresses()
         .filter_map(|address| {
@@ -592,11 +602,11 @@ mod tests {
     fn a_100ms_instance_gets_the_kernels_shortest_lifetime_one_second() {
         // 300 ms + 255/256 × 100 ms + 500 ms + 100 ms = 999.6 ms.
         assert_eq!(
-            vip_lifetime(Version::V3, interval(10)),
+            vip_lifetime(Version::V3, interval(10), DownTimerAdverts::RFC),
             Duration::from_secs(1)
         );
         assert_eq!(
-            vip_lifetime(Version::V3, interval(1)),
+            vip_lifetime(Version::V3, interval(1), DownTimerAdverts::RFC),
             Duration::from_secs(1)
         );
     }
@@ -605,32 +615,46 @@ mod tests {
     fn a_1s_instance_outlives_the_slowest_backups_takeover_3_996s_by_the_slack() {
         // 3 s + 255/256 s + 600 ms = 4.596 s, rounded up.
         assert_eq!(
-            vip_lifetime(Version::V3, interval(100)),
+            vip_lifetime(Version::V3, interval(100), DownTimerAdverts::RFC),
             Duration::from_secs(5)
         );
         assert_eq!(
-            vip_lifetime(Version::V2, interval(100)),
+            vip_lifetime(Version::V2, interval(100), DownTimerAdverts::RFC),
             Duration::from_secs(5)
         );
         // VRRPv2's skew stays a fraction of a second at longer intervals (RFC 3768 §6.1).
         assert_eq!(
-            vip_lifetime(Version::V2, interval(300)),
+            vip_lifetime(Version::V2, interval(300), DownTimerAdverts::RFC),
             Duration::from_secs(11)
         );
     }
 
     #[test]
+    fn a_backup_that_takes_over_after_one_missed_advert_shortens_the_lifetime() {
+        // down_timer_adverts 1 at 1 s: 1 s + 255/256 s + 600 ms = 2.596 s, rounded up.
+        let one = DownTimerAdverts::new(1).unwrap();
+        assert_eq!(
+            vip_lifetime(Version::V3, interval(100), one),
+            Duration::from_secs(3)
+        );
+    }
+
+    #[test]
     fn no_lifetime_is_shorter_than_the_slowest_takeover_plus_the_slack_nor_a_second_longer() {
-        for version in [Version::V2, Version::V3] {
+        let missed = [DownTimerAdverts::RFC, DownTimerAdverts::new(1).unwrap()];
+        for (version, adverts) in [Version::V2, Version::V3]
+            .into_iter()
+            .flat_map(|version| missed.map(|adverts| (version, adverts)))
+        {
             for centiseconds in (1..=4095).step_by(7) {
                 if version == Version::V2 && centiseconds % 100 != 0 {
                     continue;
                 }
                 let interval = interval(centiseconds);
-                let needed = master_down_interval(version, Priority::MIN, interval)
+                let needed = master_down_interval(version, Priority::MIN, interval, adverts)
                     + VIP_REFRESH_EVERY
                     + LATE_RENEWAL;
-                let lifetime = vip_lifetime(version, interval);
+                let lifetime = vip_lifetime(version, interval, adverts);
                 assert!(lifetime >= needed, "{version:?} {interval}: {lifetime:?}");
                 assert!(
                     lifetime < needed + Duration::from_secs(1),

@@ -176,17 +176,23 @@ impl VrrpSocket {
         }
     }
 
-    /// Sends one advertisement to `destination`: the VRRP group, or a unicast peer. Waits
-    /// only while the socket's send buffer is full. For [`Carrier::AuthenticationHeader`]
-    /// `payload` is the whole IPv4 packet.
-    pub async fn send(&self, payload: &[u8], destination: IpAddr) -> Result<(), NetError> {
+    /// Sends one advertisement to `destination`: the VRRP group, or a unicast peer, with
+    /// `hop_limit` (255, or a unicast peer's `unicast_ttl`). Waits only while the socket's
+    /// send buffer is full. For [`Carrier::AuthenticationHeader`] `payload` is the whole
+    /// IPv4 packet, which carries its own TTL.
+    pub async fn send(
+        &self,
+        payload: &[u8],
+        destination: IpAddr,
+        hop_limit: u8,
+    ) -> Result<(), NetError> {
         let send_error = |source| NetError::Send {
             interface: self.interface.name.clone(),
             destination,
             source,
         };
         loop {
-            match self.send_one(self.socket.as_raw_fd(), payload, destination) {
+            match self.send_one(self.socket.as_raw_fd(), payload, destination, hop_limit) {
                 Err(full) if full.kind() == io::ErrorKind::WouldBlock => {
                     self.wait_writable().await.map_err(send_error)?;
                 }
@@ -206,12 +212,17 @@ impl VrrpSocket {
         Ok(())
     }
 
-    /// Sends the advertisement to every unicast peer in turn; a failure for one peer does
-    /// not stop the others, and the first failure is returned.
-    pub async fn send_to_peers(&self, payload: &[u8], peers: &[IpAddr]) -> Result<(), NetError> {
+    /// Sends the advertisement to every unicast peer in turn, with `hop_limit`; a failure
+    /// for one peer does not stop the others, and the first failure is returned.
+    pub async fn send_to_peers(
+        &self,
+        payload: &[u8],
+        peers: &[IpAddr],
+        hop_limit: u8,
+    ) -> Result<(), NetError> {
         let mut first_error = None;
         for &peer in peers {
-            if let Err(error) = self.send(payload, peer).await {
+            if let Err(error) = self.send(payload, peer, hop_limit).await {
                 first_error.get_or_insert(error);
             }
         }
@@ -289,8 +300,17 @@ impl VrrpSocket {
         Ok(advert)
     }
 
-    fn send_one(&self, fd: RawFd, payload: &[u8], destination: IpAddr) -> io::Result<()> {
+    fn send_one(
+        &self,
+        fd: RawFd,
+        payload: &[u8],
+        destination: IpAddr,
+        hop_limit: u8,
+    ) -> io::Result<()> {
         let iov = [IoSlice::new(payload)];
+        // Per packet, as the socket is shared by the instances of its link: a unicast
+        // instance may send with its own `unicast_ttl` where another sends 255.
+        let hop_limit = libc::c_int::from(hop_limit);
         match destination {
             IpAddr::V4(destination) => {
                 // Name the source and the interface on every packet: the source must be the
@@ -308,7 +328,10 @@ impl VrrpSocket {
                 sendmsg(
                     fd,
                     &iov,
-                    &[ControlMessage::Ipv4PacketInfo(&packet_info)],
+                    &[
+                        ControlMessage::Ipv4PacketInfo(&packet_info),
+                        ControlMessage::Ipv4Ttl(&hop_limit),
+                    ],
                     MsgFlags::empty(),
                     Some(&address),
                 )?;
@@ -332,7 +355,10 @@ impl VrrpSocket {
                 sendmsg(
                     fd,
                     &iov,
-                    &[ControlMessage::Ipv6PacketInfo(&packet_info)],
+                    &[
+                        ControlMessage::Ipv6PacketInfo(&packet_info),
+                        ControlMessage::Ipv6HopLimit(&hop_limit),
+                    ],
                     MsgFlags::empty(),
                     Some(&address),
                 )?;

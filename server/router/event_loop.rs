@@ -138,6 +138,8 @@ pub struct RouterParts {
     pub priority_overrides: PriorityOverrides,
     /// The static routes and rules, added while the router runs.
     pub static_routing: StaticRouting,
+    /// How long no instance may become master from now (`[global] startup_delay`).
+    pub startup_delay: Duration,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -190,6 +192,10 @@ pub struct Router {
     vip_renewal_at: Instant,
     /// The static routes and rules (see [`super::routing`]).
     static_routing: StaticRouting,
+    /// The end of `[global] startup_delay`: no instance, even one a reload adds, becomes
+    /// master before it (keepalived's `vrrp_startup_delay` holds every instance, and a
+    /// reload does not start it again).
+    mastership_held_until: Option<Instant>,
 }
 
 /// Why an instance could not be started.
@@ -258,6 +264,8 @@ impl Router {
             priority_overrides: watch::Sender::new(parts.priority_overrides),
             vip_renewal_at: Instant::now() + VIP_REFRESH_EVERY,
             static_routing: parts.static_routing,
+            mastership_held_until: (!parts.startup_delay.is_zero())
+                .then(|| Instant::now() + parts.startup_delay),
         })
     }
 
@@ -315,6 +323,13 @@ impl Router {
         if let Some(priority) = stored.filter(|_| !owner) {
             info!(instance = %settings_name, %priority, "starting with the priority set over the API before the restart");
             self.node.set_base_priority(now, id, priority).ok();
+        }
+        if let Some(until) = self.mastership_held_until
+            && until > now
+        {
+            self.node
+                .command(now, id, Command::HoldMastership(until - now))
+                .expect("the instance was just added, and HoldMastership is never refused");
         }
         if let Err(error) = self.node.command(now, id, command) {
             debug!(instance = %settings_name, %error, "start-up command not applied");

@@ -29,6 +29,7 @@ use crate::vrrp::node::{InstanceId, Link, MemberConfig, Node};
 use crate::vrrp::packet::ah;
 use crate::vrrp::{
     Advertisement, Auth, DecodeError, DropReason, State, TransitionReason, V3Ipv4Checksum,
+    VRRP_HOP_LIMIT,
 };
 
 use super::settings::{self, SettingsError};
@@ -497,9 +498,9 @@ impl InstanceDriver {
             return;
         };
         let group = [self.link.family.vrrp_group()];
-        let destinations = match &self.settings.unicast {
-            Some(unicast) => unicast.peers.as_slice(),
-            None => &group,
+        let (destinations, unicast_ttl) = match &self.settings.unicast {
+            Some(unicast) => (unicast.peers.as_slice(), Some(unicast.ttl)),
+            None => (&group[..], None),
         };
         for &destination in destinations {
             // The VRRPv3 checksum covers a pseudo-header with the destination, so each
@@ -517,17 +518,11 @@ impl InstanceDriver {
                     Some(sequence),
                     IpAddr::V4(source),
                     IpAddr::V4(destination),
-                ) => ah::seal(
-                    &payload,
-                    source,
-                    destination,
-                    sequence,
-                    key,
-                    self.settings.unicast.is_some(),
-                ),
+                ) => ah::seal(&payload, source, destination, sequence, key, unicast_ttl),
                 _ => payload,
             };
-            if let Err(error) = socket.send(&payload, destination).await {
+            let hop_limit = unicast_ttl.unwrap_or(VRRP_HOP_LIMIT);
+            if let Err(error) = socket.send(&payload, destination, hop_limit).await {
                 warn!(instance = self.name(), %error, priority = advert.priority, "advertisement not sent");
             }
         }

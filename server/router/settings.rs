@@ -139,6 +139,7 @@ pub fn instance_config(
         accept_mode: settings.accept_mode,
         virtual_addresses: advertised_addresses(settings),
         auth: settings.auth.clone(),
+        down_timer_adverts: settings.down_timer_adverts,
         ..InstanceConfig::new(
             settings.vrid,
             settings.version,
@@ -170,6 +171,7 @@ pub fn decode_options(settings: &InstanceSettings) -> DecodeOptions {
         version: Some(settings.version),
         v3_ipv4_checksum: checksum_form(settings),
         v2_auth: settings.auth.clone(),
+        accept_any_hop_limit: settings.unicast.is_some(),
     }
 }
 
@@ -206,6 +208,7 @@ pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
         || old.accept_mode != new.accept_mode
         || old.strict_mode != new.strict_mode
         || old.lower_prio_no_advert != new.lower_prio_no_advert
+        || old.down_timer_adverts != new.down_timer_adverts
         || old.virtual_mac != new.virtual_mac
 }
 

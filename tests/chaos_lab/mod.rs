@@ -116,7 +116,7 @@ use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 
 use crate::daemon_lab::{Daemon, DaemonLab, InstanceSpec, Probe, VIP, master_down_interval_100ms};
 use crate::netns::{Lab, Netns, wait_until};
-use vrrp_sidecar::vrrp::{AdvertInterval, Version};
+use vrrp_sidecar::vrrp::{AdvertInterval, DownTimerAdverts, Version};
 
 mod delay;
 
@@ -135,7 +135,7 @@ const SLACK: Duration = Duration::from_millis(50);
 /// long it overlaps with its successor's.
 fn vip_lifetime() -> Duration {
     let interval = AdvertInterval::from_centis(10).expect("100 ms is a valid interval");
-    vrrp_sidecar::effects::vips::vip_lifetime(Version::V3, interval)
+    vrrp_sidecar::effects::vips::vip_lifetime(Version::V3, interval, DownTimerAdverts::RFC)
 }
 /// How long after its lifetime ends the kernel deletes an address: up to a quarter second,
 /// when the expiry is rounded to a whole second of jiffies (`check_lifetime` in

@@ -47,6 +47,22 @@ fn hop_limit_not_255() {
     }
 }
 
+/// keepalived checks the hop limit of multicast adverts only: a unicast peer may be routed
+/// hops away and send with its `unicast_ttl`.
+#[test]
+fn any_hop_limit_is_taken_from_unicast_peers() {
+    for (payload, mut ip, options) in [v2_pass(), v3_ipv4(), v3_ipv6()] {
+        let options = DecodeOptions {
+            accept_any_hop_limit: true,
+            ..options
+        };
+        for hop_limit in [1, 64, 254, 255] {
+            ip.hop_limit = hop_limit;
+            assert!(Advertisement::decode(&payload, &ip, &options).is_ok());
+        }
+    }
+}
+
 #[test]
 fn ip_source_and_destination_of_different_families() {
     let (payload, mut ip, options) = v3_ipv4();

@@ -70,6 +70,7 @@ impl Sent {
             version: Some(self.advertisement.version),
             v3_ipv4_checksum,
             v2_auth: self.advertisement.auth.clone(),
+            accept_any_hop_limit: false,
         }
     }
 }
@@ -201,12 +202,16 @@ fn any_options() -> impl Strategy<Value = DecodeOptions> {
         prop_oneof![Just(None), Just(Some(Version::V2)), Just(Some(Version::V3))],
         v3_ipv4_checksum(),
         v2_auth(),
+        any::<bool>(),
     )
-        .prop_map(|(version, v3_ipv4_checksum, v2_auth)| DecodeOptions {
-            version,
-            v3_ipv4_checksum,
-            v2_auth,
-        })
+        .prop_map(
+            |(version, v3_ipv4_checksum, v2_auth, accept_any_hop_limit)| DecodeOptions {
+                version,
+                v3_ipv4_checksum,
+                v2_auth,
+                accept_any_hop_limit,
+            },
+        )
 }
 
 /// Whatever decodes re-encodes to the same bytes.

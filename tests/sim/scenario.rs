@@ -20,8 +20,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use vrrp_sidecar::vrrp::{
-    AdvertInterval, Command, InstanceConfig, Priority, State, Version, master_down_interval,
-    skew_time,
+    AdvertInterval, Command, DownTimerAdverts, InstanceConfig, Priority, State, Version,
+    master_down_interval, skew_time,
 };
 
 use super::lan::{Lan, WireModel};
@@ -119,7 +119,8 @@ impl Scenario {
             loss: 0.0,
         };
         let chaos = rng.chance(0.5).then(|| {
-            let longest = master_down_interval(version, Priority::MIN, interval);
+            let longest =
+                master_down_interval(version, Priority::MIN, interval, DownTimerAdverts::RFC);
             Chaos {
                 loss: rng.pick(&[0.0, 0.1, 0.3, 0.6, 1.0]),
                 groups: if rng.chance(0.5) {
@@ -144,7 +145,7 @@ impl Scenario {
     }
 
     fn master_down_interval(&self, priority: Priority) -> Duration {
-        master_down_interval(self.version, priority, self.interval)
+        master_down_interval(self.version, priority, self.interval, DownTimerAdverts::RFC)
     }
 
     fn skew_time(&self, priority: Priority) -> Duration {

@@ -611,7 +611,7 @@ mod tests {
         let vrrp = advert
             .encode(PEER.into(), GROUP.into(), V3Ipv4Checksum::WithPseudoHeader)
             .expect("a valid advert");
-        ah::seal(&vrrp, PEER, GROUP, sequence, key, false)
+        ah::seal(&vrrp, PEER, GROUP, sequence, key, None)
     }
 
     fn receive(node: &mut Node, now: Instant, packet: &[u8]) {

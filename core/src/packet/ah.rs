@@ -105,16 +105,18 @@ impl SequenceCounter {
 
 /// Builds the IPv4 packet that carries `vrrp` (an encoded VRRPv2 advert with auth type 2)
 /// from `source` to `destination` under an Authentication Header with `sequence`: the bytes
-/// to send on a raw socket with `IP_HDRINCL`. `unicast` leaves the TTL out of the ICV, as
-/// keepalived does for unicast peers.
+/// to send on a raw socket with `IP_HDRINCL`. For a unicast peer `unicast_ttl` is the TTL
+/// (keepalived's `unicast_ttl`), left out of the ICV as keepalived leaves it, since routers
+/// on the way change it; `None` sends to the group with TTL 255, which the ICV covers.
 pub fn seal(
     vrrp: &[u8],
     source: Ipv4Addr,
     destination: Ipv4Addr,
     sequence: u32,
     key: &Key,
-    unicast: bool,
+    unicast_ttl: Option<u8>,
 ) -> Vec<u8> {
+    let unicast = unicast_ttl.is_some();
     let total_len = IPV4_HEADER_LEN + HEADER_LEN + vrrp.len();
     let mut packet = Vec::with_capacity(total_len);
     // Version 4, IHL 5.
@@ -125,7 +127,7 @@ pub fn seal(
     packet.extend_from_slice(&identification(sequence).to_be_bytes());
     // Flags and fragment offset: none, as keepalived sends.
     packet.extend_from_slice(&[0, 0]);
-    packet.push(HOP_LIMIT);
+    packet.push(unicast_ttl.unwrap_or(HOP_LIMIT));
     packet.push(IP_PROTOCOL);
     // The header checksum, filled in below (the kernel fills it in again).
     packet.extend_from_slice(&[0, 0]);
@@ -329,11 +331,11 @@ mod tests {
             )
             .expect("a valid advert");
         assert_eq!(
-            seal(&vrrp, SOURCE, GROUP, 1, &KEY, false),
+            seal(&vrrp, SOURCE, GROUP, 1, &KEY, None),
             KEEPALIVED_SEQUENCE_1
         );
         assert_eq!(
-            seal(&vrrp, SOURCE, GROUP, 2, &KEY, false),
+            seal(&vrrp, SOURCE, GROUP, 2, &KEY, None),
             KEEPALIVED_SEQUENCE_2
         );
     }
@@ -405,7 +407,7 @@ mod tests {
             open(ip_header, after_ip, &KEY, false),
             Err(DecodeError::AuthenticationHeaderIcv)
         );
-        let unicast = seal(&altered[44..], SOURCE, SOURCE, 5, &KEY, true);
+        let unicast = seal(&altered[44..], SOURCE, SOURCE, 5, &KEY, Some(255));
         let mut hop = unicast.clone();
         hop[TTL_BYTE] = 64;
         let (ip_header, after_ip) = hop.split_at(IPV4_HEADER_LEN);

@@ -34,6 +34,10 @@ pub struct DecodeOptions {
     /// The VRRPv2 authentication configured; a VRRPv2 packet must carry the same type and, for
     /// a simple password, the same password. Not consulted for VRRPv3.
     pub v2_auth: Auth,
+    /// Whether any hop limit is taken, not only 255: for unicast peers, which may be routed
+    /// hops away (keepalived's `unicast_ttl`). keepalived checks the hop limit of multicast
+    /// adverts only (keepalived/vrrp/vrrp.c, `vrrp_check_packet`: "but not if unicast").
+    pub accept_any_hop_limit: bool,
 }
 
 /// A decoded advertisement together with the bits the RFCs tell a receiver to ignore.
@@ -84,7 +88,7 @@ impl DecodedAdvertisement {
         ip: &IpHeader,
         options: &DecodeOptions,
     ) -> Result<DecodedAdvertisement, DecodeError> {
-        if ip.hop_limit != HOP_LIMIT {
+        if ip.hop_limit != HOP_LIMIT && !options.accept_any_hop_limit {
             return Err(DecodeError::HopLimit {
                 received: ip.hop_limit,
             });

@@ -101,6 +101,13 @@ const LOWER_PRIO_GARP: &str = "a master that hears a lower priority advert sends
                                advert, without keepalived's extra announcements";
 const FIFO_SCRIPT: &str = "the FIFO is written, but no program is started to read it; start \
                            the reader separately";
+const SKIP_ADDRESS_CHECK: &str = "an advert whose addresses differ from ours is only counted \
+                                  here, never dropped, so skipping the comparison for the \
+                                  current master changes nothing but that count";
+const STEP_DOWN_ADVERT: &str = "a master that hears a higher priority always advertises three \
+                                times before it steps down here, as with this keyword on (so \
+                                the other side of a healed partition hears it); strict mode \
+                                turns that off, as keepalived refuses the keyword there";
 const TRACK_PROCESS: &str = "the process is not watched, so the priority never changes for \
                              it; check the process with a vrrp_script";
 
@@ -224,11 +231,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "the source address is not tracked; a change of it is not noticed",
     ),
     translated(INSTANCE, "virtual_router_id"),
-    not_yet(
-        INSTANCE,
-        "unicast_ttl",
-        "unicast adverts are sent with TTL 255, keepalived's default",
-    ),
+    translated(INSTANCE, "unicast_ttl"),
     translated(INSTANCE, "version"),
     translated(INSTANCE, "priority"),
     translated(INSTANCE, "advert_int"),
@@ -248,11 +251,7 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(INSTANCE, "virtual_rules"),
     translated(INSTANCE, "accept"),
     translated(INSTANCE, "no_accept"),
-    not_yet(
-        INSTANCE,
-        "skip_check_adv_addr",
-        "every advert's addresses are compared, which changes nothing but a log line",
-    ),
+    ignored(INSTANCE, "skip_check_adv_addr", SKIP_ADDRESS_CHECK),
     translated(INSTANCE, "strict_mode"),
     translated(INSTANCE, "preempt"),
     translated(INSTANCE, "nopreempt"),
@@ -290,11 +289,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     not_yet(INSTANCE, "garp_lower_prio_delay", LOWER_PRIO_GARP),
     not_yet(INSTANCE, "garp_lower_prio_repeat", LOWER_PRIO_GARP),
-    not_yet(
-        INSTANCE,
-        "down_timer_adverts",
-        "the master is declared down after 3 adverts are missed (RFC 9568)",
-    ),
+    translated(INSTANCE, "down_timer_adverts"),
     not_yet(
         INSTANCE,
         "garp_extra_if",
@@ -306,13 +301,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "announcements go out on the instance's interfaces only",
     ),
     translated(INSTANCE, "lower_prio_no_advert"),
-    not_yet(
-        INSTANCE,
-        "higher_prio_send_advert",
-        "a master that hears a higher priority advertises three times before it steps down, \
-         whatever this keyword says (so the other side of a healed partition hears it); strict \
-         mode turns that off",
-    ),
+    ignored(INSTANCE, "higher_prio_send_advert", STEP_DOWN_ADVERT),
     ignored(INSTANCE, "kernel_rx_buf_size", PROCESS_TUNING),
     translated(INSTANCE, "authentication"),
     translated(AUTH, "auth_type"),
@@ -439,11 +428,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     not_yet(GLOBAL, "vrrp_garp_lower_prio_delay", LOWER_PRIO_GARP),
     not_yet(GLOBAL, "vrrp_garp_lower_prio_repeat", LOWER_PRIO_GARP),
-    not_yet(
-        GLOBAL,
-        "vrrp_down_timer_adverts",
-        "the master is declared down after 3 adverts are missed (RFC 9568)",
-    ),
+    translated(GLOBAL, "vrrp_down_timer_adverts"),
     not_yet(GLOBAL, "vrrp_garp_interval", GARP_SPACING),
     not_yet(GLOBAL, "vrrp_gna_interval", GARP_SPACING),
     not_yet(
@@ -462,13 +447,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "announcements go out on the instances' interfaces only",
     ),
     translated(GLOBAL, "vrrp_lower_prio_no_advert"),
-    not_yet(
-        GLOBAL,
-        "vrrp_higher_prio_send_advert",
-        "a master that hears a higher priority advertises three times before it steps down, \
-         whatever this keyword says (so the other side of a healed partition hears it); strict \
-         mode turns that off",
-    ),
+    ignored(GLOBAL, "vrrp_higher_prio_send_advert", STEP_DOWN_ADVERT),
     translated(GLOBAL, "vrrp_version"),
     not_yet(
         GLOBAL,
@@ -492,11 +471,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(GLOBAL, "nftables_ipvs_start_fwmark", LVS),
     ignored(GLOBAL, "nftables_counters", "no firewall rules are added"),
     translated(GLOBAL, "vrrp_check_unicast_src"),
-    not_yet(
-        GLOBAL,
-        "vrrp_skip_check_adv_addr",
-        "every advert's addresses are compared, which changes nothing but a log line",
-    ),
+    ignored(GLOBAL, "vrrp_skip_check_adv_addr", SKIP_ADDRESS_CHECK),
     translated(GLOBAL, "vrrp_strict"),
     ignored(GLOBAL, "vrrp_priority", PROCESS_TUNING),
     ignored(GLOBAL, "vrrp_no_swap", PROCESS_TUNING),
@@ -570,12 +545,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(GLOBAL, "no_checker_emails", LVS),
     ignored(GLOBAL, "vrrp_rx_bufs_policy", PROCESS_TUNING),
     ignored(GLOBAL, "vrrp_rx_bufs_multiplier", PROCESS_TUNING),
-    not_yet(
-        GLOBAL,
-        "vrrp_startup_delay",
-        "the instances start at once; delay the daemon's start in the service manager if \
-         the network needs time",
-    ),
+    translated(GLOBAL, "vrrp_startup_delay"),
     ignored(
         GLOBAL,
         "log_unknown_vrids",

@@ -154,6 +154,16 @@ pub(super) fn translate(
             Value::Boolean(true),
         );
     }
+    if let Some((delay, origin)) = translator.globals.startup_delay.take() {
+        let global_path = FieldPath::root().key(schema::top_level::GLOBAL.key);
+        translator.set(
+            &mut global,
+            &global_path,
+            schema::global::STARTUP_DELAY.key,
+            Value::String(delay),
+            origin,
+        );
+    }
     if !global.is_empty() {
         native.insert(schema::top_level::GLOBAL.key.into(), Value::Table(global));
     }
@@ -227,6 +237,10 @@ struct Globals {
     check_unicast_src: Option<Origin>,
     /// `vrrp_lower_prio_no_advert`, on or off: the default of every instance.
     lower_prio_no_advert: Option<(bool, Origin)>,
+    /// `vrrp_down_timer_adverts`: the default of every instance, as written.
+    down_timer_adverts: Option<(Value, Origin)>,
+    /// `vrrp_startup_delay`, in seconds as written.
+    startup_delay: Option<(String, Origin)>,
 }
 
 /// A `vrrp_script` or `vrrp_track_file`, translated once and copied into every instance
@@ -543,6 +557,16 @@ impl Translator<'_> {
                 "vrrp_lower_prio_no_advert" => {
                     if let Some(quiet) = self.boolean_flag(child, &keyword_path) {
                         self.globals.lower_prio_no_advert = Some((quiet, origin));
+                    }
+                }
+                "vrrp_down_timer_adverts" => {
+                    if let Some(text) = self.one_argument(child, &keyword_path) {
+                        self.globals.down_timer_adverts = Some((number_or_text(text), origin));
+                    }
+                }
+                "vrrp_startup_delay" => {
+                    if let Some(text) = self.one_argument(child, &keyword_path) {
+                        self.globals.startup_delay = Some((text.to_owned(), origin));
                     }
                 }
                 "enable_script_security" => {
@@ -1189,6 +1213,16 @@ impl Translator<'_> {
             "check_unicast_src" => {
                 if self.flag(child, &keyword_path) {
                     instance.check_unicast_src = Some(origin);
+                }
+            }
+            "down_timer_adverts" => {
+                if let Some(text) = self.one_argument(child, &keyword_path) {
+                    instance.down_timer_adverts = Some((number_or_text(text), origin));
+                }
+            }
+            "unicast_ttl" => {
+                if let Some(text) = self.one_argument(child, &keyword_path) {
+                    instance.unicast_ttl = Some((number_or_text(text), origin));
                 }
             }
             "lower_prio_no_advert" => {
@@ -2106,6 +2140,31 @@ impl Translator<'_> {
             (None, global) => global.clone(),
         };
         let strict = strict_origin.is_some();
+        // An instance's own down_timer_adverts, else vrrp_down_timer_adverts; strict mode
+        // resets either to three (vrrp.c: "down_timer_adverts is incompatible with strict
+        // mode - resetting").
+        let down_timer_adverts = instance
+            .down_timer_adverts
+            .take()
+            .or_else(|| self.globals.down_timer_adverts.clone());
+        if let Some((adverts, origin)) = down_timer_adverts {
+            if strict && adverts != Value::Integer(3) {
+                self.diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    &origin.position,
+                    origin.keyword_path,
+                    "ignored, as keepalived resets it: strict mode waits the RFC's three adverts",
+                ));
+            } else {
+                self.set(
+                    &mut instance.table,
+                    path,
+                    schema::instance::DOWN_TIMER_ADVERTS.key,
+                    adverts,
+                    origin,
+                );
+            }
+        }
         if let Some(origin) = strict_origin {
             self.set(
                 &mut instance.table,
@@ -2211,6 +2270,20 @@ impl Translator<'_> {
                 "ignored, as keepalived ignores it: the instance has no unicast_peer, so there \
                  is no source to check",
             ));
+        }
+        match instance.unicast_ttl.take() {
+            Some((ttl, origin)) if instance.has_peers => {
+                let key = schema::instance::UNICAST_TTL.key;
+                self.set(&mut instance.table, path, key, ttl, origin);
+            }
+            // vrrp.c: "Cannot use unicast_ttl without unicast peers - resetting".
+            Some((_, origin)) => self.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                &origin.position,
+                origin.keyword_path,
+                "ignored, as keepalived resets it: multicast adverts leave with TTL 255",
+            )),
+            None => {}
         }
         let quiet = instance
             .lower_prio_no_advert
@@ -2540,6 +2613,10 @@ struct InstanceTranslation {
     check_unicast_src: Option<Origin>,
     /// `lower_prio_no_advert`, on or off, where it was written.
     lower_prio_no_advert: Option<(bool, Origin)>,
+    /// `down_timer_adverts` as written.
+    down_timer_adverts: Option<(Value, Origin)>,
+    /// `unicast_ttl` as written.
+    unicast_ttl: Option<(Value, Origin)>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
