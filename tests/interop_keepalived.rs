@@ -789,3 +789,94 @@ fn unicast_ttl_side_by_side_with_keepalived() {
     }
     interop.finish();
 }
+
+/// A keepalived.conf whose `unicast_peer` block lists no peer, with or without
+/// `unicast_fault_no_peer`.
+fn no_peer_conf(vrid: u8, priority: u8, fault_without_peers: bool) -> String {
+    let fault = if fault_without_peers {
+        "    unicast_fault_no_peer\n"
+    } else {
+        ""
+    };
+    format!(
+        "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id {vrid}\n    priority {priority}\n    advert_int 0.1\n    \
+         unicast_peer {{\n    }}\n{fault}    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+/// An empty `unicast_peer` block, the same file on both daemons: keepalived 2.2.7 falls back
+/// to multicast, and with `unicast_fault_no_peer` stays in Fault, sending nothing and holding
+/// nothing; so does this daemon.
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn an_empty_unicast_peer_block_side_by_side_with_keepalived() {
+    require_tools("an_empty_unicast_peer_block_side_by_side_with_keepalived");
+    let mut interop = InteropLab::new("an_empty_unicast_peer_block_side_by_side_with_keepalived");
+    let timing = V3_100MS;
+    let (parked, multicast) = (63, 64);
+    let ours = interop.start(
+        OURS,
+        &Router::OursFromKeepalivedConf(no_peer_conf(parked, 150, true)),
+    );
+    let theirs = interop.start(THEIRS, &Router::Keepalived(no_peer_conf(parked, 100, true)));
+    std::thread::sleep(timing.master_down_interval(timing.backup_priority) * 3 + MARGIN);
+    assert_eq!(
+        interop.lab.holders(&HOSTS, VIP),
+        Vec::<String>::new(),
+        "an instance without peers took {VIP}\nours:\n{}\nkeepalived:\n{}",
+        ours.log_text(),
+        theirs.log_text()
+    );
+    if let keepalived_lab::Running::Ours(daemon) = &ours {
+        assert_eq!(daemon.states(), ["FAULT"], "{}", daemon.log_text());
+    }
+    interop.stop(&ours);
+    interop.stop(&theirs);
+
+    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
+    let ours = interop.start(
+        OURS,
+        &Router::OursFromKeepalivedConf(no_peer_conf(multicast, 150, false)),
+    );
+    let theirs = interop.start(
+        THEIRS,
+        &Router::Keepalived(no_peer_conf(multicast, 100, false)),
+    );
+    assert!(
+        interop
+            .lab
+            .wait_sole_holder(&HOSTS, OURS, VIP, election)
+            .is_some(),
+        "the higher priority did not win over multicast\nours:\n{}\nkeepalived:\n{}",
+        ours.log_text(),
+        theirs.log_text()
+    );
+    std::thread::sleep(timing.advert_interval * 4);
+    assert_eq!(interop.lab.holders(&HOSTS, VIP), [OURS]);
+    interop.stop(&ours);
+    interop.stop(&theirs);
+
+    let adverts = interop.adverts();
+    let count = |vrid: u8, source: Ipv4Addr| {
+        adverts
+            .iter()
+            .filter(|advert| advert.vrid == vrid && advert.source == IpAddr::V4(source))
+            .count()
+    };
+    assert_eq!(
+        (count(parked, OURS_IPV4), count(parked, THEIRS_IPV4)),
+        (0, 0),
+        "an instance without peers advertised"
+    );
+    assert!(count(multicast, OURS_IPV4) > 0 && count(multicast, THEIRS_IPV4) > 0);
+    println!(
+        "{}: unicast_fault_no_peer: no advert from either side, no holder; without it, \
+         multicast adverts (ours {}, keepalived {}) and ours elected",
+        interop.test,
+        count(multicast, OURS_IPV4),
+        count(multicast, THEIRS_IPV4)
+    );
+    interop.finish();
+}

@@ -1194,6 +1194,44 @@ fn timer_and_ttl_switches_carry_over_as_keepalived_runs_them() {
     );
 }
 
+/// An empty `unicast_peer` block: multicast with keepalived's warning, or, with
+/// `unicast_fault_no_peer`, unicast without peers, which keeps the instance in Fault.
+#[test]
+fn an_empty_unicast_peer_block_is_multicast_or_a_fault_as_in_keepalived() {
+    let text = |extra: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {{\n  192.0.2.1\n }}\n unicast_peer {{\n }}\n{extra}}}\n"
+        )
+    };
+    let multicast = write_conf("empty-peers-multicast", &text(""));
+    let (config, warnings) =
+        load_keepalived_conf(&multicast).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(config.instances[0].unicast, None);
+    assert_eq!(
+        summary(&warnings),
+        [
+            (1, Severity::Warning, "vrrp_instance VI_1".to_owned()),
+            (
+                7,
+                Severity::Warning,
+                "vrrp_instance VI_1.unicast_peer".to_owned()
+            )
+        ],
+        "the renamed instance, and the empty block"
+    );
+    let parked = write_conf("empty-peers-fault", &text(" unicast_fault_no_peer\n"));
+    let (config, warnings) =
+        load_keepalived_conf(&parked).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(warnings.len(), 1, "only the renamed instance: {warnings:?}");
+    let unicast = config.instances[0].unicast.as_ref().expect("unicast kept");
+    assert!(unicast.peers.is_empty());
+    let native = to_native_toml(&config);
+    let reloaded = Config::from_str(&native, Format::Toml, "converted.toml")
+        .unwrap_or_else(|error| panic!("{error}\n{native}"));
+    assert_eq!(reloaded.instances[0].unicast, config.instances[0].unicast);
+}
+
 /// Script lines are split as keepalived splits them: a single-quoted command, a command
 /// with nested quotes, words after the command ignored with a warning.
 #[test]

@@ -538,6 +538,38 @@ fn nothing_makes_a_held_instance_master_before_the_hold_ends() {
 }
 
 #[test]
+fn only_a_new_configuration_ends_a_fault_for_want_of_unicast_peers() {
+    // keepalived's unicast_fault_no_peer: nothing the instance hears or sees clears it.
+    let clock = Clock::new();
+    let mut instance = Instance::new(v3_config(255)).unwrap();
+    instance
+        .handle_command(clock.ms(0), Command::EnterFault(FaultCause::NoUnicastPeers))
+        .unwrap();
+    instance
+        .handle_command(clock.ms(100), Command::ClearFault)
+        .unwrap();
+    instance
+        .handle_command(
+            clock.ms(200),
+            Command::EnterFault(FaultCause::InterfaceDown),
+        )
+        .unwrap();
+    instance
+        .handle_command(clock.ms(300), Command::ClearFault)
+        .unwrap();
+    assert_eq!(instance.state(), State::Fault);
+    assert_eq!(instance.poll_timeout(), None);
+    assert_eq!(
+        transitions(&drain(&mut instance)),
+        vec![(
+            State::Initialize,
+            State::Fault,
+            TransitionReason::Fault(FaultCause::NoUnicastPeers)
+        )]
+    );
+}
+
+#[test]
 fn down_timer_adverts_counts_that_many_intervals_before_the_skew_like_keepalived() {
     let clock = Clock::new();
     let mut config = v3_config(100);

@@ -49,7 +49,8 @@ pub enum Command {
     /// at once. A no-op in any other state.
     FollowGroupToMaster,
     /// Leave Fault for Backup with a fresh Master_Down_Interval from our own interval (the
-    /// learned one is stale), or for Master if we own the addresses. A no-op outside Fault.
+    /// learned one is stale), or for Master if we own the addresses. A no-op outside Fault,
+    /// and in a Fault only a new configuration ends ([`FaultCause::NoUnicastPeers`]).
     ClearFault,
     /// Keep the instance from becoming master for this long from now (keepalived's
     /// `vrrp_startup_delay`, for hosts whose links pass traffic late after boot). It runs as

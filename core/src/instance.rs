@@ -708,7 +708,9 @@ impl Instance {
     }
 
     fn clear_fault(&mut self, now: Instant) {
-        if !matches!(self.phase, Phase::Fault(_)) {
+        if !matches!(self.phase, Phase::Fault(_))
+            || self.phase == Phase::Fault(FaultCause::NoUnicastPeers)
+        {
             return;
         }
         if self.priority.is_owner() && self.held_until(now).is_none() {

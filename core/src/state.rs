@@ -45,6 +45,10 @@ pub enum FaultCause {
     /// Another instance of its sync group is in Fault: keepalived's `vrrp_sync_group` keeps
     /// the members in one state, so addresses that only work together move together.
     SyncGroup,
+    /// The instance advertises to unicast peers and has none (keepalived's
+    /// `unicast_fault_no_peer`): it cannot be heard, so it must not hold the addresses. Only
+    /// a configuration with peers ends it; `ClearFault` does not.
+    NoUnicastPeers,
 }
 
 /// Why a state change happened, reported with every [`crate::Action::StateChanged`].
@@ -99,6 +103,9 @@ impl fmt::Display for TransitionReason {
             }
             TransitionReason::Fault(FaultCause::SyncGroup) => {
                 f.write_str("fault: a sync group member is in fault")
+            }
+            TransitionReason::Fault(FaultCause::NoUnicastPeers) => {
+                f.write_str("fault: unicast without any peer")
             }
             TransitionReason::FaultCleared => f.write_str("fault cleared"),
             TransitionReason::SyncGroup => f.write_str("sync group member became master"),

@@ -56,6 +56,9 @@ pub fn reason(cause: ChangeCause) -> v1::TransitionReason {
             TransitionReason::Fault(FaultCause::SyncGroup) | TransitionReason::SyncGroup => {
                 v1::TransitionReason::SyncGroup
             }
+            TransitionReason::Fault(FaultCause::NoUnicastPeers) => {
+                v1::TransitionReason::NoUnicastPeers
+            }
             // The driver turns FaultCleared into one of the two causes below.
             TransitionReason::FaultCleared => v1::TransitionReason::Unspecified,
         },

@@ -343,7 +343,8 @@ pub struct VirtualAddress {
 pub struct UnicastSettings {
     /// The source address of adverts; `None` means the interface's primary address.
     pub source: Option<IpAddr>,
-    /// Where adverts are sent, at least one.
+    /// Where adverts are sent. None keeps the instance in Fault (keepalived's
+    /// `unicast_fault_no_peer`): it could not be heard.
     pub peers: Vec<IpAddr>,
     /// Whether adverts are taken only from [`Self::peers`] (keepalived's
     /// `check_unicast_src`); otherwise from any source, as keepalived does by default.

@@ -600,12 +600,6 @@ fn check_unicast(
         Given::Invalid => return None,
         Given::Valid(peers) => peers,
     };
-    if peers.is_empty() {
-        findings.add(
-            &path.key(schema::instance::UNICAST_PEERS.key),
-            "is empty; list the peers, or remove the key to use multicast",
-        );
-    }
     let mut seen: BTreeMap<IpAddr, &FieldPath> = BTreeMap::new();
     for peer in peers {
         if let Some(family) = family

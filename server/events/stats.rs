@@ -101,6 +101,7 @@ pub fn reason_label(cause: ChangeCause) -> &'static str {
             TransitionReason::Fault(FaultCause::InterfaceDown) => "interface_down",
             TransitionReason::Fault(FaultCause::NoSourceAddress) => "no_source_address",
             TransitionReason::Fault(FaultCause::SyncGroup) => "sync_group_fault",
+            TransitionReason::Fault(FaultCause::NoUnicastPeers) => "no_unicast_peers",
             TransitionReason::FaultCleared => "fault_cleared",
             TransitionReason::SyncGroup => "sync_group",
         },

@@ -287,6 +287,10 @@ impl Router {
         let settings_name = settings.name.clone();
         // keepalived's `dont_track_primary`: the instance's own link being down is no fault.
         let tracks_link = !settings.dont_track_primary;
+        let without_peers = settings
+            .unicast
+            .as_ref()
+            .is_some_and(|unicast| unicast.peers.is_empty());
         let source_missing = matches!(
             settings::primary_address(&settings, interface),
             Err(SettingsError::NoSourceAddress { .. })
@@ -300,7 +304,12 @@ impl Router {
         if !running {
             self.links_down.insert(index);
         }
-        let command = if !running && tracks_link {
+        let command = if without_peers {
+            // keepalived's unicast_fault_no_peer (keepalived/vrrp/vrrp.c: "Cannot use unicast
+            // without any peers - going to fault state").
+            warn!(instance = %driver.name(), "unicast without any peer: in Fault until a reload lists one");
+            Command::EnterFault(FaultCause::NoUnicastPeers)
+        } else if !running && tracks_link {
             Command::EnterFault(FaultCause::InterfaceDown)
         } else if source_missing {
             warn!(instance = %driver.name(), interface = %name, "no address to advertise from yet; in Fault until the interface has one");

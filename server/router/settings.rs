@@ -192,11 +192,20 @@ pub fn checksum_form(settings: &InstanceSettings) -> V3Ipv4Checksum {
     }
 }
 
+/// Whether `settings` is unicast without a peer, which keeps the instance in Fault.
+fn without_peers(settings: &InstanceSettings) -> bool {
+    settings
+        .unicast
+        .as_ref()
+        .is_some_and(|unicast| unicast.peers.is_empty())
+}
+
 /// Whether going from `old` to `new` needs a fresh core instance. Priority, addresses,
 /// announcements, unicast peers and the checksum form apply in place; what the core's timers
 /// and receive checks are built on (interface, VRID, version, interval, authentication,
-/// preemption, accept mode, strict mode, the answer to a lower priority) and the virtual
-/// MAC, which moves the socket and the addresses, do not.
+/// preemption, accept mode, strict mode, the answer to a lower priority, the down timer), the
+/// virtual MAC, which moves the socket and the addresses, and having unicast peers at all,
+/// without which the instance is parked in Fault, do not.
 pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
     old.interface != new.interface
         || old.family() != new.family()
@@ -209,6 +218,7 @@ pub fn restart_needed(old: &InstanceSettings, new: &InstanceSettings) -> bool {
         || old.strict_mode != new.strict_mode
         || old.lower_prio_no_advert != new.lower_prio_no_advert
         || old.down_timer_adverts != new.down_timer_adverts
+        || without_peers(old) != without_peers(new)
         || old.virtual_mac != new.virtual_mac
 }
 

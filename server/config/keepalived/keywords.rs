@@ -189,11 +189,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "no ipvlan interface is made; the addresses are added to the interface itself",
     ),
     translated(INSTANCE, "unicast_peer"),
-    not_yet(
-        INSTANCE,
-        "unicast_fault_no_peer",
-        "an instance without peers sends multicast, as keepalived does without this keyword",
-    ),
+    translated(INSTANCE, "unicast_fault_no_peer"),
     translated(INSTANCE, "check_unicast_src"),
     ignored(
         INSTANCE,

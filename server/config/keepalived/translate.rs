@@ -1094,6 +1094,12 @@ impl Translator<'_> {
                     let address = self.bare_address(peer, &peer_path, &peer.keyword);
                     peers.push(Value::String(address));
                 }
+                if peers.is_empty() {
+                    // Settled once the whole block is read: it depends on
+                    // unicast_fault_no_peer.
+                    instance.empty_unicast_peer = Some(origin);
+                    return;
+                }
                 instance.has_peers = true;
                 self.set(
                     &mut instance.table,
@@ -1218,6 +1224,11 @@ impl Translator<'_> {
             "down_timer_adverts" => {
                 if let Some(text) = self.one_argument(child, &keyword_path) {
                     instance.down_timer_adverts = Some((number_or_text(text), origin));
+                }
+            }
+            "unicast_fault_no_peer" => {
+                if self.flag(child, &keyword_path) {
+                    instance.unicast_fault_no_peer = true;
                 }
             }
             "unicast_ttl" => {
@@ -2271,6 +2282,30 @@ impl Translator<'_> {
                  is no source to check",
             ));
         }
+        if !instance.has_peers
+            && let Some(origin) = instance.empty_unicast_peer.take()
+        {
+            if instance.unicast_fault_no_peer {
+                // vrrp.c: "Cannot use unicast without any peers - going to fault state".
+                self.set(
+                    &mut instance.table,
+                    path,
+                    schema::instance::UNICAST_PEERS.key,
+                    Value::Array(Vec::new()),
+                    origin,
+                );
+            } else {
+                // vrrp.c: "A unicast keyword has been specified without any unicast peers.
+                // Defaulting to multicast."
+                self.diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    &origin.position,
+                    origin.keyword_path,
+                    "no peer listed: the instance advertises to the multicast group, as \
+                     keepalived defaults to it (`unicast_fault_no_peer` would keep it in Fault)",
+                ));
+            }
+        }
         match instance.unicast_ttl.take() {
             Some((ttl, origin)) if instance.has_peers => {
                 let key = schema::instance::UNICAST_TTL.key;
@@ -2617,6 +2652,10 @@ struct InstanceTranslation {
     down_timer_adverts: Option<(Value, Origin)>,
     /// `unicast_ttl` as written.
     unicast_ttl: Option<(Value, Origin)>,
+    /// A `unicast_peer` block without a peer.
+    empty_unicast_peer: Option<Origin>,
+    /// `unicast_fault_no_peer`.
+    unicast_fault_no_peer: bool,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
