@@ -20,8 +20,8 @@ use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::schema::{self, FieldSpec};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifyArguments, NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings,
-    V3Ipv4Checksum, VirtualAddress,
+    NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch,
+    TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 // The defaults below are also written, as text, in the field table (`schema.rs`); a test
@@ -1036,6 +1036,7 @@ enum ProbeKind {
     Grpc,
     Interface,
     File,
+    Process,
 }
 
 fn read_health_check(
@@ -1046,7 +1047,7 @@ fn read_health_check(
     let kind = required(
         &mut table,
         &schema::health_check::KIND,
-        "one of exec, tcp, http, grpc, interface, file",
+        "one of exec, tcp, http, grpc, interface, file, process",
         findings,
         |field| {
             field.choice(&[
@@ -1056,6 +1057,7 @@ fn read_health_check(
                 ("grpc", ProbeKind::Grpc),
                 ("interface", ProbeKind::Interface),
                 ("file", ProbeKind::File),
+                ("process", ProbeKind::Process),
             ])
         },
     );
@@ -1096,6 +1098,25 @@ fn read_health_check(
         findings,
         Field::boolean,
     );
+    // A process check follows the kernel's process events: it has no runs to space, time
+    // or count, and keepalived's vrrp_track_process has none of these keys either.
+    if kind.valid() == Some(&ProbeKind::Process) {
+        for (spec, given) in [
+            (&schema::health_check::INTERVAL, interval.is_given()),
+            (&schema::health_check::TIMEOUT, timeout.is_given()),
+            (&schema::health_check::RISE, rise.is_given()),
+            (&schema::health_check::FALL, fall.is_given()),
+            (&schema::health_check::INIT_FAIL, init_fail.is_given()),
+        ] {
+            if given {
+                findings.add(
+                    &table.path().key(spec.key),
+                    "does not apply to a process check: it follows process events as they \
+                     happen; use fork_delay and terminate_delay to wait",
+                );
+            }
+        }
+    }
     // A bad kind leaves the kind's own keys unasked; reporting them as unknown would only
     // add noise to the real problem.
     if kind.valid().is_some() {
@@ -1241,8 +1262,85 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
                 path: path.valid()?.clone(),
             }
         }
+        ProbeKind::Process => Probe::Process(read_process_match(table, findings)?),
     };
     Some(probe)
+}
+
+/// The keys of a process check (keepalived's `vrrp_track_process`).
+fn read_process_match(table: &mut Table, findings: &mut Findings) -> Option<ProcessMatch> {
+    let process = required(
+        table,
+        &schema::health_check::PROCESS,
+        "the process name to count (or its program, with full_command)",
+        findings,
+        Field::text,
+    );
+    let arguments = given(
+        table,
+        &schema::health_check::ARGUMENTS,
+        findings,
+        |field| {
+            field
+                .list()?
+                .iter()
+                .map(Field::non_empty_text)
+                .collect::<Result<Vec<_>, _>>()
+        },
+    );
+    let full_command = given(
+        table,
+        &schema::health_check::FULL_COMMAND,
+        findings,
+        Field::boolean,
+    );
+    let param_match = given(
+        table,
+        &schema::health_check::PARAM_MATCH,
+        findings,
+        |field| {
+            field.choice(&[
+                ("exact", ParamMatch::Exact),
+                ("partial", ParamMatch::Partial),
+                ("initial", ParamMatch::Initial),
+            ])
+        },
+    );
+    let count = |field: &Field| field.integer_in(check_rules::PROCESS_COUNTS, " processes");
+    let quorum = given(table, &schema::health_check::QUORUM, findings, count);
+    let quorum_max = given(table, &schema::health_check::QUORUM_MAX, findings, count);
+    let delay = |field: &Field| {
+        check_rules::process_delay(field.duration()?).map_err(|message| field.problem(message))
+    };
+    let fork_delay = given(table, &schema::health_check::FORK_DELAY, findings, delay);
+    let terminate_delay = given(table, &schema::health_check::TERMINATE_DELAY, findings, delay);
+    let arguments = arguments.or(Vec::new())?;
+    // keepalived: arguments given without param_match are compared exactly.
+    let param_match = match param_match.optional()? {
+        None if !arguments.is_empty() => Some(ParamMatch::Exact),
+        other => other,
+    };
+    let tracked = ProcessMatch {
+        process: process.valid()?.clone(),
+        full_command: full_command.or(false)?,
+        arguments,
+        param_match,
+        quorum: quorum.or(1)?,
+        quorum_max: quorum_max.or(u16::MAX)?,
+        fork_delay: fork_delay.or(Duration::ZERO)?,
+        terminate_delay: terminate_delay.or(Duration::ZERO)?,
+    };
+    let mut usable = true;
+    if let Err(message) = check_rules::process_name(&tracked.process, tracked.uses_command_line())
+    {
+        findings.add(&table.path().key(schema::health_check::PROCESS.key), message);
+        usable = false;
+    }
+    if let Err(message) = check_rules::process_quorum(tracked.quorum, tracked.quorum_max) {
+        findings.add(&table.path().key(schema::health_check::QUORUM.key), message);
+        usable = false;
+    }
+    usable.then_some(tracked)
 }
 
 /// The `notify` table of an instance or a sync group; none notifies nothing.

@@ -258,10 +258,13 @@ section! {
 }
 
 section! {
-    /// `[instances.NAME.health_checks.CHECK]`: keepalived's `vrrp_script` and
-    /// `vrrp_track_file`, and checks of their own kinds.
+    /// `[instances.NAME.health_checks.CHECK]`: keepalived's `vrrp_script`,
+    /// `vrrp_track_file` and `vrrp_track_process`, and checks of their own kinds.
     health_check {
-        KIND = FieldSpec::new("kind", Choice(&["exec", "tcp", "http", "grpc", "interface", "file"]));
+        KIND = FieldSpec::new(
+            "kind",
+            Choice(&["exec", "tcp", "http", "grpc", "interface", "file", "process"]),
+        );
         INTERVAL = FieldSpec::new("interval", Duration)
             .default("\"1s\"")
             .keepalived(&["interval"]);
@@ -283,6 +286,26 @@ section! {
         SERVICE = FieldSpec::new("service", Text);
         INTERFACE = FieldSpec::new("interface", Text);
         PATH = FieldSpec::new("path", Path).keepalived(&["file"]);
+        // kind = "process": keepalived's `vrrp_track_process`.
+        PROCESS = FieldSpec::new("process", Text).keepalived(&["process"]);
+        // The words after the process in keepalived's `process` statement.
+        ARGUMENTS = FieldSpec::new("arguments", List);
+        FULL_COMMAND = FieldSpec::new("full_command", Boolean)
+            .default("false")
+            .keepalived(&["full_command"]);
+        // Absent: "exact" when `arguments` are given, else the arguments are not compared.
+        PARAM_MATCH = FieldSpec::new("param_match", Choice(&["exact", "partial", "initial"]))
+            .keepalived(&["param_match"]);
+        QUORUM = FieldSpec::new("quorum", Integer).default("1").keepalived(&["quorum"]);
+        QUORUM_MAX = FieldSpec::new("quorum_max", Integer)
+            .default("65535")
+            .keepalived(&["quorum_max"]);
+        FORK_DELAY = FieldSpec::new("fork_delay", Duration)
+            .default("\"0s\"")
+            .keepalived(&["fork_delay", "delay"]);
+        TERMINATE_DELAY = FieldSpec::new("terminate_delay", Duration)
+            .default("\"0s\"")
+            .keepalived(&["terminate_delay", "delay"]);
     }
 }
 
