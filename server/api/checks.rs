@@ -159,7 +159,8 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
 
 /// Sets up the probe of a check the daemon is to run, here rather than in the router: an exec
 /// check's user is looked up in the user database, which may be slow (NSS, LDAP), so that runs
-/// on a blocking thread. `None` for a pushed check, which has nothing to probe.
+/// on a blocking thread. `None` for a pushed check, which has nothing to probe, and for a
+/// process check, which the process monitor follows.
 pub async fn prepare_probe(spec: &CheckSpec) -> Result<Option<Box<Probe>>, Status> {
     let refused = |error: crate::health::HealthError| {
         check_status(&CheckError::Setup {
@@ -168,7 +169,7 @@ pub async fn prepare_probe(spec: &CheckSpec) -> Result<Option<Box<Probe>>, Statu
         })
     };
     match &spec.probe {
-        ProbeSpec::Pushed(_) => Ok(None),
+        ProbeSpec::Pushed(_) | ProbeSpec::Process(_) => Ok(None),
         ProbeSpec::Exec(_) => {
             let exec = spec.clone();
             tokio::task::spawn_blocking(move || Probe::new(&exec))

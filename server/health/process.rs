@@ -18,7 +18,7 @@
 //!   exec, a name change or a new reading of `/proc` take effect at once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::{ParamMatch, ProcessMatch};
 
@@ -397,6 +397,8 @@ impl ProcessTable {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn by_name(name: &str) -> ProcessMatch {

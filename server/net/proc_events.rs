@@ -18,6 +18,7 @@ use std::io;
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_CONNECTOR};
 use thiserror::Error;
+use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 /// The connector's index and value of process events (`CN_IDX_PROC`, `CN_VAL_PROC`); the
@@ -148,7 +149,11 @@ impl ProcEventSocket {
             // the reason that applies here.
             Some(Err(_)) | None => open_here()?,
         };
-        let socket = AsyncFd::new(socket).map_err(ConnectorError::Open)?;
+        // SAFETY: netlink-sys's `Socket` owns its descriptor and closes it only when dropped,
+        // which happens only with the `AsyncFd` that now owns it; its `as_raw_fd` always
+        // returns that one descriptor.
+        let socket = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) }
+            .map_err(|error| ConnectorError::Open(error.into_parts().1))?;
         Ok(ProcEventSocket {
             socket,
             buffer: Vec::with_capacity(RECEIVE_BUFFER),
