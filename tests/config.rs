@@ -327,15 +327,15 @@ weight = -30
              interval = \"1s\"\nquorum = 3\nquorum_max = 2\nfork_delay = \"2h\"\n"
         ),
         [
+            "test.toml:7: instances.web.health_checks.p.process: \"a-very-long-daemon\" is 18 \
+             bytes long, and the kernel keeps at most 15 bytes of a process's name, so it would \
+             never match; set `full_command = true` to compare the program of the command line \
+             instead",
             "test.toml:8: instances.web.health_checks.p.interval: does not apply to a process \
              check: it follows process events as they happen; use fork_delay and \
              terminate_delay to wait",
             "test.toml:11: instances.web.health_checks.p.fork_delay: 7200s is out of range: use \
              0s to 3600s",
-            "test.toml:7: instances.web.health_checks.p.process: \"a-very-long-daemon\" is 18 \
-             bytes long, and the kernel keeps at most 15 bytes of a process's name, so it would \
-             never match; set `full_command = true` to compare the program of the command line \
-             instead",
         ]
     );
     assert_eq!(
@@ -832,7 +832,7 @@ fn health_check_problems() {
         ),
         [
             "test.toml:6: instances.web.health_checks.a.kind: \"ping\" is not one of exec, tcp, \
-             http, grpc, interface, file",
+             http, grpc, interface, file, process",
             "test.toml:9: instances.web.health_checks.b.url: \"ftp://192.0.2.1/\" is not an \
              http:// URL",
             "test.toml:13: instances.web.health_checks.c.weight: 300 is out of range -254..254 \

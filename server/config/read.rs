@@ -1314,6 +1314,21 @@ fn read_process_match(table: &mut Table, findings: &mut Findings) -> Option<Proc
     };
     let fork_delay = given(table, &schema::health_check::FORK_DELAY, findings, delay);
     let terminate_delay = given(table, &schema::health_check::TERMINATE_DELAY, findings, delay);
+    // The name is checked against what is compared as soon as that is known, so a bad delay
+    // does not hide a name that could never match.
+    let mut usable = true;
+    if let (Some(process), Some(full_command), Some(param_match), Some(arguments)) = (
+        process.valid(),
+        full_command.or(false),
+        param_match.optional(),
+        arguments.or(Vec::new()),
+    ) {
+        let uses_command_line = full_command || param_match.is_some() || !arguments.is_empty();
+        if let Err(message) = check_rules::process_name(process, uses_command_line) {
+            findings.add(&table.path().key(schema::health_check::PROCESS.key), message);
+            usable = false;
+        }
+    }
     let arguments = arguments.or(Vec::new())?;
     // keepalived: arguments given without param_match are compared exactly.
     let param_match = match param_match.optional()? {
@@ -1330,12 +1345,6 @@ fn read_process_match(table: &mut Table, findings: &mut Findings) -> Option<Proc
         fork_delay: fork_delay.or(Duration::ZERO)?,
         terminate_delay: terminate_delay.or(Duration::ZERO)?,
     };
-    let mut usable = true;
-    if let Err(message) = check_rules::process_name(&tracked.process, tracked.uses_command_line())
-    {
-        findings.add(&table.path().key(schema::health_check::PROCESS.key), message);
-        usable = false;
-    }
     if let Err(message) = check_rules::process_quorum(tracked.quorum, tracked.quorum_max) {
         findings.add(&table.path().key(schema::health_check::QUORUM.key), message);
         usable = false;
