@@ -244,8 +244,8 @@ fn without_the_connector_the_process_check_fails_and_the_log_says_why() {
     let warning = warnings
         .first()
         .unwrap_or_else(|| panic!("no warning naming the check\n{}", daemon.log_text()));
-    assert_eq!(warning["fields"]["check"], "proc", "{warning}");
-    let reason = warning["fields"]["reason"].as_str().unwrap_or_default();
+    assert_eq!(warning["check"], "proc", "{warning}");
+    let reason = warning["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("initial network namespace"), "{reason}");
     let check = process_status(&get_instance(&lab, "h1"));
     assert!(!check.passing && check.process_count == 0, "{check:#?}");
@@ -268,22 +268,30 @@ fn keepalived_conf(priority: u8, process: &str) -> String {
 /// keepalived started as [`InteropLab::start_keepalived`] starts it, with the connector shim
 /// preloaded (see `tests/keepalived_lab/connector_shim.c`).
 fn start_keepalived_with_shim(interop: &InteropLab, host: &str, text: &str, shim: &Path) -> Running {
-    let conf = interop.lab.scratch(&format!("{host}-keepalived.conf"));
+    // Files of their own for each start, as InteropLab's: a pid file left by the previous
+    // keepalived on this host would stop this one.
+    let start = interop
+        .keepalived_starts
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = |suffix: &str| interop.lab.scratch(&format!("{host}-{start}.{suffix}"));
+    let conf = file("keepalived.conf");
     std::fs::write(&conf, text).expect("scratch is writable");
-    let log = interop.lab.scratch(&format!("{host}-keepalived.log"));
-    let (pid_file, vrrp_pid_file) = (
-        interop.lab.scratch(&format!("{host}.pid")),
-        interop.lab.scratch(&format!("{host}.vrrp.pid")),
-    );
+    let log = file("keepalived.log");
+    let (pid_file, vrrp_pid_file) = (file("pid"), file("vrrp.pid"));
     let arguments = [conf, pid_file, vrrp_pid_file].map(|path| path.display().to_string());
     let preload = shim.display().to_string();
+    // The test runs in the host's initial network namespace, where the connector answers.
+    let namespace = format!("/proc/{}/ns/net", std::process::id());
     let parent = interop.lab.lab.spawn_logged(
         interop.lab.ns(host),
         &[
             "keepalived", "-n", "-l", "-D", "-P", "-f", &arguments[0], "-p", &arguments[1], "-r",
             &arguments[2],
         ],
-        &[("LD_PRELOAD", preload.as_str())],
+        &[
+            ("LD_PRELOAD", preload.as_str()),
+            ("VST_CONNECTOR_NETNS", namespace.as_str()),
+        ],
         &log,
     );
     interop

@@ -20,7 +20,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use crate::config::{ParamMatch, ProcessMatch};
+use crate::config::{Config, ParamMatch, Probe, ProcessMatch};
+
+/// Whether `config` has a process check.
+pub fn configured_in(config: &Config) -> bool {
+    config.instances.iter().any(|instance| {
+        instance
+            .health_checks
+            .iter()
+            .any(|check| matches!(check.probe, Probe::Process(_)))
+    })
+}
 
 /// What `/proc` says of one process.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 //! gets `ECONNREFUSED` when it subscribes (keepalived issue #1469, the "containers" problem).
 //! keepalived opens its socket before it enters its `net_namespace`; this daemon, started in
 //! its namespace with `ip netns exec`, makes the socket from a short-lived thread that enters
-//! the namespace of PID 1 first, when it may (CAP_SYS_ADMIN), since a socket stays in the
-//! namespace it was made in. Where that is not possible it tries its own namespace, and says
-//! why neither worked.
+//! the host's namespace first (PID 1's, else its parent's), when it may (CAP_SYS_ADMIN), since
+//! a socket stays in the namespace it was made in. Where that is not possible it tries its own
+//! namespace, and says why that failed.
 //!
 //! The layouts parsed here are those of `linux/netlink.h`, `linux/connector.h` and
 //! `linux/cn_proc.h`; no crate of the tree has them (neli has them, but would bring a second
@@ -142,12 +142,15 @@ pub struct ProcEventSocket {
 impl ProcEventSocket {
     /// Opens and subscribes a socket in the initial network namespace if this thread may
     /// enter it, else in the current one. Must be called within a tokio runtime.
+    /// The socket [`open_early`] made, if it was called, is used instead.
     pub fn open() -> Result<Self, ConnectorError> {
-        let socket = match open_in_initial_namespace() {
-            Some(Ok(socket)) => socket,
-            // Not allowed to enter it, or it failed there too: the current namespace says
-            // the reason that applies here.
-            Some(Err(_)) | None => open_here()?,
+        let opened_early = OPENED_EARLY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let socket = match opened_early {
+            Some(opened) => opened?,
+            None => open_socket()?,
         };
         // SAFETY: netlink-sys's `Socket` owns its descriptor and closes it only when dropped,
         // which happens only with the `AsyncFd` that now owns it; its `as_raw_fd` always
@@ -190,13 +193,54 @@ impl ProcEventSocket {
     }
 }
 
-/// The socket made by a thread that entered PID 1's network namespace; `None` when that
-/// namespace cannot be entered (no privilege, no /proc), or is the current one.
-fn open_in_initial_namespace() -> Option<Result<Socket, ConnectorError>> {
-    let initial = std::fs::metadata("/proc/1/ns/net").ok()?;
-    let current = std::fs::metadata("/proc/thread-self/ns/net").ok()?;
+/// A socket [`open_early`] made, waiting for [`ProcEventSocket::open`]. A process-wide slot
+/// because the daemon opens it in `main`, before it gives up CAP_SYS_ADMIN and before the
+/// runtime and the router that later starts the process monitor exist.
+static OPENED_EARLY: std::sync::Mutex<Option<Result<Socket, ConnectorError>>> =
+    std::sync::Mutex::new(None);
+
+/// Opens and subscribes the socket now, while the daemon still has the privilege to reach the
+/// host's network namespace (a daemon started as root keeps only what it needs afterwards);
+/// [`ProcEventSocket::open`] takes it from here. Called only when process checks are
+/// configured: events queue on the socket until the monitor reads them.
+pub fn open_early() {
+    let opened = open_socket();
+    *OPENED_EARLY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(opened);
+}
+
+/// A subscribed socket, in the initial network namespace when this thread may enter it.
+fn open_socket() -> Result<Socket, ConnectorError> {
+    for namespace in host_namespace_candidates() {
+        if let Some(Ok(socket)) = open_in_namespace(&namespace) {
+            return Ok(socket);
+        }
+    }
+    // No other namespace could be entered, or the connector did not answer there either: the
+    // current namespace says the reason that applies here.
+    open_here()
+}
+
+/// Where the host's namespace may be found, when the daemon runs in another one: PID 1's
+/// (the host's init, outside containers), then the parent's (the shell or supervisor that ran
+/// `ip netns exec`, where PID 1's cannot be read). Only a namespace where the kernel accepts
+/// the subscription is used, and it accepts it only in the initial one.
+fn host_namespace_candidates() -> Vec<String> {
+    let parent = std::os::unix::process::parent_id();
+    vec![
+        "/proc/1/ns/net".to_owned(),
+        format!("/proc/{parent}/ns/net"),
+    ]
+}
+
+/// The socket made by a thread that entered the network namespace at `path`; `None` when
+/// that namespace cannot be entered (no privilege, no /proc) or is the current one.
+fn open_in_namespace(path: &str) -> Option<Result<Socket, ConnectorError>> {
     use std::os::unix::fs::MetadataExt;
-    if (initial.dev(), initial.ino()) == (current.dev(), current.ino()) {
+    let target = std::fs::metadata(path).ok()?;
+    let current = std::fs::metadata("/proc/thread-self/ns/net").ok()?;
+    if (target.dev(), target.ino()) == (current.dev(), current.ino()) {
         return None;
     }
     // setns changes the namespace of the calling thread only: a thread of its own, which
@@ -204,7 +248,7 @@ fn open_in_initial_namespace() -> Option<Result<Socket, ConnectorError>> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let namespace = std::fs::File::open("/proc/1/ns/net").ok()?;
+                let namespace = std::fs::File::open(path).ok()?;
                 nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWNET).ok()?;
                 Some(open_here())
             })

@@ -1,7 +1,8 @@
 /* Preloaded into keepalived by tests/process_tracking_lab.rs: makes keepalived's process
- * events socket (socket(AF_NETLINK, ..., NETLINK_CONNECTOR)) in the initial network
- * namespace, the only one where the kernel's connector answers, and every other socket where
- * keepalived runs (the lab's namespace).
+ * events socket (socket(AF_NETLINK, ..., NETLINK_CONNECTOR)) in the network namespace named
+ * by $VST_CONNECTOR_NETNS (the test's own, the host's initial one, the only one where the
+ * kernel's connector answers), and every other socket where keepalived runs (the lab's
+ * namespace).
  *
  * keepalived 2.2.7 does the same itself with `net_namespace` (it opens the socket before
  * entering the namespace), but Debian builds it without namespace support, so without this
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,8 +29,10 @@ int socket(int domain, int type, int protocol)
 	if (domain != AF_NETLINK || protocol != NETLINK_CONNECTOR)
 		return real_socket(domain, type, protocol);
 
+	if (!getenv("VST_CONNECTOR_NETNS"))
+		return real_socket(domain, type, protocol);
 	here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	initial = open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC);
+	initial = open(getenv("VST_CONNECTOR_NETNS"), O_RDONLY | O_CLOEXEC);
 	if (here < 0 || initial < 0 || setns(initial, CLONE_NEWNET) != 0) {
 		if (here >= 0)
 			close(here);
