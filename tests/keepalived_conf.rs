@@ -1463,7 +1463,10 @@ fn track_process_translates_with_keepalived_rules() {
     let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
     assert_eq!(summary(&warnings).len(), 2, "{printed:#?}");
     assert!(printed[0].contains("names no `process`"), "{printed:#?}");
-    assert!(printed[1].contains("no vrrp_track_process named `missing`"), "{printed:#?}");
+    assert!(
+        printed[1].contains("no vrrp_track_process named `missing`"),
+        "{printed:#?}"
+    );
     let checks = &config.instances[0].health_checks;
     let names: Vec<&str> = checks.iter().map(|check| check.name.as_str()).collect();
     assert_eq!(names, ["haproxy", "keydb", "nobody"]);
@@ -1526,7 +1529,10 @@ fn the_corpus_files_with_track_process_mean_what_keepalived_does() {
     let Probe::Process(tracked) = &check.probe else {
         panic!("{check:#?}");
     };
-    assert_eq!((tracked.process.as_str(), tracked.full_command), ("envoy", false));
+    assert_eq!(
+        (tracked.process.as_str(), tracked.full_command),
+        ("envoy", false)
+    );
     assert_eq!((tracked.quorum, tracked.quorum_max), (1, u16::MAX));
     let (keydb, _) = load_keepalived_conf(&corpus.join("048-keydb-track-process-garp.conf"))
         .unwrap_or_else(|error| panic!("{error}"));

@@ -17,11 +17,12 @@ mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use vrrp_sidecar_client::proto;
+use vrrp_sidecar_client::proto::watch_state_response::Kind;
+use vrrp_sidecar_client::proto::{self, TransitionReason};
 
-use api_lab::{connect, runtime};
+use api_lab::{connect, read_until, runtime, transition, watch, watch_request};
 use daemon_lab::{BINARY, Daemon, DaemonLab, ELECTION, InstanceSpec, MARGIN, POLL, VIP};
 use keepalived_lab::{HOSTS, InteropLab, KeepalivedProcess, OURS, Router, Running, THEIRS};
 use netns::{Lab, require_root, wait_until};
@@ -68,7 +69,9 @@ impl TrackedProcess {
     /// SIGKILL, reaped; returns when it was sent.
     fn kill(mut self) -> Instant {
         let killed = Instant::now();
-        self.child.kill().expect("the tracked process is ours to kill");
+        self.child
+            .kill()
+            .expect("the tracked process is ours to kill");
         self.child.wait().expect("reaping the tracked process");
         killed
     }
@@ -99,6 +102,37 @@ fn process_check(name: &str, weight: i16) -> String {
     format!(
         "health_checks.proc = {{ kind = \"process\", process = \"{name}\", weight = {weight} }}"
     )
+}
+
+/// How long after `killed_at` the daemon logged the check's verdict change: the time the
+/// connector's exit event took to count. Log timestamps are RFC 3339 in UTC; both sides are
+/// compared as times of day.
+fn detection_delay(daemon: &Daemon, killed_at: SystemTime) -> Duration {
+    let of_day = |hours: f64, minutes: f64, seconds: f64| hours * 3600.0 + minutes * 60.0 + seconds;
+    let lines = daemon.logged("process check verdict changed");
+    let line = lines
+        .iter()
+        .rfind(|line| line["passing"] == false)
+        .unwrap_or_else(|| panic!("no failing verdict logged\n{}", daemon.log_text()));
+    let stamp = line["timestamp"]
+        .as_str()
+        .expect("every line has a timestamp");
+    let time = stamp
+        .split('T')
+        .nth(1)
+        .and_then(|time| time.strip_suffix('Z'))
+        .expect("an RFC 3339 UTC timestamp");
+    let parts: Vec<f64> = time
+        .split(':')
+        .map(|part| part.parse().expect("a number"))
+        .collect();
+    let logged = of_day(parts[0], parts[1], parts[2]);
+    let since_epoch = killed_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64();
+    let killed = since_epoch % 86_400.0;
+    Duration::from_secs_f64((logged - killed).max(0.0))
 }
 
 fn get_instance(lab: &DaemonLab, host: &str) -> proto::Instance {
@@ -150,12 +184,22 @@ fn killing_the_tracked_process_moves_the_vip_to_the_backup_and_back() {
         other => panic!("not a process check: {other:?}"),
     }
 
+    let rt = runtime();
+    let client = rt.block_on(connect(&lab.api_socket("h1")));
+    let mut events = rt.block_on(watch(&client, watch_request("vi")));
+    rt.block_on(read_until(
+        &mut events,
+        Duration::from_secs(2),
+        api_lab::is_snapshot_complete,
+    ));
+
     let restart = tracked.again();
     let killed_first = tracked.kill();
     // Another copy still runs: quorum 1 holds, nothing moves.
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(lab.holders(&hosts, VIP), ["h1"]);
     assert_eq!(process_status(&get_instance(&lab, "h1")).process_count, 1);
+    let killed_at = SystemTime::now();
     let killed = restart.kill();
     let moved = lab
         .wait_sole_holder(&hosts, "h2", VIP, TAKEOVER_BOUND)
@@ -177,9 +221,36 @@ fn killing_the_tracked_process_moves_the_vip_to_the_backup_and_back() {
         u32::from(MASTER_PRIORITY) - 60,
         "{instance:#?}"
     );
+    // What an application watching the instance sees: the check failing with no process,
+    // the priority it costs, and the transition it causes, named after it.
+    let seen = rt.block_on(read_until(&mut events, Duration::from_secs(2), |message| {
+        transition(message).is_some_and(|change| change.to == proto::State::Backup as i32)
+    }));
+    let change = transition(seen.last().expect("read_until returns what it accepted"))
+        .expect("a transition");
+    assert_eq!(
+        change.reason,
+        TransitionReason::HealthCheck as i32,
+        "{seen:#?}"
+    );
+    assert_eq!(change.health_check_name, "proc", "{seen:#?}");
+    assert!(
+        seen.iter().any(|message| matches!(&message.kind,
+            Some(Kind::HealthCheckResult(result)) if result.check.as_ref().is_some_and(|check|
+                !check.passing && check.process_count == 0 && check.process_ids.is_empty()))),
+        "no failing process check result: {seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|message| matches!(&message.kind,
+            Some(Kind::PriorityChange(priority))
+                if priority.effective_priority == 90 && priority.health_check_name == "proc")),
+        "no priority change to 90 by the check: {seen:#?}"
+    );
+    drop(client);
+    let detected = detection_delay(&master, killed_at);
     println!(
-        "process check: VIP on the backup {moved:?} after the kill (first copy killed {:?} \
-         earlier changed nothing)",
+        "process check: verdict changed {detected:?} after the kill (daemon log), VIP on the \
+         backup {moved:?} after it (first copy killed {:?} earlier changed nothing)",
         killed.duration_since(killed_first)
     );
 
@@ -189,7 +260,10 @@ fn killing_the_tracked_process_moves_the_vip_to_the_backup_and_back() {
         .wait_sole_holder(&hosts, "h1", VIP, TAKEOVER_BOUND)
         .unwrap_or_else(|| panic!("the VIP never came back\n{}", master.log_text()));
     println!("process check: VIP back on the master {returned:?} after the restart");
-    assert_eq!(process_status(&get_instance(&lab, "h1")).process_ids, vec![back.pid()]);
+    assert_eq!(
+        process_status(&get_instance(&lab, "h1")).process_ids,
+        vec![back.pid()]
+    );
     drop(back);
     lab.finish();
 }
@@ -205,7 +279,9 @@ fn without_the_connector_the_process_check_fails_and_the_log_says_why() {
     let _tracked = TrackedProcess::start(&lab.scratch(""), &name);
     let config = lab.write_config(
         "h1",
-        &daemon_lab::config_text(&[InstanceSpec::v3(MASTER_PRIORITY).with(&process_check(&name, 0))]),
+        &daemon_lab::config_text(&[
+            InstanceSpec::v3(MASTER_PRIORITY).with(&process_check(&name, 0))
+        ]),
     );
     let log = lab.scratch("h1.log");
     let (config_argument, socket_argument) = (
@@ -267,7 +343,12 @@ fn keepalived_conf(priority: u8, process: &str) -> String {
 
 /// keepalived started as [`InteropLab::start_keepalived`] starts it, with the connector shim
 /// preloaded (see `tests/keepalived_lab/connector_shim.c`).
-fn start_keepalived_with_shim(interop: &InteropLab, host: &str, text: &str, shim: &Path) -> Running {
+fn start_keepalived_with_shim(
+    interop: &InteropLab,
+    host: &str,
+    text: &str,
+    shim: &Path,
+) -> Running {
     // Files of their own for each start, as InteropLab's: a pid file left by the previous
     // keepalived on this host would stop this one.
     let start = interop
@@ -285,7 +366,16 @@ fn start_keepalived_with_shim(interop: &InteropLab, host: &str, text: &str, shim
     let parent = interop.lab.lab.spawn_logged(
         interop.lab.ns(host),
         &[
-            "keepalived", "-n", "-l", "-D", "-P", "-f", &arguments[0], "-p", &arguments[1], "-r",
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-P",
+            "-f",
+            &arguments[0],
+            "-p",
+            &arguments[1],
+            "-r",
             &arguments[2],
         ],
         &[
@@ -305,7 +395,8 @@ fn start_keepalived_with_shim(interop: &InteropLab, host: &str, text: &str, shim
 /// Builds the connector shim with the C compiler the Rust toolchain links with.
 fn build_shim(interop: &InteropLab) -> PathBuf {
     let shim = interop.lab.scratch("connector_shim.so");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keepalived_lab/connector_shim.c");
+    let source =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keepalived_lab/connector_shim.c");
     let output = Command::new("cc")
         .args(["-shared", "-fPIC", "-O2", "-o"])
         .arg(&shim)
@@ -348,7 +439,8 @@ fn takeover_after_kill(
     };
     let master = start(master_host, &master_text, master_is_ours);
     assert!(
-        lab.wait_sole_holder(&HOSTS, master_host, VIP, ELECTION).is_some(),
+        lab.wait_sole_holder(&HOSTS, master_host, VIP, ELECTION)
+            .is_some(),
         "{master_host} was not elected\n{}",
         master.log_text()
     );

@@ -362,7 +362,6 @@ fn invalid(field: &str, problem: &str) -> Status {
     Status::invalid_argument(format!("{field} {problem}"))
 }
 
-
 /// A process check's rules, checked as the configuration file checks them.
 fn process_match(process: v1::ProcessCheck) -> Result<ProcessMatch, Status> {
     use v1::process_check::ParamMatch as Wire;
@@ -396,8 +395,9 @@ fn process_match(process: v1::ProcessCheck) -> Result<ProcessMatch, Status> {
     let delay = |value: Option<prost_types::Duration>, field: &str| {
         let value = match value {
             None => return Ok(Duration::ZERO),
-            Some(value) => Duration::try_from(value)
-                .map_err(|_| invalid(field, "must not be negative"))?,
+            Some(value) => {
+                Duration::try_from(value).map_err(|_| invalid(field, "must not be negative"))?
+            }
         };
         check_rules::process_delay(value).map_err(|problem| invalid(field, &problem))
     };

@@ -1276,18 +1276,13 @@ fn read_process_match(table: &mut Table, findings: &mut Findings) -> Option<Proc
         findings,
         Field::text,
     );
-    let arguments = given(
-        table,
-        &schema::health_check::ARGUMENTS,
-        findings,
-        |field| {
-            field
-                .list()?
-                .iter()
-                .map(Field::non_empty_text)
-                .collect::<Result<Vec<_>, _>>()
-        },
-    );
+    let arguments = given(table, &schema::health_check::ARGUMENTS, findings, |field| {
+        field
+            .list()?
+            .iter()
+            .map(Field::non_empty_text)
+            .collect::<Result<Vec<_>, _>>()
+    });
     let full_command = given(
         table,
         &schema::health_check::FULL_COMMAND,
@@ -1313,7 +1308,12 @@ fn read_process_match(table: &mut Table, findings: &mut Findings) -> Option<Proc
         check_rules::process_delay(field.duration()?).map_err(|message| field.problem(message))
     };
     let fork_delay = given(table, &schema::health_check::FORK_DELAY, findings, delay);
-    let terminate_delay = given(table, &schema::health_check::TERMINATE_DELAY, findings, delay);
+    let terminate_delay = given(
+        table,
+        &schema::health_check::TERMINATE_DELAY,
+        findings,
+        delay,
+    );
     // The name is checked against what is compared as soon as that is known, so a bad delay
     // does not hide a name that could never match.
     let mut usable = true;
@@ -1325,7 +1325,10 @@ fn read_process_match(table: &mut Table, findings: &mut Findings) -> Option<Proc
     ) {
         let uses_command_line = full_command || param_match.is_some() || !arguments.is_empty();
         if let Err(message) = check_rules::process_name(process, uses_command_line) {
-            findings.add(&table.path().key(schema::health_check::PROCESS.key), message);
+            findings.add(
+                &table.path().key(schema::health_check::PROCESS.key),
+                message,
+            );
             usable = false;
         }
     }

@@ -15,9 +15,8 @@ use super::duration::seconds_text;
 use super::schema::{self, FieldSpec};
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
-    ProcessMatch,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
-    TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
+    ProcessMatch, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].

@@ -444,7 +444,10 @@ mod tests {
     #[test]
     fn names_match_exactly() {
         let spec = by_name("haproxy");
-        assert!(matches(&spec, &ProcessInfo::new("haproxy", &["/usr/sbin/haproxy"])));
+        assert!(matches(
+            &spec,
+            &ProcessInfo::new("haproxy", &["/usr/sbin/haproxy"])
+        ));
         assert!(!matches(&spec, &ProcessInfo::new("haproxy2", &["haproxy"])));
         assert!(!matches(&spec, &ProcessInfo::new("hap", &["haproxy"])));
     }
@@ -464,29 +467,56 @@ mod tests {
     #[test]
     fn param_match_exact_partial_and_initial_compare_as_keepalived() {
         let process = ProcessInfo::new("keydb", &["keydb-server", "*:6379", "--port", "6379"]);
-        let exact = by_command("keydb-server", &["*:6379", "--port", "6379"], Some(ParamMatch::Exact));
+        let exact = by_command(
+            "keydb-server",
+            &["*:6379", "--port", "6379"],
+            Some(ParamMatch::Exact),
+        );
         assert!(matches(&exact, &process));
         let exact_short = by_command("keydb-server", &["*:6379"], Some(ParamMatch::Exact));
         assert!(!matches(&exact_short, &process));
-        let partial = by_command("keydb-server", &["*:6379", "--port"], Some(ParamMatch::Partial));
+        let partial = by_command(
+            "keydb-server",
+            &["*:6379", "--port"],
+            Some(ParamMatch::Partial),
+        );
         assert!(matches(&partial, &process));
         // Partial compares whole words: "--po" is not "--port".
-        let partial_cut = by_command("keydb-server", &["*:6379", "--po"], Some(ParamMatch::Partial));
+        let partial_cut = by_command(
+            "keydb-server",
+            &["*:6379", "--po"],
+            Some(ParamMatch::Partial),
+        );
         assert!(!matches(&partial_cut, &process));
-        let initial_cut = by_command("keydb-server", &["*:6379", "--po"], Some(ParamMatch::Initial));
+        let initial_cut = by_command(
+            "keydb-server",
+            &["*:6379", "--po"],
+            Some(ParamMatch::Initial),
+        );
         assert!(matches(&initial_cut, &process));
         // Exact with no words: the process must have no arguments.
         let bare = by_command("keydb-server", &[], Some(ParamMatch::Exact));
         assert!(!matches(&bare, &process));
-        assert!(matches(&bare, &ProcessInfo::new("keydb", &["keydb-server"])));
+        assert!(matches(
+            &bare,
+            &ProcessInfo::new("keydb", &["keydb-server"])
+        ));
     }
 
     #[test]
     fn the_first_reading_decides_at_once() {
         let now = Instant::now();
         let mut table = ProcessTable::new();
-        table.add(1, by_name("sleep"), [(10, ProcessInfo::new("sleep", &["sleep", "9"]))]);
-        table.add(2, by_name("nginx"), [(10, ProcessInfo::new("sleep", &["sleep", "9"]))]);
+        table.add(
+            1,
+            by_name("sleep"),
+            [(10, ProcessInfo::new("sleep", &["sleep", "9"]))],
+        );
+        table.add(
+            2,
+            by_name("nginx"),
+            [(10, ProcessInfo::new("sleep", &["sleep", "9"]))],
+        );
         assert!(passing(&table, 1));
         assert!(!passing(&table, 2));
         let changed: Vec<u64> = table.take_changed().into_iter().map(|(id, _)| id).collect();
@@ -502,7 +532,10 @@ mod tests {
         table.add(1, by_name("sleep"), [(10, ProcessInfo::new("sleep", &[]))]);
         table.take_changed();
         table.handle_exit(now, 99);
-        assert!(table.take_changed().is_empty(), "an untracked exit changes nothing");
+        assert!(
+            table.take_changed().is_empty(),
+            "an untracked exit changes nothing"
+        );
         table.handle_exit(now, 10);
         assert!(!passing(&table, 1));
         assert_eq!(count(&table, 1), 0);
@@ -576,7 +609,14 @@ mod tests {
         let mut spec = by_name("app");
         spec.terminate_delay = Duration::from_secs(2);
         spec.fork_delay = Duration::from_secs(5);
-        table.add(1, spec, [(10, ProcessInfo::new("app", &[])), (11, ProcessInfo::new("app", &[]))]);
+        table.add(
+            1,
+            spec,
+            [
+                (10, ProcessInfo::new("app", &[])),
+                (11, ProcessInfo::new("app", &[])),
+            ],
+        );
         table.handle_exit(start, 10);
         table.handle_exit(start, 11);
         assert!(passing(&table, 1));
@@ -651,7 +691,11 @@ mod tests {
         table.take_changed();
         table.handle_exit(now, 10);
         assert_eq!(
-            table.take_changed().into_iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            table
+                .take_changed()
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect::<Vec<_>>(),
             vec![2]
         );
         table.remove(2);

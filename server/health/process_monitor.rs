@@ -301,6 +301,14 @@ fn report(follower: &mut Follower, status: &TrackerStatus) -> CheckReport {
     let transition = (follower.passing != Some(status.passing)).then_some(CheckTransition {
         passing: status.passing,
     });
+    if transition.is_some() {
+        info!(
+            check = %follower.name,
+            processes = count,
+            passing = status.passing,
+            "process check verdict changed"
+        );
+    }
     follower.passing = Some(status.passing);
     let span = tracing::info_span!(
         "vrrp.check.process",

@@ -110,9 +110,7 @@ impl ConnectorError {
     /// Why, in the words an operator can act on.
     pub fn advice(&self) -> &'static str {
         let errno = match self {
-            ConnectorError::Open(error) | ConnectorError::Subscribe(error) => {
-                error.raw_os_error()
-            }
+            ConnectorError::Open(error) | ConnectorError::Subscribe(error) => error.raw_os_error(),
         };
         match errno {
             Some(libc::ECONNREFUSED) => {
@@ -269,7 +267,9 @@ fn open_here() -> Result<Socket, ConnectorError> {
     socket
         .send(&subscription(PROC_CN_MCAST_LISTEN), 0)
         .map_err(ConnectorError::Subscribe)?;
-    socket.set_non_blocking(true).map_err(ConnectorError::Open)?;
+    socket
+        .set_non_blocking(true)
+        .map_err(ConnectorError::Open)?;
     Ok(socket)
 }
 
@@ -311,8 +311,7 @@ pub fn parse_datagram(datagram: &[u8]) -> Vec<ProcEvent> {
     let mut events = Vec::new();
     let mut rest = datagram;
     while rest.len() >= NLMSG_HEADER {
-        let Some(length) = u32_at(rest, 0).and_then(|length| usize::try_from(length).ok())
-        else {
+        let Some(length) = u32_at(rest, 0).and_then(|length| usize::try_from(length).ok()) else {
             break;
         };
         if length < NLMSG_HEADER || length > rest.len() {
@@ -405,7 +404,10 @@ mod tests {
     }
 
     fn words(values: &[u32]) -> Vec<u8> {
-        values.iter().flat_map(|value| value.to_ne_bytes()).collect()
+        values
+            .iter()
+            .flat_map(|value| value.to_ne_bytes())
+            .collect()
     }
 
     #[test]

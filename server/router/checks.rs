@@ -24,8 +24,8 @@ use crate::config::InstanceSettings;
 use crate::events::EventBus;
 use crate::health::runner::Probe;
 use crate::health::{
-    CheckMessage, CheckReport, CheckSpec, CheckState, CheckTask, LeaseInput, LeaseTask,
-    ProbeSpec, ProcessMonitor, ProcessTrack, Reporting, spawn_check, spawn_lease, spawn_probe,
+    CheckMessage, CheckReport, CheckSpec, CheckState, CheckTask, LeaseInput, LeaseTask, ProbeSpec,
+    ProcessMonitor, ProcessTrack, Reporting, spawn_check, spawn_lease, spawn_probe,
 };
 use crate::trace::Cause;
 use crate::vrrp::TrackedCheck;
@@ -316,7 +316,9 @@ impl HealthChecks {
         };
         match self.checks.get(&key).map(|check| &check.runner) {
             Some(Runner::Lease { inputs, .. }) => Ok(inputs.clone()),
-            Some(Runner::Probe { .. } | Runner::Process { .. }) => Err(CheckError::NotPushed(name.to_owned())),
+            Some(Runner::Probe { .. } | Runner::Process { .. }) => {
+                Err(CheckError::NotPushed(name.to_owned()))
+            }
             None => Err(CheckError::NotFound(name.to_owned())),
         }
     }
@@ -420,7 +422,9 @@ impl HealthChecks {
             }
             ProbeSpec::Process(tracked) => {
                 let (reports, reports_receiver) = mpsc::channel(CHECK_QUEUE);
-                let monitor = self.process_monitor.get_or_insert_with(ProcessMonitor::spawn);
+                let monitor = self
+                    .process_monitor
+                    .get_or_insert_with(ProcessMonitor::spawn);
                 let track = monitor.track(&spec.name, spec.weight, tracked.clone(), reports);
                 forward(
                     id,

@@ -427,8 +427,15 @@ fn tracked_process_table(instances: &[proto::Instance]) -> Option<String> {
     if rows.is_empty() {
         return None;
     }
-    let header = ["INSTANCE", "CHECK", "PROCESS", "COUNT (QUORUM)", "RESULT", "PIDS"]
-        .map(String::from);
+    let header = [
+        "INSTANCE",
+        "CHECK",
+        "PROCESS",
+        "COUNT (QUORUM)",
+        "RESULT",
+        "PIDS",
+    ]
+    .map(String::from);
     Some(table(header, &rows))
 }
 

@@ -844,10 +844,18 @@ impl Translator<'_> {
                 // line, exactly unless param_match says otherwise.
                 "process" => match child.arguments.split_first() {
                     Some((process, arguments)) if child.block.is_none() => {
-                        definition.set(field::PROCESS.key, Value::String(process.clone()), origin.clone());
+                        definition.set(
+                            field::PROCESS.key,
+                            Value::String(process.clone()),
+                            origin.clone(),
+                        );
                         if !arguments.is_empty() {
                             let words = arguments.iter().cloned().map(Value::String).collect();
-                            definition.set(field::ARGUMENTS.key, Value::Array(words), origin.clone());
+                            definition.set(
+                                field::ARGUMENTS.key,
+                                Value::Array(words),
+                                origin.clone(),
+                            );
                             definition.set(field::FULL_COMMAND.key, Value::Boolean(true), origin);
                         }
                     }
@@ -861,7 +869,11 @@ impl Translator<'_> {
                     };
                     match how {
                         Some(how) => {
-                            definition.set(field::PARAM_MATCH.key, Value::String(how.into()), origin.clone());
+                            definition.set(
+                                field::PARAM_MATCH.key,
+                                Value::String(how.into()),
+                                origin.clone(),
+                            );
                             definition.set(field::FULL_COMMAND.key, Value::Boolean(true), origin);
                         }
                         // keepalived: "Invalid param_match type - ignoring".
