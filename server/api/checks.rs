@@ -446,6 +446,22 @@ mod tests {
             Kind::File(v1::FileCheck {
                 path: "/run/app/weight".into(),
             }),
+            Kind::Process(v1::ProcessCheck {
+                process: "/usr/bin/keydb-server".into(),
+                full_command: true,
+                arguments: vec!["*:6379".into()],
+                param_match: v1::process_check::ParamMatch::Partial as i32,
+                quorum: 2,
+                quorum_max: 4,
+                fork_delay: Some(prost_types::Duration {
+                    seconds: 0,
+                    nanos: 0,
+                }),
+                terminate_delay: Some(prost_types::Duration {
+                    seconds: 2,
+                    nanos: 0,
+                }),
+            }),
         ] {
             let (check, instances) = parse_spec(spec(kind.clone())).expect("valid");
             assert_eq!(
@@ -473,5 +489,17 @@ mod tests {
             path: "run/flag".into(),
         }));
         assert!(message.starts_with("spec.file.path "), "{message}");
+        let message = refusal(Kind::Process(v1::ProcessCheck {
+            process: "a-very-long-daemon".into(),
+            ..v1::ProcessCheck::default()
+        }));
+        assert!(message.starts_with("spec.process.process "), "{message}");
+        let message = refusal(Kind::Process(v1::ProcessCheck {
+            process: "app".into(),
+            quorum: 5,
+            quorum_max: 2,
+            ..v1::ProcessCheck::default()
+        }));
+        assert!(message.starts_with("spec.process.quorum "), "{message}");
     }
 }
