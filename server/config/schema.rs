@@ -302,10 +302,10 @@ section! {
             .keepalived(&["quorum_max"]);
         FORK_DELAY = FieldSpec::new("fork_delay", Duration)
             .default("\"0s\"")
-            .keepalived(&["fork_delay", "delay"]);
+            .keepalived(&["fork_delay"]);
         TERMINATE_DELAY = FieldSpec::new("terminate_delay", Duration)
             .default("\"0s\"")
-            .keepalived(&["terminate_delay", "delay"]);
+            .keepalived(&["terminate_delay"]);
     }
 }
 
@@ -362,11 +362,18 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
 ];
 
 /// keepalived keywords people carry over that have no field here, with what to know.
-pub const KEEPALIVED_WITHOUT_FIELD: &[(&str, &str)] = &[(
-    "state",
-    "keepalived's `state` has no equivalent: every instance starts as backup and the \
+pub const KEEPALIVED_WITHOUT_FIELD: &[(&str, &str)] = &[
+    (
+        "state",
+        "keepalived's `state` has no equivalent: every instance starts as backup and the \
      highest priority takes over (priority 255 starts as master at once)",
-)];
+    ),
+    (
+        "delay",
+        "keepalived's `delay` of a vrrp_track_process sets both `fork_delay` and \
+         `terminate_delay` of a process check: write those two",
+    ),
+];
 
 /// What to write instead of keepalived keyword `keyword`, when it is not a key here: the
 /// field it stands for, named from the instance for the instance's own tables
