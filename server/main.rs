@@ -232,6 +232,12 @@ fn run(
         }
         return ExitCode::from(EXIT_INVALID_CONFIG);
     }
+    // Process checks need the process events connector, which only the host's network
+    // namespace has: reaching it takes CAP_SYS_ADMIN, which a daemon started as root gives up
+    // next, so the socket is opened first (server/net/proc_events.rs).
+    if vrrp_sidecar::health::process::configured_in(&config) {
+        vrrp_sidecar::net::proc_events::open_early();
+    }
     if privileges::running_as_root() {
         let keep = privileges::needed_by(&config);
         // Before the runtime starts its threads: they inherit the reduced sets.

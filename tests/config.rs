@@ -59,6 +59,9 @@ unicast_peers = ["192.0.2.2"]
 [instances.a.health_checks.c]
 kind = "file"
 path = "/run/vrrp-sidecar-test/flag"
+[instances.a.health_checks.p]
+kind = "process"
+process = "haproxy"
 [email_alerts]
 smtp_server = "192.0.2.25"
 from = "vrrp@example.com"
@@ -70,7 +73,18 @@ to = ["ops@example.com"]
         for field in fields.iter().filter(|field| field.default.is_some()) {
             let default = field.default.expect("filtered on a default");
             // The section's table in the base file: `*` is the one name used there.
+            // The keys of process checks only (the others apply to every other kind).
+            let process_only = [
+                "full_command",
+                "quorum",
+                "quorum_max",
+                "fork_delay",
+                "terminate_delay",
+            ];
             let header = match *section {
+                "instances.*.health_checks.*" if process_only.contains(&field.key) => {
+                    "instances.a.health_checks.p".to_owned()
+                }
                 "instances.*.health_checks.*" => "instances.a.health_checks.c".to_owned(),
                 other => other.replace('*', "a"),
             };
@@ -271,6 +285,68 @@ body_contains = "ok"
         [
             "test.toml:8: instances.web.health_checks.page.expected_status[1]: 700 is out of range \
           100..599 (an HTTP status)"
+        ]
+    );
+}
+
+/// A process check reads its matching rules with keepalived's defaults, and refuses what
+/// cannot work, at the line of the field.
+#[test]
+fn process_checks_and_their_refusals() {
+    use vrrp_sidecar::config::{ParamMatch, ProcessMatch};
+    let config = load(&format!(
+        r#"{WEB}
+[instances.web.health_checks.keydb]
+kind = "process"
+process = "/usr/bin/keydb-server"
+arguments = ["*:6379"]
+quorum = 2
+terminate_delay = "1.5s"
+weight = -30
+"#
+    ));
+    let check = &config.instances[0].health_checks[0];
+    assert_eq!(
+        check.probe,
+        Probe::Process(ProcessMatch {
+            process: "/usr/bin/keydb-server".into(),
+            full_command: false,
+            arguments: vec!["*:6379".into()],
+            param_match: Some(ParamMatch::Exact),
+            quorum: 2,
+            quorum_max: u16::MAX,
+            fork_delay: Duration::ZERO,
+            terminate_delay: Duration::from_millis(1500),
+        })
+    );
+    assert_eq!(check.weight, -30);
+    let reloaded = load(&to_native_toml(&config));
+    assert_eq!(reloaded, config);
+    assert_eq!(
+        web_problems(
+            "[instances.web.health_checks.p]\nkind = \"process\"\nprocess = \"a-very-long-daemon\"\n\
+             interval = \"1s\"\nquorum = 3\nquorum_max = 2\nfork_delay = \"2h\"\n"
+        ),
+        [
+            "test.toml:7: instances.web.health_checks.p.process: \"a-very-long-daemon\" is 18 \
+             bytes long, and the kernel keeps at most 15 bytes of a process's name, so it would \
+             never match; set `full_command = true` to compare the program of the command line \
+             instead",
+            "test.toml:8: instances.web.health_checks.p.interval: does not apply to a process \
+             check: it follows process events as they happen; use fork_delay and \
+             terminate_delay to wait",
+            "test.toml:11: instances.web.health_checks.p.fork_delay: 7200s is out of range: use \
+             0s to 3600s",
+        ]
+    );
+    assert_eq!(
+        web_problems(
+            "[instances.web.health_checks.p]\nkind = \"process\"\nprocess = \"app\"\n\
+             quorum = 3\nquorum_max = 2\n"
+        ),
+        [
+            "test.toml:8: instances.web.health_checks.p.quorum: quorum 3 is above quorum_max 2: \
+             no count of processes would pass"
         ]
     );
 }
@@ -797,7 +873,7 @@ fn health_check_problems() {
         ),
         [
             "test.toml:6: instances.web.health_checks.a.kind: \"ping\" is not one of exec, tcp, \
-             http, grpc, interface, file",
+             http, grpc, interface, file, process",
             "test.toml:9: instances.web.health_checks.b.url: \"ftp://192.0.2.1/\" is not an \
              http:// URL",
             "test.toml:13: instances.web.health_checks.c.weight: 300 is out of range -254..254 \

@@ -1565,3 +1565,109 @@ fn routes_and_rules_carry_over_with_keepalived_corrections() {
     );
     assert_round_trip(&config, "routes");
 }
+
+/// `vrrp_track_process` blocks become process checks with keepalived's rules: arguments make
+/// the command line compared exactly, `param_match` implies `full_command`, `delay` sets both
+/// delays, `quorum_max 0` alone means "none may run", the instance's `weight` overrides; and
+/// the result converts to native TOML and back unchanged.
+#[test]
+fn track_process_translates_with_keepalived_rules() {
+    use vrrp_sidecar::config::{ParamMatch, ProcessMatch};
+    let path = write_conf(
+        "track_process",
+        "vrrp_track_process haproxy {\n process haproxy\n quorum 2\n quorum_max 4\n delay 2\n \
+         weight -30\n}\n\
+         vrrp_track_process keydb {\n process /usr/bin/keydb-server *:6379 --port\n \
+         param_match initial\n fork_delay 0.5\n}\n\
+         vrrp_track_process nobody {\n process maintenance\n quorum_max 0\n}\n\
+         vrrp_track_process nameless {\n weight 10\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n priority 150\n \
+         virtual_ipaddress {\n 192.0.2.1\n }\n track_process {\n haproxy weight -50\n keydb\n \
+         nobody\n nameless\n missing\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(summary(&warnings).len(), 2, "{printed:#?}");
+    assert!(printed[0].contains("names no `process`"), "{printed:#?}");
+    assert!(
+        printed[1].contains("no vrrp_track_process named `missing`"),
+        "{printed:#?}"
+    );
+    let checks = &config.instances[0].health_checks;
+    let names: Vec<&str> = checks.iter().map(|check| check.name.as_str()).collect();
+    assert_eq!(names, ["haproxy", "keydb", "nobody"]);
+    let base = ProcessMatch {
+        process: String::new(),
+        full_command: false,
+        arguments: Vec::new(),
+        param_match: None,
+        quorum: 1,
+        quorum_max: u16::MAX,
+        fork_delay: Duration::ZERO,
+        terminate_delay: Duration::ZERO,
+    };
+    assert_eq!(
+        checks[0].probe,
+        Probe::Process(ProcessMatch {
+            process: "haproxy".into(),
+            quorum: 2,
+            quorum_max: 4,
+            fork_delay: Duration::from_secs(2),
+            terminate_delay: Duration::from_secs(2),
+            ..base.clone()
+        })
+    );
+    assert_eq!(checks[0].weight, -50, "the instance's weight overrides");
+    assert_eq!(
+        checks[1].probe,
+        Probe::Process(ProcessMatch {
+            process: "/usr/bin/keydb-server".into(),
+            full_command: true,
+            arguments: vec!["*:6379".into(), "--port".into()],
+            param_match: Some(ParamMatch::Initial),
+            fork_delay: Duration::from_millis(500),
+            ..base.clone()
+        })
+    );
+    assert_eq!(checks[1].weight, 0, "keepalived's default weight: Fault");
+    assert_eq!(
+        checks[2].probe,
+        Probe::Process(ProcessMatch {
+            process: "maintenance".into(),
+            quorum: 0,
+            quorum_max: 0,
+            ..base
+        })
+    );
+    assert_round_trip(&config, "track_process");
+}
+
+/// The two corpus files with `track_process` load as keepalived runs them: envoy adds 100 while
+/// it runs; haproxy puts the instance in Fault 2 s after its last process exits.
+#[test]
+fn the_corpus_files_with_track_process_mean_what_keepalived_does() {
+    // Where tests/keepalived_corpus.rs reads the corpus from.
+    let corpus = Path::new("../shared/corpus/keepalived-wild");
+    let (envoy, _) = load_keepalived_conf(&corpus.join("038-yawol-envoy-track-process.conf"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let check = &envoy.instances[0].health_checks[0];
+    assert_eq!(check.weight, 100);
+    let Probe::Process(tracked) = &check.probe else {
+        panic!("{check:#?}");
+    };
+    assert_eq!(
+        (tracked.process.as_str(), tracked.full_command),
+        ("envoy", false)
+    );
+    assert_eq!((tracked.quorum, tracked.quorum_max), (1, u16::MAX));
+    let (keydb, _) = load_keepalived_conf(&corpus.join("048-keydb-track-process-garp.conf"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let check = &keydb.instances[0].health_checks[0];
+    assert_eq!(check.weight, 0);
+    let Probe::Process(tracked) = &check.probe else {
+        panic!("{check:#?}");
+    };
+    assert_eq!(tracked.process, "haproxy");
+    assert_eq!(tracked.terminate_delay, Duration::from_secs(2));
+    assert_eq!(tracked.fork_delay, Duration::from_secs(2));
+}

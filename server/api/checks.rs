@@ -12,7 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Status, Streaming};
 
-use crate::config::check_rules;
+use crate::config::{ParamMatch, ProcessMatch, check_rules};
 use crate::health::runner::Probe;
 use crate::health::{
     CheckSpec, DEFAULT_HTTP_STATUSES, DEFAULT_KILL_GRACE, ExecSpec, HttpSpec, LeaseInput,
@@ -52,7 +52,8 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
         None => {
             return Err(invalid(
                 "spec.kind",
-                "is missing: set one of exec, tcp, http, grpc, interface, file or pushed",
+                "is missing: set one of exec, tcp, http, grpc, interface, file, process or \
+                 pushed",
             ));
         }
         Some(Kind::Exec(exec)) => {
@@ -121,6 +122,7 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
                 .map_err(|problem| invalid("spec.file.path", &problem))?;
             ProbeSpec::File { path }
         }
+        Some(Kind::Process(process)) => ProbeSpec::Process(process_match(process)?),
         Some(Kind::Pushed(pushed)) => {
             let ttl = period(pushed.lease_ttl, "spec.pushed.lease_ttl")?.ok_or_else(|| {
                 invalid(
@@ -157,7 +159,8 @@ pub fn parse_spec(spec: Option<v1::HealthCheckSpec>) -> Result<(CheckSpec, Vec<S
 
 /// Sets up the probe of a check the daemon is to run, here rather than in the router: an exec
 /// check's user is looked up in the user database, which may be slow (NSS, LDAP), so that runs
-/// on a blocking thread. `None` for a pushed check, which has nothing to probe.
+/// on a blocking thread. `None` for a pushed check, which has nothing to probe, and for a
+/// process check, which the process monitor follows.
 pub async fn prepare_probe(spec: &CheckSpec) -> Result<Option<Box<Probe>>, Status> {
     let refused = |error: crate::health::HealthError| {
         check_status(&CheckError::Setup {
@@ -166,7 +169,7 @@ pub async fn prepare_probe(spec: &CheckSpec) -> Result<Option<Box<Probe>>, Statu
         })
     };
     match &spec.probe {
-        ProbeSpec::Pushed(_) => Ok(None),
+        ProbeSpec::Pushed(_) | ProbeSpec::Process(_) => Ok(None),
         ProbeSpec::Exec(_) => {
             let exec = spec.clone();
             tokio::task::spawn_blocking(move || Probe::new(&exec))
@@ -359,6 +362,62 @@ fn invalid(field: &str, problem: &str) -> Status {
     Status::invalid_argument(format!("{field} {problem}"))
 }
 
+/// A process check's rules, checked as the configuration file checks them.
+fn process_match(process: v1::ProcessCheck) -> Result<ProcessMatch, Status> {
+    use v1::process_check::ParamMatch as Wire;
+    let param_match = match Wire::try_from(process.param_match) {
+        Ok(Wire::Unspecified) if process.arguments.is_empty() => None,
+        Ok(Wire::Unspecified | Wire::Exact) => Some(ParamMatch::Exact),
+        Ok(Wire::Partial) => Some(ParamMatch::Partial),
+        Ok(Wire::Initial) => Some(ParamMatch::Initial),
+        Err(_) => {
+            return Err(invalid(
+                "spec.process.param_match",
+                "is not a known value: use PARAM_MATCH_EXACT, PARAM_MATCH_PARTIAL or \
+                 PARAM_MATCH_INITIAL",
+            ));
+        }
+    };
+    let count = |value: u32, field: &str| {
+        Some(i64::from(value))
+            .filter(|value| check_rules::PROCESS_COUNTS.contains(value))
+            .and_then(|value| u16::try_from(value).ok())
+            .ok_or_else(|| invalid(field, "must be within 0..65535"))
+    };
+    let quorum = match process.quorum {
+        0 => 1,
+        quorum => count(quorum, "spec.process.quorum")?,
+    };
+    let quorum_max = match process.quorum_max {
+        0 => u16::MAX,
+        quorum_max => count(quorum_max, "spec.process.quorum_max")?,
+    };
+    let delay = |value: Option<prost_types::Duration>, field: &str| {
+        let value = match value {
+            None => return Ok(Duration::ZERO),
+            Some(value) => {
+                Duration::try_from(value).map_err(|_| invalid(field, "must not be negative"))?
+            }
+        };
+        check_rules::process_delay(value).map_err(|problem| invalid(field, &problem))
+    };
+    let tracked = ProcessMatch {
+        full_command: process.full_command,
+        arguments: process.arguments,
+        param_match,
+        quorum,
+        quorum_max,
+        fork_delay: delay(process.fork_delay, "spec.process.fork_delay")?,
+        terminate_delay: delay(process.terminate_delay, "spec.process.terminate_delay")?,
+        process: process.process,
+    };
+    check_rules::process_name(&tracked.process, tracked.uses_command_line())
+        .map_err(|problem| invalid("spec.process.process", &problem))?;
+    check_rules::process_quorum(tracked.quorum, tracked.quorum_max)
+        .map_err(|problem| invalid("spec.process.quorum", &problem))?;
+    Ok(tracked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +446,22 @@ mod tests {
             Kind::File(v1::FileCheck {
                 path: "/run/app/weight".into(),
             }),
+            Kind::Process(v1::ProcessCheck {
+                process: "/usr/bin/keydb-server".into(),
+                full_command: true,
+                arguments: vec!["*:6379".into()],
+                param_match: v1::process_check::ParamMatch::Partial as i32,
+                quorum: 2,
+                quorum_max: 4,
+                fork_delay: Some(prost_types::Duration {
+                    seconds: 0,
+                    nanos: 0,
+                }),
+                terminate_delay: Some(prost_types::Duration {
+                    seconds: 2,
+                    nanos: 0,
+                }),
+            }),
         ] {
             let (check, instances) = parse_spec(spec(kind.clone())).expect("valid");
             assert_eq!(
@@ -414,5 +489,17 @@ mod tests {
             path: "run/flag".into(),
         }));
         assert!(message.starts_with("spec.file.path "), "{message}");
+        let message = refusal(Kind::Process(v1::ProcessCheck {
+            process: "a-very-long-daemon".into(),
+            ..v1::ProcessCheck::default()
+        }));
+        assert!(message.starts_with("spec.process.process "), "{message}");
+        let message = refusal(Kind::Process(v1::ProcessCheck {
+            process: "app".into(),
+            quorum: 5,
+            quorum_max: 2,
+            ..v1::ProcessCheck::default()
+        }));
+        assert!(message.starts_with("spec.process.quorum "), "{message}");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::config::{Family, Preempt};
+use crate::config::{Family, ParamMatch, Preempt, ProcessMatch};
 use crate::events::status::{
     ChangeCause, CheckOwner, CheckStatus, InstanceEvent, InstanceStatus, MasterView,
 };
@@ -239,6 +239,11 @@ pub fn event(event: &InstanceEvent) -> Kind {
 
 /// A health check and how it stands.
 pub fn health_check(status: &CheckStatus) -> v1::HealthCheck {
+    let process_ids = status
+        .last_run
+        .as_ref()
+        .and_then(|(_, run)| run.processes.clone())
+        .unwrap_or_default();
     let (last_run_time, last_output, last_run_duration) = match &status.last_run {
         Some((at, run)) => {
             let output = if run.output.is_empty() {
@@ -262,6 +267,8 @@ pub fn health_check(status: &CheckStatus) -> v1::HealthCheck {
         last_run_time,
         last_output,
         last_run_duration,
+        process_count: u32::try_from(process_ids.len()).unwrap_or(u32::MAX),
+        process_ids,
     }
 }
 
@@ -296,6 +303,7 @@ pub fn check_spec(spec: &CheckSpec, instances: &[String]) -> v1::HealthCheckSpec
         ProbeSpec::File { path } => Some(CheckKind::File(v1::FileCheck {
             path: path.display().to_string(),
         })),
+        ProbeSpec::Process(tracked) => Some(CheckKind::Process(process_check(tracked))),
         ProbeSpec::Pushed(lease) => Some(CheckKind::Pushed(v1::PushedCheck {
             lease_ttl: Some(duration(lease.ttl)),
             on_lease_expiry: match lease.on_expiry {
@@ -314,5 +322,25 @@ pub fn check_spec(spec: &CheckSpec, instances: &[String]) -> v1::HealthCheckSpec
         fall: u32::from(spec.fall),
         init_fail: spec.init_fail,
         kind,
+    }
+}
+
+/// A process check's matching rules as the API describes them.
+fn process_check(tracked: &ProcessMatch) -> v1::ProcessCheck {
+    use v1::process_check::ParamMatch as Wire;
+    v1::ProcessCheck {
+        process: tracked.process.clone(),
+        full_command: tracked.full_command,
+        arguments: tracked.arguments.clone(),
+        param_match: match tracked.param_match {
+            None => Wire::Unspecified,
+            Some(ParamMatch::Exact) => Wire::Exact,
+            Some(ParamMatch::Partial) => Wire::Partial,
+            Some(ParamMatch::Initial) => Wire::Initial,
+        } as i32,
+        quorum: u32::from(tracked.quorum),
+        quorum_max: u32::from(tracked.quorum_max),
+        fork_delay: Some(duration(tracked.fork_delay)),
+        terminate_delay: Some(duration(tracked.terminate_delay)),
     }
 }

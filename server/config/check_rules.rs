@@ -33,6 +33,56 @@ pub const REGISTERED_NAME_LIMIT: usize = 64;
 /// Linux interface names are 1 to 15 bytes (IFNAMSIZ less the NUL).
 pub const MAX_INTERFACE_NAME: usize = 15;
 
+/// How many processes a process check may ask for, at least (`quorum`) or at most
+/// (`quorum_max`): keepalived's range.
+pub const PROCESS_COUNTS: RangeInclusive<i64> = 0..=65_535;
+
+/// The longest `fork_delay` or `terminate_delay` of a process check: keepalived's hour.
+pub const LONGEST_PROCESS_DELAY: Duration = Duration::from_secs(3_600);
+
+/// The name (`comm`) the kernel keeps of a process is at most 15 bytes (TASK_COMM_LEN less
+/// the NUL).
+pub const MAX_PROCESS_NAME: usize = 15;
+
+/// A process check's `fork_delay` or `terminate_delay`: 0 to [`LONGEST_PROCESS_DELAY`].
+pub fn process_delay(delay: Duration) -> Result<Duration, String> {
+    if delay <= LONGEST_PROCESS_DELAY {
+        Ok(delay)
+    } else {
+        Err(format!(
+            "{delay:?} is out of range: use 0s to {LONGEST_PROCESS_DELAY:?}"
+        ))
+    }
+}
+
+/// A process check's name to match: not empty, and, compared with the kernel's 15-byte
+/// process name (no `full_command`), not longer than that name can be.
+pub fn process_name(name: &str, uses_command_line: bool) -> Result<(), String> {
+    if name.is_empty() {
+        Err("is empty: name a process".to_owned())
+    } else if !uses_command_line && name.len() > MAX_PROCESS_NAME {
+        Err(format!(
+            "\"{name}\" is {} bytes long, and the kernel keeps at most {MAX_PROCESS_NAME} bytes \
+             of a process's name, so it would never match; set `full_command = true` to \
+             compare the program of the command line instead",
+            name.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A process check's `quorum` and `quorum_max` together.
+pub fn process_quorum(quorum: u16, quorum_max: u16) -> Result<(), String> {
+    if quorum > quorum_max {
+        Err(format!(
+            "quorum {quorum} is above quorum_max {quorum_max}: no count of processes would pass"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// An interval, timeout or lease TTL within [`SHORTEST_PERIOD`]..=[`LONGEST_PERIOD`].
 pub fn period(period: Duration) -> Result<Duration, String> {
     if (SHORTEST_PERIOD..=LONGEST_PERIOD).contains(&period) {

@@ -20,8 +20,8 @@ use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::schema::{self, FieldSpec};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifyArguments, NotifySettings, OtlpProtocol, Probe, TelemetrySettings, TlsSettings,
-    V3Ipv4Checksum, VirtualAddress,
+    NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch,
+    TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 // The defaults below are also written, as text, in the field table (`schema.rs`); a test
@@ -1080,6 +1080,7 @@ enum ProbeKind {
     Grpc,
     Interface,
     File,
+    Process,
 }
 
 fn read_health_check(
@@ -1090,7 +1091,7 @@ fn read_health_check(
     let kind = required(
         &mut table,
         &schema::health_check::KIND,
-        "one of exec, tcp, http, grpc, interface, file",
+        "one of exec, tcp, http, grpc, interface, file, process",
         findings,
         |field| {
             field.choice(&[
@@ -1100,6 +1101,7 @@ fn read_health_check(
                 ("grpc", ProbeKind::Grpc),
                 ("interface", ProbeKind::Interface),
                 ("file", ProbeKind::File),
+                ("process", ProbeKind::Process),
             ])
         },
     );
@@ -1140,6 +1142,25 @@ fn read_health_check(
         findings,
         Field::boolean,
     );
+    // A process check follows the kernel's process events: it has no runs to space, time
+    // or count, and keepalived's vrrp_track_process has none of these keys either.
+    if kind.valid() == Some(&ProbeKind::Process) {
+        for (spec, given) in [
+            (&schema::health_check::INTERVAL, interval.is_given()),
+            (&schema::health_check::TIMEOUT, timeout.is_given()),
+            (&schema::health_check::RISE, rise.is_given()),
+            (&schema::health_check::FALL, fall.is_given()),
+            (&schema::health_check::INIT_FAIL, init_fail.is_given()),
+        ] {
+            if given {
+                findings.add(
+                    &table.path().key(spec.key),
+                    "does not apply to a process check: it follows process events as they \
+                     happen; use fork_delay and terminate_delay to wait",
+                );
+            }
+        }
+    }
     // A bad kind leaves the kind's own keys unasked; reporting them as unknown would only
     // add noise to the real problem.
     if kind.valid().is_some() {
@@ -1285,8 +1306,97 @@ fn read_probe(kind: ProbeKind, table: &mut Table, findings: &mut Findings) -> Op
                 path: path.valid()?.clone(),
             }
         }
+        ProbeKind::Process => Probe::Process(read_process_match(table, findings)?),
     };
     Some(probe)
+}
+
+/// The keys of a process check (keepalived's `vrrp_track_process`).
+fn read_process_match(table: &mut Table, findings: &mut Findings) -> Option<ProcessMatch> {
+    let process = required(
+        table,
+        &schema::health_check::PROCESS,
+        "the process name to count (or its program, with full_command)",
+        findings,
+        Field::text,
+    );
+    let arguments = given(table, &schema::health_check::ARGUMENTS, findings, |field| {
+        field
+            .list()?
+            .iter()
+            .map(Field::non_empty_text)
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let full_command = given(
+        table,
+        &schema::health_check::FULL_COMMAND,
+        findings,
+        Field::boolean,
+    );
+    let param_match = given(
+        table,
+        &schema::health_check::PARAM_MATCH,
+        findings,
+        |field| {
+            field.choice(&[
+                ("exact", ParamMatch::Exact),
+                ("partial", ParamMatch::Partial),
+                ("initial", ParamMatch::Initial),
+            ])
+        },
+    );
+    let count = |field: &Field| field.integer_in(check_rules::PROCESS_COUNTS, " processes");
+    let quorum = given(table, &schema::health_check::QUORUM, findings, count);
+    let quorum_max = given(table, &schema::health_check::QUORUM_MAX, findings, count);
+    let delay = |field: &Field| {
+        check_rules::process_delay(field.duration()?).map_err(|message| field.problem(message))
+    };
+    let fork_delay = given(table, &schema::health_check::FORK_DELAY, findings, delay);
+    let terminate_delay = given(
+        table,
+        &schema::health_check::TERMINATE_DELAY,
+        findings,
+        delay,
+    );
+    // The name is checked against what is compared as soon as that is known, so a bad delay
+    // does not hide a name that could never match.
+    let mut usable = true;
+    if let (Some(process), Some(full_command), Some(param_match), Some(arguments)) = (
+        process.valid(),
+        full_command.or(false),
+        param_match.optional(),
+        arguments.or(Vec::new()),
+    ) {
+        let uses_command_line = full_command || param_match.is_some() || !arguments.is_empty();
+        if let Err(message) = check_rules::process_name(process, uses_command_line) {
+            findings.add(
+                &table.path().key(schema::health_check::PROCESS.key),
+                message,
+            );
+            usable = false;
+        }
+    }
+    let arguments = arguments.or(Vec::new())?;
+    // keepalived: arguments given without param_match are compared exactly.
+    let param_match = match param_match.optional()? {
+        None if !arguments.is_empty() => Some(ParamMatch::Exact),
+        other => other,
+    };
+    let tracked = ProcessMatch {
+        process: process.valid()?.clone(),
+        full_command: full_command.or(false)?,
+        arguments,
+        param_match,
+        quorum: quorum.or(1)?,
+        quorum_max: quorum_max.or(u16::MAX)?,
+        fork_delay: fork_delay.or(Duration::ZERO)?,
+        terminate_delay: terminate_delay.or(Duration::ZERO)?,
+    };
+    if let Err(message) = check_rules::process_quorum(tracked.quorum, tracked.quorum_max) {
+        findings.add(&table.path().key(schema::health_check::QUORUM.key), message);
+        usable = false;
+    }
+    usable.then_some(tracked)
 }
 
 /// The `notify` table of an instance or a sync group; none notifies nothing.

@@ -16,7 +16,7 @@ use super::schema::{self, FieldSpec};
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
-    TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
+    ProcessMatch, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].
@@ -623,6 +623,16 @@ fn health_check(check: &HealthCheck) -> Table {
             put(&mut table, &schema::health_check::KIND, text("file"));
             put(&mut table, &schema::health_check::PATH, path(file));
         }
+        Probe::Process(tracked) => {
+            process_match(&mut table, tracked);
+            // No interval, timeout, rise, fall or init_fail: a process check has no runs.
+            put(
+                &mut table,
+                &schema::health_check::WEIGHT,
+                Value::Integer(check.weight.into()),
+            );
+            return table;
+        }
     }
     put(
         &mut table,
@@ -657,6 +667,41 @@ fn health_check(check: &HealthCheck) -> Table {
         );
     }
     table
+}
+
+fn process_match(table: &mut Table, tracked: &ProcessMatch) {
+    use schema::health_check as field;
+    put(table, &field::KIND, text("process"));
+    put(table, &field::PROCESS, text(&tracked.process));
+    if !tracked.arguments.is_empty() {
+        put(
+            table,
+            &field::ARGUMENTS,
+            Value::Array(tracked.arguments.iter().map(text).collect()),
+        );
+    }
+    if tracked.full_command {
+        put(table, &field::FULL_COMMAND, Value::Boolean(true));
+    }
+    if let Some(param_match) = tracked.param_match {
+        put(table, &field::PARAM_MATCH, text(param_match.as_str()));
+    }
+    put(table, &field::QUORUM, Value::Integer(tracked.quorum.into()));
+    put(
+        table,
+        &field::QUORUM_MAX,
+        Value::Integer(tracked.quorum_max.into()),
+    );
+    if !tracked.fork_delay.is_zero() {
+        put(table, &field::FORK_DELAY, duration(tracked.fork_delay));
+    }
+    if !tracked.terminate_delay.is_zero() {
+        put(
+            table,
+            &field::TERMINATE_DELAY,
+            duration(tracked.terminate_delay),
+        );
+    }
 }
 
 fn notify(settings: &NotifySettings) -> Table {

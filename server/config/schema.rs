@@ -267,10 +267,13 @@ section! {
 }
 
 section! {
-    /// `[instances.NAME.health_checks.CHECK]`: keepalived's `vrrp_script` and
-    /// `vrrp_track_file`, and checks of their own kinds.
+    /// `[instances.NAME.health_checks.CHECK]`: keepalived's `vrrp_script`,
+    /// `vrrp_track_file` and `vrrp_track_process`, and checks of their own kinds.
     health_check {
-        KIND = FieldSpec::new("kind", Choice(&["exec", "tcp", "http", "grpc", "interface", "file"]));
+        KIND = FieldSpec::new(
+            "kind",
+            Choice(&["exec", "tcp", "http", "grpc", "interface", "file", "process"]),
+        );
         INTERVAL = FieldSpec::new("interval", Duration)
             .default("\"1s\"")
             .keepalived(&["interval"]);
@@ -292,6 +295,26 @@ section! {
         SERVICE = FieldSpec::new("service", Text);
         INTERFACE = FieldSpec::new("interface", Text);
         PATH = FieldSpec::new("path", Path).keepalived(&["file"]);
+        // kind = "process": keepalived's `vrrp_track_process`.
+        PROCESS = FieldSpec::new("process", Text).keepalived(&["process"]);
+        // The words after the process in keepalived's `process` statement.
+        ARGUMENTS = FieldSpec::new("arguments", List);
+        FULL_COMMAND = FieldSpec::new("full_command", Boolean)
+            .default("false")
+            .keepalived(&["full_command"]);
+        // Absent: "exact" when `arguments` are given, else the arguments are not compared.
+        PARAM_MATCH = FieldSpec::new("param_match", Choice(&["exact", "partial", "initial"]))
+            .keepalived(&["param_match"]);
+        QUORUM = FieldSpec::new("quorum", Integer).default("1").keepalived(&["quorum"]);
+        QUORUM_MAX = FieldSpec::new("quorum_max", Integer)
+            .default("65535")
+            .keepalived(&["quorum_max"]);
+        FORK_DELAY = FieldSpec::new("fork_delay", Duration)
+            .default("\"0s\"")
+            .keepalived(&["fork_delay"]);
+        TERMINATE_DELAY = FieldSpec::new("terminate_delay", Duration)
+            .default("\"0s\"")
+            .keepalived(&["terminate_delay"]);
     }
 }
 
@@ -348,11 +371,18 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
 ];
 
 /// keepalived keywords people carry over that have no field here, with what to know.
-pub const KEEPALIVED_WITHOUT_FIELD: &[(&str, &str)] = &[(
-    "state",
-    "keepalived's `state` has no equivalent: every instance starts as backup and the \
+pub const KEEPALIVED_WITHOUT_FIELD: &[(&str, &str)] = &[
+    (
+        "state",
+        "keepalived's `state` has no equivalent: every instance starts as backup and the \
      highest priority takes over (priority 255 starts as master at once)",
-)];
+    ),
+    (
+        "delay",
+        "keepalived's `delay` of a vrrp_track_process sets both `fork_delay` and \
+         `terminate_delay` of a process check: write those two",
+    ),
+];
 
 /// What to write instead of keepalived keyword `keyword`, when it is not a key here: the
 /// field it stands for, named from the instance for the instance's own tables

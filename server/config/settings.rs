@@ -446,6 +446,63 @@ pub enum Probe {
         /// The file.
         path: PathBuf,
     },
+    /// Counts running processes, like keepalived's `vrrp_track_process`: followed through
+    /// the kernel's process events, not run on an interval.
+    Process(ProcessMatch),
+}
+
+/// Which processes a process check counts, and how many make it pass (keepalived's
+/// `vrrp_track_process`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessMatch {
+    /// The process name (`comm`, at most 15 bytes, as `ps -o comm` shows it), or the
+    /// program as started (`argv[0]` of `/proc/PID/cmdline`) with `full_command`.
+    pub process: String,
+    /// Whether `process` is compared with the command line's first word instead of the
+    /// name. Implied by `param_match`, as keepalived implies it.
+    pub full_command: bool,
+    /// The arguments the command line must have after its first word, as `param_match` says.
+    pub arguments: Vec<String>,
+    /// How the arguments are compared; `None`: they are not looked at.
+    pub param_match: Option<ParamMatch>,
+    /// The fewest matching processes that pass.
+    pub quorum: u16,
+    /// The most matching processes that pass.
+    pub quorum_max: u16,
+    /// How long a quorum gained or lost through a fork must last before the verdict follows.
+    pub fork_delay: Duration,
+    /// How long a quorum lost or gained through an exit must last before the verdict follows.
+    pub terminate_delay: Duration,
+}
+
+impl ProcessMatch {
+    /// Whether the command line is read (rather than the process name), as keepalived decides:
+    /// `full_command`, or any argument matching.
+    pub fn uses_command_line(&self) -> bool {
+        self.full_command || self.param_match.is_some()
+    }
+}
+
+/// How a tracked process's arguments are compared (keepalived's `param_match`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParamMatch {
+    /// The arguments are exactly these (none, when none are given).
+    Exact,
+    /// The arguments start with these whole words.
+    Partial,
+    /// The arguments start with these words, the last of which may be cut short.
+    Initial,
+}
+
+impl ParamMatch {
+    /// The word the configuration uses for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamMatch::Exact => "exact",
+            ParamMatch::Partial => "partial",
+            ParamMatch::Initial => "initial",
+        }
+    }
 }
 
 /// Programs run and a FIFO written on state changes (`[instances.<name>.notify]`).

@@ -112,4 +112,10 @@ pub enum HealthError {
         /// The check.
         name: String,
     },
+    /// A process check was handed to the prober; the process monitor follows it instead.
+    #[error("check {name} follows processes through process events; it has nothing to probe")]
+    Process {
+        /// The check.
+        name: String,
+    },
 }

@@ -6,6 +6,8 @@
 //! - [`runner`]: the task that runs one check and reports ([`spawn_check`], [`CheckReport`]).
 //! - One file per kind of probe: [`exec`], [`tcp`], [`http`], [`grpc`], [`interface`],
 //!   [`file`](mod@file).
+//! - Process checks are not probed: [`process_monitor`] follows the kernel's process events
+//!   for all of them in one task, counting with the sans-IO [`process`] table.
 //!
 //! A [`CheckSpec`] is what the runner needs, made from a configured check by
 //! `From<&config::HealthCheck>` or from an API registration.
@@ -18,6 +20,8 @@ pub mod http;
 pub mod interface;
 pub mod lease;
 pub mod outcome;
+pub mod process;
+pub mod process_monitor;
 pub mod runner;
 pub mod tcp;
 
@@ -26,7 +30,7 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{HealthCheck, Probe};
+use crate::config::{HealthCheck, Probe, ProcessMatch};
 
 pub use error::HealthError;
 pub use file::tracked_file_value;
@@ -34,6 +38,7 @@ pub use lease::{
     CheckMessage, LeaseAck, LeaseInput, LeaseSpec, LeaseTask, OnLeaseExpiry, spawn_lease,
 };
 pub use outcome::{CheckState, CheckTransition, OUTPUT_LIMIT, RunResult, Verdict};
+pub use process_monitor::{ProcessMonitor, ProcessTrack};
 pub use runner::{CheckReport, CheckTask, Reporting, spawn_check, spawn_probe};
 
 /// How long a timed-out program gets between SIGTERM and SIGKILL: keepalived's 2 s.
@@ -96,6 +101,9 @@ pub enum ProbeSpec {
     /// Reports an application pushes over the API, under a lease (see [`lease`]); nothing
     /// is probed.
     Pushed(LeaseSpec),
+    /// Counts running processes, like keepalived's `vrrp_track_process`; followed by the
+    /// [`process_monitor`], not probed.
+    Process(ProcessMatch),
 }
 
 /// An exec check: a program run without a shell.
@@ -166,6 +174,7 @@ impl From<&HealthCheck> for CheckSpec {
             },
             Probe::Interface { name } => ProbeSpec::Interface { name: name.clone() },
             Probe::File { path } => ProbeSpec::File { path: path.clone() },
+            Probe::Process(tracked) => ProbeSpec::Process(tracked.clone()),
         };
         Self {
             name: check.name.clone(),

@@ -57,6 +57,8 @@ pub struct RunResult {
     /// The number a file check read (keepalived's `track_file`); `None` for other checks and
     /// when the file could not be read.
     pub value: Option<i64>,
+    /// The processes a process check counts, by PID; `None` for other checks.
+    pub processes: Option<Vec<u32>>,
 }
 
 impl RunResult {
@@ -75,7 +77,14 @@ impl RunResult {
             output,
             duration,
             value: None,
+            processes: None,
         }
+    }
+
+    /// The same result carrying the processes a process check counts.
+    pub fn with_processes(mut self, pids: Vec<u32>) -> Self {
+        self.processes = Some(pids);
+        self
     }
 
     /// The same result carrying the number a file check read.

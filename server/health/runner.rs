@@ -167,6 +167,11 @@ impl Probe {
                     name: spec.name.clone(),
                 });
             }
+            ProbeSpec::Process(_) => {
+                return Err(HealthError::Process {
+                    name: spec.name.clone(),
+                });
+            }
         })
     }
 

@@ -8,6 +8,7 @@
 //!   in accept mode off.
 //! - [`link`]: interface lookup and the link/address event stream.
 //! - [`netlink`]: the rtnetlink connection the other modules share.
+//! - [`proc_events`]: the kernel's process events connector, for process checks.
 //! - [`routes`]: virtual routes and rules added and removed over rtnetlink.
 //! - [`vmac`]: virtual MAC interfaces (macvlans), made and removed over rtnetlink.
 //!
@@ -20,6 +21,7 @@ pub mod error;
 pub mod firewall;
 pub mod link;
 pub mod netlink;
+pub mod proc_events;
 pub mod routes;
 pub mod socket;
 pub mod vmac;

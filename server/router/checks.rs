@@ -25,7 +25,7 @@ use crate::events::EventBus;
 use crate::health::runner::Probe;
 use crate::health::{
     CheckMessage, CheckReport, CheckSpec, CheckState, CheckTask, LeaseInput, LeaseTask, ProbeSpec,
-    Reporting, spawn_check, spawn_lease, spawn_probe,
+    ProcessMonitor, ProcessTrack, Reporting, spawn_check, spawn_lease, spawn_probe,
 };
 use crate::trace::Cause;
 use crate::vrrp::TrackedCheck;
@@ -62,6 +62,10 @@ enum Runner {
     Lease {
         _task: LeaseTask,
         inputs: mpsc::Sender<LeaseInput>,
+    },
+    /// Followed by the process monitor, which all process checks share.
+    Process {
+        _track: ProcessTrack,
     },
 }
 
@@ -146,6 +150,9 @@ pub struct HealthChecks {
     /// The registered checks, sent each time the set changes (for the file that keeps them
     /// across restarts).
     registrations: watch::Sender<Vec<CheckStatus>>,
+    /// The task following processes for process checks; started with the first of them, so
+    /// a daemon without one never opens the process events socket.
+    process_monitor: Option<ProcessMonitor>,
 }
 
 impl HealthChecks {
@@ -161,6 +168,7 @@ impl HealthChecks {
             registered_limit,
             registered: 0,
             registrations: watch::Sender::new(Vec::new()),
+            process_monitor: None,
         }
     }
 
@@ -308,7 +316,9 @@ impl HealthChecks {
         };
         match self.checks.get(&key).map(|check| &check.runner) {
             Some(Runner::Lease { inputs, .. }) => Ok(inputs.clone()),
-            Some(Runner::Probe { .. }) => Err(CheckError::NotPushed(name.to_owned())),
+            Some(Runner::Probe { .. } | Runner::Process { .. }) => {
+                Err(CheckError::NotPushed(name.to_owned()))
+            }
             None => Err(CheckError::NotFound(name.to_owned())),
         }
     }
@@ -409,6 +419,20 @@ impl HealthChecks {
                     _task: task,
                     inputs,
                 }
+            }
+            ProbeSpec::Process(tracked) => {
+                let (reports, reports_receiver) = mpsc::channel(CHECK_QUEUE);
+                let monitor = self
+                    .process_monitor
+                    .get_or_insert_with(ProcessMonitor::spawn);
+                let track = monitor.track(&spec.name, spec.weight, tracked.clone(), reports);
+                forward(
+                    id,
+                    reports_receiver,
+                    self.sender.clone(),
+                    CheckMessage::Report,
+                );
+                Runner::Process { _track: track }
             }
             _ => {
                 let (reports, reports_receiver) = mpsc::channel(CHECK_QUEUE);

@@ -132,6 +132,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if let Some(vmacs) = virtual_mac_table(&instances) {
                 print!("\n{vmacs}");
             }
+            if let Some(processes) = tracked_process_table(&instances) {
+                print!("\n{processes}");
+            }
         }
         Command::Watch {
             names,
@@ -314,6 +317,7 @@ fn check_kind(spec: &proto::HealthCheckSpec) -> &'static str {
         Some(Kind::Pushed(_)) => "pushed",
         Some(Kind::Interface(_)) => "interface",
         Some(Kind::File(_)) => "file",
+        Some(Kind::Process(_)) => "process",
         None => "?",
     }
 }
@@ -381,6 +385,58 @@ fn status_table(instances: &[proto::Instance]) -> String {
         })
         .collect();
     table(header, &rows)
+}
+
+/// The process checks of the instances, one row each, with the processes they count now;
+/// `None` when no instance has one.
+fn tracked_process_table(instances: &[proto::Instance]) -> Option<String> {
+    use proto::health_check_spec::Kind;
+    /// The most PIDs a row lists; the count says how many there are.
+    const PIDS_SHOWN: usize = 8;
+    let rows: Vec<[String; 6]> = instances
+        .iter()
+        .flat_map(|instance| {
+            instance.health_checks.iter().filter_map(|check| {
+                let spec = check.spec.as_ref()?;
+                let Some(Kind::Process(process)) = &spec.kind else {
+                    return None;
+                };
+                let mut pids: Vec<String> = check
+                    .process_ids
+                    .iter()
+                    .take(PIDS_SHOWN)
+                    .map(u32::to_string)
+                    .collect();
+                if check.process_ids.len() > PIDS_SHOWN {
+                    pids.push("...".to_owned());
+                }
+                Some([
+                    instance.name.clone(),
+                    spec.name.clone(),
+                    process.process.clone(),
+                    format!(
+                        "{} ({}..{})",
+                        check.process_count, process.quorum, process.quorum_max
+                    ),
+                    if check.passing { "pass" } else { "fail" }.to_owned(),
+                    pids.join(","),
+                ])
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let header = [
+        "INSTANCE",
+        "CHECK",
+        "PROCESS",
+        "COUNT (QUORUM)",
+        "RESULT",
+        "PIDS",
+    ]
+    .map(String::from);
+    Some(table(header, &rows))
 }
 
 /// The routes and rules the instances add while master, one row each; `None` when no

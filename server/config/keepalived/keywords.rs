@@ -108,8 +108,6 @@ const STEP_DOWN_ADVERT: &str = "a master that hears a higher priority always adv
                                 times before it steps down here, as with this keyword on (so \
                                 the other side of a healed partition hears it); strict mode \
                                 turns that off, as keepalived refuses the keyword there";
-const TRACK_PROCESS: &str = "the process is not watched, so the priority never changes for \
-                             it; check the process with a vrrp_script";
 
 /// The keywords, by block, in keepalived's source order.
 pub const KEYWORDS: &[Keyword] = &[
@@ -137,7 +135,7 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(GROUP, "track_interface"),
     translated(GROUP, "track_script"),
     translated(GROUP, "track_file"),
-    not_yet(GROUP, "track_process", TRACK_PROCESS),
+    translated(GROUP, "track_process"),
     ignored(
         GROUP,
         "track_bfd",
@@ -212,7 +210,7 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(INSTANCE, "track_interface"),
     translated(INSTANCE, "track_script"),
     translated(INSTANCE, "track_file"),
-    not_yet(INSTANCE, "track_process", TRACK_PROCESS),
+    translated(INSTANCE, "track_process"),
     ignored(
         INSTANCE,
         "track_bfd",
@@ -311,16 +309,16 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(SCRIPT, "fall"),
     translated(SCRIPT, "user"),
     translated(SCRIPT, "init_fail"),
-    not_yet(TOP, "vrrp_track_process", TRACK_PROCESS),
-    ignored(PROCESS, "process", TRACK_PROCESS),
-    ignored(PROCESS, "param_match", TRACK_PROCESS),
-    ignored(PROCESS, "weight", TRACK_PROCESS),
-    ignored(PROCESS, "quorum", TRACK_PROCESS),
-    ignored(PROCESS, "quorum_max", TRACK_PROCESS),
-    ignored(PROCESS, "delay", TRACK_PROCESS),
-    ignored(PROCESS, "terminate_delay", TRACK_PROCESS),
-    ignored(PROCESS, "fork_delay", TRACK_PROCESS),
-    ignored(PROCESS, "full_command", TRACK_PROCESS),
+    translated(TOP, "vrrp_track_process"),
+    translated(PROCESS, "process"),
+    translated(PROCESS, "param_match"),
+    translated(PROCESS, "weight"),
+    translated(PROCESS, "quorum"),
+    translated(PROCESS, "quorum_max"),
+    translated(PROCESS, "delay"),
+    translated(PROCESS, "terminate_delay"),
+    translated(PROCESS, "fork_delay"),
+    translated(PROCESS, "full_command"),
     not_yet(
         TOP,
         "interface_up_down_delays",

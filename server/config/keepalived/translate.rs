@@ -103,6 +103,7 @@ pub(super) fn translate(
         group_tracks: BTreeMap::new(),
         scripts: BTreeMap::new(),
         track_files: BTreeMap::new(),
+        track_processes: BTreeMap::new(),
         group_of: BTreeMap::new(),
         claimed: BTreeMap::new(),
         current_instance: None,
@@ -118,6 +119,7 @@ pub(super) fn translate(
         match node.keyword.as_str() {
             "vrrp_script" => translator.vrrp_script(node),
             "vrrp_track_file" | "track_file" => translator.vrrp_track_file(node),
+            "vrrp_track_process" => translator.vrrp_track_process(node),
             _ => {}
         }
     }
@@ -133,7 +135,8 @@ pub(super) fn translate(
     let mut sync_groups = Table::new();
     for node in nodes {
         match node.keyword.as_str() {
-            "global_defs" | "vrrp_script" | "vrrp_track_file" | "track_file" => {}
+            "global_defs" | "vrrp_script" | "vrrp_track_file" | "track_file"
+            | "vrrp_track_process" => {}
             "vrrp_instance" => translator.instance(node, &mut instances),
             "vrrp_sync_group" => translator.sync_group(node, &mut sync_groups),
             "static_routes" | "static_rules" => translator.static_routing(node),
@@ -275,6 +278,7 @@ struct Translator<'d> {
     group_tracks: BTreeMap<String, Vec<(Node, FieldPath)>>,
     scripts: BTreeMap<String, CheckDefinition>,
     track_files: BTreeMap<String, CheckDefinition>,
+    track_processes: BTreeMap<String, CheckDefinition>,
     /// The sync group of each member, by names as written.
     group_of: BTreeMap<String, String>,
     /// Each advertised address and the instance (name as written) that advertises it first.
@@ -837,6 +841,129 @@ impl Translator<'_> {
         self.track_files.insert(name, definition);
     }
 
+    /// `vrrp_track_process NAME { ... }`: a check of kind `process`
+    /// (keepalived/vrrp/vrrp_parser.c, the `vrrp_tprocess_*` handlers).
+    fn vrrp_track_process(&mut self, node: &Node) {
+        use schema::health_check as field;
+        let keyword_path = FieldPath::root().key(&named(node));
+        let Some(name) = self.definition_name(node, &keyword_path) else {
+            return;
+        };
+        let mut definition = CheckDefinition {
+            fields: Table::new(),
+            origins: BTreeMap::new(),
+            has_error: false,
+        };
+        definition
+            .fields
+            .insert(field::KIND.key.into(), Value::String("process".into()));
+        let mut quorum_given = false;
+        let mut quorum_max_zero = None;
+        for child in self.block(node, &keyword_path) {
+            let child_path = keyword_path.key(&child.keyword);
+            let errors_before = self.error_count();
+            let origin = Self::origin(child, &child_path);
+            match child.keyword.as_str() {
+                // `process PATH [ARGUMENT...]`: arguments make keepalived compare the command
+                // line, exactly unless param_match says otherwise.
+                "process" => match child.arguments.split_first() {
+                    Some((process, arguments)) if child.block.is_none() => {
+                        definition.set(
+                            field::PROCESS.key,
+                            Value::String(process.clone()),
+                            origin.clone(),
+                        );
+                        if !arguments.is_empty() {
+                            let words = arguments.iter().cloned().map(Value::String).collect();
+                            definition.set(
+                                field::ARGUMENTS.key,
+                                Value::Array(words),
+                                origin.clone(),
+                            );
+                            definition.set(field::FULL_COMMAND.key, Value::Boolean(true), origin);
+                        }
+                    }
+                    _ => self.error(child, &child_path, "write `process NAME [ARGUMENT...]`"),
+                },
+                "param_match" => {
+                    let how = match child.arguments.as_slice() {
+                        [] => Some("exact"),
+                        [how] if how == "partial" || how == "initial" => Some(how.as_str()),
+                        _ => None,
+                    };
+                    match how {
+                        Some(how) => {
+                            definition.set(
+                                field::PARAM_MATCH.key,
+                                Value::String(how.into()),
+                                origin.clone(),
+                            );
+                            definition.set(field::FULL_COMMAND.key, Value::Boolean(true), origin);
+                        }
+                        // keepalived: "Invalid param_match type - ignoring".
+                        None => self.warn(
+                            child,
+                            &child_path,
+                            "ignored, as keepalived ignores it: write `param_match`, \
+                             `param_match partial` or `param_match initial`",
+                        ),
+                    }
+                }
+                "full_command" => {
+                    if self.flag(child, &child_path) {
+                        definition.set(field::FULL_COMMAND.key, Value::Boolean(true), origin);
+                    }
+                }
+                "weight" => {
+                    if let Some(weight) = self.weight(child, &child_path, &child.arguments) {
+                        definition.set(field::WEIGHT.key, weight, origin);
+                    }
+                }
+                "quorum" | "quorum_max" => {
+                    if let Some(text) = self.one_argument(child, &child_path) {
+                        let key = if child.keyword == "quorum" {
+                            quorum_given = true;
+                            field::QUORUM.key
+                        } else {
+                            quorum_max_zero = (text == "0").then(|| origin.clone());
+                            field::QUORUM_MAX.key
+                        };
+                        definition.set(key, number_or_text(text), origin);
+                    }
+                }
+                "delay" | "fork_delay" | "terminate_delay" => {
+                    if let Some(text) = self.one_argument(child, &child_path) {
+                        let value = Value::String(text.to_owned());
+                        if child.keyword != "terminate_delay" {
+                            definition.set(field::FORK_DELAY.key, value.clone(), origin.clone());
+                        }
+                        if child.keyword != "fork_delay" {
+                            definition.set(field::TERMINATE_DELAY.key, value, origin);
+                        }
+                    }
+                }
+                _ => self.not_translated(child, &child_path, "vrrp_track_process"),
+            }
+            definition.has_error |= self.error_count() > errors_before;
+        }
+        // keepalived: `quorum_max 0` without a quorum means "passes while none runs".
+        if let (Some(origin), false) = (quorum_max_zero, quorum_given) {
+            definition.set(field::QUORUM.key, Value::Integer(0), origin);
+        }
+        if !definition.fields.contains_key(field::PROCESS.key) {
+            // keepalived: "process name not specified", and the tracker is dropped; its
+            // instances then run without it ("not found, ignoring").
+            self.warn(
+                node,
+                &keyword_path,
+                "removed, as keepalived removes it: it names no `process`; the instances \
+                 that track it run without it",
+            );
+            definition.has_error = true;
+        }
+        self.track_processes.insert(name, definition);
+    }
+
     fn error_count(&self) -> usize {
         self.diagnostics
             .iter()
@@ -1187,7 +1314,7 @@ impl Translator<'_> {
                     instance.notify.insert(key.to_owned(), program);
                 }
             }
-            "track_script" | "track_file" | "track_interface" => self.tracks(
+            "track_script" | "track_file" | "track_interface" | "track_process" => self.tracks(
                 child,
                 &keyword_path,
                 &path.key(schema::instance::HEALTH_CHECKS.key),
@@ -1315,7 +1442,7 @@ impl Translator<'_> {
             .filter(|child| {
                 matches!(
                     child.keyword.as_str(),
-                    "track_script" | "track_file" | "track_interface"
+                    "track_script" | "track_file" | "track_interface" | "track_process"
                 )
             })
             .map(|child| (child.clone(), keyword_path.clone()))
@@ -1490,7 +1617,7 @@ impl Translator<'_> {
                     }
                 }
                 // Taken by `collect_group_tracks` into each member.
-                "track_script" | "track_file" | "track_interface" => {}
+                "track_script" | "track_file" | "track_interface" | "track_process" => {}
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                     if let Some((key, program)) = self.notify_program(child, &child_path) {
                         self.origins.insert(
@@ -1956,7 +2083,8 @@ impl Translator<'_> {
         addresses
     }
 
-    /// `track_script`, `track_file` and `track_interface`, as native health checks.
+    /// `track_script`, `track_file`, `track_interface` and `track_process`, as native health
+    /// checks.
     fn tracks(
         &mut self,
         node: &Node,
@@ -2002,10 +2130,10 @@ impl Translator<'_> {
                     )
                 }
                 kind => {
-                    let (definitions, defined_by) = if kind == "track_script" {
-                        (&self.scripts, "vrrp_script")
-                    } else {
-                        (&self.track_files, "vrrp_track_file")
+                    let (definitions, defined_by) = match kind {
+                        "track_script" => (&self.scripts, "vrrp_script"),
+                        "track_process" => (&self.track_processes, "vrrp_track_process"),
+                        _ => (&self.track_files, "vrrp_track_file"),
                     };
                     match definitions.get(&track.keyword) {
                         // Its problems were reported where it is defined.
