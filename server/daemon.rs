@@ -23,6 +23,7 @@ use crate::effects::vmac;
 use crate::host::signals;
 use crate::host::systemd::{self, Notifier};
 use crate::router::control::RouterHandle;
+use crate::effects::notify::FifoReaders;
 use crate::router::reload::lookup_interfaces;
 use crate::router::{Router, RouterParts, StartError};
 use crate::store::priorities;
@@ -181,6 +182,8 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     let vmac_netlink = netlink.clone();
     let signals = signals::spawn(source, netlink.clone(), commands_sender, notifier.clone())
         .map_err(DaemonError::Signals)?;
+    // Before any instance starts: its first line waits in the FIFO for the program.
+    let fifo_readers = FifoReaders::start(&config);
     let mut router = Router::new(RouterParts {
         interfaces,
         vips,
@@ -198,6 +201,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
             None => priorities::PriorityOverrides::new(),
         },
         static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
+        fifo_readers: fifo_readers.clone(),
     })
     .map_err(DaemonError::Timer)?;
     let priority_writer = config
@@ -209,6 +213,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     for instance in config.instances {
         if let Err(error) = router.start_instance(instance).await {
             vmac::remove_all(&vmac_netlink, "start-up failed").await;
+            fifo_readers.stop().await;
             return Err(error.into());
         }
     }
@@ -251,6 +256,8 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     if !crate::effects::notify::drain(NOTIFY_DRAIN_TIMEOUT).await {
         error!("notifications of the last state changes did not finish in time");
     }
+    // After the last lines, which the programs may still read.
+    fifo_readers.stop().await;
     if !alerts.drain(NOTIFY_DRAIN_TIMEOUT).await {
         error!("e-mail alerts of the last state changes were not sent in time");
     }

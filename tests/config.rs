@@ -55,6 +55,7 @@ interface = "eth0"
 vrid = 1
 virtual_addresses = ["192.0.2.1/24"]
 [instances.a.garp]
+[instances.a.notify]
 [instances.a.health_checks.c]
 kind = "file"
 path = "/run/vrrp-sidecar-test/flag"

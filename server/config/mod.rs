@@ -71,6 +71,7 @@ pub use render::to_native_toml;
 pub use settings::{
     ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifyArguments, NotifySettings, OtlpProtocol, Preempt,
+    RemovalReport,
     Probe, SyncGroupSettings, TcpListenerSettings, TcpSecurity, TelemetrySettings, TlsSettings,
     UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualMac, VirtualRoute, VirtualRule,
     host_name,

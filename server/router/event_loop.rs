@@ -24,7 +24,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Family, InstanceSettings, SyncGroupSettings};
 use crate::effects::email_alert::AlertMailer;
-use crate::effects::notify::Notifier;
+use crate::effects::notify::{FifoReaders, Notifier};
 use crate::effects::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
 use crate::events::status::{InstanceEvent, InstanceStatus};
 use crate::events::{Epoch, EventBus, Subscription};
@@ -138,6 +138,8 @@ pub struct RouterParts {
     pub priority_overrides: PriorityOverrides,
     /// The static routes and rules, added while the router runs.
     pub static_routing: StaticRouting,
+    /// The notify FIFOs and their programs, which a reload brings up to date.
+    pub fifo_readers: FifoReaders,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -190,6 +192,8 @@ pub struct Router {
     vip_renewal_at: Instant,
     /// The static routes and rules (see [`super::routing`]).
     static_routing: StaticRouting,
+    /// The notify FIFOs and their programs.
+    fifo_readers: FifoReaders,
 }
 
 /// Why an instance could not be started.
@@ -258,6 +262,7 @@ impl Router {
             priority_overrides: watch::Sender::new(parts.priority_overrides),
             vip_renewal_at: Instant::now() + VIP_REFRESH_EVERY,
             static_routing: parts.static_routing,
+            fifo_readers: parts.fifo_readers,
         })
     }
 
@@ -1061,6 +1066,8 @@ impl Router {
     /// stop (priority 0, addresses removed). Returns what changed, by name.
     async fn reload(&mut self, reload: Reload) -> ReloadOutcome {
         let now = Instant::now();
+        // Before any instance writes a FIFO the reload adds.
+        self.fifo_readers.reconcile(&reload.config);
         self.io.interfaces.extend(reload.interfaces);
         self.static_routing
             .reload(HeldRouting::static_of(&reload.config), &self.io.vips);
@@ -1144,6 +1151,9 @@ impl Router {
                 instance = self.node.name(id).unwrap_or_default(),
                 "instance removed by reload"
             );
+            if let Some(driver) = driver_mut(&mut self.drivers, id) {
+                driver.mark_removed_by_reload();
+            }
             self.node.command(now, id, Command::Shutdown).ok();
         }
         // The last changes of the instances that stop go out before their drivers do.
