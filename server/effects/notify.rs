@@ -329,18 +329,24 @@ fn write_fifo(
     let file = match open_fifo {
         Some((path, file)) if path == fifo => file,
         _ => {
-            if !std::fs::metadata(fifo)?.file_type().is_fifo() {
-                return Err(std::io::Error::other("not a FIFO"));
-            }
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(fifo)?;
+            let file = open_for_writing(fifo)?;
             &mut open_fifo.insert((fifo.to_path_buf(), file)).1
         }
     };
     file.write_all(line.as_bytes())
+}
+
+/// Opens the FIFO at `path` read-write and non-blocking: the open succeeds without a
+/// reader, and what is written waits in the pipe for one, as long as the pipe has room.
+fn open_for_writing(path: &Path) -> std::io::Result<File> {
+    if !std::fs::metadata(path)?.file_type().is_fifo() {
+        return Err(std::io::Error::other("not a FIFO"));
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
 }
 
 /// Runs `program` with `arguments` and waits for it, at most [`PROGRAM_TIMEOUT`].
@@ -404,6 +410,10 @@ struct Fifo {
     program: Option<(PathBuf, Vec<String>)>,
     /// Whether the daemon made the FIFO, and so removes it.
     made: bool,
+    /// The FIFO, open for as long as it is configured, as keepalived keeps it: its program
+    /// sees no end of file while instances come and go (a FIFO's reader gets one once no
+    /// writer has it open), only its SIGTERM.
+    held: Option<File>,
     reader: Option<Reader>,
 }
 
@@ -479,10 +489,16 @@ impl FifoReaders {
                             false
                         }
                     };
+                    let held = open_for_writing(&path)
+                        .inspect_err(|error| {
+                            warn!(fifo = %path.display(), %error, "notify FIFO not opened");
+                        })
+                        .ok();
                     let mut fifo = Fifo {
                         path,
                         program,
                         made,
+                        held,
                         reader: None,
                     };
                     fifo.reader = fifo.start_program();
@@ -546,6 +562,7 @@ impl Fifo {
         if let Some(reader) = self.reader {
             reader.stop().await;
         }
+        drop(self.held);
         if self.made
             && let Err(error) = std::fs::remove_file(&self.path)
         {
