@@ -490,3 +490,138 @@ fn keepalived_conf_notify_switches_write_what_keepalived_writes() {
     assert_eq!(theirs.reader.last().map(String::as_str), Some("TERM"));
     assert!(!ours.fifo_left && !theirs.fifo_left, "the FIFO made is removed at exit");
 }
+
+/// The same switches in the native configuration: `fifo` (made by the daemon) with its
+/// `fifo_program`, `priority_changes` (a reload moves the priority), `report_removal_as =
+/// "deleted"` with `on_deleted` (a reload removes the instance), and `on_change` hearing
+/// `DELETED`.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn native_notify_switches_make_the_fifo_start_its_reader_and_report_a_removal() {
+    use std::os::unix::fs::PermissionsExt;
+    require_root("native_notify_switches_make_the_fifo_start_its_reader_and_report_a_removal");
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let record = lab.scratch("record");
+    let lines_file = lab.scratch("lines");
+    let fifo = lab.scratch("made.fifo");
+    let reader = lab.scratch("reader.sh");
+    std::fs::write(
+        &reader,
+        format!(
+            "#!/bin/sh\nfor last in \"$@\"; do :; done\necho \"reader $*\" >> '{record}'\n\
+             trap 'echo \"reader TERM\" >> \"{record}\"; exit 0' TERM\n\
+             while IFS= read -r line; do echo \"$line\" >> '{lines}'; done < \"$last\"\n",
+            record = record.display(),
+            lines = lines_file.display(),
+        ),
+    )
+    .expect("the reader is written");
+    std::fs::set_permissions(&reader, std::fs::Permissions::from_mode(0o755))
+        .expect("the reader is made executable");
+    let on_deleted = lab.recording_program("on_deleted.sh", &record, "on_deleted ");
+    let on_change = lab.recording_program("on_change.sh", &record, "on_change ");
+    let on_stop = lab.recording_program("on_stop.sh", &record, "on_stop ");
+    let notify = format!(
+        "notify = {{ fifo = \"{}\", fifo_program = [\"{}\", \"--from-test\"], \
+         priority_changes = true, report_removal_as = \"deleted\", on_deleted = \"{}\", \
+         on_change = \"{}\", on_stop = \"{}\" }}",
+        fifo.display(),
+        reader.display(),
+        on_deleted.display(),
+        on_change.display(),
+        on_stop.display(),
+    );
+    let kept = InstanceSpec {
+        name: "kept",
+        vrid: 52,
+        ..InstanceSpec::v3(150).holding("192.0.2.101/24")
+    };
+    let daemon = lab.start("h1", &[InstanceSpec::v3(150).with(&notify), kept.clone()]);
+    let lines = || {
+        std::fs::read_to_string(&lines_file)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let wait_line = |wanted: &str| {
+        netns::wait_until(ELECTION, POLL, || lines().iter().any(|line| line == wanted))
+    };
+    assert!(
+        wait_line("INSTANCE \"vi\" MASTER 150"),
+        "{:?}\n{}",
+        lines(),
+        daemon.log_text()
+    );
+    let file_type = std::fs::metadata(&fifo).expect("the daemon made the FIFO").file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&file_type));
+
+    // A reload moves the priority, then one removes the instance.
+    let config = lab.scratch("h1.toml");
+    let with_priority = |priority: u8| {
+        daemon_lab::config_text(&[
+            InstanceSpec {
+                priority,
+                ..InstanceSpec::v3(150).with(&notify)
+            },
+            kept.clone(),
+        ])
+    };
+    std::fs::write(&config, with_priority(170)).expect("the configuration is written");
+    lab.signal(&daemon, Signal::SIGHUP);
+    assert!(
+        wait_line("INSTANCE \"vi\" MASTER_PRIORITY 170"),
+        "{:?}\n{}",
+        lines(),
+        daemon.log_text()
+    );
+    std::fs::write(&config, daemon_lab::config_text(std::slice::from_ref(&kept)))
+        .expect("the configuration is written");
+    lab.signal(&daemon, Signal::SIGHUP);
+    assert!(
+        wait_line("INSTANCE \"vi\" DELETED 170"),
+        "{:?}\n{}",
+        lines(),
+        daemon.log_text()
+    );
+    lab.signal(&daemon, Signal::SIGTERM);
+    assert!(
+        lab.wait_exit(&daemon, STOP_WAIT).is_some(),
+        "did not stop\n{}",
+        daemon.log_text()
+    );
+    assert!(
+        netns::wait_until(Duration::from_secs(2), POLL, || {
+            std::fs::read_to_string(&record)
+                .unwrap_or_default()
+                .contains("reader TERM")
+        }),
+        "the reader got no SIGTERM"
+    );
+    assert!(!fifo.exists(), "the FIFO the daemon made is removed at exit");
+    let recorded = std::fs::read_to_string(&record).unwrap_or_default();
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert_eq!(
+        recorded,
+        [
+            format!("reader --from-test {}", fifo.display()).as_str(),
+            "on_change INSTANCE vi BACKUP 150",
+            "on_change INSTANCE vi MASTER 150",
+            "on_deleted ",
+            "on_change INSTANCE vi DELETED 170",
+            "reader TERM",
+        ],
+        "{}",
+        daemon.log_text()
+    );
+    assert_eq!(
+        lines(),
+        [
+            "INSTANCE \"vi\" BACKUP 150",
+            "INSTANCE \"vi\" MASTER 150",
+            "INSTANCE \"vi\" MASTER_PRIORITY 170",
+            "INSTANCE \"vi\" DELETED 170",
+        ]
+    );
+    lab.finish();
+}

@@ -468,18 +468,37 @@ impl FifoReaders {
             .into_iter()
             .partition(|fifo| wanted.iter().any(|(path, _)| *path == fifo.path));
         for fifo in gone {
-            tokio::spawn(fifo.give_up());
+            // The instances the reload removed still have their last lines to write.
+            tokio::spawn(async move {
+                drain(FIFO_PROGRAM_STOP_GRACE * 2).await;
+                fifo.give_up().await;
+            });
         }
         *fifos = kept;
         for (path, program) in wanted {
             match fifos.iter_mut().find(|fifo| fifo.path == path) {
                 Some(fifo) if fifo.program == program => {}
                 Some(fifo) => {
-                    if let Some(reader) = fifo.reader.take() {
-                        tokio::spawn(reader.stop());
-                    }
-                    fifo.program = program;
-                    fifo.reader = fifo.start_program();
+                    // The old program stops before the new one starts, so no line is split
+                    // between them; meanwhile lines wait in the FIFO, which stays open.
+                    let old = fifo.reader.take();
+                    fifo.program = program.clone();
+                    let readers = self.clone();
+                    tokio::spawn(async move {
+                        if let Some(old) = old {
+                            old.stop().await;
+                        }
+                        let mut fifos = readers
+                            .fifos
+                            .lock()
+                            .expect("no code panics holding the FIFO list");
+                        if let Some(fifo) = fifos.iter_mut().find(|fifo| fifo.path == path)
+                            && fifo.program == program
+                            && fifo.reader.is_none()
+                        {
+                            fifo.reader = fifo.start_program();
+                        }
+                    });
                 }
                 None => {
                     let made = match make_fifo(&path) {
@@ -557,9 +576,16 @@ impl Fifo {
         Some(Reader { pid, exited })
     }
 
-    /// Stops the program and removes the FIFO if the daemon made it.
+    /// Stops the program, once it has read what the FIFO holds (for a bounded time), and
+    /// removes the FIFO if the daemon made it.
     async fn give_up(self) {
         if let Some(reader) = self.reader {
+            if let Some(held) = &self.held {
+                let deadline = Instant::now() + FIFO_PROGRAM_STOP_GRACE;
+                while unread_bytes(held) > 0 && Instant::now() < deadline {
+                    tokio::time::sleep(DRAIN_POLL).await;
+                }
+            }
             reader.stop().await;
         }
         drop(self.held);
@@ -589,6 +615,20 @@ impl Reader {
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
             let _ = self.exited.await;
         }
+    }
+}
+
+/// How many bytes `fifo` holds that no reader has read yet; 0 if that cannot be told.
+fn unread_bytes(fifo: &File) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut unread: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points at `unread`, alive
+    // for the call; the descriptor is `fifo`'s, open for the call.
+    let result = unsafe { libc::ioctl(fifo.as_raw_fd(), libc::FIONREAD, &raw mut unread) };
+    if result == 0 {
+        usize::try_from(unread).unwrap_or(0)
+    } else {
+        0
     }
 }
 
