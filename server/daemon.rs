@@ -17,13 +17,13 @@ use crate::net::{Addresses, LinkEvents, NetError, Netlink, Renewals, Routing};
 use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 
 use crate::effects::email_alert::AlertMailer;
+use crate::effects::notify::FifoReaders;
 use crate::effects::routing;
 use crate::effects::vips::{VipWorker, place};
 use crate::effects::vmac;
 use crate::host::signals;
 use crate::host::systemd::{self, Notifier};
 use crate::router::control::RouterHandle;
-use crate::effects::notify::FifoReaders;
 use crate::router::reload::lookup_interfaces;
 use crate::router::{Router, RouterParts, StartError};
 use crate::store::priorities;

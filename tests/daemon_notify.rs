@@ -325,7 +325,10 @@ fn notify_switches_run(runner: Runner) -> NotifyRecord {
     );
     std::thread::sleep(PEER_MASTER_FOR);
     lab.signal(&peer, Signal::SIGTERM);
-    assert!(lab.wait_exit(&peer, STOP_WAIT).is_some(), "the peer did not stop");
+    assert!(
+        lab.wait_exit(&peer, STOP_WAIT).is_some(),
+        "the peer did not stop"
+    );
 
     std::fs::write(&track, "2\n").expect("the tracked file is written");
     assert!(
@@ -358,7 +361,10 @@ fn notify_switches_run(runner: Runner) -> NotifyRecord {
     let ended = netns::wait_until(Duration::from_secs(2), POLL, || {
         let text = std::fs::read_to_string(&reader_record).unwrap_or_default();
         text.lines().filter(|line| line.starts_with("args")).count()
-            <= text.lines().filter(|line| *line == "TERM" || *line == "EOF").count()
+            <= text
+                .lines()
+                .filter(|line| *line == "TERM" || *line == "EOF")
+                .count()
     });
     assert!(ended, "{runner:?}: the FIFO's reader is still running");
     let read = |path: &std::path::Path| {
@@ -389,7 +395,9 @@ fn folded_until_deleted(lines: &[String]) -> (Vec<String>, Vec<usize>) {
     let mut runs = Vec::new();
     for line in lines {
         if line.contains(" MASTER_RX_LOWER_PRI ") && folded.last() == Some(line) {
-            *runs.last_mut().expect("a run is counted for its first line") += 1;
+            *runs
+                .last_mut()
+                .expect("a run is counted for its first line") += 1;
             continue;
         }
         if line.contains(" MASTER_RX_LOWER_PRI ") {
@@ -462,7 +470,10 @@ fn keepalived_conf_notify_switches_write_what_keepalived_writes() {
             .count()
     };
     assert_eq!(count(&ours, "rx_lower one two"), count(&ours, "rx_lower "));
-    assert_eq!(count(&theirs, "rx_lower one two"), count(&theirs, "rx_lower "));
+    assert_eq!(
+        count(&theirs, "rx_lower one two"),
+        count(&theirs, "rx_lower ")
+    );
     assert!(count(&ours, "rx_lower ").abs_diff(our_count) <= 1);
     // keepalived forks both programs at once, so their order is not kept.
     let deleted = |record: &NotifyRecord| -> Vec<String> {
@@ -483,12 +494,23 @@ fn keepalived_conf_notify_switches_write_what_keepalived_writes() {
     // The reader: started with the configured argument and the FIFO's path, stopped with
     // SIGTERM at the end; keepalived also restarts it at the reload, which the daemon does
     // not for an unchanged reader.
-    let our_reader_args: Vec<&String> = ours.reader.iter().filter(|l| l.starts_with("args")).collect();
+    let our_reader_args: Vec<&String> = ours
+        .reader
+        .iter()
+        .filter(|l| l.starts_with("args"))
+        .collect();
     assert_eq!(our_reader_args, ["args extra SCRATCH/notify.fifo"]);
-    assert!(theirs.reader.contains(&"args extra SCRATCH/notify.fifo".to_owned()));
+    assert!(
+        theirs
+            .reader
+            .contains(&"args extra SCRATCH/notify.fifo".to_owned())
+    );
     assert_eq!(ours.reader.last().map(String::as_str), Some("TERM"));
     assert_eq!(theirs.reader.last().map(String::as_str), Some("TERM"));
-    assert!(!ours.fifo_left && !theirs.fifo_left, "the FIFO made is removed at exit");
+    assert!(
+        !ours.fifo_left && !theirs.fifo_left,
+        "the FIFO made is removed at exit"
+    );
 }
 
 /// The same switches in the native configuration: `fifo` (made by the daemon) with its
@@ -553,7 +575,9 @@ fn native_notify_switches_make_the_fifo_start_its_reader_and_report_a_removal() 
         lines(),
         daemon.log_text()
     );
-    let file_type = std::fs::metadata(&fifo).expect("the daemon made the FIFO").file_type();
+    let file_type = std::fs::metadata(&fifo)
+        .expect("the daemon made the FIFO")
+        .file_type();
     assert!(std::os::unix::fs::FileTypeExt::is_fifo(&file_type));
 
     // A reload moves the priority, then one removes the instance.
@@ -575,8 +599,11 @@ fn native_notify_switches_make_the_fifo_start_its_reader_and_report_a_removal() 
         lines(),
         daemon.log_text()
     );
-    std::fs::write(&config, daemon_lab::config_text(std::slice::from_ref(&kept)))
-        .expect("the configuration is written");
+    std::fs::write(
+        &config,
+        daemon_lab::config_text(std::slice::from_ref(&kept)),
+    )
+    .expect("the configuration is written");
     lab.signal(&daemon, Signal::SIGHUP);
     assert!(
         wait_line("INSTANCE \"vi\" DELETED 170"),
@@ -598,7 +625,10 @@ fn native_notify_switches_make_the_fifo_start_its_reader_and_report_a_removal() 
         }),
         "the reader got no SIGTERM"
     );
-    assert!(!fifo.exists(), "the FIFO the daemon made is removed at exit");
+    assert!(
+        !fifo.exists(),
+        "the FIFO the daemon made is removed at exit"
+    );
     let recorded = std::fs::read_to_string(&record).unwrap_or_default();
     let recorded: Vec<&str> = recorded.lines().collect();
     assert_eq!(

@@ -20,8 +20,8 @@ use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::schema::{self, FieldSpec};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifyArguments, NotifySettings, OtlpProtocol, RemovalReport, Probe, TelemetrySettings, TlsSettings,
-    V3Ipv4Checksum, VirtualAddress,
+    NotifyArguments, NotifySettings, OtlpProtocol, Probe, RemovalReport, TelemetrySettings,
+    TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 // The defaults below are also written, as text, in the field table (`schema.rs`); a test
@@ -1330,8 +1330,7 @@ fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
             on_fault: on_fault_arguments.unwrap_or_default(),
             on_stop: on_stop_arguments.unwrap_or_default(),
             on_change: on_change_arguments.unwrap_or_default(),
-            on_master_rx_lower_priority: on_master_rx_lower_priority_arguments
-                .unwrap_or_default(),
+            on_master_rx_lower_priority: on_master_rx_lower_priority_arguments.unwrap_or_default(),
             on_deleted: on_deleted_arguments.unwrap_or_default(),
             fifo_program: fifo_program_arguments.unwrap_or_default(),
         },

@@ -16,8 +16,7 @@ use super::schema::{self, FieldSpec};
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
-    RemovalReport,
-    TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
+    RemovalReport, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].

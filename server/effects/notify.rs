@@ -170,7 +170,13 @@ impl Notifier {
     /// Queues the notifications of a reload removing `instance`, which was in `state` at
     /// `priority`, as `settings` ask: its stop, or as keepalived reports it (see
     /// [`RemovalReport`]).
-    pub fn removed(&mut self, instance: &str, state: State, priority: u8, settings: &NotifySettings) {
+    pub fn removed(
+        &mut self,
+        instance: &str,
+        state: State,
+        priority: u8,
+        settings: &NotifySettings,
+    ) {
         if let Some(event) = removal_event(settings.report_removal_as, state) {
             self.queue(Subject::Instance, instance, event, priority, settings);
         }
@@ -195,12 +201,20 @@ impl Notifier {
 
     /// Queues the notifications of `instance`, master at `priority`, hearing a lower
     /// priority: the FIFO line and `on_master_rx_lower_priority`.
-    pub fn lower_priority_heard(&mut self, instance: &str, priority: u8, settings: &NotifySettings) {
+    pub fn lower_priority_heard(
+        &mut self,
+        instance: &str,
+        priority: u8,
+        settings: &NotifySettings,
+    ) {
         if settings.fifo.is_none() && settings.on_master_rx_lower_priority.is_none() {
             return;
         }
         if self.queued_lower_priorities.load(Ordering::Acquire) >= MAX_QUEUED_LOWER_PRIORITIES {
-            debug!(instance, "lower priority heard while earlier ones wait; not notified");
+            debug!(
+                instance,
+                "lower priority heard while earlier ones wait; not notified"
+            );
             return;
         }
         self.queued_lower_priorities.fetch_add(1, Ordering::AcqRel);
@@ -402,12 +416,14 @@ pub struct FifoReaders {
     fifos: Arc<std::sync::Mutex<Vec<Fifo>>>,
 }
 
+/// A FIFO's program and its arguments, before the FIFO's path.
+type FifoProgram = (PathBuf, Vec<String>);
+
 /// One FIFO of the configuration.
 #[derive(Debug)]
 struct Fifo {
     path: PathBuf,
-    /// The program and its arguments, before the path.
-    program: Option<(PathBuf, Vec<String>)>,
+    program: Option<FifoProgram>,
     /// Whether the daemon made the FIFO, and so removes it.
     made: bool,
     /// The FIFO, open for as long as it is configured, as keepalived keeps it: its program
@@ -426,8 +442,8 @@ struct Reader {
 }
 
 /// The FIFOs the configuration writes, each with the first program configured for it.
-fn configured_fifos(config: &Config) -> Vec<(PathBuf, Option<(PathBuf, Vec<String>)>)> {
-    let mut fifos: Vec<(PathBuf, Option<(PathBuf, Vec<String>)>)> = Vec::new();
+fn configured_fifos(config: &Config) -> Vec<(PathBuf, Option<FifoProgram>)> {
+    let mut fifos: Vec<(PathBuf, Option<FifoProgram>)> = Vec::new();
     let settings = config
         .instances
         .iter()
@@ -463,7 +479,10 @@ impl FifoReaders {
     /// Brings the FIFOs and programs to what `config` (a reload's) asks.
     pub fn reconcile(&self, config: &Config) {
         let wanted = configured_fifos(config);
-        let mut fifos = self.fifos.lock().expect("no code panics holding the FIFO list");
+        let mut fifos = self
+            .fifos
+            .lock()
+            .expect("no code panics holding the FIFO list");
         let (kept, gone): (Vec<Fifo>, Vec<Fifo>) = std::mem::take(&mut *fifos)
             .into_iter()
             .partition(|fifo| wanted.iter().any(|(path, _)| *path == fifo.path));
@@ -691,7 +710,11 @@ mod tests {
             (Deleted, State::Master, Some(Event::Deleted)),
         ];
         for (report, state, event) in cases {
-            assert_eq!(removal_event(report, state), event, "{report:?} from {state:?}");
+            assert_eq!(
+                removal_event(report, state),
+                event,
+                "{report:?} from {state:?}"
+            );
         }
     }
 
@@ -720,7 +743,9 @@ mod tests {
         )
         .expect("the configuration is valid");
         let readers = FifoReaders::start(&config);
-        let file_type = std::fs::metadata(&missing).expect("the FIFO is made").file_type();
+        let file_type = std::fs::metadata(&missing)
+            .expect("the FIFO is made")
+            .file_type();
         assert!(file_type.is_fifo());
         // A reload without the first FIFO gives it up.
         config.instances.remove(0);

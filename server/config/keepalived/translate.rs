@@ -497,10 +497,9 @@ impl Translator<'_> {
                 "notify_fifo_script" | "vrrp_notify_fifo_script" => {
                     if let Some((_, program)) = self.notify_program(child, &keyword_path) {
                         let fifo = child.keyword.trim_end_matches("_script").to_owned();
-                        self.globals.fifo_programs.insert(
-                            fifo,
-                            (program, origin, child.clone(), keyword_path.clone()),
-                        );
+                        self.globals
+                            .fifo_programs
+                            .insert(fifo, (program, origin, child.clone(), keyword_path.clone()));
                     }
                 }
                 "vrrp_notify_priority_changes" => {
@@ -1175,7 +1174,11 @@ impl Translator<'_> {
                     instance.garp.insert(key, (number_or_text(text), origin));
                 }
             }
-            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify"
+            "notify_master"
+            | "notify_backup"
+            | "notify_fault"
+            | "notify_stop"
+            | "notify"
             | "notify_master_rx_lower_pri" => {
                 if let Some((key, program)) = self.notify_program(child, &keyword_path) {
                     self.origins
@@ -1498,7 +1501,9 @@ impl Translator<'_> {
                 self.warn(
                     &node,
                     &keyword_path,
-                    format!("ignored, as keepalived ignores it: there is no `{fifo}` for it to read"),
+                    format!(
+                        "ignored, as keepalived ignores it: there is no `{fifo}` for it to read"
+                    ),
                 );
             }
         }
@@ -2413,8 +2418,10 @@ impl Translator<'_> {
                 .or_else(|| group.cloned())
                 .or_else(|| self.globals.priority_changes.clone());
             if let Some((true, origin)) = priority_changes {
-                self.origins
-                    .insert(notify_path.key(schema::notify::PRIORITY_CHANGES.key), origin);
+                self.origins.insert(
+                    notify_path.key(schema::notify::PRIORITY_CHANGES.key),
+                    origin,
+                );
                 instance.notify.insert(
                     schema::notify::PRIORITY_CHANGES.key.into(),
                     Value::Boolean(true),
