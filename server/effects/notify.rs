@@ -414,6 +414,8 @@ const FIFO_PROGRAM_STOP_GRACE: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug, Default)]
 pub struct FifoReaders {
     fifos: Arc<std::sync::Mutex<Vec<Fifo>>>,
+    /// FIFOs a reload no longer writes, until [`FifoReaders::release_unused`].
+    leaving: Arc<std::sync::Mutex<Vec<Fifo>>>,
 }
 
 /// A FIFO's program and its arguments, before the FIFO's path.
@@ -486,13 +488,10 @@ impl FifoReaders {
         let (kept, gone): (Vec<Fifo>, Vec<Fifo>) = std::mem::take(&mut *fifos)
             .into_iter()
             .partition(|fifo| wanted.iter().any(|(path, _)| *path == fifo.path));
-        for fifo in gone {
-            // The instances the reload removed still have their last lines to write.
-            tokio::spawn(async move {
-                drain(FIFO_PROGRAM_STOP_GRACE * 2).await;
-                fifo.give_up().await;
-            });
-        }
+        self.leaving
+            .lock()
+            .expect("no code panics holding the FIFO list")
+            .extend(gone);
         *fifos = kept;
         for (path, program) in wanted {
             match fifos.iter_mut().find(|fifo| fifo.path == path) {
@@ -546,15 +545,39 @@ impl FifoReaders {
         }
     }
 
+    /// Gives up the FIFOs the last [`FifoReaders::reconcile`] found unwritten, once the
+    /// notifications queued by then (the last lines of the instances a reload removed) are
+    /// written. For the router, after it has queued those.
+    pub fn release_unused(&self) {
+        let leaving = std::mem::take(
+            &mut *self
+                .leaving
+                .lock()
+                .expect("no code panics holding the FIFO list"),
+        );
+        for fifo in leaving {
+            tokio::spawn(async move {
+                drain(FIFO_PROGRAM_STOP_GRACE * 2).await;
+                fifo.give_up().await;
+            });
+        }
+    }
+
     /// Stops every program (SIGTERM, then SIGKILL after [`FIFO_PROGRAM_STOP_GRACE`]) and
     /// removes the FIFOs the daemon made; for the daemon's exit, after the last lines.
     pub async fn stop(&self) {
-        let fifos = std::mem::take(
+        let mut fifos = std::mem::take(
             &mut *self
                 .fifos
                 .lock()
                 .expect("no code panics holding the FIFO list"),
         );
+        fifos.extend(std::mem::take(
+            &mut *self
+                .leaving
+                .lock()
+                .expect("no code panics holding the FIFO list"),
+        ));
         for fifo in fifos {
             fifo.give_up().await;
         }
@@ -750,6 +773,11 @@ mod tests {
         // A reload without the first FIFO gives it up.
         config.instances.remove(0);
         readers.reconcile(&config);
+        assert!(
+            missing.exists(),
+            "kept until the removed instances' last lines"
+        );
+        readers.release_unused();
         for _ in 0..200 {
             if !missing.exists() {
                 break;

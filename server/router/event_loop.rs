@@ -1158,6 +1158,8 @@ impl Router {
         }
         // The last changes of the instances that stop go out before their drivers do.
         self.carry_out_outputs(now).await;
+        // Queued by now, those changes are written before a FIFO no longer used goes.
+        self.fifo_readers.release_unused();
         for &id in stopping.iter().chain(&removed) {
             if let Some(position) = self.drivers.iter().position(|driver| driver.id() == id) {
                 let mut driver = self.drivers.remove(position);
