@@ -624,7 +624,11 @@ impl Fifo {
         if let Some(reader) = self.reader {
             if let Some(held) = &self.held {
                 let deadline = Instant::now() + FIFO_PROGRAM_STOP_GRACE;
-                while unread_bytes(held) > 0 && Instant::now() < deadline {
+                // Only a program still running can read them.
+                while unread_bytes(held) > 0
+                    && !reader.exited.is_finished()
+                    && Instant::now() < deadline
+                {
                     tokio::time::sleep(DRAIN_POLL).await;
                 }
             }
