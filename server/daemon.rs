@@ -17,6 +17,7 @@ use crate::net::{Addresses, LinkEvents, NetError, Netlink, Renewals, Routing};
 use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 
 use crate::effects::email_alert::AlertMailer;
+use crate::effects::notify::FifoReaders;
 use crate::effects::routing;
 use crate::effects::vips::{VipWorker, place};
 use crate::effects::vmac;
@@ -181,6 +182,8 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     let vmac_netlink = netlink.clone();
     let signals = signals::spawn(source, netlink.clone(), commands_sender, notifier.clone())
         .map_err(DaemonError::Signals)?;
+    // Before any instance starts: its first line waits in the FIFO for the program.
+    let fifo_readers = FifoReaders::start(&config);
     let mut router = Router::new(RouterParts {
         interfaces,
         vips,
@@ -199,6 +202,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         },
         static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
         startup_delay: config.global.startup_delay,
+        fifo_readers: fifo_readers.clone(),
     })
     .map_err(DaemonError::Timer)?;
     let priority_writer = config
@@ -216,6 +220,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     for instance in config.instances {
         if let Err(error) = router.start_instance(instance).await {
             vmac::remove_all(&vmac_netlink, "start-up failed").await;
+            fifo_readers.stop().await;
             return Err(error.into());
         }
     }
@@ -258,6 +263,8 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     if !crate::effects::notify::drain(NOTIFY_DRAIN_TIMEOUT).await {
         error!("notifications of the last state changes did not finish in time");
     }
+    // After the last lines, which the programs may still read.
+    fifo_readers.stop().await;
     if !alerts.drain(NOTIFY_DRAIN_TIMEOUT).await {
         error!("e-mail alerts of the last state changes were not sent in time");
     }

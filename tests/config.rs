@@ -56,6 +56,7 @@ vrid = 1
 virtual_addresses = ["192.0.2.1/24"]
 unicast_peers = ["192.0.2.2"]
 [instances.a.garp]
+[instances.a.notify]
 [instances.a.health_checks.c]
 kind = "file"
 path = "/run/vrrp-sidecar-test/flag"

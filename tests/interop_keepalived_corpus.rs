@@ -868,12 +868,7 @@ fn normalized(record: &Path, host: &str, scratch: &Path) -> BTreeSet<String> {
 
 /// The commands whose arguments are known to differ, each with why: a command listed here
 /// that both daemons run alike fails the test, so the list only shrinks.
-const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[(
-    "023-mysql-vip-fifo-params.conf",
-    "vrrp_notify_fifo_script#1",
-    "the FIFO's reader is not started (keywords.rs FIFO_SCRIPT, issue 17): keepalived runs it \
-     with the FIFO's path after the file's arguments",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[];
 
 /// Runs `case` both ways round and compares what the notify programs and scripts recorded.
 fn corpus_file(test: &'static str, case: &Case) {

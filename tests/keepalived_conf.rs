@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use vrrp_sidecar::config::{
-    Config, Diagnostic, Format, Preempt, Probe, Severity, SourceLocation, load_keepalived_conf,
-    to_native_toml,
+    Config, Diagnostic, Format, Preempt, Probe, RemovalReport, Severity, SourceLocation,
+    load_keepalived_conf, to_native_toml,
 };
 use vrrp_sidecar::vrrp::{AdvertInterval, Auth, Version};
 
@@ -1670,4 +1670,81 @@ fn the_corpus_files_with_track_process_mean_what_keepalived_does() {
     assert_eq!(tracked.process, "haproxy");
     assert_eq!(tracked.terminate_delay, Duration::from_secs(2));
     assert_eq!(tracked.fork_delay, Duration::from_secs(2));
+}
+
+/// Issue 17's notify switches translate without a warning: `vrrp_notify_fifo_script` with
+/// its arguments (the FIFO's path is added when it runs), `notify_priority_changes` from
+/// the instance, else its sync group, else `vrrp_notify_priority_changes` (keepalived's
+/// `vrrp_complete_instance()`), `notify_master_rx_lower_pri`, and `notify_deleted` (with
+/// or without a program; without it a removal is reported as keepalived's FAULT).
+#[test]
+fn notify_switches_translate_as_keepalived_applies_them() {
+    let path = write_conf(
+        "notify-switches",
+        "global_defs {\n script_user root\n vrrp_notify_fifo /run/ka.fifo\n \
+         vrrp_notify_fifo_script \"/usr/local/bin/reader --flag\"\n \
+         vrrp_notify_priority_changes\n}\n\
+         vrrp_sync_group G {\n group {\n  a\n  b\n }\n notify_priority_changes off\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  192.0.2.1\n }\n notify_priority_changes on\n \
+         notify_master_rx_lower_pri \"/usr/local/bin/lower one\"\n notify_deleted\n}\n\
+         vrrp_instance b {\n interface eth0\n virtual_router_id 2\n \
+         virtual_ipaddress {\n  192.0.2.2\n }\n notify_deleted /usr/local/bin/gone\n}\n\
+         vrrp_instance c {\n interface eth0\n virtual_router_id 3\n \
+         virtual_ipaddress {\n  192.0.2.3\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(summary(&warnings), [], "{warnings:#?}");
+    let notify = |name: &str| {
+        &config
+            .instances
+            .iter()
+            .find(|instance| instance.name == name)
+            .unwrap_or_else(|| panic!("instance {name}"))
+            .notify
+    };
+    for name in ["a", "b", "c"] {
+        assert_eq!(
+            notify(name).fifo_program.as_deref(),
+            Some(Path::new("/usr/local/bin/reader"))
+        );
+        assert_eq!(notify(name).arguments.fifo_program, ["--flag"]);
+    }
+    // a: its own; b: its group's off; c: no group, the global default.
+    assert!(notify("a").priority_changes);
+    assert!(!notify("b").priority_changes);
+    assert!(notify("c").priority_changes);
+    assert_eq!(
+        notify("a").on_master_rx_lower_priority.as_deref(),
+        Some(Path::new("/usr/local/bin/lower"))
+    );
+    assert_eq!(notify("a").arguments.on_master_rx_lower_priority, ["one"]);
+    assert_eq!(notify("a").report_removal_as, RemovalReport::Deleted);
+    assert_eq!(notify("a").on_deleted, None);
+    assert_eq!(notify("b").report_removal_as, RemovalReport::Deleted);
+    assert_eq!(
+        notify("b").on_deleted.as_deref(),
+        Some(Path::new("/usr/local/bin/gone"))
+    );
+    assert_eq!(notify("c").report_removal_as, RemovalReport::Fault);
+    assert_round_trip(&config, "notify-switches");
+}
+
+/// A FIFO program without its FIFO is ignored with a warning, as keepalived starts none.
+#[test]
+fn a_fifo_program_without_its_fifo_is_ignored_with_a_warning() {
+    let path = write_conf(
+        "fifo-program-alone",
+        "global_defs {\n script_user root\n notify_fifo_script /usr/local/bin/reader\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(config.instances[0].notify.fifo_program, None);
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(printed.len(), 1, "{printed:#?}");
+    assert!(
+        printed[0].contains(":3:") && printed[0].contains("no `notify_fifo` for it to read"),
+        "{printed:#?}"
+    );
 }

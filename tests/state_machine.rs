@@ -1525,7 +1525,14 @@ fn strict_master_discards_lower_priority_without_advert_or_announcement_rfc9568_
     instance
         .handle_packet(clock.ms(3500), ip("192.0.2.99"), &advert_like(&config, 100))
         .unwrap();
-    assert_eq!(drain(&mut instance), Vec::new());
+    // Reported for notify_master_rx_lower_pri, which strict mode leaves alone.
+    assert_eq!(
+        drain(&mut instance),
+        vec![Action::LowerPriorityHeard {
+            from: ip("192.0.2.99"),
+            priority: 100
+        }]
+    );
     assert_eq!(instance.state(), State::Master);
     assert_eq!(instance.poll_timeout(), timer);
     // Priority 0 is still answered at once: RFC 9568 §6.4.3 asks for that.
@@ -1569,6 +1576,59 @@ fn lower_priority_announcement_without_the_advert() {
     assert_eq!(sent_priorities(&actions), Vec::<u8>::new());
     assert_eq!(
         actions,
-        vec![Action::Announce(config.virtual_addresses.clone())]
+        vec![
+            Action::LowerPriorityHeard {
+                from: ip("192.0.2.99"),
+                priority: 100
+            },
+            Action::Announce(config.virtual_addresses.clone())
+        ]
     );
+}
+
+fn lower_priorities_heard(actions: &[Action]) -> Vec<(IpAddr, u8)> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::LowerPriorityHeard { from, priority } => Some((*from, *priority)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// keepalived's `notify_master_rx_lower_pri` (`vrrp_state_master_rx()` in
+/// `keepalived/vrrp/vrrp.c`): a master reports every advert with a lower priority, or ours
+/// from a lower address; not priority 0 (a master stopping), not a higher priority (it steps
+/// down), and not as backup.
+#[test]
+fn master_reports_each_lower_priority_it_hears_like_keepalived() {
+    let clock = Clock::new();
+    let config = v3_config(200);
+    let mut instance = master(config.clone(), &clock);
+    let lower = ip("192.0.2.99");
+    for (at, heard) in [(4100, 100), (4200, 100), (4300, 0)] {
+        instance
+            .handle_packet(clock.ms(at), lower, &advert_like(&config, heard))
+            .unwrap();
+    }
+    assert_eq!(
+        lower_priorities_heard(&drain(&mut instance)),
+        vec![(lower, 100), (lower, 100)]
+    );
+    instance
+        .handle_packet(clock.ms(4400), ip("192.0.2.9"), &advert_like(&config, 200))
+        .unwrap();
+    assert_eq!(
+        lower_priorities_heard(&drain(&mut instance)),
+        vec![(ip("192.0.2.9"), 200)]
+    );
+    instance
+        .handle_packet(clock.ms(4500), ip("192.0.2.5"), &advert_like(&config, 201))
+        .unwrap();
+    assert_eq!(lower_priorities_heard(&drain(&mut instance)), Vec::new());
+    assert_eq!(instance.state(), State::Backup);
+    instance
+        .handle_packet(clock.ms(4600), lower, &advert_like(&config, 100))
+        .unwrap();
+    assert_eq!(lower_priorities_heard(&drain(&mut instance)), Vec::new());
 }

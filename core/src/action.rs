@@ -24,6 +24,16 @@ pub enum Action {
     /// Announce these addresses: gratuitous ARP for IPv4, unsolicited Neighbor Advertisement
     /// with the Override flag for IPv6 (RFC 9568 §6.4.2, §8.1.2).
     Announce(Vec<IpAddr>),
+    /// As master, an advertisement with a lower priority than ours was heard (or our
+    /// priority from a lower address): another router believes it is master. Reported so
+    /// the driver can run keepalived's `notify_master_rx_lower_pri` (`vrrp_state_master_rx()`
+    /// in `keepalived/vrrp/vrrp.c`); a priority-0 advert is a resignation, not this.
+    LowerPriorityHeard {
+        /// Its sender.
+        from: IpAddr,
+        /// The priority it carried.
+        priority: u8,
+    },
     /// The instance moved from one state to another.
     StateChanged {
         /// The state it left.

@@ -534,6 +534,13 @@ impl Instance {
             self.master_address = Some(from);
             self.leave_master(now, Some(advert), TransitionReason::HigherPriorityAdvert);
         } else {
+            if theirs != PRIORITY_STOPPING && (theirs < ours || from < self.config.primary_address)
+            {
+                self.actions.push_back(Action::LowerPriorityHeard {
+                    from,
+                    priority: theirs,
+                });
+            }
             // Priority 0: RFC 9568 §6.4.3 says advertise at once so the backups do not wait.
             // Lower priority: the RFC discards it; like keepalived we also advertise at once
             // (unless configured off, as strict mode does), so a second master (after a

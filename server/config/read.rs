@@ -20,7 +20,7 @@ use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::schema::{self, FieldSpec};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch,
+    NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch, RemovalReport,
     TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
@@ -1434,15 +1434,48 @@ fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
     let (on_fault, on_fault_arguments) = program(&schema::notify::ON_FAULT);
     let (on_stop, on_stop_arguments) = program(&schema::notify::ON_STOP);
     let (on_change, on_change_arguments) = program(&schema::notify::ON_CHANGE);
+    let (on_master_rx_lower_priority, on_master_rx_lower_priority_arguments) =
+        program(&schema::notify::ON_MASTER_RX_LOWER_PRIORITY);
+    let (on_deleted, on_deleted_arguments) = program(&schema::notify::ON_DELETED);
+    let (fifo_program, fifo_program_arguments) = program(&schema::notify::FIFO_PROGRAM);
     let fifo = given(&mut table, &schema::notify::FIFO, findings, absolute_path)
         .valid()
         .cloned();
+    let priority_changes = given(
+        &mut table,
+        &schema::notify::PRIORITY_CHANGES,
+        findings,
+        Field::boolean,
+    )
+    .valid()
+    .copied()
+    .unwrap_or(false);
+    let report_removal_as = given(
+        &mut table,
+        &schema::notify::REPORT_REMOVAL_AS,
+        findings,
+        |field: &Field| {
+            field.choice(&[
+                ("stop", RemovalReport::Stop),
+                ("fault", RemovalReport::Fault),
+                ("deleted", RemovalReport::Deleted),
+            ])
+        },
+    )
+    .valid()
+    .copied()
+    .unwrap_or_default();
     let notify = NotifySettings {
         on_master,
         on_backup,
         on_fault,
         on_stop,
         on_change,
+        on_master_rx_lower_priority,
+        on_deleted,
+        report_removal_as,
+        priority_changes,
+        fifo_program,
         fifo,
         name,
         arguments: NotifyArguments {
@@ -1451,6 +1484,9 @@ fn read_notify(mut table: Table, findings: &mut Findings) -> NotifySettings {
             on_fault: on_fault_arguments.unwrap_or_default(),
             on_stop: on_stop_arguments.unwrap_or_default(),
             on_change: on_change_arguments.unwrap_or_default(),
+            on_master_rx_lower_priority: on_master_rx_lower_priority_arguments.unwrap_or_default(),
+            on_deleted: on_deleted_arguments.unwrap_or_default(),
+            fifo_program: fifo_program_arguments.unwrap_or_default(),
         },
     };
     table.finish(findings);

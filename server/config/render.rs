@@ -16,7 +16,8 @@ use super::schema::{self, FieldSpec};
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
-    ProcessMatch, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
+    ProcessMatch, RemovalReport, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress,
+    VirtualMac,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].
@@ -725,6 +726,21 @@ fn notify(settings: &NotifySettings) -> Table {
             &settings.on_change,
             &arguments.on_change,
         ),
+        (
+            field::ON_MASTER_RX_LOWER_PRIORITY.key,
+            &settings.on_master_rx_lower_priority,
+            &arguments.on_master_rx_lower_priority,
+        ),
+        (
+            field::ON_DELETED.key,
+            &settings.on_deleted,
+            &arguments.on_deleted,
+        ),
+        (
+            field::FIFO_PROGRAM.key,
+            &settings.fifo_program,
+            &arguments.fifo_program,
+        ),
     ];
     let mut table: Table = programs
         .into_iter()
@@ -742,6 +758,20 @@ fn notify(settings: &NotifySettings) -> Table {
         .collect();
     if let Some(fifo) = &settings.fifo {
         put(&mut table, &schema::notify::FIFO, path(fifo));
+    }
+    if settings.priority_changes {
+        put(
+            &mut table,
+            &schema::notify::PRIORITY_CHANGES,
+            Value::Boolean(true),
+        );
+    }
+    if settings.report_removal_as != RemovalReport::default() {
+        put(
+            &mut table,
+            &schema::notify::REPORT_REMOVAL_AS,
+            text(settings.report_removal_as.as_str()),
+        );
     }
     if let Some(name) = &settings.name {
         put(&mut table, &schema::notify::NAME, text(name));

@@ -327,6 +327,18 @@ section! {
         ON_STOP = FieldSpec::new("on_stop", Path).keepalived(&["notify_stop"]);
         ON_CHANGE = FieldSpec::new("on_change", Path).keepalived(&["notify"]);
         FIFO = FieldSpec::new("fifo", Path).keepalived(&["notify_fifo", "vrrp_notify_fifo"]);
+        FIFO_PROGRAM = FieldSpec::new("fifo_program", Path)
+            .keepalived(&["notify_fifo_script", "vrrp_notify_fifo_script"]);
+        PRIORITY_CHANGES = FieldSpec::new("priority_changes", Boolean)
+            .default("false")
+            .keepalived(&["notify_priority_changes", "vrrp_notify_priority_changes"]);
+        ON_MASTER_RX_LOWER_PRIORITY = FieldSpec::new("on_master_rx_lower_priority", Path)
+            .keepalived(&["notify_master_rx_lower_pri"]);
+        ON_DELETED = FieldSpec::new("on_deleted", Path)
+            .keepalived(&["notify_deleted"])
+            .advice("write `report_removal_as = \"deleted\"`, and `on_deleted` for its program");
+        REPORT_REMOVAL_AS = FieldSpec::new("report_removal_as", Choice(&["stop", "fault", "deleted"]))
+            .default("\"stop\"");
         NAME = FieldSpec::new("name", Text);
     }
 }

@@ -523,6 +523,22 @@ pub struct NotifySettings {
     pub on_change: Option<PathBuf>,
     /// A FIFO that gets one line per change (keepalived's `notify_fifo`).
     pub fifo: Option<PathBuf>,
+    /// Run by a master that hears a lower priority than its own (keepalived's
+    /// `notify_master_rx_lower_pri`), with its configured arguments only, once per such
+    /// advertisement. An instance's setting.
+    pub on_master_rx_lower_priority: Option<PathBuf>,
+    /// Run when a reload removes the instance and [`Self::report_removal_as`] is
+    /// [`RemovalReport::Deleted`] (keepalived's `notify_deleted SCRIPT`).
+    pub on_deleted: Option<PathBuf>,
+    /// What a reload removing the instance is notified as.
+    pub report_removal_as: RemovalReport,
+    /// Whether a change of the advertised priority writes a `MASTER_PRIORITY` or
+    /// `BACKUP_PRIORITY` line to the FIFO (keepalived's `notify_priority_changes`). An
+    /// instance's setting.
+    pub priority_changes: bool,
+    /// Started by the daemon with the FIFO's path as its last argument, to read it
+    /// (keepalived's `notify_fifo_script`); once per FIFO, however many instances write it.
+    pub fifo_program: Option<PathBuf>,
     /// The instance name the FIFO line and `on_change` give, when not the instance's own:
     /// a translated keepalived.conf keeps its `VI_1` there, which scripts match on, while
     /// the native name is `vi_1`.
@@ -545,4 +561,36 @@ pub struct NotifyArguments {
     pub on_stop: Vec<String>,
     /// Of [`NotifySettings::on_change`].
     pub on_change: Vec<String>,
+    /// Of [`NotifySettings::on_master_rx_lower_priority`].
+    pub on_master_rx_lower_priority: Vec<String>,
+    /// Of [`NotifySettings::on_deleted`].
+    pub on_deleted: Vec<String>,
+    /// Of [`NotifySettings::fifo_program`], before the FIFO's path.
+    pub fifo_program: Vec<String>,
+}
+
+/// How a reload removing an instance is notified: as its stop (this daemon's default), or
+/// as keepalived 2.2.7 does in `clear_diff_vrrp()` (`keepalived/vrrp/vrrp.c`): as a fault
+/// (`FAULT`, nothing for an instance already in Fault) unless the instance has
+/// `notify_deleted`, then as `DELETED`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RemovalReport {
+    /// `STOP`: `on_stop` runs.
+    #[default]
+    Stop,
+    /// `FAULT`: `on_fault` runs; an instance already in Fault notifies nothing.
+    Fault,
+    /// `DELETED`: `on_deleted` runs.
+    Deleted,
+}
+
+impl RemovalReport {
+    /// The word of the native configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalReport::Stop => "stop",
+            RemovalReport::Fault => "fault",
+            RemovalReport::Deleted => "deleted",
+        }
+    }
 }

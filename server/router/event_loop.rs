@@ -24,7 +24,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Family, InstanceSettings, SyncGroupSettings};
 use crate::effects::email_alert::AlertMailer;
-use crate::effects::notify::Notifier;
+use crate::effects::notify::{FifoReaders, Notifier};
 use crate::effects::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
 use crate::events::status::{InstanceEvent, InstanceStatus};
 use crate::events::{Epoch, EventBus, Subscription};
@@ -140,6 +140,8 @@ pub struct RouterParts {
     pub static_routing: StaticRouting,
     /// How long no instance may become master from now (`[global] startup_delay`).
     pub startup_delay: Duration,
+    /// The notify FIFOs and their programs, which a reload brings up to date.
+    pub fifo_readers: FifoReaders,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -196,6 +198,8 @@ pub struct Router {
     /// master before it (keepalived's `vrrp_startup_delay` holds every instance, and a
     /// reload does not start it again).
     mastership_held_until: Option<Instant>,
+    /// The notify FIFOs and their programs.
+    fifo_readers: FifoReaders,
 }
 
 /// Why an instance could not be started.
@@ -266,6 +270,7 @@ impl Router {
             static_routing: parts.static_routing,
             mastership_held_until: (!parts.startup_delay.is_zero())
                 .then(|| Instant::now() + parts.startup_delay),
+            fifo_readers: parts.fifo_readers,
         })
     }
 
@@ -1085,6 +1090,8 @@ impl Router {
     /// stop (priority 0, addresses removed). Returns what changed, by name.
     async fn reload(&mut self, reload: Reload) -> ReloadOutcome {
         let now = Instant::now();
+        // Before any instance writes a FIFO the reload adds.
+        self.fifo_readers.reconcile(&reload.config);
         self.io.interfaces.extend(reload.interfaces);
         self.static_routing
             .reload(HeldRouting::static_of(&reload.config), &self.io.vips);
@@ -1168,10 +1175,15 @@ impl Router {
                 instance = self.node.name(id).unwrap_or_default(),
                 "instance removed by reload"
             );
+            if let Some(driver) = driver_mut(&mut self.drivers, id) {
+                driver.mark_removed_by_reload();
+            }
             self.node.command(now, id, Command::Shutdown).ok();
         }
         // The last changes of the instances that stop go out before their drivers do.
         self.carry_out_outputs(now).await;
+        // Queued by now, those changes are written before a FIFO no longer used goes.
+        self.fifo_readers.release_unused();
         for &id in stopping.iter().chain(&removed) {
             if let Some(position) = self.drivers.iter().position(|driver| driver.id() == id) {
                 let mut driver = self.drivers.remove(position);

@@ -73,6 +73,8 @@ pub struct InstanceDriver {
     known_master: Option<IpAddr>,
     /// The FIFO line and programs of each state change.
     notifier: Notifier,
+    /// A reload removed the instance: its stop is notified as a removal.
+    removed_by_reload: bool,
     /// When the instance last changed state and why.
     last_transition: Option<(SystemTime, ChangeCause)>,
     /// Transitions by reason and failover durations, for metrics.
@@ -125,10 +127,17 @@ impl InstanceDriver {
             logged_refusals: HashSet::new(),
             known_master: None,
             notifier: Notifier::default(),
+            removed_by_reload: false,
             last_transition: None,
             transitions: TransitionStats::default(),
             events: Vec::new(),
         })
+    }
+
+    /// Notes that a reload removed the instance, before it is stopped: its stop is notified
+    /// as its notify settings say a removal is (keepalived's `notify_deleted`).
+    pub fn mark_removed_by_reload(&mut self) {
+        self.removed_by_reload = true;
     }
 
     /// The instance's id on the node.
@@ -240,12 +249,32 @@ impl InstanceDriver {
                 effective_priority,
                 check,
                 ..
-            } => self.events.push(InstanceEvent::PriorityChanged {
-                instance: self.name().to_owned(),
-                base_priority,
-                effective_priority,
-                check,
-            }),
+            } => {
+                if let Some(instance) = node.instance(self.id) {
+                    self.notifier.priority_changed(
+                        &self.settings.name,
+                        instance.state(),
+                        effective_priority,
+                        &self.settings.notify,
+                    );
+                }
+                self.events.push(InstanceEvent::PriorityChanged {
+                    instance: self.name().to_owned(),
+                    base_priority,
+                    effective_priority,
+                    check,
+                });
+            }
+            Output::LowerPriorityHeard { from, priority, .. } => {
+                debug!(instance = self.name(), %from, priority, "master heard a lower priority");
+                if let Some(instance) = node.instance(self.id) {
+                    self.notifier.lower_priority_heard(
+                        &self.settings.name,
+                        instance.priority().get(),
+                        &self.settings.notify,
+                    );
+                }
+            }
             Output::MasterHeard { .. } => self.transitions.heard_master(now),
             Output::StillHeldByGroup { .. } => info!(
                 instance = self.name(),
@@ -295,12 +324,21 @@ impl InstanceDriver {
             %reason,
             "state changed"
         );
-        self.notifier.state_changed(
-            &self.settings.name,
-            to,
-            effective_priority,
-            &self.settings.notify,
-        );
+        if self.removed_by_reload && to == State::Initialize {
+            self.notifier.removed(
+                &self.settings.name,
+                from,
+                effective_priority,
+                &self.settings.notify,
+            );
+        } else {
+            self.notifier.state_changed(
+                &self.settings.name,
+                to,
+                effective_priority,
+                &self.settings.notify,
+            );
+        }
         if self.settings.email_alerts {
             io.alerts
                 .state_changed(&self.settings.name, to, effective_priority);

@@ -503,6 +503,7 @@ impl Hosts {
                 Output::Refused { .. }
                 | Output::StillHeldByGroup { .. }
                 | Output::PriorityChanged { .. }
+                | Output::LowerPriorityHeard { .. }
                 | Output::UnknownVrid { .. }
                 | Output::GroupsUnsettled => {}
             }

@@ -369,6 +369,8 @@ impl Lan {
                     to,
                     reason,
                 }),
+                // A notification only; the simulated LAN has no notify programs.
+                Action::LowerPriorityHeard { .. } => {}
             }
         }
     }

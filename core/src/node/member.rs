@@ -469,6 +469,13 @@ impl Member {
                         messages,
                     });
                 }
+                Action::LowerPriorityHeard { from, priority } => {
+                    out.push_back(Output::LowerPriorityHeard {
+                        instance: self.id,
+                        from,
+                        priority,
+                    });
+                }
                 Action::SendAdvertisement(advert) => {
                     let ah_sequence = matches!(advert.auth, Auth::AuthenticationHeader(_))
                         .then(|| self.ah_sequence.next_to_send());

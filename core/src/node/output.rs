@@ -62,6 +62,16 @@ pub enum Output {
         /// The health check that moved it, if one did.
         check: Option<String>,
     },
+    /// The instance, as master, heard a lower priority than its own (see
+    /// [`crate::Action::LowerPriorityHeard`]).
+    LowerPriorityHeard {
+        /// The instance.
+        instance: InstanceId,
+        /// The advert's sender.
+        from: IpAddr,
+        /// The priority it carried.
+        priority: u8,
+    },
     /// An advertisement from the master the instance follows was accepted.
     MasterHeard {
         /// The instance.
@@ -121,6 +131,7 @@ impl Output {
             | Output::RemoveAddresses { instance, .. }
             | Output::Announce { instance, .. }
             | Output::PriorityChanged { instance, .. }
+            | Output::LowerPriorityHeard { instance, .. }
             | Output::MasterHeard { instance }
             | Output::StillHeldByGroup { instance }
             | Output::Refused { instance, .. }

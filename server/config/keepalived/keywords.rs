@@ -99,8 +99,6 @@ const GARP_SPACING: &str = "the announcements of one burst are sent back to back
                             keepalived's spacing";
 const LOWER_PRIO_GARP: &str = "a master that hears a lower priority advert sends its own \
                                advert, without keepalived's extra announcements";
-const FIFO_SCRIPT: &str = "the FIFO is written, but no program is started to read it; start \
-                           the reader separately";
 const SKIP_ADDRESS_CHECK: &str = "an advert whose addresses differ from ours is only counted \
                                   here, never dropped, so skipping the comparison for the \
                                   current master changes nothing but that count";
@@ -157,11 +155,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "sync_group_tracking_weight",
         "the members' trackers with a weight apply to the member alone",
     ),
-    not_yet(
-        GROUP,
-        "notify_priority_changes",
-        "priority changes are not written to the FIFO, only state changes",
-    ),
+    translated(GROUP, "notify_priority_changes"),
     not_yet(TOP, "garp_group", GARP_SPACING),
     ignored(GARP_GROUP, "garp_interval", GARP_SPACING),
     ignored(GARP_GROUP, "gna_interval", GARP_SPACING),
@@ -255,23 +249,11 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(INSTANCE, "notify_master"),
     translated(INSTANCE, "notify_fault"),
     translated(INSTANCE, "notify_stop"),
-    not_yet(
-        INSTANCE,
-        "notify_deleted",
-        "no program runs when the instance is removed by a reload",
-    ),
+    translated(INSTANCE, "notify_deleted"),
     translated(INSTANCE, "notify"),
-    not_yet(
-        INSTANCE,
-        "notify_master_rx_lower_pri",
-        "no program runs when the master hears a lower priority",
-    ),
+    translated(INSTANCE, "notify_master_rx_lower_pri"),
     translated(INSTANCE, "smtp_alert"),
-    not_yet(
-        INSTANCE,
-        "notify_priority_changes",
-        "priority changes are not written to the FIFO, only state changes",
-    ),
+    translated(INSTANCE, "notify_priority_changes"),
     ignored(INSTANCE, "lvs_sync_daemon_interface", LVS),
     translated(INSTANCE, "garp_master_delay"),
     translated(INSTANCE, "garp_master_refresh"),
@@ -474,14 +456,10 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(GLOBAL, "vrrp_rlimit_rttime", PROCESS_TUNING),
     ignored(GLOBAL, "vrrp_rlimit_rtime", PROCESS_TUNING),
     translated(GLOBAL, "notify_fifo"),
-    not_yet(GLOBAL, "notify_fifo_script", FIFO_SCRIPT),
+    translated(GLOBAL, "notify_fifo_script"),
     translated(GLOBAL, "vrrp_notify_fifo"),
-    not_yet(GLOBAL, "vrrp_notify_fifo_script", FIFO_SCRIPT),
-    not_yet(
-        GLOBAL,
-        "vrrp_notify_priority_changes",
-        "priority changes are not written to the FIFO, only state changes",
-    ),
+    translated(GLOBAL, "vrrp_notify_fifo_script"),
+    translated(GLOBAL, "vrrp_notify_priority_changes"),
     ignored(
         GLOBAL,
         "fifo_write_vrrp_states_on_reload",

@@ -13,7 +13,7 @@ use crate::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
 use super::super::schema;
-use super::super::settings::host_name;
+use super::super::settings::{RemovalReport, host_name};
 use super::command;
 use super::keywords::{Treatment, lookup};
 use super::lexer::Position;
@@ -100,6 +100,7 @@ pub(super) fn translate(
         globals: Globals::default(),
         group_members: BTreeMap::new(),
         group_alerts: Vec::new(),
+        group_priority_changes: BTreeMap::new(),
         group_tracks: BTreeMap::new(),
         scripts: BTreeMap::new(),
         track_files: BTreeMap::new(),
@@ -143,6 +144,7 @@ pub(super) fn translate(
             _ => translator.not_translated(node, &FieldPath::root().key(&named(node)), ""),
         }
     }
+    translator.unread_fifo_programs();
     let mut native = Table::new();
     let mut global = Table::new();
     if let Some(router_id) = translator.globals.router_id.take() {
@@ -218,8 +220,14 @@ struct Globals {
     version: Option<(i64, Origin)>,
     /// `vrrp_garp_master_*`, by native `garp` key.
     garp: BTreeMap<&'static str, (Value, Origin)>,
-    /// `notify_fifo` / `vrrp_notify_fifo`.
+    /// `notify_fifo` / `vrrp_notify_fifo`, and which of the two it was (the last written).
     fifo: Option<(String, Origin)>,
+    fifo_keyword: Option<String>,
+    /// `notify_fifo_script` / `vrrp_notify_fifo_script`: the program, by the keyword of
+    /// the FIFO it reads (`notify_fifo` / `vrrp_notify_fifo`).
+    fifo_programs: BTreeMap<String, (Value, Origin, Node, FieldPath)>,
+    /// `vrrp_notify_priority_changes`, on or off.
+    priority_changes: Option<(bool, Origin)>,
     /// `notification_email`: the recipients.
     email_to: Vec<(String, Origin)>,
     /// `notification_email_from`.
@@ -273,6 +281,8 @@ struct Translator<'d> {
     group_members: BTreeMap<String, Vec<String>>,
     /// Each sync group's `smtp_alert`, which applies to its members.
     group_alerts: Vec<(String, bool, Origin)>,
+    /// `notify_priority_changes` of each sync group, by its name as written.
+    group_priority_changes: BTreeMap<String, (bool, Origin)>,
     /// The `track_*` blocks of each member's sync group, by the member's name as written,
     /// with the group's keyword path: each member tracks them itself.
     group_tracks: BTreeMap<String, Vec<(Node, FieldPath)>>,
@@ -499,6 +509,20 @@ impl Translator<'_> {
                 "notify_fifo" | "vrrp_notify_fifo" => {
                     if let Some(fifo) = self.one_argument(child, &keyword_path) {
                         self.globals.fifo = Some((fifo.to_owned(), origin));
+                        self.globals.fifo_keyword = Some(child.keyword.clone());
+                    }
+                }
+                "notify_fifo_script" | "vrrp_notify_fifo_script" => {
+                    if let Some((_, program)) = self.notify_program(child, &keyword_path) {
+                        let fifo = child.keyword.trim_end_matches("_script").to_owned();
+                        self.globals
+                            .fifo_programs
+                            .insert(fifo, (program, origin, child.clone(), keyword_path.clone()));
+                    }
+                }
+                "vrrp_notify_priority_changes" => {
+                    if let Some(enabled) = self.boolean_flag(child, &keyword_path) {
+                        self.globals.priority_changes = Some((enabled, origin));
                     }
                 }
                 "notification_email" => {
@@ -1307,11 +1331,35 @@ impl Translator<'_> {
                     instance.garp.insert(key, (number_or_text(text), origin));
                 }
             }
-            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            "notify_master"
+            | "notify_backup"
+            | "notify_fault"
+            | "notify_stop"
+            | "notify"
+            | "notify_master_rx_lower_pri" => {
                 if let Some((key, program)) = self.notify_program(child, &keyword_path) {
                     self.origins
                         .insert(path.key(schema::instance::NOTIFY.key).key(key), origin);
                     instance.notify.insert(key.to_owned(), program);
+                }
+            }
+            // keepalived's `vrrp_notify_deleted_handler()`: the keyword alone reports a
+            // removal as DELETED rather than FAULT; with a program, it also runs that.
+            "notify_deleted" => {
+                if child.arguments.is_empty() && child.block.is_none() {
+                    instance.notify_deleted = Some(origin);
+                } else if let Some((key, program)) = self.notify_program(child, &keyword_path) {
+                    self.origins.insert(
+                        path.key(schema::instance::NOTIFY.key).key(key),
+                        origin.clone(),
+                    );
+                    instance.notify.insert(key.to_owned(), program);
+                    instance.notify_deleted = Some(origin);
+                }
+            }
+            "notify_priority_changes" => {
+                if let Some(enabled) = self.boolean_flag(child, &keyword_path) {
+                    instance.priority_changes = Some((enabled, origin));
                 }
             }
             "track_script" | "track_file" | "track_interface" | "track_process" => self.tracks(
@@ -1426,6 +1474,28 @@ impl Translator<'_> {
             .flat_map(|child| child.block.as_deref().unwrap_or_default());
         for member in members {
             self.group_of.insert(member.keyword.clone(), group.clone());
+        }
+        // keepalived's `vrrp_sg_notify_priority_changes_handler()`: the default of the
+        // members that do not say (`vrrp_complete_instance()` in `keepalived/vrrp/vrrp.c`).
+        let keyword_path = FieldPath::root().key(&named(node));
+        for child in node.block.as_deref().unwrap_or_default() {
+            if child.keyword != "notify_priority_changes" || child.block.is_some() {
+                continue;
+            }
+            let enabled = match child.arguments.as_slice() {
+                [] => Some(true),
+                [value] => match value.to_ascii_lowercase().as_str() {
+                    "on" | "true" | "yes" => Some(true),
+                    "off" | "false" | "no" => Some(false),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(enabled) = enabled {
+                let origin = Self::origin(child, &keyword_path.key(&child.keyword));
+                self.group_priority_changes
+                    .insert(group.clone(), (enabled, origin));
+            }
         }
     }
 
@@ -1578,6 +1648,39 @@ impl Translator<'_> {
         }
     }
 
+    /// The program of the global FIFO (`notify_fifo_script` for `notify_fifo`,
+    /// `vrrp_notify_fifo_script` for `vrrp_notify_fifo`) into `notify`, a notify table
+    /// that writes it.
+    fn fifo_program(&mut self, notify_path: &FieldPath, notify: &mut Table) {
+        let Some(keyword) = &self.globals.fifo_keyword else {
+            return;
+        };
+        if let Some((program, origin, _, _)) = self.globals.fifo_programs.get(keyword) {
+            self.origins.insert(
+                notify_path.key(schema::notify::FIFO_PROGRAM.key),
+                origin.clone(),
+            );
+            notify.insert(schema::notify::FIFO_PROGRAM.key.into(), program.clone());
+        }
+    }
+
+    /// A FIFO program without its FIFO: keepalived starts none (`fifo_open()` in
+    /// `lib/notify.c` looks at the FIFO's name first).
+    fn unread_fifo_programs(&mut self) {
+        let programs = std::mem::take(&mut self.globals.fifo_programs);
+        for (fifo, (_, _, node, keyword_path)) in programs {
+            if self.globals.fifo_keyword.as_deref() != Some(fifo.as_str()) {
+                self.warn(
+                    &node,
+                    &keyword_path,
+                    format!(
+                        "ignored, as keepalived ignores it: there is no `{fifo}` for it to read"
+                    ),
+                );
+            }
+        }
+    }
+
     /// `vrrp_sync_group NAME { group { VI_1 VI_2 } smtp_alert }`.
     fn sync_group(&mut self, node: &Node, sync_groups: &mut Table) {
         let keyword_path = FieldPath::root().key(&named(node));
@@ -1618,6 +1721,10 @@ impl Translator<'_> {
                 }
                 // Taken by `collect_group_tracks` into each member.
                 "track_script" | "track_file" | "track_interface" | "track_process" => {}
+                // Taken by `collect_group_members` for the members; checked here.
+                "notify_priority_changes" => {
+                    self.boolean_flag(child, &child_path);
+                }
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                     if let Some((key, program)) = self.notify_program(child, &child_path) {
                         self.origins.insert(
@@ -1673,6 +1780,7 @@ impl Translator<'_> {
                 origin,
             );
             notify.insert(schema::notify::FIFO.key.into(), Value::String(fifo));
+            self.fifo_program(&path.key(schema::sync_group::NOTIFY.key), &mut notify);
         }
         if !notify.is_empty() {
             // Scripts match on the name as written, not the native one.
@@ -2525,15 +2633,54 @@ impl Translator<'_> {
                 .table
                 .insert(schema::instance::GARP.key.into(), Value::Table(garp));
         }
+        let notify_path = path.key(schema::instance::NOTIFY.key);
         if let Some((fifo, origin)) = self.globals.fifo.clone() {
-            self.origins.insert(
-                path.key(schema::instance::NOTIFY.key)
-                    .key(schema::notify::FIFO.key),
-                origin,
-            );
+            self.origins
+                .insert(notify_path.key(schema::notify::FIFO.key), origin);
             instance
                 .notify
                 .insert(schema::notify::FIFO.key.into(), Value::String(fifo));
+            self.fifo_program(&notify_path, &mut instance.notify);
+            // The instance's own, else its sync group's, else global_defs'
+            // (`vrrp_complete_instance()` in `keepalived/vrrp/vrrp.c`).
+            let group = instance
+                .keepalived_name
+                .as_ref()
+                .and_then(|name| self.group_of.get(name))
+                .and_then(|group| self.group_priority_changes.get(group));
+            let priority_changes = instance
+                .priority_changes
+                .clone()
+                .or_else(|| group.cloned())
+                .or_else(|| self.globals.priority_changes.clone());
+            if let Some((true, origin)) = priority_changes {
+                self.origins.insert(
+                    notify_path.key(schema::notify::PRIORITY_CHANGES.key),
+                    origin,
+                );
+                instance.notify.insert(
+                    schema::notify::PRIORITY_CHANGES.key.into(),
+                    Value::Boolean(true),
+                );
+            }
+        }
+        if !instance.notify.is_empty() {
+            // A reload removing the instance: keepalived reports it as FAULT unless
+            // `notify_deleted` says DELETED (`clear_diff_vrrp()` in keepalived/vrrp/vrrp.c).
+            let report = match &instance.notify_deleted {
+                Some(origin) => {
+                    self.origins.insert(
+                        notify_path.key(schema::notify::REPORT_REMOVAL_AS.key),
+                        origin.clone(),
+                    );
+                    RemovalReport::Deleted
+                }
+                None => RemovalReport::Fault,
+            };
+            instance.notify.insert(
+                schema::notify::REPORT_REMOVAL_AS.key.into(),
+                Value::String(report.as_str().to_owned()),
+            );
         }
         if !instance.notify.is_empty() {
             let mut notify = std::mem::take(&mut instance.notify);
@@ -2784,6 +2931,10 @@ struct InstanceTranslation {
     empty_unicast_peer: Option<Origin>,
     /// `unicast_fault_no_peer`.
     unicast_fault_no_peer: bool,
+    /// `notify_deleted`, where it was written.
+    notify_deleted: Option<Origin>,
+    /// `notify_priority_changes`, on or off, where it was written.
+    priority_changes: Option<(bool, Origin)>,
 }
 
 /// `vrrp_instance VI_1` for a named block, the keyword alone otherwise.
