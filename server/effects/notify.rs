@@ -563,7 +563,7 @@ impl FifoReaders {
         }
     }
 
-    /// Stops every program (SIGTERM, then SIGKILL after [`FIFO_PROGRAM_STOP_GRACE`]) and
+    /// Stops every program (SIGTERM, then SIGKILL after `FIFO_PROGRAM_STOP_GRACE`) and
     /// removes the FIFOs the daemon made; for the daemon's exit, after the last lines.
     pub async fn stop(&self) {
         let mut fifos = std::mem::take(
