@@ -99,6 +99,9 @@ const GARP_SPACING: &str = "the announcements of one burst are sent back to back
                             keepalived's spacing";
 const LOWER_PRIO_GARP: &str = "a master that hears a lower priority advert sends its own \
                                advert, without keepalived's extra announcements";
+const OWN_FIREWALL: &str = "with accept mode off a master drops traffic to its addresses with \
+                            nftables rules in a table of this daemon's own (`inet \
+                            vrrp_sidecar`), whatever keepalived's firewall settings say";
 const SKIP_ADDRESS_CHECK: &str = "an advert whose addresses differ from ours is only counted \
                                   here, never dropped, so skipping the comparison for the \
                                   current master changes nothing but that count";
@@ -425,27 +428,15 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(GLOBAL, "vrrp_lower_prio_no_advert"),
     ignored(GLOBAL, "vrrp_higher_prio_send_advert", STEP_DOWN_ADVERT),
     translated(GLOBAL, "vrrp_version"),
-    not_yet(
-        GLOBAL,
-        "vrrp_iptables",
-        "no firewall rules are added; with accept mode off, the addresses still answer",
-    ),
-    not_yet(
-        GLOBAL,
-        "vrrp_ipsets",
-        "no firewall rules are added; with accept mode off, the addresses still answer",
-    ),
-    not_yet(
-        GLOBAL,
-        "nftables",
-        "no firewall rules are added; with accept mode off, the addresses still answer",
-    ),
-    ignored(GLOBAL, "nftables_priority", "no firewall rules are added"),
-    ignored(GLOBAL, "nftables_ifindex", "no firewall rules are added"),
+    ignored(GLOBAL, "vrrp_iptables", OWN_FIREWALL),
+    ignored(GLOBAL, "vrrp_ipsets", OWN_FIREWALL),
+    ignored(GLOBAL, "nftables", OWN_FIREWALL),
+    ignored(GLOBAL, "nftables_priority", OWN_FIREWALL),
+    ignored(GLOBAL, "nftables_ifindex", OWN_FIREWALL),
     ignored(GLOBAL, "nftables_ipvs", LVS),
     ignored(GLOBAL, "nftables_ipvs_priority", LVS),
     ignored(GLOBAL, "nftables_ipvs_start_fwmark", LVS),
-    ignored(GLOBAL, "nftables_counters", "no firewall rules are added"),
+    ignored(GLOBAL, "nftables_counters", OWN_FIREWALL),
     translated(GLOBAL, "vrrp_check_unicast_src"),
     ignored(GLOBAL, "vrrp_skip_check_adv_addr", SKIP_ADDRESS_CHECK),
     translated(GLOBAL, "vrrp_strict"),
@@ -523,11 +514,16 @@ pub const KEYWORDS: &[Keyword] = &[
         "log_unknown_vrids",
         "adverts for unknown VRIDs are counted in the metrics",
     ),
-    not_yet(GLOBAL, "vmac_prefix", "no virtual MAC interface is made"),
+    not_yet(
+        GLOBAL,
+        "vmac_prefix",
+        "a virtual MAC interface without a name of its own is called `vrrp.VRID`, \
+         keepalived's default",
+    ),
     not_yet(
         GLOBAL,
         "vmac_addr_prefix",
-        "no virtual MAC interface is made",
+        "left out: the virtual MAC interface is set up as plain `use_vmac` sets it up",
     ),
     ignored(
         GLOBAL,

@@ -266,6 +266,20 @@ struct CheckDefinition {
 }
 
 impl CheckDefinition {
+    /// A definition of a native check of `kind` (`exec`, `file`, `process`), no field read yet.
+    fn of_kind(kind: &str) -> Self {
+        let mut fields = Table::new();
+        fields.insert(
+            schema::health_check::KIND.key.into(),
+            Value::String(kind.into()),
+        );
+        CheckDefinition {
+            fields,
+            origins: BTreeMap::new(),
+            has_error: false,
+        }
+    }
+
     /// Sets native field `key` to `value`, remembering the keepalived line it came from.
     fn set(&mut self, key: &str, value: Value, origin: Origin) {
         self.fields.insert(key.to_owned(), value);
@@ -664,15 +678,7 @@ impl Translator<'_> {
         let Some(name) = self.definition_name(node, &keyword_path) else {
             return;
         };
-        let mut definition = CheckDefinition {
-            fields: Table::new(),
-            origins: BTreeMap::new(),
-            has_error: false,
-        };
-        definition.fields.insert(
-            schema::health_check::KIND.key.into(),
-            Value::String("exec".into()),
-        );
+        let mut definition = CheckDefinition::of_kind("exec");
         for child in self.block(node, &keyword_path) {
             let child_path = keyword_path.key(&child.keyword);
             let errors_before = self.error_count();
@@ -826,15 +832,7 @@ impl Translator<'_> {
         let Some(name) = self.definition_name(node, &keyword_path) else {
             return;
         };
-        let mut definition = CheckDefinition {
-            fields: Table::new(),
-            origins: BTreeMap::new(),
-            has_error: false,
-        };
-        definition.fields.insert(
-            schema::health_check::KIND.key.into(),
-            Value::String("file".into()),
-        );
+        let mut definition = CheckDefinition::of_kind("file");
         // keepalived's default weight for a tracked file: the value read is added as is.
         definition
             .fields
@@ -873,14 +871,7 @@ impl Translator<'_> {
         let Some(name) = self.definition_name(node, &keyword_path) else {
             return;
         };
-        let mut definition = CheckDefinition {
-            fields: Table::new(),
-            origins: BTreeMap::new(),
-            has_error: false,
-        };
-        definition
-            .fields
-            .insert(field::KIND.key.into(), Value::String("process".into()));
+        let mut definition = CheckDefinition::of_kind("process");
         let mut quorum_given = false;
         let mut quorum_max_zero = None;
         for child in self.block(node, &keyword_path) {
