@@ -49,8 +49,12 @@ impl TrackedProcess {
     fn start(directory: &Path, name: &str) -> Self {
         assert!(name.len() <= 15, "{name} would be cut short by the kernel");
         let binary = directory.join(name);
+        // A symbolic link, not a copy: the kernel names the process after the path it ran
+        // (its comm), and a copy being written is an open file that a fork in a parallel test
+        // can inherit, which makes running it fail with ETXTBSY ("Text file busy").
         if !binary.exists() {
-            std::fs::copy("/bin/sleep", &binary).expect("copying /bin/sleep into the scratch");
+            std::os::unix::fs::symlink("/bin/sleep", &binary)
+                .expect("linking to /bin/sleep from the scratch");
         }
         let child = Command::new(&binary)
             .arg("600")
@@ -77,7 +81,7 @@ impl TrackedProcess {
     }
 
     fn again(&self) -> Self {
-        let directory = self.binary.parent().expect("the copy is in a directory");
+        let directory = self.binary.parent().expect("the link is in a directory");
         let name = self.binary.file_name().and_then(|name| name.to_str());
         TrackedProcess::start(directory, name.expect("the copy has a UTF-8 name"))
     }
