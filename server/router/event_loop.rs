@@ -292,10 +292,7 @@ impl Router {
         let settings_name = settings.name.clone();
         // keepalived's `dont_track_primary`: the instance's own link being down is no fault.
         let tracks_link = !settings.dont_track_primary;
-        let without_peers = settings
-            .unicast
-            .as_ref()
-            .is_some_and(|unicast| unicast.peers.is_empty());
+        let without_peers = settings::without_peers(&settings);
         let source_missing = matches!(
             settings::primary_address(&settings, interface),
             Err(SettingsError::NoSourceAddress { .. })

@@ -193,7 +193,7 @@ pub fn checksum_form(settings: &InstanceSettings) -> V3Ipv4Checksum {
 }
 
 /// Whether `settings` is unicast without a peer, which keeps the instance in Fault.
-fn without_peers(settings: &InstanceSettings) -> bool {
+pub fn without_peers(settings: &InstanceSettings) -> bool {
     settings
         .unicast
         .as_ref()
