@@ -92,17 +92,32 @@ to = ["ops@example.com"]
             let mut document: toml::Table = format!("[global]\n{base}")
                 .parse()
                 .expect("the base file is TOML");
-            let mut table = &mut document;
-            for part in header.split('.') {
-                table = table
-                    .get_mut(part)
-                    .and_then(toml::Value::as_table_mut)
-                    .unwrap_or_else(|| panic!("the base file has no [{header}]"));
-            }
             let value: toml::Table = format!("value = {default}")
                 .parse()
                 .unwrap_or_else(|error| panic!("{section}.{}: {error}", field.key));
-            table.insert(field.key.to_owned(), value["value"].clone());
+            // A list whose elements may be tables: its one element, written as a table.
+            if let Some(list) = header.strip_suffix("[]") {
+                let (instance, key) = list.rsplit_once('.').expect("a list inside a table");
+                let instance = document["instances"]["a"]
+                    .as_table_mut()
+                    .filter(|_| instance == "instances.a")
+                    .unwrap_or_else(|| panic!("{section}: only instances' lists are known"));
+                let plain = instance[key][0].clone();
+                let element = toml::Table::from_iter([
+                    ("address".to_owned(), plain),
+                    (field.key.to_owned(), value["value"].clone()),
+                ]);
+                instance.insert(key.to_owned(), vec![toml::Value::Table(element)].into());
+            } else {
+                let mut table = &mut document;
+                for part in header.split('.') {
+                    table = table
+                        .get_mut(part)
+                        .and_then(toml::Value::as_table_mut)
+                        .unwrap_or_else(|| panic!("the base file has no [{header}]"));
+                }
+                table.insert(field.key.to_owned(), value["value"].clone());
+            }
             let text = toml::to_string(&document).expect("a table of plain values serializes");
             let with = Config::from_str(&text, Format::Toml, "test.toml")
                 .unwrap_or_else(|error| panic!("{section}.{} = {default}: {error}", field.key));
@@ -191,7 +206,10 @@ fn instances_come_sorted_by_name_with_their_lists() {
     let names: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["db", "web"]);
     let unicast = config.instances[0].unicast.as_ref().expect("db is unicast");
-    assert_eq!(unicast.peers, [ip("192.0.2.103"), ip("192.0.2.104")]);
+    assert_eq!(
+        unicast.peer_addresses().collect::<Vec<_>>(),
+        [ip("192.0.2.103"), ip("192.0.2.104")]
+    );
 }
 
 #[test]
@@ -428,6 +446,37 @@ fn priority_range() {
         [
             "test.toml:5: instances.web.priority: 0 is out of range 1..255 (255 means this router \
              owns the addresses; 0 is only sent by a master that stops)"
+        ]
+    );
+}
+
+/// A unicast peer may be a table with the TTLs its adverts are taken with (keepalived's
+/// `min_ttl` / `max_ttl`); each bound defaults to the widest.
+#[test]
+fn unicast_peers_may_carry_the_ttls_they_are_heard_with() {
+    let config = load(&format!(
+        "{WEB}unicast_peers = [\"192.0.2.2\", {{ address = \"192.0.2.3\", min_ttl = 3 }}, \
+         {{ address = \"192.0.2.4\", min_ttl = 250, max_ttl = 254 }}]\n"
+    ));
+    let unicast = config.instances[0].unicast.as_ref().expect("unicast");
+    let limits: Vec<(u8, u8)> = unicast
+        .peers
+        .iter()
+        .map(|peer| (peer.hop_limits.lowest, peer.hop_limits.highest))
+        .collect();
+    assert_eq!(limits, [(0, 255), (3, 255), (250, 254)]);
+    assert_eq!(
+        web_problems(
+            "unicast_peers = [{ address = \"192.0.2.3\", max_ttl = 256 }, { min_ttl = 1 }, \
+             { address = \"192.0.2.5\", ttl = 2 }]\n"
+        ),
+        [
+            "test.toml:5: instances.web.unicast_peers[0].max_ttl: 256 is out of range 0..255 \
+             (a TTL or hop limit)",
+            "test.toml:5: instances.web.unicast_peers[1].address: missing; the peer's address, \
+             like \"192.0.2.2\"",
+            "test.toml:5: instances.web.unicast_peers[2].ttl: unknown key; known keys here: \
+             address, min_ttl, max_ttl",
         ]
     );
 }
@@ -970,8 +1019,11 @@ fn environment_overrides_change_values() {
     let web = &config.instances[0];
     assert_eq!(web.priority, 90);
     assert_eq!(web.preempt, Preempt::Never);
-    let peers = &web.unicast.as_ref().expect("peers set").peers;
-    assert_eq!(peers, &[ip("192.0.2.3"), ip("192.0.2.4")]);
+    let unicast = web.unicast.as_ref().expect("peers set");
+    assert_eq!(
+        unicast.peer_addresses().collect::<Vec<_>>(),
+        [ip("192.0.2.3"), ip("192.0.2.4")]
+    );
 }
 
 #[test]

@@ -880,3 +880,94 @@ fn an_empty_unicast_peer_block_side_by_side_with_keepalived() {
     );
     interop.finish();
 }
+
+/// A unicast keepalived.conf sending to `peer` with `unicast_ttl`, taking adverts from it
+/// with a TTL of 3 to 10 alone (`min_ttl` / `max_ttl`).
+fn peer_ttl_range_conf(priority: u8, peer: Ipv4Addr, ttl: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 65\n    priority {priority}\n    advert_int 0.1\n    \
+         unicast_peer {{\n        {peer} min_ttl 3 max_ttl 10\n    }}\n    \
+         unicast_ttl {ttl}\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+/// keepalived's `unicast_peer { ADDRESS min_ttl 3 max_ttl 10 }`, the same file on both
+/// daemons, each way round: a master whose adverts leave with TTL 5 keeps the backup quiet;
+/// with TTL 255 the backup refuses every advert (keepalived: "TTL/HL 255 not in range",
+/// ours: "TTL/hop limit is 255, must be 3..=10") and both end up master.
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn unicast_peer_ttl_ranges_side_by_side_with_keepalived() {
+    require_tools("unicast_peer_ttl_ranges_side_by_side_with_keepalived");
+    let mut interop = InteropLab::new("unicast_peer_ttl_ranges_side_by_side_with_keepalived");
+    let ours = |priority, ttl| {
+        Router::OursFromKeepalivedConf(peer_ttl_range_conf(priority, THEIRS_IPV4, ttl))
+    };
+    let theirs = |priority, ttl| Router::Keepalived(peer_ttl_range_conf(priority, OURS_IPV4, ttl));
+    let timing = V3_100MS;
+    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
+    for (master_host, master, backup) in [
+        (THEIRS, theirs(150, 5), ours(100, 5)),
+        (OURS, ours(150, 5), theirs(100, 5)),
+    ] {
+        let backup_host = other(master_host);
+        let lab = &interop.lab;
+        let master = interop.start(master_host, &master);
+        assert!(
+            lab.wait_sole_holder(&HOSTS, master_host, VIP, election)
+                .is_some(),
+            "{master_host} was not elected\n{}",
+            master.log_text()
+        );
+        let backup = interop.start(backup_host, &backup);
+        for _ in 0..10 {
+            std::thread::sleep(timing.master_down_interval(timing.backup_priority));
+            assert_eq!(
+                lab.holders(&HOSTS, VIP),
+                [master_host],
+                "{backup_host} refused TTL 5 from {master_host}\n{}",
+                backup.log_text()
+            );
+        }
+        interop.stop(&master);
+        interop.stop(&backup);
+    }
+    println!(
+        "{}: TTL 5 within 3..10: each side followed the other's master",
+        interop.test
+    );
+    let (our_log, their_log) =
+        both_stay_master(&interop, &ours(100, 255), &theirs(150, 255), timing);
+    assert!(
+        our_log.contains("TTL/hop limit is 255, must be 3..=10"),
+        "ours did not refuse keepalived's TTL 255\n{our_log}"
+    );
+    assert!(
+        their_log.contains("TTL/HL 255 not in range 3 - 10"),
+        "keepalived did not refuse our TTL 255\n{their_log}"
+    );
+    let adverts = interop.adverts();
+    for (side, source) in [
+        (OURS, IpAddr::V4(OURS_IPV4)),
+        (THEIRS, IpAddr::V4(THEIRS_IPV4)),
+    ] {
+        let hop_limits: std::collections::BTreeSet<u8> = adverts
+            .iter()
+            .filter(|advert| advert.source == source && advert.vrid == 65)
+            .map(|advert| advert.hop_limit)
+            .collect();
+        assert_eq!(
+            hop_limits,
+            [5, 255].into(),
+            "{side} sent other TTLs than 5 and 255"
+        );
+    }
+    println!(
+        "{}: TTL 255 outside 3..10: each side refused the other's adverts and both held {VIP} \
+         (tshark: each side sent TTL 5, then 255)",
+        interop.test
+    );
+    interop.finish();
+}

@@ -11,7 +11,7 @@ use vrrp_sidecar::config::{
     Config, Diagnostic, Format, Preempt, Probe, RemovalReport, Severity, SourceLocation,
     load_keepalived_conf, to_native_toml,
 };
-use vrrp_sidecar::vrrp::{AdvertInterval, Auth, Version};
+use vrrp_sidecar::vrrp::{AdvertInterval, Auth, HopLimits, Version};
 
 const FIXTURES: &str = "tests/fixtures/keepalived-conf";
 
@@ -488,7 +488,10 @@ fn everything_translates() {
     assert!(!edge.accept_mode);
     let unicast = edge.unicast.as_ref().expect("unicast peers were given");
     assert_eq!(unicast.source, Some(ip("198.51.100.10")));
-    assert_eq!(unicast.peers, [ip("198.51.100.11"), ip("198.51.100.12")]);
+    assert_eq!(
+        unicast.peer_addresses().collect::<Vec<_>>(),
+        [ip("198.51.100.11"), ip("198.51.100.12")]
+    );
     // keepalived takes unicast adverts from any source without check_unicast_src.
     assert!(!unicast.check_source);
     assert_eq!(edge.auth, password("s3cret"));
@@ -1230,6 +1233,97 @@ fn an_empty_unicast_peer_block_is_multicast_or_a_fault_as_in_keepalived() {
     let reloaded = Config::from_str(&native, Format::Toml, "converted.toml")
         .unwrap_or_else(|error| panic!("{error}\n{native}"));
     assert_eq!(reloaded.instances[0].unicast, config.instances[0].unicast);
+}
+
+/// `unicast_peer { ADDRESS min_ttl N max_ttl M }` is read as keepalived 2.2.7 reads it, as
+/// measured here with `keepalived -d`: a valid option sets the peer's range and turns the
+/// source check on; a bad number is skipped and an unknown option ends the line, each with a
+/// warning; a minimum above the maximum is kept with one. The result converts to native TOML
+/// and back unchanged.
+#[test]
+fn unicast_peer_ttl_ranges_are_read_as_keepalived_reads_them() {
+    let text = |peers: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {{\n  192.0.2.1\n }}\n unicast_peer {{\n{peers} }}\n}}\n"
+        )
+    };
+    let range = |lowest: u8, highest: u8| HopLimits { lowest, highest };
+    /// The peer lines; the peers and ranges read; whether the source is checked; the lines
+    /// warned about.
+    type Case<'a> = (&'a str, &'a [(&'a str, HopLimits)], bool, &'a [usize]);
+    let cases: [Case; 6] = [
+        (
+            "  192.0.2.2 min_ttl 3 max_ttl 10\n  192.0.2.3 max_ttl 64\n  192.0.2.4\n",
+            &[
+                ("192.0.2.2", range(3, 10)),
+                ("192.0.2.3", range(0, 64)),
+                ("192.0.2.4", HopLimits::ANY),
+            ],
+            true,
+            &[],
+        ),
+        (
+            "  192.0.2.2 min_ttl 300\n",
+            &[("192.0.2.2", HopLimits::ANY)],
+            false,
+            &[8],
+        ),
+        (
+            "  192.0.2.2 min_ttl x max_ttl 7\n",
+            &[("192.0.2.2", range(0, 7))],
+            true,
+            &[8],
+        ),
+        (
+            "  192.0.2.2 foo 3 min_ttl 5\n",
+            &[("192.0.2.2", HopLimits::ANY)],
+            false,
+            &[8],
+        ),
+        (
+            "  192.0.2.2 min_ttl 2 max_ttl\n",
+            &[("192.0.2.2", range(2, 255))],
+            true,
+            &[8],
+        ),
+        (
+            "  192.0.2.2 min_ttl 10 max_ttl 3\n",
+            &[("192.0.2.2", range(10, 3))],
+            true,
+            &[8],
+        ),
+    ];
+    for (peers, expected, checked, warned_lines) in cases {
+        let path = write_conf("unicast-peer-ttl", &text(peers));
+        let (config, warnings) =
+            load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{peers}: {error}"));
+        let unicast = config.instances[0].unicast.as_ref().expect("unicast");
+        let got: Vec<(IpAddr, HopLimits)> = unicast
+            .peers
+            .iter()
+            .map(|peer| (peer.address, peer.hop_limits))
+            .collect();
+        let want: Vec<(IpAddr, HopLimits)> = expected
+            .iter()
+            .map(|(address, limits)| (ip(address), *limits))
+            .collect();
+        assert_eq!(got, want, "{peers}");
+        assert_eq!(unicast.check_source, checked, "{peers}");
+        let peer_warnings: Vec<usize> = summary(&warnings)
+            .into_iter()
+            .filter(|(_, _, path)| path.contains("unicast_peer"))
+            .map(|(line, severity, _)| {
+                assert_eq!(severity, Severity::Warning);
+                line
+            })
+            .collect();
+        assert_eq!(peer_warnings, warned_lines, "{peers}: {warnings:#?}");
+        let native = to_native_toml(&config);
+        let reloaded = Config::from_str(&native, Format::Toml, "converted.toml")
+            .unwrap_or_else(|error| panic!("{error}\n{native}"));
+        assert_eq!(reloaded.instances[0].unicast, config.instances[0].unicast);
+    }
 }
 
 /// Script lines are split as keepalived splits them: a single-quoted command, a command

@@ -37,7 +37,7 @@ pub use instance::Instance;
 pub use instance_config::{InstanceConfig, InstanceConfigError};
 pub use interval::AdvertInterval;
 pub use packet::{
-    Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement, EncodeError,
+    Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement, EncodeError, HopLimits,
     IgnoredFields, IpHeader, V3Ipv4Checksum, Version,
 };
 pub use priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};

@@ -173,6 +173,23 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
             mac: mac_text(&virtual_router_mac(settings.family(), settings.vrid)),
             xmit_base: vmac.xmit_base,
         }),
+        unicast: settings.unicast.as_ref().map(|unicast| v1::Unicast {
+            source: unicast
+                .source
+                .map(|source| source.to_string())
+                .unwrap_or_default(),
+            peers: unicast
+                .peers
+                .iter()
+                .map(|peer| v1::UnicastPeer {
+                    address: peer.address.to_string(),
+                    min_ttl: peer.hop_limits.lowest.into(),
+                    max_ttl: peer.hop_limits.highest.into(),
+                })
+                .collect(),
+            check_source: unicast.check_source,
+            ttl: unicast.ttl.into(),
+        }),
     }
 }
 

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::vrrp::node::UnicastPeer;
 use crate::vrrp::{Auth, DownTimerAdverts, Version};
 
 use super::error::FieldPath;
@@ -120,7 +121,7 @@ pub(super) struct InstanceFile {
     pub(super) virtual_addresses: Given<Vec<Located<VirtualAddress>>>,
     pub(super) excluded_addresses: Vec<Located<VirtualAddress>>,
     pub(super) unicast_src: Given<IpAddr>,
-    pub(super) unicast_peers: Given<Vec<Located<IpAddr>>>,
+    pub(super) unicast_peers: Given<Vec<Located<UnicastPeer>>>,
     pub(super) check_unicast_src: Given<bool>,
     pub(super) unicast_ttl: Given<u8>,
     pub(super) auth: Given<Auth>,

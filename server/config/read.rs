@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use ::config::Value;
 
-use crate::vrrp::{Auth, DownTimerAdverts, Version};
+use crate::vrrp::node::UnicastPeer;
+use crate::vrrp::{Auth, DownTimerAdverts, HopLimits, Version};
 
 use super::check_rules;
 use super::error::FieldPath;
@@ -641,7 +642,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         &schema::instance::UNICAST_PEERS,
         None,
         findings,
-        |field, findings| findings.keep(ip_address(field)),
+        unicast_peer,
     );
     let check_unicast_src = given(
         &mut table,
@@ -953,6 +954,48 @@ fn virtual_address(field: &Field, findings: &mut Findings) -> Option<VirtualAddr
         prefix_len,
         label: label.optional()?,
         device: device.optional()?,
+    })
+}
+
+/// One unicast peer: `"192.0.2.2"`, or a table with `address` and the TTLs / hop limits its
+/// adverts are taken with, `min_ttl` and `max_ttl` (keepalived's `unicast_peer` options).
+fn unicast_peer(field: &Field, findings: &mut Findings) -> Option<UnicastPeer> {
+    if !field.is_table() {
+        return Some(UnicastPeer {
+            address: findings.keep(ip_address(field))?,
+            hop_limits: HopLimits::ANY,
+        });
+    }
+    let mut table = findings.keep(field.table())?;
+    let address = required(
+        &mut table,
+        &schema::unicast_peer::ADDRESS,
+        "the peer's address, like \"192.0.2.2\"",
+        findings,
+        ip_address,
+    );
+    let hop_limit = |field: &Field| field.integer_in(0..=255, " (a TTL or hop limit)");
+    let lowest = given(
+        &mut table,
+        &schema::unicast_peer::MIN_TTL,
+        findings,
+        hop_limit,
+    );
+    let highest = given(
+        &mut table,
+        &schema::unicast_peer::MAX_TTL,
+        findings,
+        hop_limit,
+    );
+    table.finish(findings);
+    Some(UnicastPeer {
+        address: *address.valid()?,
+        // A minimum above the maximum takes nothing from this peer, as keepalived takes
+        // nothing (it warns "all packets will be discarded" and keeps the peer).
+        hop_limits: HopLimits {
+            lowest: lowest.or(HopLimits::ANY.lowest)?,
+            highest: highest.or(HopLimits::ANY.highest)?,
+        },
     })
 }
 

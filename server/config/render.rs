@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
-use crate::vrrp::{Auth, DownTimerAdverts, VRRP_HOP_LIMIT, Version};
+use crate::vrrp::node::UnicastPeer;
+use crate::vrrp::{Auth, DownTimerAdverts, HopLimits, VRRP_HOP_LIMIT, Version};
 
 use super::duration::seconds_text;
 use super::schema::{self, FieldSpec};
@@ -328,11 +329,7 @@ fn instance(settings: &InstanceSettings) -> Table {
                 text(source.to_string()),
             );
         }
-        let peers = unicast
-            .peers
-            .iter()
-            .map(|peer| text(peer.to_string()))
-            .collect();
+        let peers = unicast.peers.iter().map(unicast_peer).collect();
         put(
             &mut table,
             &schema::instance::UNICAST_PEERS,
@@ -525,6 +522,27 @@ fn addresses(addresses: &[VirtualAddress]) -> Value {
             })
             .collect(),
     )
+}
+
+/// A peer as a plain address, or as a table when it has hop limits of its own.
+fn unicast_peer(peer: &UnicastPeer) -> Value {
+    let address = text(peer.address.to_string());
+    if peer.hop_limits == HopLimits::ANY {
+        return address;
+    }
+    let mut table = Table::new();
+    put(&mut table, &schema::unicast_peer::ADDRESS, address);
+    put(
+        &mut table,
+        &schema::unicast_peer::MIN_TTL,
+        Value::Integer(peer.hop_limits.lowest.into()),
+    );
+    put(
+        &mut table,
+        &schema::unicast_peer::MAX_TTL,
+        Value::Integer(peer.hop_limits.highest.into()),
+    );
+    Value::Table(table)
 }
 
 fn garp(settings: &GarpSettings) -> Table {

@@ -244,6 +244,20 @@ section! {
 }
 
 section! {
+    /// A unicast peer written as a table rather than `"192.0.2.2"`: keepalived's
+    /// `unicast_peer { ADDRESS min_ttl N max_ttl M }`.
+    unicast_peer {
+        ADDRESS = FieldSpec::new("address", Address);
+        MIN_TTL = FieldSpec::new("min_ttl", Integer)
+            .default("0")
+            .keepalived(&["min_ttl"]);
+        MAX_TTL = FieldSpec::new("max_ttl", Integer)
+            .default("255")
+            .keepalived(&["max_ttl"]);
+    }
+}
+
+section! {
     /// `authentication = { ... }`: keepalived's `authentication` block.
     authentication {
         TYPE = FieldSpec::new("type", Choice(&["pass", "ah"])).keepalived(&["auth_type"]);
@@ -374,6 +388,7 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
     ("telemetry", telemetry::FIELDS),
     ("instances.*", instance::FIELDS),
     ("instances.*.virtual_addresses[]", address::FIELDS),
+    ("instances.*.unicast_peers[]", unicast_peer::FIELDS),
     ("instances.*.authentication", authentication::FIELDS),
     ("instances.*.garp", garp::FIELDS),
     ("instances.*.health_checks.*", health_check::FIELDS),

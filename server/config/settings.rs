@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::vrrp::node::UnicastPeer;
 use crate::vrrp::{AdvertInterval, Auth, DownTimerAdverts, Version};
 
 pub use super::routes::{VirtualRoute, VirtualRule};
@@ -320,7 +321,7 @@ impl InstanceSettings {
         // IPv4, VRRPv2's only family.
         self.unicast
             .as_ref()
-            .and_then(|unicast| unicast.source.or_else(|| unicast.peers.first().copied()))
+            .and_then(|unicast| unicast.source.or_else(|| unicast.peer_addresses().next()))
             .map_or(Family::Ipv4, Family::of)
     }
 }
@@ -343,16 +344,24 @@ pub struct VirtualAddress {
 pub struct UnicastSettings {
     /// The source address of adverts; `None` means the interface's primary address.
     pub source: Option<IpAddr>,
-    /// Where adverts are sent. None keeps the instance in Fault (keepalived's
-    /// `unicast_fault_no_peer`): it could not be heard.
-    pub peers: Vec<IpAddr>,
-    /// Whether adverts are taken only from [`Self::peers`] (keepalived's
-    /// `check_unicast_src`); otherwise from any source, as keepalived does by default.
+    /// Where adverts are sent, with the hop limits adverts are taken with from each. None
+    /// keeps the instance in Fault (keepalived's `unicast_fault_no_peer`): it could not be
+    /// heard.
+    pub peers: Vec<UnicastPeer>,
+    /// Whether adverts are taken only from [`Self::peers`], within each one's hop limits
+    /// (keepalived's `check_unicast_src`, which a peer's `min_ttl` or `max_ttl` turns on);
+    /// otherwise from any source with any hop limit, as keepalived does by default.
     pub check_source: bool,
     /// The TTL or hop limit adverts leave with (keepalived's `unicast_ttl`): 255 reaches
-    /// peers on the link, a smaller one bounds how many routers they may cross. Adverts
-    /// from unicast peers are taken whatever their hop limit, as keepalived takes them.
+    /// peers on the link, a smaller one bounds how many routers they may cross.
     pub ttl: u8,
+}
+
+impl UnicastSettings {
+    /// Where adverts are sent: the peers' addresses, in order.
+    pub fn peer_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.peers.iter().map(|peer| peer.address)
+    }
 }
 
 /// Whether a higher-priority backup takes over from a live lower-priority master.

@@ -603,23 +603,26 @@ fn check_unicast(
     let mut seen: BTreeMap<IpAddr, &FieldPath> = BTreeMap::new();
     for peer in peers {
         if let Some(family) = family
-            && Family::of(peer.value) != family
+            && Family::of(peer.value.address) != family
         {
-            findings.add(&peer.path, mismatch(peer.value, family));
+            findings.add(&peer.path, mismatch(peer.value.address, family));
         }
-        if instance.unicast_src.valid() == Some(&peer.value) {
+        if instance.unicast_src.valid() == Some(&peer.value.address) {
             findings.add(
                 &peer.path,
-                format!("{} is this router's own unicast_src", peer.value),
+                format!("{} is this router's own unicast_src", peer.value.address),
             );
         }
-        match seen.get(&peer.value) {
+        match seen.get(&peer.value.address) {
             Some(first_path) => findings.add(
                 &peer.path,
-                format!("{} is listed twice (first at {first_path})", peer.value),
+                format!(
+                    "{} is listed twice (first at {first_path})",
+                    peer.value.address
+                ),
             ),
             None => {
-                seen.insert(peer.value, &peer.path);
+                seen.insert(peer.value.address, &peer.path);
             }
         }
     }

@@ -24,8 +24,8 @@ use vrrp_sidecar::vrrp::node::output::Output;
 use vrrp_sidecar::vrrp::node::sync_group::SyncGroup;
 use vrrp_sidecar::vrrp::node::{InstanceId, Link, MemberConfig, Node, Received};
 use vrrp_sidecar::vrrp::{
-    AdvertInterval, Auth, Command, DecodeOptions, Family, InstanceConfig, Priority, State,
-    V3Ipv4Checksum, Version,
+    AdvertInterval, Auth, Command, DecodeOptions, Family, HopLimits, InstanceConfig, Priority,
+    State, V3Ipv4Checksum, Version,
 };
 
 use super::rng::Rng;
@@ -212,9 +212,9 @@ impl Hosts {
                             version: Some(Version::V3),
                             v3_ipv4_checksum: V3Ipv4Checksum::WithPseudoHeader,
                             v2_auth: Auth::None,
-                            accept_any_hop_limit: false,
+                            hop_limits: HopLimits::LINK_ONLY,
                         },
-                        unicast_peers: None,
+                        checked_peers: None,
                         garp: garp(),
                     })
                     .expect("a valid test instance");
@@ -309,7 +309,7 @@ impl Hosts {
                     version: Some(Version::V3),
                     v3_ipv4_checksum: V3Ipv4Checksum::WithPseudoHeader,
                     v2_auth: Auth::None,
-                    accept_any_hop_limit: false,
+                    hop_limits: HopLimits::LINK_ONLY,
                 },
                 None,
                 garp(),

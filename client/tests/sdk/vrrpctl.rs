@@ -113,6 +113,44 @@ async fn status_lists_the_virtual_macs_under_the_instances() {
 }
 
 #[tokio::test]
+async fn status_lists_the_unicast_peers_with_the_ttls_they_are_heard_with() {
+    use vrrp_sidecar_client::proto::{Unicast, UnicastPeer};
+    let peer = |address: &str, min_ttl, max_ttl| UnicastPeer {
+        address: address.into(),
+        min_ttl,
+        max_ttl,
+    };
+    let mut web = instance("vi_web", State::Master, 150);
+    web.unicast = Some(Unicast {
+        source: "192.0.2.1".into(),
+        peers: vec![peer("192.0.2.2", 250, 254), peer("192.0.2.3", 0, 255)],
+        check_source: true,
+        ttl: 255,
+    });
+    let mut db = instance("vi_db", State::Backup, 100);
+    db.unicast = Some(Unicast {
+        source: String::new(),
+        peers: vec![peer("198.51.100.2", 0, 255)],
+        check_source: false,
+        ttl: 2,
+    });
+    let daemon = FakeDaemon::start(vec![web, db]).await;
+    let output = vrrpctl(&daemon, &["status"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT  AUTH\n\
+         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no      none\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no      none\n\
+         \n\
+         INSTANCE  UNICAST PEER  TTL SENT  TTL TAKEN\n\
+         vi_web    192.0.2.2     255       250..254\n\
+         vi_web    192.0.2.3     255       0..255\n\
+         vi_db     198.51.100.2  2         -\n"
+    );
+}
+
+#[tokio::test]
 async fn status_of_a_missing_instance_exits_1_with_the_daemons_message() {
     let daemon = FakeDaemon::start(vec![]).await;
     let output = vrrpctl(&daemon, &["status", "vi_nope"]).await;

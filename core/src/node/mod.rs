@@ -31,7 +31,7 @@ use crate::counters::DecodeErrorCounts;
 use crate::family::Family;
 use crate::instance::Instance;
 use crate::instance_config::{InstanceConfig, InstanceConfigError};
-use crate::packet::{DecodeOptions, ah};
+use crate::packet::{DecodeOptions, HopLimits, ah};
 use crate::priority::{Priority, TrackedCheck};
 use crate::state::State;
 
@@ -79,11 +79,22 @@ pub struct MemberConfig {
     pub instance: InstanceConfig,
     /// How its adverts are decoded.
     pub decode: DecodeOptions,
-    /// The only sources adverts are taken from (unicast peers that are checked); `None`
-    /// takes them from anyone.
-    pub unicast_peers: Option<Vec<IpAddr>>,
+    /// The only sources adverts are taken from, with the hop limits taken from each
+    /// (unicast peers that are checked); `None` takes them from anyone, with the hop limits
+    /// of [`DecodeOptions::hop_limits`].
+    pub checked_peers: Option<Vec<UnicastPeer>>,
     /// Its announcements as master.
     pub garp: GarpSettings,
+}
+
+/// A unicast peer whose adverts are taken, and the TTLs / hop limits they are taken with
+/// (keepalived's `unicast_peer { ADDRESS min_ttl N max_ttl M }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UnicastPeer {
+    /// The peer's address: the source of its adverts.
+    pub address: IpAddr,
+    /// The hop limits its adverts are taken with; any unless `min_ttl` or `max_ttl` is set.
+    pub hop_limits: HopLimits,
 }
 
 /// One received VRRP packet with the IP header fields the checks need.
@@ -270,11 +281,11 @@ impl Node {
         id: InstanceId,
         addresses: Vec<IpAddr>,
         decode: DecodeOptions,
-        unicast_peers: Option<Vec<IpAddr>>,
+        checked_peers: Option<Vec<UnicastPeer>>,
         garp: GarpSettings,
     ) -> Result<(), NodeError> {
         let member = member_mut(&mut self.members, id)?;
-        member.reconfigure(addresses, decode, unicast_peers, garp)?;
+        member.reconfigure(addresses, decode, checked_peers, garp)?;
         Ok(())
     }
 

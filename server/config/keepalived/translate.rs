@@ -1071,6 +1071,71 @@ impl Translator<'_> {
 
     /// An address as keepalived's `inet_stosockaddr()` reads it: anything from a `/` or `-`
     /// on (a prefix length, a range) is dropped, with a warning here.
+    /// The `min_ttl N` / `max_ttl N` options after a unicast peer's address, as native
+    /// fields, read as keepalived 2.2.7 reads them (`vrrp_parser.c`, `unicast_peer_handler`):
+    /// a bad number skips its option with a warning, an unknown option or a missing value
+    /// ends the line with one, and a minimum above the maximum is kept, with keepalived's
+    /// warning that every advert from the peer is then refused.
+    fn peer_hop_limits(&mut self, peer: &Node, peer_path: &FieldPath) -> Table {
+        let mut limits = Table::new();
+        let mut options = peer.arguments.iter();
+        while let Some(option) = options.next() {
+            let key = match option.as_str() {
+                "min_ttl" => schema::unicast_peer::MIN_TTL.key,
+                "max_ttl" => schema::unicast_peer::MAX_TTL.key,
+                other => {
+                    let message = if options.len() == 0 {
+                        format!("`{other}` is missing a value; the rest of the line is ignored")
+                    } else {
+                        format!(
+                            "unknown unicast_peer option `{other}`; the rest of the line is \
+                             ignored, as keepalived ignores it"
+                        )
+                    };
+                    self.warn(peer, peer_path, message);
+                    break;
+                }
+            };
+            let Some(value) = options.next() else {
+                self.warn(
+                    peer,
+                    peer_path,
+                    format!("`{option}` is missing a value; ignored, as keepalived ignores it"),
+                );
+                break;
+            };
+            match value.parse::<u8>() {
+                Ok(hop_limit) => {
+                    limits.insert(key.into(), Value::Integer(hop_limit.into()));
+                }
+                Err(_) => self.warn(
+                    peer,
+                    peer_path,
+                    format!(
+                        "`{option} {value}` ignored, as keepalived ignores it: a TTL is a \
+                         whole number 0..255"
+                    ),
+                ),
+            }
+        }
+        let limit = |key: &str| limits.get(key).and_then(Value::as_integer);
+        if let (Some(lowest), Some(highest)) = (
+            limit(schema::unicast_peer::MIN_TTL.key),
+            limit(schema::unicast_peer::MAX_TTL.key),
+        ) && lowest > highest
+        {
+            self.warn(
+                peer,
+                peer_path,
+                format!(
+                    "min_ttl {lowest} is above max_ttl {highest}: every advert from this peer \
+                     is refused, as keepalived refuses them"
+                ),
+            );
+        }
+        limits
+    }
+
     fn bare_address(&mut self, node: &Node, keyword_path: &FieldPath, text: &str) -> String {
         match text.find(['/', '-']) {
             Some(cut) => {
@@ -1219,12 +1284,11 @@ impl Translator<'_> {
                 let mut peers = Vec::new();
                 for peer in self.block(child, &keyword_path) {
                     let peer_path = keyword_path.key(&peer.keyword);
-                    if !peer.arguments.is_empty() || peer.block.is_some() {
+                    if peer.block.is_some() {
                         self.error(
                             peer,
                             &peer_path,
-                            "not supported: min_ttl / max_ttl turn on keepalived's check of \
-                             the advert source, which is not translated",
+                            "a unicast peer takes `min_ttl N` and `max_ttl N`, not a block",
                         );
                         continue;
                     }
@@ -1234,7 +1298,21 @@ impl Translator<'_> {
                         Self::origin(peer, &peer_path),
                     );
                     let address = self.bare_address(peer, &peer_path, &peer.keyword);
-                    peers.push(Value::String(address));
+                    let hop_limits = self.peer_hop_limits(peer, &peer_path);
+                    if hop_limits.is_empty() {
+                        peers.push(Value::String(address));
+                        continue;
+                    }
+                    instance
+                        .peer_hop_limits
+                        .get_or_insert(Self::origin(peer, &peer_path));
+                    let mut table = Table::new();
+                    table.insert(
+                        schema::unicast_peer::ADDRESS.key.into(),
+                        Value::String(address),
+                    );
+                    table.extend(hop_limits);
+                    peers.push(Value::Table(table));
                 }
                 if peers.is_empty() {
                     // Settled once the whole block is read: it depends on
@@ -2490,7 +2568,8 @@ impl Translator<'_> {
             let check = instance
                 .check_unicast_src
                 .clone()
-                .or_else(|| self.globals.check_unicast_src.clone());
+                .or_else(|| self.globals.check_unicast_src.clone())
+                .or_else(|| instance.peer_hop_limits.clone());
             let key = schema::instance::CHECK_UNICAST_SRC.key;
             match check {
                 Some(origin) => {
@@ -2912,6 +2991,9 @@ struct InstanceTranslation {
     strict: Option<(bool, Origin)>,
     /// `check_unicast_src`, where it was written.
     check_unicast_src: Option<Origin>,
+    /// The first unicast peer with a `min_ttl` or `max_ttl`, which turns the source check
+    /// on as `check_unicast_src` does.
+    peer_hop_limits: Option<Origin>,
     /// `lower_prio_no_advert`, on or off, where it was written.
     lower_prio_no_advert: Option<(bool, Origin)>,
     /// `down_timer_adverts` as written.
