@@ -2,6 +2,7 @@
 //! metrics, signals, service manager), runs until the router stops, and stops the rest.
 //! Nothing below imports this module; it is the one place that knows every layer.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
@@ -180,8 +181,21 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     )
     .await?;
     let vmac_netlink = netlink.clone();
-    let signals = signals::spawn(source, netlink.clone(), commands_sender, notifier.clone())
-        .map_err(DaemonError::Signals)?;
+    // The dumps go beside the API socket: the directory the daemon owns (under the systemd
+    // unit, its RuntimeDirectory).
+    let dump_directory = config
+        .api
+        .socket
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_owned);
+    let signals = signals::spawn(
+        source,
+        netlink.clone(),
+        commands_sender,
+        notifier.clone(),
+        dump_directory,
+    )
+    .map_err(DaemonError::Signals)?;
     // Before any instance starts: its first line waits in the FIFO for the program.
     let fifo_readers = FifoReaders::start(&config);
     let mut router = Router::new(RouterParts {

@@ -514,12 +514,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "log_unknown_vrids",
         "adverts for unknown VRIDs are counted in the metrics",
     ),
-    not_yet(
-        GLOBAL,
-        "vmac_prefix",
-        "a virtual MAC interface without a name of its own is called `vrrp.VRID`, \
-         keepalived's default",
-    ),
+    translated(GLOBAL, "vmac_prefix"),
     not_yet(
         GLOBAL,
         "vmac_addr_prefix",

@@ -207,6 +207,9 @@ pub(super) fn translate(
 #[derive(Default)]
 struct Globals {
     router_id: Option<String>,
+    /// `vmac_prefix`: the name of a virtual MAC interface not named by its instance is
+    /// `PREFIX.VRID` (keepalived's default prefix: `vrrp`).
+    vmac_prefix: Option<(String, Origin)>,
     /// A `vrrp_script` without `user` and no `script_user`: keepalived would run it as root.
     scripts_as_root: bool,
     /// `script_user`: the user of every `vrrp_script` that names none.
@@ -609,6 +612,11 @@ impl Translator<'_> {
                 "vrrp_startup_delay" => {
                     if let Some(text) = self.one_argument(child, &keyword_path) {
                         self.globals.startup_delay = Some((text.to_owned(), origin));
+                    }
+                }
+                "vmac_prefix" => {
+                    if let Some(text) = self.one_argument(child, &keyword_path) {
+                        self.globals.vmac_prefix = Some((text.to_owned(), origin));
                     }
                 }
                 "enable_script_security" => {
@@ -2636,6 +2644,22 @@ impl Translator<'_> {
                 path,
                 schema::instance::LOWER_PRIO_NO_ADVERT.key,
                 Value::Boolean(true),
+                origin,
+            );
+        }
+        if let (Some((prefix, origin)), Some(Value::Boolean(true)), Some(vrid)) = (
+            self.globals.vmac_prefix.clone(),
+            instance.table.get(schema::instance::VIRTUAL_MAC.key),
+            instance
+                .table
+                .get(schema::instance::VRID.key)
+                .and_then(Value::as_integer),
+        ) {
+            self.set(
+                &mut instance.table,
+                path,
+                schema::instance::VIRTUAL_MAC.key,
+                Value::String(format!("{prefix}.{vrid}")),
                 origin,
             );
         }
