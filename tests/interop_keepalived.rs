@@ -880,3 +880,178 @@ fn an_empty_unicast_peer_block_side_by_side_with_keepalived() {
     );
     interop.finish();
 }
+
+/// The tracked static address of [`static_conf`], in track group `uplink` on `st0`.
+const STATIC_TRACKED: &str = "198.51.100.10";
+/// Its untracked (`no_track`) neighbour.
+const STATIC_UNTRACKED: &str = "198.51.100.11";
+
+/// One file for both daemons: static addresses on a dummy `st0` (one tracked with
+/// `track_group uplink`, one `no_track`), and VI_1 on eth0, in track group `uplink`.
+fn static_conf() -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n}}\n\
+         track_group uplink {{\n    group {{\n        VI_1\n    }}\n}}\n\
+         static_ipaddress {{\n    {STATIC_TRACKED}/24 dev st0 track_group uplink\n    \
+         {STATIC_UNTRACKED}/24 dev st0 no_track\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 65\n    priority 100\n    advert_int 0.1\n    \
+         virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+/// Whether `host`'s `st0` holds `address`.
+fn st0_holds(interop: &InteropLab, host: &str, address: &str) -> bool {
+    interop
+        .lab
+        .ns(host)
+        .addresses("st0")
+        .iter()
+        .any(|entry| entry["local"].as_str() == Some(address))
+}
+
+/// How many times `running` entered `state` so far (ours: its log's transitions;
+/// keepalived: its "Entering STATE STATE" lines).
+fn entered(running: &keepalived_lab::Running, state: &str) -> usize {
+    match running {
+        keepalived_lab::Running::Ours(daemon) => {
+            daemon.states().iter().filter(|to| *to == state).count()
+        }
+        keepalived_lab::Running::Keepalived(keepalived) => keepalived
+            .log_text()
+            .matches(&format!("Entering {state} STATE"))
+            .count(),
+    }
+}
+
+/// `static_ipaddress` and `track_group`, the same file on our daemon and on keepalived 2.2.7
+/// side by side: both add the static addresses at start; `ip addr del` of both on both hosts
+/// puts the tracked one back and leaves the `no_track` one deleted, with no state change;
+/// taking `st0` down on the master puts its instance in Fault (the track group), and the
+/// other host takes the VIP; both ways round (ours master losing `st0`, then keepalived);
+/// and both remove the static addresses at exit. Prints the put-back and takeover times.
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn static_addresses_and_track_group_side_by_side_with_keepalived() {
+    require_tools("static_addresses_and_track_group_side_by_side_with_keepalived");
+    let interop = InteropLab::new("static_addresses_and_track_group_side_by_side_with_keepalived");
+    let timing = V3_100MS;
+    for host in HOSTS {
+        let ns = interop.lab.ns(host);
+        ns.ip(&["link", "add", "st0", "type", "dummy"]);
+        ns.ip(&["link", "set", "st0", "up"]);
+    }
+    let ours = interop.start(OURS, &Router::OursFromKeepalivedConf(static_conf()));
+    let theirs = interop.start(THEIRS, &Router::Keepalived(static_conf()));
+    let logs = || format!("ours:\n{}\nkeepalived:\n{}", ours.log_text(), theirs.log_text());
+    let election = timing.master_down_interval(timing.backup_priority) + START_SLACK;
+    assert!(
+        wait_until(election, POLL, || interop.lab.holders(&HOSTS, VIP).len() == 1),
+        "no single VIP holder\n{}",
+        logs()
+    );
+    for host in HOSTS {
+        for address in [STATIC_TRACKED, STATIC_UNTRACKED] {
+            assert!(
+                wait_until(START_SLACK, POLL, || st0_holds(&interop, host, address)),
+                "{host} did not add static {address}\n{}",
+                logs()
+            );
+        }
+    }
+
+    // Deleted on both hosts: the tracked address comes back, the other does not, and no
+    // instance changes state (keepalived's reinstate_static_address()).
+    let holder = interop.lab.holders(&HOSTS, VIP);
+    let transitions = |state: &str| (entered(&ours, state), entered(&theirs, state));
+    let before = (transitions("MASTER"), transitions("BACKUP"), transitions("FAULT"));
+    let mut put_back = Vec::new();
+    for host in HOSTS {
+        let ns = interop.lab.ns(host);
+        let deleted = Instant::now();
+        for address in [STATIC_TRACKED, STATIC_UNTRACKED] {
+            ns.ip(&["addr", "del", &format!("{address}/24"), "dev", "st0"]);
+        }
+        assert!(
+            wait_until(MARGIN * 4, Duration::from_millis(2), || {
+                st0_holds(&interop, host, STATIC_TRACKED)
+            }),
+            "{host} did not put back {STATIC_TRACKED}\n{}",
+            logs()
+        );
+        put_back.push(deleted.elapsed());
+    }
+    std::thread::sleep(MARGIN);
+    for host in HOSTS {
+        assert!(
+            !st0_holds(&interop, host, STATIC_UNTRACKED),
+            "{host} put back the no_track address\n{}",
+            logs()
+        );
+    }
+    assert_eq!(interop.lab.holders(&HOSTS, VIP), holder);
+    assert_eq!(
+        (transitions("MASTER"), transitions("BACKUP"), transitions("FAULT")),
+        before,
+        "a deleted static address changed a state\n{}",
+        logs()
+    );
+
+    // st0 down on the master: its instance goes to Fault, the other host takes over; st0 up:
+    // it leaves Fault. Twice, so each daemon is the master that loses st0 once.
+    let mut takeovers = Vec::new();
+    for _ in 0..2 {
+        let holder = interop.lab.holders(&HOSTS, VIP);
+        assert_eq!(holder.len(), 1, "{}", logs());
+        let master_host = holder[0].clone();
+        let (master, other_host) = if master_host == OURS {
+            (&ours, THEIRS)
+        } else {
+            (&theirs, OURS)
+        };
+        let faults = entered(master, "FAULT");
+        let ns = interop.lab.ns(&master_host);
+        let down = Instant::now();
+        ns.ip(&["link", "set", "st0", "down"]);
+        let took_over = interop.lab.wait_sole_holder(
+            &HOSTS,
+            other_host,
+            VIP,
+            timing.master_down_interval(timing.backup_priority) + MARGIN * 4,
+        );
+        assert!(
+            took_over.is_some(),
+            "{other_host} did not take over when {master_host}'s st0 went down\n{}",
+            logs()
+        );
+        takeovers.push((master_host.clone(), down.elapsed()));
+        assert!(
+            wait_until(MARGIN, POLL, || entered(master, "FAULT") > faults),
+            "{master_host} did not enter FAULT\n{}",
+            logs()
+        );
+        let backups = entered(master, "BACKUP");
+        ns.ip(&["link", "set", "st0", "up"]);
+        assert!(
+            wait_until(MARGIN * 4, POLL, || entered(master, "BACKUP") > backups),
+            "{master_host} did not leave FAULT when st0 came back\n{}",
+            logs()
+        );
+        assert!(st0_holds(&interop, &master_host, STATIC_TRACKED));
+    }
+
+    interop.stop(&ours);
+    interop.stop(&theirs);
+    for host in HOSTS {
+        assert!(
+            !st0_holds(&interop, host, STATIC_TRACKED),
+            "{host} left its static address at exit"
+        );
+    }
+    println!(
+        "{}: deleted static address put back after: ours {:?}, keepalived {:?}; st0 down on \
+         the master to the other host holding the VIP: {:?}",
+        interop.test, put_back[0], put_back[1], takeovers
+    );
+    interop.finish();
+}
