@@ -1766,7 +1766,7 @@ fn static_addresses_and_track_groups_carry_over_as_keepalived_reads_them() {
          198.51.100.7/24\n 2001:db8::7/64 dev eth3 no_track\n 192.0.2.51/24 dev eth1 scope link\n \
          192.0.2.52 dev eth4 track_group later\n}\n\
          static_routes {\n 203.0.113.0/24 via 192.0.2.254 dev eth5 track_group uplink\n}\n\
-         static_rules {\n from 192.0.2.50 table 7 iif eth6 track_group uplink\n}\n\
+         static_rules {\n from 192.0.2.50 table 7 iif eth6 priority 7 track_group uplink\n}\n\
          track_group later {\n group {\n  a\n }\n}\n\
          vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
          virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n",
@@ -1848,8 +1848,8 @@ fn static_addresses_and_track_groups_carry_over_as_keepalived_reads_them() {
 /// the default weight 1 keeps weight 0, one with another weight is not tracked.
 #[test]
 fn sync_group_tracking_weight_carries_over_and_member_weights_follow_keepalived() {
-    let members = "vrrp_script chk {\n script \"/bin/true\"\n weight -20\n}\n\
-         vrrp_script plain {\n script \"/bin/true\"\n}\n\
+    let members = "vrrp_script chk {\n script \"/bin/true\"\n user nobody\n weight -20\n}\n\
+         vrrp_script plain {\n script \"/bin/true\"\n user nobody\n}\n\
          vrrp_track_file flag {\n file /run/flag\n}\n\
          vrrp_track_file heavy {\n file /run/heavy\n weight 5\n}\n\
          vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
@@ -1883,22 +1883,22 @@ fn sync_group_tracking_weight_carries_over_and_member_weights_follow_keepalived(
     );
     let mut lines: Vec<usize> = summary(&warnings).iter().map(|(line, ..)| *line).collect();
     lines.sort_unstable();
-    assert_eq!(lines, [22, 25, 29, 30], "{printed:#?}");
+    assert_eq!(lines, [24, 27, 31, 32], "{printed:#?}");
     for (line, message) in [
         (
-            22,
+            24,
             "(a) ignoring eth1 tracked interface weight due to SYNC group",
         ),
         (
-            25,
+            27,
             "(a) ignoring tracked script chk with weight -20 due to SYNC group",
         ),
         (
-            29,
+            31,
             "(a) ignoring weight from tracked file flag due to SYNC group",
         ),
         (
-            30,
+            32,
             "(a) ignoring tracked file heavy with weight 5 due to SYNC group",
         ),
     ] {

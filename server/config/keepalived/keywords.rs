@@ -359,11 +359,7 @@ pub const KEYWORDS: &[Keyword] = &[
          Fault until it appears",
     ),
     ignored(GLOBAL, "no_email_faults", LVS),
-    ignored(
-        GLOBAL,
-        "default_interface",
-        "every instance names its interface here; one without is refused by the native check",
-    ),
+    translated(GLOBAL, "default_interface"),
     ignored(
         GLOBAL,
         "disable_local_igmp",

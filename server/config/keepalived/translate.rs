@@ -516,6 +516,11 @@ impl Translator<'_> {
                         }
                     }
                 },
+                // Where a static address without `dev` goes: read by
+                // `collect_static_tracking`; checked here.
+                "default_interface" => {
+                    self.one_argument(child, &keyword_path);
+                }
                 "router_id" => {
                     if let Some(router_id) = self.one_argument(child, &keyword_path) {
                         self.globals.router_id = Some(router_id.to_owned());
