@@ -1360,7 +1360,7 @@ fn a_members_weighted_check_needs_tracking_weight() {
     assert_eq!(
         problems(&weighted),
         [
-            "test.toml:13: instances.inside.health_checks.uplink.weight: `inside` is in sync \
+            "test.toml:14: instances.inside.health_checks.uplink.weight: `inside` is in sync \
              group `gateway`, whose members' weights do not move their priority; use weight = \
              0 (the group goes to Fault while it fails), or set tracking_weight = true in \
              [sync_groups.gateway]"
@@ -1406,7 +1406,7 @@ fn static_addresses_need_a_device_and_round_trip() {
              {{ address = \"198.51.100.12/25\", dev = \"eth1\" }},\n]\n{WEB}"
         )),
         [
-            "test.toml:2: static_addresses[0].dev: missing: the interface the address goes \
+            "test.toml:2: static_addresses[0].dev: missing; the interface the address goes \
              on, like \"eth0\"",
             "test.toml:3: static_addresses[1].label: \"eth2:x\" must begin with the name of \
              the interface the address is on, \"eth1\", as `ip address add` requires",

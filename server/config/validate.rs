@@ -37,6 +37,7 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
     let api = validate_api(file.api, findings);
     check_across_instances(&file.instances, findings);
     let sync_groups = check_sync_groups(&file.sync_groups, &file.instances, findings);
+    let static_addresses = static_addresses(&file.static_addresses, findings);
     check_email_alerts(&file.instances, file.email_alerts.is_given(), findings);
     let mut instances: Vec<InstanceSettings> = file
         .instances
@@ -54,7 +55,7 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             telemetry: file.telemetry,
             static_routes: values(&file.static_routes),
             static_rules: values(&file.static_rules),
-            static_addresses: static_addresses(&file.static_addresses, findings),
+            static_addresses,
         })
     } else {
         None
@@ -488,7 +489,9 @@ fn check_member_weights(
                     .key(&check.name)
                     .key(schema::health_check::WEIGHT.key),
                 format!(
-                    "`{}` is in sync group `{}`, whose members' weights do not move their                      priority; use weight = 0 (the group goes to Fault while it fails), or set                      tracking_weight = true in [sync_groups.{}]",
+                    "`{}` is in sync group `{}`, whose members' weights do not move their \
+                     priority; use weight = 0 (the group goes to Fault while it fails), or set \
+                     tracking_weight = true in [sync_groups.{}]",
                     instance.name, group.name, group.name
                 ),
             );
