@@ -20,8 +20,7 @@ use netns::{Lab, wait_until};
 const MASTER: &str = "sa1";
 const BACKUP: &str = "sa2";
 
-/// A tracked static address on eth0, an untracked one, and an IPv6 one with a label-less
-/// table form.
+/// A tracked static address on eth0, an untracked one, and a tracked IPv6 one.
 const TRACKED: &str = "198.51.100.20";
 const UNTRACKED: &str = "198.51.100.21";
 const TRACKED_V6: &str = "2001:db8::20";
@@ -43,7 +42,7 @@ fn static_lines(with_reloaded: bool) -> String {
     };
     format!(
         "static_addresses = [{{ address = \"{TRACKED}/24\", dev = \"eth0\", label = \
-         \"eth0:st\" }}, {{ address = \"{UNTRACKED}/24\", dev = \"eth0\", no_track = true }}, \
+         \"eth0:st\" }}, {{ address = \"{UNTRACKED}/32\", dev = \"eth0\", no_track = true }}, \
          {{ address = \"{TRACKED_V6}/64\", dev = \"eth0\" }}{reloaded}]\n"
     )
 }
@@ -97,7 +96,9 @@ fn static_addresses_are_added_at_start_put_back_and_removed_at_exit() {
     let states_before = backup.states();
     let ns = lab.ns(BACKUP);
     let deleted = Instant::now();
-    for (address, prefix) in [(TRACKED, 24), (UNTRACKED, 24), (TRACKED_V6, 64)] {
+    // The untracked one is a /32, so that deleting the tracked /24 (its primary) does not
+    // take it along as the kernel does with a subnet's secondary addresses.
+    for (address, prefix) in [(UNTRACKED, 32), (TRACKED, 24), (TRACKED_V6, 64)] {
         ns.ip(&["addr", "del", &format!("{address}/{prefix}"), "dev", "eth0"]);
     }
     assert!(

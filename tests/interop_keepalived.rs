@@ -893,7 +893,7 @@ fn static_conf() -> String {
         "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n}}\n\
          track_group uplink {{\n    group {{\n        VI_1\n    }}\n}}\n\
          static_ipaddress {{\n    {STATIC_TRACKED}/24 dev st0 track_group uplink\n    \
-         {STATIC_UNTRACKED}/24 dev st0 no_track\n}}\n\
+         {STATIC_UNTRACKED}/32 dev st0 no_track\n}}\n\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
          virtual_router_id 65\n    priority 100\n    advert_int 0.1\n    \
          virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
@@ -969,8 +969,10 @@ fn static_addresses_and_track_group_side_by_side_with_keepalived() {
     for host in HOSTS {
         let ns = interop.lab.ns(host);
         let deleted = Instant::now();
-        for address in [STATIC_TRACKED, STATIC_UNTRACKED] {
-            ns.ip(&["addr", "del", &format!("{address}/24"), "dev", "st0"]);
+        // The untracked /32 is not a secondary of the tracked /24, which deleting the /24
+        // would take along.
+        for (address, prefix) in [(STATIC_UNTRACKED, 32), (STATIC_TRACKED, 24)] {
+            ns.ip(&["addr", "del", &format!("{address}/{prefix}"), "dev", "st0"]);
         }
         assert!(
             wait_until(MARGIN * 4, Duration::from_millis(2), || {
