@@ -110,7 +110,10 @@ fn static_addresses_are_added_at_start_put_back_and_removed_at_exit() {
     );
     let put_back = deleted.elapsed();
     std::thread::sleep(MARGIN);
-    assert!(!lab.holds(BACKUP, UNTRACKED), "the no_track address came back");
+    assert!(
+        !lab.holds(BACKUP, UNTRACKED),
+        "the no_track address came back"
+    );
     assert_eq!(backup.states(), states_before, "{}", backup.log_text());
     assert!(
         !backup

@@ -886,7 +886,7 @@ const STATIC_TRACKED: &str = "198.51.100.10";
 /// Its untracked (`no_track`) neighbour.
 const STATIC_UNTRACKED: &str = "198.51.100.11";
 
-/// One file for both daemons: static addresses on a dummy `st0` (one tracked with
+/// One file for both daemons: static addresses on a spare interface `st0` (one tracked with
 /// `track_group uplink`, one `no_track`), and VI_1 on eth0, in track group `uplink`.
 fn static_conf() -> String {
     format!(
@@ -938,15 +938,24 @@ fn static_addresses_and_track_group_side_by_side_with_keepalived() {
     let timing = V3_100MS;
     for host in HOSTS {
         let ns = interop.lab.ns(host);
-        ns.ip(&["link", "add", "st0", "type", "dummy"]);
+        // A veth pair within the host (the lab's kernels may lack the dummy driver).
+        ns.ip(&["link", "add", "st0", "type", "veth", "peer", "name", "st0p"]);
+        ns.ip(&["link", "set", "st0p", "up"]);
         ns.ip(&["link", "set", "st0", "up"]);
     }
     let ours = interop.start(OURS, &Router::OursFromKeepalivedConf(static_conf()));
     let theirs = interop.start(THEIRS, &Router::Keepalived(static_conf()));
-    let logs = || format!("ours:\n{}\nkeepalived:\n{}", ours.log_text(), theirs.log_text());
+    let logs = || {
+        format!(
+            "ours:\n{}\nkeepalived:\n{}",
+            ours.log_text(),
+            theirs.log_text()
+        )
+    };
     let election = timing.master_down_interval(timing.backup_priority) + START_SLACK;
     assert!(
-        wait_until(election, POLL, || interop.lab.holders(&HOSTS, VIP).len() == 1),
+        wait_until(election, POLL, || interop.lab.holders(&HOSTS, VIP).len()
+            == 1),
         "no single VIP holder\n{}",
         logs()
     );
@@ -964,7 +973,11 @@ fn static_addresses_and_track_group_side_by_side_with_keepalived() {
     // instance changes state (keepalived's reinstate_static_address()).
     let holder = interop.lab.holders(&HOSTS, VIP);
     let transitions = |state: &str| (entered(&ours, state), entered(&theirs, state));
-    let before = (transitions("MASTER"), transitions("BACKUP"), transitions("FAULT"));
+    let before = (
+        transitions("MASTER"),
+        transitions("BACKUP"),
+        transitions("FAULT"),
+    );
     let mut put_back = Vec::new();
     for host in HOSTS {
         let ns = interop.lab.ns(host);
@@ -993,7 +1006,11 @@ fn static_addresses_and_track_group_side_by_side_with_keepalived() {
     }
     assert_eq!(interop.lab.holders(&HOSTS, VIP), holder);
     assert_eq!(
-        (transitions("MASTER"), transitions("BACKUP"), transitions("FAULT")),
+        (
+            transitions("MASTER"),
+            transitions("BACKUP"),
+            transitions("FAULT")
+        ),
         before,
         "a deleted static address changed a state\n{}",
         logs()
