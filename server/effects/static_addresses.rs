@@ -155,8 +155,8 @@ mod tests {
     fn config(text: &str) -> Config {
         Config::from_str(
             &format!(
-                "[instances.a]\ninterface = \"eth0\"\nvrid = 7\n\
-                 virtual_addresses = [\"192.0.2.100/24\"]\n{text}"
+                "{text}[instances.a]\ninterface = \"eth0\"\nvrid = 7\n\
+                 virtual_addresses = [\"192.0.2.100/24\"]\n"
             ),
             Format::Toml,
             "test.toml",
