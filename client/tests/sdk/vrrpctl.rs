@@ -269,8 +269,8 @@ async fn status_lists_the_sync_group_of_each_member_and_its_weights() {
     outside.health_check_weights_ignored = true;
     let mut inside = instance("inside", State::Master, 150);
     inside.sync_group = "gateway".into();
-    let daemon = FakeDaemon::start(vec![outside, inside, instance("alone", State::Backup, 100)])
-        .await;
+    let daemon =
+        FakeDaemon::start(vec![outside, inside, instance("alone", State::Backup, 100)]).await;
     let output = vrrpctl(&daemon, &["status"]).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     let printed = text(&output.stdout);
