@@ -67,12 +67,26 @@ impl Translator<'_> {
         }
     }
 
-    /// `track_group NAME { group { VI_1 VI_2 } }`.
+    /// `track_group NAME { group { VI_1 VI_2 } }`; a nameless or repeated one is skipped with
+    /// keepalived's message (`static_track_group_handler()` in `vrrp_parser.c`).
     fn collect_track_group(&mut self, node: &Node) {
         let keyword_path = FieldPath::root().key(&named(node));
-        let Some(name) = node.arguments.first() else {
+        let [name] = node.arguments.as_slice() else {
+            self.warn(
+                node,
+                &keyword_path,
+                "track_group must have a name - skipping, as keepalived does",
+            );
             return;
         };
+        if self.static_tracking.groups.contains_key(name) {
+            self.warn(
+                node,
+                &keyword_path,
+                format!("track_group {name} already defined: skipped, as keepalived skips it"),
+            );
+            return;
+        }
         let members: Vec<String> = node
             .block
             .as_deref()
@@ -160,8 +174,8 @@ impl Translator<'_> {
     pub(super) fn unknown_track_group_members(&mut self, nodes: &[Node], known: &[String]) {
         for node in nodes.iter().filter(|node| node.keyword == "track_group") {
             let keyword_path = FieldPath::root().key(&named(node));
-            let Some(name) = node.arguments.first() else {
-                self.error(node, &keyword_path, "a track group needs a name");
+            // A nameless one was reported by `collect_track_group`.
+            let [name] = node.arguments.as_slice() else {
                 continue;
             };
             for child in self.block(node, &keyword_path).to_vec() {
