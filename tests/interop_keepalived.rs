@@ -1049,6 +1049,19 @@ fn static_addresses_and_track_group_side_by_side_with_keepalived() {
             "{master_host} did not enter FAULT\n{}",
             logs()
         );
+        if let keepalived_lab::Running::Ours(daemon) = master {
+            // The track group's interface check, not the instance's own link.
+            let fault = daemon
+                .logged("state changed")
+                .into_iter()
+                .rfind(|line| line["to"] == "FAULT");
+            assert_eq!(
+                fault.as_ref().and_then(|line| line["reason"].as_str()),
+                Some("fault: check failed"),
+                "{}",
+                daemon.log_text()
+            );
+        }
         let backups = entered(master, "BACKUP");
         ns.ip(&["link", "set", "st0", "up"]);
         assert!(
