@@ -103,6 +103,7 @@ pub(super) fn translate(
         group_alerts: Vec::new(),
         group_priority_changes: BTreeMap::new(),
         groups_with_tracking_weight: BTreeSet::new(),
+        groups_keeping_weights: BTreeSet::new(),
         static_tracking: static_addresses::StaticTracking::default(),
         group_tracks: BTreeMap::new(),
         scripts: BTreeMap::new(),
@@ -151,6 +152,14 @@ pub(super) fn translate(
             // Read by `collect_static_tracking`; checked below.
             "track_group" => {}
             _ => translator.not_translated(node, &FieldPath::root().key(&named(node)), ""),
+        }
+    }
+    for group in std::mem::take(&mut translator.groups_keeping_weights) {
+        if let Some(Value::Table(table)) = sync_groups.get_mut(&native_name(&group)) {
+            table.insert(
+                schema::sync_group::TRACKING_WEIGHT.key.into(),
+                Value::Boolean(true),
+            );
         }
     }
     let instance_names: Vec<String> = nodes
@@ -327,6 +336,9 @@ struct Translator<'d> {
     /// The sync groups (names as written) with `sync_group_tracking_weight` or
     /// `global_tracking`, whose members keep the weights of their trackers.
     groups_with_tracking_weight: BTreeSet<String>,
+    /// The sync groups (names as written) without it whose members' tracked interfaces or
+    /// processes keep their weight all the same, as keepalived 2.2.7 keeps them.
+    groups_keeping_weights: BTreeSet<String>,
     /// `track_group`s, what the static items that name one make its instances track, and
     /// the static addresses.
     static_tracking: static_addresses::StaticTracking,
@@ -2408,10 +2420,14 @@ impl Translator<'_> {
 
     /// The weight a tracker of the current instance keeps when the instance is a member of a
     /// sync group without `sync_group_tracking_weight`, as keepalived 2.2.7's
-    /// `vrrp_complete_instance()` (`keepalived/vrrp/vrrp.c`) decides, with its messages: an
-    /// interface's weight becomes 0, a script with a weight is not tracked, a file keeps
-    /// weight 0 if its weight was the default 1 and is not tracked otherwise. `weight` is the
-    /// one written on the tracker, `check` the definition's fields; `None`: not tracked.
+    /// `vrrp_complete_instance()` (`keepalived/vrrp/vrrp.c`) decides, with its messages: a
+    /// script with a weight is not tracked, a file keeps weight 0 if its weight was the
+    /// default 1 and is not tracked otherwise. An interface's weight is cleared only after it
+    /// was copied to the interface's tracking list, so it keeps counting despite the message
+    /// (measured: "Changing effective priority from 150 to 90"), and a process's is never
+    /// cleared; those two keep their weight, and the member's group gets `tracking_weight` so
+    /// that the weight counts here too. `weight` is the one written on the tracker, `check`
+    /// the definition's fields; `None`: not tracked.
     fn member_weight(
         &mut self,
         block: &Node,
@@ -2436,17 +2452,26 @@ impl Translator<'_> {
         let name = &track.keyword;
         let zero = Some(Some(Value::Integer(0)));
         match block.keyword.as_str() {
-            "track_interface" => {
-                self.warn(
-                    track,
-                    track_path,
+            "track_interface" | "track_process" => {
+                let message = if block.keyword == "track_interface" {
                     format!(
                         "({instance}) ignoring {name} tracked interface weight due to SYNC \
-                         group: weight 0 (Fault while it is down), as in keepalived; set \
-                         sync_group_tracking_weight on the group to keep the weight"
-                    ),
-                );
-                zero
+                         group, keepalived says, yet it keeps applying the weight {effective} \
+                         (cleared after being copied to the interface's list); so does this \
+                         daemon: the group gets tracking_weight = true"
+                    )
+                } else {
+                    format!(
+                        "keepalived 2.2.7 applies a member's tracked process weight \
+                         {effective} despite the SYNC group, and so does this daemon: the \
+                         group gets tracking_weight = true"
+                    )
+                };
+                self.warn(track, track_path, message);
+                if let Some(group) = self.group_of.get(&instance).cloned() {
+                    self.groups_keeping_weights.insert(group);
+                }
+                Some(weight)
             }
             "track_file" if effective == 1 => {
                 self.warn(
@@ -2458,19 +2483,6 @@ impl Translator<'_> {
                     ),
                 );
                 zero
-            }
-            "track_process" => {
-                self.warn(
-                    track,
-                    track_path,
-                    format!(
-                        "not tracked: keepalived 2.2.7 keeps a member's tracked process \
-                         weight {effective}, but a member of a sync group here counts only \
-                         weight 0, as keepalived does for scripts and files; set \
-                         sync_group_tracking_weight on the group to keep the weight"
-                    ),
-                );
-                None
             }
             kind => {
                 let what = if kind == "track_file" {
