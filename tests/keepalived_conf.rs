@@ -1765,7 +1765,7 @@ fn static_addresses_and_track_groups_carry_over_as_keepalived_reads_them() {
          static_ipaddress {\n 192.0.2.50/24 dev eth1 label eth1:st track_group uplink\n \
          198.51.100.7/24\n 2001:db8::7/64 dev eth3 no_track\n 192.0.2.51/24 dev eth1 scope link\n \
          192.0.2.52 dev eth4 track_group later\n}\n\
-         static_routes {\n 203.0.113.0/24 via 192.0.2.254 dev eth5 track_group uplink\n}\n\
+         static_routes {\n 198.51.100.128/25 via 192.0.2.254 dev eth5 track_group uplink\n}\n\
          static_rules {\n from 192.0.2.50 table 7 iif eth6 priority 7 track_group uplink\n}\n\
          track_group later {\n group {\n  a\n }\n}\n\
          vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
@@ -1814,7 +1814,7 @@ fn static_addresses_and_track_groups_carry_over_as_keepalived_reads_them() {
     );
     assert_eq!(
         config.static_routes[0].to_string(),
-        "203.0.113.0/24 via 192.0.2.254 dev eth5"
+        "198.51.100.128/25 via 192.0.2.254 dev eth5"
     );
     let mut lines: Vec<usize> = summary(&warnings).iter().map(|(line, ..)| *line).collect();
     lines.sort_unstable();

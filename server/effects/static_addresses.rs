@@ -124,11 +124,6 @@ impl StaticAddresses {
         self.held = new.held;
     }
 
-    /// The addresses as written, with whether each is tracked, for the API and tests.
-    pub fn addresses(&self) -> impl Iterator<Item = &StaticAddress> {
-        self.held.iter().map(|(address, _)| address)
-    }
-
     fn all(&self) -> Vec<PlacedVip> {
         self.held.iter().map(|(_, placed)| placed.clone()).collect()
     }
