@@ -31,6 +31,9 @@ fn main() -> miette::Result<()> {
     tonic_prost_build::configure()
         // tonic's protobuf codec with smaller per-call buffers; see src/codec.rs.
         .codec_path("crate::codec::SidecarCodec")
+        // A snapshot item carries a whole instance, several times the size of every other
+        // WatchState event; boxed, the event enum stays the size of the small ones.
+        .boxed(".vrrp.v1.InstanceSnapshot.instance")
         .compile_fds(compiler.file_descriptor_set())
         .map_err(|error| miette::miette!("generating Rust from the protos: {error}"))?;
     Ok(())

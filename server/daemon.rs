@@ -20,6 +20,7 @@ use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::notify::FifoReaders;
 use crate::effects::routing;
+use crate::effects::static_addresses::StaticAddresses;
 use crate::effects::vips::{VipWorker, place};
 use crate::effects::vmac;
 use crate::host::signals;
@@ -198,6 +199,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     .map_err(DaemonError::Signals)?;
     // Before any instance starts: its first line waits in the FIFO for the program.
     let fifo_readers = FifoReaders::start(&config);
+    let static_addresses = StaticAddresses::new(&config, &interfaces);
     let mut router = Router::new(RouterParts {
         interfaces,
         vips,
@@ -215,6 +217,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
             None => priorities::PriorityOverrides::new(),
         },
         static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
+        static_addresses,
         startup_delay: config.global.startup_delay,
         fifo_readers: fifo_readers.clone(),
     })

@@ -63,6 +63,12 @@ path = "/run/vrrp-sidecar-test/flag"
 [instances.a.health_checks.p]
 kind = "process"
 process = "haproxy"
+[instances.b]
+interface = "eth1"
+vrid = 2
+virtual_addresses = ["198.51.100.1/24"]
+[sync_groups.a]
+instances = ["a", "b"]
 [email_alerts]
 smtp_server = "192.0.2.25"
 from = "vrrp@example.com"
@@ -1389,6 +1395,77 @@ fn static_routes_and_rules_are_read_and_written_back() {
         [
             "test.toml:1: static_routes[0]: \"198.51.100.0/26 frob\": `frob`: unknown route \
           option (the destination is already given)"
+        ]
+    );
+}
+
+/// `tracking_weight` (keepalived's `sync_group_tracking_weight`) is off by default, and then
+/// a weighted check on a member is refused at its line, naming the switch; on, it loads and
+/// round-trips.
+#[test]
+fn a_members_weighted_check_needs_tracking_weight() {
+    let weighted = format!(
+        "{TWO_INSTANCES}\n[instances.inside.health_checks.uplink]\nkind = \"interface\"\n\
+         interface = \"eth2\"\nweight = -20\n\n[sync_groups.gateway]\n\
+         instances = [\"outside\", \"inside\"]\n"
+    );
+    assert_eq!(
+        problems(&weighted),
+        [
+            "test.toml:14: instances.inside.health_checks.uplink.weight: `inside` is in sync \
+             group `gateway`, whose members' weights do not move their priority; use weight = \
+             0 (the group goes to Fault while it fails), or set tracking_weight = true in \
+             [sync_groups.gateway]"
+        ]
+    );
+    let config = load(&format!("{weighted}tracking_weight = true\n"));
+    assert!(config.sync_groups[0].tracking_weight);
+    let text = to_native_toml(&config);
+    assert!(text.contains("tracking_weight = true"), "{text}");
+    assert_eq!(load(&text), config);
+    assert!(
+        !load(&format!(
+            "{TWO_INSTANCES}\n[sync_groups.gateway]\ninstances = [\"outside\", \"inside\"]\n"
+        ))
+        .sync_groups[0]
+            .tracking_weight
+    );
+}
+
+/// `static_addresses`: tables with `address` and `dev`, optionally `label` and `no_track`;
+/// a missing `dev`, a label that does not start with it, an IPv6 label and a duplicate are
+/// refused at their line; the list round-trips.
+#[test]
+fn static_addresses_need_a_device_and_round_trip() {
+    let config = load(&format!(
+        "static_addresses = [{{ address = \"198.51.100.10/24\", dev = \"eth1\", label = \
+         \"eth1:st\" }}, {{ address = \"2001:db8::10\", dev = \"eth1\", no_track = true }}]\n\
+         {WEB}"
+    ));
+    let addresses = &config.static_addresses;
+    assert_eq!(addresses.len(), 2);
+    assert_eq!(addresses[0].device(), "eth1");
+    assert_eq!(addresses[0].address.label.as_deref(), Some("eth1:st"));
+    assert_eq!(addresses[1].address.prefix_len, 128);
+    assert!(addresses[1].no_track && !addresses[0].no_track);
+    assert_eq!(load(&to_native_toml(&config)), config);
+    assert_eq!(
+        problems(&format!(
+            "static_addresses = [\n{{ address = \"198.51.100.10/24\" }},\n\
+             {{ address = \"198.51.100.11/24\", dev = \"eth1\", label = \"eth2:x\" }},\n\
+             {{ address = \"2001:db8::1/64\", dev = \"eth1\", label = \"eth1:x\" }},\n\
+             {{ address = \"198.51.100.12/24\", dev = \"eth1\" }},\n\
+             {{ address = \"198.51.100.12/25\", dev = \"eth1\" }},\n]\n{WEB}"
+        )),
+        [
+            "test.toml:2: static_addresses[0].dev: missing; the interface the address goes \
+             on, like \"eth0\"",
+            "test.toml:3: static_addresses[1].label: \"eth2:x\" must begin with the name of \
+             the interface the address is on, \"eth1\", as `ip address add` requires",
+            "test.toml:4: static_addresses[2].label: labels exist only for IPv4 addresses \
+             (Linux has no IPv6 address labels)",
+            "test.toml:6: static_addresses[4]: 198.51.100.12 on eth1 is already a static \
+             address",
         ]
     );
 }

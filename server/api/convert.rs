@@ -144,6 +144,8 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
         } as i32,
         counters: Some(counters(status)),
         health_checks: status.health_checks.iter().map(health_check).collect(),
+        sync_group: status.sync_group.clone().unwrap_or_default(),
+        health_check_weights_ignored: status.weights_ignored,
         last_transition_time: status.last_transition.map(|(at, _)| timestamp(at)),
         last_transition_reason: status
             .last_transition
@@ -246,7 +248,7 @@ pub fn event(event: &InstanceEvent) -> Kind {
             })
         }
         InstanceEvent::Added(status) => Kind::Snapshot(v1::InstanceSnapshot {
-            instance: Some(instance(status)),
+            instance: Some(Box::new(instance(status))),
         }),
         InstanceEvent::Removed { instance } => Kind::InstanceRemoved(v1::InstanceRemoved {
             instance_name: instance.clone(),

@@ -71,7 +71,7 @@ pub use render::to_native_toml;
 pub use settings::{
     ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifyArguments, NotifySettings, OtlpProtocol,
-    ParamMatch, Preempt, Probe, ProcessMatch, RemovalReport, SyncGroupSettings,
+    ParamMatch, Preempt, Probe, ProcessMatch, RemovalReport, StaticAddress, SyncGroupSettings,
     TcpListenerSettings, TcpSecurity, TelemetrySettings, TlsSettings, UnicastSettings,
     V3Ipv4Checksum, VirtualAddress, VirtualMac, VirtualRoute, VirtualRule, host_name,
 };

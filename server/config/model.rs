@@ -11,7 +11,7 @@ use crate::vrrp::{Auth, DownTimerAdverts, Version};
 use super::error::FieldPath;
 use super::routes::{VirtualRoute, VirtualRule};
 use super::settings::{
-    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings,
+    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings, StaticAddress,
     TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
@@ -84,6 +84,7 @@ pub(super) struct FileConfig {
     pub(super) telemetry: TelemetrySettings,
     pub(super) static_routes: Vec<Located<VirtualRoute>>,
     pub(super) static_rules: Vec<Located<VirtualRule>>,
+    pub(super) static_addresses: Vec<Located<StaticAddress>>,
 }
 
 /// `[sync_groups.<name>]`.
@@ -93,6 +94,7 @@ pub(super) struct SyncGroupFile {
     pub(super) path: FieldPath,
     pub(super) instances: Vec<Located<String>>,
     pub(super) notify: NotifySettings,
+    pub(super) tracking_weight: Given<bool>,
 }
 
 /// `[api]`.

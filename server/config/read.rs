@@ -22,7 +22,7 @@ use super::schema::{self, FieldSpec};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
     NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch, RemovalReport,
-    TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    StaticAddress, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 // The defaults below are also written, as text, in the field table (`schema.rs`); a test
@@ -62,6 +62,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             telemetry: TelemetrySettings::default(),
             static_routes: Vec::new(),
             static_rules: Vec::new(),
+            static_addresses: Vec::new(),
         };
     };
     let global = match root
@@ -119,6 +120,16 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         &schema::top_level::STATIC_RULES,
         findings,
     );
+    let static_addresses = list_of(
+        &mut root,
+        &schema::top_level::STATIC_ADDRESSES,
+        None,
+        findings,
+        static_address,
+    )
+    .valid()
+    .cloned()
+    .unwrap_or_default();
     root.finish(findings);
     FileConfig {
         global,
@@ -129,6 +140,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         telemetry,
         static_routes,
         static_rules,
+        static_addresses,
     }
 }
 
@@ -153,6 +165,12 @@ fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile>
             |field, findings| findings.keep(field.non_empty_text()),
         );
         let notify = read_optional_notify(&mut group, &schema::sync_group::NOTIFY, findings);
+        let tracking_weight = given(
+            &mut group,
+            &schema::sync_group::TRACKING_WEIGHT,
+            findings,
+            Field::boolean,
+        );
         group.finish(findings);
         if let Given::Valid(instances) = instances {
             groups.push(SyncGroupFile {
@@ -160,6 +178,7 @@ fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile>
                 path: field.path.clone(),
                 instances,
                 notify,
+                tracking_weight,
             });
         }
     }
@@ -996,6 +1015,73 @@ fn unicast_peer(field: &Field, findings: &mut Findings) -> Option<UnicastPeer> {
             lowest: lowest.or(HopLimits::ANY.lowest)?,
             highest: highest.or(HopLimits::ANY.highest)?,
         },
+    })
+}
+
+/// One static address (keepalived's `static_ipaddress` entry): a table with `address` and
+/// `dev`, optionally `label` and `no_track`.
+fn static_address(field: &Field, findings: &mut Findings) -> Option<StaticAddress> {
+    let mut table = findings.keep(field.table())?;
+    let address = required(
+        &mut table,
+        &schema::static_address::ADDRESS,
+        "the address, like \"192.0.2.10/24\"",
+        findings,
+        address_with_prefix,
+    );
+    let device = required(
+        &mut table,
+        &schema::static_address::DEV,
+        "the interface the address goes on, like \"eth0\"",
+        findings,
+        interface_name,
+    );
+    let label = given(
+        &mut table,
+        &schema::static_address::LABEL,
+        findings,
+        |label| label.non_empty_text(),
+    );
+    let no_track = given(
+        &mut table,
+        &schema::static_address::NO_TRACK,
+        findings,
+        Field::boolean,
+    );
+    table.finish(findings);
+    let (address, prefix_len) = *address.valid()?;
+    let device = device.valid()?.clone();
+    let label = label.optional()?;
+    if let Some(label) = &label {
+        let problem = if address.is_ipv6() {
+            Some("labels exist only for IPv4 addresses (Linux has no IPv6 address labels)".into())
+        } else if !label.starts_with(device.as_str()) {
+            Some(format!(
+                "\"{label}\" must begin with the name of the interface the address is on, \
+                 \"{device}\", as `ip address add` requires"
+            ))
+        } else if label.len() > check_rules::MAX_INTERFACE_NAME {
+            Some(format!(
+                "\"{label}\" is {} bytes long; Linux labels have at most {}",
+                label.len(),
+                check_rules::MAX_INTERFACE_NAME
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            findings.add(&field.path.key(schema::static_address::LABEL.key), problem);
+            return None;
+        }
+    }
+    Some(StaticAddress {
+        address: VirtualAddress {
+            address,
+            prefix_len,
+            label,
+            device: Some(device),
+        },
+        no_track: no_track.or(false)?,
     })
 }
 

@@ -63,6 +63,13 @@ pub fn to_native_toml(config: &Config) -> String {
                         Value::Table(notify(&group.notify)),
                     );
                 }
+                if group.tracking_weight {
+                    put(
+                        &mut table,
+                        &schema::sync_group::TRACKING_WEIGHT,
+                        Value::Boolean(true),
+                    );
+                }
                 (group.name.clone(), Value::Table(table))
             })
             .collect();
@@ -88,6 +95,44 @@ pub fn to_native_toml(config: &Config) -> String {
             &mut document,
             &schema::top_level::STATIC_ROUTES,
             Value::Array(routes.collect()),
+        );
+    }
+    if !config.static_addresses.is_empty() {
+        let addresses = config
+            .static_addresses
+            .iter()
+            .map(|address| {
+                let mut table = Table::new();
+                put(
+                    &mut table,
+                    &schema::static_address::ADDRESS,
+                    text(format!(
+                        "{}/{}",
+                        address.address.address, address.address.prefix_len
+                    )),
+                );
+                put(
+                    &mut table,
+                    &schema::static_address::DEV,
+                    text(address.device()),
+                );
+                if let Some(label) = &address.address.label {
+                    put(&mut table, &schema::static_address::LABEL, text(label));
+                }
+                if address.no_track {
+                    put(
+                        &mut table,
+                        &schema::static_address::NO_TRACK,
+                        Value::Boolean(true),
+                    );
+                }
+                Value::Table(table)
+            })
+            .collect();
+        put(
+            &mut document,
+            &schema::top_level::STATIC_ADDRESSES,
+            Value::Array(addresses),
         );
     }
     if !config.static_rules.is_empty() {

@@ -108,6 +108,18 @@ section! {
         EMAIL_ALERTS = FieldSpec::new("email_alerts", Table);
         STATIC_ROUTES = FieldSpec::new("static_routes", List).keepalived(&["static_routes"]);
         STATIC_RULES = FieldSpec::new("static_rules", List).keepalived(&["static_rules"]);
+        STATIC_ADDRESSES =
+            FieldSpec::new("static_addresses", List).keepalived(&["static_ipaddress"]);
+    }
+}
+
+section! {
+    /// An element of `static_addresses`: keepalived's `static_ipaddress` entry.
+    static_address {
+        ADDRESS = FieldSpec::new("address", Text);
+        DEV = FieldSpec::new("dev", Text).keepalived(&["dev"]);
+        LABEL = FieldSpec::new("label", Text).keepalived(&["label"]);
+        NO_TRACK = FieldSpec::new("no_track", Boolean).keepalived(&["no_track"]);
     }
 }
 
@@ -362,6 +374,9 @@ section! {
     sync_group {
         INSTANCES = FieldSpec::new("instances", List).keepalived(&["group"]);
         NOTIFY = FieldSpec::new("notify", Table);
+        TRACKING_WEIGHT = FieldSpec::new("tracking_weight", Boolean)
+            .default("false")
+            .keepalived(&["sync_group_tracking_weight", "global_tracking"]);
     }
 }
 
@@ -395,6 +410,7 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
     ("instances.*.notify", notify::FIELDS),
     ("sync_groups.*", sync_group::FIELDS),
     ("email_alerts", email_alerts::FIELDS),
+    ("static_addresses[]", static_address::FIELDS),
 ];
 
 /// keepalived keywords people carry over that have no field here, with what to know.

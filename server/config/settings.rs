@@ -33,6 +33,28 @@ pub struct Config {
     /// Rules added while the daemon runs, after the static routes (keepalived's
     /// `static_rules`).
     pub static_rules: Vec<VirtualRule>,
+    /// Addresses added while the daemon runs, whatever the instances' states (keepalived's
+    /// `static_ipaddress`), in the order written.
+    pub static_addresses: Vec<StaticAddress>,
+}
+
+/// An address the daemon adds at start and removes at exit, whatever the instances' states
+/// (keepalived's `static_ipaddress`): it is never announced nor advertised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticAddress {
+    /// The address, its prefix, label and interface ([`VirtualAddress::device`] is always
+    /// set: see [`StaticAddress::device`]).
+    pub address: VirtualAddress,
+    /// Someone deleting it is not undone (keepalived's `no_track`); otherwise it is put back
+    /// at once, as keepalived's `reinstate_static_address()` does.
+    pub no_track: bool,
+}
+
+impl StaticAddress {
+    /// The interface it goes on.
+    pub fn device(&self) -> &str {
+        self.address.device.as_deref().unwrap_or_default()
+    }
 }
 
 /// Instances that change state together (`[sync_groups.<name>]`), as keepalived's
@@ -48,6 +70,12 @@ pub struct SyncGroupSettings {
     /// What is notified when the group as a whole changes state (keepalived's
     /// `vrrp_sync_group` notify programs): `GROUP` lines and arguments instead of `INSTANCE`.
     pub notify: NotifySettings,
+    /// Whether the members' health checks with a weight move their own priority
+    /// (keepalived's `sync_group_tracking_weight`). Off, as in keepalived, a member's checks
+    /// count only with weight 0, which faults the whole group; the configuration then refuses
+    /// a weighted check on a member, and the daemon ignores the weight of one registered
+    /// over the API.
+    pub tracking_weight: bool,
 }
 
 /// The mail server and addresses of e-mail alerts (keepalived's `smtp_server`,

@@ -70,6 +70,11 @@ pub struct InstanceStatus {
     pub health_checks: Vec<CheckStatus>,
     /// Its transitions by reason and failover durations, for metrics.
     pub transitions: TransitionStats,
+    /// Whether its sync group ignores the weights of its health checks (the group has no
+    /// `tracking_weight`).
+    pub weights_ignored: bool,
+    /// The sync group it is a member of, if any.
+    pub sync_group: Option<String>,
 }
 
 impl InstanceStatus {

@@ -191,6 +191,9 @@ impl InstanceDriver {
             // The router adds them: it keeps the checks.
             health_checks: Vec::new(),
             transitions: self.transitions.clone(),
+            weights_ignored: node.weights_ignored(self.id).unwrap_or(false),
+            // The router adds it: it keeps the groups.
+            sync_group: None,
         }
     }
 

@@ -25,7 +25,7 @@ use vrrp_sidecar::vrrp::node::sync_group::SyncGroup;
 use vrrp_sidecar::vrrp::node::{InstanceId, Link, MemberConfig, Node, Received};
 use vrrp_sidecar::vrrp::{
     AdvertInterval, Auth, Command, DecodeOptions, Family, HopLimits, InstanceConfig, Priority,
-    State, V3Ipv4Checksum, Version,
+    State, TrackedCheck, V3Ipv4Checksum, Version,
 };
 
 use super::rng::Rng;
@@ -288,6 +288,35 @@ impl Hosts {
             .node
             .set_base_priority(at, id, Priority::new(priority).expect("not 0"))
             .expect("the instance runs");
+        self.carry_out(host);
+    }
+
+    /// Gives instance `name` of `host` the verdicts of its health checks, as the router
+    /// does after a check changes (its link up).
+    pub fn set_checks(&mut self, host: usize, name: &str, checks: Vec<TrackedCheck>) {
+        let at = self.at();
+        let id = self.hosts[host].id(name);
+        let _ = writeln!(
+            self.trace,
+            "{:>10.3?} h{host} {name} checks {checks:?}",
+            self.now
+        );
+        self.hosts[host]
+            .node
+            .set_checks(at, id, checks, Some("check"), true)
+            .expect("the instance runs");
+        self.carry_out(host);
+    }
+
+    /// Gives `host` new sync groups, as a reload does.
+    pub fn set_sync_groups(&mut self, host: usize, groups: &[SyncGroup]) {
+        let at = self.at();
+        let _ = writeln!(
+            self.trace,
+            "{:>10.3?} h{host} sync groups {groups:?}",
+            self.now
+        );
+        self.hosts[host].node.set_sync_groups(at, groups);
         self.carry_out(host);
     }
 

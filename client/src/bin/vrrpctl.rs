@@ -138,6 +138,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if let Some(processes) = tracked_process_table(&instances) {
                 print!("\n{processes}");
             }
+            if let Some(groups) = sync_group_table(&instances) {
+                print!("\n{groups}");
+            }
         }
         Command::Watch {
             names,
@@ -439,6 +442,32 @@ fn tracked_process_table(instances: &[proto::Instance]) -> Option<String> {
         "PIDS",
     ]
     .map(String::from);
+    Some(table(header, &rows))
+}
+
+/// The sync group of each member instance, and whether the group counts the weights of the
+/// member's health checks (`tracking_weight`); `None` when no instance is in a group.
+fn sync_group_table(instances: &[proto::Instance]) -> Option<String> {
+    let rows: Vec<[String; 3]> = instances
+        .iter()
+        .filter(|instance| !instance.sync_group.is_empty())
+        .map(|instance| {
+            let weights = if instance.health_check_weights_ignored {
+                "ignored (weight 0 only)"
+            } else {
+                "counted"
+            };
+            [
+                instance.name.clone(),
+                instance.sync_group.clone(),
+                weights.to_owned(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let header = ["INSTANCE", "SYNC GROUP", "CHECK WEIGHTS"].map(String::from);
     Some(table(header, &rows))
 }
 

@@ -299,3 +299,27 @@ async fn checks_prints_each_check_with_its_status() {
          vi_web    flag   file    0       pending  0       0      config\n"
     );
 }
+
+#[tokio::test]
+async fn status_lists_the_sync_group_of_each_member_and_its_weights() {
+    let mut outside = instance("outside", State::Master, 150);
+    outside.sync_group = "gateway".into();
+    outside.health_check_weights_ignored = true;
+    let mut inside = instance("inside", State::Master, 150);
+    inside.sync_group = "gateway".into();
+    let daemon =
+        FakeDaemon::start(vec![outside, inside, instance("alone", State::Backup, 100)]).await;
+    let output = vrrpctl(&daemon, &["status"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    let groups = printed
+        .split("\n\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no second table in\n{printed}"));
+    assert_eq!(
+        groups,
+        "INSTANCE  SYNC GROUP  CHECK WEIGHTS\n\
+         outside   gateway     ignored (weight 0 only)\n\
+         inside    gateway     counted\n"
+    );
+}

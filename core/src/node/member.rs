@@ -72,6 +72,9 @@ struct GroupStanding {
     handing_over: bool,
     /// The next transition is the group's doing (set just before a group move).
     moving: bool,
+    /// Its group ignores the weights of its health checks (no `tracking_weight`): only
+    /// weight-0 checks count.
+    weights_ignored: bool,
     /// Transitions since the node last asked, for the group rules.
     transitions: Vec<GroupTransition>,
 }
@@ -115,11 +118,35 @@ impl Member {
         }
     }
 
-    pub(super) fn set_group_member(&mut self, member: bool) {
+    /// Joins or leaves a sync group; `weights_ignored` says whether the group ignores the
+    /// weights of the member's checks. A change of that re-applies the checks, which may
+    /// move the priority (never the Fault: weight-0 checks count either way).
+    pub(super) fn set_group_member(
+        &mut self,
+        now: Instant,
+        member: bool,
+        weights_ignored: bool,
+        out: &mut VecDeque<Output>,
+    ) {
+        let before = self.group.weights_ignored;
+        self.join_group(member, weights_ignored);
+        if self.group.weights_ignored != before {
+            self.apply_checks(now, None, false, out);
+        }
+    }
+
+    /// [`Member::set_group_member`] for a new member, which has no checks to re-apply yet.
+    pub(super) fn join_group(&mut self, member: bool, weights_ignored: bool) {
         self.group.member = member;
         if !member {
             self.group.transitions.clear();
         }
+        self.group.weights_ignored = member && weights_ignored;
+    }
+
+    /// Whether its sync group ignores the weights of its health checks.
+    pub(super) fn weights_ignored(&self) -> bool {
+        self.group.weights_ignored
     }
 
     pub(super) fn take_group_transitions(&mut self) -> Vec<GroupTransition> {
@@ -230,7 +257,13 @@ impl Member {
         link_up: bool,
         out: &mut VecDeque<Output>,
     ) {
-        match effective_priority(self.base_priority, self.tracked.iter().copied()) {
+        let weights_ignored = self.group.weights_ignored;
+        let counted = self
+            .tracked
+            .iter()
+            .copied()
+            .filter(|check| !weights_ignored || check.weight == 0);
+        match effective_priority(self.base_priority, counted) {
             EffectivePriority::Fault => {
                 if !self.held_by_check {
                     self.held_by_check = true;

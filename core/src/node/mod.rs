@@ -153,7 +153,10 @@ impl Node {
         let id = InstanceId(self.next_id);
         let mut member = Member::new(id, config)?;
         self.next_id += 1;
-        member.set_group_member(self.groups.contains(&member.name));
+        member.join_group(
+            self.groups.contains(&member.name),
+            self.groups.ignores_weights_of(&member.name),
+        );
         self.members.push(member);
         Ok(id)
     }
@@ -178,7 +181,8 @@ impl Node {
             .retain(|name, _| groups.iter().any(|group| &group.name == name));
         for member in &mut self.members {
             let in_group = self.groups.contains(&member.name);
-            member.set_group_member(in_group);
+            let weights_ignored = self.groups.ignores_weights_of(&member.name);
+            member.set_group_member(now, in_group, weights_ignored, &mut self.outputs);
             if !in_group && member.group_view().held_by_group {
                 member.follow_group(now, GroupMove::ReleaseFault, &mut self.outputs);
             }
@@ -353,6 +357,12 @@ impl Node {
     /// The adverts an instance's codec refused, by RFC 6527 statistic.
     pub fn decode_errors(&self, id: InstanceId) -> Option<DecodeErrorCounts> {
         self.member(id).map(|member| member.decode_errors)
+    }
+
+    /// Whether the instance's sync group ignores the weights of its health checks (the
+    /// group has no [`SyncGroup::tracking_weight`]); `None` for an unknown instance.
+    pub fn weights_ignored(&self, id: InstanceId) -> Option<bool> {
+        self.member(id).map(Member::weights_ignored)
     }
 
     /// Whether a failing weight-0 check holds the instance in Fault: a link coming back must
