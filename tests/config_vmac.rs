@@ -170,6 +170,41 @@ fn keepalived_use_vmac_and_vmac_xmit_base_translate_without_a_warning() {
     );
 }
 
+/// `use_vmac [NAME] [MAC]`: keepalived 2.2.7 runs a file with a MAC (6 octets, or 5 and the
+/// VRID, or one it cannot read and replaces), and so does this daemon, keeping the name and
+/// warning that the virtual router MAC is used.
+#[test]
+fn keepalived_use_vmac_with_a_mac_keeps_the_name_and_warns() {
+    for (arguments, name, warning) in [
+        ("vm1 02:11:22:33:44:55", "vm1", "is left out"),
+        ("02:11:22:33:44", "vrrp.51", "is left out"),
+        ("vm1 zz:11", "vm1", "invalid MAC address zz:11"),
+    ] {
+        let path = write_conf(
+            "use-vmac-mac",
+            &format!(
+                "vrrp_instance web {{\n interface eth0\n virtual_router_id 51\n \
+                 use_vmac {arguments}\n virtual_ipaddress {{\n  192.0.2.101/24\n }}\n}}\n"
+            ),
+        );
+        let (config, warnings) =
+            load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{arguments}: {error}"));
+        assert_eq!(
+            config.instances[0]
+                .virtual_mac
+                .as_ref()
+                .map(|vmac| vmac.name.as_str()),
+            Some(name),
+            "{arguments}"
+        );
+        assert_eq!(warnings.len(), 1, "{arguments}: {warnings:#?}");
+        assert!(
+            warnings[0].to_string().contains(warning),
+            "{arguments}: {warnings:#?}"
+        );
+    }
+}
+
 /// keepalived's `vmac_prefix`: a virtual MAC interface its instance does not name is
 /// `PREFIX.VRID` (keepalived 2.2.7 with `vmac_prefix vk` made `vk.51`, measured here); one
 /// the instance names keeps its name.

@@ -1129,6 +1129,57 @@ impl Translator<'_> {
 
     /// An address as keepalived's `inet_stosockaddr()` reads it: anything from a `/` or `-`
     /// on (a prefix length, a range) is dropped, with a warning here.
+    /// `use_vmac [NAME] [MAC]` as the native `virtual_mac` value. keepalived 2.2.7 tells
+    /// the MAC by its colons (an interface name has none) and fills a 5-octet one with the
+    /// VRID; here the macvlan always gets the virtual router MAC, so a MAC is left out with
+    /// a warning, and one keepalived cannot read gets its warning.
+    fn use_vmac(&mut self, node: &Node, keyword_path: &FieldPath) -> Option<Value> {
+        if node.block.is_some() {
+            self.error(
+                node,
+                keyword_path,
+                "`use_vmac` takes a name and a MAC, not a block",
+            );
+            return None;
+        }
+        let (macs, names): (Vec<&String>, Vec<&String>) =
+            node.arguments.iter().partition(|word| word.contains(':'));
+        for mac in macs {
+            let octets: Vec<&str> = mac.split(':').collect();
+            let readable = matches!(octets.len(), 5 | 6)
+                && octets.iter().all(|octet| {
+                    (1..=2).contains(&octet.len()) && u8::from_str_radix(octet, 16).is_ok()
+                });
+            let message = if readable {
+                format!(
+                    "the MAC {mac} is left out: the virtual MAC interface gets the virtual router \
+                     MAC 00:00:5e:00:01:VRID (00:00:5e:00:02:VRID for IPv6, RFC 9568 §7.3), which \
+                     this daemon does not replace yet"
+                )
+            } else {
+                format!(
+                    "invalid MAC address {mac}; the virtual router MAC is used, as keepalived \
+                     uses it"
+                )
+            };
+            self.warn(node, keyword_path, message);
+        }
+        match names.as_slice() {
+            [] => Some(Value::Boolean(true)),
+            [name, rest @ ..] => {
+                if !rest.is_empty() {
+                    let ignored: Vec<&str> = rest.iter().map(|word| word.as_str()).collect();
+                    self.warn(
+                        node,
+                        keyword_path,
+                        format!("\"{}\" after the name is ignored", ignored.join(" ")),
+                    );
+                }
+                Some(Value::String((*name).clone()))
+            }
+        }
+    }
+
     /// The `min_ttl N` / `max_ttl N` options after a unicast peer's address, as native
     /// fields, read as keepalived 2.2.7 reads them (`vrrp_parser.c`, `unicast_peer_handler`):
     /// a bad number skips its option with a warning, an unknown option or a missing value
@@ -1559,14 +1610,9 @@ impl Translator<'_> {
             "virtual_routes" => self.virtual_routes(child, &keyword_path, path, instance),
             "virtual_rules" => self.virtual_rules(child, &keyword_path, path, instance),
             "use_vmac" => {
-                // `use_vmac [NAME]` (vrrp_parser.c): without a name, keepalived's `vrrp.VRID`.
-                let value = if child.arguments.is_empty() {
-                    self.flag(child, &keyword_path)
-                        .then_some(Value::Boolean(true))
-                } else {
-                    self.one_argument(child, &keyword_path)
-                        .map(|name| Value::String(name.to_owned()))
-                };
+                // `use_vmac [NAME] [MAC]` (vrrp_parser.c): without a name, keepalived's
+                // `vrrp.VRID`.
+                let value = self.use_vmac(child, &keyword_path);
                 if let Some(value) = value {
                     self.set(
                         &mut instance.table,
