@@ -1326,6 +1326,53 @@ fn unicast_peer_ttl_ranges_are_read_as_keepalived_reads_them() {
     }
 }
 
+/// More than 255 virtual addresses: keepalived 2.2.7 moves the rest to the excluded ones
+/// with a warning and runs (314 were all added in the lab here); so does the translation,
+/// and the result converts to native TOML and back unchanged.
+#[test]
+fn addresses_beyond_255_are_held_unadvertised_as_keepalived_holds_them() {
+    let addresses: String = (1..=254)
+        .map(|host| format!("  198.51.100.{host}/32\n"))
+        .chain((100..160).map(|host| format!("  192.0.2.{host}/32\n")))
+        .collect();
+    let path = write_conf(
+        "many-addresses",
+        &format!(
+            "vrrp_instance vi {{\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {{\n{addresses} }}\n virtual_ipaddress_excluded {{\n  \
+             192.0.2.200/32\n }}\n}}\n"
+        ),
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let instance = &config.instances[0];
+    assert_eq!(instance.virtual_addresses.len(), 255);
+    assert_eq!(
+        instance.virtual_addresses[254].address,
+        ip("192.0.2.100"),
+        "the first 255 as written"
+    );
+    let excluded: Vec<IpAddr> = instance
+        .excluded_addresses
+        .iter()
+        .map(|address| address.address)
+        .collect();
+    assert_eq!(excluded.len(), 60);
+    assert_eq!(excluded[0], ip("192.0.2.200"), "the excluded ones first");
+    assert_eq!(excluded[1], ip("192.0.2.101"));
+    assert_eq!(
+        summary(&warnings),
+        [(
+            4,
+            Severity::Warning,
+            "vrrp_instance vi.virtual_ipaddress".to_owned()
+        )]
+    );
+    let native = to_native_toml(&config);
+    let reloaded = Config::from_str(&native, Format::Toml, "converted.toml")
+        .unwrap_or_else(|error| panic!("{error}\n{native}"));
+    assert_eq!(reloaded.instances, config.instances);
+}
+
 /// Script lines are split as keepalived splits them: a single-quoted command, a command
 /// with nested quotes, words after the command ignored with a warning.
 #[test]

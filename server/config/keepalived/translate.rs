@@ -1129,6 +1129,50 @@ impl Translator<'_> {
 
     /// An address as keepalived's `inet_stosockaddr()` reads it: anything from a `/` or `-`
     /// on (a prefix length, a range) is dropped, with a warning here.
+    /// An advert lists at most 255 addresses (its Count IPvX Addrs is one byte, RFC 9568
+    /// §5.2.5); keepalived 2.2.7 moves the rest of `virtual_ipaddress` to the excluded ones
+    /// ("excess moved to eVIPs", vrrp.c, `vrrp_complete_instance`) and runs, as measured
+    /// here with 314: all of them were added. So does this translation, with the warning.
+    fn move_excess_addresses(&mut self, instance: &mut InstanceTranslation, path: &FieldPath) {
+        const MOST_ADVERTISED: usize = u8::MAX as usize;
+        let key = schema::instance::VIRTUAL_ADDRESSES.key;
+        let excluded_key = schema::instance::EXCLUDED_ADDRESSES.key;
+        let Some(Value::Array(addresses)) = instance.table.get_mut(key) else {
+            return;
+        };
+        if addresses.len() <= MOST_ADVERTISED {
+            return;
+        }
+        let count = addresses.len();
+        let excess = addresses.split_off(MOST_ADVERTISED);
+        let mut excluded = match instance.table.remove(excluded_key) {
+            Some(Value::Array(excluded)) => excluded,
+            _ => Vec::new(),
+        };
+        for (offset, address) in excess.into_iter().enumerate() {
+            if let Some(origin) = self
+                .origins
+                .remove(&path.key(key).index(MOST_ADVERTISED + offset))
+            {
+                self.origins
+                    .insert(path.key(excluded_key).index(excluded.len()), origin);
+            }
+            excluded.push(address);
+        }
+        instance
+            .table
+            .insert(excluded_key.into(), Value::Array(excluded));
+        self.warn_field(
+            &path.key(key),
+            format!(
+                "{count} addresses exceed the {MOST_ADVERTISED} an advert carries: the last {} \
+                 are held but not advertised (moved to virtual_ipaddress_excluded), as \
+                 keepalived moves them",
+                count - MOST_ADVERTISED
+            ),
+        );
+    }
+
     /// `use_vmac [NAME] [MAC]` as the native `virtual_mac` value. keepalived 2.2.7 tells
     /// the MAC by its colons (an interface name has none) and fills a 5-octet one with the
     /// VRID; here the macvlan always gets the virtual router MAC, so a MAC is left out with
@@ -2883,6 +2927,7 @@ impl Translator<'_> {
                 origin,
             );
         }
+        self.move_excess_addresses(instance, path);
         if let (Some((prefix, origin)), Some(Value::Boolean(true)), Some(vrid)) = (
             self.globals.vmac_prefix.clone(),
             instance.table.get(schema::instance::VIRTUAL_MAC.key),
