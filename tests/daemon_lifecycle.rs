@@ -196,6 +196,17 @@ fn sigusr1_and_sigusr2_write_keepalived_style_dumps_and_the_daemon_runs_on() {
         .collect();
     names.sort();
     assert_eq!(names, ["vrrp-sidecar.data", "vrrp-sidecar.stats"]);
+    // keepalived's SIGJSON (SIGRTMIN+2) would end the daemon by default too: it writes the
+    // data dump.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid).expect("a pid fits i32"));
+    // SAFETY: kill(2) with a pid and a signal number; nothing is borrowed.
+    let sent = unsafe { libc::kill(pid.as_raw(), libc::SIGRTMIN() + 2) };
+    assert_eq!(sent, 0, "cannot signal the daemon");
+    assert!(
+        wait_until(MARGIN, POLL, || daemon.logged("dump written").len() >= 5),
+        "no dump on SIGJSON\n{}",
+        daemon.log_text()
+    );
     assert!(lab.holds("h1", VIP), "the daemon stopped holding {VIP}");
     assert_eq!(
         daemon.states(),

@@ -1,6 +1,7 @@
 //! Signals become router commands: SIGTERM and SIGINT stop the daemon (gracefully the first
 //! time, at once the second), SIGHUP rereads the configuration, SIGUSR1 and SIGUSR2 write
-//! keepalived's data and statistics dumps (see [`super::dump`]).
+//! keepalived's data and statistics dumps (see [`super::dump`]); keepalived's SIGJSON, whose
+//! default action would end the daemon too, writes the data dump.
 //!
 //! Reading the file and looking up its interfaces happen here, off the router, so a reload
 //! never holds up a VRRP timer; the router only gets a configuration that is valid in full.
@@ -38,6 +39,8 @@ pub fn spawn(
     let mut hangup = signal(SignalKind::hangup())?;
     let mut user1 = signal(SignalKind::user_defined1())?;
     let mut user2 = signal(SignalKind::user_defined2())?;
+    // keepalived's SIGJSON (`keepalived --signum=JSON`): SIGRTMIN+2 on glibc (lib/signals.h).
+    let mut json = signal(SignalKind::from_raw(libc::SIGRTMIN() + 2))?;
     Ok(tokio::spawn(async move {
         let mut stop_requests = 0;
         loop {
@@ -46,6 +49,10 @@ pub fn spawn(
                 Some(()) = interrupt.recv() => stop(&mut stop_requests, "SIGINT"),
                 Some(()) = user1.recv() => dump(Dump::Data, &dump_directory),
                 Some(()) = user2.recv() => dump(Dump::Stats, &dump_directory),
+                Some(()) = json.recv() => {
+                    info!("keepalived's SIGJSON: no JSON dump here; writing the data dump (GetInstance has it all as JSON over grpcurl)");
+                    dump(Dump::Data, &dump_directory)
+                }
                 Some(()) = hangup.recv() => {
                     info!("SIGHUP: rereading the configuration");
                     notifier.reloading("rereading the configuration");
