@@ -203,6 +203,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
         startup_delay: config.global.startup_delay,
         fifo_readers: fifo_readers.clone(),
+        link_debounce: config.link_debounce.clone(),
     })
     .map_err(DaemonError::Timer)?;
     let priority_writer = config

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::vrrp::{AdvertInterval, Auth, DownTimerAdverts, Version};
+use crate::vrrp::{AdvertInterval, Auth, DebounceDelays, DownTimerAdverts, Version};
 
 pub use super::routes::{VirtualRoute, VirtualRule};
 
@@ -32,6 +32,20 @@ pub struct Config {
     /// Rules added while the daemon runs, after the static routes (keepalived's
     /// `static_rules`).
     pub static_rules: Vec<VirtualRule>,
+    /// How long each listed interface's link must stay down, or up, before its instances
+    /// act on it (keepalived's `interface_up_down_delays`), sorted by interface.
+    pub link_debounce: Vec<LinkDebounceSettings>,
+}
+
+/// `[link_debounce.<interface>]`: the delays of one interface. They are used as written
+/// unless an instance on the interface could be timed out by a backup first; then the daemon
+/// shortens them at start, as keepalived does (see [`crate::vrrp::fit_delays`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkDebounceSettings {
+    /// The interface, as the kernel names it.
+    pub interface: String,
+    /// Its delays, each at most 255 s.
+    pub delays: DebounceDelays,
 }
 
 /// Instances that change state together (`[sync_groups.<name>]`), as keepalived's

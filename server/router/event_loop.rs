@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
-use crate::config::{Family, InstanceSettings, SyncGroupSettings};
+use crate::config::{Family, InstanceSettings, LinkDebounceSettings, SyncGroupSettings};
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::notify::{FifoReaders, Notifier};
 use crate::effects::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
@@ -34,13 +34,14 @@ use crate::trace::Cause;
 use crate::vrrp::node::output::Output;
 use crate::vrrp::node::sync_group::SyncGroup;
 use crate::vrrp::node::{InstanceId, Link, Node, Received};
-use crate::vrrp::{Command, FaultCause, Priority, State};
+use crate::vrrp::{Command, FaultCause, LinkVerdict, Priority, State};
 
 use super::checks::{self, CheckCommand, HealthChecks, RouterView};
 use super::control::{
     ControlError, ReloadOutcome, ResignStarted, ResumePoint, WatchBeginning, WatchStart,
 };
 use super::instance::{InstanceDriver, Io};
+use super::link_debounce::LinkDebounce;
 use super::reload::Reload;
 use super::settings::{self, SettingsError};
 use super::sockets::{Arrival, Sockets};
@@ -142,6 +143,8 @@ pub struct RouterParts {
     pub startup_delay: Duration,
     /// The notify FIFOs and their programs, which a reload brings up to date.
     pub fifo_readers: FifoReaders,
+    /// The delays before link changes are acted on (`[link_debounce]`).
+    pub link_debounce: Vec<LinkDebounceSettings>,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -200,6 +203,11 @@ pub struct Router {
     mastership_held_until: Option<Instant>,
     /// The notify FIFOs and their programs.
     fifo_readers: FifoReaders,
+    /// The delays before link changes are acted on, as configured; fitted to the instances
+    /// in [`Self::link_debounce`].
+    link_debounce_settings: Vec<LinkDebounceSettings>,
+    /// The debounced links.
+    link_debounce: LinkDebounce,
 }
 
 /// Why an instance could not be started.
@@ -271,6 +279,8 @@ impl Router {
             mastership_held_until: (!parts.startup_delay.is_zero())
                 .then(|| Instant::now() + parts.startup_delay),
             fifo_readers: parts.fifo_readers,
+            link_debounce_settings: parts.link_debounce,
+            link_debounce: LinkDebounce::default(),
         })
     }
 
@@ -383,6 +393,7 @@ impl Router {
 
     /// Runs until a shutdown has stopped every instance.
     pub async fn run(mut self) {
+        self.configure_link_debounce();
         self.static_routing.start(&self.io.vips);
         // The start-up transitions of the instances started before the loop.
         self.carry_out_outputs(Instant::now()).await;
@@ -509,12 +520,14 @@ impl Router {
     }
 
     fn statuses(&self) -> Vec<InstanceStatus> {
+        let now = Instant::now();
         let mut statuses: Vec<InstanceStatus> = self
             .drivers
             .iter()
             .map(|driver| {
                 let mut status = driver.status(&self.node);
                 status.health_checks = self.checks.statuses_for(driver.name());
+                status.link_debounce = self.link_debounce.status(&driver.settings().interface, now);
                 status
             })
             .collect();
@@ -707,6 +720,7 @@ impl Router {
             .poll_timeout()
             .into_iter()
             .chain([self.vip_renewal_at])
+            .chain(self.link_debounce.poll_timeout())
             .min()
     }
 
@@ -727,6 +741,16 @@ impl Router {
             self.take_queued_packets().await;
         }
         self.node.handle_timeout(now);
+        for (name, up) in self.link_debounce.handle_timeout(now) {
+            let Some(index) = self.io.interfaces.get(&name).map(|i| i.index) else {
+                continue;
+            };
+            if up {
+                self.link_up(index);
+            } else {
+                self.link_down(now, index).await;
+            }
+        }
         // Carried out before the renewal below, so an instance that just left Master is
         // not renewed.
         self.carry_out_outputs(now).await;
@@ -905,15 +929,22 @@ impl Router {
         match event {
             LinkEvent::LinkDown(index) => {
                 self.stop_resync(index);
-                self.link_down(now, index).await;
+                if self.debounced(now, index, false) == LinkVerdict::Apply(false) {
+                    self.link_down(now, index).await;
+                }
             }
             LinkEvent::LinkUp(index) => {
                 self.stop_resync(index);
-                // Look the interface up again off the router: after a flap its IPv6
-                // link-local address may be new (keepalived-baseline.md, pitfall 4).
-                self.links_down.remove(&index);
-                if let Some(name) = self.interface_name(index) {
-                    self.look_up(name, Duration::ZERO);
+                match self.debounced(now, index, true) {
+                    LinkVerdict::Apply(_) => self.link_up(index),
+                    // Down and up within the down delay: the instances never acted on
+                    // it, but the IPv6 link-local address may still be new.
+                    LinkVerdict::Cancelled | LinkVerdict::Unchanged => {
+                        if let Some(name) = self.interface_name(index) {
+                            self.look_up(name, Duration::ZERO);
+                        }
+                    }
+                    LinkVerdict::Delayed(_) => {}
                 }
             }
             LinkEvent::Overrun => {
@@ -943,6 +974,35 @@ impl Router {
                 }
                 self.static_routing.rule_removed(&removed, &self.io.vips);
             }
+        }
+    }
+
+    /// What the link of interface `index` going `up` (or down) at `now` means once
+    /// debounced: links without delays are acted on at once.
+    fn debounced(&mut self, now: Instant, index: u32, up: bool) -> LinkVerdict {
+        match self.interface_name(index) {
+            Some(name) => self.link_debounce.link_changed(now, &name, up),
+            None => LinkVerdict::Apply(up),
+        }
+    }
+
+    /// Fits the configured link delays to the instances running now.
+    fn configure_link_debounce(&mut self) {
+        self.link_debounce.configure(
+            &self.link_debounce_settings,
+            self.drivers.iter().map(InstanceDriver::settings),
+            &self.io.interfaces,
+        );
+    }
+
+    /// The link of interface `index` came up (and stayed up for its up delay): it is looked
+    /// up again off the router, as after a flap its IPv6 link-local address may be new
+    /// (keepalived-baseline.md, pitfall 4), and the look-up takes its instances out of
+    /// Fault.
+    fn link_up(&mut self, index: u32) {
+        self.links_down.remove(&index);
+        if let Some(name) = self.interface_name(index) {
+            self.look_up(name, Duration::ZERO);
         }
     }
 
@@ -1096,6 +1156,7 @@ impl Router {
         self.node
             .set_sync_groups(now, &node_groups(&reload.config.sync_groups));
         self.sync_groups = reload.config.sync_groups;
+        self.link_debounce_settings = reload.config.link_debounce;
         let groups = &self.sync_groups;
         self.group_notifiers
             .retain(|name, _| groups.iter().any(|group| group.name == *name));
@@ -1220,6 +1281,7 @@ impl Router {
                     .publish(SystemTime::now(), InstanceEvent::Added(Box::new(status)));
             }
         }
+        self.configure_link_debounce();
         let drivers = &self.drivers;
         self.io.sockets.close_unused(|key, carrier| {
             drivers

@@ -191,6 +191,8 @@ impl InstanceDriver {
             // The router adds them: it keeps the checks.
             health_checks: Vec::new(),
             transitions: self.transitions.clone(),
+            // The router adds it: it keeps the links.
+            link_debounce: None,
         }
     }
 
