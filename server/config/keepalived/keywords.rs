@@ -304,11 +304,7 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(PROCESS, "terminate_delay"),
     translated(PROCESS, "fork_delay"),
     translated(PROCESS, "full_command"),
-    not_yet(
-        TOP,
-        "interface_up_down_delays",
-        "a link change takes effect at once, without a delay",
-    ),
+    translated(TOP, "interface_up_down_delays"),
     // Top level: global_parser.c.
     ignored(
         TOP,
