@@ -961,6 +961,7 @@ impl Router {
                 for driver in &self.drivers {
                     driver.address_removed(index, address, &self.node, &self.io);
                 }
+                self.source_removed(index, address);
             }
             LinkEvent::RouteRemoved(removed) => {
                 for driver in &self.drivers {
@@ -984,6 +985,92 @@ impl Router {
             Some(name) => self.link_debounce.link_changed(now, &name, up),
             None => LinkVerdict::Apply(up),
         }
+    }
+
+    /// `address` left interface `index`: when an instance advertises from it, the interface
+    /// is read again to find what it advertises from now (see
+    /// [`Self::follow_source_changes`]).
+    fn source_removed(&mut self, index: u32, address: IpAddr) {
+        let Some(name) = self.interface_name(index) else {
+            return;
+        };
+        let used = self.drivers.iter().any(|driver| {
+            driver.settings().interface == name
+                && driver.follows_interface_source()
+                && driver.primary_address() == address
+        });
+        if used {
+            info!(interface = %name, %address, "the address adverts come from was removed; reading the interface again");
+            self.look_up(name, Duration::ZERO);
+        }
+    }
+
+    /// What keepalived 2.2.7 does when an instance's source address leaves the interface
+    /// (keepalived/core/keepalived_netlink.c, RTM_DELADDR), for the instances on `name` that
+    /// follow the interface's address and are not in Fault: with another address there, it
+    /// advertises from that one, without a transition; with none left, it enters Fault until
+    /// one comes (measured with keepalived 2.2.7: "Deassigned address", "Entering FAULT
+    /// STATE"). The interface's addresses held as virtual addresses do not count, as
+    /// keepalived ignores its own. Returns whether an instance now waits for an address.
+    fn follow_source_changes(&mut self, name: &str, interface: &Interface) -> bool {
+        let now = Instant::now();
+        let mut waiting = false;
+        for position in 0..self.drivers.len() {
+            let driver = &self.drivers[position];
+            if driver.settings().interface != name
+                || !driver.follows_interface_source()
+                || matches!(
+                    self.node.state(driver.id()),
+                    Some(State::Fault | State::Initialize) | None
+                )
+            {
+                continue;
+            }
+            let primary = settings::primary_address(driver.settings(), interface)
+                .ok()
+                .filter(|primary| !self.is_virtual_address(*primary));
+            let (id, before) = (driver.id(), driver.primary_address());
+            match primary {
+                Some(primary) if primary == before => {}
+                Some(primary) => {
+                    let driver = &mut self.drivers[position];
+                    match driver.move_source(&mut self.node, primary) {
+                        Ok(()) => info!(
+                            instance = %driver.name(),
+                            from = %before,
+                            to = %primary,
+                            "source address removed; advertising from the interface's next address"
+                        ),
+                        Err(error) => {
+                            warn!(instance = %driver.name(), %error, "source address not moved")
+                        }
+                    }
+                }
+                None => {
+                    warn!(
+                        instance = %driver.name(),
+                        interface = %name,
+                        address = %before,
+                        "the interface's last address went; in Fault until it has one"
+                    );
+                    let fault = Command::EnterFault(FaultCause::NoSourceAddress);
+                    self.node.command(now, id, fault).ok();
+                    waiting = true;
+                }
+            }
+        }
+        waiting
+    }
+
+    /// Whether `address` is a virtual address of an instance.
+    fn is_virtual_address(&self, address: IpAddr) -> bool {
+        self.drivers.iter().any(|driver| {
+            driver
+                .settings()
+                .virtual_addresses
+                .iter()
+                .any(|vip| vip.address == address)
+        })
     }
 
     /// Fits the configured link delays to the instances running now.
@@ -1078,9 +1165,10 @@ impl Router {
             // It went down again meanwhile; its next LinkUp looks it up again.
             return;
         }
+        let mut source_missing = self.follow_source_changes(&name, &interface);
+        self.carry_out_outputs(Instant::now()).await;
         let mut clear = Vec::new();
         let mut replace = Vec::new();
-        let mut source_missing = false;
         for (position, driver) in self.drivers.iter().enumerate() {
             if driver.settings().interface != name
                 || self.node.state(driver.id()) != Some(State::Fault)
@@ -1089,6 +1177,8 @@ impl Router {
                 continue;
             }
             match settings::primary_address(driver.settings(), &interface) {
+                // A virtual address is no source (keepalived ignores its own addresses).
+                Ok(primary) if self.is_virtual_address(primary) => source_missing = true,
                 Ok(primary) if primary == driver.primary_address() => clear.push(position),
                 Ok(_) => replace.push(position),
                 Err(_) => source_missing = true,
