@@ -1804,3 +1804,26 @@ fn interface_up_down_delays_become_link_debounce_entries() {
     );
     assert_round_trip(&config, "up-down-delays");
 }
+
+/// `track_src_ip` is left out with a warning at its line: keepalived 2.2.7 acts on nothing
+/// for it (measured in `interop_keepalived.rs`), and neither does this daemon.
+#[test]
+fn track_src_ip_is_ignored_with_keepalived_2_2_7s_verdict() {
+    let path = write_conf(
+        "track-src-ip",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n track_src_ip\n \
+         virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+    );
+    let (_, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        summary(&warnings),
+        [(4, Severity::Warning, "vrrp_instance a.track_src_ip".into())]
+    );
+    assert!(
+        warnings[0]
+            .message
+            .contains("keepalived 2.2.7 does not act on it"),
+        "{}",
+        warnings[0].message
+    );
+}
