@@ -357,12 +357,8 @@ section! {
     /// `[link_debounce.INTERFACE]`: keepalived's `interface_up_down_delays`, one entry per
     /// interface.
     link_debounce {
-        DOWN_DELAY = FieldSpec::new("down_delay", Duration)
-            .default("\"0s\"")
-            .keepalived(&["interface_up_down_delays"]);
-        UP_DELAY = FieldSpec::new("up_delay", Duration)
-            .default("\"0s\"")
-            .keepalived(&["interface_up_down_delays"]);
+        DOWN_DELAY = FieldSpec::new("down_delay", Duration).default("\"0s\"");
+        UP_DELAY = FieldSpec::new("up_delay", Duration).default("\"0s\"");
     }
 }
 
