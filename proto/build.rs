@@ -31,9 +31,9 @@ fn main() -> miette::Result<()> {
     tonic_prost_build::configure()
         // tonic's protobuf codec with smaller per-call buffers; see src/codec.rs.
         .codec_path("crate::codec::SidecarCodec")
-        // Boxed so that an Instance, carried in WatchState's snapshot variant, stays near the
-        // size of the other variants (clippy's large_enum_variant).
-        .boxed(".vrrp.v1.Instance.link_debounce")
+        // A snapshot item carries a whole instance, several times the size of every other
+        // WatchState event; boxed, the event enum stays the size of the small ones.
+        .boxed(".vrrp.v1.InstanceSnapshot.instance")
         .compile_fds(compiler.file_descriptor_set())
         .map_err(|error| miette::miette!("generating Rust from the protos: {error}"))?;
     Ok(())

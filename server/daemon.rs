@@ -2,6 +2,7 @@
 //! metrics, signals, service manager), runs until the router stops, and stops the rest.
 //! Nothing below imports this module; it is the one place that knows every layer.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
@@ -19,6 +20,7 @@ use crate::telemetry::prometheus::{FigureSource, MetricsEndpointError};
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::notify::FifoReaders;
 use crate::effects::routing;
+use crate::effects::static_addresses::StaticAddresses;
 use crate::effects::vips::{VipWorker, place};
 use crate::effects::vmac;
 use crate::host::signals;
@@ -180,10 +182,24 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     )
     .await?;
     let vmac_netlink = netlink.clone();
-    let signals = signals::spawn(source, netlink.clone(), commands_sender, notifier.clone())
-        .map_err(DaemonError::Signals)?;
+    // The dumps go beside the API socket: the directory the daemon owns (under the systemd
+    // unit, its RuntimeDirectory).
+    let dump_directory = config
+        .api
+        .socket
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_owned);
+    let signals = signals::spawn(
+        source,
+        netlink.clone(),
+        commands_sender,
+        notifier.clone(),
+        dump_directory,
+    )
+    .map_err(DaemonError::Signals)?;
     // Before any instance starts: its first line waits in the FIFO for the program.
     let fifo_readers = FifoReaders::start(&config);
+    let static_addresses = StaticAddresses::new(&config, &interfaces);
     let mut router = Router::new(RouterParts {
         interfaces,
         vips,
@@ -201,6 +217,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
             None => priorities::PriorityOverrides::new(),
         },
         static_routing: routing::StaticRouting::new(routing::HeldRouting::static_of(&config)),
+        static_addresses,
         startup_delay: config.global.startup_delay,
         fifo_readers: fifo_readers.clone(),
         link_debounce: config.link_debounce.clone(),

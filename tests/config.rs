@@ -63,6 +63,12 @@ path = "/run/vrrp-sidecar-test/flag"
 [instances.a.health_checks.p]
 kind = "process"
 process = "haproxy"
+[instances.b]
+interface = "eth1"
+vrid = 2
+virtual_addresses = ["198.51.100.1/24"]
+[sync_groups.a]
+instances = ["a", "b"]
 [email_alerts]
 smtp_server = "192.0.2.25"
 from = "vrrp@example.com"
@@ -93,17 +99,32 @@ to = ["ops@example.com"]
             let mut document: toml::Table = format!("[global]\n{base}")
                 .parse()
                 .expect("the base file is TOML");
-            let mut table = &mut document;
-            for part in header.split('.') {
-                table = table
-                    .get_mut(part)
-                    .and_then(toml::Value::as_table_mut)
-                    .unwrap_or_else(|| panic!("the base file has no [{header}]"));
-            }
             let value: toml::Table = format!("value = {default}")
                 .parse()
                 .unwrap_or_else(|error| panic!("{section}.{}: {error}", field.key));
-            table.insert(field.key.to_owned(), value["value"].clone());
+            // A list whose elements may be tables: its one element, written as a table.
+            if let Some(list) = header.strip_suffix("[]") {
+                let (instance, key) = list.rsplit_once('.').expect("a list inside a table");
+                let instance = document["instances"]["a"]
+                    .as_table_mut()
+                    .filter(|_| instance == "instances.a")
+                    .unwrap_or_else(|| panic!("{section}: only instances' lists are known"));
+                let plain = instance[key][0].clone();
+                let element = toml::Table::from_iter([
+                    ("address".to_owned(), plain),
+                    (field.key.to_owned(), value["value"].clone()),
+                ]);
+                instance.insert(key.to_owned(), vec![toml::Value::Table(element)].into());
+            } else {
+                let mut table = &mut document;
+                for part in header.split('.') {
+                    table = table
+                        .get_mut(part)
+                        .and_then(toml::Value::as_table_mut)
+                        .unwrap_or_else(|| panic!("the base file has no [{header}]"));
+                }
+                table.insert(field.key.to_owned(), value["value"].clone());
+            }
             let text = toml::to_string(&document).expect("a table of plain values serializes");
             let with = Config::from_str(&text, Format::Toml, "test.toml")
                 .unwrap_or_else(|error| panic!("{section}.{} = {default}: {error}", field.key));
@@ -192,7 +213,10 @@ fn instances_come_sorted_by_name_with_their_lists() {
     let names: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["db", "web"]);
     let unicast = config.instances[0].unicast.as_ref().expect("db is unicast");
-    assert_eq!(unicast.peers, [ip("192.0.2.103"), ip("192.0.2.104")]);
+    assert_eq!(
+        unicast.peer_addresses().collect::<Vec<_>>(),
+        [ip("192.0.2.103"), ip("192.0.2.104")]
+    );
 }
 
 #[test]
@@ -429,6 +453,37 @@ fn priority_range() {
         [
             "test.toml:5: instances.web.priority: 0 is out of range 1..255 (255 means this router \
              owns the addresses; 0 is only sent by a master that stops)"
+        ]
+    );
+}
+
+/// A unicast peer may be a table with the TTLs its adverts are taken with (keepalived's
+/// `min_ttl` / `max_ttl`); each bound defaults to the widest.
+#[test]
+fn unicast_peers_may_carry_the_ttls_they_are_heard_with() {
+    let config = load(&format!(
+        "{WEB}unicast_peers = [\"192.0.2.2\", {{ address = \"192.0.2.3\", min_ttl = 3 }}, \
+         {{ address = \"192.0.2.4\", min_ttl = 250, max_ttl = 254 }}]\n"
+    ));
+    let unicast = config.instances[0].unicast.as_ref().expect("unicast");
+    let limits: Vec<(u8, u8)> = unicast
+        .peers
+        .iter()
+        .map(|peer| (peer.hop_limits.lowest, peer.hop_limits.highest))
+        .collect();
+    assert_eq!(limits, [(0, 255), (3, 255), (250, 254)]);
+    assert_eq!(
+        web_problems(
+            "unicast_peers = [{ address = \"192.0.2.3\", max_ttl = 256 }, { min_ttl = 1 }, \
+             { address = \"192.0.2.5\", ttl = 2 }]\n"
+        ),
+        [
+            "test.toml:5: instances.web.unicast_peers[0].max_ttl: 256 is out of range 0..255 \
+             (a TTL or hop limit)",
+            "test.toml:5: instances.web.unicast_peers[1].address: missing; the peer's address, \
+             like \"192.0.2.2\"",
+            "test.toml:5: instances.web.unicast_peers[2].ttl: unknown key; known keys here: \
+             address, min_ttl, max_ttl",
         ]
     );
 }
@@ -971,8 +1026,11 @@ fn environment_overrides_change_values() {
     let web = &config.instances[0];
     assert_eq!(web.priority, 90);
     assert_eq!(web.preempt, Preempt::Never);
-    let peers = &web.unicast.as_ref().expect("peers set").peers;
-    assert_eq!(peers, &[ip("192.0.2.3"), ip("192.0.2.4")]);
+    let unicast = web.unicast.as_ref().expect("peers set");
+    assert_eq!(
+        unicast.peer_addresses().collect::<Vec<_>>(),
+        [ip("192.0.2.3"), ip("192.0.2.4")]
+    );
 }
 
 #[test]
@@ -1338,6 +1396,77 @@ fn static_routes_and_rules_are_read_and_written_back() {
         [
             "test.toml:1: static_routes[0]: \"198.51.100.0/26 frob\": `frob`: unknown route \
           option (the destination is already given)"
+        ]
+    );
+}
+
+/// `tracking_weight` (keepalived's `sync_group_tracking_weight`) is off by default, and then
+/// a weighted check on a member is refused at its line, naming the switch; on, it loads and
+/// round-trips.
+#[test]
+fn a_members_weighted_check_needs_tracking_weight() {
+    let weighted = format!(
+        "{TWO_INSTANCES}\n[instances.inside.health_checks.uplink]\nkind = \"interface\"\n\
+         interface = \"eth2\"\nweight = -20\n\n[sync_groups.gateway]\n\
+         instances = [\"outside\", \"inside\"]\n"
+    );
+    assert_eq!(
+        problems(&weighted),
+        [
+            "test.toml:14: instances.inside.health_checks.uplink.weight: `inside` is in sync \
+             group `gateway`, whose members' weights do not move their priority; use weight = \
+             0 (the group goes to Fault while it fails), or set tracking_weight = true in \
+             [sync_groups.gateway]"
+        ]
+    );
+    let config = load(&format!("{weighted}tracking_weight = true\n"));
+    assert!(config.sync_groups[0].tracking_weight);
+    let text = to_native_toml(&config);
+    assert!(text.contains("tracking_weight = true"), "{text}");
+    assert_eq!(load(&text), config);
+    assert!(
+        !load(&format!(
+            "{TWO_INSTANCES}\n[sync_groups.gateway]\ninstances = [\"outside\", \"inside\"]\n"
+        ))
+        .sync_groups[0]
+            .tracking_weight
+    );
+}
+
+/// `static_addresses`: tables with `address` and `dev`, optionally `label` and `no_track`;
+/// a missing `dev`, a label that does not start with it, an IPv6 label and a duplicate are
+/// refused at their line; the list round-trips.
+#[test]
+fn static_addresses_need_a_device_and_round_trip() {
+    let config = load(&format!(
+        "static_addresses = [{{ address = \"198.51.100.10/24\", dev = \"eth1\", label = \
+         \"eth1:st\" }}, {{ address = \"2001:db8::10\", dev = \"eth1\", no_track = true }}]\n\
+         {WEB}"
+    ));
+    let addresses = &config.static_addresses;
+    assert_eq!(addresses.len(), 2);
+    assert_eq!(addresses[0].device(), "eth1");
+    assert_eq!(addresses[0].address.label.as_deref(), Some("eth1:st"));
+    assert_eq!(addresses[1].address.prefix_len, 128);
+    assert!(addresses[1].no_track && !addresses[0].no_track);
+    assert_eq!(load(&to_native_toml(&config)), config);
+    assert_eq!(
+        problems(&format!(
+            "static_addresses = [\n{{ address = \"198.51.100.10/24\" }},\n\
+             {{ address = \"198.51.100.11/24\", dev = \"eth1\", label = \"eth2:x\" }},\n\
+             {{ address = \"2001:db8::1/64\", dev = \"eth1\", label = \"eth1:x\" }},\n\
+             {{ address = \"198.51.100.12/24\", dev = \"eth1\" }},\n\
+             {{ address = \"198.51.100.12/25\", dev = \"eth1\" }},\n]\n{WEB}"
+        )),
+        [
+            "test.toml:2: static_addresses[0].dev: missing; the interface the address goes \
+             on, like \"eth0\"",
+            "test.toml:3: static_addresses[1].label: \"eth2:x\" must begin with the name of \
+             the interface the address is on, \"eth1\", as `ip address add` requires",
+            "test.toml:4: static_addresses[2].label: labels exist only for IPv4 addresses \
+             (Linux has no IPv6 address labels)",
+            "test.toml:6: static_addresses[4]: 198.51.100.12 on eth1 is already a static \
+             address",
         ]
     );
 }

@@ -170,6 +170,29 @@ fn keepalived_use_vmac_and_vmac_xmit_base_translate_without_a_warning() {
     );
 }
 
+/// keepalived's `vmac_prefix`: a virtual MAC interface its instance does not name is
+/// `PREFIX.VRID` (keepalived 2.2.7 with `vmac_prefix vk` made `vk.51`, measured here); one
+/// the instance names keeps its name.
+#[test]
+fn keepalived_vmac_prefix_names_the_unnamed_virtual_macs() {
+    let path = write_conf(
+        "vmac-prefix",
+        "global_defs {\n vmac_prefix vk\n}\n\
+         vrrp_instance web {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+         virtual_ipaddress {\n  192.0.2.101/24\n }\n}\n\
+         vrrp_instance db {\n interface eth0\n virtual_router_id 52\n use_vmac vmac52\n \
+         virtual_ipaddress {\n  192.0.2.102/24\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    let names: Vec<Option<String>> = config
+        .instances
+        .iter()
+        .map(|instance| instance.virtual_mac.as_ref().map(|vmac| vmac.name.clone()))
+        .collect();
+    assert_eq!(names, [Some("vmac52".into()), Some("vk.51".into())]);
+}
+
 #[test]
 fn keepalived_sets_xmit_base_for_unicast_and_resets_it_in_strict_mode_with_a_warning() {
     let path = write_conf(

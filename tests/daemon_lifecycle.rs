@@ -142,6 +142,70 @@ fn after_a_reload_adverts_are_checked_against_the_new_addresses() {
     lab.finish();
 }
 
+/// keepalived's SIGUSR1 and SIGUSR2 (data and statistics dumps) write the same two views
+/// beside the API socket, replacing the last ones, and leave the daemon running: the
+/// default action of both signals would have ended it.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn sigusr1_and_sigusr2_write_keepalived_style_dumps_and_the_daemon_runs_on() {
+    require_root("sigusr1_and_sigusr2_write_keepalived_style_dumps_and_the_daemon_runs_on");
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let daemon = lab.start("h1", &[InstanceSpec::v3(150)]);
+    assert!(lab.wait_holding("h1", VIP, true, ELECTION).is_some());
+    let directory = lab
+        .api_socket("h1")
+        .parent()
+        .expect("the socket is in the lab's directory")
+        .to_owned();
+    let read = |name: &str| std::fs::read_to_string(directory.join(name)).unwrap_or_default();
+    for round in 0..2 {
+        lab.signal(&daemon, Signal::SIGUSR1);
+        lab.signal(&daemon, Signal::SIGUSR2);
+        let written = |name: &str, expected: &str| {
+            wait_until(MARGIN, POLL, || {
+                daemon.logged("dump written").len() >= 2 * (round + 1)
+                    && read(name).contains(expected)
+            })
+        };
+        assert!(
+            written("vrrp-sidecar.data", "state MASTER"),
+            "no data dump\n{}",
+            daemon.log_text()
+        );
+        assert!(written("vrrp-sidecar.stats", "adverts_sent"));
+    }
+    let data = read("vrrp-sidecar.data");
+    assert!(
+        data.contains("instance vi\n")
+            && data.contains(&format!("virtual addresses {VIP}/24"))
+            && data.contains("priority 150 (base 150)"),
+        "{data}"
+    );
+    let stats = read("vrrp-sidecar.stats");
+    let sent: u64 = stats
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("adverts_sent "))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no adverts_sent line\n{stats}"));
+    assert!(sent > 0, "{stats}");
+    // Nothing but the two dumps is left beside the socket.
+    let mut names: Vec<String> = std::fs::read_dir(&directory)
+        .expect("the lab's directory")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.contains("vrrp-sidecar."))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["vrrp-sidecar.data", "vrrp-sidecar.stats"]);
+    assert!(lab.holds("h1", VIP), "the daemon stopped holding {VIP}");
+    assert_eq!(
+        daemon.states(),
+        ["BACKUP", "MASTER"],
+        "{}",
+        daemon.log_text()
+    );
+    lab.finish();
+}
+
 #[test]
 #[ignore = "lab: needs root; scripts/test runs it"]
 fn reload_starts_and_stops_instances_and_a_broken_config_changes_nothing() {

@@ -4,6 +4,7 @@
 //! addresses; when the link comes back, both instances return together. The group's own
 //! notify program and FIFO hear of the group's changes as a whole, as keepalived's do.
 
+mod api_lab;
 mod daemon_lab;
 mod netns;
 
@@ -11,6 +12,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
+use vrrp_sidecar_client::proto;
 
 use daemon_lab::{DaemonLab, ELECTION, POLL, VIP};
 use netns::{Lab, require_root, wait_until};
@@ -166,5 +168,94 @@ fn an_instance_whose_link_goes_down_takes_its_group_along() {
         lines.lines().collect::<Vec<_>>(),
         expected.map(|state| format!("GROUP \"gateway\" {state} 0"))
     );
+    lab.finish();
+}
+
+/// `GetInstance` of `name` on `host`.
+fn get_instance(lab: &DaemonLab, host: &str, name: &str) -> proto::Instance {
+    let socket = lab.api_socket(host);
+    let name = name.to_owned();
+    api_lab::runtime().block_on(async move {
+        let mut grpc = api_lab::connect(&socket).await;
+        grpc.get_instance(proto::GetInstanceRequest { name })
+            .await
+            .expect("GetInstance answers")
+            .into_inner()
+    })
+}
+
+/// A member's weighted check, registered over the API (the file refuses one): without
+/// `tracking_weight` its failure leaves the priority alone, and `GetInstance` says the group
+/// ignores the weights; a reload that sets `tracking_weight = true` lets it lower the
+/// member's priority, as keepalived's `sync_group_tracking_weight` does.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn a_members_check_weight_counts_only_with_tracking_weight() {
+    require_root("a_members_check_weight_counts_only_with_tracking_weight");
+    let lab = DaemonLab::new(Lab::builder().host("h1").second_lan().build());
+    let daemon = lab.start_with_config("h1", &config(150), &lab.api_socket("h1"));
+    assert!(
+        lab.wait_holding("h1", VIP, true, ELECTION).is_some(),
+        "{}",
+        daemon.log_text()
+    );
+    // A link that stays down: the check on it fails.
+    lab.ns("h1")
+        .ip(&["link", "add", "st0", "type", "veth", "peer", "name", "st0p"]);
+    let socket = lab.api_socket("h1");
+    api_lab::runtime().block_on(async move {
+        let mut grpc = api_lab::connect(&socket).await;
+        grpc.register_health_check(proto::RegisterHealthCheckRequest {
+            spec: Some(proto::HealthCheckSpec {
+                name: "uplink".into(),
+                instance_names: vec!["outside".into()],
+                weight: -100,
+                interval: Some(prost_types::Duration {
+                    seconds: 0,
+                    nanos: 100_000_000,
+                }),
+                kind: Some(proto::health_check_spec::Kind::Interface(
+                    proto::InterfaceCheck { name: "st0".into() },
+                )),
+                ..proto::HealthCheckSpec::default()
+            }),
+        })
+        .await
+        .expect("the check registers");
+    });
+    assert!(
+        wait_until(Duration::from_secs(3), POLL, || {
+            get_instance(&lab, "h1", "outside")
+                .health_checks
+                .iter()
+                .any(|check| check.consecutive_failures > 0)
+        }),
+        "the check on a down link did not fail\n{}",
+        daemon.log_text()
+    );
+    let outside = get_instance(&lab, "h1", "outside");
+    assert_eq!(outside.sync_group, "gateway");
+    assert!(outside.health_check_weights_ignored);
+    assert_eq!(
+        (outside.base_priority, outside.effective_priority),
+        (150, 150),
+        "{}",
+        daemon.log_text()
+    );
+    assert!(outside.health_checks.iter().all(|check| !check.passing));
+
+    let path = lab.write_config("h1", &format!("{}tracking_weight = true\n", config(150)));
+    assert!(path.exists());
+    lab.signal(&daemon, Signal::SIGHUP);
+    assert!(
+        wait_until(Duration::from_secs(3), POLL, || {
+            get_instance(&lab, "h1", "outside").effective_priority == 50
+        }),
+        "tracking_weight did not let the weight count\n{}",
+        daemon.log_text()
+    );
+    assert!(!get_instance(&lab, "h1", "outside").health_check_weights_ignored);
+    lab.signal(&daemon, Signal::SIGTERM);
+    assert!(lab.wait_exit(&daemon, Duration::from_secs(5)).is_some());
     lab.finish();
 }

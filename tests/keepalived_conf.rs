@@ -11,7 +11,7 @@ use vrrp_sidecar::config::{
     Config, Diagnostic, Format, Preempt, Probe, RemovalReport, Severity, SourceLocation,
     load_keepalived_conf, to_native_toml,
 };
-use vrrp_sidecar::vrrp::{AdvertInterval, Auth, Version};
+use vrrp_sidecar::vrrp::{AdvertInterval, Auth, HopLimits, Version};
 
 const FIXTURES: &str = "tests/fixtures/keepalived-conf";
 
@@ -488,7 +488,10 @@ fn everything_translates() {
     assert!(!edge.accept_mode);
     let unicast = edge.unicast.as_ref().expect("unicast peers were given");
     assert_eq!(unicast.source, Some(ip("198.51.100.10")));
-    assert_eq!(unicast.peers, [ip("198.51.100.11"), ip("198.51.100.12")]);
+    assert_eq!(
+        unicast.peer_addresses().collect::<Vec<_>>(),
+        [ip("198.51.100.11"), ip("198.51.100.12")]
+    );
     // keepalived takes unicast adverts from any source without check_unicast_src.
     assert!(!unicast.check_source);
     assert_eq!(edge.auth, password("s3cret"));
@@ -1232,6 +1235,97 @@ fn an_empty_unicast_peer_block_is_multicast_or_a_fault_as_in_keepalived() {
     assert_eq!(reloaded.instances[0].unicast, config.instances[0].unicast);
 }
 
+/// `unicast_peer { ADDRESS min_ttl N max_ttl M }` is read as keepalived 2.2.7 reads it, as
+/// measured here with `keepalived -d`: a valid option sets the peer's range and turns the
+/// source check on; a bad number is skipped and an unknown option ends the line, each with a
+/// warning; a minimum above the maximum is kept with one. The result converts to native TOML
+/// and back unchanged.
+#[test]
+fn unicast_peer_ttl_ranges_are_read_as_keepalived_reads_them() {
+    let text = |peers: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {{\n  192.0.2.1\n }}\n unicast_peer {{\n{peers} }}\n}}\n"
+        )
+    };
+    let range = |lowest: u8, highest: u8| HopLimits { lowest, highest };
+    /// The peer lines; the peers and ranges read; whether the source is checked; the lines
+    /// warned about.
+    type Case<'a> = (&'a str, &'a [(&'a str, HopLimits)], bool, &'a [usize]);
+    let cases: [Case; 6] = [
+        (
+            "  192.0.2.2 min_ttl 3 max_ttl 10\n  192.0.2.3 max_ttl 64\n  192.0.2.4\n",
+            &[
+                ("192.0.2.2", range(3, 10)),
+                ("192.0.2.3", range(0, 64)),
+                ("192.0.2.4", HopLimits::ANY),
+            ],
+            true,
+            &[],
+        ),
+        (
+            "  192.0.2.2 min_ttl 300\n",
+            &[("192.0.2.2", HopLimits::ANY)],
+            false,
+            &[8],
+        ),
+        (
+            "  192.0.2.2 min_ttl x max_ttl 7\n",
+            &[("192.0.2.2", range(0, 7))],
+            true,
+            &[8],
+        ),
+        (
+            "  192.0.2.2 foo 3 min_ttl 5\n",
+            &[("192.0.2.2", HopLimits::ANY)],
+            false,
+            &[8],
+        ),
+        (
+            "  192.0.2.2 min_ttl 2 max_ttl\n",
+            &[("192.0.2.2", range(2, 255))],
+            true,
+            &[8],
+        ),
+        (
+            "  192.0.2.2 min_ttl 10 max_ttl 3\n",
+            &[("192.0.2.2", range(10, 3))],
+            true,
+            &[8],
+        ),
+    ];
+    for (peers, expected, checked, warned_lines) in cases {
+        let path = write_conf("unicast-peer-ttl", &text(peers));
+        let (config, warnings) =
+            load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{peers}: {error}"));
+        let unicast = config.instances[0].unicast.as_ref().expect("unicast");
+        let got: Vec<(IpAddr, HopLimits)> = unicast
+            .peers
+            .iter()
+            .map(|peer| (peer.address, peer.hop_limits))
+            .collect();
+        let want: Vec<(IpAddr, HopLimits)> = expected
+            .iter()
+            .map(|(address, limits)| (ip(address), *limits))
+            .collect();
+        assert_eq!(got, want, "{peers}");
+        assert_eq!(unicast.check_source, checked, "{peers}");
+        let peer_warnings: Vec<usize> = summary(&warnings)
+            .into_iter()
+            .filter(|(_, _, path)| path.contains("unicast_peer"))
+            .map(|(line, severity, _)| {
+                assert_eq!(severity, Severity::Warning);
+                line
+            })
+            .collect();
+        assert_eq!(peer_warnings, warned_lines, "{peers}: {warnings:#?}");
+        let native = to_native_toml(&config);
+        let reloaded = Config::from_str(&native, Format::Toml, "converted.toml")
+            .unwrap_or_else(|error| panic!("{error}\n{native}"));
+        assert_eq!(reloaded.instances[0].unicast, config.instances[0].unicast);
+    }
+}
+
 /// Script lines are split as keepalived splits them: a single-quoted command, a command
 /// with nested quotes, words after the command ignored with a warning.
 #[test]
@@ -1747,6 +1841,206 @@ fn a_fifo_program_without_its_fifo_is_ignored_with_a_warning() {
         printed[0].contains(":3:") && printed[0].contains("no `notify_fifo` for it to read"),
         "{printed:#?}"
     );
+}
+
+/// `static_ipaddress` becomes `static_addresses`: `dev`, `label` and `no_track` carry over,
+/// an entry without `dev` goes on keepalived's default interface (`default_interface`, else
+/// eth0) with a warning, options the daemon does not apply are left out with one.
+/// `track_group` makes the group's instances track the interface of each static address,
+/// route (`dev`) and rule (`iif`) that names it, with weight 0, as keepalived's
+/// `static_track_group_init()` does; a group defined after its use, or with `no_track`, is
+/// not used, and an unknown member is reported, all as keepalived does.
+#[test]
+fn static_addresses_and_track_groups_carry_over_as_keepalived_reads_them() {
+    let path = write_conf(
+        "static_addresses",
+        "global_defs {\n default_interface eth2\n}\n\
+         track_group uplink {\n group {\n  a\n  ghost\n }\n}\n\
+         static_ipaddress {\n 192.0.2.50/24 dev eth1 label eth1:st track_group uplink\n \
+         198.51.100.7/24\n 2001:db8::7/64 dev eth3 no_track\n 192.0.2.51/24 dev eth1 scope link\n \
+         192.0.2.52 dev eth4 track_group later\n}\n\
+         static_routes {\n 198.51.100.128/25 via 192.0.2.254 dev eth5 track_group uplink\n}\n\
+         static_rules {\n from 192.0.2.50 table 7 iif eth6 priority 7 track_group uplink\n}\n\
+         track_group later {\n group {\n  a\n }\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    let addresses: Vec<(String, &str, Option<&str>, bool)> = config
+        .static_addresses
+        .iter()
+        .map(|address| {
+            (
+                format!("{}/{}", address.address.address, address.address.prefix_len),
+                address.device(),
+                address.address.label.as_deref(),
+                address.no_track,
+            )
+        })
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            ("192.0.2.50/24".to_owned(), "eth1", Some("eth1:st"), false),
+            ("198.51.100.7/24".to_owned(), "eth2", None, false),
+            ("2001:db8::7/64".to_owned(), "eth3", None, true),
+            ("192.0.2.51/24".to_owned(), "eth1", None, false),
+            ("192.0.2.52/32".to_owned(), "eth4", None, false),
+        ]
+    );
+    let tracked: Vec<(String, i16)> = config.instances[0]
+        .health_checks
+        .iter()
+        .map(|check| match &check.probe {
+            Probe::Interface { name } => (name.clone(), check.weight),
+            other => panic!("only interface checks expected, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        tracked,
+        [
+            ("eth1".to_owned(), 0),
+            ("eth5".to_owned(), 0),
+            ("eth6".to_owned(), 0)
+        ],
+        "{printed:#?}"
+    );
+    assert_eq!(
+        config.static_routes[0].to_string(),
+        "198.51.100.128/25 via 192.0.2.254 dev eth5"
+    );
+    let mut lines: Vec<usize> = summary(&warnings).iter().map(|(line, ..)| *line).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, [7, 12, 14, 15], "{printed:#?}");
+    for expected in [
+        ":7: ",
+        "ghost specified in track group uplink",
+        ":12: ",
+        "goes on eth2",
+        ":14: ",
+        "`scope link` is left out",
+        ":15: ",
+        "track_group later not found",
+    ]
+    .chunks(2)
+    {
+        assert!(
+            printed
+                .iter()
+                .any(|line| line.contains(expected[0]) && line.contains(expected[1])),
+            "{expected:?} in {printed:#?}"
+        );
+    }
+    assert_round_trip(&config, "static_addresses");
+}
+
+/// `sync_group_tracking_weight` and `global_tracking` (with keepalived's deprecation
+/// warning) become `tracking_weight = true`; without them a member's weighted trackers are
+/// treated as keepalived 2.2.7's `vrrp_complete_instance()` treats them, each with its
+/// message: a script with a weight is not tracked, a file at the default weight 1 keeps
+/// weight 0, one with another weight is not tracked, and an interface keeps its weight
+/// (keepalived's message says otherwise; `interop_keepalived.rs` measures it), which takes
+/// `tracking_weight` on the group.
+#[test]
+fn sync_group_tracking_weight_carries_over_and_member_weights_follow_keepalived() {
+    let members = "vrrp_script chk {\n script \"/bin/true\"\n user nobody\n weight -20\n}\n\
+         vrrp_script plain {\n script \"/bin/true\"\n user nobody\n}\n\
+         vrrp_track_file flag {\n file /run/flag\n}\n\
+         vrrp_track_file heavy {\n file /run/heavy\n weight 5\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  192.0.2.1/24\n }\n track_interface {\n  eth1 weight -30\n }\n \
+         track_script {\n  chk\n  plain\n }\n track_file {\n  flag\n  heavy\n }\n}\n\
+         vrrp_instance b {\n interface eth1\n virtual_router_id 2\n \
+         virtual_ipaddress {\n  198.51.100.1/24\n }\n}\n";
+    let weights = |config: &Config| -> Vec<(String, i16)> {
+        config.instances[0]
+            .health_checks
+            .iter()
+            .map(|check| (check.name.clone(), check.weight))
+            .collect()
+    };
+
+    let plain = write_conf(
+        "sync_group_weights",
+        &format!("{members}vrrp_sync_group g {{\n group {{\n  a\n  b\n }}\n}}\n"),
+    );
+    let (config, warnings) = load_keepalived_conf(&plain).unwrap_or_else(|error| panic!("{error}"));
+    let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    // The tracked interface keeps its weight, as in keepalived 2.2.7 (see `member_weight`),
+    // which takes tracking_weight on the group.
+    assert!(config.sync_groups[0].tracking_weight);
+    assert_eq!(
+        weights(&config),
+        [
+            ("flag".to_owned(), 0),
+            ("interface-eth1".to_owned(), -30),
+            ("plain".to_owned(), 0)
+        ],
+        "{printed:#?}"
+    );
+    let mut lines: Vec<usize> = summary(&warnings).iter().map(|(line, ..)| *line).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, [24, 27, 31, 32], "{printed:#?}");
+    for (line, message) in [
+        (
+            24,
+            "(a) ignoring eth1 tracked interface weight due to SYNC group",
+        ),
+        (
+            27,
+            "(a) ignoring tracked script chk with weight -20 due to SYNC group",
+        ),
+        (
+            31,
+            "(a) ignoring weight from tracked file flag due to SYNC group",
+        ),
+        (
+            32,
+            "(a) ignoring tracked file heavy with weight 5 due to SYNC group",
+        ),
+    ] {
+        assert!(
+            printed
+                .iter()
+                .any(|text| text.contains(&format!(":{line}: ")) && text.contains(message)),
+            "{line} {message} in {printed:#?}"
+        );
+    }
+    assert_round_trip(&config, "sync_group_weights");
+
+    for (keyword, extra_warning) in [
+        ("sync_group_tracking_weight", false),
+        ("global_tracking", true),
+    ] {
+        let path = write_conf(
+            keyword,
+            &format!("{members}vrrp_sync_group g {{\n group {{\n  a\n  b\n }}\n {keyword}\n}}\n"),
+        );
+        let (config, warnings) =
+            load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+        let printed: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert!(config.sync_groups[0].tracking_weight, "{keyword}");
+        assert_eq!(
+            weights(&config),
+            [
+                ("chk".to_owned(), -20),
+                ("flag".to_owned(), 1),
+                ("heavy".to_owned(), 5),
+                ("interface-eth1".to_owned(), -30),
+                ("plain".to_owned(), 0)
+            ],
+            "{keyword}: {printed:#?}"
+        );
+        assert_eq!(printed.len(), usize::from(extra_warning), "{printed:#?}");
+        if extra_warning {
+            assert!(
+                printed[0].contains("(g) global_tracking is deprecated"),
+                "{printed:#?}"
+            );
+        }
+        assert_round_trip(&config, keyword);
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ use hosts::{Hosts, InstanceSpec, WireModel, sweep};
 use rng::Rng;
 use vrrp_sidecar::vrrp::node::RESIGN_RELEASE_GRACE;
 use vrrp_sidecar::vrrp::node::sync_group::SyncGroup;
-use vrrp_sidecar::vrrp::{AdvertInterval, Command, FaultCause, State};
+use vrrp_sidecar::vrrp::{AdvertInterval, Command, FaultCause, State, TrackedCheck};
 
 const DEFAULT_SEEDS: u64 = 500;
 
@@ -73,6 +73,7 @@ fn gateway() -> (Vec<InstanceSpec>, Vec<SyncGroup>) {
     let groups = vec![SyncGroup {
         name: "gw".into(),
         instances: vec!["outside".into(), "inside".into()],
+        tracking_weight: false,
     }];
     (specs, groups)
 }
@@ -194,6 +195,74 @@ fn sync_group_follows_a_member_falling_back(seed: u64) -> Result<(), (String, St
     lan.run_until(lan.now + SETTLE);
     group_on(&lan, 1)?;
     // h0's outside handed over for the group, so it does not preempt back.
+    lan.run_until(lan.now + SETTLE * 3);
+    group_on(&lan, 1)
+}
+
+/// A failing health check of weight -150 on h0's `outside` (200 → 50, below h1's 100).
+fn failing_weighted_check() -> Vec<TrackedCheck> {
+    vec![TrackedCheck {
+        weight: -150,
+        passing: false,
+    }]
+}
+
+/// The gateway's group with `tracking_weight` as given.
+fn gateway_groups(tracking_weight: bool) -> Vec<SyncGroup> {
+    let (_, mut groups) = gateway();
+    groups[0].tracking_weight = tracking_weight;
+    groups
+}
+
+/// Sync groups without `tracking_weight` (keepalived's default): a member's weighted check
+/// failing moves neither its priority nor the group, which stays on h0.
+fn sync_group_ignores_member_weights(seed: u64) -> Result<(), (String, String)> {
+    let (mut lan, mut rng) = settled_gateway(seed)?;
+
+    lan.run_until(lan.now + rng.duration_up_to(Duration::from_millis(100)));
+    lan.set_checks(0, "outside", failing_weighted_check());
+    let priority = lan.hosts[0]
+        .node
+        .instance(lan.hosts[0].id("outside"))
+        .map(|instance| instance.priority());
+    check(priority.map(|p| p.get()) == Some(200), &lan, || {
+        format!("outside's priority should stay 200, is {priority:?}")
+    })?;
+    lan.run_until(lan.now + SETTLE * 2);
+    group_on(&lan, 0)
+}
+
+/// Sync groups with `tracking_weight` (keepalived's `sync_group_tracking_weight`): the same
+/// check drops the member below h1's, h1's `outside` preempts, and the group follows it to
+/// h1. A reload that turns `tracking_weight` on while the check fails does the same.
+fn sync_group_tracking_weight_moves_the_group(seed: u64) -> Result<(), (String, String)> {
+    let (mut lan, mut rng) = settled_gateway(seed)?;
+    let reload = rng.pick(&[false, true]);
+    if !reload {
+        for host in 0..2 {
+            lan.set_sync_groups(host, &gateway_groups(true));
+        }
+        group_on(&lan, 0)?;
+    }
+
+    lan.run_until(lan.now + rng.duration_up_to(Duration::from_millis(100)));
+    lan.set_checks(0, "outside", failing_weighted_check());
+    if reload {
+        lan.run_until(lan.now + SETTLE);
+        group_on(&lan, 0)?;
+        for host in 0..2 {
+            lan.set_sync_groups(host, &gateway_groups(true));
+        }
+    }
+    let priority = lan.hosts[0]
+        .node
+        .instance(lan.hosts[0].id("outside"))
+        .map(|instance| instance.priority());
+    check(priority.map(|p| p.get()) == Some(50), &lan, || {
+        format!("outside's priority should be 50, is {priority:?}")
+    })?;
+    lan.run_until(lan.now + SETTLE);
+    group_on(&lan, 1)?;
     lan.run_until(lan.now + SETTLE * 3);
     group_on(&lan, 1)
 }
@@ -456,6 +525,16 @@ fn sync_groups_follow_a_member_that_falls_back_on_every_seed() {
 #[test]
 fn sync_groups_ranked_differently_settle_on_one_host_on_every_seed() {
     sweep(seeds(), sync_groups_ranked_differently_settle_on_one_host);
+}
+
+#[test]
+fn sync_groups_ignore_member_weights_without_tracking_weight_on_every_seed() {
+    sweep(seeds(), sync_group_ignores_member_weights);
+}
+
+#[test]
+fn sync_group_tracking_weight_lets_a_member_weight_move_the_group_on_every_seed() {
+    sweep(seeds(), sync_group_tracking_weight_moves_the_group);
 }
 
 #[test]

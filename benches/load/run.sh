@@ -11,11 +11,13 @@
 #
 # With --routes, every instance also holds one virtual route and one virtual rule (its VIP's
 # /32 in a table of its own, and a rule sending its VIP there), in both daemons' files.
+# With --vmac, every instance holds its VIP on a virtual MAC interface of its own (a macvlan
+# named vrrp.VRID, keepalived's use_vmac) and advertises from it: 255 macvlans and sockets.
 #
 # Usage (as root, from the repository):
 #   benches/load/run.sh [--binary PATH] [--window SECONDS] [--daemons "sidecar keepalived"]
 #                       [--scenarios "1:0.1 1:0.01 16:0.1"]   (interfaces:interval)
-#                       [--routes]
+#                       [--routes] [--vmac]
 set -euo pipefail
 
 binary=""
@@ -24,6 +26,7 @@ warm_up=5
 daemons="sidecar keepalived"
 scenarios="1:0.1 1:0.01 16:0.1"
 routes=false
+vmac=false
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -34,6 +37,7 @@ while (($#)); do
         --daemons) daemons=$2; shift 2 ;;
         --scenarios) scenarios=$2; shift 2 ;;
         --routes) routes=true; shift ;;
+        --vmac) vmac=true; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option $1" >&2; usage >&2; exit 64 ;;
     esac
@@ -94,6 +98,9 @@ write_configs() {
             interface="eth$(((vrid - 1) % interfaces))"
             printf '\n[instances.vi_%d]\ninterface = "%s"\nvrid = %d\nversion = 3\n' "$vrid" "$interface" "$vrid"
             printf 'priority = 150\nadvert_interval = "%s"\nvirtual_addresses = ["%s/24"]\n' "$interval" "$(vip_of "$vrid")"
+            if $vmac; then
+                printf 'virtual_mac = true\n'
+            fi
             if $routes; then
                 printf 'virtual_routes = ["%s/32 via 192.0.2.254 dev %s table %d"]\n' \
                     "$(vip_of "$vrid")" "$interface" $((1000 + vrid))
@@ -109,6 +116,9 @@ write_configs() {
             printf 'vrrp_instance VI_%d {\n    state BACKUP\n    interface %s\n' "$vrid" "$interface"
             printf '    virtual_router_id %d\n    priority 150\n    advert_int %s\n' "$vrid" "$interval"
             printf '    virtual_ipaddress {\n        %s/24\n    }\n' "$(vip_of "$vrid")"
+            if $vmac; then
+                printf '    use_vmac\n'
+            fi
             if $routes; then
                 printf '    virtual_routes {\n        %s/32 via 192.0.2.254 dev %s table %d\n    }\n' \
                     "$(vip_of "$vrid")" "$interface" $((1000 + vrid))
@@ -168,6 +178,9 @@ rss_kib() {
 
 masters() { ip -n "$namespace" -4 -o addr show | grep -c ' 198\.51\.100\.\| 192\.0\.2\.250/' || true; }
 
+# The virtual MAC interfaces present.
+vmacs_held() { ip -n "$namespace" -o link show type macvlan | grep -c . || true; }
+
 # The virtual routes installed (protocol keepalived, both daemons' marking).
 routes_held() { ip -n "$namespace" -4 route show table all proto keepalived | grep -c . || true; }
 
@@ -175,8 +188,8 @@ ticks_per_second=$(getconf CLK_TCK)
 printf 'load benchmark: %s, load %s, %s CPUs, binary %s\n' "$(date -u +%FT%TZ)" \
     "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" "$binary"
 printf 'keepalived: %s\n\n' "$(keepalived --version 2>&1 | sed -n 1p)"
-echo "| scenario | daemon | VIPs held | routes held | CPU (% of one core) | RSS (MiB) |"
-echo "|---|---|---:|---:|---:|---:|"
+echo "| scenario | daemon | VIPs held | routes held | VMACs | CPU (% of one core) | RSS (MiB) |"
+echo "|---|---|---:|---:|---:|---:|---:|"
 for scenario in $scenarios; do
     interfaces=${scenario%%:*} interval=${scenario#*:}
     write_configs "$interfaces" "$interval"
@@ -190,14 +203,19 @@ for scenario in $scenarios; do
         rss=$(rss_kib)
         held=$(masters)
         routed=$(routes_held)
+        vmacs=$(vmacs_held)
         stop_daemon
         cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v w="$window" \
             'BEGIN { printf "%.1f", t / hz / w * 100 }')
-        printf '| %d instances, %d interface(s), %g ms | %s | %d | %d | %s | %.1f |\n' \
+        printf '| %d instances, %d interface(s), %g ms | %s | %d | %d | %d | %s | %.1f |\n' \
             "$INSTANCES" "$interfaces" "$(awk -v i="$interval" 'BEGIN { print i * 1000 }')" \
-            "$daemon" "$held" "$routed" "$cpu" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+            "$daemon" "$held" "$routed" "$vmacs" "$cpu" \
+            "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
         # Whatever a killed daemon left: the next one starts from a clean slate.
         ip -n "$namespace" -4 route flush table all proto keepalived 2>/dev/null || true
+        for link in $(ip -n "$namespace" -o link show type macvlan | awk -F'[:@]' '{ print $2 }'); do
+            ip -n "$namespace" link delete "$link"
+        done
         for ((i = 0; i < 16; i++)); do
             ip -n "$namespace" -4 addr flush dev "eth$i"
             ip -n "$namespace" addr add "192.0.2.$((i + 1))/24" dev "eth$i"

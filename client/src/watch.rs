@@ -185,8 +185,9 @@ impl From<proto::reset::Cause> for ResetCause {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// One instance's state at the time of the snapshot.
-    Snapshot(proto::Instance),
+    /// One instance's state at the time of the snapshot (boxed: an instance is several
+    /// times the size of every other event).
+    Snapshot(Box<proto::Instance>),
     /// Every snapshot item has been sent; changes after `revision` follow.
     SnapshotComplete {
         /// The daemon's boot identifier.

@@ -44,7 +44,7 @@ pub use link_debounce::{
     fit_delays,
 };
 pub use packet::{
-    Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement, EncodeError,
+    Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement, EncodeError, HopLimits,
     IgnoredFields, IpHeader, V3Ipv4Checksum, Version,
 };
 pub use priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};

@@ -29,6 +29,52 @@ pub const IP_PROTOCOL: u8 = 112;
 /// router cannot come from this link.
 pub const HOP_LIMIT: u8 = 255;
 
+/// The TTLs / hop limits a receiver takes, `lowest..=highest`: only [`HOP_LIMIT`] by the RFCs;
+/// any from unicast peers, which may be routed hops away (keepalived's `unicast_ttl`), or the
+/// range keepalived's `min_ttl` / `max_ttl` set for one peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HopLimits {
+    /// The lowest taken.
+    pub lowest: u8,
+    /// The highest taken; below `lowest`, nothing is taken (keepalived keeps such a peer and
+    /// discards all its packets).
+    pub highest: u8,
+}
+
+impl HopLimits {
+    /// The RFCs' rule: 255 only.
+    pub const LINK_ONLY: HopLimits = HopLimits {
+        lowest: HOP_LIMIT,
+        highest: HOP_LIMIT,
+    };
+    /// Any hop limit.
+    pub const ANY: HopLimits = HopLimits {
+        lowest: 0,
+        highest: u8::MAX,
+    };
+
+    /// Whether a packet received with `hop_limit` is taken.
+    pub fn contains(self, hop_limit: u8) -> bool {
+        (self.lowest..=self.highest).contains(&hop_limit)
+    }
+}
+
+impl Default for HopLimits {
+    fn default() -> Self {
+        HopLimits::LINK_ONLY
+    }
+}
+
+impl std::fmt::Display for HopLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.lowest == self.highest {
+            write!(f, "{}", self.lowest)
+        } else {
+            write!(f, "{}..={}", self.lowest, self.highest)
+        }
+    }
+}
+
 /// Version/Type, VRID, Priority, Count, then Auth Type + Adver Int (v2) or Rsvd + Max Adver
 /// Int (v3), then the checksum: the part every advertisement has (RFC 9568 §5.1, RFC 3768 §5.1).
 pub(crate) const FIXED_HEADER_LEN: usize = 8;

@@ -144,6 +144,8 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
         } as i32,
         counters: Some(counters(status)),
         health_checks: status.health_checks.iter().map(health_check).collect(),
+        sync_group: status.sync_group.clone().unwrap_or_default(),
+        health_check_weights_ignored: status.weights_ignored,
         last_transition_time: status.last_transition.map(|(at, _)| timestamp(at)),
         last_transition_reason: status
             .last_transition
@@ -168,20 +170,35 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
                 tracked: !rule.no_track,
             })
             .collect(),
-        link_debounce: status.link_debounce.as_ref().map(|link| {
-            Box::new(v1::LinkDebounce {
-                down_delay: Some(duration(link.down_delay)),
-                up_delay: Some(duration(link.up_delay)),
-                pending: link.pending.as_ref().map(|pending| v1::PendingLinkChange {
-                    up: pending.up,
-                    remaining: Some(duration(pending.remaining)),
-                }),
-            })
+        link_debounce: status.link_debounce.as_ref().map(|link| v1::LinkDebounce {
+            down_delay: Some(duration(link.down_delay)),
+            up_delay: Some(duration(link.up_delay)),
+            pending: link.pending.as_ref().map(|pending| v1::PendingLinkChange {
+                up: pending.up,
+                remaining: Some(duration(pending.remaining)),
+            }),
         }),
         virtual_mac: settings.virtual_mac.as_ref().map(|vmac| v1::VirtualMac {
             interface: vmac.name.clone(),
             mac: mac_text(&virtual_router_mac(settings.family(), settings.vrid)),
             xmit_base: vmac.xmit_base,
+        }),
+        unicast: settings.unicast.as_ref().map(|unicast| v1::Unicast {
+            source: unicast
+                .source
+                .map(|source| source.to_string())
+                .unwrap_or_default(),
+            peers: unicast
+                .peers
+                .iter()
+                .map(|peer| v1::UnicastPeer {
+                    address: peer.address.to_string(),
+                    min_ttl: peer.hop_limits.lowest.into(),
+                    max_ttl: peer.hop_limits.highest.into(),
+                })
+                .collect(),
+            check_source: unicast.check_source,
+            ttl: unicast.ttl.into(),
         }),
     }
 }
@@ -239,7 +256,7 @@ pub fn event(event: &InstanceEvent) -> Kind {
             })
         }
         InstanceEvent::Added(status) => Kind::Snapshot(v1::InstanceSnapshot {
-            instance: Some(instance(status)),
+            instance: Some(Box::new(instance(status))),
         }),
         InstanceEvent::Removed { instance } => Kind::InstanceRemoved(v1::InstanceRemoved {
             instance_name: instance.clone(),

@@ -533,7 +533,7 @@ impl Watcher {
                         revision,
                         now,
                         Kind::Snapshot(v1::InstanceSnapshot {
-                            instance: Some(instance),
+                            instance: Some(Box::new(instance)),
                         }),
                     );
                     self.outbox.push_back(message);

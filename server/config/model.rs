@@ -5,13 +5,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::vrrp::node::UnicastPeer;
 use crate::vrrp::{Auth, DownTimerAdverts, Version};
 
 use super::error::FieldPath;
 use super::routes::{VirtualRoute, VirtualRule};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LinkDebounceSettings,
-    NotifySettings, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    NotifySettings, StaticAddress, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 /// A field that may be absent, present but unusable (its problem already recorded), or
@@ -84,6 +85,7 @@ pub(super) struct FileConfig {
     pub(super) static_routes: Vec<Located<VirtualRoute>>,
     pub(super) static_rules: Vec<Located<VirtualRule>>,
     pub(super) link_debounce: Vec<LinkDebounceSettings>,
+    pub(super) static_addresses: Vec<Located<StaticAddress>>,
 }
 
 /// `[sync_groups.<name>]`.
@@ -93,6 +95,7 @@ pub(super) struct SyncGroupFile {
     pub(super) path: FieldPath,
     pub(super) instances: Vec<Located<String>>,
     pub(super) notify: NotifySettings,
+    pub(super) tracking_weight: Given<bool>,
 }
 
 /// `[api]`.
@@ -121,7 +124,7 @@ pub(super) struct InstanceFile {
     pub(super) virtual_addresses: Given<Vec<Located<VirtualAddress>>>,
     pub(super) excluded_addresses: Vec<Located<VirtualAddress>>,
     pub(super) unicast_src: Given<IpAddr>,
-    pub(super) unicast_peers: Given<Vec<Located<IpAddr>>>,
+    pub(super) unicast_peers: Given<Vec<Located<UnicastPeer>>>,
     pub(super) check_unicast_src: Given<bool>,
     pub(super) unicast_ttl: Given<u8>,
     pub(super) auth: Given<Auth>,

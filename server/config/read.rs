@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use ::config::Value;
 
-use crate::vrrp::{Auth, DebounceDelays, DownTimerAdverts, MAX_DEBOUNCE_DELAY, Version};
+use crate::vrrp::node::UnicastPeer;
+use crate::vrrp::{Auth, DebounceDelays, DownTimerAdverts, HopLimits, MAX_DEBOUNCE_DELAY, Version};
 
 use super::check_rules;
 use super::error::FieldPath;
@@ -21,7 +22,7 @@ use super::schema::{self, FieldSpec};
 use super::settings::{
     EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LinkDebounceSettings, LogFormat,
     LogLevel, NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch,
-    RemovalReport, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    RemovalReport, StaticAddress, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 // The defaults below are also written, as text, in the field table (`schema.rs`); a test
@@ -64,6 +65,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             static_routes: Vec::new(),
             static_rules: Vec::new(),
             link_debounce: Vec::new(),
+            static_addresses: Vec::new(),
         };
     };
     let global = match root
@@ -128,6 +130,16 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         &schema::top_level::STATIC_RULES,
         findings,
     );
+    let static_addresses = list_of(
+        &mut root,
+        &schema::top_level::STATIC_ADDRESSES,
+        None,
+        findings,
+        static_address,
+    )
+    .valid()
+    .cloned()
+    .unwrap_or_default();
     root.finish(findings);
     FileConfig {
         global,
@@ -139,6 +151,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         static_routes,
         static_rules,
         link_debounce,
+        static_addresses,
     }
 }
 
@@ -207,6 +220,12 @@ fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile>
             |field, findings| findings.keep(field.non_empty_text()),
         );
         let notify = read_optional_notify(&mut group, &schema::sync_group::NOTIFY, findings);
+        let tracking_weight = given(
+            &mut group,
+            &schema::sync_group::TRACKING_WEIGHT,
+            findings,
+            Field::boolean,
+        );
         group.finish(findings);
         if let Given::Valid(instances) = instances {
             groups.push(SyncGroupFile {
@@ -214,6 +233,7 @@ fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile>
                 path: field.path.clone(),
                 instances,
                 notify,
+                tracking_weight,
             });
         }
     }
@@ -696,7 +716,7 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
         &schema::instance::UNICAST_PEERS,
         None,
         findings,
-        |field, findings| findings.keep(ip_address(field)),
+        unicast_peer,
     );
     let check_unicast_src = given(
         &mut table,
@@ -1008,6 +1028,115 @@ fn virtual_address(field: &Field, findings: &mut Findings) -> Option<VirtualAddr
         prefix_len,
         label: label.optional()?,
         device: device.optional()?,
+    })
+}
+
+/// One unicast peer: `"192.0.2.2"`, or a table with `address` and the TTLs / hop limits its
+/// adverts are taken with, `min_ttl` and `max_ttl` (keepalived's `unicast_peer` options).
+fn unicast_peer(field: &Field, findings: &mut Findings) -> Option<UnicastPeer> {
+    if !field.is_table() {
+        return Some(UnicastPeer {
+            address: findings.keep(ip_address(field))?,
+            hop_limits: HopLimits::ANY,
+        });
+    }
+    let mut table = findings.keep(field.table())?;
+    let address = required(
+        &mut table,
+        &schema::unicast_peer::ADDRESS,
+        "the peer's address, like \"192.0.2.2\"",
+        findings,
+        ip_address,
+    );
+    let hop_limit = |field: &Field| field.integer_in(0..=255, " (a TTL or hop limit)");
+    let lowest = given(
+        &mut table,
+        &schema::unicast_peer::MIN_TTL,
+        findings,
+        hop_limit,
+    );
+    let highest = given(
+        &mut table,
+        &schema::unicast_peer::MAX_TTL,
+        findings,
+        hop_limit,
+    );
+    table.finish(findings);
+    Some(UnicastPeer {
+        address: *address.valid()?,
+        // A minimum above the maximum takes nothing from this peer, as keepalived takes
+        // nothing (it warns "all packets will be discarded" and keeps the peer).
+        hop_limits: HopLimits {
+            lowest: lowest.or(HopLimits::ANY.lowest)?,
+            highest: highest.or(HopLimits::ANY.highest)?,
+        },
+    })
+}
+
+/// One static address (keepalived's `static_ipaddress` entry): a table with `address` and
+/// `dev`, optionally `label` and `no_track`.
+fn static_address(field: &Field, findings: &mut Findings) -> Option<StaticAddress> {
+    let mut table = findings.keep(field.table())?;
+    let address = required(
+        &mut table,
+        &schema::static_address::ADDRESS,
+        "the address, like \"192.0.2.10/24\"",
+        findings,
+        address_with_prefix,
+    );
+    let device = required(
+        &mut table,
+        &schema::static_address::DEV,
+        "the interface the address goes on, like \"eth0\"",
+        findings,
+        interface_name,
+    );
+    let label = given(
+        &mut table,
+        &schema::static_address::LABEL,
+        findings,
+        |label| label.non_empty_text(),
+    );
+    let no_track = given(
+        &mut table,
+        &schema::static_address::NO_TRACK,
+        findings,
+        Field::boolean,
+    );
+    table.finish(findings);
+    let (address, prefix_len) = *address.valid()?;
+    let device = device.valid()?.clone();
+    let label = label.optional()?;
+    if let Some(label) = &label {
+        let problem = if address.is_ipv6() {
+            Some("labels exist only for IPv4 addresses (Linux has no IPv6 address labels)".into())
+        } else if !label.starts_with(device.as_str()) {
+            Some(format!(
+                "\"{label}\" must begin with the name of the interface the address is on, \
+                 \"{device}\", as `ip address add` requires"
+            ))
+        } else if label.len() > check_rules::MAX_INTERFACE_NAME {
+            Some(format!(
+                "\"{label}\" is {} bytes long; Linux labels have at most {}",
+                label.len(),
+                check_rules::MAX_INTERFACE_NAME
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            findings.add(&field.path.key(schema::static_address::LABEL.key), problem);
+            return None;
+        }
+    }
+    Some(StaticAddress {
+        address: VirtualAddress {
+            address,
+            prefix_len,
+            label,
+            device: Some(device),
+        },
+        no_track: no_track.or(false)?,
     })
 }
 

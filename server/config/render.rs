@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
-use crate::vrrp::{Auth, DownTimerAdverts, VRRP_HOP_LIMIT, Version};
+use crate::vrrp::node::UnicastPeer;
+use crate::vrrp::{Auth, DownTimerAdverts, HopLimits, VRRP_HOP_LIMIT, Version};
 
 use super::duration::seconds_text;
 use super::schema::{self, FieldSpec};
@@ -62,6 +63,13 @@ pub fn to_native_toml(config: &Config) -> String {
                         Value::Table(notify(&group.notify)),
                     );
                 }
+                if group.tracking_weight {
+                    put(
+                        &mut table,
+                        &schema::sync_group::TRACKING_WEIGHT,
+                        Value::Boolean(true),
+                    );
+                }
                 (group.name.clone(), Value::Table(table))
             })
             .collect();
@@ -112,6 +120,44 @@ pub fn to_native_toml(config: &Config) -> String {
             &mut document,
             &schema::top_level::STATIC_ROUTES,
             Value::Array(routes.collect()),
+        );
+    }
+    if !config.static_addresses.is_empty() {
+        let addresses = config
+            .static_addresses
+            .iter()
+            .map(|address| {
+                let mut table = Table::new();
+                put(
+                    &mut table,
+                    &schema::static_address::ADDRESS,
+                    text(format!(
+                        "{}/{}",
+                        address.address.address, address.address.prefix_len
+                    )),
+                );
+                put(
+                    &mut table,
+                    &schema::static_address::DEV,
+                    text(address.device()),
+                );
+                if let Some(label) = &address.address.label {
+                    put(&mut table, &schema::static_address::LABEL, text(label));
+                }
+                if address.no_track {
+                    put(
+                        &mut table,
+                        &schema::static_address::NO_TRACK,
+                        Value::Boolean(true),
+                    );
+                }
+                Value::Table(table)
+            })
+            .collect();
+        put(
+            &mut document,
+            &schema::top_level::STATIC_ADDRESSES,
+            Value::Array(addresses),
         );
     }
     if !config.static_rules.is_empty() {
@@ -353,11 +399,7 @@ fn instance(settings: &InstanceSettings) -> Table {
                 text(source.to_string()),
             );
         }
-        let peers = unicast
-            .peers
-            .iter()
-            .map(|peer| text(peer.to_string()))
-            .collect();
+        let peers = unicast.peers.iter().map(unicast_peer).collect();
         put(
             &mut table,
             &schema::instance::UNICAST_PEERS,
@@ -550,6 +592,27 @@ fn addresses(addresses: &[VirtualAddress]) -> Value {
             })
             .collect(),
     )
+}
+
+/// A peer as a plain address, or as a table when it has hop limits of its own.
+fn unicast_peer(peer: &UnicastPeer) -> Value {
+    let address = text(peer.address.to_string());
+    if peer.hop_limits == HopLimits::ANY {
+        return address;
+    }
+    let mut table = Table::new();
+    put(&mut table, &schema::unicast_peer::ADDRESS, address);
+    put(
+        &mut table,
+        &schema::unicast_peer::MIN_TTL,
+        Value::Integer(peer.hop_limits.lowest.into()),
+    );
+    put(
+        &mut table,
+        &schema::unicast_peer::MAX_TTL,
+        Value::Integer(peer.hop_limits.highest.into()),
+    );
+    Value::Table(table)
 }
 
 fn garp(settings: &GarpSettings) -> Table {

@@ -110,6 +110,18 @@ section! {
         STATIC_RULES = FieldSpec::new("static_rules", List).keepalived(&["static_rules"]);
         LINK_DEBOUNCE = FieldSpec::new("link_debounce", Table)
             .keepalived(&["interface_up_down_delays"]);
+        STATIC_ADDRESSES =
+            FieldSpec::new("static_addresses", List).keepalived(&["static_ipaddress"]);
+    }
+}
+
+section! {
+    /// An element of `static_addresses`: keepalived's `static_ipaddress` entry.
+    static_address {
+        ADDRESS = FieldSpec::new("address", Text);
+        DEV = FieldSpec::new("dev", Text).keepalived(&["dev"]);
+        LABEL = FieldSpec::new("label", Text).keepalived(&["label"]);
+        NO_TRACK = FieldSpec::new("no_track", Boolean).keepalived(&["no_track"]);
     }
 }
 
@@ -246,6 +258,20 @@ section! {
 }
 
 section! {
+    /// A unicast peer written as a table rather than `"192.0.2.2"`: keepalived's
+    /// `unicast_peer { ADDRESS min_ttl N max_ttl M }`.
+    unicast_peer {
+        ADDRESS = FieldSpec::new("address", Address);
+        MIN_TTL = FieldSpec::new("min_ttl", Integer)
+            .default("0")
+            .keepalived(&["min_ttl"]);
+        MAX_TTL = FieldSpec::new("max_ttl", Integer)
+            .default("255")
+            .keepalived(&["max_ttl"]);
+    }
+}
+
+section! {
     /// `authentication = { ... }`: keepalived's `authentication` block.
     authentication {
         TYPE = FieldSpec::new("type", Choice(&["pass", "ah"])).keepalived(&["auth_type"]);
@@ -350,6 +376,9 @@ section! {
     sync_group {
         INSTANCES = FieldSpec::new("instances", List).keepalived(&["group"]);
         NOTIFY = FieldSpec::new("notify", Table);
+        TRACKING_WEIGHT = FieldSpec::new("tracking_weight", Boolean)
+            .default("false")
+            .keepalived(&["sync_group_tracking_weight", "global_tracking"]);
     }
 }
 
@@ -385,6 +414,7 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
     ("telemetry", telemetry::FIELDS),
     ("instances.*", instance::FIELDS),
     ("instances.*.virtual_addresses[]", address::FIELDS),
+    ("instances.*.unicast_peers[]", unicast_peer::FIELDS),
     ("instances.*.authentication", authentication::FIELDS),
     ("instances.*.garp", garp::FIELDS),
     ("instances.*.health_checks.*", health_check::FIELDS),
@@ -392,6 +422,7 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
     ("sync_groups.*", sync_group::FIELDS),
     ("link_debounce.*", link_debounce::FIELDS),
     ("email_alerts", email_alerts::FIELDS),
+    ("static_addresses[]", static_address::FIELDS),
 ];
 
 /// keepalived keywords people carry over that have no field here, with what to know.

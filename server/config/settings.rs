@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::vrrp::node::UnicastPeer;
 use crate::vrrp::{AdvertInterval, Auth, DebounceDelays, DownTimerAdverts, Version};
 
 pub use super::routes::{VirtualRoute, VirtualRule};
@@ -35,6 +36,9 @@ pub struct Config {
     /// How long each listed interface's link must stay down, or up, before its instances
     /// act on it (keepalived's `interface_up_down_delays`), sorted by interface.
     pub link_debounce: Vec<LinkDebounceSettings>,
+    /// Addresses added while the daemon runs, whatever the instances' states (keepalived's
+    /// `static_ipaddress`), in the order written.
+    pub static_addresses: Vec<StaticAddress>,
 }
 
 /// `[link_debounce.<interface>]`: the delays of one interface. They are used as written
@@ -46,6 +50,25 @@ pub struct LinkDebounceSettings {
     pub interface: String,
     /// Its delays, each at most 255 s.
     pub delays: DebounceDelays,
+}
+
+/// An address the daemon adds at start and removes at exit, whatever the instances' states
+/// (keepalived's `static_ipaddress`): it is never announced nor advertised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticAddress {
+    /// The address, its prefix, label and interface ([`VirtualAddress::device`] is always
+    /// set: see [`StaticAddress::device`]).
+    pub address: VirtualAddress,
+    /// Someone deleting it is not undone (keepalived's `no_track`); otherwise it is put back
+    /// at once, as keepalived's `reinstate_static_address()` does.
+    pub no_track: bool,
+}
+
+impl StaticAddress {
+    /// The interface it goes on.
+    pub fn device(&self) -> &str {
+        self.address.device.as_deref().unwrap_or_default()
+    }
 }
 
 /// Instances that change state together (`[sync_groups.<name>]`), as keepalived's
@@ -61,6 +84,12 @@ pub struct SyncGroupSettings {
     /// What is notified when the group as a whole changes state (keepalived's
     /// `vrrp_sync_group` notify programs): `GROUP` lines and arguments instead of `INSTANCE`.
     pub notify: NotifySettings,
+    /// Whether the members' health checks with a weight move their own priority
+    /// (keepalived's `sync_group_tracking_weight`). Off, as in keepalived, a member's checks
+    /// count only with weight 0, which faults the whole group; the configuration then refuses
+    /// a weighted check on a member, and the daemon ignores the weight of one registered
+    /// over the API.
+    pub tracking_weight: bool,
 }
 
 /// The mail server and addresses of e-mail alerts (keepalived's `smtp_server`,
@@ -334,7 +363,7 @@ impl InstanceSettings {
         // IPv4, VRRPv2's only family.
         self.unicast
             .as_ref()
-            .and_then(|unicast| unicast.source.or_else(|| unicast.peers.first().copied()))
+            .and_then(|unicast| unicast.source.or_else(|| unicast.peer_addresses().next()))
             .map_or(Family::Ipv4, Family::of)
     }
 }
@@ -357,16 +386,24 @@ pub struct VirtualAddress {
 pub struct UnicastSettings {
     /// The source address of adverts; `None` means the interface's primary address.
     pub source: Option<IpAddr>,
-    /// Where adverts are sent. None keeps the instance in Fault (keepalived's
-    /// `unicast_fault_no_peer`): it could not be heard.
-    pub peers: Vec<IpAddr>,
-    /// Whether adverts are taken only from [`Self::peers`] (keepalived's
-    /// `check_unicast_src`); otherwise from any source, as keepalived does by default.
+    /// Where adverts are sent, with the hop limits adverts are taken with from each. None
+    /// keeps the instance in Fault (keepalived's `unicast_fault_no_peer`): it could not be
+    /// heard.
+    pub peers: Vec<UnicastPeer>,
+    /// Whether adverts are taken only from [`Self::peers`], within each one's hop limits
+    /// (keepalived's `check_unicast_src`, which a peer's `min_ttl` or `max_ttl` turns on);
+    /// otherwise from any source with any hop limit, as keepalived does by default.
     pub check_source: bool,
     /// The TTL or hop limit adverts leave with (keepalived's `unicast_ttl`): 255 reaches
-    /// peers on the link, a smaller one bounds how many routers they may cross. Adverts
-    /// from unicast peers are taken whatever their hop limit, as keepalived takes them.
+    /// peers on the link, a smaller one bounds how many routers they may cross.
     pub ttl: u8,
+}
+
+impl UnicastSettings {
+    /// Where adverts are sent: the peers' addresses, in order.
+    pub fn peer_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.peers.iter().map(|peer| peer.address)
+    }
 }
 
 /// Whether a higher-priority backup takes over from a live lower-priority master.

@@ -16,8 +16,8 @@ use super::model::{
 };
 use super::schema;
 use super::settings::{
-    ApiSettings, Config, Family, InstanceSettings, Preempt, SyncGroupSettings, TcpListenerSettings,
-    TcpSecurity, UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
+    ApiSettings, Config, Family, InstanceSettings, Preempt, StaticAddress, SyncGroupSettings,
+    TcpListenerSettings, TcpSecurity, UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// Where the API socket is when the file does not say.
@@ -37,6 +37,7 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
     let api = validate_api(file.api, findings);
     check_across_instances(&file.instances, findings);
     let sync_groups = check_sync_groups(&file.sync_groups, &file.instances, findings);
+    let static_addresses = static_addresses(&file.static_addresses, findings);
     check_email_alerts(&file.instances, file.email_alerts.is_given(), findings);
     let mut instances: Vec<InstanceSettings> = file
         .instances
@@ -55,6 +56,7 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             static_routes: values(&file.static_routes),
             static_rules: values(&file.static_rules),
             link_debounce: file.link_debounce,
+            static_addresses,
         })
     } else {
         None
@@ -446,14 +448,83 @@ fn check_sync_groups(
                 "a sync group needs at least two instances to keep together",
             );
         }
+        let Some(tracking_weight) = group.tracking_weight.or(false) else {
+            continue;
+        };
+        if !tracking_weight {
+            check_member_weights(group, &members, instances, findings);
+        }
         checked.push(SyncGroupSettings {
             name: group.name.clone(),
             instances: members,
             notify: group.notify.clone(),
+            tracking_weight,
         });
     }
     checked.sort_by(|a, b| a.name.cmp(&b.name));
     checked
+}
+
+/// A member of a group without `tracking_weight` has no weighted checks: keepalived ignores
+/// such a weight (`vrrp_complete_instance()` in `keepalived/vrrp/vrrp.c`), and a weight
+/// that is written but does nothing is a trap.
+fn check_member_weights(
+    group: &SyncGroupFile,
+    members: &[String],
+    instances: &[InstanceFile],
+    findings: &mut Findings,
+) {
+    for instance in instances
+        .iter()
+        .filter(|instance| members.contains(&instance.name))
+    {
+        for check in instance
+            .health_checks
+            .iter()
+            .filter(|check| check.weight != 0)
+        {
+            findings.add(
+                &instance
+                    .path
+                    .key(schema::instance::HEALTH_CHECKS.key)
+                    .key(&check.name)
+                    .key(schema::health_check::WEIGHT.key),
+                format!(
+                    "`{}` is in sync group `{}`, whose members' weights do not move their \
+                     priority; use weight = 0 (the group goes to Fault while it fails), or set \
+                     tracking_weight = true in [sync_groups.{}]",
+                    instance.name, group.name, group.name
+                ),
+            );
+        }
+    }
+}
+
+/// The static addresses, each written once: a second entry for the same address on the same
+/// interface would be added and removed with the first.
+fn static_addresses(
+    addresses: &[Located<StaticAddress>],
+    findings: &mut Findings,
+) -> Vec<StaticAddress> {
+    let mut seen: Vec<&StaticAddress> = Vec::new();
+    for located in addresses {
+        let address = &located.value;
+        if seen.iter().any(|earlier| {
+            earlier.address.address == address.address.address
+                && earlier.device() == address.device()
+        }) {
+            findings.add(
+                &located.path,
+                format!(
+                    "{} on {} is already a static address",
+                    address.address.address,
+                    address.device()
+                ),
+            );
+        }
+        seen.push(address);
+    }
+    values(addresses)
 }
 
 /// An instance that mails its changes needs somewhere to mail them.
@@ -604,23 +675,26 @@ fn check_unicast(
     let mut seen: BTreeMap<IpAddr, &FieldPath> = BTreeMap::new();
     for peer in peers {
         if let Some(family) = family
-            && Family::of(peer.value) != family
+            && Family::of(peer.value.address) != family
         {
-            findings.add(&peer.path, mismatch(peer.value, family));
+            findings.add(&peer.path, mismatch(peer.value.address, family));
         }
-        if instance.unicast_src.valid() == Some(&peer.value) {
+        if instance.unicast_src.valid() == Some(&peer.value.address) {
             findings.add(
                 &peer.path,
-                format!("{} is this router's own unicast_src", peer.value),
+                format!("{} is this router's own unicast_src", peer.value.address),
             );
         }
-        match seen.get(&peer.value) {
+        match seen.get(&peer.value.address) {
             Some(first_path) => findings.add(
                 &peer.path,
-                format!("{} is listed twice (first at {first_path})", peer.value),
+                format!(
+                    "{} is listed twice (first at {first_path})",
+                    peer.value.address
+                ),
             ),
             None => {
-                seen.insert(peer.value, &peer.path);
+                seen.insert(peer.value.address, &peer.path);
             }
         }
     }

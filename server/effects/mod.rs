@@ -13,6 +13,7 @@ pub mod email_alert;
 pub mod notify;
 pub mod routing;
 pub mod smtp;
+pub mod static_addresses;
 pub mod vip_firewall;
 pub mod vips;
 pub mod vmac;

@@ -73,6 +73,11 @@ pub struct InstanceStatus {
     /// The debouncing of its interface's link changes (`[link_debounce]`), when the
     /// interface has delays.
     pub link_debounce: Option<LinkDebounceStatus>,
+    /// Whether its sync group ignores the weights of its health checks (the group has no
+    /// `tracking_weight`).
+    pub weights_ignored: bool,
+    /// The sync group it is a member of, if any.
+    pub sync_group: Option<String>,
 }
 
 /// The delays before a link change of an instance's interface is acted on, as fitted to the

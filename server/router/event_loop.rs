@@ -47,6 +47,7 @@ use super::settings::{self, SettingsError};
 use super::sockets::{Arrival, Sockets};
 use super::timer::PreciseTimer;
 use crate::effects::routing::{HeldRouting, Removal, StaticRouting};
+use crate::effects::static_addresses::StaticAddresses;
 
 /// What the rest of the daemon asks of the router.
 #[derive(Debug)]
@@ -139,6 +140,8 @@ pub struct RouterParts {
     pub priority_overrides: PriorityOverrides,
     /// The static routes and rules, added while the router runs.
     pub static_routing: StaticRouting,
+    /// The static addresses, added while the router runs, before the static routes.
+    pub static_addresses: StaticAddresses,
     /// How long no instance may become master from now (`[global] startup_delay`).
     pub startup_delay: Duration,
     /// The notify FIFOs and their programs, which a reload brings up to date.
@@ -197,6 +200,8 @@ pub struct Router {
     vip_renewal_at: Instant,
     /// The static routes and rules (see [`super::routing`]).
     static_routing: StaticRouting,
+    /// The static addresses (see [`crate::effects::static_addresses`]).
+    static_addresses: StaticAddresses,
     /// The end of `[global] startup_delay`: no instance, even one a reload adds, becomes
     /// master before it (keepalived's `vrrp_startup_delay` holds every instance, and a
     /// reload does not start it again).
@@ -276,6 +281,7 @@ impl Router {
             priority_overrides: watch::Sender::new(parts.priority_overrides),
             vip_renewal_at: Instant::now() + VIP_REFRESH_EVERY,
             static_routing: parts.static_routing,
+            static_addresses: parts.static_addresses,
             mastership_held_until: (!parts.startup_delay.is_zero())
                 .then(|| Instant::now() + parts.startup_delay),
             fifo_readers: parts.fifo_readers,
@@ -394,6 +400,8 @@ impl Router {
     /// Runs until a shutdown has stopped every instance.
     pub async fn run(mut self) {
         self.configure_link_debounce();
+        // Addresses first: a static route may name one as its source.
+        self.static_addresses.start(&self.io.vips);
         self.static_routing.start(&self.io.vips);
         // The start-up transitions of the instances started before the loop.
         self.carry_out_outputs(Instant::now()).await;
@@ -436,6 +444,7 @@ impl Router {
             self.publish_events();
         }
         self.static_routing.stop(&self.io.vips);
+        self.static_addresses.stop(&self.io.vips);
         info!("every instance stopped");
     }
 
@@ -528,6 +537,11 @@ impl Router {
                 let mut status = driver.status(&self.node);
                 status.health_checks = self.checks.statuses_for(driver.name());
                 status.link_debounce = self.link_debounce.status(&driver.settings().interface, now);
+                status.sync_group = self
+                    .sync_groups
+                    .iter()
+                    .find(|group| group.instances.iter().any(|name| name == driver.name()))
+                    .map(|group| group.name.clone());
                 status
             })
             .collect();
@@ -935,6 +949,9 @@ impl Router {
             }
             LinkEvent::LinkUp(index) => {
                 self.stop_resync(index);
+                // Static addresses the kernel dropped with the link go back at once,
+                // whatever the delay before the instances act on it.
+                self.static_addresses.link_up(index, &self.io.vips);
                 match self.debounced(now, index, true) {
                     LinkVerdict::Apply(_) => self.link_up(index),
                     // Down and up within the down delay: the instances never acted on
@@ -962,6 +979,8 @@ impl Router {
                     driver.address_removed(index, address, &self.node, &self.io);
                 }
                 self.source_removed(index, address);
+                self.static_addresses
+                    .address_removed(index, address, &self.io.vips);
             }
             LinkEvent::RouteRemoved(removed) => {
                 for driver in &self.drivers {
@@ -1240,6 +1259,9 @@ impl Router {
         // Before any instance writes a FIFO the reload adds.
         self.fifo_readers.reconcile(&reload.config);
         self.io.interfaces.extend(reload.interfaces);
+        let static_addresses = StaticAddresses::new(&reload.config, &self.io.interfaces);
+        self.static_addresses
+            .reload(static_addresses, &self.io.vips);
         self.static_routing
             .reload(HeldRouting::static_of(&reload.config), &self.io.vips);
         // An instance the new groups no longer hold together leaves a group's Fault.
@@ -1416,6 +1438,7 @@ pub fn node_groups(groups: &[SyncGroupSettings]) -> Vec<SyncGroup> {
         .map(|group| SyncGroup {
             name: group.name.clone(),
             instances: group.instances.clone(),
+            tracking_weight: group.tracking_weight,
         })
         .collect()
 }

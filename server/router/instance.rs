@@ -14,7 +14,7 @@ use std::time::{Instant, SystemTime};
 
 use tracing::{Span, debug, error, info, warn};
 
-use crate::config::InstanceSettings;
+use crate::config::{InstanceSettings, UnicastSettings};
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::notify::Notifier;
 use crate::effects::routing::{HeldRouting, Removal};
@@ -111,7 +111,7 @@ impl InstanceDriver {
             link: link.clone(),
             instance: settings::instance_config(&settings, primary)?,
             decode: settings::decode_options(&settings),
-            unicast_peers: settings::advert_sources(&settings),
+            checked_peers: settings::checked_peers(&settings),
             garp: settings.garp,
         })?;
         Ok(InstanceDriver {
@@ -211,6 +211,9 @@ impl InstanceDriver {
             transitions: self.transitions.clone(),
             // The router adds it: it keeps the links.
             link_debounce: None,
+            weights_ignored: node.weights_ignored(self.id).unwrap_or(false),
+            // The router adds it: it keeps the groups.
+            sync_group: None,
         }
     }
 
@@ -479,7 +482,7 @@ impl InstanceDriver {
             self.id,
             settings::advertised_addresses(&self.settings),
             settings::decode_options(&self.settings),
-            settings::advert_sources(&self.settings),
+            settings::checked_peers(&self.settings),
             self.settings.garp,
         ) {
             error!(instance = self.name(), %error, "addresses not changed in the protocol core");
@@ -555,12 +558,13 @@ impl InstanceDriver {
             error!(instance = self.name(), socket = %self.link, "no socket to advertise on");
             return;
         };
-        let group = [self.link.family.vrrp_group()];
-        let (destinations, unicast_ttl) = match &self.settings.unicast {
-            Some(unicast) => (unicast.peers.as_slice(), Some(unicast.ttl)),
-            None => (&group[..], None),
-        };
-        for &destination in destinations {
+        let unicast = self.settings.unicast.as_ref();
+        let unicast_ttl = unicast.map(|unicast| unicast.ttl);
+        let peers = unicast
+            .into_iter()
+            .flat_map(UnicastSettings::peer_addresses);
+        let group = unicast.is_none().then(|| self.link.family.vrrp_group());
+        for destination in peers.chain(group) {
             // The VRRPv3 checksum covers a pseudo-header with the destination, so each
             // peer gets its own encoding.
             let payload = match advert.encode(self.primary_address, destination, self.checksum) {

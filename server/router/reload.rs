@@ -82,6 +82,12 @@ pub async fn lookup_interfaces(
         .instances
         .iter()
         .flat_map(settings::interface_names)
+        .chain(
+            config
+                .static_addresses
+                .iter()
+                .map(|address| address.device().to_owned()),
+        )
         .collect();
     let mut interfaces = HashMap::new();
     for name in names {

@@ -8,9 +8,9 @@ use thiserror::Error;
 
 use crate::config::{self, InstanceSettings, Preempt};
 use crate::net::{Carrier, Interface};
-use crate::vrrp::node::Link;
+use crate::vrrp::node::{Link, UnicastPeer};
 use crate::vrrp::{
-    Auth, DecodeOptions, InstanceConfig, InstanceConfigError, Priority, V3Ipv4Checksum,
+    Auth, DecodeOptions, HopLimits, InstanceConfig, InstanceConfigError, Priority, V3Ipv4Checksum,
 };
 
 /// Why an instance cannot be built on the interface as it is now.
@@ -57,10 +57,10 @@ pub fn link(settings: &InstanceSettings) -> Link {
     }
 }
 
-/// The only sources adverts are taken from: the unicast peers when the instance checks
-/// them (keepalived's `check_unicast_src`); `None` takes adverts from anyone, as with
-/// multicast.
-pub fn advert_sources(settings: &InstanceSettings) -> Option<Vec<IpAddr>> {
+/// The only sources adverts are taken from, each within its hop limits: the unicast peers
+/// when the instance checks them (keepalived's `check_unicast_src`); `None` takes adverts
+/// from anyone, as with multicast.
+pub fn checked_peers(settings: &InstanceSettings) -> Option<Vec<UnicastPeer>> {
     settings
         .unicast
         .as_ref()
@@ -171,7 +171,13 @@ pub fn decode_options(settings: &InstanceSettings) -> DecodeOptions {
         version: Some(settings.version),
         v3_ipv4_checksum: checksum_form(settings),
         v2_auth: settings.auth.clone(),
-        accept_any_hop_limit: settings.unicast.is_some(),
+        // keepalived checks the hop limit of multicast adverts only; a checked peer's own
+        // limits are the node's (see `checked_peers`).
+        hop_limits: if settings.unicast.is_some() {
+            HopLimits::ANY
+        } else {
+            HopLimits::LINK_ONLY
+        },
     }
 }
 
@@ -299,21 +305,37 @@ mod tests {
         ));
     }
 
-    /// Unicast adverts are taken from the listed peers alone unless `check_unicast_src` is
-    /// off, which keepalived.conf files get unless they say `check_unicast_src`.
+    /// Unicast adverts are taken from the listed peers alone, each within its hop limits,
+    /// unless `check_unicast_src` is off, which keepalived.conf files get unless they say
+    /// `check_unicast_src` or give a peer `min_ttl` or `max_ttl`.
     #[test]
-    fn advert_sources_are_the_peers_when_checked() {
-        assert_eq!(advert_sources(&settings("")), None, "multicast");
-        let peers = "unicast_peers = [\"192.0.2.2\", \"192.0.2.3\"]";
+    fn checked_peers_are_the_peers_with_their_hop_limits() {
+        assert_eq!(checked_peers(&settings("")), None, "multicast");
         assert_eq!(
-            advert_sources(&settings(peers)),
+            decode_options(&settings("")).hop_limits,
+            HopLimits::LINK_ONLY
+        );
+        let peers = "unicast_peers = [\"192.0.2.2\", \
+                     { address = \"192.0.2.3\", min_ttl = 250, max_ttl = 254 }]";
+        assert_eq!(
+            checked_peers(&settings(peers)),
             Some(vec![
-                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
-                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3))
+                UnicastPeer {
+                    address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+                    hop_limits: HopLimits::ANY,
+                },
+                UnicastPeer {
+                    address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3)),
+                    hop_limits: HopLimits {
+                        lowest: 250,
+                        highest: 254
+                    },
+                },
             ])
         );
+        assert_eq!(decode_options(&settings(peers)).hop_limits, HopLimits::ANY);
         let open = settings(&format!("{peers}\ncheck_unicast_src = false"));
-        assert_eq!(advert_sources(&open), None);
+        assert_eq!(checked_peers(&open), None);
         assert!(!restart_needed(&settings(peers), &open));
     }
 

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_sidecar::vrrp::{
-    Advertisement, Auth, DecodeError, DecodeOptions, IpHeader, V3Ipv4Checksum, Version,
+    Advertisement, Auth, DecodeError, DecodeOptions, HopLimits, IpHeader, V3Ipv4Checksum, Version,
 };
 
 use crate::support::{Fixture, refresh_checksum};
@@ -40,7 +40,8 @@ fn hop_limit_not_255() {
             assert_eq!(
                 decode(&payload, &ip, &options),
                 DecodeError::HopLimit {
-                    received: hop_limit
+                    received: hop_limit,
+                    accepted: HopLimits::LINK_ONLY,
                 }
             );
         }
@@ -53,7 +54,7 @@ fn hop_limit_not_255() {
 fn any_hop_limit_is_taken_from_unicast_peers() {
     for (payload, mut ip, options) in [v2_pass(), v3_ipv4(), v3_ipv6()] {
         let options = DecodeOptions {
-            accept_any_hop_limit: true,
+            hop_limits: HopLimits::ANY,
             ..options
         };
         for hop_limit in [1, 64, 254, 255] {
@@ -409,6 +410,9 @@ fn the_first_failed_check_is_reported() {
     ip.hop_limit = 1;
     assert_eq!(
         decode(&payload, &ip, &options),
-        DecodeError::HopLimit { received: 1 }
+        DecodeError::HopLimit {
+            received: 1,
+            accepted: HopLimits::LINK_ONLY,
+        }
     );
 }

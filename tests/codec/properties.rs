@@ -7,7 +7,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use vrrp_sidecar::vrrp::{
     AdvertInterval, Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement,
-    IgnoredFields, IpHeader, V3Ipv4Checksum, Version,
+    HopLimits, IgnoredFields, IpHeader, V3Ipv4Checksum, Version,
 };
 
 use crate::support::refresh_checksum;
@@ -70,7 +70,7 @@ impl Sent {
             version: Some(self.advertisement.version),
             v3_ipv4_checksum,
             v2_auth: self.advertisement.auth.clone(),
-            accept_any_hop_limit: false,
+            hop_limits: HopLimits::LINK_ONLY,
         }
     }
 }
@@ -202,14 +202,14 @@ fn any_options() -> impl Strategy<Value = DecodeOptions> {
         prop_oneof![Just(None), Just(Some(Version::V2)), Just(Some(Version::V3))],
         v3_ipv4_checksum(),
         v2_auth(),
-        any::<bool>(),
+        any::<(u8, u8)>(),
     )
         .prop_map(
-            |(version, v3_ipv4_checksum, v2_auth, accept_any_hop_limit)| DecodeOptions {
+            |(version, v3_ipv4_checksum, v2_auth, (lowest, highest))| DecodeOptions {
                 version,
                 v3_ipv4_checksum,
                 v2_auth,
-                accept_any_hop_limit,
+                hop_limits: HopLimits { lowest, highest },
             },
         )
 }

@@ -24,8 +24,8 @@ use vrrp_sidecar::vrrp::node::output::Output;
 use vrrp_sidecar::vrrp::node::sync_group::SyncGroup;
 use vrrp_sidecar::vrrp::node::{InstanceId, Link, MemberConfig, Node, Received};
 use vrrp_sidecar::vrrp::{
-    AdvertInterval, Auth, Command, DecodeOptions, Family, InstanceConfig, Priority, State,
-    V3Ipv4Checksum, Version,
+    AdvertInterval, Auth, Command, DecodeOptions, Family, HopLimits, InstanceConfig, Priority,
+    State, TrackedCheck, V3Ipv4Checksum, Version,
 };
 
 use super::rng::Rng;
@@ -212,9 +212,9 @@ impl Hosts {
                             version: Some(Version::V3),
                             v3_ipv4_checksum: V3Ipv4Checksum::WithPseudoHeader,
                             v2_auth: Auth::None,
-                            accept_any_hop_limit: false,
+                            hop_limits: HopLimits::LINK_ONLY,
                         },
-                        unicast_peers: None,
+                        checked_peers: None,
                         garp: garp(),
                     })
                     .expect("a valid test instance");
@@ -291,6 +291,35 @@ impl Hosts {
         self.carry_out(host);
     }
 
+    /// Gives instance `name` of `host` the verdicts of its health checks, as the router
+    /// does after a check changes (its link up).
+    pub fn set_checks(&mut self, host: usize, name: &str, checks: Vec<TrackedCheck>) {
+        let at = self.at();
+        let id = self.hosts[host].id(name);
+        let _ = writeln!(
+            self.trace,
+            "{:>10.3?} h{host} {name} checks {checks:?}",
+            self.now
+        );
+        self.hosts[host]
+            .node
+            .set_checks(at, id, checks, Some("check"), true)
+            .expect("the instance runs");
+        self.carry_out(host);
+    }
+
+    /// Gives `host` new sync groups, as a reload does.
+    pub fn set_sync_groups(&mut self, host: usize, groups: &[SyncGroup]) {
+        let at = self.at();
+        let _ = writeln!(
+            self.trace,
+            "{:>10.3?} h{host} sync groups {groups:?}",
+            self.now
+        );
+        self.hosts[host].node.set_sync_groups(at, groups);
+        self.carry_out(host);
+    }
+
     /// Reloads instance `name` of `host` with new addresses, as the router's driver does:
     /// the node takes them, and a master installs the new ones (here: holds them).
     pub fn reload_addresses(&mut self, host: usize, name: &str, addresses: Vec<IpAddr>) {
@@ -309,7 +338,7 @@ impl Hosts {
                     version: Some(Version::V3),
                     v3_ipv4_checksum: V3Ipv4Checksum::WithPseudoHeader,
                     v2_auth: Auth::None,
-                    accept_any_hop_limit: false,
+                    hop_limits: HopLimits::LINK_ONLY,
                 },
                 None,
                 garp(),

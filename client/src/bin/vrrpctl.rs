@@ -132,8 +132,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if let Some(vmacs) = virtual_mac_table(&instances) {
                 print!("\n{vmacs}");
             }
+            if let Some(peers) = unicast_peer_table(&instances) {
+                print!("\n{peers}");
+            }
             if let Some(processes) = tracked_process_table(&instances) {
                 print!("\n{processes}");
+            }
+            if let Some(groups) = sync_group_table(&instances) {
+                print!("\n{groups}");
             }
             if let Some(links) = link_debounce_table(&instances) {
                 print!("\n{links}");
@@ -442,6 +448,32 @@ fn tracked_process_table(instances: &[proto::Instance]) -> Option<String> {
     Some(table(header, &rows))
 }
 
+/// The sync group of each member instance, and whether the group counts the weights of the
+/// member's health checks (`tracking_weight`); `None` when no instance is in a group.
+fn sync_group_table(instances: &[proto::Instance]) -> Option<String> {
+    let rows: Vec<[String; 3]> = instances
+        .iter()
+        .filter(|instance| !instance.sync_group.is_empty())
+        .map(|instance| {
+            let weights = if instance.health_check_weights_ignored {
+                "ignored (weight 0 only)"
+            } else {
+                "counted"
+            };
+            [
+                instance.name.clone(),
+                instance.sync_group.clone(),
+                weights.to_owned(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let header = ["INSTANCE", "SYNC GROUP", "CHECK WEIGHTS"].map(String::from);
+    Some(table(header, &rows))
+}
+
 /// The routes and rules the instances add while master, one row each; `None` when no
 /// instance has any.
 fn routing_table(instances: &[proto::Instance]) -> Option<String> {
@@ -493,6 +525,38 @@ fn virtual_mac_table(instances: &[proto::Instance]) -> Option<String> {
         return None;
     }
     let header = ["INSTANCE", "VIRTUAL MAC", "MAC", "ADVERTS FROM"].map(String::from);
+    Some(table(header, &rows))
+}
+
+/// The unicast peers of the instances that advertise to peers, one row each, with the
+/// TTLs their adverts are taken with (`-` when any source is taken); `None` when no instance
+/// is unicast.
+fn unicast_peer_table(instances: &[proto::Instance]) -> Option<String> {
+    let rows: Vec<[String; 4]> = instances
+        .iter()
+        .flat_map(|instance| {
+            let unicast = instance.unicast.as_ref();
+            unicast.into_iter().flat_map(move |unicast| {
+                unicast.peers.iter().map(move |peer| {
+                    let heard_with = if unicast.check_source {
+                        format!("{}..{}", peer.min_ttl, peer.max_ttl)
+                    } else {
+                        "-".to_owned()
+                    };
+                    [
+                        instance.name.clone(),
+                        peer.address.clone(),
+                        unicast.ttl.to_string(),
+                        heard_with,
+                    ]
+                })
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let header = ["INSTANCE", "UNICAST PEER", "TTL SENT", "TTL TAKEN"].map(String::from);
     Some(table(header, &rows))
 }
 

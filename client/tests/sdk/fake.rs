@@ -177,7 +177,7 @@ pub fn snapshot(epoch: &str, revision: u64, item: Instance) -> WatchStateRespons
         epoch,
         revision,
         Kind::Snapshot(InstanceSnapshot {
-            instance: Some(item),
+            instance: Some(Box::new(item)),
         }),
     )
 }

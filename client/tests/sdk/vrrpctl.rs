@@ -113,24 +113,62 @@ async fn status_lists_the_virtual_macs_under_the_instances() {
 }
 
 #[tokio::test]
+async fn status_lists_the_unicast_peers_with_the_ttls_they_are_heard_with() {
+    use vrrp_sidecar_client::proto::{Unicast, UnicastPeer};
+    let peer = |address: &str, min_ttl, max_ttl| UnicastPeer {
+        address: address.into(),
+        min_ttl,
+        max_ttl,
+    };
+    let mut web = instance("vi_web", State::Master, 150);
+    web.unicast = Some(Unicast {
+        source: "192.0.2.1".into(),
+        peers: vec![peer("192.0.2.2", 250, 254), peer("192.0.2.3", 0, 255)],
+        check_source: true,
+        ttl: 255,
+    });
+    let mut db = instance("vi_db", State::Backup, 100);
+    db.unicast = Some(Unicast {
+        source: String::new(),
+        peers: vec![peer("198.51.100.2", 0, 255)],
+        check_source: false,
+        ttl: 2,
+    });
+    let daemon = FakeDaemon::start(vec![web, db]).await;
+    let output = vrrpctl(&daemon, &["status"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT  AUTH\n\
+         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no      none\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no      none\n\
+         \n\
+         INSTANCE  UNICAST PEER  TTL SENT  TTL TAKEN\n\
+         vi_web    192.0.2.2     255       250..254\n\
+         vi_web    192.0.2.3     255       0..255\n\
+         vi_db     198.51.100.2  2         -\n"
+    );
+}
+
+#[tokio::test]
 async fn status_lists_the_link_delays_and_a_pending_change() {
     use vrrp_sidecar_client::proto::{LinkDebounce, PendingLinkChange};
     let seconds = |seconds: i64, nanos: i32| Some(prost_types::Duration { seconds, nanos });
     let mut web = instance("vi_web", State::Master, 150);
-    web.link_debounce = Some(Box::new(LinkDebounce {
+    web.link_debounce = Some(LinkDebounce {
         down_delay: seconds(1, 500_000_000),
         up_delay: seconds(1, 0),
         pending: Some(PendingLinkChange {
             up: false,
             remaining: seconds(0, 250_000_000),
         }),
-    }));
+    });
     let mut db = instance("vi_db", State::Backup, 100);
-    db.link_debounce = Some(Box::new(LinkDebounce {
+    db.link_debounce = Some(LinkDebounce {
         down_delay: seconds(0, 199_610_000),
         up_delay: seconds(0, 0),
         pending: None,
-    }));
+    });
     let daemon = FakeDaemon::start(vec![web, db, instance("vi_dns", State::Backup, 100)]).await;
     let output = vrrpctl(&daemon, &["status"]).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -294,5 +332,29 @@ async fn checks_prints_each_check_with_its_status() {
         "INSTANCE  CHECK  KIND    WEIGHT  RESULT   PASSES  FAILS  OWNER            OUTPUT\n\
          vi_web    app    pushed  -60     fail     0       3      uid 1000 pid 42  report stream closed\n\
          vi_web    flag   file    0       pending  0       0      config\n"
+    );
+}
+
+#[tokio::test]
+async fn status_lists_the_sync_group_of_each_member_and_its_weights() {
+    let mut outside = instance("outside", State::Master, 150);
+    outside.sync_group = "gateway".into();
+    outside.health_check_weights_ignored = true;
+    let mut inside = instance("inside", State::Master, 150);
+    inside.sync_group = "gateway".into();
+    let daemon =
+        FakeDaemon::start(vec![outside, inside, instance("alone", State::Backup, 100)]).await;
+    let output = vrrpctl(&daemon, &["status"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    let groups = printed
+        .split("\n\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no second table in\n{printed}"));
+    assert_eq!(
+        groups,
+        "INSTANCE  SYNC GROUP  CHECK WEIGHTS\n\
+         outside   gateway     ignored (weight 0 only)\n\
+         inside    gateway     counted\n"
     );
 }

@@ -2,6 +2,7 @@
 //! (announcement schedule, handover grace, health-check holds, sync-group standing, the cause
 //! of each transition), turning the state machine's actions into the node's outputs.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -12,14 +13,14 @@ use crate::counters::DecodeErrorCounts;
 use crate::instance::Instance;
 use crate::instance_config::InstanceConfigError;
 use crate::packet::ah::{self, SequenceCounter};
-use crate::packet::{Advertisement, Auth, DecodeError, DecodeOptions, IpHeader};
+use crate::packet::{Advertisement, Auth, DecodeError, DecodeOptions, HopLimits, IpHeader};
 use crate::priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};
 use crate::state::{FaultCause, State, TransitionReason};
 
 use super::announce::{AnnounceSchedule, GarpSettings};
 use super::output::{ChangeCause, MasterView, Output, Refusal, Transition};
 use super::sync_group::{GroupMove, GroupTransition, MemberView};
-use super::{InstanceId, Link, MemberConfig, RESIGN_RELEASE_GRACE, Received};
+use super::{InstanceId, Link, MemberConfig, RESIGN_RELEASE_GRACE, Received, UnicastPeer};
 
 /// One instance and what the node keeps with it.
 #[derive(Debug)]
@@ -29,7 +30,7 @@ pub(super) struct Member {
     pub(super) link: Link,
     pub(super) instance: Instance,
     decode: DecodeOptions,
-    unicast_peers: Option<Vec<IpAddr>>,
+    checked_peers: Option<Vec<UnicastPeer>>,
     garp: GarpSettings,
     announcements: AnnounceSchedule,
     /// After a handover by `Resign`: when we let go of the addresses (see
@@ -71,6 +72,9 @@ struct GroupStanding {
     handing_over: bool,
     /// The next transition is the group's doing (set just before a group move).
     moving: bool,
+    /// Its group ignores the weights of its health checks (no `tracking_weight`): only
+    /// weight-0 checks count.
+    weights_ignored: bool,
     /// Transitions since the node last asked, for the group rules.
     transitions: Vec<GroupTransition>,
 }
@@ -84,7 +88,7 @@ impl Member {
             link: config.link,
             instance: Instance::new(config.instance)?,
             decode: config.decode,
-            unicast_peers: config.unicast_peers,
+            checked_peers: config.checked_peers,
             garp: config.garp,
             announcements: AnnounceSchedule::default(),
             release_at: None,
@@ -114,11 +118,35 @@ impl Member {
         }
     }
 
-    pub(super) fn set_group_member(&mut self, member: bool) {
+    /// Joins or leaves a sync group; `weights_ignored` says whether the group ignores the
+    /// weights of the member's checks. A change of that re-applies the checks, which may
+    /// move the priority (never the Fault: weight-0 checks count either way).
+    pub(super) fn set_group_member(
+        &mut self,
+        now: Instant,
+        member: bool,
+        weights_ignored: bool,
+        out: &mut VecDeque<Output>,
+    ) {
+        let before = self.group.weights_ignored;
+        self.join_group(member, weights_ignored);
+        if self.group.weights_ignored != before {
+            self.apply_checks(now, None, false, out);
+        }
+    }
+
+    /// [`Member::set_group_member`] for a new member, which has no checks to re-apply yet.
+    pub(super) fn join_group(&mut self, member: bool, weights_ignored: bool) {
         self.group.member = member;
         if !member {
             self.group.transitions.clear();
         }
+        self.group.weights_ignored = member && weights_ignored;
+    }
+
+    /// Whether its sync group ignores the weights of its health checks.
+    pub(super) fn weights_ignored(&self) -> bool {
+        self.group.weights_ignored
     }
 
     pub(super) fn take_group_transitions(&mut self) -> Vec<GroupTransition> {
@@ -229,7 +257,13 @@ impl Member {
         link_up: bool,
         out: &mut VecDeque<Output>,
     ) {
-        match effective_priority(self.base_priority, self.tracked.iter().copied()) {
+        let weights_ignored = self.group.weights_ignored;
+        let counted = self
+            .tracked
+            .iter()
+            .copied()
+            .filter(|check| !weights_ignored || check.weight == 0);
+        match effective_priority(self.base_priority, counted) {
             EffectivePriority::Fault => {
                 if !self.held_by_check {
                     self.held_by_check = true;
@@ -315,18 +349,22 @@ impl Member {
         packet: &Received<'_>,
         out: &mut VecDeque<Output>,
     ) {
-        if let Some(peers) = &self.unicast_peers
-            && !peers.contains(&packet.source)
-        {
-            out.push_back(self.refused(packet.source, Refusal::UnknownPeer));
-            return;
-        }
+        let peer_hop_limits = match &self.checked_peers {
+            None => None,
+            Some(peers) => match peers.iter().find(|peer| peer.address == packet.source) {
+                Some(peer) => Some(peer.hop_limits),
+                None => {
+                    out.push_back(self.refused(packet.source, Refusal::UnknownPeer));
+                    return;
+                }
+            },
+        };
         let header = IpHeader {
             source: packet.source,
             destination: packet.destination,
             hop_limit: packet.hop_limit,
         };
-        match self.decode(packet, &header) {
+        match self.decode(packet, &header, peer_hop_limits) {
             Ok(advert) => match self.instance.handle_packet(now, packet.source, &advert) {
                 Err(reason) => {
                     out.push_back(self.refused(packet.source, Refusal::Dropped(reason)));
@@ -347,29 +385,38 @@ impl Member {
 
     /// Decodes `packet`, through its Authentication Header when the instance uses one: the
     /// header must be there, verify, and carry a sequence number above the last one
-    /// (keepalived/vrrp/vrrp.c, `vrrp_check_packet`).
+    /// (keepalived/vrrp/vrrp.c, `vrrp_check_packet`). `peer_hop_limits`: those taken from
+    /// the checked peer that sent it, instead of the instance's.
     fn decode(
         &mut self,
         packet: &Received<'_>,
         header: &IpHeader,
+        peer_hop_limits: Option<HopLimits>,
     ) -> Result<Advertisement, DecodeError> {
+        let options = match peer_hop_limits {
+            Some(hop_limits) if hop_limits != self.decode.hop_limits => Cow::Owned(DecodeOptions {
+                hop_limits,
+                ..self.decode.clone()
+            }),
+            _ => Cow::Borrowed(&self.decode),
+        };
         let with_ah = ah::carries_authentication_header(packet.ip_header);
-        match (&self.decode.v2_auth, with_ah) {
+        match (&options.v2_auth, with_ah) {
             (Auth::AuthenticationHeader(key), true) => {
                 let (authentication, decoded) = ah::decode(
                     packet.ip_header,
                     packet.payload,
                     header,
                     key,
-                    self.unicast_peers.is_some(),
-                    &self.decode,
+                    self.checked_peers.is_some(),
+                    &options,
                 )?;
                 self.ah_sequence.accept(authentication.sequence)?;
                 Ok(decoded.advertisement)
             }
             (Auth::AuthenticationHeader(_), false) => Err(DecodeError::AuthenticationHeaderMissing),
             (_, true) => Err(DecodeError::UnexpectedAuthenticationHeader),
-            (_, false) => Advertisement::decode(packet.payload, header, &self.decode),
+            (_, false) => Advertisement::decode(packet.payload, header, &options),
         }
     }
 
@@ -412,11 +459,11 @@ impl Member {
         &mut self,
         addresses: Vec<IpAddr>,
         decode: DecodeOptions,
-        unicast_peers: Option<Vec<IpAddr>>,
+        checked_peers: Option<Vec<UnicastPeer>>,
         garp: GarpSettings,
     ) -> Result<(), InstanceConfigError> {
         self.decode = decode;
-        self.unicast_peers = unicast_peers;
+        self.checked_peers = checked_peers;
         self.garp = garp;
         self.instance.set_virtual_addresses(addresses)
     }
@@ -570,7 +617,16 @@ mod tests {
 
     /// A backup at priority 50 under AH, started.
     fn node(now: Instant) -> (Node, InstanceId) {
-        let auth = Auth::AuthenticationHeader(KEY);
+        started(now, Auth::AuthenticationHeader(KEY), None)
+    }
+
+    /// A VRRPv2 backup at priority 50 with `auth`, taking adverts from `checked_peers`
+    /// alone when given, started.
+    fn started(
+        now: Instant,
+        auth: Auth,
+        checked_peers: Option<Vec<UnicastPeer>>,
+    ) -> (Node, InstanceId) {
         let mut instance = InstanceConfig::new(
             51,
             Version::V2,
@@ -589,9 +645,14 @@ mod tests {
                 decode: DecodeOptions {
                     version: Some(Version::V2),
                     v2_auth: auth,
+                    hop_limits: if checked_peers.is_some() {
+                        HopLimits::ANY
+                    } else {
+                        HopLimits::LINK_ONLY
+                    },
                     ..DecodeOptions::default()
                 },
-                unicast_peers: None,
+                checked_peers,
                 garp: GarpSettings {
                     repeat: 1,
                     second_burst_after: None,
@@ -640,6 +701,107 @@ mod tests {
             },
         );
         while node.poll_output().is_some() {}
+    }
+
+    /// Hands the node a plain VRRPv2 advert at priority 100 unicast from `source` with
+    /// `hop_limit`; returns the refusal, if any.
+    fn unicast_advert(
+        node: &mut Node,
+        now: Instant,
+        source: Ipv4Addr,
+        hop_limit: u8,
+    ) -> Option<Refusal> {
+        let advert = Advertisement {
+            version: Version::V2,
+            vrid: 51,
+            priority: 100,
+            advert_interval: AdvertInterval::from_secs(1).expect("1 s is an interval"),
+            addresses: vec![VIP.into()],
+            auth: Auth::None,
+        };
+        let payload = advert
+            .encode(source.into(), OURS.into(), V3Ipv4Checksum::WithPseudoHeader)
+            .expect("a valid advert");
+        node.handle_packet(
+            now,
+            &link(),
+            Received {
+                source: source.into(),
+                destination: OURS.into(),
+                hop_limit,
+                ip_header: &[],
+                payload: &payload,
+            },
+        );
+        std::iter::from_fn(|| node.poll_output())
+            .filter_map(|output| match output {
+                Output::Refused { refusal, .. } => Some(refusal),
+                _ => None,
+            })
+            .last()
+    }
+
+    /// keepalived's `unicast_peer { ADDRESS min_ttl N max_ttl M }`: a checked peer's adverts
+    /// are taken within its range alone and the others counted as TTL errors
+    /// (keepalived/vrrp/vrrp.c, `vrrp_check_packet`, `ip_ttl_err`); a peer without a range
+    /// is heard with any hop limit, and a source that is no peer not at all.
+    #[test]
+    fn a_checked_peer_is_heard_within_its_hop_limits_alone() {
+        const OTHER_PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 3);
+        const STRANGER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 9);
+        let now = Instant::now();
+        let ranged = HopLimits {
+            lowest: 250,
+            highest: 254,
+        };
+        let peers = vec![
+            UnicastPeer {
+                address: PEER.into(),
+                hop_limits: ranged,
+            },
+            UnicastPeer {
+                address: OTHER_PEER.into(),
+                hop_limits: HopLimits::ANY,
+            },
+        ];
+        let (mut node, id) = started(now, Auth::None, Some(peers));
+        let counts = |node: &Node| {
+            (
+                node.instance(id)
+                    .expect("added")
+                    .counters()
+                    .adverts_received,
+                node.decode_errors(id).expect("added").ttl,
+            )
+        };
+        for hop_limit in [255, 249, 1] {
+            assert_eq!(
+                unicast_advert(&mut node, now, PEER, hop_limit),
+                Some(Refusal::Decode(DecodeError::HopLimit {
+                    received: hop_limit,
+                    accepted: ranged,
+                }))
+            );
+        }
+        assert_eq!(counts(&node), (0, 3));
+        for hop_limit in [250, 254] {
+            assert_eq!(unicast_advert(&mut node, now, PEER, hop_limit), None);
+        }
+        assert_eq!(unicast_advert(&mut node, now, OTHER_PEER, 3), None);
+        assert_eq!(counts(&node), (3, 3));
+        assert_eq!(
+            unicast_advert(&mut node, now, STRANGER, 255),
+            Some(Refusal::UnknownPeer)
+        );
+        assert_eq!(counts(&node), (3, 3));
+        assert_eq!(
+            DecodeError::HopLimit {
+                received: 255,
+                accepted: ranged
+            }
+            .to_string(),
+            "TTL/hop limit is 255, must be 250..=254"
+        );
     }
 
     #[test]

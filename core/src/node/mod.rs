@@ -31,7 +31,7 @@ use crate::counters::DecodeErrorCounts;
 use crate::family::Family;
 use crate::instance::Instance;
 use crate::instance_config::{InstanceConfig, InstanceConfigError};
-use crate::packet::{DecodeOptions, ah};
+use crate::packet::{DecodeOptions, HopLimits, ah};
 use crate::priority::{Priority, TrackedCheck};
 use crate::state::State;
 
@@ -79,11 +79,22 @@ pub struct MemberConfig {
     pub instance: InstanceConfig,
     /// How its adverts are decoded.
     pub decode: DecodeOptions,
-    /// The only sources adverts are taken from (unicast peers that are checked); `None`
-    /// takes them from anyone.
-    pub unicast_peers: Option<Vec<IpAddr>>,
+    /// The only sources adverts are taken from, with the hop limits taken from each
+    /// (unicast peers that are checked); `None` takes them from anyone, with the hop limits
+    /// of [`DecodeOptions::hop_limits`].
+    pub checked_peers: Option<Vec<UnicastPeer>>,
     /// Its announcements as master.
     pub garp: GarpSettings,
+}
+
+/// A unicast peer whose adverts are taken, and the TTLs / hop limits they are taken with
+/// (keepalived's `unicast_peer { ADDRESS min_ttl N max_ttl M }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UnicastPeer {
+    /// The peer's address: the source of its adverts.
+    pub address: IpAddr,
+    /// The hop limits its adverts are taken with; any unless `min_ttl` or `max_ttl` is set.
+    pub hop_limits: HopLimits,
 }
 
 /// One received VRRP packet with the IP header fields the checks need.
@@ -142,7 +153,10 @@ impl Node {
         let id = InstanceId(self.next_id);
         let mut member = Member::new(id, config)?;
         self.next_id += 1;
-        member.set_group_member(self.groups.contains(&member.name));
+        member.join_group(
+            self.groups.contains(&member.name),
+            self.groups.ignores_weights_of(&member.name),
+        );
         self.members.push(member);
         Ok(id)
     }
@@ -167,7 +181,8 @@ impl Node {
             .retain(|name, _| groups.iter().any(|group| &group.name == name));
         for member in &mut self.members {
             let in_group = self.groups.contains(&member.name);
-            member.set_group_member(in_group);
+            let weights_ignored = self.groups.ignores_weights_of(&member.name);
+            member.set_group_member(now, in_group, weights_ignored, &mut self.outputs);
             if !in_group && member.group_view().held_by_group {
                 member.follow_group(now, GroupMove::ReleaseFault, &mut self.outputs);
             }
@@ -270,11 +285,11 @@ impl Node {
         id: InstanceId,
         addresses: Vec<IpAddr>,
         decode: DecodeOptions,
-        unicast_peers: Option<Vec<IpAddr>>,
+        checked_peers: Option<Vec<UnicastPeer>>,
         garp: GarpSettings,
     ) -> Result<(), NodeError> {
         let member = member_mut(&mut self.members, id)?;
-        member.reconfigure(addresses, decode, unicast_peers, garp)?;
+        member.reconfigure(addresses, decode, checked_peers, garp)?;
         Ok(())
     }
 
@@ -353,6 +368,12 @@ impl Node {
     /// The adverts an instance's codec refused, by RFC 6527 statistic.
     pub fn decode_errors(&self, id: InstanceId) -> Option<DecodeErrorCounts> {
         self.member(id).map(|member| member.decode_errors)
+    }
+
+    /// Whether the instance's sync group ignores the weights of its health checks (the
+    /// group has no [`SyncGroup::tracking_weight`]); `None` for an unknown instance.
+    pub fn weights_ignored(&self, id: InstanceId) -> Option<bool> {
+        self.member(id).map(Member::weights_ignored)
     }
 
     /// Whether a failing weight-0 check holds the instance in Fault: a link coming back must

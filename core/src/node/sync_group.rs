@@ -30,6 +30,13 @@ pub struct SyncGroup {
     pub name: String,
     /// Its instances, in the order written.
     pub instances: Vec<String>,
+    /// Whether the members' health checks with a weight move their priority (keepalived's
+    /// `sync_group_tracking_weight`). Without it a member's weighted checks are ignored and
+    /// only its weight-0 checks count, which fault the whole group: keepalived 2.2.7 drops
+    /// the weights of a member's trackers in `vrrp_complete_instance()`
+    /// (`keepalived/vrrp/vrrp.c`), since members whose priorities drift apart one by one
+    /// would no longer change state together.
+    pub tracking_weight: bool,
 }
 
 /// How many rounds of moves one input may cause. Each round follows transitions the
@@ -113,6 +120,15 @@ impl SyncGroups {
     /// Whether `instance` is a member of a group.
     pub fn contains(&self, instance: &str) -> bool {
         self.group_of.contains_key(instance)
+    }
+
+    /// Whether `instance` is a member of a group whose members' weighted health checks are
+    /// ignored (the group lacks [`SyncGroup::tracking_weight`]).
+    pub fn ignores_weights_of(&self, instance: &str) -> bool {
+        self.group_of
+            .get(instance)
+            .and_then(|&position| self.groups.get(position))
+            .is_some_and(|group| !group.tracking_weight)
     }
 
     /// Whether there is no group at all.
@@ -226,6 +242,7 @@ mod tests {
         SyncGroups::new(&[SyncGroup {
             name: "gw".into(),
             instances: vec!["outside".into(), "inside".into()],
+            tracking_weight: false,
         }])
     }
 
@@ -337,6 +354,7 @@ mod tests {
         let groups = SyncGroups::new(&[SyncGroup {
             name: "gw".into(),
             instances: vec!["a".into(), "b".into(), "c".into()],
+            tracking_weight: false,
         }]);
         let moves = moves_of(
             &groups,
@@ -412,5 +430,16 @@ mod tests {
         assert_eq!(moves, [("inside".to_owned(), GroupMove::HoldInFault)]);
         assert!(SyncGroups::default().is_empty());
         assert!(groups().contains("inside") && !groups().contains("lonely"));
+    }
+
+    #[test]
+    fn members_weights_are_ignored_unless_the_group_has_tracking_weight() {
+        assert!(groups().ignores_weights_of("outside"));
+        assert!(!groups().ignores_weights_of("lonely"), "not a member");
+        let weighted = SyncGroups::new(&[SyncGroup {
+            tracking_weight: true,
+            ..groups().groups()[0].clone()
+        }]);
+        assert!(!weighted.ignores_weights_of("outside"));
     }
 }

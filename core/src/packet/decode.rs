@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::checksum::{self, V3Ipv4Checksum};
 use super::error::DecodeError;
 use super::{
-    ADVERTISEMENT_TYPE, AdvertInterval, Advertisement, Auth, FIXED_HEADER_LEN, HOP_LIMIT,
+    ADVERTISEMENT_TYPE, AdvertInterval, Advertisement, Auth, FIXED_HEADER_LEN, HopLimits,
     V2_AUTH_DATA_LEN, Version,
 };
 
@@ -23,8 +23,8 @@ pub struct IpHeader {
 
 /// What the receiving virtual router is configured for, as far as the codec checks it.
 ///
-/// The default accepts either version, checks a VRRPv3-over-IPv4 checksum with the pseudo-header
-/// and expects VRRPv2 packets without authentication.
+/// The default accepts either version and only hop limit 255, checks a VRRPv3-over-IPv4
+/// checksum with the pseudo-header and expects VRRPv2 packets without authentication.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DecodeOptions {
     /// The only version to accept, or `None` for both.
@@ -34,10 +34,11 @@ pub struct DecodeOptions {
     /// The VRRPv2 authentication configured; a VRRPv2 packet must carry the same type and, for
     /// a simple password, the same password. Not consulted for VRRPv3.
     pub v2_auth: Auth,
-    /// Whether any hop limit is taken, not only 255: for unicast peers, which may be routed
-    /// hops away (keepalived's `unicast_ttl`). keepalived checks the hop limit of multicast
-    /// adverts only (keepalived/vrrp/vrrp.c, `vrrp_check_packet`: "but not if unicast").
-    pub accept_any_hop_limit: bool,
+    /// The hop limits taken: 255 only for multicast; for unicast peers, which may be routed
+    /// hops away (keepalived's `unicast_ttl`), any, or a peer's `min_ttl`..=`max_ttl`.
+    /// keepalived checks 255 on multicast adverts only (keepalived/vrrp/vrrp.c,
+    /// `vrrp_check_packet`: "but not if unicast").
+    pub hop_limits: HopLimits,
 }
 
 /// A decoded advertisement together with the bits the RFCs tell a receiver to ignore.
@@ -88,9 +89,10 @@ impl DecodedAdvertisement {
         ip: &IpHeader,
         options: &DecodeOptions,
     ) -> Result<DecodedAdvertisement, DecodeError> {
-        if ip.hop_limit != HOP_LIMIT && !options.accept_any_hop_limit {
+        if !options.hop_limits.contains(ip.hop_limit) {
             return Err(DecodeError::HopLimit {
                 received: ip.hop_limit,
+                accepted: options.hop_limits,
             });
         }
         let family = match (ip.source, ip.destination) {

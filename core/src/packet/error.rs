@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use thiserror::Error;
 
-use super::{AdvertInterval, V3Ipv4Checksum, Version};
+use super::{AdvertInterval, HopLimits, V3Ipv4Checksum, Version};
 
 /// A receive check of RFC 9568 §7.1 or RFC 3768 §7.1 that the packet failed.
 ///
@@ -15,11 +15,14 @@ use super::{AdvertInterval, V3Ipv4Checksum, Version};
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum DecodeError {
     /// RFC 9568 §7.1, RFC 3768 §7.1: the TTL / hop limit must be 255, or the packet came from
-    /// beyond the link.
-    #[error("TTL/hop limit is {received}, must be 255")]
+    /// beyond the link; from a unicast peer, within the `min_ttl` / `max_ttl` set for it
+    /// (keepalived/vrrp/vrrp.c, `vrrp_check_packet`, counted as its `ip_ttl_err`).
+    #[error("TTL/hop limit is {received}, must be {accepted}")]
     HopLimit {
         /// The TTL or hop limit of the IP header.
         received: u8,
+        /// The ones taken.
+        accepted: HopLimits,
     },
     /// The IP header given to the decoder has a source and a destination of different families,
     /// so it cannot be a real header.

@@ -113,22 +113,9 @@ const STEP_DOWN_ADVERT: &str = "a master that hears a higher priority always adv
 /// The keywords, by block, in keepalived's source order.
 pub const KEYWORDS: &[Keyword] = &[
     // Top level: vrrp_parser.c.
-    not_yet(
-        TOP,
-        "track_group",
-        "static routes and rules are not tied to a track group: they stay while the daemon \
-         runs; static addresses are not managed here",
-    ),
-    ignored(
-        TRACK_GROUP,
-        "group",
-        "static routes and rules are not tied to a track group: they stay while the daemon runs",
-    ),
-    not_yet(
-        TOP,
-        "static_ipaddress",
-        "static addresses are not added; configure them with the system's network tools",
-    ),
+    translated(TOP, "track_group"),
+    translated(TRACK_GROUP, "group"),
+    translated(TOP, "static_ipaddress"),
     translated(TOP, "static_routes"),
     translated(TOP, "static_rules"),
     translated(TOP, "vrrp_sync_group"),
@@ -148,16 +135,8 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(GROUP, "notify_stop"),
     translated(GROUP, "notify"),
     translated(GROUP, "smtp_alert"),
-    not_yet(
-        GROUP,
-        "global_tracking",
-        "the members' own trackers apply as keepalived applies them without it",
-    ),
-    not_yet(
-        GROUP,
-        "sync_group_tracking_weight",
-        "the members' trackers with a weight apply to the member alone",
-    ),
+    translated(GROUP, "global_tracking"),
+    translated(GROUP, "sync_group_tracking_weight"),
     translated(GROUP, "notify_priority_changes"),
     not_yet(TOP, "garp_group", GARP_SPACING),
     ignored(GARP_GROUP, "garp_interval", GARP_SPACING),
@@ -379,11 +358,7 @@ pub const KEYWORDS: &[Keyword] = &[
          Fault until it appears",
     ),
     ignored(GLOBAL, "no_email_faults", LVS),
-    ignored(
-        GLOBAL,
-        "default_interface",
-        "every instance names its interface here; one without is refused by the native check",
-    ),
+    translated(GLOBAL, "default_interface"),
     ignored(
         GLOBAL,
         "disable_local_igmp",
@@ -513,12 +488,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "log_unknown_vrids",
         "adverts for unknown VRIDs are counted in the metrics",
     ),
-    not_yet(
-        GLOBAL,
-        "vmac_prefix",
-        "a virtual MAC interface without a name of its own is called `vrrp.VRID`, \
-         keepalived's default",
-    ),
+    translated(GLOBAL, "vmac_prefix"),
     not_yet(
         GLOBAL,
         "vmac_addr_prefix",

@@ -4,7 +4,7 @@
 //! What the native schema cannot hold is reported rather than dropped: see the module
 //! documentation of [`super`] for when that is a warning and when an error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use toml::{Table, Value};
@@ -22,6 +22,7 @@ use super::parse::Node;
 use super::{Diagnostic, Severity};
 
 mod routes;
+mod static_addresses;
 
 /// VRRPv2 carries an 8-byte password; keepalived sends the first 8 bytes of a longer one.
 const PASSWORD_BYTES: usize = 8;
@@ -102,6 +103,9 @@ pub(super) fn translate(
         group_members: BTreeMap::new(),
         group_alerts: Vec::new(),
         group_priority_changes: BTreeMap::new(),
+        groups_with_tracking_weight: BTreeSet::new(),
+        groups_keeping_weights: BTreeSet::new(),
+        static_tracking: static_addresses::StaticTracking::default(),
         group_tracks: BTreeMap::new(),
         scripts: BTreeMap::new(),
         track_files: BTreeMap::new(),
@@ -134,6 +138,7 @@ pub(super) fn translate(
         translator.collect_group_tracks(node);
         translator.collect_group_members(node);
     }
+    translator.collect_static_tracking(nodes);
     let mut instances = Table::new();
     let mut sync_groups = Table::new();
     for node in nodes {
@@ -142,11 +147,30 @@ pub(super) fn translate(
             | "vrrp_track_process" => {}
             "vrrp_instance" => translator.instance(node, &mut instances),
             "vrrp_sync_group" => translator.sync_group(node, &mut sync_groups),
-            "static_routes" | "static_rules" => translator.static_routing(node),
             "interface_up_down_delays" => translator.interface_up_down_delays(node),
+            "static_routes" | "static_rules" => {
+                translator.static_routing(&static_addresses::without_track_groups(node));
+            }
+            "static_ipaddress" => translator.static_ipaddress(node),
+            // Read by `collect_static_tracking`; checked below.
+            "track_group" => {}
             _ => translator.not_translated(node, &FieldPath::root().key(&named(node)), ""),
         }
     }
+    for group in std::mem::take(&mut translator.groups_keeping_weights) {
+        if let Some(Value::Table(table)) = sync_groups.get_mut(&native_name(&group)) {
+            table.insert(
+                schema::sync_group::TRACKING_WEIGHT.key.into(),
+                Value::Boolean(true),
+            );
+        }
+    }
+    let instance_names: Vec<String> = nodes
+        .iter()
+        .filter(|node| node.keyword == "vrrp_instance")
+        .filter_map(|node| node.arguments.first().cloned())
+        .collect();
+    translator.unknown_track_group_members(nodes, &instance_names);
     translator.unread_fifo_programs();
     let mut native = Table::new();
     let mut global = Table::new();
@@ -187,6 +211,13 @@ pub(super) fn translate(
             Value::Table(link_debounce),
         );
     }
+    let static_addresses = std::mem::take(&mut translator.static_tracking.addresses);
+    if !static_addresses.is_empty() {
+        native.insert(
+            schema::top_level::STATIC_ADDRESSES.key.into(),
+            Value::Array(static_addresses),
+        );
+    }
     let static_routing = std::mem::take(&mut translator.static_routing);
     if !static_routing.routes.is_empty() {
         native.insert(
@@ -217,6 +248,9 @@ pub(super) fn translate(
 #[derive(Default)]
 struct Globals {
     router_id: Option<String>,
+    /// `vmac_prefix`: the name of a virtual MAC interface not named by its instance is
+    /// `PREFIX.VRID` (keepalived's default prefix: `vrrp`).
+    vmac_prefix: Option<(String, Origin)>,
     /// A `vrrp_script` without `user` and no `script_user`: keepalived would run it as root.
     scripts_as_root: bool,
     /// `script_user`: the user of every `vrrp_script` that names none.
@@ -297,6 +331,11 @@ impl CheckDefinition {
     }
 }
 
+/// keepalived's `sync_group_tracking_weight`: a sync group's members keep their weights.
+const TRACKING_WEIGHT: &str = "sync_group_tracking_weight";
+/// keepalived's deprecated name for it.
+const GLOBAL_TRACKING: &str = "global_tracking";
+
 struct Translator<'d> {
     diagnostics: &'d mut Vec<Diagnostic>,
     origins: BTreeMap<FieldPath, Origin>,
@@ -307,6 +346,15 @@ struct Translator<'d> {
     group_alerts: Vec<(String, bool, Origin)>,
     /// `notify_priority_changes` of each sync group, by its name as written.
     group_priority_changes: BTreeMap<String, (bool, Origin)>,
+    /// The sync groups (names as written) with `sync_group_tracking_weight` or
+    /// `global_tracking`, whose members keep the weights of their trackers.
+    groups_with_tracking_weight: BTreeSet<String>,
+    /// The sync groups (names as written) without it whose members' tracked interfaces or
+    /// processes keep their weight all the same, as keepalived 2.2.7 keeps them.
+    groups_keeping_weights: BTreeSet<String>,
+    /// `track_group`s, what the static items that name one make its instances track, and
+    /// the static addresses.
+    static_tracking: static_addresses::StaticTracking,
     /// The `track_*` blocks of each member's sync group, by the member's name as written,
     /// with the group's keyword path: each member tracks them itself.
     group_tracks: BTreeMap<String, Vec<(Node, FieldPath)>>,
@@ -594,6 +642,11 @@ impl Translator<'_> {
                         }
                     }
                 },
+                // Where a static address without `dev` goes: read by
+                // `collect_static_tracking`; checked here.
+                "default_interface" => {
+                    self.one_argument(child, &keyword_path);
+                }
                 "router_id" => {
                     if let Some(router_id) = self.one_argument(child, &keyword_path) {
                         self.globals.router_id = Some(router_id.to_owned());
@@ -720,6 +773,11 @@ impl Translator<'_> {
                 "vrrp_startup_delay" => {
                     if let Some(text) = self.one_argument(child, &keyword_path) {
                         self.globals.startup_delay = Some((text.to_owned(), origin));
+                    }
+                }
+                "vmac_prefix" => {
+                    if let Some(text) = self.one_argument(child, &keyword_path) {
+                        self.globals.vmac_prefix = Some((text.to_owned(), origin));
                     }
                 }
                 "enable_script_security" => {
@@ -1182,6 +1240,71 @@ impl Translator<'_> {
 
     /// An address as keepalived's `inet_stosockaddr()` reads it: anything from a `/` or `-`
     /// on (a prefix length, a range) is dropped, with a warning here.
+    /// The `min_ttl N` / `max_ttl N` options after a unicast peer's address, as native
+    /// fields, read as keepalived 2.2.7 reads them (`vrrp_parser.c`, `unicast_peer_handler`):
+    /// a bad number skips its option with a warning, an unknown option or a missing value
+    /// ends the line with one, and a minimum above the maximum is kept, with keepalived's
+    /// warning that every advert from the peer is then refused.
+    fn peer_hop_limits(&mut self, peer: &Node, peer_path: &FieldPath) -> Table {
+        let mut limits = Table::new();
+        let mut options = peer.arguments.iter();
+        while let Some(option) = options.next() {
+            let key = match option.as_str() {
+                "min_ttl" => schema::unicast_peer::MIN_TTL.key,
+                "max_ttl" => schema::unicast_peer::MAX_TTL.key,
+                other => {
+                    let message = if options.len() == 0 {
+                        format!("`{other}` is missing a value; the rest of the line is ignored")
+                    } else {
+                        format!(
+                            "unknown unicast_peer option `{other}`; the rest of the line is \
+                             ignored, as keepalived ignores it"
+                        )
+                    };
+                    self.warn(peer, peer_path, message);
+                    break;
+                }
+            };
+            let Some(value) = options.next() else {
+                self.warn(
+                    peer,
+                    peer_path,
+                    format!("`{option}` is missing a value; ignored, as keepalived ignores it"),
+                );
+                break;
+            };
+            match value.parse::<u8>() {
+                Ok(hop_limit) => {
+                    limits.insert(key.into(), Value::Integer(hop_limit.into()));
+                }
+                Err(_) => self.warn(
+                    peer,
+                    peer_path,
+                    format!(
+                        "`{option} {value}` ignored, as keepalived ignores it: a TTL is a \
+                         whole number 0..255"
+                    ),
+                ),
+            }
+        }
+        let limit = |key: &str| limits.get(key).and_then(Value::as_integer);
+        if let (Some(lowest), Some(highest)) = (
+            limit(schema::unicast_peer::MIN_TTL.key),
+            limit(schema::unicast_peer::MAX_TTL.key),
+        ) && lowest > highest
+        {
+            self.warn(
+                peer,
+                peer_path,
+                format!(
+                    "min_ttl {lowest} is above max_ttl {highest}: every advert from this peer \
+                     is refused, as keepalived refuses them"
+                ),
+            );
+        }
+        limits
+    }
+
     fn bare_address(&mut self, node: &Node, keyword_path: &FieldPath, text: &str) -> String {
         match text.find(['/', '-']) {
             Some(cut) => {
@@ -1273,6 +1396,11 @@ impl Translator<'_> {
                 Tracker::SyncGroup,
             );
         }
+        self.static_tracks(
+            &name,
+            &path.key(schema::instance::HEALTH_CHECKS.key),
+            &mut instance,
+        );
         self.finish_instance(&keyword_path, &path, &mut instance);
         instances.insert(native, Value::Table(instance.table));
     }
@@ -1330,12 +1458,11 @@ impl Translator<'_> {
                 let mut peers = Vec::new();
                 for peer in self.block(child, &keyword_path) {
                     let peer_path = keyword_path.key(&peer.keyword);
-                    if !peer.arguments.is_empty() || peer.block.is_some() {
+                    if peer.block.is_some() {
                         self.error(
                             peer,
                             &peer_path,
-                            "not supported: min_ttl / max_ttl turn on keepalived's check of \
-                             the advert source, which is not translated",
+                            "a unicast peer takes `min_ttl N` and `max_ttl N`, not a block",
                         );
                         continue;
                     }
@@ -1345,7 +1472,21 @@ impl Translator<'_> {
                         Self::origin(peer, &peer_path),
                     );
                     let address = self.bare_address(peer, &peer_path, &peer.keyword);
-                    peers.push(Value::String(address));
+                    let hop_limits = self.peer_hop_limits(peer, &peer_path);
+                    if hop_limits.is_empty() {
+                        peers.push(Value::String(address));
+                        continue;
+                    }
+                    instance
+                        .peer_hop_limits
+                        .get_or_insert(Self::origin(peer, &peer_path));
+                    let mut table = Table::new();
+                    table.insert(
+                        schema::unicast_peer::ADDRESS.key.into(),
+                        Value::String(address),
+                    );
+                    table.extend(hop_limits);
+                    peers.push(Value::Table(table));
                 }
                 if peers.is_empty() {
                     // Settled once the whole block is read: it depends on
@@ -1577,6 +1718,15 @@ impl Translator<'_> {
         for member in members {
             self.group_of.insert(member.keyword.clone(), group.clone());
         }
+        if node
+            .block
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|child| matches!(child.keyword.as_str(), TRACKING_WEIGHT | GLOBAL_TRACKING))
+        {
+            self.groups_with_tracking_weight.insert(group.clone());
+        }
         // keepalived's `vrrp_sg_notify_priority_changes_handler()`: the default of the
         // members that do not say (`vrrp_complete_instance()` in `keepalived/vrrp/vrrp.c`).
         let keyword_path = FieldPath::root().key(&named(node));
@@ -1795,6 +1945,7 @@ impl Translator<'_> {
         let mut members: Vec<(Value, Origin)> = Vec::new();
         let mut notify = Table::new();
         let mut group_line = None;
+        let mut tracking_weight = false;
         for child in self.block(node, &keyword_path) {
             let child_path = keyword_path.key(&child.keyword);
             match child.keyword.as_str() {
@@ -1826,6 +1977,31 @@ impl Translator<'_> {
                 // Taken by `collect_group_members` for the members; checked here.
                 "notify_priority_changes" => {
                     self.boolean_flag(child, &child_path);
+                }
+                // Taken by `collect_group_members`, which the members' trackers follow.
+                TRACKING_WEIGHT | GLOBAL_TRACKING => {
+                    if !child.arguments.is_empty() || child.block.is_some() {
+                        self.warn(
+                            child,
+                            &child_path,
+                            "what follows the keyword is ignored, as keepalived ignores it",
+                        );
+                    }
+                    if child.keyword == GLOBAL_TRACKING {
+                        // keepalived's `vrrp_gglobal_tracking_handler()` in
+                        // `keepalived/vrrp/vrrp_parser.c` reports this and sets
+                        // `sgroup_tracking_weight`.
+                        self.warn(
+                            child,
+                            &child_path,
+                            format!(
+                                "({name}) global_tracking is deprecated. Use \
+                                 track_interface/script/file on the sync group; taken as \
+                                 sync_group_tracking_weight (tracking_weight = true)"
+                            ),
+                        );
+                    }
+                    tracking_weight = true;
                 }
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                     if let Some((key, program)) = self.notify_program(child, &child_path) {
@@ -1874,6 +2050,12 @@ impl Translator<'_> {
             schema::sync_group::INSTANCES.key.into(),
             Value::Array(values),
         );
+        if tracking_weight {
+            table.insert(
+                schema::sync_group::TRACKING_WEIGHT.key.into(),
+                Value::Boolean(true),
+            );
+        }
         // keepalived writes a group's changes to the global FIFO too (`GROUP "name" ...`).
         if let Some((fifo, origin)) = self.globals.fifo.clone() {
             self.origins.insert(
@@ -2369,6 +2551,14 @@ impl Translator<'_> {
                     }
                 }
             };
+            let weight = if tracker == Tracker::Instance {
+                match self.member_weight(node, track, &track_path, weight, &check) {
+                    Some(weight) => weight,
+                    None => continue,
+                }
+            } else {
+                weight
+            };
             if let Some(Value::Table(existing)) = instance.checks.get_mut(&check_name) {
                 if tracker == Tracker::SyncGroup {
                     // keepalived tracks it for the group as well as for the member, and a
@@ -2422,6 +2612,92 @@ impl Translator<'_> {
                 .check_statements
                 .insert(check_name.clone(), (track.clone(), track_path.clone()));
             instance.checks.insert(check_name, Value::Table(check));
+        }
+    }
+
+    /// The weight a tracker of the current instance keeps when the instance is a member of a
+    /// sync group without `sync_group_tracking_weight`, as keepalived 2.2.7's
+    /// `vrrp_complete_instance()` (`keepalived/vrrp/vrrp.c`) decides, with its messages: a
+    /// script with a weight is not tracked, a file keeps weight 0 if its weight was the
+    /// default 1 and is not tracked otherwise. An interface's weight is cleared only after it
+    /// was copied to the interface's tracking list, so it keeps counting despite the message
+    /// (measured: "Changing effective priority from 150 to 90"), and a process's is never
+    /// cleared; those two keep their weight, and the member's group gets `tracking_weight` so
+    /// that the weight counts here too. `weight` is the one written on the tracker, `check`
+    /// the definition's fields; `None`: not tracked.
+    fn member_weight(
+        &mut self,
+        block: &Node,
+        track: &Node,
+        track_path: &FieldPath,
+        weight: Option<Value>,
+        check: &Table,
+    ) -> Option<Option<Value>> {
+        let instance = self.current_instance.clone().unwrap_or_default();
+        let weights_ignored = self
+            .group_of
+            .get(&instance)
+            .is_some_and(|group| !self.groups_with_tracking_weight.contains(group));
+        let effective = weight
+            .as_ref()
+            .or_else(|| check.get(schema::health_check::WEIGHT.key))
+            .and_then(Value::as_integer)
+            .unwrap_or(0);
+        if !weights_ignored || effective == 0 {
+            return Some(weight);
+        }
+        let name = &track.keyword;
+        let zero = Some(Some(Value::Integer(0)));
+        match block.keyword.as_str() {
+            "track_interface" | "track_process" => {
+                let message = if block.keyword == "track_interface" {
+                    format!(
+                        "({instance}) ignoring {name} tracked interface weight due to SYNC \
+                         group, keepalived says, yet it keeps applying the weight {effective} \
+                         (cleared after being copied to the interface's list); so does this \
+                         daemon: the group gets tracking_weight = true"
+                    )
+                } else {
+                    format!(
+                        "keepalived 2.2.7 applies a member's tracked process weight \
+                         {effective} despite the SYNC group, and so does this daemon: the \
+                         group gets tracking_weight = true"
+                    )
+                };
+                self.warn(track, track_path, message);
+                if let Some(group) = self.group_of.get(&instance).cloned() {
+                    self.groups_keeping_weights.insert(group);
+                }
+                Some(weight)
+            }
+            "track_file" if effective == 1 => {
+                self.warn(
+                    track,
+                    track_path,
+                    format!(
+                        "({instance}) ignoring weight from tracked file {name} due to SYNC \
+                         group. specify weight 0 (taken as weight 0, as keepalived does)"
+                    ),
+                );
+                zero
+            }
+            kind => {
+                let what = if kind == "track_file" {
+                    "file"
+                } else {
+                    "script"
+                };
+                self.warn(
+                    track,
+                    track_path,
+                    format!(
+                        "({instance}) ignoring tracked {what} {name} with weight {effective} \
+                         due to SYNC group: not tracked, as in keepalived; set \
+                         sync_group_tracking_weight on the group to keep it"
+                    ),
+                );
+                None
+            }
         }
     }
 
@@ -2601,7 +2877,8 @@ impl Translator<'_> {
             let check = instance
                 .check_unicast_src
                 .clone()
-                .or_else(|| self.globals.check_unicast_src.clone());
+                .or_else(|| self.globals.check_unicast_src.clone())
+                .or_else(|| instance.peer_hop_limits.clone());
             let key = schema::instance::CHECK_UNICAST_SRC.key;
             match check {
                 Some(origin) => {
@@ -2668,6 +2945,22 @@ impl Translator<'_> {
                 path,
                 schema::instance::LOWER_PRIO_NO_ADVERT.key,
                 Value::Boolean(true),
+                origin,
+            );
+        }
+        if let (Some((prefix, origin)), Some(Value::Boolean(true)), Some(vrid)) = (
+            self.globals.vmac_prefix.clone(),
+            instance.table.get(schema::instance::VIRTUAL_MAC.key),
+            instance
+                .table
+                .get(schema::instance::VRID.key)
+                .and_then(Value::as_integer),
+        ) {
+            self.set(
+                &mut instance.table,
+                path,
+                schema::instance::VIRTUAL_MAC.key,
+                Value::String(format!("{prefix}.{vrid}")),
                 origin,
             );
         }
@@ -3023,6 +3316,9 @@ struct InstanceTranslation {
     strict: Option<(bool, Origin)>,
     /// `check_unicast_src`, where it was written.
     check_unicast_src: Option<Origin>,
+    /// The first unicast peer with a `min_ttl` or `max_ttl`, which turns the source check
+    /// on as `check_unicast_src` does.
+    peer_hop_limits: Option<Origin>,
     /// `lower_prio_no_advert`, on or off, where it was written.
     lower_prio_no_advert: Option<(bool, Origin)>,
     /// `down_timer_adverts` as written.
