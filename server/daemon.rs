@@ -220,6 +220,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         static_addresses,
         startup_delay: config.global.startup_delay,
         fifo_readers: fifo_readers.clone(),
+        link_debounce: config.link_debounce.clone(),
     })
     .map_err(DaemonError::Timer)?;
     let priority_writer = config

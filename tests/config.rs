@@ -73,6 +73,7 @@ instances = ["a", "b"]
 smtp_server = "192.0.2.25"
 from = "vrrp@example.com"
 to = ["ops@example.com"]
+[link_debounce.a]
 "#;
     let without = load(&format!("[global]\n{base}"));
     let mut checked = 0;
@@ -1466,6 +1467,55 @@ fn static_addresses_need_a_device_and_round_trip() {
              (Linux has no IPv6 address labels)",
             "test.toml:6: static_addresses[4]: 198.51.100.12 on eth1 is already a static \
              address",
+        ]
+    );
+}
+
+/// `[link_debounce.<interface>]`: keepalived's `interface_up_down_delays`, each delay at most
+/// 255 s; interface names are the kernel's (dots allowed), and the table is written back.
+#[test]
+fn link_debounce_is_read_checked_and_written_back() {
+    use vrrp_sidecar::vrrp::DebounceDelays;
+    let config = load(&format!(
+        "{WEB}[link_debounce.\"eth0.100\"]\ndown_delay = \"1.5s\"\n\
+         [link_debounce.eth0]\nup_delay = \"250ms\"\n"
+    ));
+    let entries: Vec<(&str, DebounceDelays)> = config
+        .link_debounce
+        .iter()
+        .map(|entry| (entry.interface.as_str(), entry.delays))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (
+                "eth0",
+                DebounceDelays {
+                    down: Duration::ZERO,
+                    up: Duration::from_millis(250)
+                }
+            ),
+            (
+                "eth0.100",
+                DebounceDelays {
+                    down: Duration::from_millis(1500),
+                    up: Duration::ZERO
+                }
+            ),
+        ]
+    );
+    assert_eq!(load(&to_native_toml(&config)), config);
+    assert_eq!(
+        problems(&format!(
+            "{WEB}[link_debounce.eth0]\ndown_delay = \"256s\"\nup_dealy = \"1s\"\n\
+             [link_debounce.this-name-is-far-too-long]\n"
+        )),
+        [
+            "test.toml:6: link_debounce.eth0.down_delay: 256 s is too long; the most is 255 s, \
+             as in keepalived",
+            "test.toml:7: link_debounce.eth0.up_dealy: unknown key; did you mean `up_delay`?",
+            "test.toml:8: link_debounce.this-name-is-far-too-long: `this-name-is-far-too-long` \
+             is not an interface name: the kernel's have 1 to 15 characters",
         ]
     );
 }

@@ -1363,3 +1363,278 @@ fn sync_group_member_weights_side_by_side_with_keepalived() {
         results.join("; ")
     );
 }
+
+/// The link delays of one keepalived.conf: eth0 waits 1.5 s before a down link faults the
+/// instance and 1 s before an up link ends the Fault; both fit below keepalived's bound of
+/// (3 - 1) × 1 s.
+fn link_delays_conf(priority: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n}}\n\
+         interface_up_down_delays {{\n    eth0 1.5 1\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 65\n    priority {priority}\n    advert_int 1\n    \
+         virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+/// How many times `running` logged entering Fault: our "state changed" lines, keepalived's
+/// "Entering FAULT STATE" (our log file is appended to by every start on the host).
+fn faults(running: &keepalived_lab::Running) -> usize {
+    match running {
+        keepalived_lab::Running::Ours(daemon) => {
+            daemon.states().iter().filter(|to| *to == "FAULT").count()
+        }
+        keepalived_lab::Running::Keepalived(keepalived) => keepalived
+            .log_text()
+            .matches("Entering FAULT STATE")
+            .count(),
+    }
+}
+
+fn entered_fault(running: &keepalived_lab::Running) -> bool {
+    faults(running) > 0
+}
+
+/// One direction: the master's eth0 flaps for 500 ms (below the 1.5 s down delay) and
+/// nothing changes; then it stays down, and the master lets the VIP go when the delay ends
+/// (not before); then it comes back, and the master, back in Backup after the 1 s up delay,
+/// preempts after its Master_Down_Interval. Returns (VIP released after the cut, VIP back
+/// after the link came up).
+fn link_delays_cycle(interop: &InteropLab, master_host: &str) -> (Duration, Duration) {
+    let lab = &interop.lab;
+    let backup_host = other(master_host);
+    let router = |host: &str, priority: u8| {
+        let text = link_delays_conf(priority);
+        if host == OURS {
+            Router::OursFromKeepalivedConf(text)
+        } else {
+            Router::Keepalived(text)
+        }
+    };
+    let timing = Timing {
+        advert_interval: Duration::from_secs(1),
+        master_priority: 150,
+        backup_priority: 100,
+    };
+    let (down_delay, up_delay) = (Duration::from_millis(1500), Duration::from_secs(1));
+    let master = interop.start(master_host, &router(master_host, timing.master_priority));
+    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
+    assert!(
+        lab.wait_sole_holder(&HOSTS, master_host, VIP, election)
+            .is_some(),
+        "{master_host} was not elected\n{}",
+        master.log_text()
+    );
+    let backup = interop.start(backup_host, &router(backup_host, timing.backup_priority));
+    std::thread::sleep(timing.advert_interval * 2);
+
+    let ns = lab.ns(master_host);
+    ns.ip(&["link", "set", "eth0", "down"]);
+    std::thread::sleep(Duration::from_millis(500));
+    ns.ip(&["link", "set", "eth0", "up"]);
+    std::thread::sleep(down_delay + MARGIN);
+    assert!(
+        !entered_fault(&master) && lab.holders(&HOSTS, VIP) == [master_host],
+        "a 500 ms flap under a 1.5 s down delay changed something; holders {:?}\n{}",
+        lab.holders(&HOSTS, VIP),
+        master.log_text()
+    );
+
+    let cut = Instant::now();
+    ns.ip(&["link", "set", "eth0", "down"]);
+    assert!(
+        lab.wait_holding(master_host, VIP, false, down_delay + MARGIN)
+            .is_some(),
+        "{master_host} kept {VIP} past its down delay\n{}",
+        master.log_text()
+    );
+    let released = cut.elapsed();
+    assert!(
+        released >= down_delay,
+        "{master_host} let {VIP} go {released:?} after the cut, before its {down_delay:?} delay"
+    );
+    assert!(entered_fault(&master), "{}", master.log_text());
+    let takeover = timing.master_down_interval(timing.backup_priority) + MARGIN;
+    assert!(
+        lab.wait_holding(backup_host, VIP, true, takeover).is_some(),
+        "{backup_host} did not take over\n{}",
+        backup.log_text()
+    );
+
+    let up = Instant::now();
+    ns.ip(&["link", "set", "eth0", "up"]);
+    let back_bound = up_delay + timing.master_down_interval(timing.master_priority) + START_SLACK;
+    assert!(
+        lab.wait_sole_holder(&HOSTS, master_host, VIP, back_bound)
+            .is_some(),
+        "{master_host} did not take {VIP} back within {back_bound:?}\n{}",
+        master.log_text()
+    );
+    let back = up.elapsed();
+    assert!(
+        back >= up_delay,
+        "{master_host} was back {back:?} after the link came up, before its {up_delay:?} delay"
+    );
+    interop.stop(&backup);
+    interop.stop(&master);
+    println!(
+        "{}: {master_host} master: a 500 ms flap changed nothing; down for good, {VIP} \
+         released {released:?} after the cut (down delay {down_delay:?}); back up, {VIP} \
+         held again {back:?} after it (up delay {up_delay:?} + Master_Down_Interval {:?})",
+        interop.test,
+        timing.master_down_interval(timing.master_priority)
+    );
+    (released, back)
+}
+
+/// `interface_up_down_delays`, the same file on both daemons, the master's link flapped on
+/// each side: short flaps change nothing, a link down for good is acted on after the delay.
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn interface_up_down_delays_side_by_side_with_keepalived() {
+    require_tools("interface_up_down_delays_side_by_side_with_keepalived");
+    let interop = InteropLab::new("interface_up_down_delays_side_by_side_with_keepalived");
+    let (ours_released, ours_back) = link_delays_cycle(&interop, OURS);
+    let (keepalived_released, keepalived_back) = link_delays_cycle(&interop, THEIRS);
+    println!(
+        "{}: VIP released after the cut: ours {ours_released:?}, keepalived \
+         {keepalived_released:?}; VIP back after the link came up: ours {ours_back:?}, \
+         keepalived {keepalived_back:?}",
+        interop.test
+    );
+    interop.finish();
+}
+
+/// A VIP outside the lab's subnet, so that deleting a host's own 192.0.2.N/24 does not take
+/// it along as a secondary of that subnet.
+const OTHER_SUBNET_VIP: &str = "203.0.113.100";
+
+/// An instance with the VIP [`OTHER_SUBNET_VIP`], and `source` lines (`mcast_src_ip`,
+/// `track_src_ip`) when given.
+fn source_conf(priority: u8, source: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 66\n    priority {priority}\n    advert_int 1\n{source}    \
+         virtual_ipaddress {{\n        {OTHER_SUBNET_VIP}/24\n    }}\n}}\n"
+    )
+}
+
+fn host_address(host: &str) -> Ipv4Addr {
+    if host == OURS { OURS_IPV4 } else { THEIRS_IPV4 }
+}
+
+/// One direction: the master's only address is deleted. Without a configured source it
+/// enters Fault and lets the VIP go, the backup takes over, and the address coming back
+/// brings it back. With `unicast_src_ip` and `track_src_ip`, keepalived 2.2.7 faults nothing
+/// (its check never matches), and neither do we. Returns the time from the deletion to the
+/// VIP released.
+fn source_removal_cycle(interop: &InteropLab, master_host: &str) -> Duration {
+    let lab = &interop.lab;
+    let backup_host = other(master_host);
+    let router = |host: &str, priority: u8, source: &str| {
+        let text = source_conf(priority, source);
+        if host == OURS {
+            Router::OursFromKeepalivedConf(text)
+        } else {
+            Router::Keepalived(text)
+        }
+    };
+    let timing = Timing {
+        advert_interval: Duration::from_secs(1),
+        master_priority: 150,
+        backup_priority: 100,
+    };
+    let address = format!("{}/24", host_address(master_host));
+    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
+    let ns = lab.ns(master_host);
+
+    let master = interop.start(master_host, &router(master_host, 150, ""));
+    assert!(
+        lab.wait_sole_holder(&HOSTS, master_host, OTHER_SUBNET_VIP, election)
+            .is_some(),
+        "{master_host} was not elected\n{}",
+        master.log_text()
+    );
+    let backup = interop.start(backup_host, &router(backup_host, 100, ""));
+    std::thread::sleep(timing.advert_interval * 2);
+    let deleted = Instant::now();
+    ns.ip(&["addr", "del", &address, "dev", "eth0"]);
+    assert!(
+        lab.wait_holding(master_host, OTHER_SUBNET_VIP, false, MARGIN * 2)
+            .is_some(),
+        "{master_host} kept {OTHER_SUBNET_VIP} with no address left\n{}",
+        master.log_text()
+    );
+    let released = deleted.elapsed();
+    assert!(entered_fault(&master), "{}", master.log_text());
+    let takeover = timing.master_down_interval(timing.backup_priority) + MARGIN;
+    assert!(
+        lab.wait_holding(backup_host, OTHER_SUBNET_VIP, true, takeover)
+            .is_some(),
+        "{backup_host} did not take over\n{}",
+        backup.log_text()
+    );
+    ns.ip(&["addr", "add", &address, "dev", "eth0"]);
+    let back = timing.master_down_interval(timing.master_priority) + START_SLACK + MARGIN;
+    assert!(
+        lab.wait_sole_holder(&HOSTS, master_host, OTHER_SUBNET_VIP, back)
+            .is_some(),
+        "{master_host} did not come back with its address\n{}",
+        master.log_text()
+    );
+    interop.stop(&backup);
+    interop.stop(&master);
+
+    let tracked = |host: &str| {
+        format!(
+            "    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    }}\n    \
+             track_src_ip\n",
+            host_address(host),
+            host_address(other(host))
+        )
+    };
+    let master = interop.start(
+        master_host,
+        &router(master_host, 150, &tracked(master_host)),
+    );
+    assert!(
+        lab.wait_sole_holder(&HOSTS, master_host, OTHER_SUBNET_VIP, election)
+            .is_some(),
+        "{master_host} was not elected with track_src_ip\n{}",
+        master.log_text()
+    );
+    let faults_before = faults(&master);
+    ns.ip(&["addr", "del", &address, "dev", "eth0"]);
+    std::thread::sleep(timing.advert_interval * 2);
+    let faulted = faults(&master) > faults_before;
+    ns.ip(&["addr", "add", &address, "dev", "eth0"]);
+    assert!(
+        !faulted && lab.holds(master_host, OTHER_SUBNET_VIP),
+        "{master_host} acted on track_src_ip, which keepalived 2.2.7 does not\n{}",
+        master.log_text()
+    );
+    interop.stop(&master);
+    println!(
+        "{}: {master_host} master: its only address deleted, VIP released {released:?} after \
+         (Fault), back with the address; with unicast_src_ip and track_src_ip, no Fault",
+        interop.test
+    );
+    released
+}
+
+/// The source address leaving the interface, the same file on both daemons, both ways round.
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn source_address_removal_side_by_side_with_keepalived() {
+    require_tools("source_address_removal_side_by_side_with_keepalived");
+    let interop = InteropLab::new("source_address_removal_side_by_side_with_keepalived");
+    let ours = source_removal_cycle(&interop, OURS);
+    let keepalived = source_removal_cycle(&interop, THEIRS);
+    println!(
+        "{}: VIP released after the master's only address went: ours {ours:?}, keepalived \
+         {keepalived:?}",
+        interop.test
+    );
+    interop.finish();
+}

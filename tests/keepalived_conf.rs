@@ -2089,3 +2089,82 @@ fn sync_group_tracking_weight_carries_over_and_member_weights_follow_keepalived(
         assert_round_trip(&config, keyword);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// interface_up_down_delays
+
+/// `interface_up_down_delays` becomes `[link_debounce.<interface>]` as keepalived 2.2.7
+/// reads it (keepalived/vrrp/vrrp_parser.c): down delay first; no up delay means 0 (the
+/// code, not the man page); a line without delays or with one keepalived cannot read is
+/// skipped with a warning; more than six decimal places are rounded with a warning; the
+/// result converts to native TOML and back.
+#[test]
+fn interface_up_down_delays_become_link_debounce_entries() {
+    use vrrp_sidecar::vrrp::DebounceDelays;
+    let path = write_conf(
+        "up-down-delays",
+        "interface_up_down_delays {\n eth0 1.5 0.25\n eth1 2\n eth2\n eth3 256\n \
+         eth4 x 1\n eth5 0.0000015 1 extra\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n advert_int 2\n \
+         virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    let entries: Vec<(&str, DebounceDelays)> = config
+        .link_debounce
+        .iter()
+        .map(|entry| (entry.interface.as_str(), entry.delays))
+        .collect();
+    let delays = |down: u64, up: u64| DebounceDelays {
+        down: Duration::from_micros(down),
+        up: Duration::from_micros(up),
+    };
+    assert_eq!(
+        entries,
+        [
+            ("eth0", delays(1_500_000, 250_000)),
+            ("eth1", delays(2_000_000, 0)),
+            ("eth5", delays(2, 1_000_000)),
+        ]
+    );
+    let path_of = |interface: &str| format!("interface_up_down_delays.{interface}");
+    assert_eq!(
+        summary(&warnings),
+        [
+            (4, Severity::Warning, path_of("eth2")),
+            (5, Severity::Warning, path_of("eth3")),
+            (6, Severity::Warning, path_of("eth4")),
+            (7, Severity::Warning, path_of("eth5")),
+            (7, Severity::Warning, path_of("eth5")),
+        ],
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings[1].message.contains("outside 0 to 255 seconds"),
+        "{}",
+        warnings[1].message
+    );
+    assert_round_trip(&config, "up-down-delays");
+}
+
+/// `track_src_ip` is left out with a warning at its line: keepalived 2.2.7 acts on nothing
+/// for it (measured in `interop_keepalived.rs`), and neither does this daemon.
+#[test]
+fn track_src_ip_is_ignored_with_keepalived_2_2_7s_verdict() {
+    let path = write_conf(
+        "track-src-ip",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n track_src_ip\n \
+         virtual_ipaddress {\n 192.0.2.1\n }\n}\n",
+    );
+    let (_, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        summary(&warnings),
+        [(4, Severity::Warning, "vrrp_instance a.track_src_ip".into())]
+    );
+    assert!(
+        warnings[0]
+            .message
+            .contains("keepalived 2.2.7 does not act on it"),
+        "{}",
+        warnings[0].message
+    );
+}

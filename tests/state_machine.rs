@@ -1632,3 +1632,25 @@ fn master_reports_each_lower_priority_it_hears_like_keepalived() {
         .unwrap();
     assert_eq!(lower_priorities_heard(&drain(&mut instance)), Vec::new());
 }
+
+/// The interface's primary address went and another took its place: a master advertises
+/// from the new one without a state change, as keepalived moves its source
+/// (keepalived/core/keepalived_netlink.c); an address of the other family is refused.
+#[test]
+fn a_master_moves_its_source_address_without_a_transition() {
+    let clock = Clock::new();
+    let config = v3_config(150);
+    let mut instance = master(config, &clock);
+    instance
+        .set_primary_address(ip("198.51.100.10"))
+        .expect("an IPv4 address for an IPv4 instance");
+    assert_eq!(instance.state(), State::Master);
+    assert_eq!(instance.master_address(), Some(ip("198.51.100.10")));
+    assert_eq!(instance.config().primary_address, ip("198.51.100.10"));
+    assert!(drain(&mut instance).is_empty());
+    assert!(instance.set_primary_address(ip("fe80::10")).is_err());
+    assert_eq!(instance.config().primary_address, ip("198.51.100.10"));
+    let deadline = instance.poll_timeout().expect("a master runs its timer");
+    instance.handle_timeout(deadline);
+    assert_eq!(sent_priorities(&drain(&mut instance)), [150]);
+}

@@ -187,6 +187,21 @@ impl Instance {
         Ok(())
     }
 
+    /// Advertises from `address` from now on: the interface's primary address went and
+    /// another took its place. keepalived moves its source the same way, without a state
+    /// change (keepalived/core/keepalived_netlink.c, RTM_DELADDR). Refused, leaving the
+    /// instance unchanged, for an address of the other family.
+    pub fn set_primary_address(&mut self, address: IpAddr) -> Result<(), InstanceConfigError> {
+        let mut changed = self.config.clone();
+        changed.primary_address = address;
+        changed.validate()?;
+        self.config = changed;
+        if self.state() == State::Master {
+            self.master_address = Some(address);
+        }
+        Ok(())
+    }
+
     /// The configuration the instance was created with.
     pub fn config(&self) -> &InstanceConfig {
         &self.config

@@ -11,6 +11,8 @@
 //!   configuration, [`command`] its commands, [`action`] its outputs, [`state`] its states and
 //!   transition reasons, [`counters`] its statistics and drop reasons.
 //! - [`timers`]: Skew_Time and Master_Down_Interval.
+//! - [`link_debounce`]: the delays before a link change is acted on
+//!   (`interface_up_down_delays`).
 //! - [`family`]: the address family, its VRRP multicast group, the hop limit.
 //! - [`priority`]: priorities and the effective priority under tracked checks.
 //! - [`node`]: every instance of one host, with the rules between them (sync groups,
@@ -23,6 +25,7 @@ pub mod family;
 pub mod instance;
 pub mod instance_config;
 pub mod interval;
+pub mod link_debounce;
 pub mod node;
 pub mod packet;
 pub mod priority;
@@ -36,6 +39,10 @@ pub use family::{Family, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT};
 pub use instance::Instance;
 pub use instance_config::{InstanceConfig, InstanceConfigError};
 pub use interval::AdvertInterval;
+pub use link_debounce::{
+    DebounceDelays, DelayFit, LinkDebouncer, LinkVerdict, MAX_DEBOUNCE_DELAY, PendingChange,
+    fit_delays,
+};
 pub use packet::{
     Advertisement, Auth, DecodeError, DecodeOptions, DecodedAdvertisement, EncodeError, HopLimits,
     IgnoredFields, IpHeader, V3Ipv4Checksum, Version,

@@ -170,6 +170,14 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
                 tracked: !rule.no_track,
             })
             .collect(),
+        link_debounce: status.link_debounce.as_ref().map(|link| v1::LinkDebounce {
+            down_delay: Some(duration(link.down_delay)),
+            up_delay: Some(duration(link.up_delay)),
+            pending: link.pending.as_ref().map(|pending| v1::PendingLinkChange {
+                up: pending.up,
+                remaining: Some(duration(pending.remaining)),
+            }),
+        }),
         virtual_mac: settings.virtual_mac.as_ref().map(|vmac| v1::VirtualMac {
             interface: vmac.name.clone(),
             mac: mac_text(&virtual_router_mac(settings.family(), settings.vrid)),

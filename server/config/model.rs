@@ -11,8 +11,8 @@ use crate::vrrp::{Auth, DownTimerAdverts, Version};
 use super::error::FieldPath;
 use super::routes::{VirtualRoute, VirtualRule};
 use super::settings::{
-    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings, StaticAddress,
-    TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LinkDebounceSettings,
+    NotifySettings, StaticAddress, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 /// A field that may be absent, present but unusable (its problem already recorded), or
@@ -84,6 +84,7 @@ pub(super) struct FileConfig {
     pub(super) telemetry: TelemetrySettings,
     pub(super) static_routes: Vec<Located<VirtualRoute>>,
     pub(super) static_rules: Vec<Located<VirtualRule>>,
+    pub(super) link_debounce: Vec<LinkDebounceSettings>,
     pub(super) static_addresses: Vec<Located<StaticAddress>>,
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use ::config::Value;
 
 use crate::vrrp::node::UnicastPeer;
-use crate::vrrp::{Auth, DownTimerAdverts, HopLimits, Version};
+use crate::vrrp::{Auth, DebounceDelays, DownTimerAdverts, HopLimits, MAX_DEBOUNCE_DELAY, Version};
 
 use super::check_rules;
 use super::error::FieldPath;
@@ -20,9 +20,9 @@ use super::model::{
 use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::schema::{self, FieldSpec};
 use super::settings::{
-    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch, RemovalReport,
-    StaticAddress, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LinkDebounceSettings, LogFormat,
+    LogLevel, NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch,
+    RemovalReport, StaticAddress, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 // The defaults below are also written, as text, in the field table (`schema.rs`); a test
@@ -38,6 +38,8 @@ const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
 /// The longest `startup_delay`: keepalived's limit for `vrrp_startup_delay`, the seconds
 /// that fit its timer in a 32-bit count of microseconds (keepalived/core/global_parser.c).
 const MAX_STARTUP_DELAY: Duration = Duration::from_secs(4294);
+/// The longest interface name the kernel takes (IFNAMSIZ less the terminating zero).
+const MAX_INTERFACE_NAME: usize = 15;
 /// The SMTP port when `smtp_server` names none.
 const DEFAULT_SMTP_PORT: u16 = 25;
 /// keepalived's `smtp_connect_timeout` default.
@@ -62,6 +64,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             telemetry: TelemetrySettings::default(),
             static_routes: Vec::new(),
             static_rules: Vec::new(),
+            link_debounce: Vec::new(),
             static_addresses: Vec::new(),
         };
     };
@@ -108,6 +111,13 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             .map(|table| read_sync_groups(table, findings))
             .unwrap_or_default(),
     };
+    let link_debounce = match root.get(&schema::top_level::LINK_DEBOUNCE) {
+        None => Vec::new(),
+        Some(field) => findings
+            .keep(field.table())
+            .map(|table| read_link_debounce(table, findings))
+            .unwrap_or_default(),
+    };
     let email_alerts = nested(
         &mut root,
         &schema::top_level::EMAIL_ALERTS,
@@ -140,8 +150,53 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         telemetry,
         static_routes,
         static_rules,
+        link_debounce,
         static_addresses,
     }
+}
+
+/// `[link_debounce.<interface>]`: each delay at most keepalived's 255 s. Interface names
+/// are the kernel's, so they are not held to the rules of the names chosen here.
+fn read_link_debounce(table: Table, findings: &mut Findings) -> Vec<LinkDebounceSettings> {
+    let mut entries = Vec::new();
+    for (interface, field) in table.named_entries() {
+        if interface.is_empty() || interface.len() > MAX_INTERFACE_NAME {
+            findings.add(
+                &field.path,
+                format!(
+                    "`{interface}` is not an interface name: the kernel's have 1 to \
+                     {MAX_INTERFACE_NAME} characters"
+                ),
+            );
+            continue;
+        }
+        let Some(mut entry) = findings.keep(field.table()) else {
+            continue;
+        };
+        let mut delay = |spec| {
+            given(&mut entry, spec, findings, |field| {
+                let delay = field.duration()?;
+                if delay > MAX_DEBOUNCE_DELAY {
+                    return Err(field.problem(format!(
+                        "{} is too long; the most is 255 s, as in keepalived",
+                        super::duration::seconds_text(delay)
+                    )));
+                }
+                Ok(delay)
+            })
+        };
+        let down = delay(&schema::link_debounce::DOWN_DELAY);
+        let up = delay(&schema::link_debounce::UP_DELAY);
+        entry.finish(findings);
+        if let (Some(down), Some(up)) = (down.or(Duration::ZERO), up.or(Duration::ZERO)) {
+            entries.push(LinkDebounceSettings {
+                interface,
+                delays: DebounceDelays { down, up },
+            });
+        }
+    }
+    entries.sort_by(|a, b| a.interface.cmp(&b.interface));
+    entries
 }
 
 fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile> {

@@ -79,6 +79,31 @@ pub fn to_native_toml(config: &Config) -> String {
             Value::Table(groups),
         );
     }
+    if !config.link_debounce.is_empty() {
+        let entries = config
+            .link_debounce
+            .iter()
+            .map(|entry| {
+                let mut table = Table::new();
+                put(
+                    &mut table,
+                    &schema::link_debounce::DOWN_DELAY,
+                    duration(entry.delays.down),
+                );
+                put(
+                    &mut table,
+                    &schema::link_debounce::UP_DELAY,
+                    duration(entry.delays.up),
+                );
+                (entry.interface.clone(), Value::Table(table))
+            })
+            .collect();
+        put(
+            &mut document,
+            &schema::top_level::LINK_DEBOUNCE,
+            Value::Table(entries),
+        );
+    }
     if let Some(email) = &config.email_alerts {
         put(
             &mut document,

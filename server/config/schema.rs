@@ -108,6 +108,8 @@ section! {
         EMAIL_ALERTS = FieldSpec::new("email_alerts", Table);
         STATIC_ROUTES = FieldSpec::new("static_routes", List).keepalived(&["static_routes"]);
         STATIC_RULES = FieldSpec::new("static_rules", List).keepalived(&["static_rules"]);
+        LINK_DEBOUNCE = FieldSpec::new("link_debounce", Table)
+            .keepalived(&["interface_up_down_delays"]);
         STATIC_ADDRESSES =
             FieldSpec::new("static_addresses", List).keepalived(&["static_ipaddress"]);
     }
@@ -381,6 +383,15 @@ section! {
 }
 
 section! {
+    /// `[link_debounce.INTERFACE]`: keepalived's `interface_up_down_delays`, one entry per
+    /// interface.
+    link_debounce {
+        DOWN_DELAY = FieldSpec::new("down_delay", Duration).default("\"0s\"");
+        UP_DELAY = FieldSpec::new("up_delay", Duration).default("\"0s\"");
+    }
+}
+
+section! {
     /// `[email_alerts]`: keepalived's mail settings of `global_defs`.
     email_alerts {
         SMTP_SERVER = FieldSpec::new("smtp_server", Text).keepalived(&["smtp_server"]);
@@ -409,6 +420,7 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
     ("instances.*.health_checks.*", health_check::FIELDS),
     ("instances.*.notify", notify::FIELDS),
     ("sync_groups.*", sync_group::FIELDS),
+    ("link_debounce.*", link_debounce::FIELDS),
     ("email_alerts", email_alerts::FIELDS),
     ("static_addresses[]", static_address::FIELDS),
 ];

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::vrrp::node::UnicastPeer;
-use crate::vrrp::{AdvertInterval, Auth, DownTimerAdverts, Version};
+use crate::vrrp::{AdvertInterval, Auth, DebounceDelays, DownTimerAdverts, Version};
 
 pub use super::routes::{VirtualRoute, VirtualRule};
 
@@ -33,9 +33,23 @@ pub struct Config {
     /// Rules added while the daemon runs, after the static routes (keepalived's
     /// `static_rules`).
     pub static_rules: Vec<VirtualRule>,
+    /// How long each listed interface's link must stay down, or up, before its instances
+    /// act on it (keepalived's `interface_up_down_delays`), sorted by interface.
+    pub link_debounce: Vec<LinkDebounceSettings>,
     /// Addresses added while the daemon runs, whatever the instances' states (keepalived's
     /// `static_ipaddress`), in the order written.
     pub static_addresses: Vec<StaticAddress>,
+}
+
+/// `[link_debounce.<interface>]`: the delays of one interface. They are used as written
+/// unless an instance on the interface could be timed out by a backup first; then the daemon
+/// shortens them at start, as keepalived does (see [`crate::vrrp::fit_delays`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkDebounceSettings {
+    /// The interface, as the kernel names it.
+    pub interface: String,
+    /// Its delays, each at most 255 s.
+    pub delays: DebounceDelays,
 }
 
 /// An address the daemon adds at start and removes at exit, whatever the instances' states

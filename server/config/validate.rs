@@ -55,6 +55,7 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             telemetry: file.telemetry,
             static_routes: values(&file.static_routes),
             static_rules: values(&file.static_rules),
+            link_debounce: file.link_debounce,
             static_addresses,
         })
     } else {

@@ -5,7 +5,7 @@
 //! These are the daemon's own types, free of protobuf, below both the API (which maps them to
 //! the wire) and telemetry (which reads them for metrics).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::config::{InstanceSettings, VirtualAddress};
 use crate::health::{CheckSpec, RunResult};
@@ -70,11 +70,35 @@ pub struct InstanceStatus {
     pub health_checks: Vec<CheckStatus>,
     /// Its transitions by reason and failover durations, for metrics.
     pub transitions: TransitionStats,
+    /// The debouncing of its interface's link changes (`[link_debounce]`), when the
+    /// interface has delays.
+    pub link_debounce: Option<LinkDebounceStatus>,
     /// Whether its sync group ignores the weights of its health checks (the group has no
     /// `tracking_weight`).
     pub weights_ignored: bool,
     /// The sync group it is a member of, if any.
     pub sync_group: Option<String>,
+}
+
+/// The delays before a link change of an instance's interface is acted on, as fitted to the
+/// instances on it, and the change waiting out its delay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkDebounceStatus {
+    /// Before a link that went down faults the instance.
+    pub down_delay: Duration,
+    /// Before a link that came back takes it out of Fault.
+    pub up_delay: Duration,
+    /// The change the link waits to be acted on, if any.
+    pub pending: Option<PendingLinkChange>,
+}
+
+/// A link change waiting out its delay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingLinkChange {
+    /// Whether the link is to be taken as up (`false`: down).
+    pub up: bool,
+    /// How long until it is, when the status was taken.
+    pub remaining: Duration,
 }
 
 impl InstanceStatus {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
-use crate::config::{Family, InstanceSettings, SyncGroupSettings};
+use crate::config::{Family, InstanceSettings, LinkDebounceSettings, SyncGroupSettings};
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::notify::{FifoReaders, Notifier};
 use crate::effects::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
@@ -34,13 +34,14 @@ use crate::trace::Cause;
 use crate::vrrp::node::output::Output;
 use crate::vrrp::node::sync_group::SyncGroup;
 use crate::vrrp::node::{InstanceId, Link, Node, Received};
-use crate::vrrp::{Command, FaultCause, Priority, State};
+use crate::vrrp::{Command, FaultCause, LinkVerdict, Priority, State};
 
 use super::checks::{self, CheckCommand, HealthChecks, RouterView};
 use super::control::{
     ControlError, ReloadOutcome, ResignStarted, ResumePoint, WatchBeginning, WatchStart,
 };
 use super::instance::{InstanceDriver, Io};
+use super::link_debounce::LinkDebounce;
 use super::reload::Reload;
 use super::settings::{self, SettingsError};
 use super::sockets::{Arrival, Sockets};
@@ -145,6 +146,8 @@ pub struct RouterParts {
     pub startup_delay: Duration,
     /// The notify FIFOs and their programs, which a reload brings up to date.
     pub fifo_readers: FifoReaders,
+    /// The delays before link changes are acted on (`[link_debounce]`).
+    pub link_debounce: Vec<LinkDebounceSettings>,
 }
 
 /// How many received packets may wait for the router before the receivers wait too (and
@@ -205,6 +208,11 @@ pub struct Router {
     mastership_held_until: Option<Instant>,
     /// The notify FIFOs and their programs.
     fifo_readers: FifoReaders,
+    /// The delays before link changes are acted on, as configured; fitted to the instances
+    /// in [`Self::link_debounce`].
+    link_debounce_settings: Vec<LinkDebounceSettings>,
+    /// The debounced links.
+    link_debounce: LinkDebounce,
 }
 
 /// Why an instance could not be started.
@@ -277,6 +285,8 @@ impl Router {
             mastership_held_until: (!parts.startup_delay.is_zero())
                 .then(|| Instant::now() + parts.startup_delay),
             fifo_readers: parts.fifo_readers,
+            link_debounce_settings: parts.link_debounce,
+            link_debounce: LinkDebounce::default(),
         })
     }
 
@@ -389,6 +399,7 @@ impl Router {
 
     /// Runs until a shutdown has stopped every instance.
     pub async fn run(mut self) {
+        self.configure_link_debounce();
         // Addresses first: a static route may name one as its source.
         self.static_addresses.start(&self.io.vips);
         self.static_routing.start(&self.io.vips);
@@ -518,12 +529,14 @@ impl Router {
     }
 
     fn statuses(&self) -> Vec<InstanceStatus> {
+        let now = Instant::now();
         let mut statuses: Vec<InstanceStatus> = self
             .drivers
             .iter()
             .map(|driver| {
                 let mut status = driver.status(&self.node);
                 status.health_checks = self.checks.statuses_for(driver.name());
+                status.link_debounce = self.link_debounce.status(&driver.settings().interface, now);
                 status.sync_group = self
                     .sync_groups
                     .iter()
@@ -721,6 +734,7 @@ impl Router {
             .poll_timeout()
             .into_iter()
             .chain([self.vip_renewal_at])
+            .chain(self.link_debounce.poll_timeout())
             .min()
     }
 
@@ -741,6 +755,16 @@ impl Router {
             self.take_queued_packets().await;
         }
         self.node.handle_timeout(now);
+        for (name, up) in self.link_debounce.handle_timeout(now) {
+            let Some(index) = self.io.interfaces.get(&name).map(|i| i.index) else {
+                continue;
+            };
+            if up {
+                self.link_up(index);
+            } else {
+                self.link_down(now, index).await;
+            }
+        }
         // Carried out before the renewal below, so an instance that just left Master is
         // not renewed.
         self.carry_out_outputs(now).await;
@@ -919,16 +943,25 @@ impl Router {
         match event {
             LinkEvent::LinkDown(index) => {
                 self.stop_resync(index);
-                self.link_down(now, index).await;
+                if self.debounced(now, index, false) == LinkVerdict::Apply(false) {
+                    self.link_down(now, index).await;
+                }
             }
             LinkEvent::LinkUp(index) => {
                 self.stop_resync(index);
-                // Look the interface up again off the router: after a flap its IPv6
-                // link-local address may be new (keepalived-baseline.md, pitfall 4).
-                self.links_down.remove(&index);
+                // Static addresses the kernel dropped with the link go back at once,
+                // whatever the delay before the instances act on it.
                 self.static_addresses.link_up(index, &self.io.vips);
-                if let Some(name) = self.interface_name(index) {
-                    self.look_up(name, Duration::ZERO);
+                match self.debounced(now, index, true) {
+                    LinkVerdict::Apply(_) => self.link_up(index),
+                    // Down and up within the down delay: the instances never acted on
+                    // it, but the IPv6 link-local address may still be new.
+                    LinkVerdict::Cancelled | LinkVerdict::Unchanged => {
+                        if let Some(name) = self.interface_name(index) {
+                            self.look_up(name, Duration::ZERO);
+                        }
+                    }
+                    LinkVerdict::Delayed(_) => {}
                 }
             }
             LinkEvent::Overrun => {
@@ -945,6 +978,7 @@ impl Router {
                 for driver in &self.drivers {
                     driver.address_removed(index, address, &self.node, &self.io);
                 }
+                self.source_removed(index, address);
                 self.static_addresses
                     .address_removed(index, address, &self.io.vips);
             }
@@ -960,6 +994,121 @@ impl Router {
                 }
                 self.static_routing.rule_removed(&removed, &self.io.vips);
             }
+        }
+    }
+
+    /// What the link of interface `index` going `up` (or down) at `now` means once
+    /// debounced: links without delays are acted on at once.
+    fn debounced(&mut self, now: Instant, index: u32, up: bool) -> LinkVerdict {
+        match self.interface_name(index) {
+            Some(name) => self.link_debounce.link_changed(now, &name, up),
+            None => LinkVerdict::Apply(up),
+        }
+    }
+
+    /// `address` left interface `index`: when an instance advertises from it, the interface
+    /// is read again to find what it advertises from now (see
+    /// [`Self::follow_source_changes`]).
+    fn source_removed(&mut self, index: u32, address: IpAddr) {
+        let Some(name) = self.interface_name(index) else {
+            return;
+        };
+        let used = self.drivers.iter().any(|driver| {
+            driver.settings().interface == name
+                && driver.follows_interface_source()
+                && driver.primary_address() == address
+        });
+        if used {
+            info!(interface = %name, %address, "the address adverts come from was removed; reading the interface again");
+            self.look_up(name, Duration::ZERO);
+        }
+    }
+
+    /// What keepalived 2.2.7 does when an instance's source address leaves the interface
+    /// (keepalived/core/keepalived_netlink.c, RTM_DELADDR), for the instances on `name` that
+    /// follow the interface's address and are not in Fault: with another address there, it
+    /// advertises from that one, without a transition; with none left, it enters Fault until
+    /// one comes (measured with keepalived 2.2.7: "Deassigned address", "Entering FAULT
+    /// STATE"). The interface's addresses held as virtual addresses do not count, as
+    /// keepalived ignores its own. Returns whether an instance now waits for an address.
+    fn follow_source_changes(&mut self, name: &str, interface: &Interface) -> bool {
+        let now = Instant::now();
+        let mut waiting = false;
+        for position in 0..self.drivers.len() {
+            let driver = &self.drivers[position];
+            if driver.settings().interface != name
+                || !driver.follows_interface_source()
+                || matches!(
+                    self.node.state(driver.id()),
+                    Some(State::Fault | State::Initialize) | None
+                )
+            {
+                continue;
+            }
+            let primary = settings::primary_address(driver.settings(), interface)
+                .ok()
+                .filter(|primary| !self.is_virtual_address(*primary));
+            let (id, before) = (driver.id(), driver.primary_address());
+            match primary {
+                Some(primary) if primary == before => {}
+                Some(primary) => {
+                    let driver = &mut self.drivers[position];
+                    match driver.move_source(&mut self.node, primary) {
+                        Ok(()) => info!(
+                            instance = %driver.name(),
+                            from = %before,
+                            to = %primary,
+                            "source address removed; advertising from the interface's next address"
+                        ),
+                        Err(error) => {
+                            warn!(instance = %driver.name(), %error, "source address not moved")
+                        }
+                    }
+                }
+                None => {
+                    warn!(
+                        instance = %driver.name(),
+                        interface = %name,
+                        address = %before,
+                        "the interface's last address went; in Fault until it has one"
+                    );
+                    let fault = Command::EnterFault(FaultCause::NoSourceAddress);
+                    self.node.command(now, id, fault).ok();
+                    waiting = true;
+                }
+            }
+        }
+        waiting
+    }
+
+    /// Whether `address` is a virtual address of an instance.
+    fn is_virtual_address(&self, address: IpAddr) -> bool {
+        self.drivers.iter().any(|driver| {
+            driver
+                .settings()
+                .virtual_addresses
+                .iter()
+                .any(|vip| vip.address == address)
+        })
+    }
+
+    /// Fits the configured link delays to the instances running now.
+    fn configure_link_debounce(&mut self) {
+        self.link_debounce.configure(
+            &self.link_debounce_settings,
+            self.drivers.iter().map(InstanceDriver::settings),
+            &self.io.interfaces,
+        );
+    }
+
+    /// The link of interface `index` came up (and stayed up for its up delay): it is looked
+    /// up again off the router, as after a flap its IPv6 link-local address may be new
+    /// (keepalived-baseline.md, pitfall 4), and the look-up takes its instances out of
+    /// Fault.
+    fn link_up(&mut self, index: u32) {
+        self.links_down.remove(&index);
+        if let Some(name) = self.interface_name(index) {
+            self.look_up(name, Duration::ZERO);
         }
     }
 
@@ -1035,9 +1184,10 @@ impl Router {
             // It went down again meanwhile; its next LinkUp looks it up again.
             return;
         }
+        let mut source_missing = self.follow_source_changes(&name, &interface);
+        self.carry_out_outputs(Instant::now()).await;
         let mut clear = Vec::new();
         let mut replace = Vec::new();
-        let mut source_missing = false;
         for (position, driver) in self.drivers.iter().enumerate() {
             if driver.settings().interface != name
                 || self.node.state(driver.id()) != Some(State::Fault)
@@ -1046,6 +1196,8 @@ impl Router {
                 continue;
             }
             match settings::primary_address(driver.settings(), &interface) {
+                // A virtual address is no source (keepalived ignores its own addresses).
+                Ok(primary) if self.is_virtual_address(primary) => source_missing = true,
                 Ok(primary) if primary == driver.primary_address() => clear.push(position),
                 Ok(_) => replace.push(position),
                 Err(_) => source_missing = true,
@@ -1116,6 +1268,7 @@ impl Router {
         self.node
             .set_sync_groups(now, &node_groups(&reload.config.sync_groups));
         self.sync_groups = reload.config.sync_groups;
+        self.link_debounce_settings = reload.config.link_debounce;
         let groups = &self.sync_groups;
         self.group_notifiers
             .retain(|name, _| groups.iter().any(|group| group.name == *name));
@@ -1240,6 +1393,7 @@ impl Router {
                     .publish(SystemTime::now(), InstanceEvent::Added(Box::new(status)));
             }
         }
+        self.configure_link_debounce();
         let drivers = &self.drivers;
         self.io.sockets.close_unused(|key, carrier| {
             drivers

@@ -25,7 +25,7 @@ use crate::events::status::{ChangeCause, InstanceEvent, InstanceStatus};
 use crate::net::{Carrier, Interface, RemovedRoute, RemovedRule};
 use crate::trace::{self, Cause, PendingCause, TransitionFields};
 use crate::vrrp::node::output::{Output, Refusal, Transition};
-use crate::vrrp::node::{InstanceId, Link, MemberConfig, Node};
+use crate::vrrp::node::{InstanceId, Link, MemberConfig, Node, NodeError};
 use crate::vrrp::packet::ah;
 use crate::vrrp::{
     Advertisement, Auth, DecodeError, DropReason, State, TransitionReason, V3Ipv4Checksum,
@@ -170,6 +170,24 @@ impl InstanceDriver {
         self.primary_address
     }
 
+    /// Advertises from `address` from now on, in the core too: the interface's primary
+    /// address went and another took its place.
+    pub fn move_source(&mut self, node: &mut Node, address: IpAddr) -> Result<(), NodeError> {
+        node.set_primary_address(self.id, address)?;
+        self.primary_address = address;
+        Ok(())
+    }
+
+    /// Whether its source is whatever the interface's primary address is: no source was
+    /// configured (keepalived moves or loses the source of such an instance with the
+    /// interface's address, and leaves a configured one alone).
+    pub fn follows_interface_source(&self) -> bool {
+        self.settings
+            .unicast
+            .as_ref()
+            .is_none_or(|unicast| unicast.source.is_none())
+    }
+
     /// The instance's status now, for the API.
     pub fn status(&self, node: &Node) -> InstanceStatus {
         let instance = node
@@ -191,6 +209,8 @@ impl InstanceDriver {
             // The router adds them: it keeps the checks.
             health_checks: Vec::new(),
             transitions: self.transitions.clone(),
+            // The router adds it: it keeps the links.
+            link_debounce: None,
             weights_ignored: node.weights_ignored(self.id).unwrap_or(false),
             // The router adds it: it keeps the groups.
             sync_group: None,

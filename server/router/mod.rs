@@ -6,6 +6,7 @@
 //! - [`instance`]: one instance inside the router (codec options, schedules, logs).
 //! - [`control`]: the requests the API and signals send the router, and its answers.
 //! - [`reload`]: reading a new configuration and its interfaces off the router.
+//! - [`link_debounce`]: the delays before a link change is acted on.
 //! - [`checks`]: the health checks the router keeps, and what their results do.
 //! - [`sockets`]: the raw VRRP sockets and their receiver tasks.
 //! - [`timer`]: the router's timerfd, precise to microseconds.
@@ -15,6 +16,7 @@ pub mod checks;
 pub mod control;
 pub mod event_loop;
 pub mod instance;
+pub mod link_debounce;
 pub mod reload;
 pub mod settings;
 pub mod sockets;

@@ -141,6 +141,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if let Some(groups) = sync_group_table(&instances) {
                 print!("\n{groups}");
             }
+            if let Some(links) = link_debounce_table(&instances) {
+                print!("\n{links}");
+            }
         }
         Command::Watch {
             names,
@@ -554,6 +557,44 @@ fn unicast_peer_table(instances: &[proto::Instance]) -> Option<String> {
         return None;
     }
     let header = ["INSTANCE", "UNICAST PEER", "TTL SENT", "TTL TAKEN"].map(String::from);
+    Some(table(header, &rows))
+}
+
+/// The link delays of the instances whose interface has them, one row each, with the
+/// change waiting out its delay; `None` when no interface has delays.
+fn link_debounce_table(instances: &[proto::Instance]) -> Option<String> {
+    let seconds = |delay: Option<&prost_types::Duration>| {
+        let delay = delay.copied().unwrap_or_default();
+        format!(
+            "{:.3}s",
+            delay.seconds as f64 + f64::from(delay.nanos) / 1e9
+        )
+    };
+    let rows: Vec<[String; 5]> = instances
+        .iter()
+        .filter_map(|instance| {
+            let link = instance.link_debounce.as_ref()?;
+            let pending = match &link.pending {
+                Some(pending) => format!(
+                    "{} in {}",
+                    if pending.up { "up" } else { "down" },
+                    seconds(pending.remaining.as_ref())
+                ),
+                None => "-".to_owned(),
+            };
+            Some([
+                instance.name.clone(),
+                instance.interface.clone(),
+                seconds(link.down_delay.as_ref()),
+                seconds(link.up_delay.as_ref()),
+                pending,
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let header = ["INSTANCE", "INTERFACE", "DOWN DELAY", "UP DELAY", "PENDING"].map(String::from);
     Some(table(header, &rows))
 }
 

@@ -151,6 +151,41 @@ async fn status_lists_the_unicast_peers_with_the_ttls_they_are_heard_with() {
 }
 
 #[tokio::test]
+async fn status_lists_the_link_delays_and_a_pending_change() {
+    use vrrp_sidecar_client::proto::{LinkDebounce, PendingLinkChange};
+    let seconds = |seconds: i64, nanos: i32| Some(prost_types::Duration { seconds, nanos });
+    let mut web = instance("vi_web", State::Master, 150);
+    web.link_debounce = Some(LinkDebounce {
+        down_delay: seconds(1, 500_000_000),
+        up_delay: seconds(1, 0),
+        pending: Some(PendingLinkChange {
+            up: false,
+            remaining: seconds(0, 250_000_000),
+        }),
+    });
+    let mut db = instance("vi_db", State::Backup, 100);
+    db.link_debounce = Some(LinkDebounce {
+        down_delay: seconds(0, 199_610_000),
+        up_delay: seconds(0, 0),
+        pending: None,
+    });
+    let daemon = FakeDaemon::start(vec![web, db, instance("vi_dns", State::Backup, 100)]).await;
+    let output = vrrpctl(&daemon, &["status"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "NAME    INTERFACE  VRID  STATE   PRIORITY  MASTER     ACCEPT  STRICT  AUTH\n\
+         vi_web  eth0       51    MASTER  150/150   192.0.2.1  no      no      none\n\
+         vi_db   eth0       51    BACKUP  100/100   192.0.2.1  no      no      none\n\
+         vi_dns  eth0       51    BACKUP  100/100   192.0.2.1  no      no      none\n\
+         \n\
+         INSTANCE  INTERFACE  DOWN DELAY  UP DELAY  PENDING\n\
+         vi_web    eth0       1.500s      1.000s    down in 0.250s\n\
+         vi_db     eth0       0.200s      0.000s    -\n"
+    );
+}
+
+#[tokio::test]
 async fn status_of_a_missing_instance_exits_1_with_the_daemons_message() {
     let daemon = FakeDaemon::start(vec![]).await;
     let output = vrrpctl(&daemon, &["status", "vi_nope"]).await;

@@ -344,6 +344,17 @@ impl Node {
         self.member(id).map(Member::state)
     }
 
+    /// Makes instance `id` advertise from `address` (see [`Instance::set_primary_address`]).
+    pub fn set_primary_address(
+        &mut self,
+        id: InstanceId,
+        address: IpAddr,
+    ) -> Result<(), NodeError> {
+        let member = member_mut(&mut self.members, id)?;
+        member.instance.set_primary_address(address)?;
+        Ok(())
+    }
+
     /// An instance's priority before health-check weights.
     pub fn base_priority(&self, id: InstanceId) -> Option<Priority> {
         self.member(id).map(|member| member.base_priority)

@@ -11,6 +11,7 @@ use toml::{Table, Value};
 
 use crate::vrrp::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 
+use super::super::duration::seconds_text;
 use super::super::error::{FieldPath, PathSegment, Problem, SourceLocation};
 use super::super::schema;
 use super::super::settings::{RemovalReport, host_name};
@@ -114,6 +115,7 @@ pub(super) fn translate(
         current_instance: None,
         rule_priorities: routes::RulePriorities::default(),
         static_routing: routes::StaticRouting::default(),
+        link_debounce: Table::new(),
     };
     // Definitions first: keepalived lets an instance refer to a script defined after it.
     // global_defs before the scripts, wherever it is: its script_user applies to them all.
@@ -145,6 +147,7 @@ pub(super) fn translate(
             | "vrrp_track_process" => {}
             "vrrp_instance" => translator.instance(node, &mut instances),
             "vrrp_sync_group" => translator.sync_group(node, &mut sync_groups),
+            "interface_up_down_delays" => translator.interface_up_down_delays(node),
             "static_routes" | "static_rules" => {
                 translator.static_routing(&static_addresses::without_track_groups(node));
             }
@@ -201,6 +204,13 @@ pub(super) fn translate(
         schema::top_level::INSTANCES.key.into(),
         Value::Table(instances),
     );
+    let link_debounce = std::mem::take(&mut translator.link_debounce);
+    if !link_debounce.is_empty() {
+        native.insert(
+            schema::top_level::LINK_DEBOUNCE.key.into(),
+            Value::Table(link_debounce),
+        );
+    }
     let static_addresses = std::mem::take(&mut translator.static_tracking.addresses);
     if !static_addresses.is_empty() {
         native.insert(
@@ -361,6 +371,8 @@ struct Translator<'d> {
     rule_priorities: routes::RulePriorities,
     /// The top-level `static_routes` and `static_rules`.
     static_routing: routes::StaticRouting,
+    /// `interface_up_down_delays`, as native `[link_debounce]` entries by interface.
+    link_debounce: Table,
 }
 
 impl Translator<'_> {
@@ -384,6 +396,105 @@ impl Translator<'_> {
 
     fn error(&mut self, node: &Node, keyword_path: &FieldPath, message: impl Into<String>) {
         self.report(Severity::Error, node, keyword_path, message);
+    }
+
+    /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] ... }`, as
+    /// `alloc_if_up_down_delay()` in keepalived 2.2.7's keepalived/vrrp/vrrp_parser.c reads
+    /// it: seconds to the microsecond, 0 to 255; an omitted up delay is 0 (the man page
+    /// says it is the down delay, the code does not); a line without delays, or with one
+    /// keepalived cannot read, is skipped, and words after the up delay are ignored. The
+    /// delays are fitted to the instances when the daemon starts, as keepalived fits them.
+    fn interface_up_down_delays(&mut self, node: &Node) {
+        let path = FieldPath::root().key(&node.keyword);
+        self.origins
+            .entry(path.clone())
+            .or_insert_with(|| Self::origin(node, &path));
+        for line in self.block(node, &path) {
+            let line_path = path.key(&line.keyword);
+            let origin = Self::origin(line, &line_path);
+            if line.block.is_some() {
+                self.error(
+                    line,
+                    &line_path,
+                    "an interface's delays are values, not a block",
+                );
+                continue;
+            }
+            let Some(down) = line.arguments.first() else {
+                self.warn(
+                    line,
+                    &line_path,
+                    "skipped, as keepalived skips it: no delays given (IFNAME DOWN_DELAY \
+                     [UP_DELAY])",
+                );
+                continue;
+            };
+            if line.arguments.len() > 2 {
+                self.warn(
+                    line,
+                    &line_path,
+                    "only the down and up delays are read; the words after them are \
+                     ignored, as keepalived ignores them",
+                );
+            }
+            let mut delays = Vec::new();
+            for (which, text) in [("down", Some(down)), ("up", line.arguments.get(1))] {
+                let Some(text) = text else {
+                    // keepalived 2.2.7: no up delay means none.
+                    delays.push(0);
+                    continue;
+                };
+                match keepalived_timer_micros(text) {
+                    Ok((micros, rounded)) => {
+                        if rounded {
+                            self.warn(
+                                line,
+                                &line_path,
+                                format!(
+                                    "{which} delay {text} has more than 6 decimal places; \
+                                     rounded to the microsecond, as keepalived rounds it"
+                                ),
+                            );
+                        }
+                        delays.push(micros);
+                    }
+                    Err(why) => {
+                        self.warn(
+                            line,
+                            &line_path,
+                            format!(
+                                "skipped, as keepalived skips it: invalid {which} delay \
+                                 {text}: {why}"
+                            ),
+                        );
+                        break;
+                    }
+                }
+            }
+            let [down_micros, up_micros] = delays[..] else {
+                continue;
+            };
+            let entry_path = FieldPath::root()
+                .key(schema::top_level::LINK_DEBOUNCE.key)
+                .key(&line.keyword);
+            let mut entry = Table::new();
+            for (spec, micros) in [
+                (&schema::link_debounce::DOWN_DELAY, down_micros),
+                (&schema::link_debounce::UP_DELAY, up_micros),
+            ] {
+                let text = seconds_text(std::time::Duration::from_micros(micros));
+                self.set(
+                    &mut entry,
+                    &entry_path,
+                    spec.key,
+                    Value::String(text),
+                    origin.clone(),
+                );
+            }
+            // keepalived keeps the last line for an interface.
+            self.link_debounce
+                .insert(line.keyword.clone(), Value::Table(entry));
+        }
     }
 
     fn origin(node: &Node, keyword_path: &FieldPath) -> Origin {
@@ -3418,6 +3529,41 @@ fn host_and_port(host: &str, port: &str) -> String {
 
 /// An integer when `text` is one, so the native loader sees a number; otherwise the text,
 /// which it then refuses with a message about the value as written.
+/// A keepalived timer (`read_timer()` in lib/parser.c): seconds with at most six decimal
+/// places, from 0 to 255 here; more places are rounded (`true`), as keepalived rounds them.
+fn keepalived_timer_micros(text: &str) -> Result<(u64, bool), &'static str> {
+    const MAX_MICROS: u64 = 255_000_000;
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if text.starts_with('-') {
+        return Err("negative");
+    }
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err("not a number of seconds");
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| "too large")?
+    };
+    let rounded = fraction.len() > 6;
+    let mut places: String = fraction.chars().take(6).collect();
+    while places.len() < 6 {
+        places.push('0');
+    }
+    let mut micros = whole
+        .checked_mul(1_000_000)
+        .and_then(|micros| micros.checked_add(places.parse::<u64>().unwrap_or(0)))
+        .ok_or("too large")?;
+    if rounded && fraction.as_bytes()[6] >= b'5' {
+        micros += 1;
+    }
+    if micros > MAX_MICROS {
+        return Err("outside 0 to 255 seconds");
+    }
+    Ok((micros, rounded))
+}
+
 fn number_or_text(text: &str) -> Value {
     text.parse::<i64>()
         .map(Value::Integer)
