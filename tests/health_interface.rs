@@ -62,6 +62,37 @@ fn link_down_and_up_flip_the_check() {
     tear_down(lab);
 }
 
+/// A link change runs the check at once, as keepalived acts on a tracked interface's netlink
+/// event: with an interval far longer than the wait, only the event can flip the verdict.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn a_link_change_runs_the_check_at_once_whatever_the_interval() {
+    require_root("a_link_change_runs_the_check_at_once_whatever_the_interval");
+    let lab = Lab::builder().host("h1").build();
+    let ns = lab.host("h1").ns.clone();
+    ns.clone().enter(move || {
+        runtime().block_on(async {
+            let (sender, mut reports) = mpsc::channel(8);
+            let mut spec = interface_check("eth0");
+            spec.interval = Duration::from_secs(600);
+            let _task = spawn_check(spec, sender, Reporting::Changes).expect("spawn");
+            let up = next_report(&mut reports).await;
+            assert_eq!(up.verdict, Verdict::Passing, "{up:?}");
+            for (action, verdict) in [("down", Verdict::Failing), ("up", Verdict::Passing)] {
+                let changed = std::time::Instant::now();
+                ns.ip(&["link", "set", "eth0", action]);
+                let report = next_report(&mut reports).await;
+                assert_eq!(report.verdict, verdict, "{report:?}");
+                println!(
+                    "eth0 {action}: verdict {verdict:?} after {:?}",
+                    changed.elapsed()
+                );
+            }
+        })
+    });
+    tear_down(lab);
+}
+
 #[test]
 #[ignore = "lab: needs root; scripts/test runs it"]
 fn a_link_without_carrier_fails() {

@@ -5,34 +5,56 @@
 //! Each run asks the kernel over rtnetlink rather than reading `/sys/class/net/<if>/operstate`:
 //! sysfs shows the network namespace of whoever mounted it, while a netlink socket belongs to
 //! the namespace of the thread that opened it, which is the daemon's (and a test's lab
-//! namespace). Polling on the interval, rather than following [`crate::net::LinkEvents`],
-//! keeps rise/fall meaning "runs in a row" as for every other check, and the event stream
-//! reports nothing about an interface until it changes.
+//! namespace). Runs come on the interval, so rise/fall keep meaning "runs in a row" as for
+//! every other check, and also as soon as a link changes ([`InterfaceProbe::take_link_events`]):
+//! keepalived acts on a tracked interface's netlink event at once
+//! (keepalived/core/keepalived_netlink.c), and a poll alone would lag it by up to an interval.
 
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use rtnetlink::packet_route::link::LinkFlags;
 
-use crate::net::{NetError, Netlink};
+use crate::net::{LinkEvent, LinkEvents, NetError, Netlink};
 
 use super::HealthError;
 use super::outcome::RunResult;
 use super::runner::{Observation, observe};
 
 /// An interface check with its netlink connection.
-#[derive(Clone, Debug)]
 pub struct InterfaceProbe {
     name: String,
     netlink: Netlink,
+    /// The namespace's link events, until the runner takes them.
+    link_events: Option<LinkEvents>,
+}
+
+impl std::fmt::Debug for InterfaceProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InterfaceProbe")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl InterfaceProbe {
     /// A check of the interface `name` in the calling thread's network namespace. Must be
-    /// called within a tokio runtime, which drives the netlink connection.
+    /// called within a tokio runtime, which drives the netlink connections.
     pub fn new(name: String) -> Result<Self, HealthError> {
         let netlink = Netlink::connect().map_err(|source| HealthError::Link { source })?;
-        Ok(Self { name, netlink })
+        let link_events =
+            LinkEvents::subscribe(&[]).map_err(|source| HealthError::Link { source })?;
+        Ok(Self {
+            name,
+            netlink,
+            link_events: Some(link_events),
+        })
+    }
+
+    /// The link events of the probe's namespace, for the runner to run the check again as
+    /// soon as a link changes; `None` once taken.
+    pub fn take_link_events(&mut self) -> Option<LinkEvents> {
+        self.link_events.take()
     }
 
     /// Reads the link's flags once.
@@ -79,5 +101,23 @@ impl InterfaceProbe {
             )
         })
         .await
+    }
+}
+
+/// Waits for the next change that may concern a link: one going up or down, or lost
+/// events. Never resolves without `events` or once their socket closed.
+pub async fn link_changed(events: &mut Option<LinkEvents>) {
+    let Some(stream) = events else {
+        return std::future::pending().await;
+    };
+    loop {
+        match stream.next().await {
+            Some(LinkEvent::LinkUp(_) | LinkEvent::LinkDown(_) | LinkEvent::Overrun) => return,
+            Some(_) => {}
+            None => {
+                *events = None;
+                return std::future::pending().await;
+            }
+        }
     }
 }

@@ -14,13 +14,14 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tracing::Instrument;
 
+use crate::net::LinkEvents;
 use crate::vrrp::TrackedCheck;
 
 use super::exec::ExecProbe;
 use super::file::{FileProbe, tracked_file_value};
 use super::grpc::GrpcProbe;
 use super::http::HttpProbe;
-use super::interface::InterfaceProbe;
+use super::interface::{InterfaceProbe, link_changed};
 use super::outcome::{CheckState, CheckTransition, RunResult, Verdict};
 use super::tcp::TcpProbe;
 use super::{CheckSpec, HealthError, ProbeSpec};
@@ -175,6 +176,15 @@ impl Probe {
         })
     }
 
+    /// What makes the probe run again before its interval: an interface check's link
+    /// events.
+    fn take_link_events(&mut self) -> Option<LinkEvents> {
+        match self {
+            Probe::Interface(probe) => probe.take_link_events(),
+            _ => None,
+        }
+    }
+
     /// Runs the probe once, bounded by `timeout` (plus the kill grace for a program).
     pub async fn run(&self, timeout: Duration) -> RunResult {
         match self {
@@ -260,6 +270,11 @@ async fn run_check(
     reports: mpsc::Sender<CheckReport>,
     reporting: Reporting,
 ) {
+    let mut probe = probe;
+    let mut link_events = probe.take_link_events();
+    let probe = probe;
+    // A link changed while a run was in flight: that run may have read the old flags.
+    let mut run_again = false;
     let mut state = CheckState::new(spec.rise, spec.fall, spec.init_fail);
     let mut ticks = tokio::time::interval(spec.interval);
     // After a long pause (a suspended host), run once and carry on; no burst of catch-up runs.
@@ -281,13 +296,23 @@ async fn run_check(
                     );
                 } else {
                     run_started = Instant::now();
-                    let span = run_span(&spec.name);
-                    in_flight = Some(Box::pin(probe.run(spec.timeout).instrument(span.clone())));
-                    in_flight_span = span;
+                    (in_flight, in_flight_span) = start_run(&probe, &spec);
+                }
+            }
+            () = link_changed(&mut link_events) => {
+                if in_flight.is_some() {
+                    run_again = true;
+                } else {
+                    run_started = Instant::now();
+                    (in_flight, in_flight_span) = start_run(&probe, &spec);
                 }
             }
             run = finished(&mut in_flight) => {
                 in_flight = None;
+                if std::mem::take(&mut run_again) {
+                    run_started = Instant::now();
+                    (in_flight, in_flight_span) = start_run(&probe, &spec);
+                }
                 let span = std::mem::replace(&mut in_flight_span, tracing::Span::none());
                 record_run(&span, &run);
                 let value = run.value;
@@ -323,6 +348,16 @@ async fn run_check(
             }
         }
     }
+}
+
+/// A run of `probe` in its span.
+fn start_run<'probe>(
+    probe: &'probe Probe,
+    spec: &CheckSpec,
+) -> (Option<RunFuture<'probe>>, tracing::Span) {
+    let span = run_span(&spec.name);
+    let run = probe.run(spec.timeout).instrument(span.clone());
+    (Some(Box::pin(run)), span)
 }
 
 /// The span of one run of check `name`; [`record_run`] adds what it found.
