@@ -163,6 +163,8 @@ fn a_minimal_instance_gets_the_documented_defaults() {
             repeat: 5,
             second_burst_after: Some(Duration::from_secs(5)),
             refresh_every: None,
+            lower_priority_repeat: 5,
+            lower_priority_second_after: Some(Duration::from_secs(5)),
         }
     );
     assert_eq!(web.unicast, None);

@@ -10,8 +10,8 @@ use crate::vrrp::{Auth, DownTimerAdverts, Version};
 use super::error::FieldPath;
 use super::routes::{VirtualRoute, VirtualRule};
 use super::settings::{
-    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, NotifySettings,
-    TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    EmailAlertSettings, GarpGroupSettings, GarpSettings, GlobalSettings, HealthCheck,
+    NotifySettings, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 /// A field that may be absent, present but unusable (its problem already recorded), or
@@ -83,6 +83,7 @@ pub(super) struct FileConfig {
     pub(super) telemetry: TelemetrySettings,
     pub(super) static_routes: Vec<Located<VirtualRoute>>,
     pub(super) static_rules: Vec<Located<VirtualRule>>,
+    pub(super) garp_groups: Vec<Located<GarpGroupSettings>>,
 }
 
 /// `[sync_groups.<name>]`.

@@ -19,9 +19,9 @@ use super::model::{
 use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::schema::{self, FieldSpec};
 use super::settings::{
-    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat, LogLevel,
-    NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch, RemovalReport,
-    TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    EmailAlertSettings, GarpGroupSettings, GarpSettings, GlobalSettings, HealthCheck, LogFormat,
+    LogLevel, NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch,
+    RemovalReport, Spacing, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 // The defaults below are also written, as text, in the field table (`schema.rs`); a test
@@ -37,6 +37,9 @@ const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
 /// The longest `startup_delay`: keepalived's limit for `vrrp_startup_delay`, the seconds
 /// that fit its timer in a 32-bit count of microseconds (keepalived/core/global_parser.c).
 const MAX_STARTUP_DELAY: Duration = Duration::from_secs(4294);
+/// The longest announcement spacing: keepalived's limit for `garp_interval`, the seconds
+/// that fit in a signed 32-bit count of microseconds (`vrrp/vrrp_parser.c`).
+const MAX_SPACING: Duration = Duration::from_secs(2147);
 /// The SMTP port when `smtp_server` names none.
 const DEFAULT_SMTP_PORT: u16 = 25;
 /// keepalived's `smtp_connect_timeout` default.
@@ -61,6 +64,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             telemetry: TelemetrySettings::default(),
             static_routes: Vec::new(),
             static_rules: Vec::new(),
+            garp_groups: Vec::new(),
         };
     };
     let global = match root
@@ -106,6 +110,13 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             .map(|table| read_sync_groups(table, findings))
             .unwrap_or_default(),
     };
+    let garp_groups = match root.get(&schema::top_level::GARP_GROUPS) {
+        None => Vec::new(),
+        Some(field) => findings
+            .keep(field.table())
+            .map(|table| read_garp_groups(table, findings))
+            .unwrap_or_default(),
+    };
     let email_alerts = nested(
         &mut root,
         &schema::top_level::EMAIL_ALERTS,
@@ -128,7 +139,87 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         telemetry,
         static_routes,
         static_rules,
+        garp_groups,
     }
+}
+
+/// `[garp_groups.<name>]`: which interface is in two groups is `validate.rs`'s to find.
+fn read_garp_groups(table: Table, findings: &mut Findings) -> Vec<Located<GarpGroupSettings>> {
+    let mut groups = Vec::new();
+    for (name, field) in table.named_entries() {
+        if let Err(message) = check_name(&name) {
+            findings.add(
+                &field.path,
+                format!("`{name}` is not a usable garp group name: {message}"),
+            );
+            continue;
+        }
+        let Some(mut group) = findings.keep(field.table()) else {
+            continue;
+        };
+        let garp_interval = given(
+            &mut group,
+            &schema::garp_group::GARP_INTERVAL,
+            findings,
+            spacing_interval,
+        );
+        let gna_interval = given(
+            &mut group,
+            &schema::garp_group::GNA_INTERVAL,
+            findings,
+            spacing_interval,
+        );
+        let interfaces = list_of(
+            &mut group,
+            &schema::garp_group::INTERFACES,
+            Some("a garp group lists the interfaces whose announcements share its spacing"),
+            findings,
+            |field, findings| findings.keep(field.non_empty_text()),
+        );
+        group.finish(findings);
+        let (Some(arp), Some(na), Given::Valid(interfaces)) = (
+            garp_interval.optional(),
+            gna_interval.optional(),
+            interfaces,
+        ) else {
+            continue;
+        };
+        groups.push(Located {
+            path: field.path.clone(),
+            value: GarpGroupSettings {
+                name,
+                spacing: Spacing {
+                    arp: arp.flatten(),
+                    na: na.flatten(),
+                },
+                interfaces: interfaces
+                    .into_iter()
+                    .map(|located| located.value)
+                    .collect(),
+            },
+        });
+    }
+    groups
+}
+
+/// The spacing of announcements: whole microseconds, keepalived's resolution
+/// (`read_decimal_unsigned_strvec` with `TIMER_HZ_DIGITS`, `core/global_parser.c`); 0 turns it
+/// off, as an absent key does.
+fn spacing_interval(field: &Field) -> Result<Option<Duration>, Finding> {
+    let interval = field.duration()?;
+    if interval.subsec_nanos() % 1000 != 0 {
+        return Err(field.problem(format!(
+            "{} is finer than a microsecond, keepalived's resolution for it",
+            super::duration::seconds_text(interval)
+        )));
+    }
+    if interval > MAX_SPACING {
+        return Err(field.problem(format!(
+            "{} is too long; the most is 2147 s, as in keepalived",
+            super::duration::seconds_text(interval)
+        )));
+    }
+    Ok((!interval.is_zero()).then_some(interval))
 }
 
 fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile> {
@@ -271,6 +362,7 @@ fn default_global() -> GlobalSettings {
         log_level: LogLevel::Info,
         exec_checks_as_root: false,
         startup_delay: Duration::ZERO,
+        announce_spacing: Spacing::default(),
     }
 }
 
@@ -405,8 +497,24 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
             Ok(delay)
         },
     );
+    let garp_interval = given(
+        &mut table,
+        &schema::global::GARP_INTERVAL,
+        findings,
+        spacing_interval,
+    );
+    let gna_interval = given(
+        &mut table,
+        &schema::global::GNA_INTERVAL,
+        findings,
+        spacing_interval,
+    );
     table.finish(findings);
     GlobalSettings {
+        announce_spacing: Spacing {
+            arp: garp_interval.valid().copied().flatten(),
+            na: gna_interval.valid().copied().flatten(),
+        },
         router_id: router_id.valid().cloned(),
         log_format: log_format.valid().copied().unwrap_or(defaults.log_format),
         log_level: log_level.valid().copied().unwrap_or(defaults.log_level),
@@ -790,6 +898,8 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
             repeat: DEFAULT_GARP_REPEAT,
             second_burst_after: Some(DEFAULT_GARP_SECOND_BURST),
             refresh_every: None,
+            lower_priority_repeat: DEFAULT_GARP_REPEAT,
+            lower_priority_second_after: Some(DEFAULT_GARP_SECOND_BURST),
         }),
         health_checks,
         notify,
@@ -1043,11 +1153,31 @@ fn read_garp(mut table: Table, findings: &mut Findings) -> GarpSettings {
         findings,
         Field::duration,
     );
+    // 0 sends nothing on hearing a lower priority, as keepalived's strict mode does.
+    let lower_priority_repeat = given(
+        &mut table,
+        &schema::garp::LOWER_PRIORITY_REPEAT,
+        findings,
+        |field| field.integer_in(0..=255, " announcements per burst"),
+    );
+    let lower_priority_delay = given(
+        &mut table,
+        &schema::garp::LOWER_PRIORITY_DELAY,
+        findings,
+        Field::duration,
+    );
     table.finish(findings);
+    let repeat = repeat.valid().copied().unwrap_or(DEFAULT_GARP_REPEAT);
+    let second_burst_after = delay.or(DEFAULT_GARP_SECOND_BURST).and_then(nonzero);
     GarpSettings {
-        repeat: repeat.valid().copied().unwrap_or(DEFAULT_GARP_REPEAT),
-        second_burst_after: delay.or(DEFAULT_GARP_SECOND_BURST).and_then(nonzero),
+        repeat,
+        second_burst_after,
         refresh_every: refresh.valid().copied().and_then(nonzero),
+        lower_priority_repeat: lower_priority_repeat.valid().copied().unwrap_or(repeat),
+        lower_priority_second_after: match lower_priority_delay.valid() {
+            Some(delay) => nonzero(*delay),
+            None => second_burst_after,
+        },
     }
 }
 

@@ -108,6 +108,7 @@ section! {
         EMAIL_ALERTS = FieldSpec::new("email_alerts", Table);
         STATIC_ROUTES = FieldSpec::new("static_routes", List).keepalived(&["static_routes"]);
         STATIC_RULES = FieldSpec::new("static_rules", List).keepalived(&["static_rules"]);
+        GARP_GROUPS = FieldSpec::new("garp_groups", Table).keepalived(&["garp_group"]);
     }
 }
 
@@ -123,6 +124,13 @@ section! {
         STARTUP_DELAY = FieldSpec::new("startup_delay", Duration)
             .default("\"0s\"")
             .keepalived(&["vrrp_startup_delay"]);
+        // The spacing of every interface no `garp_groups` entry names; 0: back to back.
+        GARP_INTERVAL = FieldSpec::new("garp_interval", Duration)
+            .default("\"0s\"")
+            .keepalived(&["vrrp_garp_interval"]);
+        GNA_INTERVAL = FieldSpec::new("gna_interval", Duration)
+            .default("\"0s\"")
+            .keepalived(&["vrrp_gna_interval"]);
     }
 }
 
@@ -263,6 +271,26 @@ section! {
         REFRESH = FieldSpec::new("refresh", Duration)
             .default("\"0s\"")
             .keepalived(&["garp_master_refresh", "vrrp_garp_master_refresh"]);
+        // Default: `repeat`, as keepalived's defaults to `vrrp_garp_master_repeat`.
+        LOWER_PRIORITY_REPEAT = FieldSpec::new("lower_priority_repeat", Integer)
+            .keepalived(&["garp_lower_prio_repeat", "vrrp_garp_lower_prio_repeat"]);
+        // Default: `delay`, as keepalived's defaults to `vrrp_garp_master_delay`.
+        LOWER_PRIORITY_DELAY = FieldSpec::new("lower_priority_delay", Duration)
+            .keepalived(&["garp_lower_prio_delay", "vrrp_garp_lower_prio_delay"]);
+    }
+}
+
+section! {
+    /// `[garp_groups.<name>]`: interfaces whose announcements share one spacing
+    /// (keepalived's `garp_group`).
+    garp_group {
+        GARP_INTERVAL = FieldSpec::new("garp_interval", Duration)
+            .default("\"0s\"")
+            .keepalived(&["garp_interval"]);
+        GNA_INTERVAL = FieldSpec::new("gna_interval", Duration)
+            .default("\"0s\"")
+            .keepalived(&["gna_interval"]);
+        INTERFACES = FieldSpec::new("interfaces", List).keepalived(&["interface", "interfaces"]);
     }
 }
 
@@ -379,6 +407,7 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
     ("instances.*.health_checks.*", health_check::FIELDS),
     ("instances.*.notify", notify::FIELDS),
     ("sync_groups.*", sync_group::FIELDS),
+    ("garp_groups.*", garp_group::FIELDS),
     ("email_alerts", email_alerts::FIELDS),
 ];
 
