@@ -16,9 +16,9 @@ use super::model::{
 };
 use super::schema;
 use super::settings::{
-    ApiSettings, Config, Family, GarpGroupSettings, InstanceSettings, PacedAddress, Preempt,
-    Spacing, SyncGroupSettings, TcpListenerSettings, TcpSecurity, UnicastSettings, V3Ipv4Checksum,
-    VirtualAddress, VirtualMac,
+    ApiSettings, Config, Family, GarpGroupSettings, GarpSettings, InstanceSettings, PacedAddress,
+    Preempt, Spacing, SyncGroupSettings, TcpListenerSettings, TcpSecurity, UnicastSettings,
+    V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// Where the API socket is when the file does not say.
@@ -277,7 +277,17 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         dont_track_primary: instance.dont_track_primary.or(false)?,
         down_timer_adverts: instance.down_timer_adverts.or(DownTimerAdverts::RFC)?,
         lower_prio_no_advert: instance.lower_prio_no_advert.or(false)?,
-        garp: instance.garp,
+        garp: if strict_mode? {
+            // keepalived's strict mode sends nothing on hearing a lower priority, resetting
+            // any `garp_lower_prio_*` (`vrrp_complete_instance` in `vrrp/vrrp.c`).
+            GarpSettings {
+                lower_priority_repeat: 0,
+                lower_priority_second_after: None,
+                ..instance.garp
+            }
+        } else {
+            instance.garp
+        },
         announce_spacing: Vec::new(),
         health_checks: instance.health_checks,
         notify: instance.notify,
