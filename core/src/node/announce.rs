@@ -241,6 +241,30 @@ impl Pacer {
             .min()
     }
 
+    /// A message to `address` of `paced` left at `sent_at`: the next one its spacing allows
+    /// is not before `sent_at` plus the interval.
+    pub fn sent(&mut self, paced: &PacedAddresses, address: IpAddr, sent_at: Instant) {
+        let Some(paced) = paced
+            .addresses
+            .iter()
+            .find(|paced| paced.address == address)
+        else {
+            return;
+        };
+        let Some(interval) = paced.spacing.for_address(address) else {
+            return;
+        };
+        let next = self
+            .next_allowed
+            .entry(paced.shared_by.clone())
+            .or_default()
+            .for_address(address);
+        let after_send = sent_at + interval;
+        if next.is_none_or(|at| at < after_send) {
+            *next = Some(after_send);
+        }
+    }
+
     /// Whether a message to `address` may go out at `now`; if so, it counts as sent.
     fn may_send(&mut self, now: Instant, address: &PacedAddress) -> bool {
         let Some(interval) = address.spacing.for_address(address.address) else {
@@ -538,5 +562,23 @@ mod tests {
         let mut schedule = AnnounceSchedule::default();
         assert_eq!(schedule.lower_priority(start, &garp), 0);
         assert_eq!(schedule.next_deadline(), None);
+    }
+
+    #[test]
+    fn the_spacing_counts_from_the_send_when_it_came_later() {
+        // The first message waited 5 ms behind an address install: the next waits for the
+        // interval after the send, as keepalived counts it.
+        let start = Instant::now();
+        let mut pacer = Pacer::default();
+        let mut vi = paced(
+            &[("192.0.2.10", "eth0"), ("192.0.2.11", "eth0")],
+            arp_every(10 * MS),
+        );
+        assert_eq!(pacer.burst(start, &mut vi, 1), vec![ip("192.0.2.10")]);
+        pacer.sent(&vi, ip("192.0.2.10"), start + 5 * MS);
+        assert_eq!(pacer.next_deadline(&vi), Some(start + 15 * MS));
+        // A report older than the node's own count changes nothing.
+        pacer.sent(&vi, ip("192.0.2.10"), start);
+        assert_eq!(pacer.next_deadline(&vi), Some(start + 15 * MS));
     }
 }

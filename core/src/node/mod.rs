@@ -295,6 +295,15 @@ impl Node {
         Ok(())
     }
 
+    /// The driver sent an announcement of `address` for instance `id` at `sent_at`: its
+    /// spacing counts from then if that is later than the node's own count (the message
+    /// may have waited behind an address install), as keepalived counts from the send.
+    pub fn announcement_sent(&mut self, id: InstanceId, address: IpAddr, sent_at: Instant) {
+        if let Ok(member) = member_mut(&mut self.members, id) {
+            self.pacer.sent(&member.paced, address, sent_at);
+        }
+    }
+
     /// The next output to carry out, in order.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
