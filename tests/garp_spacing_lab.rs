@@ -54,10 +54,15 @@ fn announcements_are_spaced_per_interface_and_family_on_the_wire() {
     const TEST: &str = "announcements_are_spaced_per_interface_and_family_on_the_wire";
     require_tools(TEST, &[("tshark", "tshark")]);
     let lab = DaemonLab::new(Lab::builder().host("h1").second_lan().build());
-    let addresses: Vec<IpAddr> = ["2001:db8::61", "2001:db8::62", "192.0.2.71", "198.51.100.71"]
-        .iter()
-        .map(|address| address.parse().expect("a literal address"))
-        .collect();
+    let addresses: Vec<IpAddr> = [
+        "2001:db8::61",
+        "2001:db8::62",
+        "192.0.2.71",
+        "198.51.100.71",
+    ]
+    .iter()
+    .map(|address| address.parse().expect("a literal address"))
+    .collect();
     let capture = AnnouncementCapture::start(&lab, "announcements.pcapng", &["br0", "br1"]);
     let daemon = lab.start_with_config("h1", CONFIG, &lab.api_socket("h1"));
     // Start, take over at once (owners) and the bursts' 80 ms; a loaded machine's start
@@ -81,7 +86,10 @@ fn announcements_are_spaced_per_interface_and_family_on_the_wire() {
             .copied()
             .collect();
         let first = messages.first().map_or(0.0, |(_, at)| *at);
-        messages.iter().map(|(address, at)| (*address, at - first)).collect()
+        messages
+            .iter()
+            .map(|(address, at)| (*address, at - first))
+            .collect()
     };
     let (nas, arps, second_lan) = (by_family(true), by_family(false), on_bridge(&burst, "br1"));
     println!(
@@ -92,7 +100,10 @@ fn announcements_are_spaced_per_interface_and_family_on_the_wire() {
         gaps(&second_lan)
     );
     let order = |messages: &[(IpAddr, f64)]| -> Vec<String> {
-        messages.iter().map(|(address, _)| address.to_string()).collect()
+        messages
+            .iter()
+            .map(|(address, _)| address.to_string())
+            .collect()
     };
     // keepalived's queueing: the first message at once, each other address once more.
     assert_eq!(
@@ -105,6 +116,9 @@ fn announcements_are_spaced_per_interface_and_family_on_the_wire() {
     // the gaps longer, since each counts from the previous send.
     assert!(gaps(&nas).iter().all(|gap| *gap >= 39.0), "{nas:?}");
     assert!(gaps(&arps).iter().all(|gap| *gap >= 29.0), "{arps:?}");
-    assert!(gaps(&second_lan).iter().all(|gap| *gap >= 69.0), "{second_lan:?}");
+    assert!(
+        gaps(&second_lan).iter().all(|gap| *gap >= 69.0),
+        "{second_lan:?}"
+    );
     lab.finish();
 }
