@@ -1350,7 +1350,7 @@ fn static_routes_and_rules_are_read_and_written_back() {
 /// else the global one shared by the interface; `convert` writes it back.
 #[test]
 fn announcement_spacing_is_per_interface_or_garp_group_and_round_trips() {
-    let config = load(&format!(
+    let config = load(
         r#"[global]
 garp_interval = "0.0015"
 gna_interval = "20ms"
@@ -1361,11 +1361,11 @@ interfaces = ["eth1", "eth2"]
 interface = "eth0"
 vrid = 51
 virtual_addresses = ["192.0.2.101/24"]
-excluded_addresses = [{{ address = "198.51.100.7/24", dev = "eth1" }}]
+excluded_addresses = [{ address = "198.51.100.7/24", dev = "eth1" }]
 [instances.web.garp]
 lower_priority_repeat = 0
-"#
-    ));
+"#,
+    );
     let web = &config.instances[0];
     let spaced: Vec<(IpAddr, &str, Spacing)> = web
         .announce_spacing

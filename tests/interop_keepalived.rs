@@ -897,6 +897,9 @@ const GARP_SPACING_CONF: &str = "global_defs {\n    router_id vst_garp\n    \
     priority 255\n    advert_int 1\n    virtual_ipaddress {\n        192.0.2.63/24\n        \
     198.51.100.63/24 dev eth1\n    }\n}\n";
 
+/// Announcements on one bridge: each address with its time after the first, in ms.
+type Messages = Vec<(IpAddr, f64)>;
+
 /// The bursts of `router` running [`GARP_SPACING_CONF`] on `host` for one first burst and
 /// one second burst, each as (br0 messages, br1 messages) with their times in ms.
 fn garp_bursts(
@@ -904,7 +907,7 @@ fn garp_bursts(
     host: &str,
     router: &Router,
     name: &str,
-) -> Vec<(Vec<(IpAddr, f64)>, Vec<(IpAddr, f64)>)> {
+) -> Vec<(Messages, Messages)> {
     use daemon_lab::announcements::{AnnouncementCapture, bursts, on_bridge};
     let addresses: Vec<IpAddr> = ["192.0.2.61", "192.0.2.62", "192.0.2.63", "198.51.100.63"]
         .iter()

@@ -1720,7 +1720,7 @@ impl Translator<'_> {
             // keepalived 2.2.7 reads it with a least value of one microsecond
             // (`core/global_parser.c`), reports 0 as invalid and goes on without spacing:
             // keepalived's own sample configuration writes 0, so it runs here too.
-            Ok(seconds) if seconds == 0.0 => self.warn(
+            Ok(0.0) => self.warn(
                 node,
                 keyword_path,
                 format!(
@@ -2863,7 +2863,7 @@ impl Translator<'_> {
                 origin,
             );
         }
-        self.lower_priority_garp_defaults(&mut garp, &path, &instance.garp);
+        self.lower_priority_garp_defaults(&mut garp, path, &instance.garp);
         if !garp.is_empty() {
             instance
                 .table
