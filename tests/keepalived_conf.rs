@@ -1951,4 +1951,26 @@ fn lower_priority_garp_follows_keepalived_defaults() {
         conf(" vrrp_strict\n", " garp_lower_prio_repeat 4\n"),
         (0, None)
     );
+    let path = write_conf(
+        "lower-prio-garp-strict",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n strict_mode\n \
+         garp_lower_prio_repeat 4\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+    );
+    let (_, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        summary(&warnings),
+        [(
+            5,
+            Severity::Warning,
+            "vrrp_instance a.garp_lower_prio_repeat".to_owned()
+        )],
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings[0]
+            .message
+            .contains("strict mode sends no announcement"),
+        "{}",
+        warnings[0]
+    );
 }

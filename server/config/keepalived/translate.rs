@@ -2864,6 +2864,26 @@ impl Translator<'_> {
             );
         }
         self.lower_priority_garp_defaults(&mut garp, path, &instance.garp);
+        if strict {
+            // vrrp.c: "Strict mode requires no repeat garps. resetting" (and the delay):
+            // what the instance set is dropped with a warning; native strict mode sends
+            // nothing on hearing a lower priority, whatever the global settings.
+            for field in [
+                &schema::garp::LOWER_PRIORITY_REPEAT,
+                &schema::garp::LOWER_PRIORITY_DELAY,
+            ] {
+                let own = instance.garp.get(field.key).is_some_and(|(value, _)| {
+                    value != &Value::Integer(0) && value != &Value::String("0".to_owned())
+                });
+                if garp.remove(field.key).is_some() && own {
+                    self.warn_field(
+                        &path.key(schema::instance::GARP.key).key(field.key),
+                        "ignored, as keepalived resets it: strict mode sends no announcement \
+                         on hearing a lower priority",
+                    );
+                }
+            }
+        }
         if !garp.is_empty() {
             instance
                 .table
