@@ -6,15 +6,18 @@
 //! `vrrp_gna_interval` and `garp_group`). `interop_keepalived.rs` runs the same on
 //! keepalived and compares.
 
+mod api_lab;
 mod daemon_lab;
 mod netns;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
+use api_lab::{connect, runtime};
 use daemon_lab::DaemonLab;
 use daemon_lab::announcements::{AnnouncementCapture, bursts, gaps, on_bridge};
 use netns::{Lab, require_tools};
+use vrrp_sidecar_client::proto;
 
 /// One VRRPv3 IPv6 owner with two addresses (bursts of 2, NAs 40 ms apart) and one IPv4
 /// owner with one address on eth0 and one on eth1 (bursts of 3, ARPs 30 ms apart on eth0,
@@ -68,6 +71,16 @@ fn announcements_are_spaced_per_interface_and_family_on_the_wire() {
     // Start, take over at once (owners) and the bursts' 80 ms; a loaded machine's start
     // takes longer, never the spacing.
     std::thread::sleep(Duration::from_secs(3));
+    let four = runtime().block_on(async {
+        let mut client = connect(&lab.api_socket("h1")).await;
+        client
+            .get_instance(proto::GetInstanceRequest {
+                name: "four".into(),
+            })
+            .await
+            .expect("GetInstance")
+            .into_inner()
+    });
     lab.signal(&daemon, nix::sys::signal::Signal::SIGTERM);
     assert!(
         lab.wait_exit(&daemon, Duration::from_secs(5)).is_some(),
@@ -119,6 +132,40 @@ fn announcements_are_spaced_per_interface_and_family_on_the_wire() {
     assert!(
         gaps(&second_lan).iter().all(|gap| *gap >= 69.0),
         "{second_lan:?}"
+    );
+    // GetInstance shows the settings and each address's spacing.
+    let announcements = four
+        .announcements
+        .expect("GetInstance reports the announcements");
+    assert_eq!(
+        (
+            announcements.repeat,
+            announcements.second_burst_after,
+            announcements.lower_priority_repeat
+        ),
+        (3, None, 3)
+    );
+    let spacing: Vec<(String, String, Option<prost_types::Duration>)> = announcements
+        .spacing
+        .into_iter()
+        .map(|paced| (paced.address, paced.shared_by, paced.interval))
+        .collect();
+    let millis = |ms: i32| {
+        Some(prost_types::Duration {
+            seconds: 0,
+            nanos: ms * 1_000_000,
+        })
+    };
+    assert_eq!(
+        spacing,
+        [
+            ("192.0.2.71".to_owned(), "eth0".to_owned(), millis(30)),
+            (
+                "198.51.100.71".to_owned(),
+                "garp group second-lan".to_owned(),
+                millis(70)
+            ),
+        ]
     );
     lab.finish();
 }
