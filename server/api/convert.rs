@@ -174,7 +174,7 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
             mac: mac_text(&virtual_router_mac(settings.family(), settings.vrid)),
             xmit_base: vmac.xmit_base,
         }),
-        announcements: Some(announcements(settings)),
+        announcements: Some(Box::new(announcements(settings))),
     }
 }
 
