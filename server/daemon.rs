@@ -152,7 +152,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
         .await;
     }
     crate::effects::vip_firewall::clean_stale(&config).await;
-    let (vips, vip_worker) = VipWorker::spawn(
+    let (vips, vip_worker, announcements_sent) = VipWorker::spawn(
         addresses,
         Renewals::connect()?,
         Routing::new(netlink.clone()),
@@ -203,6 +203,7 @@ pub async fn run(source: ConfigSource, config: Config) -> Result<(), DaemonError
     let mut router = Router::new(RouterParts {
         interfaces,
         vips,
+        announcements_sent,
         link_events,
         commands,
         netlink,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use vrrp_sidecar::config::{
     Config, Family, Format, GarpSettings, LogFormat, LogLevel, OtlpProtocol, Preempt, Probe,
-    SourceLocation, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, to_native_toml,
+    SourceLocation, Spacing, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, to_native_toml,
 };
 use vrrp_sidecar::vrrp::{AdvertInterval, Auth, Version};
 
@@ -67,6 +67,8 @@ process = "haproxy"
 interface = "eth1"
 vrid = 2
 virtual_addresses = ["198.51.100.1/24"]
+[garp_groups.a]
+interfaces = ["eth1"]
 [sync_groups.a]
 instances = ["a", "b"]
 [email_alerts]
@@ -185,6 +187,8 @@ fn a_minimal_instance_gets_the_documented_defaults() {
             repeat: 5,
             second_burst_after: Some(Duration::from_secs(5)),
             refresh_every: None,
+            lower_priority_repeat: 5,
+            lower_priority_second_after: Some(Duration::from_secs(5)),
         }
     );
     assert_eq!(web.unicast, None);
@@ -1516,6 +1520,115 @@ fn link_debounce_is_read_checked_and_written_back() {
             "test.toml:7: link_debounce.eth0.up_dealy: unknown key; did you mean `up_delay`?",
             "test.toml:8: link_debounce.this-name-is-far-too-long: `this-name-is-far-too-long` \
              is not an interface name: the kernel's have 1 to 15 characters",
+        ]
+    );
+}
+
+/// Announcement spacing (keepalived's `vrrp_garp_interval`, `vrrp_gna_interval` and
+/// `garp_group`): each address of an instance gets the spacing of its interface's group, or
+/// else the global one shared by the interface; `convert` writes it back.
+#[test]
+fn announcement_spacing_is_per_interface_or_garp_group_and_round_trips() {
+    let config = load(
+        r#"[global]
+garp_interval = "0.0015"
+gna_interval = "20ms"
+[garp_groups.uplinks]
+garp_interval = "5ms"
+interfaces = ["eth1", "eth2"]
+[instances.web]
+interface = "eth0"
+vrid = 51
+virtual_addresses = ["192.0.2.101/24"]
+excluded_addresses = [{ address = "198.51.100.7/24", dev = "eth1" }]
+[instances.web.garp]
+lower_priority_repeat = 0
+"#,
+    );
+    let web = &config.instances[0];
+    let spaced: Vec<(IpAddr, &str, Spacing)> = web
+        .announce_spacing
+        .iter()
+        .map(|paced| (paced.address, paced.shared_by.as_str(), paced.spacing))
+        .collect();
+    assert_eq!(
+        spaced,
+        [
+            (
+                ip("192.0.2.101"),
+                "eth0",
+                Spacing {
+                    arp: Some(Duration::from_micros(1500)),
+                    na: Some(Duration::from_millis(20)),
+                }
+            ),
+            (
+                ip("198.51.100.7"),
+                "garp group uplinks",
+                Spacing {
+                    arp: Some(Duration::from_millis(5)),
+                    na: None,
+                }
+            ),
+        ]
+    );
+    assert_eq!(web.garp.lower_priority_repeat, 0);
+    assert_eq!(
+        web.garp.lower_priority_second_after,
+        Some(Duration::from_secs(5)),
+        "the lower-priority delay defaults to `delay`"
+    );
+    assert_eq!(load(&to_native_toml(&config)), config);
+}
+
+#[test]
+fn no_spacing_leaves_the_instance_unspaced() {
+    let config = load(&format!("[global]\ngarp_interval = 0\n{WEB}"));
+    assert!(config.instances[0].announce_spacing.is_empty());
+    assert_eq!(config.global.announce_spacing, Spacing::default());
+}
+
+#[test]
+fn bad_spacing_and_groups_are_refused_at_their_line_and_field() {
+    assert_eq!(
+        problems(&format!("[global]\ngarp_interval = \"0.0000005\"\n{WEB}")),
+        [
+            "test.toml:2: global.garp_interval: 0.0000005 s is finer than a microsecond, \
+             keepalived's resolution for it"
+        ]
+    );
+    assert_eq!(
+        problems(&format!(
+            "[garp_groups.a]\ninterfaces = [\"eth1\"]\n[garp_groups.b]\n\
+             gna_interval = \"1ms\"\ninterfaces = [\"eth2\", \"eth1\", \"eth2\"]\n{WEB}"
+        )),
+        [
+            "test.toml:5: garp_groups.b.interfaces[1]: `eth1` is already in garp group `a`; the \
+             announcements of an interface share one spacing",
+            "test.toml:5: garp_groups.b.interfaces[2]: `eth2` is listed twice",
+        ]
+    );
+    assert_eq!(
+        problems(&format!(
+            "[garp_groups.a]\ngna_interval = \"1h\"\ninterfaces = [\"eth1\"]\n{WEB}"
+        )),
+        [
+            "test.toml:2: garp_groups.a.gna_interval: 3600 s is too long; the most is 2147 s, \
+             as in keepalived"
+        ]
+    );
+    assert_eq!(
+        problems(&format!("[garp_groups.a]\ngarp_interval = \"10ms\"\n{WEB}")),
+        [
+            "test.toml:1: garp_groups.a.interfaces: missing; a garp group lists the interfaces \
+             whose announcements share its spacing"
+        ]
+    );
+    assert_eq!(
+        web_problems("[instances.web.garp]\nlower_priority_repeat = 256\n"),
+        [
+            "test.toml:6: instances.web.garp.lower_priority_repeat: 256 is out of range 0..255 \
+             announcements per burst"
         ]
     );
 }

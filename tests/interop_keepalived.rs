@@ -1638,3 +1638,107 @@ fn source_address_removal_side_by_side_with_keepalived() {
     );
     interop.finish();
 }
+
+// ---------------------------------------------------------------------------------------
+// Announcement spacing: the same keepalived.conf on both, one after the other on the same
+// LANs, with tshark on the bridges measuring the gaps between gratuitous ARPs.
+
+/// Two owner instances on eth0 (global `vrrp_garp_interval` 50 ms) and one address on eth1
+/// (a `garp_group` of 80 ms), second burst after 1 s.
+const GARP_SPACING_CONF: &str = "global_defs {\n    router_id vst_garp\n    \
+    vrrp_garp_interval 0.05\n    vrrp_garp_master_delay 1\n}\n\
+    garp_group {\n    garp_interval 0.08\n    interface eth1\n}\n\
+    vrrp_instance A {\n    state BACKUP\n    interface eth0\n    virtual_router_id 61\n    \
+    priority 255\n    advert_int 1\n    virtual_ipaddress {\n        192.0.2.61/24\n        \
+    192.0.2.62/24\n    }\n}\n\
+    vrrp_instance B {\n    state BACKUP\n    interface eth0\n    virtual_router_id 62\n    \
+    priority 255\n    advert_int 1\n    virtual_ipaddress {\n        192.0.2.63/24\n        \
+    198.51.100.63/24 dev eth1\n    }\n}\n";
+
+/// Announcements on one bridge: each address with its time after the first, in ms.
+type Messages = Vec<(IpAddr, f64)>;
+
+/// The bursts of `router` running [`GARP_SPACING_CONF`] on `host` for one first burst and
+/// one second burst, each as (br0 messages, br1 messages) with their times in ms.
+fn garp_bursts(
+    interop: &InteropLab,
+    host: &str,
+    router: &Router,
+    name: &str,
+) -> Vec<(Messages, Messages)> {
+    use daemon_lab::announcements::{AnnouncementCapture, bursts, on_bridge};
+    let addresses: Vec<IpAddr> = ["192.0.2.61", "192.0.2.62", "192.0.2.63", "198.51.100.63"]
+        .iter()
+        .map(|address| address.parse().expect("a literal address"))
+        .collect();
+    let capture = AnnouncementCapture::start(&interop.lab, name, &["br0", "br1"]);
+    let running = interop.start(host, router);
+    // Both bursts (the second 1 s after the first) and their spacing, with room for
+    // keepalived's start (its first burst came up to 2.5 s after it was started).
+    std::thread::sleep(START_SLACK + Duration::from_millis(3500));
+    interop.stop(&running);
+    let seen = capture.stop(&interop.lab, &addresses);
+    bursts(&seen, Duration::from_millis(500))
+        .iter()
+        .map(|burst| (on_bridge(burst, "br0"), on_bridge(burst, "br1")))
+        .collect()
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn garp_spacing_matches_keepalived_on_the_same_file() {
+    use daemon_lab::announcements::gaps;
+    const TEST: &str = "garp_spacing_matches_keepalived_on_the_same_file";
+    require_tools(TEST);
+    let interop = InteropLab::with_second_lan(TEST);
+    let ours = garp_bursts(
+        &interop,
+        OURS,
+        &Router::OursFromKeepalivedConf(GARP_SPACING_CONF.to_owned()),
+        "ours-garp.pcapng",
+    );
+    let theirs = garp_bursts(
+        &interop,
+        THEIRS,
+        &Router::Keepalived(GARP_SPACING_CONF.to_owned()),
+        "keepalived-garp.pcapng",
+    );
+    let addresses = |messages: &[(IpAddr, f64)]| -> Vec<String> {
+        messages
+            .iter()
+            .map(|(address, _)| address.to_string())
+            .collect()
+    };
+    for (who, bursts) in [("ours", &ours), ("keepalived", &theirs)] {
+        for (index, (br0, br1)) in bursts.iter().enumerate() {
+            println!(
+                "{TEST}: {who} burst {index}: eth0 {:?} gaps {:.1?} ms; eth1 {:?} gaps {:.1?} ms",
+                addresses(br0),
+                gaps(br0),
+                addresses(br1),
+                gaps(br1)
+            );
+        }
+    }
+    // keepalived 2.2.7: the first message of a burst goes out, every later one flags its
+    // address, and the flagged addresses leave one per interval, so a burst of 5 is A1
+    // twice, A2, B1 on eth0 (50 ms apart), and B2 twice on eth1 (80 ms apart).
+    let expected_eth0 = ["192.0.2.61", "192.0.2.61", "192.0.2.62", "192.0.2.63"];
+    let expected_eth1 = ["198.51.100.63", "198.51.100.63"];
+    for (who, bursts) in [("ours", &ours), ("keepalived", &theirs)] {
+        assert_eq!(
+            bursts.len(),
+            2,
+            "{who}: first and second burst, got {bursts:?}"
+        );
+        for (br0, br1) in bursts.iter() {
+            assert_eq!(addresses(br0), expected_eth0, "{who} on eth0");
+            assert_eq!(addresses(br1), expected_eth1, "{who} on eth1");
+            // Never closer than the interval (1 ms for the capture's timestamps); a loaded
+            // machine only makes the gaps longer.
+            assert!(gaps(br0).iter().all(|gap| *gap >= 49.0), "{who}: {br0:?}");
+            assert!(gaps(br1).iter().all(|gap| *gap >= 79.0), "{who}: {br1:?}");
+        }
+    }
+    interop.finish();
+}

@@ -2168,3 +2168,229 @@ fn track_src_ip_is_ignored_with_keepalived_2_2_7s_verdict() {
         warnings[0].message
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Announcement spacing and the answer to a lower priority (keepalived's vrrp_arp.c,
+// vrrp_ndisc.c, vrrp_if.c and vrrp.c)
+
+/// `vrrp_garp_interval`, `vrrp_gna_interval` and `garp_group` become the global spacing and
+/// numbered `garp_groups`; each address gets its interface's; `convert` writes them back.
+#[test]
+fn garp_spacing_and_groups_translate_per_interface() {
+    let path = write_conf(
+        "garp-spacing",
+        "global_defs {\n vrrp_garp_interval 0.001\n vrrp_gna_interval 0.0025\n}\n\
+         garp_group {\n garp_interval 0.005\n interface eth1\n}\n\
+         garp_group {\n gna_interval 0.5\n interfaces {\n  eth2 eth3\n  eth1\n }\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  \
+         192.0.2.1\n  198.51.100.1 dev eth1\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        summary(&warnings),
+        [(
+            13,
+            Severity::Warning,
+            "garp_group.interfaces.eth1".to_owned()
+        )],
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings[0].message.contains("already specified"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(
+        config.global.announce_spacing.arp,
+        Some(Duration::from_millis(1))
+    );
+    assert_eq!(
+        config.global.announce_spacing.na,
+        Some(Duration::from_micros(2500))
+    );
+    let groups: Vec<(&str, Vec<&str>)> = config
+        .garp_groups
+        .iter()
+        .map(|group| {
+            (
+                group.name.as_str(),
+                group.interfaces.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("garp_group_1", vec!["eth1"]),
+            ("garp_group_2", vec!["eth2", "eth3"])
+        ]
+    );
+    let spaced: Vec<(IpAddr, &str, Option<Duration>)> = config.instances[0]
+        .announce_spacing
+        .iter()
+        .map(|paced| (paced.address, paced.shared_by.as_str(), paced.spacing.arp))
+        .collect();
+    assert_eq!(
+        spaced,
+        [
+            (ip("192.0.2.1"), "eth0", Some(Duration::from_millis(1))),
+            (
+                ip("198.51.100.1"),
+                "garp group garp_group_1",
+                Some(Duration::from_millis(5))
+            ),
+        ]
+    );
+    assert_round_trip(&config, "garp-spacing");
+}
+
+/// keepalived 2.2.7 reports `vrrp_garp_interval 0` (in its own sample file) as invalid and
+/// spaces nothing: it loads here with a warning and nothing spaced; a value finer than a
+/// microsecond is refused at its line, as keepalived refuses it.
+#[test]
+fn a_zero_or_too_fine_garp_interval_is_handled_as_keepalived_does() {
+    let path = write_conf(
+        "garp-interval-zero",
+        "global_defs {\n vrrp_garp_interval 0\n vrrp_gna_interval 0\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  \
+         192.0.2.1\n }\n}\n",
+    );
+    let (config, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        summary(&warnings)
+            .into_iter()
+            .map(|(line, ..)| line)
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert!(
+        warnings
+            .iter()
+            .all(|warning| warning.message.contains("invalid"))
+    );
+    assert!(config.instances[0].announce_spacing.is_empty());
+
+    let path = write_conf(
+        "garp-interval-fine",
+        "global_defs {\n vrrp_garp_interval 0.0000001\n}\n\
+         vrrp_instance a {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  \
+         192.0.2.1\n }\n}\n",
+    );
+    let errors = errors_of(&path);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with(&format!("{}:2:", path.display()))
+            && errors[0].contains("finer than a microsecond"),
+        "{errors:#?}"
+    );
+}
+
+/// `vrrp_min_garp`: one message, no second burst, no refresh, unless a keyword set its own
+/// before (a later one overrides it); the lower-priority answer follows.
+#[test]
+fn min_garp_sends_one_message_and_no_second_burst() {
+    let conf = |globals: &str| {
+        let path = write_conf(
+            "min-garp",
+            &format!(
+                "global_defs {{\n{globals}}}\nvrrp_instance a {{\n interface eth0\n \
+                 virtual_router_id 1\n virtual_ipaddress {{\n  192.0.2.1\n }}\n}}\n"
+            ),
+        );
+        let (config, _) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+        config.instances[0].garp
+    };
+    let minimal = conf(" vrrp_min_garp\n");
+    assert_eq!(
+        (
+            minimal.repeat,
+            minimal.second_burst_after,
+            minimal.refresh_every
+        ),
+        (1, None, None)
+    );
+    assert_eq!(
+        (
+            minimal.lower_priority_repeat,
+            minimal.lower_priority_second_after
+        ),
+        (1, None)
+    );
+    let kept = conf(" vrrp_garp_master_repeat 3\n vrrp_min_garp true\n");
+    assert_eq!((kept.repeat, kept.second_burst_after), (3, None));
+    let overridden = conf(" vrrp_min_garp\n vrrp_garp_master_delay 2\n");
+    assert_eq!(
+        (overridden.repeat, overridden.second_burst_after),
+        (1, Some(Duration::from_secs(2)))
+    );
+    let off = conf(" vrrp_min_garp false\n");
+    assert_eq!((off.repeat, off.lower_priority_repeat), (5, 5));
+}
+
+/// `garp_lower_prio_repeat` / `_delay`, per instance and global; their defaults are the
+/// global `vrrp_garp_master_*`, not the instance's own; strict mode resets them to none.
+#[test]
+fn lower_priority_garp_follows_keepalived_defaults() {
+    let conf = |globals: &str, instance: &str| {
+        let path = write_conf(
+            "lower-prio-garp",
+            &format!(
+                "global_defs {{\n{globals}}}\nvrrp_instance a {{\n interface eth0\n \
+                 virtual_router_id 1\n{instance} virtual_ipaddress {{\n  192.0.2.1\n }}\n}}\n"
+            ),
+        );
+        let (config, _) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+        assert_round_trip(&config, "lower-prio-garp");
+        let garp = config.instances[0].garp;
+        (garp.lower_priority_repeat, garp.lower_priority_second_after)
+    };
+    let secs = |seconds| Some(Duration::from_secs(seconds));
+    assert_eq!(conf("", ""), (5, secs(5)));
+    assert_eq!(
+        conf("", " garp_master_repeat 2\n garp_master_delay 1\n"),
+        (5, secs(5)),
+        "keepalived's default is the global repeat and delay"
+    );
+    assert_eq!(
+        conf(" vrrp_garp_master_repeat 3\n", " garp_master_repeat 2\n"),
+        (3, secs(5))
+    );
+    assert_eq!(conf(" vrrp_garp_master_repeat 3\n", ""), (3, secs(5)));
+    assert_eq!(
+        conf(
+            " vrrp_garp_lower_prio_repeat 1\n",
+            " garp_lower_prio_delay 0\n"
+        ),
+        (1, None)
+    );
+    assert_eq!(
+        conf("", " garp_lower_prio_repeat 4\n garp_lower_prio_delay 7\n"),
+        (4, secs(7))
+    );
+    assert_eq!(
+        conf(" vrrp_strict\n", " garp_lower_prio_repeat 4\n"),
+        (0, None)
+    );
+    let path = write_conf(
+        "lower-prio-garp-strict",
+        "vrrp_instance a {\n interface eth0\n virtual_router_id 1\n strict_mode\n \
+         garp_lower_prio_repeat 4\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+    );
+    let (_, warnings) = load_keepalived_conf(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        summary(&warnings),
+        [(
+            5,
+            Severity::Warning,
+            "vrrp_instance a.garp_lower_prio_repeat".to_owned()
+        )],
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings[0]
+            .message
+            .contains("strict mode sends no announcement"),
+        "{}",
+        warnings[0]
+    );
+}

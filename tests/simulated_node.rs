@@ -400,17 +400,24 @@ fn a_new_master_announces_twice_on_schedule(seed: u64) -> Result<(), (String, St
         &lan,
         || format!("5 messages in each burst: {announced:?}"),
     )?;
-    // Bursts while the hosts start (a contest, the re-announcement after hearing a lower
-    // priority) restart the schedule; the last one is the second burst of the one before.
+    // Bursts while the hosts start: the take-over's, and the answers to the lower
+    // priority of the other host stepping down. Each has its second burst 5 s later, as
+    // keepalived's `garp_master_delay` and `garp_lower_prio_delay` timers do: the
+    // take-over's, and that of the last answer (one pending at a time here). Nothing else
+    // is announced once the hosts have settled.
+    let second_burst = hosts::garp().second_burst_after.expect("set");
     let late: Vec<_> = announced.iter().filter(|(at, ..)| *at > settled).collect();
-    check(late.len() == 1, &lan, || {
-        format!("one burst after the start: {announced:?}")
+    check((1..=2).contains(&late.len()), &lan, || {
+        format!("the second bursts after the start: {announced:?}")
     })?;
-    let previous = announced[announced.len() - 2];
     check(
-        late[0].0 - previous.0 == hosts::garp().second_burst_after.expect("set"),
+        late.iter().all(|(at, ..)| {
+            announced
+                .iter()
+                .any(|(earlier, ..)| at.checked_sub(*earlier) == Some(second_burst))
+        }),
         &lan,
-        || format!("the second burst comes 5 s after the first: {announced:?}"),
+        || format!("each second burst comes 5 s after its first: {announced:?}"),
     )?;
     let stepped_down = lan.hosts[1].removed_at.last().map(|(at, _)| *at);
     let after = lan.hosts[1]

@@ -1,8 +1,9 @@
 //! The daemon's status and events as `vrrp.v1` messages.
 
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use crate::config::{Family, ParamMatch, Preempt, ProcessMatch};
+use crate::config::{Family, InstanceSettings, ParamMatch, Preempt, ProcessMatch};
 use crate::events::status::{
     ChangeCause, CheckOwner, CheckStatus, InstanceEvent, InstanceStatus, MasterView,
 };
@@ -200,6 +201,32 @@ pub fn instance(status: &InstanceStatus) -> v1::Instance {
             check_source: unicast.check_source,
             ttl: unicast.ttl.into(),
         }),
+        announcements: Some(announcements(settings)),
+    }
+}
+
+/// The instance's announcement settings and the spacing of each address.
+fn announcements(settings: &InstanceSettings) -> v1::Announcements {
+    let garp = &settings.garp;
+    v1::Announcements {
+        repeat: u32::from(garp.repeat),
+        second_burst_after: garp.second_burst_after.map(duration),
+        refresh_every: garp.refresh_every.map(duration),
+        lower_priority_repeat: u32::from(garp.lower_priority_repeat),
+        lower_priority_second_after: garp.lower_priority_second_after.map(duration),
+        spacing: settings
+            .announce_spacing
+            .iter()
+            .map(|paced| v1::AnnouncementSpacing {
+                address: paced.address.to_string(),
+                shared_by: paced.shared_by.clone(),
+                interval: match paced.address {
+                    IpAddr::V4(_) => paced.spacing.arp,
+                    IpAddr::V6(_) => paced.spacing.na,
+                }
+                .map(duration),
+            })
+            .collect(),
     }
 }
 

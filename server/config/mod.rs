@@ -69,12 +69,12 @@ pub use keepalived::{
 };
 pub use render::to_native_toml;
 pub use settings::{
-    ApiSettings, Config, EmailAlertSettings, Family, GarpSettings, GlobalSettings, HealthCheck,
-    InstanceSettings, LinkDebounceSettings, LogFormat, LogLevel, NotifyArguments, NotifySettings,
-    OtlpProtocol, ParamMatch, Preempt, Probe, ProcessMatch, RemovalReport, StaticAddress,
-    SyncGroupSettings, TcpListenerSettings, TcpSecurity, TelemetrySettings, TlsSettings,
-    UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualMac, VirtualRoute, VirtualRule,
-    host_name,
+    ApiSettings, Config, EmailAlertSettings, Family, GarpGroupSettings, GarpSettings,
+    GlobalSettings, HealthCheck, InstanceSettings, LinkDebounceSettings, LogFormat, LogLevel,
+    NotifyArguments, NotifySettings, OtlpProtocol, PacedAddress, ParamMatch, Preempt, Probe,
+    ProcessMatch, RemovalReport, Spacing, StaticAddress, SyncGroupSettings, TcpListenerSettings,
+    TcpSecurity, TelemetrySettings, TlsSettings, UnicastSettings, V3Ipv4Checksum, VirtualAddress,
+    VirtualMac, VirtualRoute, VirtualRule, host_name,
 };
 pub use source::ConfigSource;
 pub use validate::DEFAULT_API_SOCKET;

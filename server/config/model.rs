@@ -11,8 +11,9 @@ use crate::vrrp::{Auth, DownTimerAdverts, Version};
 use super::error::FieldPath;
 use super::routes::{VirtualRoute, VirtualRule};
 use super::settings::{
-    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LinkDebounceSettings,
-    NotifySettings, StaticAddress, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    EmailAlertSettings, GarpGroupSettings, GarpSettings, GlobalSettings, HealthCheck,
+    LinkDebounceSettings, NotifySettings, StaticAddress, TelemetrySettings, TlsSettings,
+    V3Ipv4Checksum, VirtualAddress,
 };
 
 /// A field that may be absent, present but unusable (its problem already recorded), or
@@ -86,6 +87,7 @@ pub(super) struct FileConfig {
     pub(super) static_rules: Vec<Located<VirtualRule>>,
     pub(super) link_debounce: Vec<LinkDebounceSettings>,
     pub(super) static_addresses: Vec<Located<StaticAddress>>,
+    pub(super) garp_groups: Vec<Located<GarpGroupSettings>>,
 }
 
 /// `[sync_groups.<name>]`.

@@ -20,9 +20,10 @@ use super::model::{
 use super::routes::{self, Leniency, VirtualRoute, VirtualRule};
 use super::schema::{self, FieldSpec};
 use super::settings::{
-    EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck, LinkDebounceSettings, LogFormat,
-    LogLevel, NotifyArguments, NotifySettings, OtlpProtocol, ParamMatch, Probe, ProcessMatch,
-    RemovalReport, StaticAddress, TelemetrySettings, TlsSettings, V3Ipv4Checksum, VirtualAddress,
+    EmailAlertSettings, GarpGroupSettings, GarpSettings, GlobalSettings, HealthCheck,
+    LinkDebounceSettings, LogFormat, LogLevel, NotifyArguments, NotifySettings, OtlpProtocol,
+    ParamMatch, Probe, ProcessMatch, RemovalReport, Spacing, StaticAddress, TelemetrySettings,
+    TlsSettings, V3Ipv4Checksum, VirtualAddress,
 };
 
 // The defaults below are also written, as text, in the field table (`schema.rs`); a test
@@ -38,8 +39,9 @@ const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
 /// The longest `startup_delay`: keepalived's limit for `vrrp_startup_delay`, the seconds
 /// that fit its timer in a 32-bit count of microseconds (keepalived/core/global_parser.c).
 const MAX_STARTUP_DELAY: Duration = Duration::from_secs(4294);
-/// The longest interface name the kernel takes (IFNAMSIZ less the terminating zero).
-const MAX_INTERFACE_NAME: usize = 15;
+/// The longest announcement spacing: keepalived's limit for `garp_interval`, the seconds
+/// that fit in a signed 32-bit count of microseconds (`vrrp/vrrp_parser.c`).
+const MAX_SPACING: Duration = Duration::from_secs(2147);
 /// The SMTP port when `smtp_server` names none.
 const DEFAULT_SMTP_PORT: u16 = 25;
 /// keepalived's `smtp_connect_timeout` default.
@@ -66,6 +68,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             static_rules: Vec::new(),
             link_debounce: Vec::new(),
             static_addresses: Vec::new(),
+            garp_groups: Vec::new(),
         };
     };
     let global = match root
@@ -118,6 +121,13 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
             .map(|table| read_link_debounce(table, findings))
             .unwrap_or_default(),
     };
+    let garp_groups = match root.get(&schema::top_level::GARP_GROUPS) {
+        None => Vec::new(),
+        Some(field) => findings
+            .keep(field.table())
+            .map(|table| read_garp_groups(table, findings))
+            .unwrap_or_default(),
+    };
     let email_alerts = nested(
         &mut root,
         &schema::top_level::EMAIL_ALERTS,
@@ -152,6 +162,7 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
         static_rules,
         link_debounce,
         static_addresses,
+        garp_groups,
     }
 }
 
@@ -160,12 +171,13 @@ pub(super) fn read_file(root: &Value, findings: &mut Findings) -> FileConfig {
 fn read_link_debounce(table: Table, findings: &mut Findings) -> Vec<LinkDebounceSettings> {
     let mut entries = Vec::new();
     for (interface, field) in table.named_entries() {
-        if interface.is_empty() || interface.len() > MAX_INTERFACE_NAME {
+        if interface.is_empty() || interface.len() > check_rules::MAX_INTERFACE_NAME {
             findings.add(
                 &field.path,
                 format!(
-                    "`{interface}` is not an interface name: the kernel's have 1 to \
-                     {MAX_INTERFACE_NAME} characters"
+                    "`{interface}` is not an interface name: the kernel's have 1 to {} \
+                     characters",
+                    check_rules::MAX_INTERFACE_NAME
                 ),
             );
             continue;
@@ -197,6 +209,85 @@ fn read_link_debounce(table: Table, findings: &mut Findings) -> Vec<LinkDebounce
     }
     entries.sort_by(|a, b| a.interface.cmp(&b.interface));
     entries
+}
+
+/// `[garp_groups.<name>]`: which interface is in two groups is `validate.rs`'s to find.
+fn read_garp_groups(table: Table, findings: &mut Findings) -> Vec<Located<GarpGroupSettings>> {
+    let mut groups = Vec::new();
+    for (name, field) in table.named_entries() {
+        if let Err(message) = check_name(&name) {
+            findings.add(
+                &field.path,
+                format!("`{name}` is not a usable garp group name: {message}"),
+            );
+            continue;
+        }
+        let Some(mut group) = findings.keep(field.table()) else {
+            continue;
+        };
+        let garp_interval = given(
+            &mut group,
+            &schema::garp_group::GARP_INTERVAL,
+            findings,
+            spacing_interval,
+        );
+        let gna_interval = given(
+            &mut group,
+            &schema::garp_group::GNA_INTERVAL,
+            findings,
+            spacing_interval,
+        );
+        let interfaces = list_of(
+            &mut group,
+            &schema::garp_group::INTERFACES,
+            Some("a garp group lists the interfaces whose announcements share its spacing"),
+            findings,
+            |field, findings| findings.keep(field.non_empty_text()),
+        );
+        group.finish(findings);
+        let (Some(arp), Some(na), Given::Valid(interfaces)) = (
+            garp_interval.optional(),
+            gna_interval.optional(),
+            interfaces,
+        ) else {
+            continue;
+        };
+        groups.push(Located {
+            path: field.path.clone(),
+            value: GarpGroupSettings {
+                name,
+                spacing: Spacing {
+                    arp: arp.flatten(),
+                    na: na.flatten(),
+                },
+                interfaces: interfaces
+                    .into_iter()
+                    .map(|located| located.value)
+                    .collect(),
+            },
+        });
+    }
+    groups
+}
+
+/// The spacing of announcements: whole microseconds, keepalived's resolution
+/// (`read_decimal_unsigned_strvec` with `TIMER_HZ_DIGITS`, `core/global_parser.c`); 0 turns it
+/// off, as an absent key does.
+fn spacing_interval(field: &Field) -> Result<Option<Duration>, Finding> {
+    let interval = field.duration()?;
+    if interval.subsec_nanos() % 1000 != 0 {
+        return Err(field.problem(format!(
+            "{} is finer than a microsecond, keepalived's resolution for it",
+            super::duration::seconds_text(interval)
+        )));
+    }
+    if interval > MAX_SPACING {
+        return Err(field.problem(format!(
+            "{} is too long; the most is 2147 s, as in keepalived",
+            super::duration::seconds_text(interval)
+        )));
+    }
+    Ok((!interval.is_zero()).then_some(interval))
 }
 
 fn read_sync_groups(table: Table, findings: &mut Findings) -> Vec<SyncGroupFile> {
@@ -346,6 +437,7 @@ fn default_global() -> GlobalSettings {
         log_level: LogLevel::Info,
         exec_checks_as_root: false,
         startup_delay: Duration::ZERO,
+        announce_spacing: Spacing::default(),
     }
 }
 
@@ -480,8 +572,24 @@ fn read_global(mut table: Table, findings: &mut Findings) -> GlobalSettings {
             Ok(delay)
         },
     );
+    let garp_interval = given(
+        &mut table,
+        &schema::global::GARP_INTERVAL,
+        findings,
+        spacing_interval,
+    );
+    let gna_interval = given(
+        &mut table,
+        &schema::global::GNA_INTERVAL,
+        findings,
+        spacing_interval,
+    );
     table.finish(findings);
     GlobalSettings {
+        announce_spacing: Spacing {
+            arp: garp_interval.valid().copied().flatten(),
+            na: gna_interval.valid().copied().flatten(),
+        },
         router_id: router_id.valid().cloned(),
         log_format: log_format.valid().copied().unwrap_or(defaults.log_format),
         log_level: log_level.valid().copied().unwrap_or(defaults.log_level),
@@ -865,6 +973,8 @@ fn read_instance(name: String, mut table: Table, findings: &mut Findings) -> Ins
             repeat: DEFAULT_GARP_REPEAT,
             second_burst_after: Some(DEFAULT_GARP_SECOND_BURST),
             refresh_every: None,
+            lower_priority_repeat: DEFAULT_GARP_REPEAT,
+            lower_priority_second_after: Some(DEFAULT_GARP_SECOND_BURST),
         }),
         health_checks,
         notify,
@@ -1227,11 +1337,31 @@ fn read_garp(mut table: Table, findings: &mut Findings) -> GarpSettings {
         findings,
         Field::duration,
     );
+    // 0 sends nothing on hearing a lower priority, as keepalived's strict mode does.
+    let lower_priority_repeat = given(
+        &mut table,
+        &schema::garp::LOWER_PRIORITY_REPEAT,
+        findings,
+        |field| field.integer_in(0..=255, " announcements per burst"),
+    );
+    let lower_priority_delay = given(
+        &mut table,
+        &schema::garp::LOWER_PRIORITY_DELAY,
+        findings,
+        Field::duration,
+    );
     table.finish(findings);
+    let repeat = repeat.valid().copied().unwrap_or(DEFAULT_GARP_REPEAT);
+    let second_burst_after = delay.or(DEFAULT_GARP_SECOND_BURST).and_then(nonzero);
     GarpSettings {
-        repeat: repeat.valid().copied().unwrap_or(DEFAULT_GARP_REPEAT),
-        second_burst_after: delay.or(DEFAULT_GARP_SECOND_BURST).and_then(nonzero),
+        repeat,
+        second_burst_after,
         refresh_every: refresh.valid().copied().and_then(nonzero),
+        lower_priority_repeat: lower_priority_repeat.valid().copied().unwrap_or(repeat),
+        lower_priority_second_after: match lower_priority_delay.valid() {
+            Some(delay) => nonzero(*delay),
+            None => second_burst_after,
+        },
     }
 }
 

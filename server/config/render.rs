@@ -17,8 +17,8 @@ use super::schema::{self, FieldSpec};
 use super::settings::{
     ApiSettings, Config, EmailAlertSettings, GarpSettings, GlobalSettings, HealthCheck,
     InstanceSettings, LogFormat, LogLevel, NotifySettings, OtlpProtocol, Preempt, Probe,
-    ProcessMatch, RemovalReport, TcpSecurity, TelemetrySettings, V3Ipv4Checksum, VirtualAddress,
-    VirtualMac,
+    ProcessMatch, RemovalReport, Spacing, TcpSecurity, TelemetrySettings, V3Ipv4Checksum,
+    VirtualAddress, VirtualMac,
 };
 
 /// `config` as a native TOML document that loads back to an equal [`Config`].
@@ -102,6 +102,32 @@ pub fn to_native_toml(config: &Config) -> String {
             &mut document,
             &schema::top_level::LINK_DEBOUNCE,
             Value::Table(entries),
+        );
+    }
+    if !config.garp_groups.is_empty() {
+        let groups = config
+            .garp_groups
+            .iter()
+            .map(|group| {
+                let mut table = Table::new();
+                put_spacing(
+                    &mut table,
+                    group.spacing,
+                    &schema::garp_group::GARP_INTERVAL,
+                    &schema::garp_group::GNA_INTERVAL,
+                );
+                put(
+                    &mut table,
+                    &schema::garp_group::INTERFACES,
+                    Value::Array(group.interfaces.iter().map(text).collect()),
+                );
+                (group.name.clone(), Value::Table(table))
+            })
+            .collect();
+        put(
+            &mut document,
+            &schema::top_level::GARP_GROUPS,
+            Value::Table(groups),
         );
     }
     if let Some(email) = &config.email_alerts {
@@ -233,7 +259,23 @@ fn global(settings: &GlobalSettings) -> Table {
             duration(settings.startup_delay),
         );
     }
+    put_spacing(
+        &mut table,
+        settings.announce_spacing,
+        &schema::global::GARP_INTERVAL,
+        &schema::global::GNA_INTERVAL,
+    );
     table
+}
+
+/// The spacing's intervals, each only when set (absent is off).
+fn put_spacing(table: &mut Table, spacing: Spacing, arp: &FieldSpec, na: &FieldSpec) {
+    if let Some(interval) = spacing.arp {
+        put(table, arp, duration(interval));
+    }
+    if let Some(interval) = spacing.na {
+        put(table, na, duration(interval));
+    }
 }
 
 fn email_alerts(settings: &EmailAlertSettings) -> Table {
@@ -633,6 +675,16 @@ fn garp(settings: &GarpSettings) -> Table {
         &mut table,
         &schema::garp::REFRESH,
         off_as_zero(settings.refresh_every),
+    );
+    put(
+        &mut table,
+        &schema::garp::LOWER_PRIORITY_REPEAT,
+        Value::Integer(settings.lower_priority_repeat.into()),
+    );
+    put(
+        &mut table,
+        &schema::garp::LOWER_PRIORITY_DELAY,
+        off_as_zero(settings.lower_priority_second_after),
     );
     table
 }

@@ -112,6 +112,7 @@ section! {
             .keepalived(&["interface_up_down_delays"]);
         STATIC_ADDRESSES =
             FieldSpec::new("static_addresses", List).keepalived(&["static_ipaddress"]);
+        GARP_GROUPS = FieldSpec::new("garp_groups", Table).keepalived(&["garp_group"]);
     }
 }
 
@@ -137,6 +138,13 @@ section! {
         STARTUP_DELAY = FieldSpec::new("startup_delay", Duration)
             .default("\"0s\"")
             .keepalived(&["vrrp_startup_delay"]);
+        // The spacing of every interface no `garp_groups` entry names; 0: back to back.
+        GARP_INTERVAL = FieldSpec::new("garp_interval", Duration)
+            .default("\"0s\"")
+            .keepalived(&["vrrp_garp_interval"]);
+        GNA_INTERVAL = FieldSpec::new("gna_interval", Duration)
+            .default("\"0s\"")
+            .keepalived(&["vrrp_gna_interval"]);
     }
 }
 
@@ -291,6 +299,26 @@ section! {
         REFRESH = FieldSpec::new("refresh", Duration)
             .default("\"0s\"")
             .keepalived(&["garp_master_refresh", "vrrp_garp_master_refresh"]);
+        // Default: `repeat`, as keepalived's defaults to `vrrp_garp_master_repeat`.
+        LOWER_PRIORITY_REPEAT = FieldSpec::new("lower_priority_repeat", Integer)
+            .keepalived(&["garp_lower_prio_repeat", "vrrp_garp_lower_prio_repeat"]);
+        // Default: `delay`, as keepalived's defaults to `vrrp_garp_master_delay`.
+        LOWER_PRIORITY_DELAY = FieldSpec::new("lower_priority_delay", Duration)
+            .keepalived(&["garp_lower_prio_delay", "vrrp_garp_lower_prio_delay"]);
+    }
+}
+
+section! {
+    /// `[garp_groups.<name>]`: interfaces whose announcements share one spacing
+    /// (keepalived's `garp_group`).
+    garp_group {
+        GARP_INTERVAL = FieldSpec::new("garp_interval", Duration)
+            .default("\"0s\"")
+            .keepalived(&["garp_interval"]);
+        GNA_INTERVAL = FieldSpec::new("gna_interval", Duration)
+            .default("\"0s\"")
+            .keepalived(&["gna_interval"]);
+        INTERFACES = FieldSpec::new("interfaces", List).keepalived(&["interface", "interfaces"]);
     }
 }
 
@@ -421,6 +449,7 @@ pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
     ("instances.*.notify", notify::FIELDS),
     ("sync_groups.*", sync_group::FIELDS),
     ("link_debounce.*", link_debounce::FIELDS),
+    ("garp_groups.*", garp_group::FIELDS),
     ("email_alerts", email_alerts::FIELDS),
     ("static_addresses[]", static_address::FIELDS),
 ];

@@ -39,6 +39,9 @@ pub struct Config {
     /// Addresses added while the daemon runs, whatever the instances' states (keepalived's
     /// `static_ipaddress`), in the order written.
     pub static_addresses: Vec<StaticAddress>,
+    /// Interfaces whose announcements share one spacing (keepalived's `garp_group`),
+    /// sorted by name.
+    pub garp_groups: Vec<GarpGroupSettings>,
 }
 
 /// `[link_debounce.<interface>]`: the delays of one interface. They are used as written
@@ -69,6 +72,19 @@ impl StaticAddress {
     pub fn device(&self) -> &str {
         self.address.device.as_deref().unwrap_or_default()
     }
+}
+
+/// Interfaces whose gratuitous ARPs and unsolicited NAs share one spacing
+/// (`[garp_groups.<name>]`, keepalived's `garp_group`): every message any instance sends on
+/// any of them waits for the last one sent on any of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GarpGroupSettings {
+    /// The group's name: its key under `garp_groups`.
+    pub name: String,
+    /// The least time between two messages; `None`: back to back.
+    pub spacing: Spacing,
+    /// Its interfaces, at least one, each in no other group, in the order written.
+    pub interfaces: Vec<String>,
 }
 
 /// Instances that change state together (`[sync_groups.<name>]`), as keepalived's
@@ -151,6 +167,9 @@ pub struct GlobalSettings {
     /// `vrrp_startup_delay`): backups hear adverts meanwhile, and their master-down timers
     /// count from its end. Not applied again on reload.
     pub startup_delay: Duration,
+    /// The spacing of the announcements on each interface no garp group holds
+    /// (keepalived's `vrrp_garp_interval` and `vrrp_gna_interval`); off by default.
+    pub announce_spacing: Spacing,
 }
 
 impl GlobalSettings {
@@ -289,6 +308,10 @@ pub struct InstanceSettings {
     pub down_timer_adverts: DownTimerAdverts,
     /// Gratuitous ARP / unsolicited neighbour advertisement after becoming master.
     pub garp: GarpSettings,
+    /// The addresses announced, each with the spacing of the interface (or garp group) it
+    /// is announced on, from [`GlobalSettings::announce_spacing`] and
+    /// [`Config::garp_groups`]; empty when no spacing applies to any.
+    pub announce_spacing: Vec<PacedAddress>,
     /// Checks that adjust the priority or put the instance in Fault, sorted by name.
     pub health_checks: Vec<HealthCheck>,
     /// What to run or write on state changes.
@@ -332,6 +355,13 @@ impl InstanceSettings {
         self.virtual_addresses
             .iter()
             .chain(&self.excluded_addresses)
+    }
+
+    /// The interface whose spacing `address`'s announcements wait for: its own `device`, or
+    /// else the instance's interface, which is also the base of a virtual MAC interface
+    /// (keepalived spaces by `IF_BASE_IFP`, `vrrp/vrrp_arp.c`).
+    pub fn spaced_on<'a>(&'a self, address: &'a VirtualAddress) -> &'a str {
+        address.device.as_deref().unwrap_or(&self.interface)
     }
 
     /// The interface `address` is placed on: its own `device`, or else the virtual MAC
@@ -429,6 +459,10 @@ pub enum V3Ipv4Checksum {
 /// Announcements after becoming master, keepalived's `garp_master_*` settings: the node's
 /// own type, since it schedules them.
 pub use crate::vrrp::node::announce::GarpSettings;
+
+/// The spacing of announcements on an interface, and an address with the spacing it waits
+/// for: the node's own types, since it spaces them.
+pub use crate::vrrp::node::announce::{PacedAddress, Spacing};
 
 /// One health check of an instance (`[instances.<name>.health_checks.<check>]`).
 #[derive(Clone, Debug, PartialEq, Eq)]

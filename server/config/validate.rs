@@ -16,8 +16,9 @@ use super::model::{
 };
 use super::schema;
 use super::settings::{
-    ApiSettings, Config, Family, InstanceSettings, Preempt, StaticAddress, SyncGroupSettings,
-    TcpListenerSettings, TcpSecurity, UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
+    ApiSettings, Config, Family, GarpGroupSettings, GarpSettings, InstanceSettings, PacedAddress,
+    Preempt, Spacing, StaticAddress, SyncGroupSettings, TcpListenerSettings, TcpSecurity,
+    UnicastSettings, V3Ipv4Checksum, VirtualAddress, VirtualMac,
 };
 
 /// Where the API socket is when the file does not say.
@@ -45,6 +46,11 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
         .filter_map(|instance| validate_instance(instance, findings))
         .collect();
     instances.sort_by(|a, b| a.name.cmp(&b.name));
+    let garp_groups = check_garp_groups(&file.garp_groups, findings);
+    for instance in &mut instances {
+        instance.announce_spacing =
+            announce_spacing(instance, file.global.announce_spacing, &garp_groups);
+    }
     if findings.is_empty() {
         Some(Config {
             global: file.global,
@@ -57,6 +63,7 @@ pub(super) fn validate(file: FileConfig, findings: &mut Findings) -> Option<Conf
             static_rules: values(&file.static_rules),
             link_debounce: file.link_debounce,
             static_addresses,
+            garp_groups,
         })
     } else {
         None
@@ -273,7 +280,18 @@ fn validate_instance(instance: InstanceFile, findings: &mut Findings) -> Option<
         dont_track_primary: instance.dont_track_primary.or(false)?,
         down_timer_adverts: instance.down_timer_adverts.or(DownTimerAdverts::RFC)?,
         lower_prio_no_advert: instance.lower_prio_no_advert.or(false)?,
-        garp: instance.garp,
+        garp: if strict_mode? {
+            // keepalived's strict mode sends nothing on hearing a lower priority, resetting
+            // any `garp_lower_prio_*` (`vrrp_complete_instance` in `vrrp/vrrp.c`).
+            GarpSettings {
+                lower_priority_repeat: 0,
+                lower_priority_second_after: None,
+                ..instance.garp
+            }
+        } else {
+            instance.garp
+        },
+        announce_spacing: Vec::new(),
         health_checks: instance.health_checks,
         notify: instance.notify,
         email_alerts: instance.email_alerts.or(false)?,
@@ -525,6 +543,74 @@ fn static_addresses(
         seen.push(address);
     }
     values(addresses)
+}
+
+/// No interface is in two garp groups: its announcements wait for one clock (keepalived
+/// keeps the first group and reports "garp_group already specified" for the next).
+fn check_garp_groups(
+    groups: &[Located<GarpGroupSettings>],
+    findings: &mut Findings,
+) -> Vec<GarpGroupSettings> {
+    let mut group_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for group in groups {
+        let interfaces_path = group.path.key(schema::garp_group::INTERFACES.key);
+        for (index, interface) in group.value.interfaces.iter().enumerate() {
+            let earlier = group.value.interfaces[..index].contains(interface);
+            if earlier {
+                findings.add(
+                    &interfaces_path.index(index),
+                    format!("`{interface}` is listed twice"),
+                );
+            } else if let Some(other) = group_of.get(interface.as_str()) {
+                findings.add(
+                    &interfaces_path.index(index),
+                    format!(
+                        "`{interface}` is already in garp group `{other}`; the announcements \
+                         of an interface share one spacing"
+                    ),
+                );
+            } else {
+                group_of.insert(interface, &group.value.name);
+            }
+        }
+    }
+    let mut checked = values(groups);
+    checked.sort_by(|a, b| a.name.cmp(&b.name));
+    checked
+}
+
+/// The addresses `instance` announces with the spacing each waits for: its interface's
+/// garp group's, or else the global one, shared by the interface (keepalived gives each
+/// interface without a group a `garp_delay` of its own, `set_default_garp_delay` in
+/// `vrrp/vrrp_if.c`). Empty when no spacing applies to any of them.
+fn announce_spacing(
+    instance: &InstanceSettings,
+    global: Spacing,
+    groups: &[GarpGroupSettings],
+) -> Vec<PacedAddress> {
+    let paced: Vec<PacedAddress> = instance
+        .held_addresses()
+        .map(|address| {
+            let interface = instance.spaced_on(address);
+            let group = groups
+                .iter()
+                .find(|group| group.interfaces.iter().any(|named| named == interface));
+            let (shared_by, spacing) = match group {
+                Some(group) => (format!("garp group {}", group.name), group.spacing),
+                None => (interface.to_owned(), global),
+            };
+            PacedAddress {
+                address: address.address,
+                shared_by,
+                spacing,
+            }
+        })
+        .collect();
+    let spaced = paced.iter().any(|paced| match paced.address {
+        IpAddr::V4(_) => paced.spacing.arp.is_some(),
+        IpAddr::V6(_) => paced.spacing.na.is_some(),
+    });
+    if spaced { paced } else { Vec::new() }
 }
 
 /// An instance that mails its changes needs somewhere to mail them.

@@ -203,14 +203,21 @@ pub struct VipWorker {
 impl VipWorker {
     /// Starts the worker on the current runtime. It ends once every handle is dropped and
     /// the queue is drained, which is how the daemon waits for its last removals.
+    ///
+    /// The receiver reports each announcement sent (see [`AnnouncementSent`]).
     pub fn spawn(
         addresses: Addresses,
         renewals: Renewals,
         routing: Routing,
-    ) -> (VipWorker, JoinHandle<()>) {
+    ) -> (
+        VipWorker,
+        JoinHandle<()>,
+        mpsc::UnboundedReceiver<AnnouncementSent>,
+    ) {
         let (operations, queue) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(queue, addresses, renewals, routing));
-        (VipWorker { operations }, task)
+        let (sent, sent_reports) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(queue, addresses, renewals, routing, sent));
+        (VipWorker { operations }, task, sent_reports)
     }
 
     /// Adds `held`'s routes and rules (see [`super::routing`]), after any address work
@@ -308,8 +315,12 @@ async fn run(
     addresses: Addresses,
     renewals: Renewals,
     routing: Routing,
+    sent: mpsc::UnboundedSender<AnnouncementSent>,
 ) {
-    let mut announcers = Announcers::default();
+    let mut announcers = Announcers {
+        sent,
+        ..Announcers::default()
+    };
     let mut firewall = VipFirewall::default();
     // Operations taken off the queue early, to look past an announcement; served first.
     let mut looked_ahead = VecDeque::new();
@@ -527,11 +538,35 @@ pub async fn remove_stale(addresses: &Addresses, instance: &str, vips: &[PlacedV
     }
 }
 
+/// An address the worker announced, and when its last message left: an interface's
+/// announcement spacing counts from there, as keepalived sets the next allowed time after
+/// sending (`send_gratuitous_arp_immediate` in `vrrp/vrrp_arp.c`), not from when the node
+/// asked, which may be an address install earlier.
+#[derive(Debug)]
+pub struct AnnouncementSent {
+    /// The instance that announced it.
+    pub instance: String,
+    /// The address.
+    pub address: IpAddr,
+    /// When its last message was handed to the kernel.
+    pub at: Instant,
+}
+
 /// One announcement socket per interface, reopened when the interface's details change (a
 /// new link-local address after a link flap is the source of the NAs).
-#[derive(Default)]
 struct Announcers {
     open: HashMap<u32, (Interface, Announcer)>,
+    /// Where each announcement sent is reported; nobody listening is not an error.
+    sent: mpsc::UnboundedSender<AnnouncementSent>,
+}
+
+impl Default for Announcers {
+    fn default() -> Self {
+        Announcers {
+            open: HashMap::new(),
+            sent: mpsc::unbounded_channel().0,
+        }
+    }
 }
 
 impl Announcers {
@@ -555,6 +590,12 @@ impl Announcers {
                     break;
                 }
             }
+            // The router may have stopped listening while it shuts down.
+            let _ = self.sent.send(AnnouncementSent {
+                instance: instance.to_owned(),
+                address,
+                at: Instant::now(),
+            });
             debug!(instance, %address, messages, "announced a virtual address");
         }
     }

@@ -25,7 +25,9 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Family, InstanceSettings, LinkDebounceSettings, SyncGroupSettings};
 use crate::effects::email_alert::AlertMailer;
 use crate::effects::notify::{FifoReaders, Notifier};
-use crate::effects::vips::{PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place};
+use crate::effects::vips::{
+    AnnouncementSent, PlacedVip, VIP_REFRESH_EVERY, VipWorker, micros, place,
+};
 use crate::events::status::{InstanceEvent, InstanceStatus};
 use crate::events::{Epoch, EventBus, Subscription};
 use crate::net::{Carrier, Interface, LinkEvent, LinkEvents, NetError, Netlink, ReceivedAdvert};
@@ -117,6 +119,8 @@ pub struct RouterParts {
     pub interfaces: HashMap<String, Interface>,
     /// Where VIP work goes.
     pub vips: VipWorker,
+    /// The announcements the VIP worker sent, for the node's spacing.
+    pub announcements_sent: mpsc::UnboundedReceiver<AnnouncementSent>,
     /// Link and address events of the daemon's namespace.
     pub link_events: LinkEvents,
     /// Commands from the signal handler.
@@ -176,6 +180,8 @@ pub struct Router {
     netlink: Netlink,
     lookups_sender: mpsc::UnboundedSender<(String, Result<Interface, NetError>)>,
     lookups: mpsc::UnboundedReceiver<(String, Result<Interface, NetError>)>,
+    /// The announcements the VIP worker sent (see [`AnnouncementSent`]).
+    announcements_sent: mpsc::UnboundedReceiver<AnnouncementSent>,
     /// Interfaces whose last link event said down.
     links_down: HashSet<u32>,
     /// Interfaces read again after link events were lost (`LinkEvent::Overrun`): their
@@ -268,6 +274,7 @@ impl Router {
             netlink: parts.netlink,
             lookups_sender,
             lookups,
+            announcements_sent: parts.announcements_sent,
             links_down: HashSet::new(),
             resyncing: HashSet::new(),
             stopping: false,
@@ -430,6 +437,11 @@ impl Router {
                 },
                 Some((name, looked_up)) = self.lookups.recv() => {
                     self.on_interface_looked_up(name, looked_up).await;
+                }
+                Some(sent) = self.announcements_sent.recv() => {
+                    if let Some(id) = self.node.find(&sent.instance) {
+                        self.node.announcement_sent(id, sent.address, sent.at);
+                    }
                 }
                 Some((id, message)) = self.checks.next_message(), if !self.stopping => {
                     let (checks, mut view) = self.checks_and_view();

@@ -114,6 +114,8 @@ impl InstanceDriver {
             checked_peers: settings::checked_peers(&settings),
             garp: settings.garp,
         })?;
+        node.set_announce_pacing(id, settings.announce_spacing.clone())
+            .expect("the instance was added just now");
         Ok(InstanceDriver {
             id,
             link,
@@ -266,6 +268,14 @@ impl InstanceDriver {
             }
             Output::Announce { messages, .. } => self.transition.in_scope(|| {
                 io.vips.announce(self.name(), self.held_vips(io), messages);
+            }),
+            Output::AnnounceAddress { address, .. } => self.transition.in_scope(|| {
+                let placed: Vec<PlacedVip> = self
+                    .held_vips(io)
+                    .into_iter()
+                    .filter(|placed| placed.vip.address == address)
+                    .collect();
+                io.vips.announce(self.name(), placed, 1);
             }),
             Output::PriorityChanged {
                 base_priority,
@@ -486,6 +496,11 @@ impl InstanceDriver {
             self.settings.garp,
         ) {
             error!(instance = self.name(), %error, "addresses not changed in the protocol core");
+        }
+        if let Err(error) =
+            node.set_announce_pacing(self.id, self.settings.announce_spacing.clone())
+        {
+            error!(instance = self.name(), %error, "announcement spacing not changed");
         }
         if node.state(self.id) != Some(State::Master) {
             return;

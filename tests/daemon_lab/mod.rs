@@ -5,6 +5,8 @@
 //! Each test binary uses a different part of this module, so unused items are expected.
 #![allow(dead_code)]
 
+pub mod announcements;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;

@@ -66,6 +66,8 @@ pub fn garp() -> GarpSettings {
         repeat: 5,
         second_burst_after: Some(Duration::from_secs(5)),
         refresh_every: None,
+        lower_priority_repeat: 5,
+        lower_priority_second_after: Some(Duration::from_secs(5)),
     }
 }
 
@@ -488,6 +490,18 @@ impl Hosts {
                         self.trace,
                         "{now:>10.3?} h{host} {name} removes (after grace: {after_grace})"
                     );
+                }
+                Output::AnnounceAddress { instance, .. } => {
+                    // One message of a spaced burst: lost or delivered on its own.
+                    let name = self.name_of(host, instance);
+                    self.hosts[host].announced.push((now, name, 1));
+                    let _ = writeln!(self.trace, "{now:>10.3?} h{host} {name} announces one");
+                    let interface = self.spec(name).interface;
+                    let delivered = !self.rng.chance(self.wire.loss);
+                    if interface == CLIENT_INTERFACE && self.connected(host, None) && delivered {
+                        let arrival = self.arrival(host, self.hosts.len(), interface);
+                        self.push(arrival, Delivery::Announcement { from: host });
+                    }
                 }
                 Output::Announce { instance, messages } => {
                     let name = self.name_of(host, instance);

@@ -17,7 +17,7 @@ use crate::packet::{Advertisement, Auth, DecodeError, DecodeOptions, HopLimits, 
 use crate::priority::{EffectivePriority, Priority, TrackedCheck, effective_priority};
 use crate::state::{FaultCause, State, TransitionReason};
 
-use super::announce::{AnnounceSchedule, GarpSettings};
+use super::announce::{AnnounceSchedule, GarpSettings, PacedAddresses};
 use super::output::{ChangeCause, MasterView, Output, Refusal, Transition};
 use super::sync_group::{GroupMove, GroupTransition, MemberView};
 use super::{InstanceId, Link, MemberConfig, RESIGN_RELEASE_GRACE, Received, UnicastPeer};
@@ -33,6 +33,8 @@ pub(super) struct Member {
     checked_peers: Option<Vec<UnicastPeer>>,
     garp: GarpSettings,
     announcements: AnnounceSchedule,
+    /// Its addresses as their announcements are spaced, and which of them wait.
+    pub(super) paced: PacedAddresses,
     /// After a handover by `Resign`: when we let go of the addresses (see
     /// [`RESIGN_RELEASE_GRACE`]).
     release_at: Option<Instant>,
@@ -91,6 +93,7 @@ impl Member {
             checked_peers: config.checked_peers,
             garp: config.garp,
             announcements: AnnounceSchedule::default(),
+            paced: PacedAddresses::default(),
             release_at: None,
             base_priority,
             tracked: Vec::new(),
@@ -472,13 +475,18 @@ impl Member {
     fn carry_out(&mut self, now: Instant, out: &mut VecDeque<Output>) {
         // Set by a Master → Backup transition of a handover, for the removal that follows it.
         let mut handing_over = false;
+        // Set by a transition to Master: its announcement is the take-over's; any other is
+        // the answer to a lower priority.
+        let mut taking_over = false;
         while let Some(action) = self.instance.poll_action() {
             match action {
                 Action::StateChanged { from, to, reason } => {
                     if from == State::Master {
                         self.announcements.stop();
+                        self.paced.forget();
                     }
                     if to == State::Master {
+                        taking_over = true;
                         // Still installed: the take-over's install renews them in place.
                         self.release_at = None;
                     }
@@ -510,7 +518,14 @@ impl Member {
                     });
                 }
                 Action::Announce(_) => {
-                    let messages = self.announcements.start(now, &self.garp);
+                    let messages = if taking_over {
+                        self.announcements.start(now, &self.garp)
+                    } else {
+                        self.announcements.lower_priority(now, &self.garp)
+                    };
+                    if messages == 0 {
+                        continue;
+                    }
                     out.push_back(Output::Announce {
                         instance: self.id,
                         messages,
@@ -654,6 +669,8 @@ mod tests {
                 },
                 checked_peers,
                 garp: GarpSettings {
+                    lower_priority_repeat: 5,
+                    lower_priority_second_after: Some(std::time::Duration::from_secs(5)),
                     repeat: 1,
                     second_burst_after: None,
                     refresh_every: None,

@@ -35,7 +35,7 @@ use crate::packet::{DecodeOptions, HopLimits, ah};
 use crate::priority::{Priority, TrackedCheck};
 use crate::state::State;
 
-use announce::GarpSettings;
+use announce::{GarpSettings, PacedAddress, PacedAddresses, Pacer};
 use member::Member;
 use output::{MasterView, Output};
 use sync_group::{GroupMove, MAX_ROUNDS, SyncGroup, SyncGroups, group_state};
@@ -140,6 +140,8 @@ pub struct Node {
     /// them would take the others down in the wrong order.
     stopping: bool,
     outputs: VecDeque<Output>,
+    /// The spacing of announcements on each interface, shared by its instances.
+    pacer: Pacer,
 }
 
 impl Node {
@@ -227,6 +229,7 @@ impl Node {
                 member.on_timeout(now, &mut self.outputs);
             }
         }
+        self.send_waiting_announcements(now);
         self.settle(now);
     }
 
@@ -293,6 +296,29 @@ impl Node {
         Ok(())
     }
 
+    /// Sets how an instance's announcements are spaced: its addresses in order, each with
+    /// the interface (or `garp_group`) whose spacing it shares with other instances. An
+    /// instance with no spacing on any address sends each burst back to back, as
+    /// [`Output::Announce`]; a spaced one sends [`Output::AnnounceAddress`] messages.
+    pub fn set_announce_pacing(
+        &mut self,
+        id: InstanceId,
+        addresses: Vec<PacedAddress>,
+    ) -> Result<(), NodeError> {
+        let member = member_mut(&mut self.members, id)?;
+        member.paced = PacedAddresses::new(addresses);
+        Ok(())
+    }
+
+    /// The driver sent an announcement of `address` for instance `id` at `sent_at`: its
+    /// spacing counts from then if that is later than the node's own count (the message
+    /// may have waited behind an address install), as keepalived counts from the send.
+    pub fn announcement_sent(&mut self, id: InstanceId, address: IpAddr, sent_at: Instant) {
+        if let Ok(member) = member_mut(&mut self.members, id) {
+            self.pacer.sent(&member.paced, address, sent_at);
+        }
+    }
+
     /// The next output to carry out, in order.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
@@ -300,7 +326,16 @@ impl Node {
 
     /// The earliest time the node needs [`Node::handle_timeout`]: its one timer.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.members.iter().filter_map(Member::next_deadline).min()
+        self.members
+            .iter()
+            .flat_map(|member| {
+                [
+                    member.next_deadline(),
+                    self.pacer.next_deadline(&member.paced),
+                ]
+            })
+            .flatten()
+            .min()
     }
 
     /// Whether a backup's master-down timer is due at `now`: the driver then reads the
@@ -396,11 +431,60 @@ impl Node {
     /// After every input: the sync groups follow the transitions it caused, then each
     /// group whose state as a whole changed is reported.
     fn settle(&mut self, now: Instant) {
-        if self.groups.is_empty() {
+        if !self.groups.is_empty() {
+            self.follow_sync_groups(now);
+            self.report_group_states();
+        }
+        self.space_announcements(now);
+    }
+
+    /// Turns each burst of an instance whose announcements are spaced into the messages
+    /// its interfaces' spacing lets out now; the others wait in the pacer (see
+    /// [`Pacer`]). Bursts of other instances go out as they are, back to back.
+    fn space_announcements(&mut self, now: Instant) {
+        // The member (by position) of a burst to space, and the burst.
+        let spaced = |members: &[Member], output: &Output| match output {
+            Output::Announce { instance, messages } => position_of(members, *instance)
+                .ok()
+                .filter(|position| members[*position].paced.is_spaced())
+                .map(|position| (position, *instance, *messages)),
+            _ => None,
+        };
+        if !self
+            .outputs
+            .iter()
+            .any(|output| spaced(&self.members, output).is_some())
+        {
             return;
         }
-        self.follow_sync_groups(now);
-        self.report_group_states();
+        for output in std::mem::take(&mut self.outputs) {
+            let Some((position, instance, messages)) = spaced(&self.members, &output) else {
+                self.outputs.push_back(output);
+                continue;
+            };
+            let member = &mut self.members[position];
+            for address in self.pacer.burst(now, &mut member.paced, messages) {
+                self.outputs
+                    .push_back(Output::AnnounceAddress { instance, address });
+            }
+        }
+    }
+
+    /// Sends the waiting announcements whose spacing has passed at `now`, instances in the
+    /// order added (keepalived's `vrrp_arp_thread`).
+    fn send_waiting_announcements(&mut self, now: Instant) {
+        for member in &mut self.members {
+            if member.state() != State::Master {
+                member.paced.forget();
+                continue;
+            }
+            for address in self.pacer.due(now, &mut member.paced) {
+                self.outputs.push_back(Output::AnnounceAddress {
+                    instance: member.id,
+                    address,
+                });
+            }
+        }
     }
 
     /// Makes the members of each sync group follow the transitions of the last input (see
@@ -486,4 +570,251 @@ fn member_mut(members: &mut [Member], id: InstanceId) -> Result<&mut Member, Nod
 /// search, not a scan).
 fn position_of(members: &[Member], id: InstanceId) -> Result<usize, usize> {
     members.binary_search_by_key(&id, |member| member.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use super::announce::Spacing;
+    use super::*;
+    use crate::interval::AdvertInterval;
+    use crate::packet::{Advertisement, Auth, V3Ipv4Checksum, Version};
+
+    const MS: Duration = Duration::from_millis(1);
+    const OURS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+    const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
+    fn link() -> Link {
+        Link {
+            interface: "eth0".into(),
+            family: Family::Ipv4,
+        }
+    }
+
+    fn garp(repeat: u8) -> GarpSettings {
+        GarpSettings {
+            repeat,
+            second_burst_after: Some(Duration::from_secs(5)),
+            refresh_every: None,
+            lower_priority_repeat: repeat,
+            lower_priority_second_after: Some(Duration::from_secs(5)),
+        }
+    }
+
+    /// An instance of `priority` holding `addresses` on eth0, each spaced by `spacing`.
+    fn add(
+        node: &mut Node,
+        vrid: u8,
+        priority: u8,
+        addresses: &[Ipv4Addr],
+        garp: GarpSettings,
+        spacing: Spacing,
+    ) -> InstanceId {
+        let addresses: Vec<IpAddr> = addresses.iter().copied().map(IpAddr::V4).collect();
+        let mut instance = InstanceConfig::new(
+            vrid,
+            Version::V2,
+            OURS.into(),
+            Priority::new(priority).expect("a priority"),
+            addresses.clone(),
+        );
+        instance.advert_interval = AdvertInterval::from_secs(1).expect("1 s is an interval");
+        let id = node
+            .add(MemberConfig {
+                name: format!("vi{vrid}"),
+                link: link(),
+                instance,
+                decode: DecodeOptions {
+                    version: Some(Version::V2),
+                    ..DecodeOptions::default()
+                },
+                checked_peers: None,
+                garp,
+            })
+            .expect("a valid instance");
+        let paced = addresses
+            .into_iter()
+            .map(|address| PacedAddress {
+                address,
+                shared_by: "eth0".into(),
+                spacing,
+            })
+            .collect();
+        node.set_announce_pacing(id, paced).expect("just added");
+        id
+    }
+
+    /// The announcements among the node's outputs: (instance, address or `None` for a
+    /// whole burst, messages).
+    fn announcements(node: &mut Node) -> Vec<(InstanceId, Option<IpAddr>, u8)> {
+        std::iter::from_fn(|| node.poll_output())
+            .filter_map(|output| match output {
+                Output::Announce { instance, messages } => Some((instance, None, messages)),
+                Output::AnnounceAddress { instance, address } => Some((instance, Some(address), 1)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs the node's timer until `until`; returns each announcement with its time.
+    fn run_until(
+        node: &mut Node,
+        until: Instant,
+    ) -> Vec<(Instant, InstanceId, Option<IpAddr>, u8)> {
+        let mut sent = Vec::new();
+        while let Some(due) = node.poll_timeout().filter(|due| *due <= until) {
+            node.handle_timeout(due);
+            sent.extend(
+                announcements(node)
+                    .into_iter()
+                    .map(|(instance, address, messages)| (due, instance, address, messages)),
+            );
+        }
+        sent
+    }
+
+    fn v4(address: Ipv4Addr) -> Option<IpAddr> {
+        Some(IpAddr::V4(address))
+    }
+
+    #[test]
+    fn two_masters_on_one_interface_wait_for_each_other() {
+        let start = Instant::now();
+        let spacing = Spacing {
+            arp: Some(10 * MS),
+            na: None,
+        };
+        let (a1, a2) = (Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 11));
+        let b1 = Ipv4Addr::new(192, 0, 2, 20);
+        let mut node = Node::new();
+        let a = add(&mut node, 1, 255, &[a1, a2], garp(5), spacing);
+        let b = add(&mut node, 2, 255, &[b1], garp(5), spacing);
+        node.command(start, a, Command::Startup).expect("starts");
+        node.command(start, b, Command::Startup).expect("starts");
+        // Owners take over at once: a's first address goes out, everything else waits.
+        assert_eq!(announcements(&mut node), vec![(a, v4(a1), 1)]);
+        let spaced = run_until(&mut node, start + Duration::from_secs(1));
+        assert_eq!(
+            spaced,
+            vec![
+                (start + 10 * MS, a, v4(a1), 1),
+                (start + 20 * MS, a, v4(a2), 1),
+                (start + 30 * MS, b, v4(b1), 1),
+            ]
+        );
+        // The second burst, 5 s later, is spaced the same way.
+        let second = run_until(&mut node, start + Duration::from_secs(6));
+        let at = start + Duration::from_secs(5);
+        assert_eq!(
+            second,
+            vec![
+                (at, a, v4(a1), 1),
+                (at + 10 * MS, a, v4(a1), 1),
+                (at + 20 * MS, a, v4(a2), 1),
+                (at + 30 * MS, b, v4(b1), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_spacing_a_burst_is_one_output_as_before() {
+        let start = Instant::now();
+        let mut node = Node::new();
+        let vip = Ipv4Addr::new(192, 0, 2, 10);
+        let a = add(&mut node, 1, 255, &[vip], garp(5), Spacing::default());
+        node.command(start, a, Command::Startup).expect("starts");
+        assert_eq!(announcements(&mut node), vec![(a, None, 5)]);
+    }
+
+    #[test]
+    fn a_master_leaving_drops_its_waiting_addresses() {
+        let start = Instant::now();
+        let spacing = Spacing {
+            arp: Some(10 * MS),
+            na: None,
+        };
+        let mut node = Node::new();
+        let vips = [Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 11)];
+        let a = add(&mut node, 1, 255, &vips, garp(1), spacing);
+        node.command(start, a, Command::Startup).expect("starts");
+        announcements(&mut node);
+        node.command(start + MS, a, Command::Shutdown)
+            .expect("stops");
+        assert!(run_until(&mut node, start + Duration::from_secs(10)).is_empty());
+    }
+
+    /// The peer's advert at `priority`, as received.
+    fn hear(node: &mut Node, now: Instant, vrid: u8, priority: u8, vip: Ipv4Addr) {
+        let advert = Advertisement {
+            version: Version::V2,
+            vrid,
+            priority,
+            advert_interval: AdvertInterval::from_secs(1).expect("1 s is an interval"),
+            addresses: vec![vip.into()],
+            auth: Auth::None,
+        };
+        let payload = advert
+            .encode(PEER.into(), GROUP.into(), V3Ipv4Checksum::WithPseudoHeader)
+            .expect("a valid advert");
+        let mut ip_header = [0u8; 20];
+        ip_header[0] = 0x45;
+        ip_header[8] = 255;
+        ip_header[9] = crate::packet::IP_PROTOCOL;
+        node.handle_packet(
+            now,
+            &link(),
+            Received {
+                source: PEER.into(),
+                destination: GROUP.into(),
+                hop_limit: 255,
+                ip_header: &ip_header,
+                payload: &payload,
+            },
+        );
+    }
+
+    #[test]
+    fn a_lower_priority_is_answered_with_its_own_repeat_and_delay() {
+        let start = Instant::now();
+        let vip = Ipv4Addr::new(192, 0, 2, 10);
+        let settings = GarpSettings {
+            repeat: 5,
+            second_burst_after: None,
+            refresh_every: None,
+            lower_priority_repeat: 2,
+            lower_priority_second_after: Some(Duration::from_secs(3)),
+        };
+        let mut node = Node::new();
+        let a = add(&mut node, 1, 200, &[vip], settings, Spacing::default());
+        node.command(start, a, Command::Startup).expect("starts");
+        // Priority 200 waits Master_Down_Interval as backup, then takes over.
+        let took_over = run_until(&mut node, start + Duration::from_secs(4));
+        assert_eq!(took_over.len(), 1);
+        assert_eq!(took_over[0].3, 5);
+        let heard = start + Duration::from_secs(10);
+        hear(&mut node, heard, 1, 100, vip);
+        assert_eq!(announcements(&mut node), vec![(a, None, 2)]);
+        let later = run_until(&mut node, heard + Duration::from_secs(4));
+        assert_eq!(later, vec![(heard + Duration::from_secs(3), a, None, 2)]);
+    }
+
+    #[test]
+    fn a_lower_priority_repeat_of_zero_sends_no_announcement() {
+        let start = Instant::now();
+        let vip = Ipv4Addr::new(192, 0, 2, 10);
+        let settings = GarpSettings {
+            lower_priority_repeat: 0,
+            ..garp(5)
+        };
+        let mut node = Node::new();
+        let a = add(&mut node, 1, 255, &[vip], settings, Spacing::default());
+        node.command(start, a, Command::Startup).expect("starts");
+        announcements(&mut node);
+        let heard = start + Duration::from_secs(1);
+        hear(&mut node, heard, 1, 100, vip);
+        assert!(announcements(&mut node).is_empty());
+    }
 }

@@ -49,6 +49,14 @@ pub enum Output {
         /// Messages per address.
         messages: u8,
     },
+    /// Announce one of the instance's addresses once: a message of a spaced burst (see
+    /// [`super::announce::Pacer`]), sent when its interface's spacing allows.
+    AnnounceAddress {
+        /// The master announcing.
+        instance: InstanceId,
+        /// The address.
+        address: IpAddr,
+    },
     /// The instance changed state.
     Transition(Transition),
     /// The priority the instance advertises changed.
@@ -130,6 +138,7 @@ impl Output {
             | Output::InstallAddresses { instance }
             | Output::RemoveAddresses { instance, .. }
             | Output::Announce { instance, .. }
+            | Output::AnnounceAddress { instance, .. }
             | Output::PriorityChanged { instance, .. }
             | Output::LowerPriorityHeard { instance, .. }
             | Output::MasterHeard { instance }

@@ -95,10 +95,6 @@ const DBUS: &str = "DBus is not served; state is available over the gRPC API";
 const LVS: &str = "LVS (IPVS) is not part of this daemon; run keepalived's checker alone \
                    (`keepalived --check`) beside it to keep load balancing";
 const RELOAD: &str = "keepalived's reload machinery; this daemon rereads its file on SIGHUP";
-const GARP_SPACING: &str = "the announcements of one burst are sent back to back, without \
-                            keepalived's spacing";
-const LOWER_PRIO_GARP: &str = "a master that hears a lower priority advert sends its own \
-                               advert, without keepalived's extra announcements";
 const OWN_FIREWALL: &str = "with accept mode off a master drops traffic to its addresses with \
                             nftables rules in a table of this daemon's own (`inet \
                             vrrp_sidecar`), whatever keepalived's firewall settings say";
@@ -138,11 +134,11 @@ pub const KEYWORDS: &[Keyword] = &[
     translated(GROUP, "global_tracking"),
     translated(GROUP, "sync_group_tracking_weight"),
     translated(GROUP, "notify_priority_changes"),
-    not_yet(TOP, "garp_group", GARP_SPACING),
-    ignored(GARP_GROUP, "garp_interval", GARP_SPACING),
-    ignored(GARP_GROUP, "gna_interval", GARP_SPACING),
-    ignored(GARP_GROUP, "interface", GARP_SPACING),
-    ignored(GARP_GROUP, "interfaces", GARP_SPACING),
+    translated(TOP, "garp_group"),
+    translated(GARP_GROUP, "garp_interval"),
+    translated(GARP_GROUP, "gna_interval"),
+    translated(GARP_GROUP, "interface"),
+    translated(GARP_GROUP, "interfaces"),
     ignored(
         TOP,
         "linkbeat_interfaces",
@@ -248,8 +244,8 @@ pub const KEYWORDS: &[Keyword] = &[
         "garp_master_refresh_repeat",
         "a refresh sends one announcement per address",
     ),
-    not_yet(INSTANCE, "garp_lower_prio_delay", LOWER_PRIO_GARP),
-    not_yet(INSTANCE, "garp_lower_prio_repeat", LOWER_PRIO_GARP),
+    translated(INSTANCE, "garp_lower_prio_delay"),
+    translated(INSTANCE, "garp_lower_prio_repeat"),
     translated(INSTANCE, "down_timer_adverts"),
     not_yet(
         INSTANCE,
@@ -379,16 +375,12 @@ pub const KEYWORDS: &[Keyword] = &[
         "vrrp_garp_master_refresh_repeat",
         "a refresh sends one announcement per address",
     ),
-    not_yet(GLOBAL, "vrrp_garp_lower_prio_delay", LOWER_PRIO_GARP),
-    not_yet(GLOBAL, "vrrp_garp_lower_prio_repeat", LOWER_PRIO_GARP),
+    translated(GLOBAL, "vrrp_garp_lower_prio_delay"),
+    translated(GLOBAL, "vrrp_garp_lower_prio_repeat"),
     translated(GLOBAL, "vrrp_down_timer_adverts"),
-    not_yet(GLOBAL, "vrrp_garp_interval", GARP_SPACING),
-    not_yet(GLOBAL, "vrrp_gna_interval", GARP_SPACING),
-    not_yet(
-        GLOBAL,
-        "vrrp_min_garp",
-        "the configured announcements are sent, not keepalived's single one",
-    ),
+    translated(GLOBAL, "vrrp_garp_interval"),
+    translated(GLOBAL, "vrrp_gna_interval"),
+    translated(GLOBAL, "vrrp_min_garp"),
     not_yet(
         GLOBAL,
         "vrrp_garp_extra_if",

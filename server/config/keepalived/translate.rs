@@ -112,6 +112,7 @@ pub(super) fn translate(
         track_processes: BTreeMap::new(),
         group_of: BTreeMap::new(),
         claimed: BTreeMap::new(),
+        garp_group_of: BTreeMap::new(),
         current_instance: None,
         rule_priorities: routes::RulePriorities::default(),
         static_routing: routes::StaticRouting::default(),
@@ -141,6 +142,7 @@ pub(super) fn translate(
     translator.collect_static_tracking(nodes);
     let mut instances = Table::new();
     let mut sync_groups = Table::new();
+    let mut garp_groups = Table::new();
     for node in nodes {
         match node.keyword.as_str() {
             "global_defs" | "vrrp_script" | "vrrp_track_file" | "track_file"
@@ -154,6 +156,7 @@ pub(super) fn translate(
             "static_ipaddress" => translator.static_ipaddress(node),
             // Read by `collect_static_tracking`; checked below.
             "track_group" => {}
+            "garp_group" => translator.garp_group(node, &mut garp_groups),
             _ => translator.not_translated(node, &FieldPath::root().key(&named(node)), ""),
         }
     }
@@ -196,8 +199,18 @@ pub(super) fn translate(
             origin,
         );
     }
+    let global_path = FieldPath::root().key(schema::top_level::GLOBAL.key);
+    for (key, (value, origin)) in std::mem::take(&mut translator.globals.spacing) {
+        translator.set(&mut global, &global_path, key, value, origin);
+    }
     if !global.is_empty() {
         native.insert(schema::top_level::GLOBAL.key.into(), Value::Table(global));
+    }
+    if !garp_groups.is_empty() {
+        native.insert(
+            schema::top_level::GARP_GROUPS.key.into(),
+            Value::Table(garp_groups),
+        );
     }
     translator.email_alerts(&mut native, &mut instances);
     native.insert(
@@ -262,8 +275,10 @@ struct Globals {
     script_security: bool,
     /// `vrrp_version`: the version of IPv4 instances that do not say.
     version: Option<(i64, Origin)>,
-    /// `vrrp_garp_master_*`, by native `garp` key.
+    /// `vrrp_garp_master_*` and `vrrp_garp_lower_prio_*`, by native `garp` key.
     garp: BTreeMap<&'static str, (Value, Origin)>,
+    /// `vrrp_garp_interval` and `vrrp_gna_interval`, by native `global` key.
+    spacing: BTreeMap<&'static str, (Value, Origin)>,
     /// `notify_fifo` / `vrrp_notify_fifo`, and which of the two it was (the last written).
     fifo: Option<(String, Origin)>,
     fifo_keyword: Option<String>,
@@ -365,6 +380,9 @@ struct Translator<'d> {
     group_of: BTreeMap<String, String>,
     /// Each advertised address and the instance (name as written) that advertises it first.
     claimed: BTreeMap<IpAddr, String>,
+    /// Each interface a `garp_group` holds, and the (native) name of the first group holding
+    /// it.
+    garp_group_of: BTreeMap<String, String>,
     /// The instance being translated, name as written.
     current_instance: Option<String>,
     /// The preferences rules without one get.
@@ -671,9 +689,19 @@ impl Translator<'_> {
                         ),
                     }
                 }
+                "vrrp_garp_interval" | "vrrp_gna_interval" => {
+                    self.global_spacing(child, &keyword_path, origin);
+                }
+                "vrrp_min_garp" => {
+                    if self.boolean_flag(child, &keyword_path) == Some(true) {
+                        self.min_garp(origin);
+                    }
+                }
                 "vrrp_garp_master_delay"
                 | "vrrp_garp_master_repeat"
-                | "vrrp_garp_master_refresh" => {
+                | "vrrp_garp_master_refresh"
+                | "vrrp_garp_lower_prio_delay"
+                | "vrrp_garp_lower_prio_repeat" => {
                     if let Some(text) = self.one_argument(child, &keyword_path) {
                         let key = garp_key(&child.keyword);
                         self.globals
@@ -1663,7 +1691,11 @@ impl Translator<'_> {
                     );
                 }
             }
-            "garp_master_delay" | "garp_master_repeat" | "garp_master_refresh" => {
+            "garp_master_delay"
+            | "garp_master_repeat"
+            | "garp_master_refresh"
+            | "garp_lower_prio_delay"
+            | "garp_lower_prio_repeat" => {
                 if let Some(text) = self.one_argument(child, &keyword_path) {
                     let key = garp_key(&child.keyword);
                     instance.garp.insert(key, (number_or_text(text), origin));
@@ -2024,6 +2056,218 @@ impl Translator<'_> {
     }
 
     /// `vrrp_sync_group NAME { group { VI_1 VI_2 } smtp_alert }`.
+    /// `vrrp_garp_interval` / `vrrp_gna_interval`: seconds with up to six decimals, kept as
+    /// written for the native reader, which refuses what keepalived refuses at the same line.
+    fn global_spacing(&mut self, node: &Node, keyword_path: &FieldPath, origin: Origin) {
+        let Some(text) = self.one_argument(node, keyword_path) else {
+            return;
+        };
+        let key = if node.keyword == "vrrp_garp_interval" {
+            schema::global::GARP_INTERVAL.key
+        } else {
+            schema::global::GNA_INTERVAL.key
+        };
+        match text.parse::<f64>() {
+            // keepalived 2.2.7 reads it with a least value of one microsecond
+            // (`core/global_parser.c`), reports 0 as invalid and goes on without spacing:
+            // keepalived's own sample configuration writes 0, so it runs here too.
+            Ok(0.0) => self.warn(
+                node,
+                keyword_path,
+                format!(
+                    "keepalived 2.2.7 reports \"{}\" as invalid (its least value is                      0.000001) and spaces nothing; nothing is spaced here either",
+                    text
+                ),
+            ),
+            Ok(seconds) if seconds >= 1.0 => {
+                self.warn(
+                    node,
+                    keyword_path,
+                    format!(
+                        "{text} s between two messages is very large (keepalived says so                          too); it is kept"
+                    ),
+                );
+                self.globals
+                    .spacing
+                    .insert(key, (Value::String(text.to_owned()), origin));
+            }
+            _ => {
+                self.globals
+                    .spacing
+                    .insert(key, (Value::String(text.to_owned()), origin));
+            }
+        }
+    }
+
+    /// `vrrp_min_garp`: one message per address, no second burst and no refresh, for each
+    /// of those that does not hold a value of its own yet (keepalived compares with its
+    /// defaults, `vrrp_min_garp_handler` in `core/global_parser.c`, so a later keyword still
+    /// overrides it). The lower-priority answer follows, as its defaults are these.
+    fn min_garp(&mut self, origin: Origin) {
+        for (field, default, minimal) in [
+            (&schema::garp::REPEAT, 5, 1),
+            (&schema::garp::DELAY, 5, 0),
+            (&schema::garp::REFRESH, 0, 0),
+        ] {
+            let untouched = match self.globals.garp.get(field.key) {
+                None => true,
+                Some((value, _)) => {
+                    value == &Value::Integer(default)
+                        || value == &Value::String(default.to_string())
+                }
+            };
+            if untouched {
+                self.globals
+                    .garp
+                    .insert(field.key, (Value::Integer(minimal), origin.clone()));
+            }
+        }
+    }
+
+    /// keepalived's `garp_lower_prio_repeat` and `_delay` default to the global
+    /// `vrrp_garp_master_repeat` and `_delay` (`vrrp.c`), not to the instance's own, where
+    /// the native defaults are the instance's `repeat` and `delay`: an instance that sets
+    /// its own gets the global values written out.
+    fn lower_priority_garp_defaults(
+        &mut self,
+        garp: &mut Table,
+        path: &FieldPath,
+        own: &BTreeMap<&'static str, (Value, Origin)>,
+    ) {
+        for (lower, base) in [
+            (&schema::garp::LOWER_PRIORITY_REPEAT, &schema::garp::REPEAT),
+            (&schema::garp::LOWER_PRIORITY_DELAY, &schema::garp::DELAY),
+        ] {
+            if garp.contains_key(lower.key) {
+                continue;
+            }
+            let Some((_, origin)) = own.get(base.key) else {
+                continue;
+            };
+            let global = match self.globals.garp.get(base.key) {
+                Some((value, _)) => value.clone(),
+                None => Value::Integer(KEEPALIVED_GARP_DEFAULT),
+            };
+            self.set(
+                garp,
+                &path.key(schema::instance::GARP.key),
+                lower.key,
+                global,
+                origin.clone(),
+            );
+        }
+    }
+
+    /// A `garp_group`: interfaces whose announcements share one spacing. keepalived's
+    /// groups have no name; they are numbered in the order written.
+    fn garp_group(&mut self, node: &Node, garp_groups: &mut Table) {
+        let keyword_path = FieldPath::root().key(&named(node));
+        let name = format!("garp_group_{}", garp_groups.len() + 1);
+        let path = FieldPath::root()
+            .key(schema::top_level::GARP_GROUPS.key)
+            .key(&name);
+        let mut table = Table::new();
+        let mut interfaces: Vec<Value> = Vec::new();
+        let origin = Self::origin(node, &keyword_path);
+        for child in self.block(node, &keyword_path) {
+            let child_path = keyword_path.key(&child.keyword);
+            let child_origin = Self::origin(child, &child_path);
+            match child.keyword.as_str() {
+                "garp_interval" | "gna_interval" => {
+                    if let Some(text) = self.one_argument(child, &child_path) {
+                        let field =
+                            schema::from_keepalived(schema::garp_group::FIELDS, &child.keyword)
+                                .expect("both intervals are in the garp_group field table");
+                        self.set(
+                            &mut table,
+                            &path,
+                            field.key,
+                            Value::String(text.to_owned()),
+                            child_origin,
+                        );
+                    }
+                }
+                "interface" => {
+                    if let Some(interface) = self.one_argument(child, &child_path) {
+                        self.garp_group_interface(
+                            child,
+                            &child_path,
+                            interface,
+                            &name,
+                            &mut interfaces,
+                        );
+                    }
+                }
+                "interfaces" => {
+                    let entries = self.block(child, &child_path);
+                    if entries.is_empty() {
+                        self.warn(
+                            child,
+                            &child_path,
+                            "the block names no interface (keepalived warns \"empty garp_group \
+                             interfaces block\")",
+                        );
+                    }
+                    // keepalived reads the block as words, several to a line if written so.
+                    for entry in entries {
+                        let entry_path = child_path.key(&entry.keyword);
+                        for interface in std::iter::once(&entry.keyword).chain(&entry.arguments) {
+                            self.garp_group_interface(
+                                entry,
+                                &entry_path,
+                                interface,
+                                &name,
+                                &mut interfaces,
+                            );
+                        }
+                    }
+                }
+                _ => self.not_translated(child, &child_path, "garp_group"),
+            }
+        }
+        if interfaces.is_empty() {
+            self.warn(
+                node,
+                &keyword_path,
+                "it names no interface it can take, so it spaces nothing (keepalived keeps it                  unused too)",
+            );
+            return;
+        }
+        self.set(
+            &mut table,
+            &path,
+            schema::garp_group::INTERFACES.key,
+            Value::Array(interfaces),
+            origin,
+        );
+        garp_groups.insert(name, Value::Table(table));
+    }
+
+    /// One interface of garp group `group`: keepalived keeps an interface in the first group
+    /// naming it and ignores the others ("garp_group already specified for ... - ignoring").
+    fn garp_group_interface(
+        &mut self,
+        node: &Node,
+        keyword_path: &FieldPath,
+        interface: &str,
+        group: &str,
+        interfaces: &mut Vec<Value>,
+    ) {
+        match self.garp_group_of.get(interface) {
+            Some(first) => {
+                let message = format!(
+                    "`{interface}` is already in an earlier garp_group ({first} here);                      keepalived ignores it in this one (\"garp_group already specified\"),                      and so does this daemon"
+                );
+                self.warn(node, keyword_path, message);
+            }
+            None => {
+                self.garp_group_of
+                    .insert(interface.to_owned(), group.to_owned());
+                interfaces.push(Value::String(interface.to_owned()));
+            }
+        }
+    }
+
     fn sync_group(&mut self, node: &Node, sync_groups: &mut Table) {
         let keyword_path = FieldPath::root().key(&named(node));
         let Some(name) = self.definition_name(node, &keyword_path) else {
@@ -3114,6 +3358,27 @@ impl Translator<'_> {
                 origin,
             );
         }
+        self.lower_priority_garp_defaults(&mut garp, path, &instance.garp);
+        if strict {
+            // vrrp.c: "Strict mode requires no repeat garps. resetting" (and the delay):
+            // what the instance set is dropped with a warning; native strict mode sends
+            // nothing on hearing a lower priority, whatever the global settings.
+            for field in [
+                &schema::garp::LOWER_PRIORITY_REPEAT,
+                &schema::garp::LOWER_PRIORITY_DELAY,
+            ] {
+                let own = instance.garp.get(field.key).is_some_and(|(value, _)| {
+                    value != &Value::Integer(0) && value != &Value::String("0".to_owned())
+                });
+                if garp.remove(field.key).is_some() && own {
+                    self.warn_field(
+                        &path.key(schema::instance::GARP.key).key(field.key),
+                        "ignored, as keepalived resets it: strict mode sends no announcement \
+                         on hearing a lower priority",
+                    );
+                }
+            }
+        }
         if !garp.is_empty() {
             instance
                 .table
@@ -3564,6 +3829,10 @@ fn keepalived_timer_micros(text: &str) -> Result<(u64, bool), &'static str> {
     Ok((micros, rounded))
 }
 
+/// keepalived's `vrrp_garp_master_repeat` and `vrrp_garp_master_delay` default (`VRRP_GARP_REP`,
+/// `VRRP_GARP_DELAY`): 5 messages, 5 s.
+const KEEPALIVED_GARP_DEFAULT: i64 = 5;
+
 fn number_or_text(text: &str) -> Value {
     text.parse::<i64>()
         .map(Value::Integer)
@@ -3610,6 +3879,10 @@ mod tests {
             "vrrp_garp_master_delay",
             "vrrp_garp_master_repeat",
             "vrrp_garp_master_refresh",
+            "garp_lower_prio_delay",
+            "garp_lower_prio_repeat",
+            "vrrp_garp_lower_prio_delay",
+            "vrrp_garp_lower_prio_repeat",
         ] {
             garp_key(keyword);
         }
