@@ -713,6 +713,45 @@ fn startup_delay_and_down_timer_adverts_side_by_side_with_keepalived() {
     interop.finish();
 }
 
+/// Each way round, the router from `theirs` (at priority 150), then the one from `ours`, is
+/// elected master alone, and the other side started as backup (at 100) follows it for ten
+/// of its Master_Down_Intervals (361 ms at the 100 ms adverts of these files): a backup
+/// that refused the master's adverts would take over within one.
+fn follow_each_other(
+    interop: &InteropLab,
+    ours: impl Fn(u8) -> Router,
+    theirs: impl Fn(u8) -> Router,
+) {
+    let timing = V3_100MS;
+    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
+    for (master_host, master, backup) in [
+        (THEIRS, theirs(150), ours(100)),
+        (OURS, ours(150), theirs(100)),
+    ] {
+        let backup_host = other(master_host);
+        let lab = &interop.lab;
+        let master = interop.start(master_host, &master);
+        assert!(
+            lab.wait_sole_holder(&HOSTS, master_host, VIP, election)
+                .is_some(),
+            "{master_host} was not elected\n{}",
+            master.log_text()
+        );
+        let backup = interop.start(backup_host, &backup);
+        for _ in 0..10 {
+            std::thread::sleep(timing.master_down_interval(timing.backup_priority));
+            assert_eq!(
+                lab.holders(&HOSTS, VIP),
+                [master_host],
+                "{backup_host} did not follow {master_host}'s unicast adverts\n{}",
+                backup.log_text()
+            );
+        }
+        interop.stop(&master);
+        interop.stop(&backup);
+    }
+}
+
 /// A unicast keepalived.conf sending to `peer` with `unicast_ttl`.
 fn unicast_ttl_conf(priority: u8, peer: Ipv4Addr, ttl: u8) -> String {
     format!(
@@ -738,35 +777,7 @@ fn unicast_ttl_side_by_side_with_keepalived() {
         Router::OursFromKeepalivedConf(unicast_ttl_conf(priority, THEIRS_IPV4, ours_ttl))
     };
     let theirs = |priority| Router::Keepalived(unicast_ttl_conf(priority, OURS_IPV4, theirs_ttl));
-    let timing = V3_100MS;
-    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
-    for (master_host, master, backup) in [
-        (THEIRS, theirs(150), ours(100)),
-        (OURS, ours(150), theirs(100)),
-    ] {
-        let backup_host = other(master_host);
-        let lab = &interop.lab;
-        let master = interop.start(master_host, &master);
-        assert!(
-            lab.wait_sole_holder(&HOSTS, master_host, VIP, election)
-                .is_some(),
-            "{master_host} was not elected\n{}",
-            master.log_text()
-        );
-        let backup = interop.start(backup_host, &backup);
-        // A backup that refused the master's adverts would take over after 361 ms.
-        for _ in 0..10 {
-            std::thread::sleep(timing.master_down_interval(timing.backup_priority));
-            assert_eq!(
-                lab.holders(&HOSTS, VIP),
-                [master_host],
-                "{backup_host} did not follow {master_host}'s unicast adverts\n{}",
-                backup.log_text()
-            );
-        }
-        interop.stop(&master);
-        interop.stop(&backup);
-    }
+    follow_each_other(&interop, ours, theirs);
     let adverts = interop.adverts();
     for (side, source, ttl) in [
         (OURS, IpAddr::V4(OURS_IPV4), ours_ttl),
@@ -908,33 +919,11 @@ fn unicast_peer_ttl_ranges_side_by_side_with_keepalived() {
     };
     let theirs = |priority, ttl| Router::Keepalived(peer_ttl_range_conf(priority, OURS_IPV4, ttl));
     let timing = V3_100MS;
-    let election = timing.master_down_interval(timing.master_priority) + START_SLACK;
-    for (master_host, master, backup) in [
-        (THEIRS, theirs(150, 5), ours(100, 5)),
-        (OURS, ours(150, 5), theirs(100, 5)),
-    ] {
-        let backup_host = other(master_host);
-        let lab = &interop.lab;
-        let master = interop.start(master_host, &master);
-        assert!(
-            lab.wait_sole_holder(&HOSTS, master_host, VIP, election)
-                .is_some(),
-            "{master_host} was not elected\n{}",
-            master.log_text()
-        );
-        let backup = interop.start(backup_host, &backup);
-        for _ in 0..10 {
-            std::thread::sleep(timing.master_down_interval(timing.backup_priority));
-            assert_eq!(
-                lab.holders(&HOSTS, VIP),
-                [master_host],
-                "{backup_host} refused TTL 5 from {master_host}\n{}",
-                backup.log_text()
-            );
-        }
-        interop.stop(&master);
-        interop.stop(&backup);
-    }
+    follow_each_other(
+        &interop,
+        |priority| ours(priority, 5),
+        |priority| theirs(priority, 5),
+    );
     println!(
         "{}: TTL 5 within 3..10: each side followed the other's master",
         interop.test

@@ -59,23 +59,6 @@ fn as_duration(duration: Option<&prost_types::Duration>) -> Duration {
     )
 }
 
-/// The time of day of a JSON log line, in seconds (timestamps are RFC 3339 in UTC).
-fn logged_at(line: &serde_json::Value) -> f64 {
-    let stamp = line["timestamp"]
-        .as_str()
-        .expect("every line has a timestamp");
-    let time = stamp
-        .split('T')
-        .nth(1)
-        .and_then(|time| time.strip_suffix('Z'))
-        .expect("an RFC 3339 UTC timestamp");
-    let parts: Vec<f64> = time
-        .split(':')
-        .map(|part| part.parse().expect("a number"))
-        .collect();
-    parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
-}
-
 /// How long after the last log line `event` the daemon logged entering `state`.
 fn logged_delay(daemon: &Daemon, event: &str, state: &str) -> Duration {
     let events = daemon.logged(event);
@@ -87,7 +70,7 @@ fn logged_delay(daemon: &Daemon, event: &str, state: &str) -> Duration {
         .iter()
         .rfind(|line| line["to"].as_str() == Some(state))
         .unwrap_or_else(|| panic!("no change to {state} logged\n{}", daemon.log_text()));
-    Duration::from_secs_f64((logged_at(change) - logged_at(event)).max(0.0))
+    Duration::from_secs_f64((daemon_lab::logged_at(change) - daemon_lab::logged_at(event)).max(0.0))
 }
 
 #[test]

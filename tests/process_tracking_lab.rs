@@ -112,25 +112,12 @@ fn process_check(name: &str, weight: i16) -> String {
 /// connector's exit event took to count. Log timestamps are RFC 3339 in UTC; both sides are
 /// compared as times of day.
 fn detection_delay(daemon: &Daemon, killed_at: SystemTime) -> Duration {
-    let of_day = |hours: f64, minutes: f64, seconds: f64| hours * 3600.0 + minutes * 60.0 + seconds;
     let lines = daemon.logged("process check verdict changed");
     let line = lines
         .iter()
         .rfind(|line| line["passing"] == false)
         .unwrap_or_else(|| panic!("no failing verdict logged\n{}", daemon.log_text()));
-    let stamp = line["timestamp"]
-        .as_str()
-        .expect("every line has a timestamp");
-    let time = stamp
-        .split('T')
-        .nth(1)
-        .and_then(|time| time.strip_suffix('Z'))
-        .expect("an RFC 3339 UTC timestamp");
-    let parts: Vec<f64> = time
-        .split(':')
-        .map(|part| part.parse().expect("a number"))
-        .collect();
-    let logged = of_day(parts[0], parts[1], parts[2]);
+    let logged = daemon_lab::logged_at(line);
     let since_epoch = killed_at
         .duration_since(SystemTime::UNIX_EPOCH)
         .expect("after 1970")

@@ -840,3 +840,21 @@ fn echo_request(identifier: u16, index: u32) -> Vec<u8> {
     message[2..4].copy_from_slice(&checksum.to_be_bytes());
     message
 }
+
+/// The time of day of a JSON log line of the daemon, in seconds: its timestamps are RFC 3339
+/// in UTC.
+pub fn logged_at(line: &serde_json::Value) -> f64 {
+    let stamp = line["timestamp"]
+        .as_str()
+        .expect("every line has a timestamp");
+    let time = stamp
+        .split('T')
+        .nth(1)
+        .and_then(|time| time.strip_suffix('Z'))
+        .expect("an RFC 3339 UTC timestamp");
+    let parts: Vec<f64> = time
+        .split(':')
+        .map(|part| part.parse().expect("a number"))
+        .collect();
+    parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+}

@@ -2681,6 +2681,89 @@ impl Translator<'_> {
     }
 
     /// The entries of `virtual_ipaddress` or `virtual_ipaddress_excluded`.
+    /// The options after an address in `virtual_ipaddress`, `virtual_ipaddress_excluded`
+    /// or `static_ipaddress`, read as keepalived's `parse_ipaddress()` reads them
+    /// (keepalived/vrrp/vrrp_ipaddress.c): `dev` and `label` as native keys; for a static
+    /// address `no_track` too, and `track_group`, which `collect_static_tracking` reads; the
+    /// other options keepalived knows are left out with a warning, and an unknown one ends
+    /// the line with one. `None` when an option lacks its value (an error).
+    fn address_options(
+        &mut self,
+        entry: &Node,
+        entry_path: &FieldPath,
+        kind: AddressKind,
+    ) -> Option<Table> {
+        let mut options = Table::new();
+        let mut words = entry.arguments.iter();
+        let mut usable = true;
+        while let Some(option) = words.next() {
+            let key = match (option.as_str(), kind) {
+                ("dev", _) => schema::address::DEV.key,
+                ("label", _) => schema::address::LABEL.key,
+                ("no_track", AddressKind::Static) => {
+                    options.insert(
+                        schema::static_address::NO_TRACK.key.into(),
+                        Value::Boolean(true),
+                    );
+                    continue;
+                }
+                ("track_group", AddressKind::Static) => {
+                    words.next();
+                    continue;
+                }
+                // keepalived's other options, with the number of words each takes.
+                (other, _) => {
+                    let values = match other {
+                        "brd" | "broadcast" | "scope" | "preferred_lft" | "peer"
+                        | "track_group" => 1,
+                        "no_track" | "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin"
+                        | "mngtmpaddr" => 0,
+                        _ => {
+                            self.warn(
+                                entry,
+                                entry_path,
+                                format!(
+                                    "ignored, as keepalived ignores it: `{other}` is not an \
+                                     address option; the words after it too"
+                                ),
+                            );
+                            break;
+                        }
+                    };
+                    let value: Vec<&String> = words.by_ref().take(values).collect();
+                    let written = std::iter::once(other)
+                        .chain(value.iter().map(|word| word.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let removal = match kind {
+                        AddressKind::Virtual => "; removed when it goes, whatever no_track says",
+                        AddressKind::Static => "",
+                    };
+                    self.warn(
+                        entry,
+                        entry_path,
+                        format!(
+                            "`{written}` is left out: the address is added with its prefix, \
+                             device and label only (the kernel's broadcast and scope \
+                             defaults{removal})"
+                        ),
+                    );
+                    continue;
+                }
+            };
+            match words.next() {
+                Some(value) => {
+                    options.insert(key.to_owned(), Value::String(value.clone()));
+                }
+                None => {
+                    self.error(entry, entry_path, format!("`{option}` needs a value"));
+                    usable = false;
+                }
+            }
+        }
+        usable.then_some(options)
+    }
+
     fn addresses(
         &mut self,
         node: &Node,
@@ -2691,62 +2774,18 @@ impl Translator<'_> {
         let mut first_family: Option<bool> = None;
         for entry in self.block(node, keyword_path) {
             let entry_path = keyword_path.key(&entry.keyword);
-            let mut options = Table::new();
-            let mut words = entry.arguments.iter();
-            let mut usable = entry.block.is_none();
-            while let Some(option) = words.next() {
-                let key = match option.as_str() {
-                    "dev" => "dev",
-                    "label" => "label",
-                    // keepalived's other options (`parse_ipaddress()` in vrrp_ipaddress.c),
-                    // with the number of words each takes.
-                    other => {
-                        let values = match other {
-                            "brd" | "broadcast" | "scope" | "preferred_lft" | "track_group" => 1,
-                            "no_track" | "home" | "-nodad" | "nodad" | "noprefixroute"
-                            | "autojoin" => 0,
-                            _ => {
-                                self.warn(
-                                    entry,
-                                    &entry_path,
-                                    format!(
-                                        "ignored, as keepalived ignores it: `{other}` is not an \
-                                         address option; the words after it too"
-                                    ),
-                                );
-                                break;
-                            }
-                        };
-                        let value: Vec<&String> = words.by_ref().take(values).collect();
-                        let written = std::iter::once(other)
-                            .chain(value.iter().map(|word| word.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        self.warn(
-                            entry,
-                            &entry_path,
-                            format!(
-                                "`{written}` is left out: the address is added with its \
-                                 prefix, device and label only (the kernel's broadcast and \
-                                 scope defaults; removed when it goes, whatever no_track says)"
-                            ),
-                        );
-                        continue;
-                    }
-                };
-                match words.next() {
-                    Some(value) => {
-                        options.insert(key.to_owned(), Value::String(value.clone()));
-                    }
-                    None => {
-                        self.error(entry, &entry_path, format!("`{key}` needs a value"));
-                        usable = false;
-                    }
-                }
-            }
-            if !usable {
+            if entry.block.is_some() {
+                self.warn(
+                    entry,
+                    &entry_path,
+                    "skipped, as keepalived skips it: an entry is one line, not a block",
+                );
                 continue;
             }
+            let Some(mut options) = self.address_options(entry, &entry_path, AddressKind::Virtual)
+            else {
+                continue;
+            };
             // keepalived's parse_ipaddress(): an entry that is no address is skipped ("VRRP
             // parsed invalid IP ... skipping IP"), and the instance runs without it.
             if address_family(&entry.keyword).is_none() {
@@ -3641,6 +3680,15 @@ enum Tracker {
     /// Its sync group's: a failure puts the whole group in Fault, as in keepalived (a member's
     /// weight-0 check faults it and the group follows), so the weight is 0.
     SyncGroup,
+}
+
+/// Where an address is written, for the options it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AddressKind {
+    /// `virtual_ipaddress` or `virtual_ipaddress_excluded`.
+    Virtual,
+    /// `static_ipaddress`.
+    Static,
 }
 
 /// What an instance's keywords set, gathered before the keywords that depend on each other

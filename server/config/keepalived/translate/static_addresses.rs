@@ -13,12 +13,12 @@
 
 use std::collections::BTreeMap;
 
-use toml::{Table, Value};
+use toml::Value;
 
 use super::super::super::error::FieldPath;
 use super::super::super::schema;
 use super::super::parse::Node;
-use super::{Translator, address_family, named};
+use super::{AddressKind, Translator, address_family, named};
 
 /// keepalived's interface for a static address without `dev` when `default_interface` is
 /// not set (`DFLT_INT` in `keepalived/include/vrrp_ipaddress.h`).
@@ -236,78 +236,14 @@ impl Translator<'_> {
                 );
                 continue;
             }
-            let mut table = Table::new();
+            let Some(mut table) = self.address_options(&entry, &entry_path, AddressKind::Static)
+            else {
+                continue;
+            };
             table.insert(
                 schema::static_address::ADDRESS.key.into(),
                 Value::String(entry.keyword.clone()),
             );
-            let mut words = entry.arguments.iter();
-            let mut usable = true;
-            while let Some(option) = words.next() {
-                let key = match option.as_str() {
-                    "dev" => schema::static_address::DEV.key,
-                    "label" => schema::static_address::LABEL.key,
-                    "no_track" => {
-                        table.insert(
-                            schema::static_address::NO_TRACK.key.into(),
-                            Value::Boolean(true),
-                        );
-                        continue;
-                    }
-                    "track_group" => {
-                        // Taken by `collect_static_tracks`.
-                        words.next();
-                        continue;
-                    }
-                    // keepalived's other options (`parse_ipaddress()`), with the number of
-                    // words each takes.
-                    other => {
-                        let values = match other {
-                            "brd" | "broadcast" | "scope" | "preferred_lft" | "peer" => 1,
-                            "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin"
-                            | "mngtmpaddr" => 0,
-                            _ => {
-                                self.warn(
-                                    &entry,
-                                    &entry_path,
-                                    format!(
-                                        "ignored, as keepalived ignores it: `{other}` is not \
-                                         an address option; the words after it too"
-                                    ),
-                                );
-                                break;
-                            }
-                        };
-                        let value: Vec<&String> = words.by_ref().take(values).collect();
-                        let written = std::iter::once(other)
-                            .chain(value.iter().map(|word| word.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        self.warn(
-                            &entry,
-                            &entry_path,
-                            format!(
-                                "`{written}` is left out: the address is added with its \
-                                 prefix, device and label only (the kernel's broadcast and \
-                                 scope defaults)"
-                            ),
-                        );
-                        continue;
-                    }
-                };
-                match words.next() {
-                    Some(value) => {
-                        table.insert(key.to_owned(), Value::String(value.clone()));
-                    }
-                    None => {
-                        self.error(&entry, &entry_path, format!("`{option}` needs a value"));
-                        usable = false;
-                    }
-                }
-            }
-            if !usable {
-                continue;
-            }
             if !table.contains_key(schema::static_address::DEV.key) {
                 let default = self.default_interface();
                 self.warn(
