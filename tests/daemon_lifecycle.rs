@@ -142,6 +142,38 @@ fn after_a_reload_adverts_are_checked_against_the_new_addresses() {
     lab.finish();
 }
 
+/// A start that fails after the API socket was bound (here: the instance's interface does
+/// not exist) leaves no socket behind, and says why.
+#[test]
+#[ignore = "lab: needs root; scripts/test runs it"]
+fn a_failed_start_leaves_no_api_socket_behind() {
+    require_root("a_failed_start_leaves_no_api_socket_behind");
+    let lab = DaemonLab::new(Lab::builder().host("h1").build());
+    let socket = lab.api_socket("h1");
+    let daemon = lab.start_with_config(
+        "h1",
+        "[instances.vi]\ninterface = \"nope0\"\nvrid = 51\n\
+         virtual_addresses = [\"192.0.2.100/24\"]\n",
+        &socket,
+    );
+    let status = lab
+        .wait_exit(&daemon, MARGIN)
+        .unwrap_or_else(|| panic!("the daemon did not exit\n{}", daemon.log_text()));
+    assert!(!status.success(), "{status:?}\n{}", daemon.log_text());
+    assert!(
+        daemon.log_text().contains("nope0"),
+        "the failure does not name the interface\n{}",
+        daemon.log_text()
+    );
+    assert!(
+        daemon.log_text().contains("API listening"),
+        "the socket was never bound, so this proves nothing\n{}",
+        daemon.log_text()
+    );
+    assert!(!socket.exists(), "{} was left behind", socket.display());
+    lab.finish();
+}
+
 /// keepalived's SIGUSR1 and SIGUSR2 (data and statistics dumps) write the same two views
 /// beside the API socket, replacing the last ones, and leave the daemon running: the
 /// default action of both signals would have ended it.

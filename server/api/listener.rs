@@ -111,7 +111,7 @@ pub enum ApiError {
 /// The running API; [`ApiServer::stop`] closes it and removes the socket file.
 #[derive(Debug)]
 pub struct ApiServer {
-    socket_path: PathBuf,
+    socket_file: SocketFile,
     close: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     runtime: ApiRuntime,
@@ -127,7 +127,7 @@ impl ApiServer {
         reloader: Reloader,
         mut stopping: watch::Receiver<bool>,
     ) -> Result<ApiServer, ApiError> {
-        let unix = bind_unix(&settings.socket)?;
+        let (unix, socket_file) = bind_unix(&settings.socket)?;
         let tcp = match &settings.tcp {
             Some(tcp) => Some(bind_tcp(tcp, settings.tokens_file.as_deref()).await?),
             None => None,
@@ -203,7 +203,7 @@ impl ApiServer {
             }
         });
         Ok(ApiServer {
-            socket_path: settings.socket.clone(),
+            socket_file,
             close,
             servers,
             runtime,
@@ -220,10 +220,25 @@ impl ApiServer {
             }
         }
         self.runtime.stop().await;
-        if let Err(error) = std::fs::remove_file(&self.socket_path)
+        drop(self.socket_file);
+    }
+}
+
+/// The API's Unix socket file, removed when this is dropped: when the API stops, and when
+/// the daemon's start fails after the socket was bound (a TCP listener, an interface
+/// missing), so a failed start leaves nothing behind. Made only once this daemon bound the
+/// socket, so a start refused because another daemon listens there never removes its socket.
+#[derive(Debug)]
+struct SocketFile {
+    path: PathBuf,
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        if let Err(error) = std::fs::remove_file(&self.path)
             && error.kind() != ErrorKind::NotFound
         {
-            warn!(socket = %self.socket_path.display(), %error, "API socket not removed");
+            warn!(socket = %self.path.display(), %error, "API socket not removed");
         }
     }
 }
@@ -265,7 +280,7 @@ fn serve(
 
 /// Binds the Unix socket at `path`: creates its directory, replaces a stale socket file
 /// (one nobody answers on: a killed daemon's), refuses to take a live one over.
-fn bind_unix(path: &Path) -> Result<UnixListener, ApiError> {
+fn bind_unix(path: &Path) -> Result<(UnixListener, SocketFile), ApiError> {
     let socket_error = |source| ApiError::Socket {
         path: path.to_owned(),
         source,
@@ -289,9 +304,12 @@ fn bind_unix(path: &Path) -> Result<UnixListener, ApiError> {
         Err(error) => return Err(socket_error(error)),
     }
     let listener = UnixListener::bind(path).map_err(socket_error)?;
+    let socket_file = SocketFile {
+        path: path.to_owned(),
+    };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(SOCKET_MODE))
         .map_err(socket_error)?;
-    Ok(listener)
+    Ok((listener, socket_file))
 }
 
 /// Binds the TCP listener and prepares its server (TLS or plaintext on loopback) and guard.
