@@ -43,7 +43,7 @@ impl InterfaceProbe {
     pub fn new(name: String) -> Result<Self, HealthError> {
         let netlink = Netlink::connect().map_err(|source| HealthError::Link { source })?;
         let link_events =
-            LinkEvents::subscribe(&[]).map_err(|source| HealthError::Link { source })?;
+            LinkEvents::subscribe_links().map_err(|source| HealthError::Link { source })?;
         Ok(Self {
             name,
             netlink,

@@ -222,22 +222,35 @@ impl LinkEvents {
     /// protocols are dropped here on their header's protocol byte, as keepalived's
     /// `netlink_route_filter()` drops them (`keepalived/core/keepalived_netlink.c`).
     pub fn subscribe(tracked_protocols: &[u8]) -> Result<Self, NetError> {
+        Self::subscribe_to(
+            &[
+                MulticastGroup::Link,
+                MulticastGroup::Ipv4Ifaddr,
+                MulticastGroup::Ipv6Ifaddr,
+                MulticastGroup::Ipv4Route,
+                MulticastGroup::Ipv6Route,
+                MulticastGroup::Ipv4Rule,
+                MulticastGroup::Ipv6Rule,
+            ],
+            tracked_protocols,
+        )
+    }
+
+    /// Subscribes to the Link group alone: links going up and down, for a reader (an
+    /// interface check) that must not wake for every address a VIP renewal reports.
+    pub fn subscribe_links() -> Result<Self, NetError> {
+        Self::subscribe_to(&[MulticastGroup::Link], &[])
+    }
+
+    fn subscribe_to(groups: &[MulticastGroup], tracked_protocols: &[u8]) -> Result<Self, NetError> {
         const PURPOSE: &str = "link and address events";
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| NetError::NoRuntime { purpose: PURPOSE })?;
-        let (mut connection, _handle, messages) = rtnetlink::new_multicast_connection(&[
-            MulticastGroup::Link,
-            MulticastGroup::Ipv4Ifaddr,
-            MulticastGroup::Ipv6Ifaddr,
-            MulticastGroup::Ipv4Route,
-            MulticastGroup::Ipv6Route,
-            MulticastGroup::Ipv4Rule,
-            MulticastGroup::Ipv6Rule,
-        ])
-        .map_err(|source| NetError::Netlink {
-            purpose: PURPOSE,
-            source,
-        })?;
+        let (mut connection, _handle, messages) = rtnetlink::new_multicast_connection(groups)
+            .map_err(|source| NetError::Netlink {
+                purpose: PURPOSE,
+                source,
+            })?;
         // Room for bursts: a renewal tick makes the kernel report up to 64 addresses at once
         // per datagram. Forced past rmem_max, which CAP_NET_ADMIN allows; without it the
         // kernel's default stays and an overrun is still handled (see `LinkEvent::Overrun`).
