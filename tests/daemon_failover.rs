@@ -18,8 +18,9 @@ use netns::{Lab, require_root};
 /// How far a VRRP timer may seem early on the wire: tokio's timer wakes on whole
 /// milliseconds, and the kernel stamps the frames of the two hosts a little apart.
 const TIMER_SLACK: Duration = Duration::from_millis(5);
-/// How much later than its timer (and the lateness it logs) a backup's first advert may
-/// leave on a loaded machine: another preemption between the timer and the send.
+/// How much later than the lateness it logs a backup's first advert may reach the client's
+/// capture: up to the router's 10 ms logging threshold, plus the kernel carrying the frame
+/// from h2 through the bridge on a loaded machine.
 const PREEMPTED: Duration = Duration::from_millis(50);
 /// How long a killed master's VIP may outlive it (issue 3: at most 3 s).
 const STALE_VIP_BOUND: Duration = Duration::from_secs(3);
@@ -145,18 +146,18 @@ fn sigkill_of_the_master_fails_over_and_its_vip_expires_by_itself() {
         .expect("no advert from the old master");
     let detection = first_new - last_old;
     let expected = master_down_interval_100ms(100);
-    // A machine busy with other work wakes the backup's timer late, and the backup logs by
-    // how much: that is the scheduler's share, not the protocol's (under a CPU hog, 10 to
-    // 36 ms), and it can preempt the backup again between the timer and the send (up to
-    // 33 ms more measured with `stress-ng --cpu 2` beside). Early is never allowed.
+    // A machine busy with other work wakes the backup's timer late, and can preempt it
+    // again between the timer and the send; the backup logs by how much its advert left
+    // late: that is the scheduler's share, not the protocol's (with `stress-ng --cpu 2`
+    // and builds beside, 10 to 67 ms). Early is never allowed.
     let late = takeover_timer_lateness(&backup);
     println!(
         "SIGKILL: detection on the wire {detection:?} (Master_Down_Interval {expected:?}, the \
-         backup's timer fired {late:?} late)"
+         backup's advert left {late:?} late)"
     );
     assert!(
         detection + TIMER_SLACK >= expected && detection <= expected + late + PREEMPTED,
-        "detection {detection:?}, Master_Down_Interval {expected:?}, timer {late:?} late"
+        "detection {detection:?}, Master_Down_Interval {expected:?}, advert {late:?} late"
     );
     lab.finish();
 }
@@ -364,8 +365,10 @@ fn after_a_partition_heals_the_clients_arp_entry_follows_the_master_within_an_in
     lab.finish();
 }
 
-/// How late `daemon` logged the timer that made it master to have fired: the "a VRRP timer
-/// fired late" line the router writes just before it runs that timer, if any.
+/// How late `daemon` logged its take-over advert to have left: the "a VRRP timer fired late"
+/// line the router writes once it has carried out the timer that made it master, adverts
+/// sent. The router logs no lateness under its 10 ms threshold; a line more than an advert
+/// interval after the take-over belongs to a later timer.
 fn takeover_timer_lateness(daemon: &daemon_lab::Daemon) -> Duration {
     let lines = daemon.log_lines();
     let Some(takeover) = lines.iter().position(|line| {
@@ -373,12 +376,12 @@ fn takeover_timer_lateness(daemon: &daemon_lab::Daemon) -> Duration {
     }) else {
         return Duration::ZERO;
     };
-    lines[..takeover]
+    let taken_at = daemon_lab::logged_at(&lines[takeover]);
+    lines[takeover..]
         .iter()
-        .rev()
-        .take(3)
+        .take_while(|line| daemon_lab::logged_at(line) - taken_at < 0.1)
         .find(|line| line["message"].as_str() == Some("a VRRP timer fired late"))
-        .and_then(|line| line["late_us"].as_u64())
+        .and_then(|line| line["sent_late_us"].as_u64())
         .map_or(Duration::ZERO, Duration::from_micros)
 }
 
