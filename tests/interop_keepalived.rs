@@ -17,7 +17,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use daemon_lab::{DaemonLab, InstanceSpec, MARGIN, POLL, VIP, VIP6, seed_in_lab};
+use daemon_lab::{
+    DaemonLab, ETH_P_ALL, InstanceSpec, MARGIN, POLL, SeenFrame, VIP, VIP6, seed_in_lab,
+};
 use keepalived_lab::{
     HOSTS, InteropLab, OURS, OURS_IPV4, Router, START_SLACK, THEIRS, THEIRS_IPV4, Timing,
     assert_adverts, other, require_tools,
@@ -1728,6 +1730,201 @@ fn garp_spacing_matches_keepalived_on_the_same_file() {
             assert!(gaps(br0).iter().all(|gap| *gap >= 49.0), "{who}: {br0:?}");
             assert!(gaps(br1).iter().all(|gap| *gap >= 79.0), "{who}: {br1:?}");
         }
+    }
+    interop.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// A master hearing a lower priority: keepalived 2.2.7 (`lower_prio_no_advert` off, its
+// default) answers each such advert at once with its own advert and gratuitous ARPs, so a
+// router that wrongly became master after a partition steps down, and the clients it drew
+// come back, within one of its adverts rather than the master's next. The same file on
+// both sides, each side in turn the higher master.
+
+/// One VRRPv3 instance at 1 s adverts, so an answer (milliseconds after the lower advert)
+/// stands apart from the master's own rhythm.
+fn lower_priority_conf(priority: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vst_interop\n    vrrp_version 3\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 64\n    priority {priority}\n    advert_int 1\n    \
+         virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+/// The nftables table that makes a host deaf to VRRP: half of a partition.
+const DEAF_TABLE: &str = "vst_deaf";
+
+fn deafen(interop: &InteropLab, host: &str) {
+    let script = format!(
+        "add table inet {DEAF_TABLE}\n\
+         add chain inet {DEAF_TABLE} input {{ type filter hook input priority -300; }}\n\
+         add rule inet {DEAF_TABLE} input meta l4proto vrrp drop\n"
+    );
+    interop.lab.ns(host).run_ok(&["nft", &script]);
+}
+
+fn let_hear(interop: &InteropLab, host: &str) {
+    interop
+        .lab
+        .ns(host)
+        .run_ok(&["nft", "delete", "table", "inet", DEAF_TABLE]);
+}
+
+/// How soon after a lower-priority advert reaches the master its answer must leave: far
+/// under the 1 s advert interval, with room for a loaded machine.
+const ANSWER_WITHIN: Duration = Duration::from_millis(150);
+
+/// What the higher master did with the lower adverts it heard.
+struct Answers {
+    /// Lower-priority adverts that reached the higher master after it could hear them.
+    heard: usize,
+    /// Of those, how many its own advert followed within [`ANSWER_WITHIN`].
+    adverts: usize,
+    /// Of those, how many a gratuitous ARP for the VIP followed within [`ANSWER_WITHIN`].
+    garps: usize,
+    /// The longest time from a lower advert to the advert answering it.
+    slowest: Duration,
+    /// When each lower advert came, in ms after the higher master could hear it.
+    heard_at: Vec<u128>,
+}
+
+/// Both routers as masters behind a partition, then the higher one (`higher` on
+/// `higher_host`, priority 200) hears the lower one for three of its adverts, then the
+/// lower one hears too and steps down.
+fn answers_to_a_lower_master(
+    interop: &InteropLab,
+    higher_host: &str,
+    higher: &Router,
+    lower: &Router,
+) -> Answers {
+    let lab = &interop.lab;
+    let lower_host = other(higher_host);
+    deafen(interop, OURS);
+    deafen(interop, THEIRS);
+    let higher_running = interop.start(higher_host, higher);
+    let lower_running = interop.start(lower_host, lower);
+    let timing = Timing {
+        advert_interval: Duration::from_secs(1),
+        master_priority: 200,
+        backup_priority: 100,
+    };
+    let election = timing.master_down_interval(timing.backup_priority) + START_SLACK;
+    assert!(
+        wait_until(election, POLL, || lab.holders(&HOSTS, VIP).len() == 2),
+        "both sides did not become master behind the partition; holders {:?}\n{higher_host}:\n\
+         {}\n{lower_host}:\n{}",
+        lab.holders(&HOSTS, VIP),
+        higher_running.log_text(),
+        lower_running.log_text()
+    );
+    let mac = |host: &str| lab.ns(host).mac("eth0");
+    let (higher_mac, lower_mac) = (mac(higher_host), mac(lower_host));
+    // Every VRRP and ARP frame the higher master's eth0 sees, in and out, stamped by the
+    // kernel: the lower adverts before its firewall drops them, its answers as they leave.
+    let frames = daemon_lab::capture(
+        lab.ns(higher_host),
+        ETH_P_ALL,
+        |frame| {
+            let ethertype = frame.get(12..14);
+            ethertype == Some(&[0x08, 0x06])
+                || (ethertype == Some(&[0x08, 0x00]) && frame.get(23) == Some(&112))
+        },
+        Duration::from_secs(5),
+        Duration::from_secs(6),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let_hear(interop, higher_host);
+    let healed = Instant::now();
+    // Three of the lower master's adverts.
+    std::thread::sleep(timing.advert_interval * 3 + Duration::from_millis(200));
+    let_hear(interop, lower_host);
+    assert!(
+        lab.wait_sole_holder(
+            &HOSTS,
+            higher_host,
+            VIP,
+            timing.advert_interval * 2 + MARGIN
+        )
+        .is_some(),
+        "{lower_host} did not step down once it heard {higher_host}; holders {:?}\n{}",
+        lab.holders(&HOSTS, VIP),
+        lower_running.log_text()
+    );
+    let seen = frames.join().expect("the capture thread");
+    interop.stop(&lower_running);
+    interop.stop(&higher_running);
+
+    let is_vrrp = |frame: &SeenFrame| frame.bytes.get(12..14) == Some(&[0x08, 0x00]);
+    let vip: Ipv4Addr = VIP.parse().expect("VIP is an IPv4 address");
+    // A gratuitous ARP: sender protocol address (bytes 28..32) the VIP.
+    let is_garp = |frame: &SeenFrame| {
+        frame.bytes.get(12..14) == Some(&[0x08, 0x06])
+            && frame.bytes.get(28..32) == Some(&vip.octets()[..])
+    };
+    // Only the lower adverts the higher master could hear: the firewall was gone by then.
+    // Ours as the lower master adds the three it always sends as it steps down (what
+    // keepalived's `higher_prio_send_advert` does once), and keepalived answers those too.
+    let lower_adverts: Vec<Instant> = seen
+        .iter()
+        .filter(|frame| is_vrrp(frame) && frame.source_mac() == lower_mac && frame.at > healed)
+        .map(|frame| frame.at)
+        .collect();
+    let answered_by = |at: Instant, matches: &dyn Fn(&SeenFrame) -> bool| {
+        seen.iter()
+            .filter(|frame| frame.source_mac() == higher_mac && matches(frame))
+            .map(|frame| frame.at)
+            .find(|sent| *sent >= at)
+            .map(|sent| sent - at)
+            .filter(|delay| *delay <= ANSWER_WITHIN)
+    };
+    let mut answers = Answers {
+        heard: lower_adverts.len(),
+        adverts: 0,
+        garps: 0,
+        slowest: Duration::ZERO,
+        heard_at: lower_adverts
+            .iter()
+            .map(|at| (*at - healed).as_millis())
+            .collect(),
+    };
+    for at in lower_adverts {
+        if let Some(delay) = answered_by(at, &is_vrrp) {
+            answers.adverts += 1;
+            answers.slowest = answers.slowest.max(delay);
+        }
+        if answered_by(at, &is_garp).is_some() {
+            answers.garps += 1;
+        }
+    }
+    answers
+}
+
+#[test]
+#[ignore = "lab: needs root, keepalived, tshark; scripts/test runs it"]
+fn a_lower_priority_master_is_answered_at_once_side_by_side_with_keepalived() {
+    const TEST: &str = "a_lower_priority_master_is_answered_at_once_side_by_side_with_keepalived";
+    require_tools(TEST);
+    let interop = InteropLab::new(TEST);
+    let ours = |priority| Router::OursFromKeepalivedConf(lower_priority_conf(priority));
+    let theirs = |priority| Router::Keepalived(lower_priority_conf(priority));
+    let by_ours = answers_to_a_lower_master(&interop, OURS, &ours(200), &theirs(100));
+    let by_keepalived = answers_to_a_lower_master(&interop, THEIRS, &theirs(200), &ours(100));
+    for (who, answers) in [("ours", &by_ours), ("keepalived", &by_keepalived)] {
+        println!(
+            "{TEST}: {who} as the higher master heard {} lower adverts (at {:?} ms) and \
+             answered {} with an advert (the slowest after {:?}) and {} with gratuitous ARPs",
+            answers.heard, answers.heard_at, answers.adverts, answers.slowest, answers.garps
+        );
+        assert!(answers.heard >= 2, "{who} heard too few lower adverts");
+        assert_eq!(
+            answers.adverts, answers.heard,
+            "{who} left lower adverts unanswered"
+        );
+        assert_eq!(
+            answers.garps, answers.heard,
+            "{who} sent no gratuitous ARP with an answer"
+        );
     }
     interop.finish();
 }

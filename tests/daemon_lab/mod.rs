@@ -567,6 +567,8 @@ impl Daemon {
 pub const ETH_P_ARP: u16 = 0x0806;
 /// The EtherType of IPv4.
 pub const ETH_P_IP: u16 = 0x0800;
+/// Every EtherType, for a capture of ARP and IP together.
+pub const ETH_P_ALL: u16 = 0x0003;
 
 /// A frame seen on the wire and when.
 pub struct SeenFrame {
