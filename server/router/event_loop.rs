@@ -158,7 +158,7 @@ pub struct RouterParts {
 /// the kernel's socket buffers take the excess).
 const ARRIVALS_QUEUE: usize = 1024;
 
-/// A timer that fires later than this after its deadline is logged.
+/// A timer whose adverts leave later than this after its deadline is logged.
 const LATE_TIMER: Duration = Duration::from_millis(10);
 
 /// How soon an interface is read again when the source address an instance needs is not
@@ -1429,9 +1429,6 @@ impl Router {
     }
 }
 
-/// The driver of instance `id`. Drivers are added in the order the node gives out ids, which
-/// only grow, and removed without reordering, so the list is sorted by id: one binary search
-/// per output, which 255 instances at 10 ms adverts make 25,500 times a second.
 /// Logs a timer whose work was done late: the router was busy or starved of CPU, and every
 /// timer slipped by as much, a take-over included (keepalived-baseline.md: keepalived is
 /// within 0.2 ms of Master_Down_Interval). Measured twice, because a loaded machine delays
@@ -1448,6 +1445,9 @@ fn warn_if_late(due: Instant, woke: Instant) {
     }
 }
 
+/// The driver of instance `id`. Drivers are added in the order the node gives out ids, which
+/// only grow, and removed without reordering, so the list is sorted by id: one binary search
+/// per output, which 255 instances at 10 ms adverts make 25,500 times a second.
 fn driver_mut(drivers: &mut [InstanceDriver], id: InstanceId) -> Option<&mut InstanceDriver> {
     let position = drivers.binary_search_by_key(&id, InstanceDriver::id).ok()?;
     Some(&mut drivers[position])
